@@ -1,0 +1,139 @@
+# Newchat - GNU Makefile. `make deps` installs what a fresh Debian 12 lacks;
+# `make check` and `make demo` run it first, so nothing is installed by hand.
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANPREFIX ?= $(PREFIX)/share/man
+DESTDIR   ?=
+B         ?= build
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+LDFLAGS   ?=
+SHARED    ?= $(abspath ../shared)
+
+PKGS     = libsodium libcurl sqlite3 libmicrohttpd libarchive
+# Recursive (=) so pkg-config runs only when a recipe needs it: after `deps`.
+NC_CPPFLAGS = -Ilib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+              $(shell pkg-config --cflags $(PKGS))
+NC_CFLAGS   = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
+              -fno-strict-aliasing -MMD -MP
+# --as-needed: each binary records only the libraries it really calls.
+NC_LIBS     = -Wl,--as-needed $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
+
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+LIBNC     := $(B)/libnewchat.a
+CMD_SRC   := $(wildcard cmd/nc-*.c)
+CMDS      := $(patsubst cmd/%.c,$(B)/%,$(CMD_SRC))
+RELAYD_SRC:= $(wildcard cmd/nc-relayd/*.c)
+RELAYD_OBJ:= $(RELAYD_SRC:%.c=$(B)/%.o)
+RELAYD    := $(if $(RELAYD_SRC),$(B)/nc-relayd)
+UNIT_SRC  := $(wildcard t/unit/test-*.c)
+UNITS     := $(patsubst t/unit/%.c,$(B)/t/%,$(UNIT_SRC))
+HELP_SRC  := $(wildcard t/helpers/*.c)
+HELPERS   := $(patsubst t/helpers/%.c,$(B)/t/%,$(HELP_SRC))
+FUZZ_SRC  := $(wildcard t/fuzz/fuzz-*.c)
+REPLAYS   := $(patsubst t/fuzz/%.c,$(B)/t/replay-%,$(FUZZ_SRC))
+BENCH_SRC := $(wildcard t/bench/bench-*.c)
+MAN1      := $(wildcard man/*.1)
+MAN5      := $(wildcard man/*.5)
+MAN7      := $(wildcard man/*.7)
+MAN8      := $(wildcard man/*.8)
+
+ALL_CFLAGS = $(NC_CPPFLAGS) $(NC_CFLAGS) $(CFLAGS)
+
+.SECONDARY:
+
+.PHONY: all deps bench-deps check check-asan check-build test install uninstall \
+        demo bench fuzz clean lint
+
+all: $(LIBNC) $(CMDS) $(RELAYD) $(UNITS) $(HELPERS) $(REPLAYS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBNC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(B)/nc-%: $(B)/cmd/nc-%.o $(LIBNC)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNC) $(NC_LIBS)
+
+$(B)/nc-relayd: $(RELAYD_OBJ) $(LIBNC)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(RELAYD_OBJ) $(LIBNC) $(NC_LIBS)
+
+$(B)/t/test-%: $(B)/t/unit/test-%.o $(LIBNC)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNC) $(NC_LIBS)
+
+$(B)/t/%: $(B)/t/helpers/%.o $(LIBNC)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNC) $(NC_LIBS)
+
+# Each fuzz target also builds with a plain driver that replays its corpus,
+# so `make check` replays every corpus without clang's libFuzzer.
+$(B)/t/replay-%: $(B)/t/fuzz/%.o $(B)/t/fuzz/replay.o $(LIBNC) $(filter-out $(B)/cmd/nc-relayd/main.o,$(RELAYD_OBJ))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/t/fuzz/replay.o \
+	    $(filter-out $(B)/cmd/nc-relayd/main.o,$(RELAYD_OBJ)) $(LIBNC) $(NC_LIBS)
+
+# Installs the Debian packages that are missing, and nothing else.
+DEPS_PKGS = gcc libc6-dev make pkg-config libsodium-dev libcurl4-openssl-dev \
+            libsqlite3-dev libarchive-dev libmicrohttpd-dev bats jq curl clang \
+            libclang-rt-14-dev mandoc valgrind sqlite3 procps psmisc
+BENCH_PKGS = wrk hyperfine gnuplot-nox libolm-dev libsignal-protocol-c-dev age
+deps:
+	@sh t/helpers/install-deps $(DEPS_PKGS)
+bench-deps: deps
+	@sh t/helpers/install-deps $(BENCH_PKGS)
+
+check: deps
+	@$(MAKE) --no-print-directory check-build
+	@NC_BUILD=$(B) SHARED=$(SHARED) NC_VALGRIND=1 bash t/run
+
+check-build: all
+
+check-asan: deps
+	@$(MAKE) --no-print-directory B=build-asan CC=gcc \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    LDFLAGS="-fsanitize=address,undefined" all
+	@NC_BUILD=build-asan SHARED=$(SHARED) NC_ASAN=1 \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash t/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@NC_BUILD=$(B) bash t/helpers/demo
+
+bench: bench-deps
+	@$(MAKE) --no-print-directory all
+	@NC_BUILD=$(B) bash t/bench/run
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@NC_BUILD=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) bash t/fuzz/run
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN7) $(MAN8)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(MANPREFIX)/man5 $(DESTDIR)$(MANPREFIX)/man7 $(DESTDIR)$(MANPREFIX)/man8
+	install -m 0755 $(CMDS) $(RELAYD) $(DESTDIR)$(BINDIR)/
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/)
+	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/)
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/)
+	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANPREFIX)/man8/)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(CMDS) $(RELAYD)))
+	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man5/,$(notdir $(MAN5)))
+	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man7/,$(notdir $(MAN7)))
+	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man8/,$(notdir $(MAN8)))
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
