@@ -1,0 +1,34 @@
+/* payload.h - the typed plaintext a ratchet message carries (protocol.md
+ * 2.5): text, receipt or control, with a message id and the sender's time. */
+#ifndef NC_PAYLOAD_H
+#define NC_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum { NC_PL_TEXT = 1, NC_PL_RECEIPT = 2, NC_PL_CONTROL = 3 };
+
+#define NC_PL_BODY_MAX (128u << 10)   /* 128 KiB */
+#define NC_PL_ACKS_MAX 500            /* message ids in one receipt */
+
+typedef struct {
+	int type;
+	uint8_t id[16];          /* random message id */
+	uint64_t time;           /* sender's clock, unix seconds */
+	const uint8_t *body;     /* points into the decoded bytes */
+	size_t bodylen;
+	uint16_t nacks;          /* receipts only; 0 otherwise */
+	const uint8_t *acks;     /* nacks x 16 bytes */
+} nc_payload;
+
+int nc_payload_encode(const nc_payload *pl, nc_buf *out) __attribute__((warn_unused_result));
+/* Strict; pl's pointers point into p. */
+int nc_payload_decode(nc_payload *pl, const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+
+/* Padme (with a 256-byte minimum): the padded size for n bytes. */
+size_t nc_padme(size_t n);
+
+#endif
