@@ -1,0 +1,570 @@
+/* api.c - the relay API's bodies: encoders and strict decoders. */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api.h"
+#include "err.h"
+#include "wire.h"
+
+#define V1 1
+
+int
+nc_name_valid(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0 || n > NC_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= '0' && u[i] <= '9') ||
+		    u[i] == '.' || u[i] == '_' || u[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+nc_domain_valid(const char *d)
+{
+	size_t n = strlen(d), label = 0;
+	const char *colon = strchr(d, ':');
+
+	if (n == 0 || n > NC_DOMAIN_MAX)
+		return 0;
+	if (colon != NULL) {   /* host:port, for test relays */
+		if (colon == d || colon[1] == '\0' || strlen(colon + 1) > 5 ||
+		    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+			return 0;
+		n = (size_t)(colon - d);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = d[i];
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-') {
+			if (++label > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return label > 0;
+}
+
+int
+nc_addr_split(const char *addr, char user[NC_NAME_MAX + 1],
+    char domain[NC_DOMAIN_MAX + 1])
+{
+	const char *at = strchr(addr, '@');
+	size_t un;
+
+	if (at == NULL || strchr(at + 1, '@') != NULL)
+		return nc_fail(NC_EDATA, "not a user@domain address");
+	un = (size_t)(at - addr);
+	if (un == 0 || un > NC_NAME_MAX || strlen(at + 1) > NC_DOMAIN_MAX)
+		return nc_fail(NC_EDATA, "bad address length");
+	memcpy(user, addr, un);
+	user[un] = '\0';
+	if (!nc_name_valid(user) || !nc_domain_valid(at + 1))
+		return nc_fail(NC_EDATA, "bad user name or domain");
+	strcpy(domain, at + 1);
+	return 0;
+}
+
+void
+nc_device_id(uint8_t id[NC_DEVID_LEN], const uint8_t pk[NC_PK_LEN])
+{
+	crypto_generichash(id, NC_DEVID_LEN, pk, NC_PK_LEN, NULL, 0);
+}
+
+/* Shared ends of every encoder and decoder. */
+static int
+enc_done(nc_enc *e, const char *what)
+{
+	if (nc_enc_end(e) != 0)
+		return nc_fail(NC_EDATA, "%s: cannot encode", what);
+	return 0;
+}
+
+static int
+dec_start(nc_dec *d, const void *p, size_t n)
+{
+	nc_dec_init(d, p, n);
+	return nc_get_u8(d) == V1;
+}
+
+static void
+get(nc_dec *d, void *out, size_t n)
+{
+	const uint8_t *p = nc_get_fixed(d, n);
+
+	if (p)
+		memcpy(out, p, n);
+	else
+		memset(out, 0, n);
+}
+
+int
+nc_register_enc(nc_buf *b, const struct nc_register *r)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_fixed(&e, r->auth_pk, NC_PK_LEN);
+	nc_put_fixed(&e, r->salt, NC_SALT_LEN);
+	nc_put_u64(&e, r->opslimit);
+	nc_put_u64(&e, r->memlimit);
+	nc_put_fixed(&e, r->device_sign_pk, NC_PK_LEN);
+	if (strlen(r->invite) > NC_INVITE_MAX)
+		e.err = e.err ? e.err : NC_EDATA;
+	nc_put_str(&e, r->invite);
+	return enc_done(&e, "register");
+}
+
+int
+nc_register_dec(struct nc_register *r, const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	get(&d, r->auth_pk, NC_PK_LEN);
+	get(&d, r->salt, NC_SALT_LEN);
+	r->opslimit = nc_get_u64(&d);
+	r->memlimit = nc_get_u64(&d);
+	get(&d, r->device_sign_pk, NC_PK_LEN);
+	nc_get_str(&d, r->invite, NC_INVITE_MAX);
+	return nc_dec_end(&d, "register");
+}
+
+int
+nc_challenge_enc(nc_buf *b, const struct nc_challenge *c)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_fixed(&e, c->salt, NC_SALT_LEN);
+	nc_put_u64(&e, c->opslimit);
+	nc_put_u64(&e, c->memlimit);
+	nc_put_fixed(&e, c->nonce, NC_NONCE_LEN);
+	return enc_done(&e, "challenge");
+}
+
+int
+nc_challenge_dec(struct nc_challenge *c, const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	get(&d, c->salt, NC_SALT_LEN);
+	c->opslimit = nc_get_u64(&d);
+	c->memlimit = nc_get_u64(&d);
+	get(&d, c->nonce, NC_NONCE_LEN);
+	return nc_dec_end(&d, "challenge");
+}
+
+static int
+authreq_enc(nc_buf *b, const struct nc_authreq *a, int with_pk, const char *what)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_fixed(&e, a->nonce, NC_NONCE_LEN);
+	if (with_pk)
+		nc_put_fixed(&e, a->device_sign_pk, NC_PK_LEN);
+	nc_put_fixed(&e, a->sig, NC_SIG_LEN);
+	return enc_done(&e, what);
+}
+
+static int
+authreq_dec(struct nc_authreq *a, const void *p, size_t n, int with_pk,
+    const char *what)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	get(&d, a->nonce, NC_NONCE_LEN);
+	if (with_pk)
+		get(&d, a->device_sign_pk, NC_PK_LEN);
+	else
+		memset(a->device_sign_pk, 0, NC_PK_LEN);
+	get(&d, a->sig, NC_SIG_LEN);
+	return nc_dec_end(&d, what);
+}
+
+int
+nc_adddev_enc(nc_buf *b, const struct nc_authreq *a)
+{
+	return authreq_enc(b, a, 1, "add device");
+}
+
+int
+nc_adddev_dec(struct nc_authreq *a, const void *p, size_t n)
+{
+	return authreq_dec(a, p, n, 1, "add device");
+}
+
+int
+nc_delete_enc(nc_buf *b, const struct nc_authreq *a)
+{
+	return authreq_enc(b, a, 0, "delete");
+}
+
+int
+nc_delete_dec(struct nc_authreq *a, const void *p, size_t n)
+{
+	return authreq_dec(a, p, n, 0, "delete");
+}
+
+int
+nc_auth_msg(nc_buf *b, int op, const char *addr, const uint8_t nonce[NC_NONCE_LEN],
+    const uint8_t pk[NC_PK_LEN])
+{
+	static const uint8_t zero[NC_PK_LEN];
+	nc_enc e;
+
+	if (strlen(addr) > NC_ADDR_MAX || op < 1 || op > 255)
+		return nc_fail(NC_EDATA, "auth: bad address or op");
+	nc_enc_init(&e, b);
+	nc_put_fixed(&e, "newchat auth v1", 16);   /* with its NUL */
+	nc_put_u8(&e, (uint8_t)op);
+	nc_put_str(&e, addr);
+	nc_put_fixed(&e, nonce, NC_NONCE_LEN);
+	nc_put_fixed(&e, op == NC_AUTH_DELETE ? zero : pk, NC_PK_LEN);
+	return enc_done(&e, "auth message");
+}
+
+int
+nc_auth_sign(struct nc_authreq *a, int op, const char *addr,
+    const uint8_t auth_sk[64])
+{
+	nc_buf m = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = nc_auth_msg(&m, op, addr, a->nonce, a->device_sign_pk)) == 0)
+		crypto_sign_detached(a->sig, NULL, m.p, m.len, auth_sk);
+	nc_buf_free(&m);
+	return rc;
+}
+
+int
+nc_auth_verify(const struct nc_authreq *a, int op, const char *addr,
+    const uint8_t auth_pk[NC_PK_LEN])
+{
+	nc_buf m = NC_BUF_INIT;
+	int rc;
+
+	if (nc_auth_msg(&m, op, addr, a->nonce, a->device_sign_pk) != 0)
+		rc = NC_EPERM;
+	else if (crypto_sign_verify_detached(a->sig, m.p, m.len, auth_pk) != 0)
+		rc = nc_fail(NC_EPERM, "wrong password");
+	else
+		rc = 0;
+	nc_buf_free(&m);
+	return rc;
+}
+
+int
+nc_prekeys_enc(nc_buf *b, const struct nc_prekeys *k)
+{
+	nc_enc e;
+
+	if (k->n > NC_PREKEY_UPLOAD_MAX)
+		return nc_fail(NC_EDATA, "prekeys: too many");
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u8(&e, k->has_spk ? 1 : 0);
+	if (k->has_spk) {
+		nc_put_u32(&e, k->spk_id);
+		nc_put_fixed(&e, k->spk_pk, NC_PK_LEN);
+		nc_put_fixed(&e, k->spk_sig, NC_SIG_LEN);
+	}
+	nc_put_u16(&e, k->n);
+	for (size_t i = 0; i < k->n; i++) {
+		nc_put_u32(&e, k->otpk[i].id);
+		nc_put_fixed(&e, k->otpk[i].pk, NC_PK_LEN);
+	}
+	return enc_done(&e, "prekeys");
+}
+
+int
+nc_prekeys_dec(struct nc_prekeys *k, const void *p, size_t n)
+{
+	nc_dec d;
+	uint8_t has;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	has = nc_get_u8(&d);
+	nc_dec_check(&d, has <= 1, "has_spk");
+	k->has_spk = has == 1;
+	k->spk_id = 0;
+	memset(k->spk_pk, 0, NC_PK_LEN);
+	memset(k->spk_sig, 0, NC_SIG_LEN);
+	if (k->has_spk) {
+		k->spk_id = nc_get_u32(&d);
+		get(&d, k->spk_pk, NC_PK_LEN);
+		get(&d, k->spk_sig, NC_SIG_LEN);
+	}
+	k->n = nc_get_u16(&d);
+	nc_dec_check(&d, k->n <= NC_PREKEY_UPLOAD_MAX, "count");
+	if (d.err)
+		k->n = 0;
+	for (size_t i = 0; i < k->n; i++) {
+		k->otpk[i].id = nc_get_u32(&d);
+		get(&d, k->otpk[i].pk, NC_PK_LEN);
+	}
+	return nc_dec_end(&d, "prekeys");
+}
+
+int
+nc_prekey_count_enc(nc_buf *b, const struct nc_prekey_count *c)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u32(&e, c->spk_id);
+	nc_put_u32(&e, c->otpk_count);
+	return enc_done(&e, "prekey count");
+}
+
+int
+nc_prekey_count_dec(struct nc_prekey_count *c, const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	c->spk_id = nc_get_u32(&d);
+	c->otpk_count = nc_get_u32(&d);
+	return nc_dec_end(&d, "prekey count");
+}
+
+int
+nc_claim_req_enc(nc_buf *b, const struct nc_claim_req *c)
+{
+	nc_enc e;
+
+	if (c->n > NC_CLAIM_MAX)
+		return nc_fail(NC_EDATA, "claim: too many devices");
+	if (c->n == 0)
+		return 0;   /* the empty body: every device */
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u16(&e, c->n);
+	for (size_t i = 0; i < c->n; i++)
+		nc_put_fixed(&e, c->dev[i], NC_DEVID_LEN);
+	return enc_done(&e, "claim");
+}
+
+int
+nc_claim_req_dec(struct nc_claim_req *c, const void *p, size_t n)
+{
+	nc_dec d;
+
+	c->n = 0;
+	if (n == 0)
+		return 0;
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	c->n = nc_get_u16(&d);
+	nc_dec_check(&d, c->n >= 1 && c->n <= NC_CLAIM_MAX, "count");
+	if (d.err)
+		c->n = 0;
+	for (size_t i = 0; i < c->n; i++)
+		get(&d, c->dev[i], NC_DEVID_LEN);
+	return nc_dec_end(&d, "claim");
+}
+
+int
+nc_claim_resp_enc(nc_buf *b, const struct nc_claim_resp *c)
+{
+	nc_enc e;
+
+	if (c->n > NC_CLAIM_MAX)
+		return nc_fail(NC_EDATA, "claim: too many bundles");
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u16(&e, c->n);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct nc_bundle *k = &c->b[i];
+		nc_put_fixed(&e, k->dev, NC_DEVID_LEN);
+		nc_put_u32(&e, k->spk_id);
+		nc_put_fixed(&e, k->spk_pk, NC_PK_LEN);
+		nc_put_fixed(&e, k->spk_sig, NC_SIG_LEN);
+		nc_put_u8(&e, k->has_otpk ? 1 : 0);
+		if (k->has_otpk) {
+			nc_put_u32(&e, k->otpk_id);
+			nc_put_fixed(&e, k->otpk_pk, NC_PK_LEN);
+		}
+	}
+	return enc_done(&e, "claim response");
+}
+
+int
+nc_claim_resp_dec(struct nc_claim_resp *c, const void *p, size_t n)
+{
+	nc_dec d;
+	uint8_t has;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	c->n = nc_get_u16(&d);
+	nc_dec_check(&d, c->n <= NC_CLAIM_MAX, "count");
+	if (d.err)
+		c->n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct nc_bundle *k = &c->b[i];
+		get(&d, k->dev, NC_DEVID_LEN);
+		k->spk_id = nc_get_u32(&d);
+		get(&d, k->spk_pk, NC_PK_LEN);
+		get(&d, k->spk_sig, NC_SIG_LEN);
+		has = nc_get_u8(&d);
+		nc_dec_check(&d, has <= 1, "has_otpk");
+		k->has_otpk = has == 1;
+		k->otpk_id = 0;
+		memset(k->otpk_pk, 0, NC_PK_LEN);
+		if (k->has_otpk) {
+			k->otpk_id = nc_get_u32(&d);
+			get(&d, k->otpk_pk, NC_PK_LEN);
+		}
+	}
+	return nc_dec_end(&d, "claim response");
+}
+
+int
+nc_deliver_enc(nc_buf *b, const struct nc_deliver *dl)
+{
+	nc_enc e;
+
+	if (dl->n < 1 || dl->n > NC_DELIVER_MAX)
+		return nc_fail(NC_EDATA, "deliver: bad count");
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u64(&e, dl->devlist_version);
+	nc_put_u16(&e, dl->n);
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct nc_deliver_item *it = &dl->item[i];
+		if (it->len < 1 || it->len > NC_ENVELOPE_MAX)
+			return nc_fail(NC_EDATA, "deliver: bad envelope size");
+		nc_put_fixed(&e, it->dev, NC_DEVID_LEN);
+		nc_put_fixed(&e, it->envid, NC_ENVID_LEN);
+		nc_put_bytes(&e, it->env, it->len);
+	}
+	return enc_done(&e, "deliver");
+}
+
+int
+nc_deliver_dec(struct nc_deliver *dl, const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	dl->devlist_version = nc_get_u64(&d);
+	dl->n = nc_get_u16(&d);
+	nc_dec_check(&d, dl->n >= 1 && dl->n <= NC_DELIVER_MAX, "count");
+	if (d.err)
+		dl->n = 0;
+	for (size_t i = 0; i < dl->n; i++) {
+		struct nc_deliver_item *it = &dl->item[i];
+		get(&d, it->dev, NC_DEVID_LEN);
+		get(&d, it->envid, NC_ENVID_LEN);
+		it->env = nc_get_bytes(&d, NC_ENVELOPE_MAX, &it->len);
+		nc_dec_check(&d, it->len >= 1, "empty envelope");
+	}
+	return nc_dec_end(&d, "deliver");
+}
+
+int
+nc_version_enc(nc_buf *b, uint64_t version)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u64(&e, version);
+	return enc_done(&e, "version");
+}
+
+int
+nc_version_dec(uint64_t *version, const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_init(&d, p, n);
+	*version = nc_get_u64(&d);
+	return nc_dec_end(&d, "version");
+}
+
+int
+nc_mailbox_enc(nc_buf *b, const struct nc_mailbox *m)
+{
+	nc_enc e;
+
+	if (m->n > NC_LIST_MAX)
+		return nc_fail(NC_EDATA, "mailbox: too many");
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u16(&e, m->n);
+	for (size_t i = 0; i < m->n; i++) {
+		nc_put_u64(&e, m->m[i].cursor);
+		nc_put_fixed(&e, m->m[i].envid, NC_ENVID_LEN);
+		nc_put_u64(&e, m->m[i].received);
+		nc_put_bytes(&e, m->m[i].env, m->m[i].len);
+	}
+	return enc_done(&e, "mailbox");
+}
+
+int
+nc_mailbox_dec(struct nc_mailbox *m, const void *p, size_t n)
+{
+	nc_dec d;
+	uint64_t last = 0;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	m->n = nc_get_u16(&d);
+	nc_dec_check(&d, m->n <= NC_LIST_MAX, "count");
+	if (d.err)
+		m->n = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		struct nc_mail *x = &m->m[i];
+		x->cursor = nc_get_u64(&d);
+		nc_dec_check(&d, i == 0 || x->cursor > last, "cursor order");
+		last = x->cursor;
+		get(&d, x->envid, NC_ENVID_LEN);
+		x->received = nc_get_u64(&d);
+		x->env = nc_get_bytes(&d, NC_ENVELOPE_MAX, &x->len);
+		nc_dec_check(&d, x->len >= 1, "empty envelope");
+	}
+	return nc_dec_end(&d, "mailbox");
+}
+
+int
+nc_ack_enc(nc_buf *b, const struct nc_ack *a)
+{
+	nc_enc e;
+
+	if (a->n < 1 || a->n > NC_ACK_MAX)
+		return nc_fail(NC_EDATA, "ack: bad count");
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u16(&e, a->n);
+	for (size_t i = 0; i < a->n; i++)
+		nc_put_fixed(&e, a->envid[i], NC_ENVID_LEN);
+	return enc_done(&e, "ack");
+}
+
+int
+nc_ack_dec(struct nc_ack *a, const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	a->n = nc_get_u16(&d);
+	nc_dec_check(&d, a->n >= 1 && a->n <= NC_ACK_MAX, "count");
+	if (d.err)
+		a->n = 0;
+	for (size_t i = 0; i < a->n; i++)
+		get(&d, a->envid[i], NC_ENVID_LEN);
+	return nc_dec_end(&d, "ack");
+}

@@ -1,0 +1,178 @@
+/* api.h - the relay API's bodies (protocol.md section 1): encoders and
+ * strict decoders for every request and response, the password-auth
+ * signature, user-name rules and device ids. Decoders copy fixed fields into
+ * the struct; variable-size envelopes stay pointers into the input, valid
+ * as long as it is. Every function returns 0 or NC_EDATA (nc_fail set). */
+#ifndef NC_API_H
+#define NC_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define NC_NAME_MAX 64            /* user part: [a-z0-9._-]{1,64} */
+#define NC_DOMAIN_MAX 253
+#define NC_ADDR_MAX (NC_NAME_MAX + 1 + NC_DOMAIN_MAX)
+#define NC_DEVID_LEN 16
+#define NC_ENVID_LEN 16
+#define NC_SALT_LEN 16
+#define NC_NONCE_LEN 32
+#define NC_PK_LEN 32
+#define NC_SIG_LEN 64
+#define NC_INVITE_MAX 64
+#define NC_ENVELOPE_MAX (256 * 1024)
+#define NC_PREKEY_UPLOAD_MAX 200  /* one-time prekeys per upload */
+#define NC_CLAIM_MAX 64           /* devices per claim */
+#define NC_DELIVER_MAX 64         /* envelopes per batch delivery */
+#define NC_LIST_MAX 100           /* envelopes per mailbox listing */
+#define NC_ACK_MAX 500            /* envelope ids per acknowledgement */
+
+enum { NC_AUTH_ADD_DEVICE = 1, NC_AUTH_DELETE = 2 };
+
+/* 1 if user is a valid local part (lowercase [a-z0-9._-], 1-64 bytes). */
+int nc_name_valid(const char *user);
+/* Split "user@domain" (both parts valid, domain lowercase) into the two. */
+int nc_addr_split(const char *addr, char user[NC_NAME_MAX + 1],
+    char domain[NC_DOMAIN_MAX + 1]) __attribute__((warn_unused_result));
+/* 1 if d is a lowercase DNS name (labels [a-z0-9-], optional :port). */
+int nc_domain_valid(const char *d);
+/* BLAKE2b-128 of a device's Ed25519 signing public key. */
+void nc_device_id(uint8_t id[NC_DEVID_LEN], const uint8_t sign_pk[NC_PK_LEN]);
+
+/* POST /v1/users/{user} */
+struct nc_register {
+	uint8_t auth_pk[NC_PK_LEN];
+	uint8_t salt[NC_SALT_LEN];
+	uint64_t opslimit, memlimit;
+	uint8_t device_sign_pk[NC_PK_LEN];
+	char invite[NC_INVITE_MAX + 1];
+};
+int nc_register_enc(nc_buf *b, const struct nc_register *r) __attribute__((warn_unused_result));
+int nc_register_dec(struct nc_register *r, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* 200 of POST /v1/users/{user}/challenge */
+struct nc_challenge {
+	uint8_t salt[NC_SALT_LEN];
+	uint64_t opslimit, memlimit;
+	uint8_t nonce[NC_NONCE_LEN];
+};
+int nc_challenge_enc(nc_buf *b, const struct nc_challenge *c) __attribute__((warn_unused_result));
+int nc_challenge_dec(struct nc_challenge *c, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* POST /v1/users/{user}/devices (op 1) and DELETE /v1/users/{user} (op 2:
+ * device_sign_pk all zero and not on the wire). */
+struct nc_authreq {
+	uint8_t nonce[NC_NONCE_LEN];
+	uint8_t device_sign_pk[NC_PK_LEN];
+	uint8_t sig[NC_SIG_LEN];
+};
+int nc_adddev_enc(nc_buf *b, const struct nc_authreq *a) __attribute__((warn_unused_result));
+int nc_adddev_dec(struct nc_authreq *a, const void *p, size_t n) __attribute__((warn_unused_result));
+int nc_delete_enc(nc_buf *b, const struct nc_authreq *a) __attribute__((warn_unused_result));
+int nc_delete_dec(struct nc_authreq *a, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* The message the auth key signs: "newchat auth v1" 0x00, u8 op,
+ * str "user@domain", nonce, device_sign_pk. */
+int nc_auth_msg(nc_buf *b, int op, const char *addr,
+    const uint8_t nonce[NC_NONCE_LEN], const uint8_t device_sign_pk[NC_PK_LEN])
+	__attribute__((warn_unused_result));
+/* Sign a->nonce/device_sign_pk into a->sig with the auth key (64-byte sk). */
+int nc_auth_sign(struct nc_authreq *a, int op, const char *addr,
+    const uint8_t auth_sk[64]) __attribute__((warn_unused_result));
+/* 0 if a->sig is auth_pk's signature; NC_EPERM otherwise. */
+int nc_auth_verify(const struct nc_authreq *a, int op, const char *addr,
+    const uint8_t auth_pk[NC_PK_LEN]) __attribute__((warn_unused_result));
+
+/* PUT /v1/users/{user}/devices/{dev}/prekeys */
+struct nc_otpk {
+	uint32_t id;
+	uint8_t pk[NC_PK_LEN];
+};
+struct nc_prekeys {
+	int has_spk;
+	uint32_t spk_id;
+	uint8_t spk_pk[NC_PK_LEN];
+	uint8_t spk_sig[NC_SIG_LEN];
+	uint16_t n;
+	struct nc_otpk otpk[NC_PREKEY_UPLOAD_MAX];
+};
+int nc_prekeys_enc(nc_buf *b, const struct nc_prekeys *k) __attribute__((warn_unused_result));
+int nc_prekeys_dec(struct nc_prekeys *k, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* 200 of GET /v1/users/{user}/devices/{dev}/prekeys */
+struct nc_prekey_count {
+	uint32_t spk_id;
+	uint32_t otpk_count;
+};
+int nc_prekey_count_enc(nc_buf *b, const struct nc_prekey_count *c) __attribute__((warn_unused_result));
+int nc_prekey_count_dec(struct nc_prekey_count *c, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* POST /v1/users/{user}/prekeys/claim: n == 0 is the empty body (every
+ * device of the current list). */
+struct nc_claim_req {
+	uint16_t n;
+	uint8_t dev[NC_CLAIM_MAX][NC_DEVID_LEN];
+};
+int nc_claim_req_enc(nc_buf *b, const struct nc_claim_req *c) __attribute__((warn_unused_result));
+int nc_claim_req_dec(struct nc_claim_req *c, const void *p, size_t n) __attribute__((warn_unused_result));
+
+struct nc_bundle {
+	uint8_t dev[NC_DEVID_LEN];
+	uint32_t spk_id;
+	uint8_t spk_pk[NC_PK_LEN];
+	uint8_t spk_sig[NC_SIG_LEN];
+	int has_otpk;
+	uint32_t otpk_id;
+	uint8_t otpk_pk[NC_PK_LEN];
+};
+struct nc_claim_resp {
+	uint16_t n;
+	struct nc_bundle b[NC_CLAIM_MAX];
+};
+int nc_claim_resp_enc(nc_buf *b, const struct nc_claim_resp *c) __attribute__((warn_unused_result));
+int nc_claim_resp_dec(struct nc_claim_resp *c, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* POST /v1/users/{user}/deliver */
+struct nc_deliver_item {
+	uint8_t dev[NC_DEVID_LEN];
+	uint8_t envid[NC_ENVID_LEN];
+	const uint8_t *env;
+	size_t len;          /* 1..NC_ENVELOPE_MAX */
+};
+struct nc_deliver {
+	uint64_t devlist_version;
+	uint16_t n;          /* 1..NC_DELIVER_MAX */
+	struct nc_deliver_item item[NC_DELIVER_MAX];
+};
+int nc_deliver_enc(nc_buf *b, const struct nc_deliver *d) __attribute__((warn_unused_result));
+int nc_deliver_dec(struct nc_deliver *d, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* 409 body of a batch delivery to an outdated device list: u64 version. */
+int nc_version_enc(nc_buf *b, uint64_t version) __attribute__((warn_unused_result));
+int nc_version_dec(uint64_t *version, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* 200 of GET /v1/users/{user}/devices/{dev}/mailbox */
+struct nc_mail {
+	uint64_t cursor;
+	uint8_t envid[NC_ENVID_LEN];
+	uint64_t received;
+	const uint8_t *env;
+	size_t len;
+};
+struct nc_mailbox {
+	uint16_t n;          /* 0..NC_LIST_MAX, cursors strictly increasing */
+	struct nc_mail m[NC_LIST_MAX];
+};
+int nc_mailbox_enc(nc_buf *b, const struct nc_mailbox *m) __attribute__((warn_unused_result));
+int nc_mailbox_dec(struct nc_mailbox *m, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* POST /v1/users/{user}/devices/{dev}/mailbox/ack */
+struct nc_ack {
+	uint16_t n;          /* 1..NC_ACK_MAX */
+	uint8_t envid[NC_ACK_MAX][NC_ENVID_LEN];
+};
+int nc_ack_enc(nc_buf *b, const struct nc_ack *a) __attribute__((warn_unused_result));
+int nc_ack_dec(struct nc_ack *a, const void *p, size_t n) __attribute__((warn_unused_result));
+
+#endif
