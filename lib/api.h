@@ -11,9 +11,11 @@
 
 #include "buf.h"
 
-#define NC_NAME_MAX 64            /* user part: [a-z0-9._-]{1,64} */
+/* Spelled as in devlist.h so both headers can be included together. */
+#define NC_USER_MAX 64
+#define NC_NAME_MAX NC_USER_MAX   /* user part: [a-z0-9._-]{1,64} */
 #define NC_DOMAIN_MAX 253
-#define NC_ADDR_MAX (NC_NAME_MAX + 1 + NC_DOMAIN_MAX)
+#define NC_ADDR_MAX (NC_USER_MAX + 1 + NC_DOMAIN_MAX)
 #define NC_DEVID_LEN 16
 #define NC_ENVID_LEN 16
 #define NC_SALT_LEN 16

@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "check.h"
+#include "devlist.h"   /* must coexist with api.h */
 #include "err.h"
 #include "hex.h"
 #include "reqsig.h"
