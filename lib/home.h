@@ -1,0 +1,44 @@
+/* home.h - the device directory NC_HOME and its config file.
+ *
+ * $NC_HOME/config holds lines of
+ *   relay DOMAIN URL     where DOMAIN's relay is (http:// or https://)
+ *   cafile PATH          CA certificates for relays (absolute path)
+ *   proxy URL            proxy for all requests (NC_PROXY overrides it)
+ * plus '#' comment lines and blank lines; anything else is an error. */
+#ifndef NC_HOME_H
+#define NC_HOME_H
+
+#include <stddef.h>
+
+#define NC_CONFIG_MAXSIZE  (64 * 1024)
+#define NC_CONFIG_MAXLINES 1000
+#define NC_CONFIG_MAXLINE  2048   /* bytes, without the newline */
+#define NC_URL_MAX         1024
+
+/* The NC_HOME path: $NC_HOME, else ${XDG_DATA_HOME:-$HOME/.local/share}/
+ * newchat. 0, or NC_ECONFIG (nothing set, relative or too long). */
+int nc_home_path(char *out, size_t size) __attribute__((warn_unused_result));
+
+/* nc_home_path, then create the directory mode 0700 (parents too) if it is
+ * missing. Refuses (NC_ECONFIG with the reason) a home that is not a
+ * directory, not owned by us, or open to group or others. */
+int nc_home_open(char *out, size_t size) __attribute__((warn_unused_result));
+
+typedef struct nc_config nc_config;
+
+/* Parse config text; name is used in messages ("config:3: reason").
+ * 0 with *cfg set, NC_ECONFIG, NC_EOSERR. */
+int nc_config_parse(nc_config **cfg, const char *text, size_t len)
+	__attribute__((warn_unused_result));
+/* Load home/config; a missing file is an empty config. NC_ECONFIG, NC_EIO,
+ * NC_EOSERR. NC_PROXY in the environment overrides the proxy line. */
+int nc_config_load(nc_config **cfg, const char *home)
+	__attribute__((warn_unused_result));
+void nc_config_free(nc_config *cfg);
+
+/* The relay base URL configured for domain (no trailing '/'), or NULL. */
+const char *nc_config_relay(const nc_config *cfg, const char *domain);
+const char *nc_config_cafile(const nc_config *cfg);   /* or NULL */
+const char *nc_config_proxy(const nc_config *cfg);    /* or NULL */
+
+#endif
