@@ -35,8 +35,9 @@ typedef struct nc_ratchet nc_ratchet;
 nc_ratchet *nc_ratchet_init_initiator(const nc_x3dh_out *x);
 nc_ratchet *nc_ratchet_init_responder(const nc_x3dh_out *x, const nc_spk *spk);
 void nc_ratchet_free(nc_ratchet *st);
-/* dst := src (both allocated). */
-void nc_ratchet_copy(nc_ratchet *dst, const nc_ratchet *src);
+/* dst := src (both allocated); on failure dst is unchanged. */
+int nc_ratchet_copy(nc_ratchet *dst, const nc_ratchet *src)
+	__attribute__((warn_unused_result));
 
 /* Encrypt pt into a ratchet message appended to out. */
 int nc_ratchet_encrypt(nc_ratchet *st, nc_buf *out, const uint8_t *pt, size_t n)
@@ -45,6 +46,13 @@ int nc_ratchet_encrypt(nc_ratchet *st, nc_buf *out, const uint8_t *pt, size_t n)
  * is advised). 0, NC_EDATA (malformed), NC_ESECURITY (forged, replayed,
  * too many skipped). */
 int nc_ratchet_decrypt(nc_ratchet *st, nc_buf *out, const uint8_t *msg, size_t n)
+	__attribute__((warn_unused_result));
+
+/* As nc_ratchet_decrypt, but the plaintext must also pass accept(pt, n,
+ * arg) == 0 (e.g. a strict payload decode) before anything is committed;
+ * accept's error is returned otherwise. */
+int nc_ratchet_decrypt_if(nc_ratchet *st, nc_buf *out, const uint8_t *msg,
+    size_t n, int (*accept)(const uint8_t *pt, size_t n, void *arg), void *arg)
 	__attribute__((warn_unused_result));
 
 /* 1 while the session was initiated here and no message from the peer has
