@@ -1,6 +1,6 @@
 /* keys.h - long-lived keys: the user identity key, a device's keys, signed
  * and one-time prekeys, fingerprints and safety numbers (protocol.md 2.2).
- * Secret-holding objects come from *_new/*_gen/*_decode in sodium_malloc'd
+ * Secret-holding objects come from the _gen and _decode functions in sodium_malloc'd
  * memory and are wiped by *_free. Every encoding starts with u8 version 1
  * and a type byte (NC_KT_*). */
 #ifndef NC_KEYS_H
