@@ -16,9 +16,10 @@ static const char spk_label[] = "newchat spk v1";   /* + 0x00 */
 static void *
 secure_new(size_t n)
 {
-	void *p = sodium_malloc(n);
+	void *p = NULL;
 
-	if (p == NULL)
+	/* sodium_malloc needs sodium_init; it is idempotent and cheap. */
+	if (sodium_init() < 0 || (p = sodium_malloc(n)) == NULL)
 		nc_fail(NC_EOSERR, "out of memory");
 	else
 		sodium_memzero(p, n);

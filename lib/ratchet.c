@@ -77,9 +77,10 @@ kdf_ck(uint8_t mk[32], uint8_t ck_out[32], const uint8_t ck[32])
 static nc_ratchet *
 alloc_state(void)
 {
-	nc_ratchet *st = sodium_malloc(sizeof *st);
+	nc_ratchet *st;
 
-	if (st == NULL) {
+	/* sodium_malloc needs sodium_init; it is idempotent and cheap. */
+	if (sodium_init() < 0 || (st = sodium_malloc(sizeof *st)) == NULL) {
 		nc_fail(NC_EOSERR, "out of memory");
 		return NULL;
 	}
