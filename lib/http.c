@@ -33,6 +33,19 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static int load_ok;
 static char load_err[256];
 static _Thread_local CURL *handle;   /* kept for keep-alive */
+/* The parent's handle, after fork: kept reachable, never used (volatile:
+ * the store must not be optimised away). */
+static CURL *volatile parents;
+
+/* A forked child must not reuse (or close) its parent's connections: it
+ * starts with no handle. The old one is left alone, not cleaned up. */
+static void
+forget_handle(void)
+{
+	if (handle != NULL)
+		parents = handle;
+	handle = NULL;
+}
 
 static void
 load(void)
@@ -73,6 +86,7 @@ load(void)
 		snprintf(load_err, sizeof load_err, "curl_global_init failed");
 		return;
 	}
+	pthread_atfork(NULL, NULL, forget_handle);
 	load_ok = 1;   /* the library stays loaded until exit */
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -440,6 +441,25 @@ keepalive(void)
 	nc_http_cleanup();
 	CHECK_INT(get("/status/200", 0), 0);   /* a new handle */
 	CHECK_INT(__atomic_load_n(&connections, __ATOMIC_SEQ_CST) - before, 2);
+	/* A forked child opens its own connection. */
+	{
+		int status;
+		pid_t p = fork();
+
+		if (p == 0) {
+			status = get("/status/200", 0) == 0 && resp.status == 200;
+			nc_http_cleanup();
+			nc_http_resp_free(&resp);
+			_exit(status ? 0 : 1);
+		}
+		CHECK(waitpid(p, &status, 0) == p && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0);
+		CHECK_INT(__atomic_load_n(&connections, __ATOMIC_SEQ_CST) -
+		    before, 3);
+		CHECK_INT(get("/status/200", 0), 0);   /* ours still works */
+		CHECK_INT(__atomic_load_n(&connections, __ATOMIC_SEQ_CST) -
+		    before, 3);
+	}
 	nc_http_cleanup();
 	nc_http_cleanup();   /* harmless twice */
 }
