@@ -57,16 +57,20 @@ nc_envelope_make(nc_buf *out, uint8_t envid[16], nc_ratchet *st,
     const uint8_t rcpt_dev[NC_DEVID_LEN], const uint8_t rcpt_dh[32],
     const nc_payload *pl)
 {
-	nc_buf pt = NC_SECBUF_INIT, rm = NC_BUF_INIT, sealed = NC_BUF_INIT;
+	nc_buf pt = NC_BUF_INIT, rm = NC_BUF_INIT, sealed = NC_BUF_INIT;
 	nc_x3dh_hdr hdr;
 	int rc, pending = nc_ratchet_pending(st, &hdr);
 
 	nc_random(envid, 16);
-	if ((rc = nc_payload_encode(pl, &pt)) == 0 &&
+	/* Plaintext: reserved once (never reallocated), wiped below. */
+	if ((rc = nc_buf_reserve(&pt, 34 + pl->bodylen + (size_t)pl->nacks * 16)) == 0 &&
+	    (rc = nc_payload_encode(pl, &pt)) == 0 &&
 	    (rc = nc_ratchet_encrypt(st, &rm, pt.p, pt.len)) == 0 &&
 	    (rc = nc_seal(&sealed, self, cert, envid, rcpt_dev, rcpt_dh,
 	    pending ? &hdr : NULL, rm.p, rm.len)) == 0)
 		rc = nc_envelope_encode(out, envid, rcpt_dev, sealed.p, sealed.len);
+	if (pt.p != NULL)
+		sodium_memzero(pt.p, pt.cap);
 	nc_buf_free(&pt);
 	nc_buf_free(&rm);
 	nc_buf_free(&sealed);

@@ -87,9 +87,15 @@ make_content(nc_buf *b, const nc_cert *cert, const nc_x3dh_hdr *hdr,
     const uint8_t *msg, size_t msglen)
 {
 	nc_enc e;
-	size_t padded;
+	size_t padded, size;
 	int rc;
 
+	/* Reserved once at its final size, so the plaintext is never left
+	 * behind by a reallocation (the buffer is wiped, not guard-paged). */
+	size = 2 + 2 + strlen(cert->who.user) + 32 + 8 + NC_DEVID_LEN + 64 + 1 +
+	    (hdr ? 41 : 0) + 4 + msglen;
+	if ((rc = nc_buf_reserve(b, nc_padme(size))) != 0)
+		return rc;
 	nc_enc_init(&e, b);
 	nc_put_u8(&e, SEAL_VERSION);
 	nc_put_u8(&e, CONTENT_TYPE);
@@ -118,7 +124,7 @@ nc_seal(nc_buf *out, const nc_device *self, const nc_cert *cert,
     const uint8_t rcpt_dh[32], const nc_x3dh_hdr *hdr,
     const uint8_t *msg, size_t msglen)
 {
-	nc_buf content = NC_SECBUF_INIT;
+	nc_buf content = NC_BUF_INIT;
 	uint8_t e_sk[32], e_pk[32], dh[32], ck1[32], k1[32], k2[32];
 	uint8_t ad[AD0 + 32 + STATIC_CT], s_pt[STATIC_PT], *p;
 	unsigned long long clen;
@@ -173,6 +179,8 @@ out:
 	sodium_memzero(ck1, sizeof ck1);
 	sodium_memzero(k1, sizeof k1);
 	sodium_memzero(k2, sizeof k2);
+	if (content.p != NULL)
+		sodium_memzero(content.p, content.cap);
 	nc_buf_free(&content);
 	return rc;
 }
