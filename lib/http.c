@@ -294,6 +294,8 @@ nc_http(const nc_http_req *req, nc_http_resp *resp)
 	int rc, with_body;
 	CURLcode cc;
 
+	if (s.max > NC_BUF_MAX - 1)   /* a buffer's own limit */
+		s.max = NC_BUF_MAX - 1;
 	nc_buf_reset(&resp->body);
 	resp->status = 0;
 	resp->retry_after = -1;
