@@ -38,7 +38,7 @@ int nc_seal(nc_buf *out, const nc_device *self, const nc_cert *cert,
     const uint8_t rcpt_dh[32], const nc_x3dh_hdr *hdr,
     const uint8_t *msg, size_t msglen) __attribute__((warn_unused_result));
 
-/* Open: `buf` (a secret buffer is advised) receives the plaintext the
+/* Open: `buf` (wiped by the caller after use) receives the plaintext the
  * result's pointers point into. 0, NC_EDATA or NC_ESECURITY. The caller
  * must still check u->cert against the sender's trusted device list. */
 int nc_unseal(nc_unsealed *u, nc_buf *buf, const nc_device *self,
