@@ -43,6 +43,7 @@ struct nc_ratchet {
 	uint8_t cks[32], ckr[32];
 	uint32_t ns, nr, pn;
 	uint32_t step;      /* receiving DH ratchet steps taken */
+	uint32_t lost;      /* skipped keys expired or evicted: messages given up */
 	uint8_t flags;
 	nc_x3dh_hdr pend;   /* X3DH header while PENDING */
 	skipped *sk;        /* oldest first; wiped when freed */
@@ -221,6 +222,22 @@ nc_ratchet_ad(const nc_ratchet *st)
 	return st->ad;
 }
 
+uint32_t
+nc_ratchet_missing(const nc_ratchet *st, uint32_t min_steps)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < st->nsk; i++)
+		n += st->step - st->sk[i].step >= min_steps;
+	return n;
+}
+
+uint32_t
+nc_ratchet_lost(const nc_ratchet *st)
+{
+	return st->lost;
+}
+
 static void
 put32(uint8_t *p, uint32_t v)
 {
@@ -375,7 +392,14 @@ remove_range(nc_ratchet *st, uint32_t i, uint32_t k)
 	sodium_memzero(&st->sk[st->nsk], (size_t)k * sizeof *st->sk);
 }
 
-/* Commit pending entries; expire old ones; evict the oldest over the cap. */
+static void
+count_lost(nc_ratchet *st, uint32_t n)
+{
+	st->lost = n > UINT32_MAX - st->lost ? UINT32_MAX : st->lost + n;
+}
+
+/* Commit pending entries; expire old ones; evict the oldest over the cap.
+ * Both give a message up for good: counted, so the caller can report it. */
 static void
 commit_skipped(nc_ratchet *st, uint32_t added)
 {
@@ -391,10 +415,13 @@ commit_skipped(nc_ratchet *st, uint32_t added)
 	}
 	if (j < st->nsk) {
 		sodium_memzero(&st->sk[j], (size_t)(st->nsk - j) * sizeof *st->sk);
+		count_lost(st, st->nsk - j);
 		st->nsk = j;
 	}
-	if (st->nsk > NC_MAX_SKIP_TOTAL)
+	if (st->nsk > NC_MAX_SKIP_TOTAL) {
+		count_lost(st, st->nsk - NC_MAX_SKIP_TOTAL);
 		remove_range(st, 0, st->nsk - NC_MAX_SKIP_TOTAL);
+	}
 }
 
 static int
@@ -531,7 +558,7 @@ nc_ratchet_decrypt(nc_ratchet *st, nc_buf *out, const uint8_t *msg_, size_t n)
 	return nc_ratchet_decrypt_if(st, out, msg_, n, NULL, NULL);
 }
 
-#define STATE_FIXED (2 + 4 * 32 + 1 + 3 * 32 + 4 * 4 + 2)
+#define STATE_FIXED (2 + 4 * 32 + 1 + 3 * 32 + 5 * 4 + 2)
 #define STATE_PENDING (32 + 4 + 1 + 4)
 #define STATE_SKIPPED 72
 
@@ -562,6 +589,7 @@ nc_ratchet_save(const nc_ratchet *st, nc_buf *out)
 	nc_put_u32(&e, st->nr);
 	nc_put_u32(&e, st->pn);
 	nc_put_u32(&e, st->step);
+	nc_put_u32(&e, st->lost);
 	if (st->flags & PENDING) {
 		nc_put_fixed(&e, st->pend.ek, 32);
 		nc_put_u32(&e, st->pend.spk_id);
@@ -616,6 +644,7 @@ nc_ratchet_load(const uint8_t *p, size_t n)
 	st->nr = nc_get_u32(&d);
 	st->pn = nc_get_u32(&d);
 	st->step = nc_get_u32(&d);
+	st->lost = nc_get_u32(&d);
 	if (st->flags & PENDING) {
 		get_key(&d, st->pend.ek);
 		st->pend.spk_id = nc_get_u32(&d);

@@ -59,6 +59,14 @@ int nc_ratchet_decrypt_if(nc_ratchet *st, nc_buf *out, const uint8_t *msg,
  * been decrypted yet: every message must travel as a prekey message with
  * this header. */
 int nc_ratchet_pending(const nc_ratchet *st, nc_x3dh_hdr *hdr);
+/* Sequence integrity (DESIGN.md 2): messages known to be missing (the
+ * peer's counters show it sent them; their keys wait in the skipped store)
+ * whose gap opened at least min_steps receiving DH steps ago, and messages
+ * given up for good (their keys expired or were evicted). Report both to
+ * the user; neither is ever silently ignored. */
+uint32_t nc_ratchet_missing(const nc_ratchet *st, uint32_t min_steps);
+uint32_t nc_ratchet_lost(const nc_ratchet *st);
+
 /* The session associated data (from X3DH). */
 const uint8_t *nc_ratchet_ad(const nc_ratchet *st);
 

@@ -146,6 +146,67 @@ max_skip(void)
 	nc_ratchet_free(b);
 }
 
+/* Gaps are visible, expired and evicted keys are counted as lost. */
+static void
+gaps(void)
+{
+	nc_ratchet *a, *b;
+	nc_buf m[4], x, y;
+
+	CHECK_INT(tsession(&A, &B, 0, &a, &b), 0);
+	for (int i = 0; i < 4; i++)
+		m[i] = enc(a, "g");
+	CHECK_INT(dec(b, &m[3], "g"), 0);
+	CHECK_INT(nc_ratchet_missing(b, 0), 3);
+	CHECK_INT(nc_ratchet_missing(b, 1), 0);   /* the gap is new */
+	CHECK_INT(dec(b, &m[1], "g"), 0);
+	CHECK_INT(nc_ratchet_missing(b, 0), 2);
+	/* 100 round trips: the gap is old, then its keys expire. */
+	for (int i = 0; i <= NC_SKIP_EXPIRE_STEPS; i++) {
+		x = enc(b, "r");
+		CHECK_INT(dec(a, &x, "r"), 0);
+		y = enc(a, "s");
+		CHECK_INT(dec(b, &y, "s"), 0);
+		nc_buf_free(&x);
+		nc_buf_free(&y);
+		if (i == NC_SKIP_EXPIRE_STEPS - 1) {
+			CHECK_INT(nc_ratchet_missing(b, NC_SKIP_EXPIRE_STEPS), 2);
+			CHECK_INT(nc_ratchet_lost(b), 0);
+		}
+	}
+	CHECK_INT(nc_ratchet_missing(b, 0), 0);
+	CHECK_INT(nc_ratchet_lost(b), 2);
+	CHECK_INT(dec(b, &m[0], NULL), NC_ESECURITY);
+	CHECK_INT(dec(b, &m[2], NULL), NC_ESECURITY);
+	for (int i = 0; i < 4; i++)
+		nc_buf_free(&m[i]);
+
+	/* Three chains of 1,000 skipped keys: the oldest 1,000 are evicted. */
+	for (int c = 0; c < 3; c++) {
+		nc_buf last = NC_BUF_INIT;
+		for (int i = 0; i <= NC_MAX_SKIP; i++) {
+			nc_buf_free(&last);
+			last = enc(a, "e");
+		}
+		CHECK_INT(dec(b, &last, "e"), 0);
+		nc_buf_free(&last);
+		x = enc(b, "r");
+		CHECK_INT(dec(a, &x, "r"), 0);
+		nc_buf_free(&x);
+	}
+	CHECK_INT(nc_ratchet_missing(b, 0), NC_MAX_SKIP_TOTAL);
+	CHECK_INT(nc_ratchet_lost(b), 2 + 3 * NC_MAX_SKIP - NC_MAX_SKIP_TOTAL);
+	/* The counters survive a save and load. */
+	nc_buf s1 = tsave(b);
+	nc_ratchet *c = nc_ratchet_load(s1.p, s1.len);
+	CHECK(c != NULL && nc_ratchet_lost(c) == nc_ratchet_lost(b) &&
+	    nc_ratchet_missing(c, 0) == NC_MAX_SKIP_TOTAL);
+	nc_buf_free(&s1);
+	nc_ratchet_free(a);
+	nc_ratchet_free(b);
+	nc_ratchet_free(c);
+}
+
 static nc_ratchet *
 snapshot(const nc_ratchet *st)
 {
@@ -465,6 +526,7 @@ main(void)
 	tuser_make(&B, "bob@b.test");
 	basics();
 	max_skip();
+	gaps();
 	forward_secrecy();
 	serialization();
 	property();
