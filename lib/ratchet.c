@@ -28,6 +28,8 @@ enum { HAS_DHR = 1, HAS_CKS = 2, HAS_CKR = 4, PENDING = 8, FLAGS_ALL = 15 };
 
 static const char rk_info[] = "newchat ratchet root v1";
 
+static void put32(uint8_t *, uint32_t);
+
 typedef struct {
 	uint8_t dh[32];     /* the sender's ratchet key of that chain */
 	uint32_t n;         /* message number in that chain */
@@ -230,6 +232,22 @@ nc_ratchet_missing(const nc_ratchet *st, uint32_t min_steps)
 	for (uint32_t i = 0; i < st->nsk; i++)
 		n += st->step - st->sk[i].step >= min_steps;
 	return n;
+}
+
+int
+nc_ratchet_missing_at(const nc_ratchet *st, uint32_t i, uint8_t id[16],
+    uint32_t *age)
+{
+	uint8_t m[36];
+
+	if (i >= st->nsk)
+		return -1;
+	memcpy(m, st->sk[i].dh, 32);
+	put32(m + 32, st->sk[i].n);
+	crypto_generichash(id, 16, m, sizeof m, NULL, 0);
+	if (age != NULL)
+		*age = st->step - st->sk[i].step;
+	return 0;
 }
 
 uint32_t

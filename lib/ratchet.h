@@ -66,6 +66,12 @@ int nc_ratchet_pending(const nc_ratchet *st, nc_x3dh_hdr *hdr);
  * the user; neither is ever silently ignored. */
 uint32_t nc_ratchet_missing(const nc_ratchet *st, uint32_t min_steps);
 uint32_t nc_ratchet_lost(const nc_ratchet *st);
+/* The i-th missing message, oldest first (i < nc_ratchet_missing(st, 0)):
+ * a stable id, BLAKE2b-128(ratchet key || u32 n) of its header, so a gap
+ * is reported once, and its age in receiving DH steps. 0, or -1 past the
+ * end. */
+int nc_ratchet_missing_at(const nc_ratchet *st, uint32_t i, uint8_t id[16],
+    uint32_t *age);
 
 /* The session associated data (from X3DH). */
 const uint8_t *nc_ratchet_ad(const nc_ratchet *st);

@@ -159,8 +159,19 @@ gaps(void)
 	CHECK_INT(dec(b, &m[3], "g"), 0);
 	CHECK_INT(nc_ratchet_missing(b, 0), 3);
 	CHECK_INT(nc_ratchet_missing(b, 1), 0);   /* the gap is new */
+	uint8_t id0[16], id1[16], id2[16];
+	uint32_t age = 9;
+	CHECK_INT(nc_ratchet_missing_at(b, 0, id0, &age), 0);
+	CHECK_INT(age, 0);
+	CHECK_INT(nc_ratchet_missing_at(b, 2, id2, NULL), 0);
+	CHECK_INT(nc_ratchet_missing_at(b, 3, id1, NULL), -1);
 	CHECK_INT(dec(b, &m[1], "g"), 0);
 	CHECK_INT(nc_ratchet_missing(b, 0), 2);
+	/* Ids are stable: the remaining gaps keep theirs. */
+	CHECK_INT(nc_ratchet_missing_at(b, 0, id1, NULL), 0);
+	CHECK_MEM(id0, id1, 16);
+	CHECK_INT(nc_ratchet_missing_at(b, 1, id1, NULL), 0);
+	CHECK_MEM(id2, id1, 16);
 	/* 100 round trips: the gap is old, then its keys expire. */
 	for (int i = 0; i <= NC_SKIP_EXPIRE_STEPS; i++) {
 		x = enc(b, "r");
