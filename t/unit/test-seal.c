@@ -277,6 +277,216 @@ sizes(void)
 	nc_buf_free(&s);
 }
 
+
+/* --- a seeded property test over whole envelopes --- */
+
+/* A receiving device as a client runs it: one session per peer device,
+ * the replay tags of the prekey messages that created sessions, one
+ * one-time prekey (used once). */
+typedef struct {
+	tuser *u;
+	nc_ratchet *st;
+	uint8_t tags[64][32];
+	int ntags;
+	int otpk_used;
+} rx;
+
+static uint64_t eprng;
+
+static uint32_t
+erand(uint32_t n)
+{
+	eprng ^= eprng << 13;
+	eprng ^= eprng >> 7;
+	eprng ^= eprng << 17;
+	return (uint32_t)(eprng % n);
+}
+
+static int
+seen_tag(const rx *r, const uint8_t t[32])
+{
+	for (int i = 0; i < r->ntags; i++)
+		if (memcmp(r->tags[i], t, 32) == 0)
+			return 1;
+	return 0;
+}
+
+/* 0 and the payload text in *got, or an error; r changes only on success. */
+static int
+rx_receive(rx *r, const tuser *from, const nc_buf *env, char got[64])
+{
+	nc_unsealed u;
+	nc_buf ub = NC_BUF_INIT, pb = NC_BUF_INIT;
+	nc_payload pl;
+	nc_devlist l;
+	uint8_t id[16], tag[32];
+	nc_ratchet *fresh = NULL;
+	int rc;
+
+	devlist_of(&l, from);
+	if ((rc = nc_envelope_open(&u, &ub, id, r->u->dev, env->p, env->len)) != 0 ||
+	    (rc = nc_cert_check(&u.cert, &l)) != 0)
+		goto out;
+	rc = NC_ESECURITY;
+	if (r->st != NULL)
+		rc = nc_envelope_decrypt(&pl, &pb, r->st, &u);
+	if (rc != 0 && u.prekey) {
+		nc_x3dh_out x;
+		nc_x3dh_replay_tag(tag, u.hdr.spk_id, u.hdr.ek);
+		if (seen_tag(r, tag) || (u.hdr.has_otpk && r->otpk_used) ||
+		    u.hdr.spk_id != r->u->spk.id) {
+			rc = NC_ESECURITY;
+			goto out;
+		}
+		if ((rc = nc_x3dh_respond(&x, &r->u->party, r->u->dev, &r->u->spk,
+		    u.hdr.has_otpk ? &r->u->otpk : NULL, &u.cert.who, &u.hdr)) != 0)
+			goto out;
+		if ((fresh = nc_ratchet_init_responder(&x, &r->u->spk)) == NULL)
+			abort();
+		nc_buf_reset(&pb);
+		if ((rc = nc_envelope_decrypt(&pl, &pb, fresh, &u)) != 0)
+			goto out;
+		nc_ratchet_free(r->st);
+		r->st = fresh;
+		fresh = NULL;
+		memcpy(r->tags[r->ntags++ % 64], tag, 32);
+		r->otpk_used |= u.hdr.has_otpk;
+	}
+	if (rc == 0) {
+		if (pl.bodylen >= 64)
+			abort();
+		memcpy(got, pl.body, pl.bodylen);
+		got[pl.bodylen] = '\0';
+	}
+out:
+	nc_ratchet_free(fresh);
+	nc_buf_free(&ub);
+	nc_buf_free(&pb);
+	return rc;
+}
+
+typedef struct {
+	nc_buf env;
+	char text[32];
+} flying;
+
+static int eprop_fail;
+
+#define ECHECK(c) do { if (!(c)) { eprop_fail++; fprintf(stderr, \
+	"envelope property: seed %llu: %s (line %d)\n", \
+	(unsigned long long)seed, #c, __LINE__); } } while (0)
+
+static void
+eprop_run(uint64_t seed)
+{
+	tuser *who[2] = { &A, &B };
+	nc_ratchet *send[2] = { NULL, NULL };
+	rx r[2];
+	flying q[2][16], done[2][16];
+	int nq[2] = { 0, 0 }, nd[2] = { 0, 0 }, sent = 0;
+	nc_bundle bun;
+	nc_x3dh_out x;
+
+	eprng = seed * 0x9e3779b97f4a7c15ULL + 7;
+	det_seed(seed + 1000000);
+	memset(r, 0, sizeof r);
+	r[0].u = &A;
+	r[1].u = &B;
+	/* A starts from B's bundle; B's sending state is its receiving one. */
+	tbundle(&bun, &B, (int)(seed & 1));
+	if (nc_x3dh_initiate(&x, &A.party, A.dev, &B.party, &bun) != 0 ||
+	    (send[0] = nc_ratchet_init_initiator(&x)) == NULL)
+		abort();
+	r[0].st = send[0];   /* A sends and receives with one session */
+	int nact = 1 + (int)erand(20);
+	for (int a = 0; a < nact && !eprop_fail; a++) {
+		int s = (int)erand(2), d = !s;
+		nc_ratchet *st = s == 0 ? r[0].st : r[1].st;
+		switch (erand(6)) {
+		case 0: case 1: {   /* send, if this side has a session to send on */
+			uint8_t id[16];
+			nc_cert c;
+			flying *f = &q[d][nq[d]];
+			if (st == NULL || nq[d] == 16)
+				break;
+			memset(f, 0, sizeof *f);
+			snprintf(f->text, sizeof f->text, "env %d", sent++);
+			cert_of(&c, who[s]);
+			nc_payload p = { NC_PL_TEXT, { 0 }, 1, (const uint8_t *)f->text,
+			    strlen(f->text), 0, NULL };
+			if (nc_envelope_make(&f->env, id, st, who[s]->dev, &c,
+			    who[d]->party.dev, who[d]->party.dh_pk, &p) != 0) {
+				ECHECK(s == 1);   /* responder before its first message */
+				nc_buf_free(&f->env);
+				break;
+			}
+			nq[d]++;
+			break;
+		}
+		case 2: case 3: {   /* deliver one of the first three in flight */
+			if (nq[s] == 0)
+				break;
+			int i = (int)erand((uint32_t)(nq[s] < 3 ? nq[s] : 3));
+			char got[64];
+			ECHECK(rx_receive(&r[s], who[d], &q[s][i].env, got) == 0);
+			ECHECK(strcmp(got, q[s][i].text) == 0);
+			if (nd[s] < 16)
+				done[s][nd[s]++] = q[s][i];
+			else
+				nc_buf_free(&q[s][i].env);
+			memmove(&q[s][i], &q[s][i + 1], (size_t)(nq[s] - i - 1) * sizeof q[0][0]);
+			nq[s]--;
+			break;
+		}
+		case 4:   /* replay something delivered */
+			if (nd[s] > 0) {
+				char got[64];
+				ECHECK(rx_receive(&r[s], who[d], &done[s][erand((uint32_t)nd[s])].env,
+				    got) != 0);
+			}
+			break;
+		case 5:   /* flip a bit of something in flight */
+			if (nq[s] > 0) {
+				flying *f = &q[s][erand((uint32_t)nq[s])];
+				size_t bit = erand((uint32_t)(f->env.len * 8));
+				char got[64];
+				f->env.p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+				ECHECK(rx_receive(&r[s], who[d], &f->env, got) != 0);
+				f->env.p[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+			}
+			break;
+		}
+	}
+	for (int s = 0; s < 2 && !eprop_fail; s++)
+		while (nq[s] > 0 && !eprop_fail) {
+			char got[64];
+			ECHECK(rx_receive(&r[s], who[!s], &q[s][0].env, got) == 0);
+			ECHECK(strcmp(got, q[s][0].text) == 0);
+			nc_buf_free(&q[s][0].env);
+			memmove(&q[s][0], &q[s][1], (size_t)(nq[s] - 1) * sizeof q[0][0]);
+			nq[s]--;
+		}
+	for (int s = 0; s < 2; s++) {
+		for (int i = 0; i < nq[s]; i++)
+			nc_buf_free(&q[s][i].env);
+		for (int i = 0; i < nd[s]; i++)
+			nc_buf_free(&done[s][i].env);
+		nc_ratchet_free(r[s].st);
+	}
+	nc_random_set_test(NULL, NULL);
+}
+
+static void
+envelope_property(void)
+{
+	int runs = quick() ? 30 : asan() ? 200 : 1000;
+
+	for (int i = 0; i < runs && !eprop_fail; i++)
+		eprop_run((uint64_t)i + 1);
+	CHECK_INT(eprop_fail, 0);
+	printf("envelope property: %d runs\n", runs);
+}
+
 int
 main(void)
 {
@@ -289,6 +499,7 @@ main(void)
 	full_path();
 	forged_sender();
 	sizes();
+	envelope_property();
 	tuser_free(&A);
 	tuser_free(&B);
 	tuser_free(&M);
