@@ -1,0 +1,311 @@
+/* api.c - routing and what every route shares: reasons, ids, rate limits
+ * and device-signed requests. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_int.h"
+#include "hex.h"
+#include "ratelimit.h"
+#include "replay.h"
+#include "reqsig.h"
+
+/* Request bodies of the small routes (the envelope and blob limits are in
+ * lib/api.h and the configuration). */
+#define SMALL_BODY 1024
+#define PREKEYS_BODY (8 + 100 + NC_PREKEY_UPLOAD_MAX * 36)
+#define DEVLIST_BODY 4096
+#define DELIVER_BODY ((uint64_t)8 << 20)
+
+enum { B_NONE, B_SMALL, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB };
+
+static const struct route {
+	const char *method, *path;   /* '*' matches one segment */
+	void (*fn)(struct call *);
+	int body;
+} routes[] = {
+	{ "POST", "v1/users/*", h_register, B_SMALL },
+	{ "DELETE", "v1/users/*", h_delete_user, B_SMALL },
+	{ "POST", "v1/users/*/challenge", h_challenge, B_NONE },
+	{ "POST", "v1/users/*/devices", h_add_device, B_SMALL },
+	{ "PUT", "v1/users/*/devicelist", h_devlist_put, B_DEVLIST },
+	{ "GET", "v1/users/*/devicelist", h_devlist_get, B_NONE },
+	{ "PUT", "v1/users/*/devices/*/prekeys", h_prekeys_put, B_PREKEYS },
+	{ "GET", "v1/users/*/devices/*/prekeys", h_prekeys_get, B_NONE },
+	{ "POST", "v1/users/*/prekeys/claim", h_claim, B_SMALL },
+	{ "PUT", "v1/users/*/devices/*/mailbox/*", h_mail_put, B_ENVELOPE },
+	{ "POST", "v1/users/*/deliver", h_deliver, B_DELIVER },
+	{ "GET", "v1/users/*/devices/*/mailbox", h_mail_list, B_NONE },
+	{ "POST", "v1/users/*/devices/*/mailbox/ack", h_mail_ack, B_ACK },
+	{ "PUT", "v1/blobs/*", h_blob_put, B_BLOB },
+	{ "GET", "v1/blobs/*", h_blob_get, B_NONE },
+	{ "DELETE", "v1/blobs/*", h_blob_delete, B_NONE },
+	{ "GET", ".well-known/newchat", NULL, B_NONE },
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+void
+api_resp_init(struct api_resp *a)
+{
+	memset(a, 0, sizeof *a);
+	a->fd = -1;
+	a->ctype = "application/octet-stream";
+}
+
+void
+api_resp_free(struct api_resp *a)
+{
+	nc_buf_free(&a->body);
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+}
+
+void
+fail(struct api_resp *a, int status, const char *reason)
+{
+	nc_buf_reset(&a->body);
+	a->status = status;
+	a->ctype = "text/plain";
+	if (nc_buf_printf(&a->body, "%s\n", reason) != 0)
+		a->status = 503;
+}
+
+void
+fail_store(struct api_resp *a, int rc, const char *what)
+{
+	static const struct { int rc, status; const char *why; } map[] = {
+		{ ST_NOTFOUND, 404, "not found" },
+		{ ST_EXISTS, 409, "already exists" },
+		{ ST_CONFLICT, 409, "conflict" },
+		{ ST_STALE, 409, "device list version is not current" },
+		{ ST_FORBIDDEN, 403, "forbidden" },
+		{ ST_GONE, 410, "device not in the current device list" },
+		{ ST_FULL, 507, "quota exceeded" },
+	};
+	char line[200];
+
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (map[i].rc == rc) {
+			snprintf(line, sizeof line, "%s: %s", what, map[i].why);
+			fail(a, map[i].status, line);
+			return;
+		}
+	fail(a, 503, "storage unavailable, retry later");
+}
+
+void
+reply(struct api_resp *a, int status)
+{
+	a->status = status;
+}
+
+int
+bad_user(struct call *c, const char *name)
+{
+	if (nc_name_valid(name))
+		return 0;
+	fail(c->a, 400, "bad user name: want 1-64 of [a-z0-9._-]");
+	return 1;
+}
+
+int
+bad_id(struct call *c, const char *hex, uint8_t out[16])
+{
+	if (nc_hex_decode(out, 16, hex, strlen(hex)) == 0)
+		return 0;
+	fail(c->a, 400, "bad id: want 32 lowercase hex digits");
+	return 1;
+}
+
+int
+limited(struct call *c, int cls)
+{
+	const struct relay_conf *k = &c->r->conf;
+	double rate = cls == RL_REGISTER ? k->rate_register / 60 :
+	    cls == RL_LOGIN ? k->rate_login / 60 : k->rate_anon;
+	double burst = cls == RL_ANON ? 2 * k->rate_anon :
+	    cls == RL_REGISTER ? k->rate_register : k->rate_login;
+	unsigned wait = rl_take(c->r->rl, cls, c->q->addr ? c->q->addr : "",
+	    rate, burst < 1 ? 1 : burst, (double)c->q->now);
+
+	if (wait == 0)
+		return 0;
+	fail(c->a, 429, "rate limited, retry later");
+	c->a->retry_after = wait;
+	return 1;
+}
+
+int
+unsigned_req(struct call *c, const char *user, const uint8_t *dev)
+{
+	const struct api_req *q = c->q;
+	uint8_t pk[NC_PK_LEN];
+	nc_reqsig rs;
+	int rc;
+
+	if (nc_reqsig_parse(&rs, q->h_device, q->h_time, q->h_sig) != 0) {
+		fail(c->a, 401, nc_errmsg());
+		return 1;
+	}
+	if (dev && memcmp(dev, rs.dev, NC_DEVID_LEN) != 0) {
+		fail(c->a, 401, "request must be signed by the device it names");
+		return 1;
+	}
+	if ((rc = store_device_key(c->r->store, user, rs.dev, pk)) != ST_OK) {
+		if (rc == ST_ERR)
+			fail(c->a, 503, "storage unavailable, retry later");
+		else
+			fail(c->a, 401, "not a current device of this user");
+		return 1;
+	}
+	if (nc_reqsig_verify(&rs, pk, q->method, q->target, q->body, q->body_len,
+	    q->now) != 0) {
+		fail(c->a, 401, nc_errmsg());
+		return 1;
+	}
+	/* Reads may repeat (a poll, the same second); changes may not. */
+	if (strcmp(q->method, "GET") != 0 &&
+	    (rc = replay_check(c->r->replay, rs.sig, q->now)) != 0) {
+		fail(c->a, rc > 0 ? 401 : 503, rc > 0 ? "replayed request" :
+		    "too many signed requests, retry later");
+		return 1;
+	}
+	return 0;
+}
+
+static void
+well_known(struct call *c)
+{
+	if (nc_buf_printf(&c->a->body, "newchat 1\ndomain %s\nrelay %s\n",
+	    c->r->domain, c->r->url) != 0) {
+		fail(c->a, 503, "out of memory");
+		return;
+	}
+	c->a->ctype = "text/plain";
+	reply(c->a, 200);
+}
+
+/* Split "/a/b/c?q" into segments; 0, or -1 if it is not a plain path. */
+static int
+split(struct call *c, char *t)
+{
+	char *q = strchr(t, '?'), *p;
+
+	c->query = "";
+	if (q) {
+		*q = '\0';
+		c->query = q + 1;
+	}
+	if (t[0] != '/' || strchr(t, '%') != NULL)
+		return -1;
+	c->nseg = 0;
+	for (p = t + 1;; ) {
+		if (c->nseg == SEG_MAX || *p == '\0' || *p == '/')
+			return -1;   /* too deep, or an empty segment */
+		c->seg[c->nseg++] = p;
+		if ((p = strchr(p, '/')) == NULL)
+			return 0;
+		*p++ = '\0';
+	}
+}
+
+static int
+match(const struct call *c, const char *pat)
+{
+	char buf[64], *save, *s;
+	int i = 0;
+
+	snprintf(buf, sizeof buf, "%s", pat);
+	for (s = strtok_r(buf, "/", &save); s; s = strtok_r(NULL, "/", &save), i++)
+		if (i >= c->nseg || (strcmp(s, "*") != 0 && strcmp(s, c->seg[i]) != 0))
+			return 0;
+	return i == c->nseg;
+}
+
+/* The route of method + target: 1 found, 0 path unknown, -1 method wrong. */
+static int
+route(struct call *c, char *t, size_t tn, const char *method, const char *target,
+    const struct route **out)
+{
+	int path_known = 0;
+
+	if (strlen(target) >= tn || split(c, strcpy(t, target)) != 0)
+		return 0;
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (!match(c, routes[i].path))
+			continue;
+		path_known = 1;
+		if (strcmp(routes[i].method, method) == 0) {
+			*out = &routes[i];
+			return 1;
+		}
+	}
+	return path_known ? -1 : 0;
+}
+
+int
+relay_api_body_max(const struct relay *r, const char *method, const char *target,
+    uint64_t *max, int *stream)
+{
+	struct call c = { 0 };
+	const struct route *rt = NULL;
+	char t[NC_REQSIG_TARGET_MAX + 1];
+
+	*stream = 0;
+	*max = 0;
+	if (strlen(target) > NC_REQSIG_TARGET_MAX)
+		return 414;
+	switch (route(&c, t, sizeof t, method, target, &rt)) {
+	case 0: return 404;
+	case -1: return 405;
+	}
+	switch (rt->body) {
+	case B_SMALL: *max = SMALL_BODY; break;
+	case B_DEVLIST: *max = DEVLIST_BODY; break;
+	case B_PREKEYS: *max = PREKEYS_BODY; break;
+	case B_ENVELOPE: *max = NC_ENVELOPE_MAX; break;
+	case B_DELIVER: *max = DELIVER_BODY; break;
+	case B_ACK: *max = 3 + NC_ACK_MAX * NC_ENVID_LEN; break;
+	case B_BLOB: *stream = 1; *max = r->conf.blob_max; break;
+	}
+	return 0;
+}
+
+void
+relay_api(struct relay *r, const struct api_req *q, struct api_resp *a)
+{
+	struct call c = { r, q, a, { 0 }, 0, "" };
+	const struct route *rt = NULL;
+	char t[NC_REQSIG_TARGET_MAX + 1];
+	uint64_t max;
+	int stream;
+
+	api_resp_init(a);
+	if (strlen(q->target) > NC_REQSIG_TARGET_MAX) {
+		fail(a, 414, "request target too long");
+		return;
+	}
+	switch (route(&c, t, sizeof t, q->method, q->target, &rt)) {
+	case 0:
+		fail(a, 404, "no such route");
+		return;
+	case -1:
+		fail(a, 405, "method not allowed on this route");
+		return;
+	}
+	(void)relay_api_body_max(r, q->method, q->target, &max, &stream);
+	if (q->body_len > max ||
+	    (q->body_file && !stream)) {
+		fail(a, 413, "request body too large for this route");
+		return;
+	}
+	if (r->stopping) {
+		fail(a, 503, "shutting down, retry later");
+		return;
+	}
+	if (rt->fn == NULL)
+		well_known(&c);
+	else
+		rt->fn(&c);
+}

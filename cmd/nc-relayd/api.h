@@ -1,0 +1,58 @@
+/* api.h - the relay's request handling, independent of the HTTP server:
+ * method, target, headers and body in; status and body out. The HTTP front
+ * (http.c) and the fuzz targets both call relay_api(). */
+#ifndef RELAY_API_H
+#define RELAY_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../lib/api.h"
+#include "buf.h"
+#include "relay.h"
+
+struct api_req {
+	const char *method;
+	const char *target;            /* path and query, as sent */
+	const char *addr;              /* client address, for rate limits */
+	const char *h_device, *h_time, *h_sig;         /* X-NC-*, or NULL */
+	const char *h_delete_hash, *h_delete_token, *h_expires;
+	const uint8_t *body;
+	size_t body_len;
+	const char *body_file;         /* blob PUT: the body, streamed to disk */
+	uint64_t body_file_size;
+	int64_t now;                   /* unix seconds */
+};
+
+/* A long-poll that found nothing: what to list when it is woken. */
+struct api_wait {
+	char user[NC_NAME_MAX + 1];
+	uint8_t dev[NC_DEVID_LEN];
+	uint64_t after, gen;
+	unsigned limit, seconds;
+};
+
+struct api_resp {
+	int status;                    /* 0: wait for mail, see .wait */
+	const char *ctype;
+	nc_buf body;
+	int fd;                        /* >= 0: send this file (fd_size bytes) */
+	uint64_t fd_size;
+	unsigned retry_after;          /* 429: seconds */
+	int file_taken;                /* body_file was moved into the store */
+	struct api_wait wait;
+};
+
+void api_resp_init(struct api_resp *a);
+void api_resp_free(struct api_resp *a);   /* closes fd if still set */
+
+void relay_api(struct relay *r, const struct api_req *q, struct api_resp *a);
+/* List for a woken long-poll; last: answer even if still empty. */
+void relay_api_list(struct relay *r, struct api_wait *w, struct api_resp *a, int last);
+/* From the request line alone, before any byte of body is read: 0 and the
+ * largest body method + target may carry (*max, 0: none; *stream: it goes
+ * to a file, not memory), or the status to refuse it with (404, 405, 414). */
+int relay_api_body_max(const struct relay *r, const char *method,
+    const char *target, uint64_t *max, int *stream);
+
+#endif

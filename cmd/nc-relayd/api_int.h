@@ -1,0 +1,53 @@
+/* api_int.h - what the route handlers (api_*.c) share. */
+#ifndef RELAY_API_INT_H
+#define RELAY_API_INT_H
+
+#include "api.h"
+#include "err.h"
+#include "wire.h"
+
+#define SEG_MAX 8
+
+struct call {
+	struct relay *r;
+	const struct api_req *q;
+	struct api_resp *a;
+	char *seg[SEG_MAX];   /* path segments after the leading '/' */
+	int nseg;
+	const char *query;    /* after '?', or "" */
+};
+
+/* Answers status with a one-line text reason. */
+void fail(struct api_resp *a, int status, const char *reason);
+/* Answers a store error with the status it maps to. */
+void fail_store(struct api_resp *a, int rc, const char *what);
+/* Answers 201/200/204 with the body built so far. */
+void reply(struct api_resp *a, int status);
+/* 1 (and answered 400) unless name is a valid user name. */
+int bad_user(struct call *c, const char *name);
+/* 1 (and answered 400) unless hex is a device/envelope id. */
+int bad_id(struct call *c, const char *hex, uint8_t out[16]);
+/* 1 (and answered 429) if the client is over its rate for class cls. */
+int limited(struct call *c, int cls);
+/* 0 if the request is signed by a current device of user (dev: that one
+ * device); else 1, answered 401 (or 503). */
+int unsigned_req(struct call *c, const char *user, const uint8_t *dev);
+
+void h_register(struct call *c);
+void h_challenge(struct call *c);
+void h_add_device(struct call *c);
+void h_delete_user(struct call *c);
+void h_devlist_put(struct call *c);
+void h_devlist_get(struct call *c);
+void h_prekeys_put(struct call *c);
+void h_prekeys_get(struct call *c);
+void h_claim(struct call *c);
+void h_mail_put(struct call *c);
+void h_deliver(struct call *c);
+void h_mail_list(struct call *c);
+void h_mail_ack(struct call *c);
+void h_blob_put(struct call *c);
+void h_blob_get(struct call *c);
+void h_blob_delete(struct call *c);
+
+#endif

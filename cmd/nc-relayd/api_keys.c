@@ -1,0 +1,128 @@
+/* api_keys.c - device lists and prekeys (protocol.md 1.4, 1.5). */
+#include <stdio.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "devlist.h"
+#include "ratelimit.h"
+
+void
+h_devlist_put(struct call *c)
+{
+	const char *user = c->seg[2];
+	static _Thread_local nc_devlist l;
+	uint8_t dev[NC_DEVLIST_MAX][NC_DEVID_LEN], pk[NC_DEVLIST_MAX][NC_PK_LEN];
+	char addr[NC_ADDR_MAX + 1];
+	int rc;
+
+	if (bad_user(c, user) || unsigned_req(c, user, NULL))
+		return;
+	if (nc_devlist_decode(&l, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	snprintf(addr, sizeof addr, "%s@%s", user, c->r->domain);
+	if (strcmp(l.user, addr) != 0) {
+		fail(c->a, 400, "device list names another user");
+		return;
+	}
+	if (nc_devlist_verify(&l) != 0) {
+		fail(c->a, 400, "bad device list signature");
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		memcpy(dev[i], l.dev[i].id, NC_DEVID_LEN);
+		memcpy(pk[i], l.dev[i].sign_pk, NC_PK_LEN);
+	}
+	rc = store_devlist_put(c->r->store, user, l.version, l.identity,
+	    c->q->body, c->q->body_len, (const uint8_t (*)[NC_DEVID_LEN])dev,
+	    (const uint8_t (*)[NC_PK_LEN])pk, l.n);
+	if (rc == ST_CONFLICT)
+		fail(c->a, 409, "device list version not newer than the stored one");
+	else if (rc == ST_FORBIDDEN)
+		fail(c->a, 403, "device list signed by another identity key");
+	else if (rc != ST_OK)
+		fail_store(c->a, rc, "user");
+	else
+		reply(c->a, 201);
+}
+
+void
+h_devlist_get(struct call *c)
+{
+	const char *user = c->seg[2];
+	uint64_t v;
+	int rc;
+
+	if (bad_user(c, user))
+		return;
+	if ((rc = store_devlist_get(c->r->store, user, &c->a->body, &v)) != ST_OK)
+		fail_store(c->a, rc, "device list");
+	else
+		reply(c->a, 200);
+}
+
+void
+h_prekeys_put(struct call *c)
+{
+	const char *user = c->seg[2];
+	static _Thread_local struct nc_prekeys k;
+	uint8_t dev[NC_DEVID_LEN];
+	int rc;
+
+	if (bad_user(c, user) || bad_id(c, c->seg[4], dev) ||
+	    unsigned_req(c, user, dev))
+		return;
+	if (nc_prekeys_dec(&k, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	rc = store_prekeys_put(c->r->store, user, dev, &k);
+	if (rc == ST_FULL)
+		fail(c->a, 507, "too many one-time prekeys held");
+	else if (rc != ST_OK)
+		fail_store(c->a, rc, "device");
+	else
+		reply(c->a, 201);
+}
+
+void
+h_prekeys_get(struct call *c)
+{
+	const char *user = c->seg[2];
+	struct nc_prekey_count pc;
+	uint8_t dev[NC_DEVID_LEN];
+	int rc;
+
+	if (bad_user(c, user) || bad_id(c, c->seg[4], dev) ||
+	    unsigned_req(c, user, NULL))
+		return;
+	if ((rc = store_prekeys_count(c->r->store, user, dev, &pc)) != ST_OK)
+		fail_store(c->a, rc, "device");
+	else if (nc_prekey_count_enc(&c->a->body, &pc) != 0)
+		fail(c->a, 503, "out of memory");
+	else
+		reply(c->a, 200);
+}
+
+void
+h_claim(struct call *c)
+{
+	const char *user = c->seg[2];
+	static _Thread_local struct nc_claim_req q;
+	static _Thread_local struct nc_claim_resp r;
+	int rc;
+
+	if (bad_user(c, user) || limited(c, RL_ANON))
+		return;
+	if (nc_claim_req_dec(&q, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	if ((rc = store_claim(c->r->store, user, &q, &r)) != ST_OK)
+		fail_store(c->a, rc, "user or device");
+	else if (nc_claim_resp_enc(&c->a->body, &r) != 0)
+		fail(c->a, 503, "out of memory");
+	else
+		reply(c->a, 200);
+}

@@ -1,0 +1,198 @@
+/* api_mail.c - mailboxes: delivery, listing with long-poll, ack
+ * (protocol.md 1.6). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "ratelimit.h"
+#include "waiters.h"
+
+#define LIST_BYTES ((size_t)4 << 20)   /* a listing stops past this size */
+#define WAIT_MAX 60
+
+static void
+deliver(struct call *c, const char *user, const struct store_env *e, size_t n,
+    const uint64_t *version)
+{
+	uint64_t cur = 0;
+	int rc = store_deliver(c->r->store, user, e, n, version, &cur, c->q->now);
+
+	switch (rc) {
+	case ST_OK:
+		reply(c->a, 201);
+		break;
+	case ST_STALE:
+		c->a->status = 409;
+		if (nc_version_enc(&c->a->body, cur) != 0)
+			fail(c->a, 503, "out of memory");
+		break;
+	case ST_CONFLICT:
+		fail(c->a, 409, "envelope id already used for other bytes");
+		break;
+	case ST_FULL:
+		fail(c->a, 507, "mailbox full");
+		break;
+	default:
+		fail_store(c->a, rc, "user or device");
+	}
+}
+
+void
+h_mail_put(struct call *c)
+{
+	const char *user = c->seg[2];
+	uint8_t dev[NC_DEVID_LEN], envid[NC_ENVID_LEN];
+	struct store_env e = { dev, envid, c->q->body, c->q->body_len };
+
+	if (bad_user(c, user) || bad_id(c, c->seg[4], dev) ||
+	    bad_id(c, c->seg[6], envid) || limited(c, RL_ANON))
+		return;
+	if (c->q->body_len == 0) {
+		fail(c->a, 400, "empty envelope");
+		return;
+	}
+	deliver(c, user, &e, 1, NULL);
+}
+
+void
+h_deliver(struct call *c)
+{
+	const char *user = c->seg[2];
+	static _Thread_local struct nc_deliver d;
+	struct store_env e[NC_DELIVER_MAX];
+
+	if (bad_user(c, user) || limited(c, RL_ANON))
+		return;
+	if (nc_deliver_dec(&d, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		e[i].dev = d.item[i].dev;
+		e[i].envid = d.item[i].envid;
+		e[i].env = d.item[i].env;
+		e[i].len = d.item[i].len;
+	}
+	deliver(c, user, e, d.n, &d.devlist_version);
+}
+
+/* Encodes rows straight into the response; n is patched in at the end. */
+struct listing {
+	nc_buf *b;
+	unsigned n;
+};
+
+static int
+row(void *arg, uint64_t cursor, const uint8_t envid[NC_ENVID_LEN], uint64_t received,
+    const void *env, size_t len)
+{
+	struct listing *l = arg;
+	nc_enc e;
+
+	if (l->n > 0 && l->b->len + len > LIST_BYTES)
+		return 1;
+	nc_enc_init(&e, l->b);
+	nc_put_u64(&e, cursor);
+	nc_put_fixed(&e, envid, NC_ENVID_LEN);
+	nc_put_u64(&e, received);
+	nc_put_bytes(&e, env, len);
+	if (nc_enc_end(&e) != 0)
+		return 1;
+	l->n++;
+	return 0;
+}
+
+void
+relay_api_list(struct relay *r, struct api_wait *w, struct api_resp *a, int last)
+{
+	struct listing l = { &a->body, 0 };
+	uint8_t head[3] = { 1, 0, 0 };
+	int rc;
+
+	nc_buf_reset(&a->body);
+	a->ctype = "application/octet-stream";
+	w->gen = waiters_gen(r->waiters);
+	if (nc_buf_add(&a->body, head, sizeof head) != 0) {
+		fail(a, 503, "out of memory");
+		return;
+	}
+	rc = store_list(r->store, w->user, w->dev, w->after, w->limit, row, &l);
+	if (rc != ST_OK) {
+		fail_store(a, rc, "mailbox");
+		return;
+	}
+	a->body.p[1] = (uint8_t)(l.n >> 8);
+	a->body.p[2] = (uint8_t)l.n;
+	a->status = l.n == 0 && !last && !r->stopping && w->seconds > 0 ? 0 : 200;
+}
+
+/* Query "after=C&wait=S&limit=N", all optional, decimal. */
+static int
+query(const char *q, struct api_wait *w)
+{
+	char buf[200], *save, *kv, *v, *end;
+	unsigned long long x;
+
+	w->after = 0;
+	w->seconds = 0;
+	w->limit = NC_LIST_MAX;
+	if (strlen(q) >= sizeof buf)
+		return -1;
+	strcpy(buf, q);
+	for (kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+		if ((v = strchr(kv, '=')) == NULL || v[1] < '0' || v[1] > '9')
+			return -1;
+		*v++ = '\0';
+		x = strtoull(v, &end, 10);
+		if (*end != '\0' || strlen(v) > 19)
+			return -1;
+		if (strcmp(kv, "after") == 0)
+			w->after = x;
+		else if (strcmp(kv, "wait") == 0 && x <= WAIT_MAX)
+			w->seconds = (unsigned)x;
+		else if (strcmp(kv, "limit") == 0 && x >= 1 && x <= NC_LIST_MAX)
+			w->limit = (unsigned)x;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+void
+h_mail_list(struct call *c)
+{
+	const char *user = c->seg[2];
+	struct api_wait *w = &c->a->wait;
+
+	if (bad_user(c, user) || bad_id(c, c->seg[4], w->dev))
+		return;
+	if (query(c->query, w) != 0) {
+		fail(c->a, 400, "bad query: after=C&wait=0..60&limit=1..100");
+		return;
+	}
+	if (unsigned_req(c, user, w->dev))
+		return;
+	strcpy(w->user, user);
+	relay_api_list(c->r, w, c->a, 0);
+}
+
+void
+h_mail_ack(struct call *c)
+{
+	const char *user = c->seg[2];
+	static _Thread_local struct nc_ack k;
+	uint8_t dev[NC_DEVID_LEN];
+	int rc;
+
+	if (bad_user(c, user) || bad_id(c, c->seg[4], dev) ||
+	    unsigned_req(c, user, dev))
+		return;
+	if (nc_ack_dec(&k, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	if ((rc = store_ack(c->r->store, user, dev, &k)) != ST_OK)
+		fail_store(c->a, rc, "device");
+	else
+		reply(c->a, 200);
+}

@@ -1,0 +1,598 @@
+/* http.c - the HTTP front on libmicrohttpd. Bounds enforced here: the body
+ * size from the request line (before a byte of body is read) and while it
+ * arrives, header size (the connection memory limit), connections per
+ * address, an inactivity timeout, and a total deadline per request (a reaper
+ * thread shuts down sockets past it: MHD's own timeout only measures
+ * inactivity, which a slow sender resets byte by byte). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api.h"
+#include "http.h"
+#include "reqsig.h"
+#include "waiters.h"
+
+/* One TCP connection, for the deadline reaper. */
+struct conn {
+	int fd;
+	int64_t deadline_ms;
+	int parked;               /* suspended in a long-poll: exempt */
+	struct conn *prev, *next;
+};
+
+/* One request. */
+struct req {
+	struct http *h;
+	struct conn *conn;
+	struct MHD_Connection *mc;
+	char *target, *method;
+	int started, too_long, failed;
+	uint64_t max, got;
+	nc_buf body;
+	int stream_fd;
+	char stream_path[4200];
+	int waiting;              /* suspended: 1 armed, 2 woken */
+	int64_t wait_until_ms;
+	struct waiter w;
+	struct api_resp a;
+};
+
+struct http {
+	struct http_conf conf;
+	struct relay *r;
+	struct MHD_Daemon *d;
+	pthread_mutex_t mu;
+	struct conn *conns;
+	long active;
+	pthread_t reaper;
+	int stop;
+	char *tls_cert, *tls_key;
+};
+
+void
+http_conf_defaults(struct http_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->listen = "127.0.0.1:8080";
+	c->threads = 16;
+	c->conns_per_ip = 64;
+	c->conns_max = 1000;
+	c->idle_timeout = 15;
+	c->request_timeout = 30;
+	c->upload_timeout = 600;
+}
+
+static int64_t
+now_ms(void)
+{
+	return waiters_now_ms();
+}
+
+/* ---- deadlines ---- */
+
+static void *
+reaper(void *arg)
+{
+	struct http *h = arg;
+	struct timespec ts = { 0, 250 * 1000000 };
+	struct conn *c;
+	int64_t now;
+
+	for (;;) {
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&h->mu);
+		if (h->stop) {
+			pthread_mutex_unlock(&h->mu);
+			return NULL;
+		}
+		now = now_ms();
+		for (c = h->conns; c; c = c->next)
+			if (!c->parked && now > c->deadline_ms) {
+				shutdown(c->fd, SHUT_RDWR);
+				c->deadline_ms = INT64_MAX;
+			}
+		pthread_mutex_unlock(&h->mu);
+	}
+}
+
+static void
+set_deadline(struct http *h, struct conn *c, unsigned seconds)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (c->deadline_ms != INT64_MAX)
+		c->deadline_ms = now_ms() + (int64_t)seconds * 1000;
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void
+park(struct http *h, struct conn *c, int parked)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	c->parked = parked;
+	if (!parked && c->deadline_ms != INT64_MAX)
+		c->deadline_ms = now_ms() + (int64_t)h->conf.request_timeout * 1000;
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *mc, void **sctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct http *h = cls;
+	struct conn *c = *sctx;
+	const union MHD_ConnectionInfo *ci;
+
+	pthread_mutex_lock(&h->mu);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci && (c = calloc(1, sizeof *c)) != NULL) {
+			c->fd = ci->connect_fd;
+			c->deadline_ms = now_ms() + (int64_t)h->conf.request_timeout * 1000;
+			c->next = h->conns;
+			if (h->conns)
+				h->conns->prev = c;
+			h->conns = c;
+			*sctx = c;
+		}
+	} else if (c != NULL) {
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			h->conns = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		free(c);
+		*sctx = NULL;
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* ---- request life ---- */
+
+/* Called when the request line is in: the raw target, before MHD decodes
+ * it, is what device signatures cover. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+	struct http *h = cls;
+	struct req *q = calloc(1, sizeof *q);
+	const union MHD_ConnectionInfo *ci;
+
+	if (q == NULL)
+		return NULL;
+	q->h = h;
+	q->mc = mc;
+	q->stream_fd = -1;
+	api_resp_init(&q->a);
+	if (strlen(uri) > NC_REQSIG_TARGET_MAX)
+		q->too_long = 1;
+	else if ((q->target = strdup(uri)) == NULL) {
+		free(q);
+		return NULL;
+	}
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	q->conn = ci ? ci->socket_context : NULL;
+	set_deadline(h, q->conn, h->conf.request_timeout);
+	pthread_mutex_lock(&h->mu);
+	h->active++;
+	pthread_mutex_unlock(&h->mu);
+	return q;
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *mc, void **rctx,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct req *q = *rctx;
+
+	(void)mc;
+	(void)toe;
+	if (q == NULL)
+		return;
+	waiters_remove(h->r->waiters, &q->w);
+	if (q->stream_fd >= 0)
+		close(q->stream_fd);
+	if (q->stream_path[0] && !q->a.file_taken)
+		unlink(q->stream_path);
+	api_resp_free(&q->a);
+	nc_buf_free(&q->body);
+	set_deadline(h, q->conn, h->conf.request_timeout);
+	free(q->target);
+	free(q->method);
+	free(q);
+	*rctx = NULL;
+	pthread_mutex_lock(&h->mu);
+	h->active--;
+	pthread_mutex_unlock(&h->mu);
+}
+
+static enum MHD_Result
+send_resp(struct req *q, struct api_resp *a)
+{
+	struct MHD_Response *rs;
+	char ra[24];
+	enum MHD_Result rc;
+
+	if (a->fd >= 0) {
+		rs = MHD_create_response_from_fd64(a->fd_size, a->fd);
+		if (rs)
+			a->fd = -1;   /* MHD closes it */
+	} else if (a->body.len > 0) {
+		rs = MHD_create_response_from_buffer(a->body.len, a->body.p,
+		    MHD_RESPMEM_MUST_FREE);
+		if (rs)
+			a->body = (nc_buf)NC_BUF_INIT;
+	} else
+		rs = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (rs == NULL)
+		return MHD_NO;
+	if (a->status != 204)
+		MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_TYPE, a->ctype);
+	if (a->retry_after) {
+		snprintf(ra, sizeof ra, "%u", a->retry_after);
+		MHD_add_response_header(rs, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	}
+	rc = MHD_queue_response(q->mc, (unsigned)a->status, rs);
+	MHD_destroy_response(rs);
+	return rc;
+}
+
+static enum MHD_Result
+refuse(struct req *q, int status, const char *why)
+{
+	api_resp_free(&q->a);
+	api_resp_init(&q->a);
+	q->a.status = status;
+	q->a.ctype = "text/plain";
+	if (nc_buf_printf(&q->a.body, "%s\n", why) != 0)
+		return MHD_NO;
+	q->failed = 1;
+	return send_resp(q, &q->a);
+}
+
+static const char *
+header(struct MHD_Connection *mc, const char *name)
+{
+	return MHD_lookup_connection_value(mc, MHD_HEADER_KIND, name);
+}
+
+static void
+client_addr(struct MHD_Connection *mc, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, n, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    out, (socklen_t)n);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)n);
+}
+
+/* First call, headers in: refuse what is too large before reading it. */
+static enum MHD_Result
+begin(struct req *q, const char *method)
+{
+	struct http *h = q->h;
+	const char *cl = header(q->mc, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	int stream, status;
+
+	q->started = 1;
+	if (q->too_long)
+		return refuse(q, 414, "request target too long");
+	if ((q->method = strdup(method)) == NULL)
+		return MHD_NO;
+	status = relay_api_body_max(h->r, method, q->target, &q->max, &stream);
+	if (status == 404)
+		return refuse(q, 404, "no such route");
+	if (status == 405)
+		return refuse(q, 405, "method not allowed on this route");
+	if (status != 0)
+		return refuse(q, status, "bad request target");
+	if (cl && strtoull(cl, NULL, 10) > q->max)
+		return refuse(q, 413, "request body too large for this route");
+	if (stream) {
+		set_deadline(h, q->conn, h->conf.upload_timeout);
+		if (store_blob_tmp(h->r->store, q->stream_path, sizeof q->stream_path,
+		    &q->stream_fd) != ST_OK) {
+			q->stream_path[0] = '\0';
+			return refuse(q, 503, "cannot store uploads now");
+		}
+	} else if (cl && q->max > 0 &&
+	    nc_buf_reserve(&q->body, (size_t)strtoull(cl, NULL, 10)) != 0)
+		return MHD_NO;
+	return MHD_YES;
+}
+
+/* A body chunk: count it against the limit, keep it in memory or on disk. */
+static enum MHD_Result
+take(struct req *q, const char *data, size_t n)
+{
+	ssize_t w;
+
+	if (q->failed)
+		return MHD_YES;   /* discard what follows a refusal */
+	if (n > q->max - q->got)
+		return MHD_NO;    /* chunked body past the limit: drop the connection */
+	q->got += n;
+	if (q->stream_fd < 0)
+		return nc_buf_add(&q->body, data, n) == 0 ? MHD_YES : MHD_NO;
+	while (n > 0) {
+		if ((w = write(q->stream_fd, data, n)) <= 0)
+			return MHD_NO;
+		data += w;
+		n -= (size_t)w;
+	}
+	return MHD_YES;
+}
+
+static void
+wake(void *arg)
+{
+	struct req *q = arg;
+
+	q->waiting = 2;
+	MHD_resume_connection(q->mc);
+}
+
+/* Nothing to list yet: suspend until mail for this mailbox or the deadline. */
+static enum MHD_Result
+wait_mail(struct req *q)
+{
+	struct http *h = q->h;
+
+	if (q->waiting == 0)
+		q->wait_until_ms = now_ms() + (int64_t)q->a.wait.seconds * 1000;
+	snprintf(q->w.user, sizeof q->w.user, "%s", q->a.wait.user);
+	memcpy(q->w.dev, q->a.wait.dev, NC_DEVID_LEN);
+	q->w.deadline_ms = q->wait_until_ms;
+	q->w.fire = wake;
+	q->w.arg = q;
+	q->waiting = 1;
+	park(h, q->conn, 1);
+	MHD_suspend_connection(q->mc);
+	if (!waiters_add(h->r->waiters, &q->w, q->a.wait.gen))
+		wake(q);   /* mail came meanwhile: list again */
+	return MHD_YES;
+}
+
+static enum MHD_Result
+finish(struct req *q)
+{
+	struct http *h = q->h;
+	struct api_req r = { 0 };
+	char addr[INET6_ADDRSTRLEN + 1];
+
+	if (q->waiting == 2) {   /* woken: list again */
+		park(h, q->conn, 0);
+		relay_api_list(h->r, &q->a.wait, &q->a, now_ms() >= q->wait_until_ms);
+		return q->a.status == 0 ? wait_mail(q) : send_resp(q, &q->a);
+	}
+	if (q->stream_fd >= 0) {
+		close(q->stream_fd);
+		q->stream_fd = -1;
+		r.body_file = q->stream_path;
+		r.body_file_size = q->got;
+	}
+	client_addr(q->mc, addr, sizeof addr);
+	r.method = q->method;
+	r.target = q->target;
+	r.addr = addr;
+	r.h_device = header(q->mc, NC_HDR_DEVICE);
+	r.h_time = header(q->mc, NC_HDR_TIME);
+	r.h_sig = header(q->mc, NC_HDR_SIG);
+	r.h_delete_hash = header(q->mc, "X-NC-Delete-Hash");
+	r.h_delete_token = header(q->mc, "X-NC-Delete-Token");
+	r.h_expires = header(q->mc, "X-NC-Expires");
+	r.body = q->body.p;
+	r.body_len = q->body.len;
+	r.now = (int64_t)time(NULL);
+	relay_api(h->r, &r, &q->a);
+	return q->a.status == 0 ? wait_mail(q) : send_resp(q, &q->a);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *mc, const char *url,
+    const char *method, const char *version, const char *data, size_t *size,
+    void **rctx)
+{
+	struct req *q = *rctx;
+
+	(void)cls;
+	(void)url;
+	(void)version;
+	if (q == NULL)
+		return MHD_NO;
+	q->mc = mc;
+	if (!q->started)
+		return begin(q, method);
+	if (*size > 0) {
+		enum MHD_Result rc = take(q, data, *size);
+		*size = 0;
+		return rc;
+	}
+	if (q->failed)
+		return MHD_YES;
+	return finish(q);
+}
+
+/* ---- start / stop ---- */
+
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[256];
+	const char *colon = strrchr(s, ':');
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	char *end;
+	long port;
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - s)) == 0 || n >= sizeof host)
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535)
+		return -1;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	memset(ss, 0, sizeof *ss);
+	if (host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *s6;
+		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 : -1;
+	}
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*len = sizeof *s4;
+	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
+}
+
+static char *
+slurp(const char *path)
+{
+	nc_buf b = NC_BUF_INIT;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || nc_buf_readfd(&b, fd, 1 << 20) != 0 || nc_buf_nul(&b) != 0) {
+		if (fd >= 0)
+			close(fd);
+		nc_buf_free(&b);
+		return NULL;
+	}
+	close(fd);
+	return (char *)b.p;
+}
+
+static void
+base_url(struct http *h, const struct sockaddr_storage *req, char *url, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d,
+	    MHD_DAEMON_INFO_LISTEN_FD);
+	char host[INET6_ADDRSTRLEN];
+	unsigned port = 0;
+	const char *scheme = h->tls_cert ? "https" : "http";
+
+	if (di && getsockname(di->listen_fd, (struct sockaddr *)&ss, &len) == 0)
+		req = &ss;
+	if (req->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)req;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		port = ntohs(s6->sin6_port);
+		snprintf(url, n, "%s://[%s]:%u", scheme, host, port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)req;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		port = ntohs(s4->sin_port);
+		snprintf(url, n, "%s://%s:%u", scheme, host, port);
+	}
+}
+
+int
+http_start(struct http **hp, const struct http_conf *c, struct relay *r,
+    char *url, size_t urllen)
+{
+	struct http *h = calloc(1, sizeof *h);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+
+	if (h == NULL)
+		return -1;
+	h->conf = *c;
+	h->r = r;
+	pthread_mutex_init(&h->mu, NULL);
+	if (parse_listen(c->listen, &ss, &sl) != 0) {
+		fprintf(stderr, "nc-relayd: bad listen address: %s\n", c->listen);
+		free(h);
+		return -1;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (c->tls_cert || c->tls_key) {
+		if ((h->tls_cert = slurp(c->tls_cert ? c->tls_cert : "")) == NULL ||
+		    (h->tls_key = slurp(c->tls_key ? c->tls_key : "")) == NULL) {
+			fprintf(stderr, "nc-relayd: cannot read the TLS certificate and key\n");
+			free(h->tls_cert);
+			free(h);
+			return -1;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->conns_max,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->conns_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+	    h->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		fprintf(stderr, "nc-relayd: cannot listen on %s\n", c->listen);
+		free(h->tls_cert);
+		free(h->tls_key);
+		free(h);
+		return -1;
+	}
+	pthread_create(&h->reaper, NULL, reaper, h);
+	base_url(h, &ss, url, urllen);
+	*hp = h;
+	return 0;
+}
+
+void
+http_stop(struct http *h, unsigned grace)
+{
+	struct timespec ts = { 0, 20 * 1000000 };
+	int64_t until = now_ms() + (int64_t)grace * 1000;
+	long active;
+
+	h->r->stopping = 1;
+	MHD_quiesce_daemon(h->d);
+	waiters_fire_all(h->r->waiters);
+	do {
+		pthread_mutex_lock(&h->mu);
+		active = h->active;
+		pthread_mutex_unlock(&h->mu);
+		if (active > 0)
+			nanosleep(&ts, NULL);
+	} while (active > 0 && now_ms() < until);
+	MHD_stop_daemon(h->d);
+	pthread_mutex_lock(&h->mu);
+	h->stop = 1;
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->reaper, NULL);
+	free(h->tls_cert);
+	free(h->tls_key);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}

@@ -1,0 +1,29 @@
+/* http.h - the HTTP front: libmicrohttpd with a thread pool on epoll,
+ * bounded requests, suspended connections for long-polls. */
+#ifndef RELAY_HTTP_H
+#define RELAY_HTTP_H
+
+#include "relay.h"
+
+struct http_conf {
+	const char *listen;          /* ADDR:PORT, [ADDR6]:PORT */
+	const char *tls_cert, *tls_key;
+	unsigned threads;
+	unsigned conns_per_ip;
+	unsigned conns_max;
+	unsigned idle_timeout;       /* seconds without a byte */
+	unsigned request_timeout;    /* seconds for a whole request */
+	unsigned upload_timeout;     /* ... when it streams a blob */
+};
+
+struct http;
+
+void http_conf_defaults(struct http_conf *c);
+/* Starts serving r; writes the base URL ("http://127.0.0.1:PORT") to url. */
+int http_start(struct http **h, const struct http_conf *c, struct relay *r,
+    char *url, size_t urllen);
+/* Stops accepting, ends long-polls, waits for requests in flight (at most
+ * grace seconds), then stops. */
+void http_stop(struct http *h, unsigned grace);
+
+#endif

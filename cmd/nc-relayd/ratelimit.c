@@ -1,0 +1,94 @@
+/* ratelimit.c - token buckets in a fixed table: memory stays bounded however
+ * many addresses call; when a probe finds no room, the stalest bucket of the
+ * probe window is reused (a flood of addresses can only reset buckets, which
+ * per-IP connection limits and the proxy in front must absorb). */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ratelimit.h"
+
+#define SLOTS 16384
+#define PROBE 8
+
+struct bucket {
+	uint64_t key;
+	double tokens, last;
+};
+
+struct ratelimit {
+	pthread_mutex_t mu;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct bucket b[SLOTS];
+};
+
+struct ratelimit *
+rl_new(void)
+{
+	struct ratelimit *rl = calloc(1, sizeof *rl);
+
+	if (rl == NULL)
+		return NULL;
+	pthread_mutex_init(&rl->mu, NULL);
+	randombytes_buf(rl->hkey, sizeof rl->hkey);   /* unpredictable slots */
+	return rl;
+}
+
+void
+rl_free(struct ratelimit *rl)
+{
+	if (rl == NULL)
+		return;
+	pthread_mutex_destroy(&rl->mu);
+	free(rl);
+}
+
+static struct bucket *
+find(struct ratelimit *rl, uint64_t key, double burst, double now)
+{
+	struct bucket *b, *stale = NULL;
+
+	for (int i = 0; i < PROBE; i++) {
+		b = &rl->b[(key + (uint64_t)i) % SLOTS];
+		if (b->key == key)
+			return b;
+		if (stale == NULL || b->last < stale->last)
+			stale = b;
+	}
+	stale->key = key;
+	stale->tokens = burst;
+	stale->last = now;
+	return stale;
+}
+
+unsigned
+rl_take(struct ratelimit *rl, int cls, const char *addr, double rate,
+    double burst, double now)
+{
+	uint8_t in[80], h[8];
+	size_t n = strnlen(addr, sizeof in - 1);
+	struct bucket *b;
+	uint64_t key;
+	unsigned wait = 0;
+
+	if (rate <= 0)
+		return 0;
+	in[0] = (uint8_t)cls;
+	memcpy(in + 1, addr, n);
+	crypto_shorthash(h, in, n + 1, rl->hkey);
+	memcpy(&key, h, sizeof key);
+	key |= 1;   /* 0 marks an empty slot */
+	pthread_mutex_lock(&rl->mu);
+	b = find(rl, key, burst, now);
+	b->tokens = fmin(burst, b->tokens + (now - b->last) * rate);
+	b->last = now;
+	if (b->tokens >= 1)
+		b->tokens -= 1;
+	else
+		wait = (unsigned)ceil((1 - b->tokens) / rate);
+	pthread_mutex_unlock(&rl->mu);
+	return wait ? wait : 0;
+}

@@ -1,0 +1,17 @@
+/* ratelimit.h - token buckets per (class, client address), in memory. */
+#ifndef RELAY_RATELIMIT_H
+#define RELAY_RATELIMIT_H
+
+enum { RL_REGISTER, RL_LOGIN, RL_ANON };
+
+struct ratelimit;
+
+struct ratelimit *rl_new(void);
+void rl_free(struct ratelimit *rl);
+/* Take one token from the bucket of (cls, addr), which refills at rate per
+ * second up to burst. 0 if allowed; else the seconds to wait (>= 1). A rate
+ * of 0 means no limit. */
+unsigned rl_take(struct ratelimit *rl, int cls, const char *addr, double rate,
+    double burst, double now);
+
+#endif

@@ -1,0 +1,42 @@
+/* relay.h - one relay's state: configuration, storage, rate limits, the
+ * replay cache and the long-poll waiters. */
+#ifndef RELAY_RELAY_H
+#define RELAY_RELAY_H
+
+#include <stdint.h>
+
+#include "../../lib/api.h"
+#include "store.h"
+
+struct relay_conf {
+	const char *datadir;
+	const char *domain;
+	const char *public_url;      /* as announced by /.well-known/newchat */
+	int invite_only;
+	double rate_register;        /* per address per minute; 0: unlimited */
+	double rate_login;           /* challenges + logins per address per minute */
+	double rate_anon;            /* anonymous deliveries/claims/uploads per second */
+	uint64_t blob_max;           /* bytes */
+	int64_t blob_expiry_max;     /* seconds */
+	struct store_limits lim;
+};
+
+struct relay {
+	struct relay_conf conf;
+	char domain[NC_DOMAIN_MAX + 1];
+	char url[1024];
+	struct store *store;
+	struct ratelimit *rl;
+	struct replay *replay;
+	struct waiters *waiters;
+	volatile int stopping;
+};
+
+void relay_conf_defaults(struct relay_conf *c);
+/* Opens (creating) the data directory; 0 or -1 with a message on stderr. */
+int relay_open(struct relay **r, const struct relay_conf *c);
+void relay_close(struct relay *r);
+/* Print a new single-use invite code to stdout. */
+int relay_issue_invite(struct relay *r);
+
+#endif

@@ -1,0 +1,205 @@
+/* sqldb.c - sqlite connections of the sqlite store. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqldb.h"
+
+static const char *schema =
+	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, auth_pk BLOB,"
+	" salt BLOB, ops INTEGER, mem INTEGER, created INTEGER,"
+	" dl_version INTEGER NOT NULL DEFAULT 0, identity BLOB, dl BLOB);"
+	"CREATE TABLE IF NOT EXISTS devices(user TEXT, dev BLOB, pk BLOB,"
+	" listed INTEGER NOT NULL DEFAULT 0, spk_id INTEGER, spk_pk BLOB,"
+	" spk_sig BLOB, mail_n INTEGER NOT NULL DEFAULT 0,"
+	" mail_bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(user, dev));"
+	"CREATE TABLE IF NOT EXISTS invites(code TEXT PRIMARY KEY);"
+	"CREATE TABLE IF NOT EXISTS nonces(user TEXT, nonce BLOB, expires INTEGER,"
+	" PRIMARY KEY(user, nonce));"
+	"CREATE TABLE IF NOT EXISTS otpk(user TEXT, dev BLOB, id INTEGER, pk BLOB,"
+	" PRIMARY KEY(user, dev, id));"
+	"CREATE TABLE IF NOT EXISTS mail(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user TEXT, dev BLOB, envid BLOB, hash BLOB, received INTEGER, env BLOB,"
+	" UNIQUE(user, dev, envid));"
+	"CREATE INDEX IF NOT EXISTS mail_box ON mail(user, dev, cursor);"
+	"CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, delhash BLOB,"
+	" size INTEGER, expires INTEGER);"
+	"PRAGMA user_version = 1;";
+
+static const char *sql[Q_MAX] = {
+	[Q_USER_GET] = "SELECT auth_pk, salt, ops, mem FROM users WHERE name = ?",
+	[Q_USER_INS] = "INSERT INTO users(name, auth_pk, salt, ops, mem, created)"
+	    " VALUES (?, ?, ?, ?, ?, ?)",
+	[Q_USER_DEL] = "DELETE FROM users WHERE name = ?",
+	[Q_USER_DL] = "SELECT dl_version, identity, dl FROM users WHERE name = ?",
+	[Q_USER_DL_SET] = "UPDATE users SET dl_version = ?, identity = ?, dl = ?"
+	    " WHERE name = ?",
+	[Q_INV_INS] = "INSERT INTO invites(code) VALUES (?)",
+	[Q_INV_DEL] = "DELETE FROM invites WHERE code = ?",
+	[Q_DEV_INS] = "INSERT INTO devices(user, dev, pk, listed) VALUES (?, ?, ?, ?)"
+	    " ON CONFLICT(user, dev) DO UPDATE SET listed = excluded.listed",
+	[Q_DEV_GET] = "SELECT pk, listed FROM devices WHERE user = ? AND dev = ?",
+	[Q_DEV_COUNT] = "SELECT count(*) FROM devices WHERE user = ?",
+	[Q_DEV_DEL] = "DELETE FROM devices WHERE user = ?",
+	[Q_DEV_UNLIST] = "UPDATE devices SET listed = 0 WHERE user = ?",
+	[Q_DEV_LIST] = "SELECT dev FROM devices WHERE user = ? AND (listed OR ?)"
+	    " ORDER BY dev",
+	[Q_DEV_SPK] = "UPDATE devices SET spk_id = ?, spk_pk = ?, spk_sig = ?"
+	    " WHERE user = ? AND dev = ?",
+	[Q_DEV_MAILQ] = "UPDATE devices SET mail_n = mail_n + ?,"
+	    " mail_bytes = mail_bytes + ? WHERE user = ? AND dev = ?",
+	[Q_DEV_CURRENT] = "SELECT d.listed, u.dl_version, d.mail_n, d.mail_bytes,"
+	    " d.spk_id, d.spk_pk, d.spk_sig FROM users u LEFT JOIN devices d"
+	    " ON d.user = u.name AND d.dev = ? WHERE u.name = ?",
+	[Q_NON_INS] = "INSERT INTO nonces(user, nonce, expires) VALUES (?, ?, ?)",
+	[Q_NON_DEL] = "DELETE FROM nonces WHERE user = ? AND nonce = ? RETURNING expires",
+	[Q_NON_COUNT] = "SELECT count(*) FROM nonces WHERE user = ? AND expires >= ?",
+	[Q_NON_DELUSER] = "DELETE FROM nonces WHERE user = ?",
+	[Q_NON_SWEEP] = "DELETE FROM nonces WHERE expires < ?",
+	[Q_OTPK_INS] = "INSERT OR IGNORE INTO otpk(user, dev, id, pk) VALUES (?, ?, ?, ?)",
+	[Q_OTPK_COUNT] = "SELECT count(*) FROM otpk WHERE user = ? AND dev = ?",
+	[Q_OTPK_TAKE] = "DELETE FROM otpk WHERE rowid = (SELECT rowid FROM otpk"
+	    " WHERE user = ? AND dev = ? ORDER BY id LIMIT 1) RETURNING id, pk",
+	[Q_OTPK_DELUSER] = "DELETE FROM otpk WHERE user = ?",
+	[Q_MAIL_HASH] = "SELECT hash FROM mail WHERE user = ? AND dev = ? AND envid = ?",
+	[Q_MAIL_INS] = "INSERT INTO mail(user, dev, envid, hash, received, env)"
+	    " VALUES (?, ?, ?, ?, ?, ?)",
+	[Q_MAIL_LIST] = "SELECT cursor, envid, received, env FROM mail"
+	    " WHERE user = ? AND dev = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+	[Q_MAIL_ACK] = "DELETE FROM mail WHERE user = ? AND dev = ? AND envid = ?"
+	    " RETURNING length(env)",
+	[Q_MAIL_DELUSER] = "DELETE FROM mail WHERE user = ?",
+	[Q_BLOB_INS] = "INSERT INTO blobs(id, delhash, size, expires) VALUES (?, ?, ?, ?)",
+	[Q_BLOB_GET] = "SELECT delhash, size, expires FROM blobs WHERE id = ?",
+	[Q_BLOB_DEL] = "DELETE FROM blobs WHERE id = ?",
+	[Q_BLOB_EXPIRED] = "DELETE FROM blobs WHERE expires < ? RETURNING id",
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVE] = "SAVEPOINT job",
+	[Q_RELEASE] = "RELEASE job",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO job",
+};
+
+struct sqldb *
+sqldb_open(const char *path, int writer)
+{
+	struct sqldb *c = calloc(1, sizeof *c);
+	int fl = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (writer ? SQLITE_OPEN_CREATE : 0);
+
+	if (c == NULL)
+		return NULL;
+	if (sqlite3_open_v2(path, &c->db, fl, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(c->db, 5000);
+	/* FULL: a commit is on disk (WAL fsync'd) before it returns. */
+	if (sqlite3_exec(c->db, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	if (writer && sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return c;
+fail:
+	fprintf(stderr, "nc-relayd: %s: %s\n", path,
+	    c->db ? sqlite3_errmsg(c->db) : "cannot open");
+	sqldb_close(c);
+	return NULL;
+}
+
+void
+sqldb_close(struct sqldb *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < Q_MAX; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static sqlite3_stmt *
+vq(struct sqldb *c, int id, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st = c->st[id];
+	int rc = SQLITE_OK, i = 1;
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		    &c->st[id], NULL) != SQLITE_OK) {
+			fprintf(stderr, "nc-relayd: sql: %s\n", sqlite3_errmsg(c->db));
+			return NULL;
+		}
+		st = c->st[id];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	for (; *fmt && rc == SQLITE_OK; fmt++, i++) {
+		if (*fmt == 't') {
+			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1,
+			    SQLITE_STATIC);
+		} else if (*fmt == 'b') {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC);
+		} else {
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+		}
+	}
+	return rc == SQLITE_OK ? st : NULL;
+}
+
+sqlite3_stmt *
+sqldb_q(struct sqldb *c, int id, const char *fmt, ...)
+{
+	va_list ap;
+	sqlite3_stmt *st;
+
+	va_start(ap, fmt);
+	st = vq(c, id, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+int
+sqldb_step(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return SQLITE_ERROR;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		fprintf(stderr, "nc-relayd: sql: %s\n",
+		    sqlite3_errmsg(sqlite3_db_handle(st)));
+	return rc;
+}
+
+int
+sqldb_exec(struct sqldb *c, int id, const char *fmt, ...)
+{
+	va_list ap;
+	sqlite3_stmt *st;
+	int rc;
+
+	va_start(ap, fmt);
+	st = vq(c, id, fmt, ap);
+	va_end(ap);
+	while ((rc = sqldb_step(st)) == SQLITE_ROW)
+		;
+	if (st)
+		sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+sqldb_blob(sqlite3_stmt *st, int col, void *out, size_t n)
+{
+	const void *p = sqlite3_column_blob(st, col);
+
+	if (p == NULL || (size_t)sqlite3_column_bytes(st, col) != n)
+		return -1;
+	memcpy(out, p, n);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* sqldb.h - sqlite connections of the sqlite store: WAL, FULL sync, cached
+ * prepared statements, one-line binding. Private to store_sqlite.c. */
+#ifndef RELAY_SQLDB_H
+#define RELAY_SQLDB_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+
+enum {
+	Q_USER_GET, Q_USER_INS, Q_USER_DEL, Q_USER_DL, Q_USER_DL_SET,
+	Q_INV_INS, Q_INV_DEL,
+	Q_DEV_INS, Q_DEV_GET, Q_DEV_COUNT, Q_DEV_DEL, Q_DEV_UNLIST, Q_DEV_LIST,
+	Q_DEV_SPK, Q_DEV_MAILQ, Q_DEV_CURRENT,
+	Q_NON_INS, Q_NON_DEL, Q_NON_COUNT, Q_NON_DELUSER, Q_NON_SWEEP,
+	Q_OTPK_INS, Q_OTPK_COUNT, Q_OTPK_TAKE, Q_OTPK_DELUSER,
+	Q_MAIL_HASH, Q_MAIL_INS, Q_MAIL_LIST, Q_MAIL_ACK, Q_MAIL_DELUSER,
+	Q_BLOB_INS, Q_BLOB_GET, Q_BLOB_DEL, Q_BLOB_EXPIRED,
+	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVE, Q_RELEASE, Q_ROLLBACK_TO,
+	Q_MAX
+};
+
+struct sqldb {
+	sqlite3 *db;
+	sqlite3_stmt *st[Q_MAX];
+	struct sqldb *next;   /* in the reader pool */
+};
+
+/* Open path (creating the schema when writer is set). NULL on failure. */
+struct sqldb *sqldb_open(const char *path, int writer);
+void sqldb_close(struct sqldb *c);
+
+/* The statement id reset and bound from fmt: 't' text (const char *),
+ * 'b' blob (const void *, size_t), 'i' integer (int64_t). NULL on error. */
+sqlite3_stmt *sqldb_q(struct sqldb *c, int id, const char *fmt, ...);
+/* Step: SQLITE_ROW, SQLITE_DONE or an error code. */
+int sqldb_step(sqlite3_stmt *st);
+/* Run id to completion (no rows wanted): 0 or -1. */
+int sqldb_exec(struct sqldb *c, int id, const char *fmt, ...);
+/* Copy blob column col into out[n]: 0 if it had exactly n bytes. */
+int sqldb_blob(sqlite3_stmt *st, int col, void *out, size_t n);
+
+#endif

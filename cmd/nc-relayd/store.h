@@ -1,0 +1,117 @@
+/* store.h - the relay's storage, behind one narrow interface. Backends:
+ * store_sqlite.c (embedded default); a PostgreSQL one can follow, so no
+ * backend type appears here. Every call is thread-safe. A write returns only
+ * after its commit is durable; concurrent writes share one commit. */
+#ifndef RELAY_STORE_H
+#define RELAY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../lib/api.h"   /* not the relay's api.h beside this file */
+#include "buf.h"
+
+enum store_rc {
+	ST_OK = 0,
+	ST_NOTFOUND,   /* no such user, device or object */
+	ST_EXISTS,     /* name taken, blob id taken */
+	ST_CONFLICT,   /* same envelope id, other bytes; device-list version */
+	ST_STALE,      /* batch addressed to another device-list version */
+	ST_FORBIDDEN,  /* bad invite, wrong delete token, identity key changed */
+	ST_GONE,       /* device not in the current device list */
+	ST_FULL,       /* quota */
+	ST_ERR         /* storage failure */
+};
+
+struct store;
+
+struct store_limits {
+	uint32_t mail_count;      /* envelopes held per device */
+	uint64_t mail_bytes;      /* bytes held per device */
+	uint32_t otpk_max;        /* one-time prekeys held per device */
+	uint32_t devices_max;     /* devices per user */
+	uint32_t nonces_max;      /* outstanding login challenges per user */
+};
+
+struct store_account {
+	uint8_t auth_pk[NC_PK_LEN];
+	uint8_t salt[NC_SALT_LEN];
+	uint64_t opslimit, memlimit;
+};
+
+/* Called after each commit with every (user, device) that got mail. */
+typedef void (*store_mail_fn)(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN]);
+
+int store_open(struct store **s, const char *dir, const struct store_limits *l,
+    store_mail_fn on_mail, void *arg);
+void store_close(struct store *s);   /* finishes queued writes first */
+
+int store_invite_add(struct store *s, const char *code);
+
+/* invite NULL: open registration; else the invite is consumed. */
+int store_user_create(struct store *s, const char *user, const struct store_account *a,
+    const uint8_t dev_pk[NC_PK_LEN], const char *invite, int64_t now);
+int store_user_get(struct store *s, const char *user, struct store_account *a);
+int store_user_delete(struct store *s, const char *user);
+
+int store_nonce_put(struct store *s, const char *user, const uint8_t n[NC_NONCE_LEN],
+    int64_t expires, int64_t now);
+/* Consumes the nonce: ST_OK if it existed unexpired, ST_NOTFOUND otherwise. */
+int store_nonce_take(struct store *s, const char *user, const uint8_t n[NC_NONCE_LEN],
+    int64_t now);
+
+int store_device_add(struct store *s, const char *user, const uint8_t pk[NC_PK_LEN]);
+/* The signing key of a current device of user (in the device list once one
+ * is published): ST_OK, ST_NOTFOUND, ST_GONE. */
+int store_device_key(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    uint8_t pk[NC_PK_LEN]);
+
+/* A verified list: version must exceed the stored one (ST_CONFLICT) and the
+ * identity key match the pinned one (ST_FORBIDDEN). */
+int store_devlist_put(struct store *s, const char *user, uint64_t version,
+    const uint8_t identity[NC_PK_LEN], const uint8_t *list, size_t len,
+    const uint8_t (*dev)[NC_DEVID_LEN], const uint8_t (*pk)[NC_PK_LEN], size_t ndev);
+int store_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *version);
+
+int store_prekeys_put(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const struct nc_prekeys *k);
+int store_prekeys_count(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    struct nc_prekey_count *c);
+/* Atomically hands out one one-time prekey per device (q->n == 0: every
+ * current device). Devices without a signed prekey are left out. */
+int store_claim(struct store *s, const char *user, const struct nc_claim_req *q,
+    struct nc_claim_resp *r);
+
+struct store_env {
+	const uint8_t *dev, *envid, *env;
+	size_t len;
+};
+/* All or nothing. version NULL: any; otherwise ST_STALE unless *version is
+ * the current device-list version (then *cur says which it is). Retries of
+ * stored ids with the same bytes are ok and store nothing. */
+int store_deliver(struct store *s, const char *user, const struct store_env *e,
+    size_t n, const uint64_t *version, uint64_t *cur, int64_t now);
+
+typedef int (*store_row_fn)(void *arg, uint64_t cursor, const uint8_t envid[NC_ENVID_LEN],
+    uint64_t received, const void *env, size_t len);
+/* Rows after cursor, in order, until limit rows or row() returns non-zero. */
+int store_list(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    uint64_t after, unsigned limit, store_row_fn row, void *arg);
+int store_ack(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const struct nc_ack *a);
+
+/* Blobs: the body is streamed to a file from store_blob_tmp (fd open for
+ * writing, path in path[]) and handed over by store_blob_put, which syncs,
+ * links and commits it (or leaves the temp file to the caller on error). */
+int store_blob_tmp(struct store *s, char *path, size_t pathlen, int *fd);
+int store_blob_put(struct store *s, const uint8_t id[32], const char *tmp,
+    uint64_t size, const uint8_t delhash[32], int64_t expires);
+/* An fd open for reading and the size; ST_NOTFOUND if unknown or expired. */
+int store_blob_open(struct store *s, const uint8_t id[32], int64_t now, int *fd,
+    uint64_t *size);
+int store_blob_delete(struct store *s, const uint8_t id[32], const uint8_t delhash[32]);
+
+/* Drop expired challenges and blobs. */
+int store_sweep(struct store *s, int64_t now);
+
+#endif

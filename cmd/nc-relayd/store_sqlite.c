@@ -1,0 +1,1104 @@
+/* store_sqlite.c - the embedded storage backend: sqlite in WAL mode with
+ * synchronous=FULL. One writer thread runs every write; writes that arrive
+ * while a commit is in progress are batched into the next transaction (each
+ * in its own savepoint), so many requests share one fsync: group commit.
+ * Reads use a pool of reader connections and never wait for the writer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "hex.h"
+#include "sqldb.h"
+#include "store.h"
+
+#define BATCH_MAX 512
+
+struct job {
+	int (*fn)(struct store *s, struct sqldb *c, void *arg);
+	void (*after)(struct store *s, void *arg);   /* once committed */
+	void *arg;
+	int rc, done;
+	struct job *next;
+};
+
+struct store {
+	char path[4096], blobdir[4096];
+	struct store_limits lim;
+	store_mail_fn on_mail;
+	void *mail_arg;
+	struct sqldb *w;                 /* the writer's connection */
+	pthread_t thr;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct job *head, *tail;
+	int stop;
+	struct sqldb *pool;              /* idle reader connections */
+	pthread_mutex_t pmu;
+};
+
+/* ---- the writer: group commit ---- */
+
+static void
+run_batch(struct store *s, struct job *batch)
+{
+	struct job *j;
+	int ok = sqldb_exec(s->w, Q_BEGIN, "") == 0;
+
+	for (j = batch; j; j = j->next) {
+		if (!ok) {
+			j->rc = ST_ERR;
+			continue;
+		}
+		if (sqldb_exec(s->w, Q_SAVE, "") != 0) {
+			j->rc = ST_ERR;
+			continue;
+		}
+		j->rc = j->fn(s, s->w, j->arg);
+		if (j->rc != ST_OK)
+			(void)sqldb_exec(s->w, Q_ROLLBACK_TO, "");
+		(void)sqldb_exec(s->w, Q_RELEASE, "");
+	}
+	if (ok && sqldb_exec(s->w, Q_COMMIT, "") != 0) {
+		(void)sqldb_exec(s->w, Q_ROLLBACK, "");
+		ok = 0;
+	}
+	for (j = batch; j; j = j->next) {
+		if (!ok)
+			j->rc = ST_ERR;
+		else if (j->rc == ST_OK && j->after)
+			j->after(s, j->arg);
+	}
+}
+
+static void *
+writer(void *arg)
+{
+	struct store *s = arg;
+	struct job *batch, *j, *next;
+	int n;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->head == NULL && !s->stop)
+			pthread_cond_wait(&s->work, &s->mu);
+		if (s->head == NULL)
+			break;
+		batch = s->head;
+		for (j = batch, n = 1; j->next && n < BATCH_MAX; j = j->next, n++)
+			;
+		s->head = j->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		j->next = NULL;
+		pthread_mutex_unlock(&s->mu);
+		run_batch(s, batch);
+		pthread_mutex_lock(&s->mu);
+		for (j = batch; j; j = next) {
+			next = j->next;
+			j->done = 1;
+		}
+		pthread_cond_broadcast(&s->done);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Run fn in the next transaction; returns once it is committed. */
+static int
+submit(struct store *s, int (*fn)(struct store *, struct sqldb *, void *),
+    void (*after)(struct store *, void *), void *arg)
+{
+	struct job j = { fn, after, arg, ST_ERR, 0, NULL };
+
+	pthread_mutex_lock(&s->mu);
+	if (s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		return ST_ERR;
+	}
+	if (s->tail)
+		s->tail->next = &j;
+	else
+		s->head = &j;
+	s->tail = &j;
+	pthread_cond_signal(&s->work);
+	while (!j.done)
+		pthread_cond_wait(&s->done, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	return j.rc;
+}
+
+/* ---- readers ---- */
+
+static struct sqldb *
+rget(struct store *s)
+{
+	struct sqldb *c;
+
+	pthread_mutex_lock(&s->pmu);
+	if ((c = s->pool) != NULL)
+		s->pool = c->next;
+	pthread_mutex_unlock(&s->pmu);
+	return c ? c : sqldb_open(s->path, 0);
+}
+
+static void
+rput(struct store *s, struct sqldb *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&s->pmu);
+	c->next = s->pool;
+	s->pool = c;
+	pthread_mutex_unlock(&s->pmu);
+}
+
+/* ---- open / close ---- */
+
+int
+store_open(struct store **sp, const char *dir, const struct store_limits *l,
+    store_mail_fn on_mail, void *arg)
+{
+	struct store *s = calloc(1, sizeof *s);
+
+	if (s == NULL)
+		return ST_ERR;
+	snprintf(s->path, sizeof s->path, "%s/relay.db", dir);
+	snprintf(s->blobdir, sizeof s->blobdir, "%s/blobs", dir);
+	if (mkdir(s->blobdir, 0700) != 0 && errno != EEXIST) {
+		free(s);
+		return ST_ERR;
+	}
+	s->lim = *l;
+	s->on_mail = on_mail;
+	s->mail_arg = arg;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->pmu, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->done, NULL);
+	if ((s->w = sqldb_open(s->path, 1)) == NULL ||
+	    pthread_create(&s->thr, NULL, writer, s) != 0) {
+		sqldb_close(s->w);
+		free(s);
+		return ST_ERR;
+	}
+	chmod(s->path, 0600);
+	*sp = s;
+	return ST_OK;
+}
+
+void
+store_close(struct store *s)
+{
+	struct sqldb *c;
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thr, NULL);
+	while ((c = s->pool) != NULL) {
+		s->pool = c->next;
+		sqldb_close(c);
+	}
+	sqldb_close(s->w);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->pmu);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->done);
+	free(s);
+}
+
+/* ---- helpers run inside a job ---- */
+
+static int64_t
+count(struct sqldb *c, int q, const char *user, const void *dev)
+{
+	sqlite3_stmt *st = dev ? sqldb_q(c, q, "tb", user, dev, (size_t)NC_DEVID_LEN) :
+	    sqldb_q(c, q, "t", user);
+	int64_t n = -1;
+
+	if (sqldb_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	return n;
+}
+
+/* The state of (user, dev): ST_NOTFOUND (no user or device), ST_GONE
+ * (registered but not in the current list), ST_OK with the row fields. */
+struct devstate {
+	int64_t mail_n, mail_bytes, spk_id;
+	uint64_t dl_version;
+	uint8_t spk_pk[NC_PK_LEN], spk_sig[NC_SIG_LEN];
+	int has_spk;
+};
+
+static int
+devstate(struct sqldb *c, const char *user, const uint8_t *dev, struct devstate *d)
+{
+	sqlite3_stmt *st = sqldb_q(c, Q_DEV_CURRENT, "bt", dev, (size_t)NC_DEVID_LEN, user);
+	int rc = ST_NOTFOUND;
+
+	if (st == NULL)
+		return ST_ERR;
+	if (sqldb_step(st) == SQLITE_ROW) {
+		d->dl_version = (uint64_t)sqlite3_column_int64(st, 1);
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			rc = ST_NOTFOUND;
+		else if (d->dl_version > 0 && sqlite3_column_int(st, 0) == 0)
+			rc = ST_GONE;
+		else
+			rc = ST_OK;
+		d->mail_n = sqlite3_column_int64(st, 2);
+		d->mail_bytes = sqlite3_column_int64(st, 3);
+		d->spk_id = sqlite3_column_int64(st, 4);
+		d->has_spk = sqlite3_column_type(st, 4) != SQLITE_NULL &&
+		    sqldb_blob(st, 5, d->spk_pk, NC_PK_LEN) == 0 &&
+		    sqldb_blob(st, 6, d->spk_sig, NC_SIG_LEN) == 0;
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int
+user_exists(struct sqldb *c, const char *user)
+{
+	sqlite3_stmt *st = sqldb_q(c, Q_USER_GET, "t", user);
+	int rc = sqldb_step(st);
+
+	if (st)
+		sqlite3_reset(st);
+	return rc == SQLITE_ROW ? ST_OK : rc == SQLITE_DONE ? ST_NOTFOUND : ST_ERR;
+}
+
+#define OK(x) do { if ((x) != 0) return ST_ERR; } while (0)
+
+/* ---- invites and accounts ---- */
+
+static int
+j_invite(struct store *s, struct sqldb *c, void *arg)
+{
+	(void)s;
+	OK(sqldb_exec(c, Q_INV_INS, "t", (const char *)arg));
+	return ST_OK;
+}
+
+int
+store_invite_add(struct store *s, const char *code)
+{
+	return submit(s, j_invite, NULL, (void *)code);
+}
+
+struct ucreate {
+	const char *user, *invite;
+	const struct store_account *a;
+	const uint8_t *pk;
+	int64_t now;
+};
+
+static int
+j_user_create(struct store *s, struct sqldb *c, void *arg)
+{
+	struct ucreate *u = arg;
+	uint8_t dev[NC_DEVID_LEN];
+	int rc;
+
+	(void)s;
+	if ((rc = user_exists(c, u->user)) != ST_NOTFOUND)
+		return rc == ST_OK ? ST_EXISTS : rc;
+	if (u->invite) {
+		OK(sqldb_exec(c, Q_INV_DEL, "t", u->invite));
+		if (sqlite3_changes(c->db) != 1)
+			return ST_FORBIDDEN;
+	}
+	OK(sqldb_exec(c, Q_USER_INS, "tbbiii", u->user, u->a->auth_pk,
+	    (size_t)NC_PK_LEN, u->a->salt, (size_t)NC_SALT_LEN,
+	    (int64_t)u->a->opslimit, (int64_t)u->a->memlimit, u->now));
+	nc_device_id(dev, u->pk);
+	OK(sqldb_exec(c, Q_DEV_INS, "tbbi", u->user, dev, (size_t)NC_DEVID_LEN,
+	    u->pk, (size_t)NC_PK_LEN, (int64_t)0));
+	return ST_OK;
+}
+
+int
+store_user_create(struct store *s, const char *user, const struct store_account *a,
+    const uint8_t pk[NC_PK_LEN], const char *invite, int64_t now)
+{
+	struct ucreate u = { user, invite, a, pk, now };
+
+	return submit(s, j_user_create, NULL, &u);
+}
+
+int
+store_user_get(struct store *s, const char *user, struct store_account *a)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_USER_GET, "t", user)) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		rc = sqldb_blob(st, 0, a->auth_pk, NC_PK_LEN) == 0 &&
+		    sqldb_blob(st, 1, a->salt, NC_SALT_LEN) == 0 ? ST_OK : ST_ERR;
+		a->opslimit = (uint64_t)sqlite3_column_int64(st, 2);
+		a->memlimit = (uint64_t)sqlite3_column_int64(st, 3);
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+static int
+j_user_delete(struct store *s, struct sqldb *c, void *arg)
+{
+	const char *user = arg;
+	int rc;
+
+	(void)s;
+	if ((rc = user_exists(c, user)) != ST_OK)
+		return rc;
+	OK(sqldb_exec(c, Q_USER_DEL, "t", user));
+	OK(sqldb_exec(c, Q_DEV_DEL, "t", user));
+	OK(sqldb_exec(c, Q_NON_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_OTPK_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_MAIL_DELUSER, "t", user));
+	return ST_OK;
+}
+
+int
+store_user_delete(struct store *s, const char *user)
+{
+	return submit(s, j_user_delete, NULL, (void *)user);
+}
+
+/* ---- login challenges ---- */
+
+struct nonce {
+	const char *user;
+	const uint8_t *n;
+	int64_t expires, now;
+	int found;   /* take: ST_OK or ST_NOTFOUND */
+};
+
+static int
+j_nonce_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct nonce *n = arg;
+	sqlite3_stmt *st;
+	int64_t k = -1;
+	int rc;
+
+	if ((rc = user_exists(c, n->user)) != ST_OK)
+		return rc;
+	if ((st = sqldb_q(c, Q_NON_COUNT, "ti", n->user, n->now)) != NULL &&
+	    sqldb_step(st) == SQLITE_ROW)
+		k = sqlite3_column_int64(st, 0);
+	if (st)
+		sqlite3_reset(st);
+	if (k < 0)
+		return ST_ERR;
+	if (k >= s->lim.nonces_max)
+		return ST_FULL;
+	OK(sqldb_exec(c, Q_NON_INS, "tbi", n->user, n->n, (size_t)NC_NONCE_LEN,
+	    n->expires));
+	return ST_OK;
+}
+
+int
+store_nonce_put(struct store *s, const char *user, const uint8_t nonce[NC_NONCE_LEN],
+    int64_t expires, int64_t now)
+{
+	struct nonce n = { user, nonce, expires, now, ST_OK };
+
+	return submit(s, j_nonce_put, NULL, &n);
+}
+
+static int
+j_nonce_take(struct store *s, struct sqldb *c, void *arg)
+{
+	struct nonce *n = arg;
+	sqlite3_stmt *st = sqldb_q(c, Q_NON_DEL, "tb", n->user, n->n,
+	    (size_t)NC_NONCE_LEN);
+	int rc = ST_ERR;
+
+	(void)s;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		rc = sqlite3_column_int64(st, 0) >= n->now ? ST_OK : ST_NOTFOUND;
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	if (st)
+		sqlite3_reset(st);
+	/* Commit even when not found: a consumed nonce stays consumed. */
+	n->found = rc;
+	return rc == ST_ERR ? ST_ERR : ST_OK;
+}
+
+int
+store_nonce_take(struct store *s, const char *user, const uint8_t nonce[NC_NONCE_LEN],
+    int64_t now)
+{
+	struct nonce n = { user, nonce, 0, now, ST_ERR };
+	int rc = submit(s, j_nonce_take, NULL, &n);
+
+	return rc != ST_OK ? rc : n.found;
+}
+
+/* ---- devices and device lists ---- */
+
+struct devadd {
+	const char *user;
+	const uint8_t *pk;
+};
+
+static int
+j_device_add(struct store *s, struct sqldb *c, void *arg)
+{
+	struct devadd *d = arg;
+	uint8_t dev[NC_DEVID_LEN];
+	int rc;
+
+	if ((rc = user_exists(c, d->user)) != ST_OK)
+		return rc;
+	if (count(c, Q_DEV_COUNT, d->user, NULL) >= s->lim.devices_max)
+		return ST_FULL;
+	nc_device_id(dev, d->pk);
+	OK(sqldb_exec(c, Q_DEV_INS, "tbbi", d->user, dev, (size_t)NC_DEVID_LEN,
+	    d->pk, (size_t)NC_PK_LEN, (int64_t)0));
+	return ST_OK;
+}
+
+int
+store_device_add(struct store *s, const char *user, const uint8_t pk[NC_PK_LEN])
+{
+	struct devadd d = { user, pk };
+
+	return submit(s, j_device_add, NULL, &d);
+}
+
+int
+store_device_key(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    uint8_t pk[NC_PK_LEN])
+{
+	struct sqldb *c = rget(s);
+	struct devstate d;
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL)
+		return ST_ERR;
+	if ((rc = devstate(c, user, dev, &d)) == ST_OK) {
+		st = sqldb_q(c, Q_DEV_GET, "tb", user, dev, (size_t)NC_DEVID_LEN);
+		rc = sqldb_step(st) == SQLITE_ROW &&
+		    sqldb_blob(st, 0, pk, NC_PK_LEN) == 0 ? ST_OK : ST_ERR;
+		if (st)
+			sqlite3_reset(st);
+	}
+	rput(s, c);
+	return rc;
+}
+
+struct dlput {
+	const char *user;
+	uint64_t version;
+	const uint8_t *identity, *list;
+	size_t len, ndev;
+	const uint8_t (*dev)[NC_DEVID_LEN];
+	const uint8_t (*pk)[NC_PK_LEN];
+};
+
+static int
+j_devlist_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct dlput *p = arg;
+	sqlite3_stmt *st = sqldb_q(c, Q_USER_DL, "t", p->user);
+	uint8_t id[NC_PK_LEN];
+	uint64_t cur;
+	int rc, pinned;
+
+	(void)s;
+	if ((rc = sqldb_step(st)) != SQLITE_ROW) {
+		if (st)
+			sqlite3_reset(st);
+		return rc == SQLITE_DONE ? ST_NOTFOUND : ST_ERR;
+	}
+	cur = (uint64_t)sqlite3_column_int64(st, 0);
+	pinned = sqldb_blob(st, 1, id, NC_PK_LEN) == 0;
+	sqlite3_reset(st);
+	if (p->version <= cur)
+		return ST_CONFLICT;
+	if (pinned && memcmp(id, p->identity, NC_PK_LEN) != 0)
+		return ST_FORBIDDEN;
+	OK(sqldb_exec(c, Q_USER_DL_SET, "ibbt", (int64_t)p->version, p->identity,
+	    (size_t)NC_PK_LEN, p->list, p->len, p->user));
+	OK(sqldb_exec(c, Q_DEV_UNLIST, "t", p->user));
+	for (size_t i = 0; i < p->ndev; i++)
+		OK(sqldb_exec(c, Q_DEV_INS, "tbbi", p->user, p->dev[i],
+		    (size_t)NC_DEVID_LEN, p->pk[i], (size_t)NC_PK_LEN, (int64_t)1));
+	return ST_OK;
+}
+
+int
+store_devlist_put(struct store *s, const char *user, uint64_t version,
+    const uint8_t identity[NC_PK_LEN], const uint8_t *list, size_t len,
+    const uint8_t (*dev)[NC_DEVID_LEN], const uint8_t (*pk)[NC_PK_LEN], size_t ndev)
+{
+	struct dlput p = { user, version, identity, list, len, ndev, dev, pk };
+
+	if (version > INT64_MAX)
+		return ST_CONFLICT;
+	return submit(s, j_devlist_put, NULL, &p);
+}
+
+int
+store_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *version)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_USER_DL, "t", user)) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		*version = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = ST_NOTFOUND;
+		if (*version > 0)
+			rc = nc_buf_add(out, sqlite3_column_blob(st, 2),
+			    (size_t)sqlite3_column_bytes(st, 2)) == 0 ? ST_OK : ST_ERR;
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+/* ---- prekeys ---- */
+
+struct pkput {
+	const char *user;
+	const uint8_t *dev;
+	const struct nc_prekeys *k;
+};
+
+static int
+j_prekeys_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct pkput *p = arg;
+	struct devstate d;
+	int rc;
+
+	if ((rc = devstate(c, p->user, p->dev, &d)) != ST_OK)
+		return rc;
+	if (p->k->has_spk)
+		OK(sqldb_exec(c, Q_DEV_SPK, "ibbtb", (int64_t)p->k->spk_id,
+		    p->k->spk_pk, (size_t)NC_PK_LEN, p->k->spk_sig,
+		    (size_t)NC_SIG_LEN, p->user, p->dev, (size_t)NC_DEVID_LEN));
+	for (size_t i = 0; i < p->k->n; i++)
+		OK(sqldb_exec(c, Q_OTPK_INS, "tbib", p->user, p->dev,
+		    (size_t)NC_DEVID_LEN, (int64_t)p->k->otpk[i].id,
+		    p->k->otpk[i].pk, (size_t)NC_PK_LEN));
+	if (count(c, Q_OTPK_COUNT, p->user, p->dev) > s->lim.otpk_max)
+		return ST_FULL;
+	return ST_OK;
+}
+
+int
+store_prekeys_put(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const struct nc_prekeys *k)
+{
+	struct pkput p = { user, dev, k };
+
+	return submit(s, j_prekeys_put, NULL, &p);
+}
+
+int
+store_prekeys_count(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    struct nc_prekey_count *pc)
+{
+	struct sqldb *c = rget(s);
+	struct devstate d;
+	int64_t n;
+	int rc;
+
+	if (c == NULL)
+		return ST_ERR;
+	if ((rc = devstate(c, user, dev, &d)) == ST_OK) {
+		pc->spk_id = d.has_spk ? (uint32_t)d.spk_id : 0;
+		n = count(c, Q_OTPK_COUNT, user, dev);
+		pc->otpk_count = (uint32_t)n;
+		rc = n < 0 ? ST_ERR : ST_OK;
+	}
+	rput(s, c);
+	return rc;
+}
+
+struct claim {
+	const char *user;
+	const struct nc_claim_req *q;
+	struct nc_claim_resp *r;
+};
+
+static int
+claim_one(struct sqldb *c, const char *user, const uint8_t *dev, struct nc_claim_resp *r)
+{
+	struct devstate d;
+	struct nc_bundle *b;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = devstate(c, user, dev, &d)) != ST_OK)
+		return rc;
+	if (!d.has_spk || r->n >= NC_CLAIM_MAX)
+		return ST_OK;
+	b = &r->b[r->n++];
+	memset(b, 0, sizeof *b);
+	memcpy(b->dev, dev, NC_DEVID_LEN);
+	b->spk_id = (uint32_t)d.spk_id;
+	memcpy(b->spk_pk, d.spk_pk, NC_PK_LEN);
+	memcpy(b->spk_sig, d.spk_sig, NC_SIG_LEN);
+	st = sqldb_q(c, Q_OTPK_TAKE, "tb", user, dev, (size_t)NC_DEVID_LEN);
+	rc = sqldb_step(st);
+	if (rc == SQLITE_ROW && sqldb_blob(st, 1, b->otpk_pk, NC_PK_LEN) == 0) {
+		b->has_otpk = 1;
+		b->otpk_id = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	if (st)
+		sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_ERR;
+}
+
+static int
+j_claim(struct store *s, struct sqldb *c, void *arg)
+{
+	struct claim *k = arg;
+	uint8_t devs[NC_CLAIM_MAX][NC_DEVID_LEN];
+	size_t n = 0;
+	sqlite3_stmt *st;
+	int rc;
+
+	(void)s;
+	k->r->n = 0;
+	if ((rc = user_exists(c, k->user)) != ST_OK)
+		return rc;
+	if (k->q->n > 0) {
+		for (size_t i = 0; i < k->q->n; i++)
+			if ((rc = claim_one(c, k->user, k->q->dev[i], k->r)) != ST_OK)
+				return rc;
+		return ST_OK;
+	}
+	/* Every current device: listed ones once a list exists. */
+	st = sqldb_q(c, Q_DEV_LIST, "ti", k->user, (int64_t)0);
+	while (sqldb_step(st) == SQLITE_ROW && n < NC_CLAIM_MAX)
+		if (sqldb_blob(st, 0, devs[n], NC_DEVID_LEN) == 0)
+			n++;
+	if (st)
+		sqlite3_reset(st);
+	if (n == 0) {   /* no list yet: the registered devices */
+		st = sqldb_q(c, Q_DEV_LIST, "ti", k->user, (int64_t)1);
+		while (sqldb_step(st) == SQLITE_ROW && n < NC_CLAIM_MAX)
+			if (sqldb_blob(st, 0, devs[n], NC_DEVID_LEN) == 0)
+				n++;
+		if (st)
+			sqlite3_reset(st);
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((rc = claim_one(c, k->user, devs[i], k->r)) != ST_OK)
+			return rc;
+	return ST_OK;
+}
+
+int
+store_claim(struct store *s, const char *user, const struct nc_claim_req *q,
+    struct nc_claim_resp *r)
+{
+	struct claim k = { user, q, r };
+
+	return submit(s, j_claim, NULL, &k);
+}
+
+/* ---- mailboxes ---- */
+
+struct deliver {
+	const char *user;
+	const struct store_env *e;
+	size_t n;
+	const uint64_t *version;
+	uint64_t cur;
+	int64_t now;
+};
+
+static int
+deliver_one(struct store *s, struct sqldb *c, struct deliver *d,
+    const struct store_env *e)
+{
+	struct devstate ds;
+	uint8_t h[32], old[32];
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = devstate(c, d->user, e->dev, &ds)) != ST_OK)
+		return rc;
+	d->cur = ds.dl_version;
+	if (d->version != NULL && *d->version != ds.dl_version)
+		return ST_STALE;
+	crypto_generichash(h, sizeof h, e->env, e->len, NULL, 0);
+	st = sqldb_q(c, Q_MAIL_HASH, "tbb", d->user, e->dev, (size_t)NC_DEVID_LEN,
+	    e->envid, (size_t)NC_ENVID_LEN);
+	rc = sqldb_step(st);
+	if (rc == SQLITE_ROW)
+		rc = sqldb_blob(st, 0, old, sizeof old) == 0 &&
+		    memcmp(old, h, sizeof h) == 0 ? ST_OK : ST_CONFLICT;
+	else
+		rc = rc == SQLITE_DONE ? -1 : ST_ERR;
+	if (st)
+		sqlite3_reset(st);
+	if (rc != -1)
+		return rc;   /* stored before (idempotent), conflict or error */
+	if (ds.mail_n + 1 > s->lim.mail_count ||
+	    (uint64_t)ds.mail_bytes + e->len > s->lim.mail_bytes)
+		return ST_FULL;
+	OK(sqldb_exec(c, Q_MAIL_INS, "tbbbib", d->user, e->dev, (size_t)NC_DEVID_LEN,
+	    e->envid, (size_t)NC_ENVID_LEN, h, sizeof h, d->now, e->env, e->len));
+	OK(sqldb_exec(c, Q_DEV_MAILQ, "iitb", (int64_t)1, (int64_t)e->len, d->user,
+	    e->dev, (size_t)NC_DEVID_LEN));
+	return ST_OK;
+}
+
+static int
+j_deliver(struct store *s, struct sqldb *c, void *arg)
+{
+	struct deliver *d = arg;
+	int rc;
+
+	for (size_t i = 0; i < d->n; i++)
+		if ((rc = deliver_one(s, c, d, &d->e[i])) != ST_OK)
+			return rc;
+	return ST_OK;
+}
+
+static void
+after_deliver(struct store *s, void *arg)
+{
+	struct deliver *d = arg;
+
+	if (s->on_mail)
+		for (size_t i = 0; i < d->n; i++)
+			s->on_mail(s->mail_arg, d->user, d->e[i].dev);
+}
+
+int
+store_deliver(struct store *s, const char *user, const struct store_env *e,
+    size_t n, const uint64_t *version, uint64_t *cur, int64_t now)
+{
+	struct deliver d = { user, e, n, version, 0, now };
+	int rc = submit(s, j_deliver, after_deliver, &d);
+
+	if (cur)
+		*cur = d.cur;
+	return rc;
+}
+
+int
+store_list(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    uint64_t after, unsigned limit, store_row_fn row, void *arg)
+{
+	struct sqldb *c = rget(s);
+	struct devstate d;
+	sqlite3_stmt *st;
+	uint8_t envid[NC_ENVID_LEN];
+	int rc;
+
+	if (c == NULL)
+		return ST_ERR;
+	if ((rc = devstate(c, user, dev, &d)) == ST_GONE)
+		rc = ST_OK;   /* a device dropped from the list may still drain */
+	if (rc != ST_OK || after > INT64_MAX)
+		goto out;
+	st = sqldb_q(c, Q_MAIL_LIST, "tbii", user, dev, (size_t)NC_DEVID_LEN,
+	    (int64_t)after, (int64_t)limit);
+	while ((rc = sqldb_step(st)) == SQLITE_ROW) {
+		if (sqldb_blob(st, 1, envid, sizeof envid) != 0)
+			continue;
+		if (row(arg, (uint64_t)sqlite3_column_int64(st, 0), envid,
+		    (uint64_t)sqlite3_column_int64(st, 2), sqlite3_column_blob(st, 3),
+		    (size_t)sqlite3_column_bytes(st, 3)) != 0)
+			break;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_ERR;
+	if (st)
+		sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+struct ack {
+	const char *user;
+	const uint8_t *dev;
+	const struct nc_ack *a;
+};
+
+static int
+j_ack(struct store *s, struct sqldb *c, void *arg)
+{
+	struct ack *k = arg;
+	struct devstate d;
+	sqlite3_stmt *st;
+	int64_t n = 0, bytes = 0;
+	int rc;
+
+	(void)s;
+	if ((rc = devstate(c, k->user, k->dev, &d)) != ST_OK && rc != ST_GONE)
+		return rc;
+	for (size_t i = 0; i < k->a->n; i++) {
+		st = sqldb_q(c, Q_MAIL_ACK, "tbb", k->user, k->dev,
+		    (size_t)NC_DEVID_LEN, k->a->envid[i], (size_t)NC_ENVID_LEN);
+		if ((rc = sqldb_step(st)) == SQLITE_ROW) {
+			n++;
+			bytes += sqlite3_column_int64(st, 0);
+		}
+		if (st)
+			sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return ST_ERR;
+	}
+	OK(sqldb_exec(c, Q_DEV_MAILQ, "iitb", -n, -bytes, k->user, k->dev,
+	    (size_t)NC_DEVID_LEN));
+	return ST_OK;
+}
+
+int
+store_ack(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const struct nc_ack *a)
+{
+	struct ack k = { user, dev, a };
+
+	return submit(s, j_ack, NULL, &k);
+}
+
+/* ---- blobs ---- */
+
+static void
+blob_path(struct store *s, const uint8_t id[32], char *out, size_t n)
+{
+	char hx[65];
+
+	nc_hex_encode(hx, id, 32);
+	snprintf(out, n, "%s/%s", s->blobdir, hx);
+}
+
+static int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+store_blob_tmp(struct store *s, char *path, size_t n, int *fd)
+{
+	if (snprintf(path, n, "%s/tmp-XXXXXX", s->blobdir) >= (int)n)
+		return ST_ERR;
+	if ((*fd = mkstemp(path)) < 0)
+		return ST_ERR;
+	return ST_OK;
+}
+
+struct blobput {
+	const uint8_t *id, *delhash;
+	const char *tmp;
+	uint64_t size;
+	int64_t expires;
+};
+
+static int
+j_blob_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct blobput *b = arg;
+	char path[4200];
+	sqlite3_stmt *st = sqldb_q(c, Q_BLOB_GET, "b", b->id, (size_t)32);
+	int rc = sqldb_step(st);
+
+	if (st)
+		sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return ST_EXISTS;
+	if (rc != SQLITE_DONE)
+		return ST_ERR;
+	OK(sqldb_exec(c, Q_BLOB_INS, "bbii", b->id, (size_t)32, b->delhash,
+	    (size_t)32, (int64_t)b->size, b->expires));
+	blob_path(s, b->id, path, sizeof path);
+	if (rename(b->tmp, path) != 0 || sync_dir(s->blobdir) != 0)
+		return ST_ERR;
+	return ST_OK;
+}
+
+int
+store_blob_put(struct store *s, const uint8_t id[32], const char *tmp, uint64_t size,
+    const uint8_t delhash[32], int64_t expires)
+{
+	struct blobput b = { id, delhash, tmp, size, expires };
+	int fd = open(tmp, O_RDONLY), rc;
+
+	if (fd < 0)
+		return ST_ERR;
+	rc = fsync(fd);
+	close(fd);
+	if (rc != 0 || size > INT64_MAX)
+		return ST_ERR;
+	return submit(s, j_blob_put, NULL, &b);
+}
+
+int
+store_blob_open(struct store *s, const uint8_t id[32], int64_t now, int *fd,
+    uint64_t *size)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	char path[4200];
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_BLOB_GET, "b", id, (size_t)32)) == NULL)
+		goto out;
+	rc = sqldb_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 2) >= now) {
+		*size = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = ST_OK;
+	} else
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_NOTFOUND : ST_ERR;
+	sqlite3_reset(st);
+	if (rc == ST_OK) {
+		blob_path(s, id, path, sizeof path);
+		if ((*fd = open(path, O_RDONLY)) < 0)
+			rc = ST_NOTFOUND;
+	}
+out:
+	rput(s, c);
+	return rc;
+}
+
+struct blobdel {
+	const uint8_t *id, *delhash;
+};
+
+static int
+j_blob_delete(struct store *s, struct sqldb *c, void *arg)
+{
+	struct blobdel *b = arg;
+	sqlite3_stmt *st = sqldb_q(c, Q_BLOB_GET, "b", b->id, (size_t)32);
+	uint8_t h[32];
+	int rc = sqldb_step(st);
+
+	(void)s;
+	if (rc == SQLITE_ROW)
+		rc = sqldb_blob(st, 0, h, sizeof h) == 0 &&
+		    sodium_memcmp(h, b->delhash, 32) == 0 ? ST_OK : ST_FORBIDDEN;
+	else
+		rc = rc == SQLITE_DONE ? ST_NOTFOUND : ST_ERR;
+	if (st)
+		sqlite3_reset(st);
+	if (rc != ST_OK)
+		return rc;
+	OK(sqldb_exec(c, Q_BLOB_DEL, "b", b->id, (size_t)32));
+	return ST_OK;
+}
+
+static void
+after_blob_delete(struct store *s, void *arg)
+{
+	struct blobdel *b = arg;
+	char path[4200];
+
+	blob_path(s, b->id, path, sizeof path);
+	unlink(path);
+}
+
+int
+store_blob_delete(struct store *s, const uint8_t id[32], const uint8_t delhash[32])
+{
+	struct blobdel b = { id, delhash };
+
+	return submit(s, j_blob_delete, after_blob_delete, &b);
+}
+
+struct sweep {
+	int64_t now;
+	uint8_t (*ids)[32];
+	size_t n, cap;
+};
+
+static int
+j_sweep(struct store *s, struct sqldb *c, void *arg)
+{
+	struct sweep *w = arg;
+	sqlite3_stmt *st;
+	void *p;
+
+	(void)s;
+	OK(sqldb_exec(c, Q_NON_SWEEP, "i", w->now));
+	st = sqldb_q(c, Q_BLOB_EXPIRED, "i", w->now);
+	while (sqldb_step(st) == SQLITE_ROW) {
+		if (w->n == w->cap) {
+			w->cap = w->cap ? 2 * w->cap : 64;
+			if ((p = realloc(w->ids, w->cap * 32)) == NULL)
+				break;
+			w->ids = p;
+		}
+		if (sqldb_blob(st, 0, w->ids[w->n], 32) == 0)
+			w->n++;
+	}
+	if (st)
+		sqlite3_reset(st);
+	return ST_OK;
+}
+
+static void
+after_sweep(struct store *s, void *arg)
+{
+	struct sweep *w = arg;
+	char path[4200];
+
+	for (size_t i = 0; i < w->n; i++) {
+		blob_path(s, w->ids[i], path, sizeof path);
+		unlink(path);
+	}
+}
+
+int
+store_sweep(struct store *s, int64_t now)
+{
+	struct sweep w = { now, NULL, 0, 0 };
+	int rc = submit(s, j_sweep, after_sweep, &w);
+
+	free(w.ids);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* waiters.h - long-polls waiting for mail: woken when a delivery to their
+ * mailbox commits, or when their deadline passes. No polling: a delivery
+ * notifies, and one timer thread sleeps until the nearest deadline. */
+#ifndef RELAY_WAITERS_H
+#define RELAY_WAITERS_H
+
+#include <stdint.h>
+
+#include "../../lib/api.h"   /* not the relay's api.h beside this file */
+
+struct waiter {
+	char user[NC_NAME_MAX + 1];
+	uint8_t dev[NC_DEVID_LEN];
+	int64_t deadline_ms;            /* monotonic */
+	void (*fire)(void *arg);        /* called once, with the lock held */
+	void *arg;
+	int armed;
+	struct waiter *prev, *next;
+};
+
+struct waiters;
+
+struct waiters *waiters_new(void);
+void waiters_free(struct waiters *ws);
+/* A counter bumped by every notification: read it before listing. */
+uint64_t waiters_gen(struct waiters *ws);
+/* Arm w, unless mail arrived since gen was read: then 0 (list again). */
+int waiters_add(struct waiters *ws, struct waiter *w, uint64_t gen);
+/* Disarm w if it has not fired; safe to call at any time. */
+void waiters_remove(struct waiters *ws, struct waiter *w);
+void waiters_notify(struct waiters *ws, const char *user, const uint8_t dev[NC_DEVID_LEN]);
+/* Fire every waiter and every later one at once (shutdown). */
+void waiters_fire_all(struct waiters *ws);
+int64_t waiters_now_ms(void);
+
+#endif

@@ -1,0 +1,304 @@
+#!/usr/bin/env bats
+# nc-relayd: every route with curl, against a real relay on 127.0.0.1:0.
+
+load helpers/relay
+load helpers/relay-req
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	relay_start A a.test
+	U=$RELAY_URL_A
+}
+
+teardown() {
+	relay_stop_all
+}
+
+@test "relay: well-known descriptor names the domain and the URL" {
+	[ "$(req GET /.well-known/newchat)" = 200 ]
+	grep -qx 'newchat 1' "$T/resp"
+	grep -qx 'domain a.test' "$T/resp"
+	grep -qx "relay $U" "$T/resp"
+}
+
+@test "relay: register; a taken name, bad names and bad bodies are refused" {
+	newuser alice
+	mkdir -p "$T/eve"; ncreq keygen "$T/eve"; ncreq register "$T/eve" >"$T/eve/reg"
+	[ "$(req POST /v1/users/alice "$T/eve/reg")" = 409 ]
+	grep -q 'name taken' "$T/resp"
+	[ "$(req POST /v1/users/Alice "$T/eve/reg")" = 400 ]
+	[ "$(req POST /v1/users/a%2fb "$T/eve/reg")" = 404 ]
+	long=$(printf 'a%.0s' {1..65})
+	[ "$(req POST "/v1/users/$long" "$T/eve/reg")" = 400 ]
+	head -c 50 "$T/eve/reg" >"$T/short"
+	[ "$(req POST /v1/users/bob "$T/short")" = 400 ]
+	[ "$(req POST /v1/users/bob/challenge)" = 404 ]   # nothing was created
+	# the taken name still logs in with alice's account
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+}
+
+@test "relay: --invite-only takes single-use invites from --issue-invite" {
+	relay_start B b.test --invite-only
+	U=$RELAY_URL_B
+	mkdir -p "$T/carol"; ncreq keygen "$T/carol"; ncreq register "$T/carol" >"$T/reg0"
+	[ "$(req POST /v1/users/carol "$T/reg0")" = 403 ]
+	code=$(nc-relayd -d "$RELAY_DIR_B" --issue-invite)
+	[[ $code =~ ^[0-9a-f]{32}$ ]]
+	ncreq register "$T/carol" "$code" >"$T/reg1"
+	[ "$(req POST /v1/users/carol "$T/reg1")" = 201 ]
+	mkdir -p "$T/dave"; ncreq keygen "$T/dave"; ncreq register "$T/dave" "$code" >"$T/reg2"
+	[ "$(req POST /v1/users/dave "$T/reg2")" = 403 ]
+}
+
+@test "relay: add a device by password login; wrong password is 401 and changes nothing" {
+	newuser alice
+	mkdir -p "$T/phone" "$T/thief"
+	ncreq keygen "$T/phone"; ncreq keygen "$T/thief"
+	cp "$T/phone/dev.sk" "$T/thief/dev.sk"   # the thief has the device, not the password
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	cp "$T/resp" "$T/chal"
+	ncreq adddev "$T/thief" "$T/phone" alice@a.test "$T/chal" >"$T/bad"
+	[ "$(req POST /v1/users/alice/devices "$T/bad")" = 401 ]
+	grep -q 'wrong password' "$T/resp"
+	dev=$(devid phone)
+	[ "$(sreq "$T/phone" GET "/v1/users/alice/devices/$dev/prekeys")" = 401 ]
+	# the nonce was consumed by the failed attempt
+	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/chal" >"$T/good"
+	[ "$(req POST /v1/users/alice/devices "$T/good")" = 401 ]
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/good"
+	[ "$(req POST /v1/users/alice/devices "$T/good")" = 201 ]
+	[ "$(sreq "$T/phone" GET "/v1/users/alice/devices/$dev/prekeys")" = 200 ]
+	[ "$(ncreq show count "$T/resp")" = "0 0" ]
+}
+
+@test "relay: account deletion needs the password and removes everything" {
+	newuser alice
+	dev=$(devid alice)
+	ncreq devlist "$T/alice" alice@a.test 1 >"$T/dl"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl")" = 201 ]
+	echo hello >"$T/env"
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/env")" = 201 ]
+	mkdir -p "$T/x"; ncreq keygen "$T/x"
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq delete "$T/x" alice@a.test "$T/resp" >"$T/del"
+	[ "$(req DELETE /v1/users/alice "$T/del")" = 401 ]
+	[ "$(req GET /v1/users/alice/devicelist)" = 200 ]
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq delete "$T/alice" alice@a.test "$T/resp" >"$T/del"
+	[ "$(req DELETE /v1/users/alice "$T/del")" = 204 ]
+	[ "$(req GET /v1/users/alice/devicelist)" = 404 ]
+	[ "$(req POST /v1/users/alice/challenge)" = 404 ]
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/env")" = 404 ]
+	sqlite3 "$RELAY_DIR_A/relay.db" "SELECT (SELECT count(*) FROM users) +
+	    (SELECT count(*) FROM devices) + (SELECT count(*) FROM mail) +
+	    (SELECT count(*) FROM nonces) + (SELECT count(*) FROM otpk)" >"$T/n"
+	[ "$(cat "$T/n")" = 0 ]
+	newuser alice   # the name is free again
+}
+
+@test "relay: device lists: strictly increasing versions, pinned identity, signed" {
+	newuser alice
+	ncreq devlist "$T/alice" alice@a.test 1 >"$T/dl1"
+	ncreq devlist "$T/alice" alice@a.test 2 >"$T/dl2"
+	[ "$(req GET /v1/users/alice/devicelist)" = 404 ]
+	[ "$(req PUT /v1/users/alice/devicelist "$T/dl1")" = 401 ]   # not signed
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl1")" = 201 ]
+	[ "$(req GET /v1/users/alice/devicelist)" = 200 ]
+	cmp "$T/resp" "$T/dl1"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl1")" = 409 ]
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl2")" = 201 ]
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl1")" = 409 ]
+	grep -q 'not newer' "$T/resp"
+	req GET /v1/users/alice/devicelist >/dev/null
+	cmp "$T/resp" "$T/dl2"
+	# another identity key, a list for another user, a broken signature
+	cp "$T/alice/id.sk" "$T/id.keep"; mkdir -p "$T/o"; ncreq keygen "$T/o"
+	cp "$T/o/id.sk" "$T/alice/id.sk"
+	ncreq devlist "$T/alice" alice@a.test 3 >"$T/dl3"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl3")" = 403 ]
+	cp "$T/id.keep" "$T/alice/id.sk"
+	ncreq devlist "$T/alice" bob@a.test 4 >"$T/dlb"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dlb")" = 400 ]
+	ncreq devlist "$T/alice" alice@a.test 5 >"$T/dl5"
+	printf '\x00' | dd of="$T/dl5" bs=1 seek=$(( $(stat -c %s "$T/dl5") - 1 )) conv=notrunc 2>/dev/null
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl5")" = 400 ]
+	req GET /v1/users/alice/devicelist >/dev/null
+	cmp "$T/resp" "$T/dl2"
+}
+
+@test "relay: prekeys upload, count, claim; only the device itself may upload" {
+	newuser alice
+	newuser bob
+	dev=$(devid alice)
+	ncreq prekeys "$T/alice" 10 >"$T/pk"
+	[ "$(sreq "$T/bob" PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 401 ]
+	[ "$(req PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 401 ]
+	[ "$(sreq "$T/alice" PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 201 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/prekeys")" = 200 ]
+	[ "$(ncreq show count "$T/resp")" = "1 10" ]
+	[ "$(req POST /v1/users/alice/prekeys/claim)" = 200 ]
+	[ "$(ncreq show claim "$T/resp")" = "$dev 1 1" ]
+	ncreq claim "$dev" >"$T/cl"
+	[ "$(req POST /v1/users/alice/prekeys/claim "$T/cl")" = 200 ]
+	[ "$(ncreq show claim "$T/resp")" = "$dev 1 2" ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/prekeys")" = 200 ]
+	[ "$(ncreq show count "$T/resp")" = "1 8" ]
+	ncreq claim "$(ncreq hex 16)" >"$T/cl"
+	[ "$(req POST /v1/users/alice/prekeys/claim "$T/cl")" = 404 ]
+	[ "$(req POST /v1/users/nobody/prekeys/claim)" = 404 ]
+}
+
+@test "relay: 8 processes claiming one-time prekeys at once get distinct keys" {
+	newuser alice
+	dev=$(devid alice)
+	ncreq prekeys "$T/alice" 100 >"$T/pk"
+	[ "$(sreq "$T/alice" PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 201 ]
+	pids=()
+	for p in 1 2 3 4 5 6 7 8; do
+		( for i in 1 2 3 4 5 6 7 8 9 10; do
+			curl -s -X POST "$U/v1/users/alice/prekeys/claim" -o "$T/c.$p.$i"
+		  done ) &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	for f in "$T"/c.*; do ncreq show claim "$f"; done | awk '{print $3}' >"$T/ids"
+	[ "$(wc -l <"$T/ids")" = 80 ]
+	! grep -qx -- - "$T/ids"
+	[ "$(sort -u "$T/ids" | wc -l)" = 80 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/prekeys")" = 200 ]
+	[ "$(ncreq show count "$T/resp")" = "1 20" ]
+}
+
+@test "relay: mailbox delivery is idempotent by envelope id; list after a cursor; ack deletes" {
+	newuser alice
+	dev=$(devid alice)
+	e1=$(ncreq hex 16); e2=$(ncreq hex 16)
+	head -c 400 /dev/urandom >"$T/m1"; head -c 300 /dev/urandom >"$T/m2"
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$e1" "$T/m1")" = 201 ]
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$e1" "$T/m1")" = 201 ]
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$e1" "$T/m2")" = 409 ]
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$e2" "$T/m2")" = 201 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox")" = 200 ]
+	ncreq show mailbox "$T/resp" >"$T/list"
+	[ "$(wc -l <"$T/list")" = 2 ]
+	[ "$(awk 'NR==1{print $2, $3}' "$T/list")" = "$e1 400" ]
+	[ "$(awk 'NR==2{print $2, $3}' "$T/list")" = "$e2 300" ]
+	c1=$(awk 'NR==1{print $1}' "$T/list")
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox?after=$c1")" = 200 ]
+	[ "$(ncreq show mailbox "$T/resp" | awk '{print $2}')" = "$e2" ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox?limit=1")" = 200 ]
+	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 1 ]
+	ncreq ack "$e1" "$(ncreq hex 16)" >"$T/ack"
+	[ "$(req POST "/v1/users/alice/devices/$dev/mailbox/ack" "$T/ack")" = 401 ]
+	[ "$(sreq "$T/alice" POST "/v1/users/alice/devices/$dev/mailbox/ack" "$T/ack")" = 200 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox")" = 200 ]
+	[ "$(ncreq show mailbox "$T/resp" | awk '{print $2}')" = "$e2" ]
+	# unknown device, empty and oversized envelopes, bad ids
+	[ "$(req PUT "/v1/users/alice/devices/$(ncreq hex 16)/mailbox/$e1" "$T/m1")" = 404 ]
+	[ "$(req PUT "/v1/users/bob/devices/$dev/mailbox/$e1" "$T/m1")" = 404 ]
+	: >"$T/empty"
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/empty")" = 400 ]
+	head -c 262145 /dev/zero >"$T/big"
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/big")" = 413 ]
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/XYZ" "$T/m1")" = 400 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox?wait=61")" = 400 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox?bogus=1")" = 400 ]
+}
+
+@test "relay: a device dropped from the device list gets 410; batch delivery checks the version" {
+	newuser alice
+	a=$(devid alice)
+	mkdir -p "$T/phone"; ncreq keygen "$T/phone"
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
+	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	p=$(devid phone)
+	echo hi >"$T/m"
+	[ "$(req PUT "/v1/users/alice/devices/$p/mailbox/$(ncreq hex 16)" "$T/m")" = 201 ]
+	ncreq devlist "$T/alice" alice@a.test 7 >"$T/dl"   # alice's device only
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl")" = 201 ]
+	[ "$(req PUT "/v1/users/alice/devices/$p/mailbox/$(ncreq hex 16)" "$T/m")" = 410 ]
+	[ "$(sreq "$T/phone" GET "/v1/users/alice/devices/$p/prekeys")" = 401 ]
+	ncreq deliver 7 "$a:$(ncreq hex 16):$T/m" "$a:$(ncreq hex 16):$T/m" >"$T/b7"
+	ncreq deliver 6 "$a:$(ncreq hex 16):$T/m" >"$T/b6"
+	[ "$(req POST /v1/users/alice/deliver "$T/b6")" = 409 ]
+	[ "$(ncreq show version "$T/resp")" = 7 ]
+	[ "$(req POST /v1/users/alice/deliver "$T/b7")" = 201 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$a/mailbox")" = 200 ]
+	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 2 ]
+	ncreq deliver 7 "$a:$(ncreq hex 16):$T/m" "$p:$(ncreq hex 16):$T/m" >"$T/bp"
+	[ "$(req POST /v1/users/alice/deliver "$T/bp")" = 410 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$a/mailbox")" = 200 ]
+	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 2 ]   # all or nothing
+}
+
+@test "relay: a long-poll returns within 1 s of a delivery" {
+	newuser alice
+	dev=$(devid alice)
+	p="/v1/users/alice/devices/$dev/mailbox?wait=20"
+	ncreq sign "$T/alice" GET "$p" >"$T/h"
+	( curl -s -H @"$T/h" "$U$p" -o "$T/lp"; date +%s.%N >"$T/t_end" ) &
+	lp=$!
+	sleep 1
+	echo ping >"$T/m"
+	e=$(ncreq hex 16)
+	date +%s.%N >"$T/t_put"
+	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$e" "$T/m")" = 201 ]
+	wait "$lp"
+	[ "$(ncreq show mailbox "$T/lp" | awk '{print $2}')" = "$e" ]
+	awk -v a="$(cat "$T/t_put")" -v b="$(cat "$T/t_end")" 'BEGIN{exit !(b - a < 1.0)}'
+}
+
+@test "relay: a long-poll with nothing to list ends after wait= seconds, empty" {
+	newuser alice
+	dev=$(devid alice)
+	s=$(date +%s.%N)
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox?wait=1")" = 200 ]
+	e=$(date +%s.%N)
+	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 0 ]
+	awk -v a="$s" -v b="$e" 'BEGIN{exit !(b - a >= 0.9 && b - a < 3)}'
+}
+
+@test "relay: signed requests: replays, stale times and other devices are refused" {
+	newuser alice
+	dev=$(devid alice)
+	p="/v1/users/alice/devices/$dev/prekeys"
+	ncreq sign "$T/alice" GET "$p" >"$T/h"
+	[ "$(req GET "$p" "" -H @"$T/h")" = 200 ]
+	[ "$(req GET "$p" "" -H @"$T/h")" = 200 ]   # reads may repeat
+	ncreq prekeys "$T/alice" 1 >"$T/pk"
+	ncreq sign "$T/alice" PUT "$p" "$T/pk" >"$T/h"
+	[ "$(req PUT "$p" "$T/pk" -H @"$T/h")" = 201 ]
+	[ "$(req PUT "$p" "$T/pk" -H @"$T/h")" = 401 ]
+	grep -q replayed "$T/resp"
+	NCREQ_TIME=$(( $(date +%s) - 400 )) ncreq sign "$T/alice" GET "$p" >"$T/h"
+	[ "$(req GET "$p" "" -H @"$T/h")" = 401 ]
+	ncreq sign "$T/alice" GET "$p?x" >"$T/h"
+	[ "$(req GET "$p" "" -H @"$T/h")" = 401 ]
+}
+
+@test "relay: blobs: put, get, conflict, delete by token, expiry, size limit" {
+	relay_stop A
+	relay_start A a.test --blob-max 1048576
+	U=$RELAY_URL_A
+	id=$(ncreq hex 32); tok=$(ncreq hex 32)
+	dh=$(printf '%s' "$tok" | xxd -r -p | b2sum -l 256 | cut -d' ' -f1)
+	head -c 700000 /dev/urandom >"$T/blob"
+	[ "$(req PUT "/v1/blobs/$id" "$T/blob")" = 400 ]   # no delete hash
+	[ "$(req PUT "/v1/blobs/$id" "$T/blob" -H "X-NC-Delete-Hash: $dh")" = 201 ]
+	[ "$(req PUT "/v1/blobs/$id" "$T/blob" -H "X-NC-Delete-Hash: $dh")" = 409 ]
+	[ "$(req GET "/v1/blobs/$id")" = 200 ]
+	cmp "$T/resp" "$T/blob"
+	[ "$(req DELETE "/v1/blobs/$id" "" -H "X-NC-Delete-Token: $(ncreq hex 32)")" = 403 ]
+	[ "$(req DELETE "/v1/blobs/$id" "" -H "X-NC-Delete-Token: $tok")" = 204 ]
+	[ "$(req GET "/v1/blobs/$id")" = 404 ]
+	[ "$(ls "$RELAY_DIR_A/blobs" | wc -l)" = 0 ]
+	id2=$(ncreq hex 32)
+	[ "$(req PUT "/v1/blobs/$id2" "$T/blob" -H "X-NC-Delete-Hash: $dh" -H 'X-NC-Expires: 1')" = 201 ]
+	sleep 2.1
+	[ "$(req GET "/v1/blobs/$id2")" = 404 ]
+	head -c 1048577 /dev/zero >"$T/big"
+	[ "$(req PUT "/v1/blobs/$(ncreq hex 32)" "$T/big" -H "X-NC-Delete-Hash: $dh")" = 413 ]
+	[ "$(req GET /v1/blobs/nothex)" = 400 ]
+}

@@ -1,0 +1,372 @@
+/* ncreq - builds relay request bodies and signature headers for tests, so
+ * curl can exercise every route. Keys live as raw files in a directory:
+ *   ncreq keygen DIR                    auth, device, identity, DH keys
+ *   ncreq devid DIR                     the device id (hex)
+ *   ncreq register DIR [INVITE]         register body
+ *   ncreq adddev DIR NEWDIR ADDR CHAL   add-device body (CHAL: challenge reply)
+ *   ncreq delete DIR ADDR CHAL          delete-account body
+ *   ncreq sign DIR METHOD TARGET [BODY] three header lines (NCREQ_TIME: time)
+ *   ncreq devlist DIR ADDR VERSION [DEVDIR...]   signed device list
+ *   ncreq prekeys DIR N [FIRST_ID]      prekey upload (signed prekey + N)
+ *   ncreq claim [DEVHEX...]             claim request body
+ *   ncreq deliver VERSION DEVHEX:ENVHEX:FILE...  batch delivery body
+ *   ncreq ack ENVHEX...                 ack body
+ *   ncreq hex N                         N random bytes in hex
+ *   ncreq show KIND FILE                decode a response: challenge, count,
+ *                                       claim, mailbox, version
+ * Bodies go to stdout; decoded responses print one line per item. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api.h"
+#include "devlist.h"
+#include "err.h"
+#include "hex.h"
+#include "reqsig.h"
+
+static void
+die(const char *msg)
+{
+	fprintf(stderr, "ncreq: %s\n", msg);
+	exit(1);
+}
+
+static void
+readf(const char *dir, const char *name, void *out, size_t n)
+{
+	char p[4096];
+	FILE *f;
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	if ((f = fopen(p, "rb")) == NULL || fread(out, 1, n, f) != n)
+		die(p);
+	fclose(f);
+}
+
+static void
+writef(const char *dir, const char *name, const void *p, size_t n)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
+	    write(fd, p, n) != (ssize_t)n || close(fd) != 0)
+		die(path);
+}
+
+static void
+slurp(const char *path, nc_buf *b)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || nc_buf_readfd(b, fd, NC_BUF_MAX - 16) != 0)
+		die(path);
+	close(fd);
+}
+
+static void
+out(nc_buf *b)
+{
+	if (fwrite(b->p, 1, b->len, stdout) != b->len || fflush(stdout) != 0)
+		die("write");
+}
+
+static void
+hexarg(const char *s, void *o, size_t n)
+{
+	if (nc_hex_decode(o, n, s, strlen(s)) != 0)
+		die("bad hex argument");
+}
+
+static void
+keygen(const char *dir)
+{
+	uint8_t pk[32], sk[64], dh[32];
+
+	crypto_sign_keypair(pk, sk);
+	writef(dir, "auth.sk", sk, 64);
+	crypto_sign_keypair(pk, sk);
+	writef(dir, "dev.sk", sk, 64);
+	crypto_sign_keypair(pk, sk);
+	writef(dir, "id.sk", sk, 64);
+	randombytes_buf(dh, 32);
+	writef(dir, "dh.sk", dh, 32);
+	crypto_scalarmult_base(pk, dh);
+	writef(dir, "dh.pk", pk, 32);
+}
+
+static void
+devid(const char *dir)
+{
+	uint8_t sk[64], id[16];
+	char hx[33];
+
+	readf(dir, "dev.sk", sk, 64);
+	nc_device_id(id, sk + 32);
+	nc_hex_encode(hx, id, 16);
+	puts(hx);
+}
+
+static void
+reg(const char *dir, const char *invite)
+{
+	struct nc_register r;
+	uint8_t sk[64];
+	nc_buf b = NC_BUF_INIT;
+
+	memset(&r, 0, sizeof r);
+	readf(dir, "auth.sk", sk, 64);
+	memcpy(r.auth_pk, sk + 32, 32);
+	randombytes_buf(r.salt, sizeof r.salt);
+	r.opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	r.memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	readf(dir, "dev.sk", sk, 64);
+	memcpy(r.device_sign_pk, sk + 32, 32);
+	snprintf(r.invite, sizeof r.invite, "%s", invite ? invite : "");
+	if (nc_register_enc(&b, &r) != 0)
+		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+authreq(const char *dir, const char *newdir, const char *addr, const char *chal)
+{
+	struct nc_challenge c;
+	struct nc_authreq a;
+	uint8_t sk[64];
+	nc_buf b = NC_BUF_INIT;
+	int op = newdir ? NC_AUTH_ADD_DEVICE : NC_AUTH_DELETE;
+
+	slurp(chal, &b);
+	if (nc_challenge_dec(&c, b.p, b.len) != 0)
+		die(nc_errmsg());
+	nc_buf_reset(&b);
+	memset(&a, 0, sizeof a);
+	memcpy(a.nonce, c.nonce, 32);
+	if (newdir) {
+		readf(newdir, "dev.sk", sk, 64);
+		memcpy(a.device_sign_pk, sk + 32, 32);
+	}
+	readf(dir, "auth.sk", sk, 64);
+	if (nc_auth_sign(&a, op, addr, sk) != 0 ||
+	    (newdir ? nc_adddev_enc(&b, &a) : nc_delete_enc(&b, &a)) != 0)
+		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+sign(const char *dir, const char *method, const char *target, const char *body)
+{
+	nc_buf b = NC_BUF_INIT;
+	nc_reqsig_hdrs h;
+	uint8_t sk[64];
+	const char *t = getenv("NCREQ_TIME");
+	int64_t now = t ? strtoll(t, NULL, 10) : (int64_t)time(NULL);
+
+	if (body)
+		slurp(body, &b);
+	readf(dir, "dev.sk", sk, 64);
+	if (nc_reqsig_sign(&h, sk, method, target, now, b.p, b.len) != 0)
+		die(nc_errmsg());
+	printf("%s: %s\n%s: %s\n%s: %s\n", NC_HDR_DEVICE, h.device, NC_HDR_TIME,
+	    h.time, NC_HDR_SIG, h.sig);
+}
+
+static void
+devlist(const char *dir, const char *addr, const char *ver, char **devdirs, int n)
+{
+	static nc_devlist l;
+	uint8_t sk[64];
+	nc_buf b = NC_BUF_INIT;
+
+	memset(&l, 0, sizeof l);
+	snprintf(l.user, sizeof l.user, "%s", addr);
+	l.version = strtoull(ver, NULL, 10);
+	l.created = (uint64_t)time(NULL);
+	l.n = (uint16_t)(n + 1);
+	for (int i = 0; i <= n && i < NC_DEVLIST_MAX; i++) {
+		const char *d = i == 0 ? dir : devdirs[i - 1];
+		readf(d, "dev.sk", sk, 64);
+		memcpy(l.dev[i].sign_pk, sk + 32, 32);
+		readf(d, "dh.pk", l.dev[i].dh_pk, 32);
+	}
+	readf(dir, "id.sk", sk, 64);
+	if (nc_devlist_sign(&l, sk) != 0 || nc_devlist_encode(&l, &b) != 0)
+		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+prekeys(const char *dir, const char *count, const char *first)
+{
+	static struct nc_prekeys k;
+	uint8_t sk[64], dh[32];
+	uint32_t id0 = first ? (uint32_t)strtoul(first, NULL, 10) : 1;
+	nc_buf b = NC_BUF_INIT;
+
+	readf(dir, "id.sk", sk, 64);
+	k.has_spk = 1;
+	k.spk_id = id0;
+	randombytes_buf(dh, 32);
+	crypto_scalarmult_base(k.spk_pk, dh);
+	crypto_sign_detached(k.spk_sig, NULL, k.spk_pk, 32, sk);
+	k.n = (uint16_t)strtoul(count, NULL, 10);
+	for (size_t i = 0; i < k.n && i < NC_PREKEY_UPLOAD_MAX; i++) {
+		k.otpk[i].id = id0 + (uint32_t)i;
+		randombytes_buf(dh, 32);
+		crypto_scalarmult_base(k.otpk[i].pk, dh);
+	}
+	if (nc_prekeys_enc(&b, &k) != 0)
+		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+claim(char **devs, int n)
+{
+	static struct nc_claim_req q;
+	nc_buf b = NC_BUF_INIT;
+
+	q.n = (uint16_t)n;
+	for (int i = 0; i < n && i < NC_CLAIM_MAX; i++)
+		hexarg(devs[i], q.dev[i], 16);
+	if (nc_claim_req_enc(&b, &q) != 0)
+		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+deliver(const char *ver, char **items, int n)
+{
+	static struct nc_deliver d;
+	static nc_buf env[NC_DELIVER_MAX];
+	nc_buf b = NC_BUF_INIT;
+	char dev[64], eid[64], file[4096];
+
+	d.devlist_version = strtoull(ver, NULL, 10);
+	d.n = (uint16_t)n;
+	for (int i = 0; i < n && i < NC_DELIVER_MAX; i++) {
+		if (sscanf(items[i], "%63[^:]:%63[^:]:%4095s", dev, eid, file) != 3)
+			die("want DEVHEX:ENVHEX:FILE");
+		hexarg(dev, d.item[i].dev, 16);
+		hexarg(eid, d.item[i].envid, 16);
+		slurp(file, &env[i]);
+		d.item[i].env = env[i].p;
+		d.item[i].len = env[i].len;
+	}
+	if (nc_deliver_enc(&b, &d) != 0)
+		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+ack(char **ids, int n)
+{
+	static struct nc_ack a;
+	nc_buf b = NC_BUF_INIT;
+
+	a.n = (uint16_t)n;
+	for (int i = 0; i < n && i < NC_ACK_MAX; i++)
+		hexarg(ids[i], a.envid[i], 16);
+	if (nc_ack_enc(&b, &a) != 0)
+		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+randhex(const char *n)
+{
+	uint8_t b[64];
+	char hx[129];
+	size_t k = strtoul(n, NULL, 10);
+
+	if (k == 0 || k > sizeof b)
+		die("hex: 1..64 bytes");
+	randombytes_buf(b, k);
+	nc_hex_encode(hx, b, k);
+	puts(hx);
+}
+
+static void
+show(const char *kind, const char *file)
+{
+	static struct nc_challenge c;
+	static struct nc_prekey_count pc;
+	static struct nc_claim_resp cr;
+	static struct nc_mailbox m;
+	nc_buf b = NC_BUF_INIT;
+	char h1[65], h2[65];
+	uint64_t v;
+
+	slurp(file, &b);
+	if (strcmp(kind, "challenge") == 0 && nc_challenge_dec(&c, b.p, b.len) == 0) {
+		nc_hex_encode(h1, c.nonce, 32);
+		printf("%s %llu %llu\n", h1, (unsigned long long)c.opslimit,
+		    (unsigned long long)c.memlimit);
+	} else if (strcmp(kind, "count") == 0 && nc_prekey_count_dec(&pc, b.p, b.len) == 0) {
+		printf("%u %u\n", pc.spk_id, pc.otpk_count);
+	} else if (strcmp(kind, "claim") == 0 && nc_claim_resp_dec(&cr, b.p, b.len) == 0) {
+		for (size_t i = 0; i < cr.n; i++) {
+			nc_hex_encode(h1, cr.b[i].dev, 16);
+			if (cr.b[i].has_otpk)
+				printf("%s %u %u\n", h1, cr.b[i].spk_id, cr.b[i].otpk_id);
+			else
+				printf("%s %u -\n", h1, cr.b[i].spk_id);
+		}
+	} else if (strcmp(kind, "mailbox") == 0 && nc_mailbox_dec(&m, b.p, b.len) == 0) {
+		for (size_t i = 0; i < m.n; i++) {
+			nc_hex_encode(h1, m.m[i].envid, 16);
+			crypto_generichash((uint8_t *)h2, 16, m.m[i].env, m.m[i].len, NULL, 0);
+			printf("%llu %s %zu\n", (unsigned long long)m.m[i].cursor, h1,
+			    m.m[i].len);
+		}
+	} else if (strcmp(kind, "version") == 0 && nc_version_dec(&v, b.p, b.len) == 0) {
+		printf("%llu\n", (unsigned long long)v);
+	} else
+		die("cannot decode");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (sodium_init() < 0)
+		die("sodium");
+	if (strcmp(cmd, "keygen") == 0 && argc == 3)
+		keygen(argv[2]);
+	else if (strcmp(cmd, "devid") == 0 && argc == 3)
+		devid(argv[2]);
+	else if (strcmp(cmd, "register") == 0 && (argc == 3 || argc == 4))
+		reg(argv[2], argc == 4 ? argv[3] : NULL);
+	else if (strcmp(cmd, "adddev") == 0 && argc == 6)
+		authreq(argv[2], argv[3], argv[4], argv[5]);
+	else if (strcmp(cmd, "delete") == 0 && argc == 5)
+		authreq(argv[2], NULL, argv[3], argv[4]);
+	else if (strcmp(cmd, "sign") == 0 && (argc == 5 || argc == 6))
+		sign(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
+	else if (strcmp(cmd, "devlist") == 0 && argc >= 5)
+		devlist(argv[2], argv[3], argv[4], argv + 5, argc - 5);
+	else if (strcmp(cmd, "prekeys") == 0 && (argc == 4 || argc == 5))
+		prekeys(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	else if (strcmp(cmd, "claim") == 0)
+		claim(argv + 2, argc - 2);
+	else if (strcmp(cmd, "deliver") == 0 && argc >= 4)
+		deliver(argv[2], argv + 3, argc - 3);
+	else if (strcmp(cmd, "ack") == 0 && argc >= 3)
+		ack(argv + 2, argc - 2);
+	else if (strcmp(cmd, "hex") == 0 && argc == 3)
+		randhex(argv[2]);
+	else if (strcmp(cmd, "show") == 0 && argc == 4)
+		show(argv[2], argv[3]);
+	else
+		die("usage: see the comment at the top of t/helpers/ncreq.c");
+	return 0;
+}

@@ -1,0 +1,84 @@
+# relay.bash - start and stop real relays on 127.0.0.1 port 0 for bats tests.
+#   load helpers/relay          (from t/*.bats; t/threat/*.bats: ../helpers/relay)
+#   relay_start NAME DOMAIN [extra nc-relayd args]   exports RELAY_URL_<NAME>,
+#       RELAY_PID_<NAME>, RELAY_DIR_<NAME>; data in $BATS_TEST_TMPDIR/NAME
+#   relay_restart NAME          start again on the same data dir (after a stop/kill)
+#   relay_stop NAME             SIGTERM, wait; fails unless it exits 0
+#   relay_kill NAME             SIGKILL, wait
+#   relay_stop_all              for teardown: stops every relay still running
+# NAME: letters, digits and _ (it becomes part of variable names).
+
+NC_BIN=${NC_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+case ":$PATH:" in *":$NC_BIN/t:"*) ;; *) PATH=$NC_BIN:$NC_BIN/t:$PATH ;; esac
+export NC_BIN PATH
+RELAY_NAMES=${RELAY_NAMES:-}
+
+_relay_launch() {   # NAME: runs with the args saved by relay_start
+	local name=$1 dir domain args out url i pid
+	dir=$(eval echo "\$RELAY_DIR_$name")
+	domain=$(eval echo "\$RELAY_DOMAIN_$name")
+	args=$(eval echo "\$RELAY_ARGS_$name")
+	out=$dir.out
+	: >"$out"
+	# shellcheck disable=SC2086
+	nc-relayd -d "$dir" -l 127.0.0.1:0 -D "$domain" $args >"$out" 2>>"$dir.err" &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		url=$(head -n 1 "$out" 2>/dev/null)
+		[ -n "$url" ] && break
+		kill -0 "$pid" 2>/dev/null || { cat "$dir.err" >&2; return 1; }
+		sleep 0.05
+	done
+	[ -n "$url" ] || { echo "relay $name did not start" >&2; return 1; }
+	export "RELAY_URL_$name=$url" "RELAY_PID_$name=$pid"
+}
+
+relay_start() {
+	local name=$1 domain=$2
+	shift 2
+	export "RELAY_DIR_$name=$BATS_TEST_TMPDIR/$name" "RELAY_DOMAIN_$name=$domain" \
+	    "RELAY_ARGS_$name=$*"
+	RELAY_NAMES="$RELAY_NAMES $name"
+	_relay_launch "$name"
+}
+
+relay_restart() {
+	_relay_launch "$1"
+}
+
+relay_pid() {
+	eval echo "\${RELAY_PID_$1:-}"
+}
+
+relay_stop() {
+	local pid rc
+	pid=$(relay_pid "$1")
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null; rc=$?
+	if [ $rc -eq 127 ]; then   # not our child: wait for it to go
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+		rc=0
+	fi
+	export "RELAY_PID_$1="
+	return $rc
+}
+
+relay_kill() {
+	local pid
+	pid=$(relay_pid "$1")
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+	export "RELAY_PID_$1="
+	return 0
+}
+
+relay_stop_all() {
+	local n
+	for n in $RELAY_NAMES; do
+		relay_stop "$n" || true
+	done
+	RELAY_NAMES=
+}
