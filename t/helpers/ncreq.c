@@ -14,6 +14,10 @@
  *   ncreq hex N                         N random bytes in hex
  *   ncreq show KIND FILE                decode a response: challenge, count,
  *                                       claim, mailbox, version
+ *   ncreq flood URL C N OKFILE          PUT N 400-byte envelopes with ids
+ *                                       C.0 .. C.N-1 to URL/<id>, retrying
+ *                                       through relay restarts; ids that got
+ *                                       201 are appended to OKFILE
  * Bodies go to stdout; decoded responses print one line per item. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "api.h"
@@ -333,6 +338,66 @@ show(const char *kind, const char *file)
 		die("cannot decode");
 }
 
+static size_t
+discard(char *p, size_t n, size_t k, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return n * k;
+}
+
+/* One envelope until the relay answers: 201 ok, 000/503 retry, else fail. */
+static long
+put_once(CURL *c, const char *url, const uint8_t *env, size_t n)
+{
+	long code = 0;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, env);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)n);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	return code;
+}
+
+static void
+flood(const char *base, const char *cno, const char *count, const char *okfile)
+{
+	struct timespec pause = { 0, 20 * 1000000 };
+	unsigned long cl = strtoul(cno, NULL, 10), n = strtoul(count, NULL, 10);
+	uint8_t env[400];
+	char url[2048];
+	FILE *ok = fopen(okfile, "a");
+	CURL *c = curl_easy_init();
+	long code;
+	int tries;
+
+	if (ok == NULL || c == NULL)
+		die("flood: cannot start");
+	randombytes_buf(env, sizeof env);
+	for (unsigned long i = 0; i < n; i++) {
+		snprintf(url, sizeof url, "%s/%08lx%024lx", base, cl, i);
+		for (tries = 0; tries < 1500; tries++) {
+			if ((code = put_once(c, url, env, sizeof env)) == 201)
+				break;
+			if (code != 0 && code != 503) {
+				fprintf(stderr, "ncreq: flood: %s: %ld\n", url, code);
+				exit(1);
+			}
+			nanosleep(&pause, NULL);
+		}
+		if (code != 201)
+			die("flood: relay did not come back");
+		fprintf(ok, "%08lx%024lx\n", cl, i);
+		fflush(ok);
+	}
+	fclose(ok);
+	curl_easy_cleanup(c);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -364,6 +429,8 @@ main(int argc, char **argv)
 		ack(argv + 2, argc - 2);
 	else if (strcmp(cmd, "hex") == 0 && argc == 3)
 		randhex(argv[2]);
+	else if (strcmp(cmd, "flood") == 0 && argc == 6)
+		flood(argv[2], argv[3], argv[4], argv[5]);
 	else if (strcmp(cmd, "show") == 0 && argc == 4)
 		show(argv[2], argv[3]);
 	else

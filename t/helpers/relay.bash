@@ -2,7 +2,8 @@
 #   load helpers/relay          (from t/*.bats; t/threat/*.bats: ../helpers/relay)
 #   relay_start NAME DOMAIN [extra nc-relayd args]   exports RELAY_URL_<NAME>,
 #       RELAY_PID_<NAME>, RELAY_DIR_<NAME>; data in $BATS_TEST_TMPDIR/NAME
-#   relay_restart NAME          start again on the same data dir (after a stop/kill)
+#   relay_restart NAME          start again on the same data dir and port
+#                               (after a stop or kill)
 #   relay_stop NAME             SIGTERM, wait; fails unless it exits 0
 #   relay_kill NAME             SIGKILL, wait
 #   relay_stop_all              for teardown: stops every relay still running
@@ -14,14 +15,14 @@ export NC_BIN PATH
 RELAY_NAMES=${RELAY_NAMES:-}
 
 _relay_launch() {   # NAME: runs with the args saved by relay_start
-	local name=$1 dir domain args out url i pid
+	local name=$1 port=${2:-0} dir domain args out url i pid
 	dir=$(eval echo "\$RELAY_DIR_$name")
 	domain=$(eval echo "\$RELAY_DOMAIN_$name")
 	args=$(eval echo "\$RELAY_ARGS_$name")
 	out=$dir.out
 	: >"$out"
 	# shellcheck disable=SC2086
-	nc-relayd -d "$dir" -l 127.0.0.1:0 -D "$domain" $args >"$out" 2>>"$dir.err" &
+	nc-relayd -d "$dir" -l "127.0.0.1:$port" -D "$domain" $args >"$out" 2>>"$dir.err" &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
 		url=$(head -n 1 "$out" 2>/dev/null)
@@ -43,7 +44,14 @@ relay_start() {
 }
 
 relay_restart() {
-	_relay_launch "$1"
+	local url port i
+	url=$(eval echo "\$RELAY_URL_$1")
+	port=${url##*:}
+	for ((i = 0; i < 50; i++)); do   # the port may take a moment to free
+		_relay_launch "$1" "$port" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	_relay_launch "$1" "$port"
 }
 
 relay_pid() {
@@ -55,7 +63,8 @@ relay_stop() {
 	pid=$(relay_pid "$1")
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null; rc=$?
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
 	if [ $rc -eq 127 ]; then   # not our child: wait for it to go
 		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 		rc=0
@@ -69,7 +78,7 @@ relay_kill() {
 	pid=$(relay_pid "$1")
 	[ -n "$pid" ] || return 0
 	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
 	export "RELAY_PID_$1="
 	return 0
