@@ -38,6 +38,8 @@ typedef struct {
 	uint32_t otpk_id;
 } nc_x3dh_hdr;
 
+/* sk is secret: sodium_memzero the whole struct once the session has
+ * been started from it (nc_ratchet_init_*). */
 typedef struct {
 	uint8_t sk[32];       /* shared secret: the first root key */
 	uint8_t ad[32];       /* session associated data */
