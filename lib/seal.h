@@ -46,9 +46,9 @@ int nc_unseal(nc_unsealed *u, nc_buf *buf, const nc_device *self,
 	__attribute__((warn_unused_result));
 
 /* 0 if cert names a device of list l (same user, identity key, device id,
- * signing and DH keys) and l is at least as new as the certificate says;
- * NC_ETEMP if the certificate names a newer list (refetch it), else
- * NC_ESECURITY. l must already be verified and trusted. */
+ * signing and DH keys); if the device is not in l but the certificate
+ * names a newer list version, NC_ETEMP (refetch the list, check again);
+ * else NC_ESECURITY. l must already be verified and trusted. */
 int nc_cert_check(const nc_cert *cert, const nc_devlist *l)
 	__attribute__((warn_unused_result));
 
