@@ -9,8 +9,10 @@
 #include "keys.h"
 #include "rng.h"
 #include "wire.h"
+#include "x3dh.h"
 
 #define KEYS_VERSION 1
+#define DHCACHE_N 64
 static const char spk_label[] = "newchat spk v1";   /* + 0x00 */
 
 static void *
@@ -88,6 +90,38 @@ nc_idkey_free(nc_idkey *k)
 	sodium_free(k);   /* wipes; NULL is fine */
 }
 
+/* Round-robin: a flood of envelopes from strangers can only evict. */
+struct nc_dhcache {
+	uint32_t next;
+	struct {
+		uint8_t own[32], peer[32], dh[32];
+		int used;
+	} e[DHCACHE_N];
+};
+
+int
+nc_device_dh(uint8_t out[32], const nc_device *d, const uint8_t peer[32])
+{
+	struct nc_dhcache *c = d->dhcache;
+	int rc;
+
+	if (c != NULL)
+		for (int i = 0; i < DHCACHE_N; i++)
+			if (c->e[i].used && memcmp(c->e[i].peer, peer, 32) == 0 &&
+			    memcmp(c->e[i].own, d->dh_pk, 32) == 0) {
+				memcpy(out, c->e[i].dh, 32);
+				return 0;
+			}
+	if ((rc = nc_dh(out, d->dh_sk, peer)) != 0 || c == NULL)
+		return rc;
+	memcpy(c->e[c->next].own, d->dh_pk, 32);
+	memcpy(c->e[c->next].peer, peer, 32);
+	memcpy(c->e[c->next].dh, out, 32);
+	c->e[c->next].used = 1;
+	c->next = (c->next + 1) % DHCACHE_N;
+	return 0;
+}
+
 static int
 device_fill(nc_device *d, const uint8_t seed[32], const uint8_t dh_sk[32])
 {
@@ -96,6 +130,8 @@ device_fill(nc_device *d, const uint8_t seed[32], const uint8_t dh_sk[32])
 	if (crypto_scalarmult_base(d->dh_pk, d->dh_sk) != 0)
 		return nc_fail(NC_EDATA, "device key: bad DH key");
 	nc_devid(d->id, d->sign_pk);
+	if ((d->dhcache = secure_new(sizeof *d->dhcache)) == NULL)
+		return NC_EOSERR;
 	return 0;
 }
 
@@ -112,7 +148,7 @@ nc_device_gen(void)
 	rc = device_fill(d, s, s + 32);
 	sodium_memzero(s, sizeof s);
 	if (rc != 0) {
-		sodium_free(d);
+		nc_device_free(d);
 		return NULL;
 	}
 	return d;
@@ -143,7 +179,7 @@ nc_device_decode(const uint8_t *p, size_t n)
 	if ((d = secure_new(sizeof *d)) == NULL)
 		return NULL;
 	if (device_fill(d, p + 2, p + 34) != 0) {
-		sodium_free(d);
+		nc_device_free(d);
 		return NULL;
 	}
 	return d;
@@ -152,6 +188,9 @@ nc_device_decode(const uint8_t *p, size_t n)
 void
 nc_device_free(nc_device *d)
 {
+	if (d == NULL)
+		return;
+	sodium_free(d->dhcache);   /* wipes */
 	sodium_free(d);
 }
 

@@ -38,6 +38,10 @@ typedef struct {
 	uint8_t sign_sk[64];
 	uint8_t dh_pk[32];
 	uint8_t dh_sk[32];
+	/* Static DH results with peer devices (sealed sender computes the
+	 * same X25519 for every envelope), in sodium_malloc'd memory, made by
+	 * nc_device_gen/decode; NULL means none. One thread per device. */
+	struct nc_dhcache *dhcache;
 } nc_device;
 
 /* Signed prekey: X25519 key pair signed by the device signing key over
@@ -82,6 +86,10 @@ int nc_device_encode(const nc_device *d, nc_buf *secret_out)
 void nc_device_free(nc_device *d);
 /* The list entry for this device. */
 void nc_device_entry(const nc_device *d, nc_devlist_dev *out);
+/* X25519(d's DH key, peer) through d's cache; fails (NC_ESECURITY) on a
+ * low-order peer key, which is never cached. */
+int nc_device_dh(uint8_t out[32], const nc_device *d, const uint8_t peer[32])
+	__attribute__((warn_unused_result));
 
 /* Signed prekeys and one-time prekeys live in caller memory (the store
  * keeps them encrypted); wipe them with nc_spk_wipe / nc_otpk_wipe. */

@@ -151,7 +151,7 @@ nc_seal(nc_buf *out, const nc_device *self, const nc_cert *cert,
 	}
 	if ((rc = nc_dh(dh, e_sk, rcpt_dh)) != 0 ||
 	    (rc = eph_keys(ck1, k1, dh, rcpt_dh, e_pk)) != 0 ||
-	    (rc = nc_dh(dh, self->dh_sk, rcpt_dh)) != 0)
+	    (rc = nc_device_dh(dh, self, rcpt_dh)) != 0)
 		goto out;
 	p = out->p + out->len;
 	p[0] = SEAL_VERSION;
@@ -259,7 +259,7 @@ nc_unseal(nc_unsealed *u, nc_buf *buf, const nc_device *self,
 	    eph_keys(ck1, k1, dh, self->dh_pk, s + 2) != 0 ||
 	    crypto_aead_xchacha20poly1305_ietf_decrypt(s_pt, &plen, NULL, s + 34,
 	    STATIC_CT, ad, AD0 + 32, zero_nonce, k1) != 0 || s_pt[0] != NC_KT_DH_PK ||
-	    nc_dh(dh, self->dh_sk, s_pt + 1) != 0 ||
+	    nc_device_dh(dh, self, s_pt + 1) != 0 ||
 	    static_key(k2, ck1, dh, s + 34) != 0 ||
 	    crypto_aead_xchacha20poly1305_ietf_decrypt(buf->p + old, &plen, NULL,
 	    s + HEAD, clen, ad, sizeof ad, zero_nonce, k2) != 0)

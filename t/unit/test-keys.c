@@ -1,6 +1,7 @@
 /* test-keys.c - key encodings (type bytes, strictness), prekey signatures
  * and rotation, fingerprints, safety numbers; X3DH with and without a
  * one-time prekey, forged bundles, low-order keys, replay tags. */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,7 +38,8 @@ encodings(void)
 	CHECK_INT(nc_device_encode(d, &b), 0);
 	CHECK_INT(b.len, NC_DEVICE_SK_ENC);
 	d2 = nc_device_decode(b.p, b.len);
-	CHECK(d2 != NULL && memcmp(d2, d, sizeof *d) == 0);
+	CHECK(d2 != NULL && memcmp(d2, d, offsetof(nc_device, dhcache)) == 0);
+	CHECK(d2 != NULL && d2->dhcache != NULL && d2->dhcache != d->dhcache);
 	nc_device_free(d2);
 	b.p[0] = 2;
 	CHECK(nc_device_decode(b.p, b.len) == NULL);
@@ -78,6 +80,38 @@ encodings(void)
 	CHECK_INT(nc_pk_decode(pk, NC_KT_OTPK_PK, p.p, p.len), NC_EDATA);
 	nc_buf_free(&p);
 	nc_idkey_free(k);
+	nc_device_free(d);
+}
+
+/* The static-DH cache gives what X25519 gives, for any number of peers,
+ * and never keeps a refused key. */
+static void
+dhcache(void)
+{
+	nc_device *d = nc_device_gen();
+	uint8_t sk[70][32], pk[70][32], want[32], got[32];
+	static const uint8_t zero[32];
+	int same = 0;
+
+	for (int i = 0; i < 70; i++) {
+		randombytes_buf(sk[i], 32);
+		crypto_scalarmult_base(pk[i], sk[i]);
+	}
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 70; i++) {
+			CHECK_INT(nc_dh(want, d->dh_sk, pk[i]), 0);
+			if (nc_device_dh(got, d, pk[i]) == 0 && memcmp(got, want, 32) == 0)
+				same++;
+		}
+	CHECK_INT(same, 3 * 70);
+	CHECK_INT(nc_device_dh(got, d, zero), NC_ESECURITY);
+	CHECK_INT(nc_device_dh(got, d, zero), NC_ESECURITY);
+	nc_device copy = *d;   /* a struct copy without the cache still works */
+	copy.dhcache = NULL;
+	CHECK_INT(nc_device_dh(got, &copy, pk[3]), 0);
+	CHECK_INT(nc_dh(want, d->dh_sk, pk[3]), 0);
+	CHECK_MEM(got, want, 32);
+	sodium_memzero(&copy, sizeof copy);
 	nc_device_free(d);
 }
 
@@ -226,6 +260,7 @@ main(void)
 	if (sodium_init() < 0)
 		return 2;
 	encodings();
+	dhcache();
 	numbers();
 	x3dh(1);
 	x3dh(0);

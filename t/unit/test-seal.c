@@ -228,6 +228,7 @@ forged_sender(void)
 	/* 2. Alice's device keys in the certificate, without her secret: the
 	 * static DH does not match and nothing opens. */
 	nc_device fake = *M.dev;
+	fake.dhcache = NULL;   /* not M's cache */
 	memcpy(fake.id, A.dev->id, 16);
 	memcpy(fake.sign_pk, A.dev->sign_pk, 32);
 	memcpy(fake.dh_pk, A.dev->dh_pk, 32);
