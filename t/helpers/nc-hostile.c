@@ -389,6 +389,27 @@ mutate(const struct rule *r, enum fmt fmt, nc_buf *b)
 	frame_free(&f);
 }
 
+/* An injected envelope travels as the request it rides on does: in a
+ * batch delivery, as its one item, to the first item's device. */
+static void
+wrap_like(nc_buf *env, const nc_buf *req, const char *method, const char *path)
+{
+	struct frame f;
+
+	if (fmt_of(method, path, 0) != F_DELIVER)
+		return;
+	frame_parse(&f, F_DELIVER, req);
+	if (f.fmt == F_DELIVER && f.n > 0) {
+		for (size_t i = 1; i < f.n; i++)
+			nc_buf_free(&f.it[i].env);
+		f.n = 1;
+		nc_buf_reset(&f.it[0].env);
+		oom(nc_buf_add(&f.it[0].env, env->p, env->len));
+		frame_build(env, &f);
+	}
+	frame_free(&f);
+}
+
 /* A copy of target and body under fresh envelope ids: what the relay
  * takes for a new delivery of the same bytes. */
 static char *
@@ -764,6 +785,7 @@ serve(const char *method, struct req *q, struct curl_slist *hdrs,
 		char *t;
 
 		if (read_file(&b, rule.file) == 0) {
+			wrap_like(&b, &sent, method, path);
 			t = fresh_ids(q->target, &b, method);
 			forward_quiet(method, t, hdrs, &b, "injected");
 			free(t);

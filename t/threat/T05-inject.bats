@@ -26,7 +26,7 @@ setup() { world_check; }
 inject POST /v1/users/bob/deliver n=1 file=$W/junk.bin"
 	echo "t05-real-1" | as alice nc-send bob@b.test
 	hostile b ""
-	grep -q ' injected$' "$HB_REC/log"
+	grep -q ' 201 injected$' "$HB_REC/log"
 	run as bob nc-recv --json
 	echo "$output"
 	[ "$status" -eq 1 ]

@@ -48,3 +48,10 @@ setup() { world_check; }
 	! opens alice-stolen "$W/a3.asc" t09-a3
 	! opens bob-stolen "$W/b3.asc" t09-b3
 }
+
+@test "T9: control: the stolen states are working devices (they open new mail)" {
+	seal alice bob@b.test "t09-new-a" "$W/na.asc"
+	opens bob-stolen "$W/na.asc" t09-new-a
+	seal bob alice@a.test "t09-new-b" "$W/nb.asc"
+	opens alice-stolen "$W/nb.asc" t09-new-b
+}

@@ -47,3 +47,12 @@ setup() { world_check; }
 	[ "$tried" -eq 18 ]
 	[ "$opened" -eq 0 ]
 }
+
+@test "T10: control: each stolen state opens new mail sent to it after the theft" {
+	seal alice bob@b.test "t10-new-bob" "$W/new-bob.msg"
+	seal bob carol@a.test "t10-new-carol" "$W/new-carol.msg"
+	seal carol alice@a.test "t10-new-alice" "$W/new-alice.msg"
+	opens bob-stolen "$W/new-bob.msg" t10-new-bob
+	opens carol-stolen "$W/new-carol.msg" t10-new-carol
+	opens alice-stolen "$W/new-alice.msg" t10-new-alice
+}

@@ -23,7 +23,7 @@ setup() { world_check; }
 replay POST /v1/users/bob/deliver n=1 times=2"
 	echo "t12-first" | as alice nc-send bob@b.test
 	hostile b ""
-	[ "$(grep -c ' replayed$' "$HB_REC/log")" -eq 2 ]
+	[ "$(grep -c ' 201 replayed$' "$HB_REC/log")" -eq 2 ]
 	run as bob nc-recv --json
 	echo "$output"
 	[ "$(printf '%s\n' "$output" | grep -c t12-first)" -eq 1 ]
