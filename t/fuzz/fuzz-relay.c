@@ -8,7 +8,8 @@
  * target up to '\n'; then header lines "Name: value" up to an empty line;
  * the rest is the body. Every few thousand inputs the relay is wiped and
  * provisioned again, so its storage stays small. */
-#include <ftw.h>
+#include <dirent.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +38,25 @@ static uint8_t dev_sk[64], dev_pk[32], id_sk[64], id_pk[32], auth_sk[64],
     auth_pk[32];
 static char dev_hex[33];
 
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+/* rm -r of the relay's data directory (it holds files and, for blobs,
+ * one level of directories). */
+static void
+rmtree(const char *path)
 {
-	(void)st, (void)flag, (void)f;
-	return remove(p);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+			rmtree(p);
+		}
+		closedir(d);
+	}
+	remove(path);
 }
 
 static void
@@ -52,7 +67,7 @@ wipe(void)
 		relay = NULL;
 	}
 	if (dir[0])
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		rmtree(dir);
 }
 
 static void
@@ -77,6 +92,11 @@ call(const char *method, const char *target, const nc_buf *body, int sign,
 	}
 	api_resp_init(a);
 	relay_api(relay, &q, a);
+	if (a->status != 201) {     /* provisioning must work, or inputs miss */
+		fprintf(stderr, "fuzz-relay: %s %s: %d %.*s\n", method, target,
+		    a->status, (int)a->body.len, (const char *)a->body.p);
+		abort();
+	}
 }
 
 /* bob@a.test: registered, a signed device list, a signed prekey and a few
@@ -284,8 +304,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.body_len = (size_t)(end - p);
 	/* As the HTTP front does: refuse what is over the route's limit before
 	 * reading it; stream blob bodies to a file. */
-	if (q.body_len > relay_api_body_max(relay, q.method, q.target, &stream))
-		return 0;
+	{
+		uint64_t max = 0;
+
+		if (relay_api_body_max(relay, q.method, q.target, &max, &stream) != 0 ||
+		    q.body_len > max)
+			return 0;
+	}
 	if (stream) {
 		FILE *f = fopen(blobfile, "wb");
 
@@ -313,6 +338,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	relay_api(relay, &q, &a);
 	if (a.status == 0)               /* a long-poll: answer it at once */
 		relay_api_list(relay, &a.wait, &a, 1);
+	if (getenv("FUZZ_RELAY_VERBOSE"))
+		fprintf(stderr, "%s %s -> %d %.*s\n", q.method, q.target, a.status,
+		    a.status >= 400 ? (int)a.body.len : 0, (const char *)a.body.p);
 	/* Every answer is a real status; errors carry a one-line reason. */
 	if (a.status < 200 || a.status > 599)
 		abort();
