@@ -301,13 +301,16 @@ setup() { bi_relay_check; }
 @test "relay 280: signed devicelist: version 0 -> 400|409" { rq '400|409' PUT '/v1/users/bob/devicelist' '@dl-v0' 'SIGN'; }
 
 # Hand-written cases: signatures reused.
-@test "relay: a signed request replayed within the window -> 401" {
-	local p="/v1/users/bob/devices/$BOBDEV/mailbox?after=0"
-	ncreq sign "$BI/bob" GET "$p" >"$BI/sig"
-	[ "$(curl -s -o /dev/null -w '%{http_code}' -H @"$BI/sig" "$URL$p")" = 200 ]
-	run curl -s -w '\n%{http_code}' -H @"$BI/sig" "$URL$p"
-	[ "${lines[-1]}" = 401 ]
-	kill -0 "$RPID"
+@test "relay: a signed change (ack) replayed within the window -> 401" {
+	# (signed reads may repeat: the relay exempts GET, see threat-model.md)
+	local p="/v1/users/bob/devices/$BOBDEV/mailbox/ack"
+	mkbody "0001 $(printf '07%.0s' $(seq 16))" >"$BI/ack"
+	ncreq sign "$BI/bob" POST "$p" "$BI/ack" >"$BI/sig"
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -H @"$BI/sig" --data-binary @"$BI/ack" "$URL$p")" = 200 ]
+	run rq 401 POST "$p" "0001 $(printf '07%.0s' $(seq 16))" "$(sed -n 1p "$BI/sig")" \
+	    "$(sed -n 2p "$BI/sig")" "$(sed -n 3p "$BI/sig")"
+	echo "$output"
+	[ "$status" -eq 0 ]
 }
 
 @test "relay: a signature for another target -> 401" {
@@ -320,7 +323,7 @@ setup() { bi_relay_check; }
 @test "relay: a signature over another body -> 401" {
 	printf '%s' "$(mkbody 0001 0505050505050505050505050505050)" >"$BI/other"
 	ncreq sign "$BI/bob" POST "/v1/users/bob/devices/$BOBDEV/mailbox/ack" "$BI/other" >"$BI/sig"
-	run rq 401 POST "/v1/users/bob/devices/$BOBDEV/mailbox/ack" "0001 $(printf '06%.0s' {1..16})" \
+	run rq 401 POST "/v1/users/bob/devices/$BOBDEV/mailbox/ack" "0001 $(printf '06%.0s' $(seq 16))" \
 	    "$(sed -n 1p "$BI/sig")" "$(sed -n 2p "$BI/sig")" "$(sed -n 3p "$BI/sig")"
 	[ "$status" -eq 0 ]
 }

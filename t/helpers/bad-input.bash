@@ -73,7 +73,7 @@ expand() {
 # rstate: what the relay has written: every file's size and mtime (ns),
 # cheap enough for every case (-shm left out: readers touch it).
 rstate() {
-	find "$BI/relay" -type f ! -name '*-shm' -printf '%P %s %T@\n' | sort
+	find "$BI/relay" -type f ! -name '*-shm' -printf '%P %s %T@\n'
 }
 
 # rdump: the relay's stored state, logically: the sqlite dump and every
@@ -97,8 +97,10 @@ rq() {
 	shift 4
 	if [[ $body == @* ]]; then
 		cp "$BI/${body#@}" "$BI/body"
-	else
+	elif [ -n "$body" ]; then
 		mkbody "$(expand "$body")" >"$BI/body"
+	else
+		: >"$BI/body"
 	fi
 	for h in "$@"; do
 		if [ "$h" = SIGN ]; then       # a valid signature, made now
@@ -121,7 +123,9 @@ rq() {
 	# (a relay that refuses a large body early closes while curl still
 	# sends: curl fails, but the status came back)
 	after=$(rstate)
-	echo "status $code, reason: $(head -c 300 "$BI/resp")"
+	local resp
+	resp=$(tr -d '\0' <"$BI/resp")
+	echo "status $code, reason: ${resp:0:300}"
 	kill -0 "$RPID"                          # no crash
 	[[ $code =~ ^($want)$ ]]
 	if [ "$before" != "$after" ]; then      # written: same logical state?
@@ -129,9 +133,8 @@ rq() {
 		diff "$BI/ref" "$BI/now" || { echo "stored state changed"; return 1; }
 	fi
 	if grep -qi '^content-type: text/plain' "$BI/hdrs"; then
-		lines=$(tr -cd '\n' <"$BI/resp" | wc -c)
-		[ "$lines" -le 1 ]                   # one line
-		[ -s "$BI/resp" ]                    # with a reason
+		[ -n "$resp" ]                       # a reason,
+		[[ ${resp%$'\n'} != *$'\n'* ]]       # on one line
 	fi
 }
 
