@@ -23,7 +23,7 @@ usage(void)
 	    "                 --tls-key file] [--invite-only] [--public-url url]\n"
 	    "                 [--threads n] [--conns-per-ip n] [--rate-register n]\n"
 	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
-	    "                 [--request-timeout seconds]\n"
+	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
 	    "       nc-relayd -d datadir --issue-invite\n");
 	exit(NC_EUSAGE);
 }
@@ -43,7 +43,7 @@ num(const char *s, unsigned long long max)
 }
 
 enum { O_CERT = 256, O_KEY, O_INVITE_ONLY, O_URL, O_ISSUE, O_THREADS,
-	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME };
+	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX };
 
 static const struct option longopts[] = {
 	{ "tls-cert", required_argument, NULL, O_CERT },
@@ -58,6 +58,7 @@ static const struct option longopts[] = {
 	{ "rate-anon", required_argument, NULL, O_RANON },
 	{ "blob-max", required_argument, NULL, O_BLOBMAX },
 	{ "request-timeout", required_argument, NULL, O_REQTIME },
+	{ "mailbox-max", required_argument, NULL, O_MAILMAX },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -110,6 +111,7 @@ main(int argc, char **argv)
 		case O_RLOGIN: rc.rate_login = (double)num(optarg, 1000000); break;
 		case O_RANON: rc.rate_anon = (double)num(optarg, 1000000); break;
 		case O_BLOBMAX: rc.blob_max = num(optarg, (uint64_t)1 << 40); break;
+		case O_MAILMAX: rc.lim.mail_count = (uint32_t)num(optarg, UINT32_MAX); break;
 		case O_REQTIME:
 			hc.request_timeout = (unsigned)num(optarg, 3600);
 			if (hc.idle_timeout > hc.request_timeout)

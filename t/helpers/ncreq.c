@@ -76,11 +76,13 @@ slurp(const char *path, nc_buf *b)
 	close(fd);
 }
 
+/* Writes b to stdout and frees it. */
 static void
 out(nc_buf *b)
 {
 	if (fwrite(b->p, 1, b->len, stdout) != b->len || fflush(stdout) != 0)
 		die("write");
+	nc_buf_free(b);
 }
 
 static void
@@ -182,6 +184,7 @@ sign(const char *dir, const char *method, const char *target, const char *body)
 		die(nc_errmsg());
 	printf("%s: %s\n%s: %s\n%s: %s\n", NC_HDR_DEVICE, h.device, NC_HDR_TIME,
 	    h.time, NC_HDR_SIG, h.sig);
+	nc_buf_free(&b);
 }
 
 static void
@@ -269,6 +272,8 @@ deliver(const char *ver, char **items, int n)
 	if (nc_deliver_enc(&b, &d) != 0)
 		die(nc_errmsg());
 	out(&b);
+	for (int i = 0; i < n && i < NC_DELIVER_MAX; i++)
+		nc_buf_free(&env[i]);
 }
 
 static void
@@ -307,7 +312,7 @@ show(const char *kind, const char *file)
 	static struct nc_claim_resp cr;
 	static struct nc_mailbox m;
 	nc_buf b = NC_BUF_INIT;
-	char h1[65], h2[65];
+	char h1[65];
 	uint64_t v;
 
 	slurp(file, &b);
@@ -328,7 +333,6 @@ show(const char *kind, const char *file)
 	} else if (strcmp(kind, "mailbox") == 0 && nc_mailbox_dec(&m, b.p, b.len) == 0) {
 		for (size_t i = 0; i < m.n; i++) {
 			nc_hex_encode(h1, m.m[i].envid, 16);
-			crypto_generichash((uint8_t *)h2, 16, m.m[i].env, m.m[i].len, NULL, 0);
 			printf("%llu %s %zu\n", (unsigned long long)m.m[i].cursor, h1,
 			    m.m[i].len);
 		}
@@ -336,6 +340,7 @@ show(const char *kind, const char *file)
 		printf("%llu\n", (unsigned long long)v);
 	} else
 		die("cannot decode");
+	nc_buf_free(&b);
 }
 
 static size_t
