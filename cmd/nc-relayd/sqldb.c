@@ -39,6 +39,8 @@ static const char *sql[Q_MAX] = {
 	[Q_INV_DEL] = "DELETE FROM invites WHERE code = ?",
 	[Q_DEV_INS] = "INSERT INTO devices(user, dev, pk, listed) VALUES (?, ?, ?, ?)"
 	    " ON CONFLICT(user, dev) DO UPDATE SET listed = excluded.listed",
+	[Q_DEV_ADD] = "INSERT INTO devices(user, dev, pk) VALUES (?, ?, ?)"
+	    " ON CONFLICT(user, dev) DO NOTHING",
 	[Q_DEV_GET] = "SELECT pk, listed FROM devices WHERE user = ? AND dev = ?",
 	[Q_DEV_COUNT] = "SELECT count(*) FROM devices WHERE user = ?",
 	[Q_DEV_DEL] = "DELETE FROM devices WHERE user = ?",

@@ -479,11 +479,12 @@ j_device_add(struct store *s, struct sqldb *c, void *arg)
 
 	if ((rc = user_exists(c, d->user)) != ST_OK)
 		return rc;
-	if (count(c, Q_DEV_COUNT, d->user, NULL) >= s->lim.devices_max)
-		return ST_FULL;
 	nc_device_id(dev, d->pk);
-	OK(sqldb_exec(c, Q_DEV_INS, "tbbi", d->user, dev, (size_t)NC_DEVID_LEN,
-	    d->pk, (size_t)NC_PK_LEN, (int64_t)0));
+	/* Adding a known device again changes nothing (it stays listed). */
+	OK(sqldb_exec(c, Q_DEV_ADD, "tbb", d->user, dev, (size_t)NC_DEVID_LEN,
+	    d->pk, (size_t)NC_PK_LEN));
+	if (count(c, Q_DEV_COUNT, d->user, NULL) > s->lim.devices_max)
+		return ST_FULL;
 	return ST_OK;
 }
 
