@@ -1,6 +1,19 @@
 /* api.h - the relay's request handling, independent of the HTTP server:
  * method, target, headers and body in; status and body out. The HTTP front
- * (http.c) and the fuzz targets both call relay_api(). */
+ * (http.c) and the fuzz targets both call relay_api(). Without HTTP:
+ *
+ *	struct relay_conf c; struct relay *r; struct api_resp a;
+ *	relay_conf_defaults(&c);
+ *	c.datadir = "/tmp/some-empty-dir"; c.domain = "a.test";
+ *	c.rate_register = c.rate_login = c.rate_anon = 0;   (no rate limits)
+ *	if (relay_open(&r, &c) == 0) {
+ *		struct api_req q = { .method = "POST", .target = "/v1/users/bob",
+ *		    .addr = "127.0.0.1", .body = p, .body_len = n, .now = time(NULL) };
+ *		relay_api(r, &q, &a);      a.status, a.body; a.status 0: long-poll
+ *		api_resp_free(&a);
+ *		relay_close(r);
+ *	}
+ */
 #ifndef RELAY_API_H
 #define RELAY_API_H
 
