@@ -121,7 +121,10 @@ teardown() {
 	ncreq devlist "$T/alice" bob@a.test 4 >"$T/dlb"
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dlb")" = 400 ]
 	ncreq devlist "$T/alice" alice@a.test 5 >"$T/dl5"
-	printf '\x00' | dd of="$T/dl5" bs=1 seek=$(( $(stat -c %s "$T/dl5") - 1 )) conv=notrunc 2>/dev/null
+	last=$(tail -c 1 "$T/dl5" | od -An -tu1 | tr -d ' ')   # flip the signature's last byte
+	printf "\\x$(printf %02x $(( (last + 1) % 256 )))" |
+	    dd of="$T/dl5" bs=1 seek=$(( $(stat -c %s "$T/dl5") - 1 )) conv=notrunc 2>/dev/null
+	[ "$(tail -c 1 "$T/dl5" | od -An -tu1 | tr -d ' ')" != "$last" ]
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl5")" = 400 ]
 	req GET /v1/users/alice/devicelist >/dev/null
 	cmp "$T/resp" "$T/dl2"
