@@ -36,6 +36,10 @@ struct req {
 	struct http *h;
 	struct conn *conn;
 	struct MHD_Connection *mc;
+	struct req *next;         /* in the work queue */
+	int answered;             /* a worker ran relay_api() */
+	char addr[INET6_ADDRSTRLEN + 1];
+	struct api_req r;
 	char *target, *method;
 	int started, too_long, failed;
 	uint64_t max, got;
@@ -58,6 +62,15 @@ struct http {
 	pthread_t reaper;
 	int stop;
 	char *tls_cert, *tls_key;
+	/* Workers run relay_api() off the MHD threads, which only do I/O: a
+	 * request waiting for its commit holds a worker and a suspended
+	 * connection, so every request in flight joins the next group commit. */
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	struct req *whead, *wtail;
+	pthread_t *workers;
+	unsigned nworkers;
+	int wstop;
 };
 
 void
@@ -65,7 +78,8 @@ http_conf_defaults(struct http_conf *c)
 {
 	memset(c, 0, sizeof *c);
 	c->listen = "127.0.0.1:8080";
-	c->threads = 16;
+	c->threads = 4;
+	c->workers = 64;
 	c->conns_per_ip = 64;
 	c->conns_max = 1000;
 	c->idle_timeout = 15;
@@ -375,38 +389,86 @@ wait_mail(struct req *q)
 	return MHD_YES;
 }
 
+/* ---- workers ---- */
+
+static void *
+worker(void *arg)
+{
+	struct http *h = arg;
+	struct req *q;
+
+	pthread_mutex_lock(&h->wmu);
+	for (;;) {
+		while (h->whead == NULL && !h->wstop)
+			pthread_cond_wait(&h->wcv, &h->wmu);
+		if ((q = h->whead) == NULL)
+			break;
+		if ((h->whead = q->next) == NULL)
+			h->wtail = NULL;
+		pthread_mutex_unlock(&h->wmu);
+		relay_api(h->r, &q->r, &q->a);
+		q->answered = 1;
+		MHD_resume_connection(q->mc);
+		pthread_mutex_lock(&h->wmu);
+	}
+	pthread_mutex_unlock(&h->wmu);
+	return NULL;
+}
+
+/* Hand q to a worker and suspend its connection until it has answered.
+ * Header values stay valid: MHD leaves a suspended connection alone. */
+static enum MHD_Result
+dispatch(struct req *q)
+{
+	struct http *h = q->h;
+	struct api_req *r = &q->r;
+
+	if (q->stream_fd >= 0) {
+		close(q->stream_fd);
+		q->stream_fd = -1;
+		r->body_file = q->stream_path;
+		r->body_file_size = q->got;
+	}
+	client_addr(q->mc, q->addr, sizeof q->addr);
+	r->method = q->method;
+	r->target = q->target;
+	r->addr = q->addr;
+	r->h_device = header(q->mc, NC_HDR_DEVICE);
+	r->h_time = header(q->mc, NC_HDR_TIME);
+	r->h_sig = header(q->mc, NC_HDR_SIG);
+	r->h_delete_hash = header(q->mc, "X-NC-Delete-Hash");
+	r->h_delete_token = header(q->mc, "X-NC-Delete-Token");
+	r->h_expires = header(q->mc, "X-NC-Expires");
+	r->body = q->body.p;
+	r->body_len = q->body.len;
+	r->now = (int64_t)time(NULL);
+	park(h, q->conn, 1);
+	MHD_suspend_connection(q->mc);
+	pthread_mutex_lock(&h->wmu);
+	q->next = NULL;
+	if (h->wtail)
+		h->wtail->next = q;
+	else
+		h->whead = q;
+	h->wtail = q;
+	pthread_cond_signal(&h->wcv);
+	pthread_mutex_unlock(&h->wmu);
+	return MHD_YES;
+}
+
 static enum MHD_Result
 finish(struct req *q)
 {
 	struct http *h = q->h;
-	struct api_req r = { 0 };
-	char addr[INET6_ADDRSTRLEN + 1];
 
 	if (q->waiting == 2) {   /* woken: list again */
 		park(h, q->conn, 0);
 		relay_api_list(h->r, &q->a.wait, &q->a, now_ms() >= q->wait_until_ms);
 		return q->a.status == 0 ? wait_mail(q) : send_resp(q, &q->a);
 	}
-	if (q->stream_fd >= 0) {
-		close(q->stream_fd);
-		q->stream_fd = -1;
-		r.body_file = q->stream_path;
-		r.body_file_size = q->got;
-	}
-	client_addr(q->mc, addr, sizeof addr);
-	r.method = q->method;
-	r.target = q->target;
-	r.addr = addr;
-	r.h_device = header(q->mc, NC_HDR_DEVICE);
-	r.h_time = header(q->mc, NC_HDR_TIME);
-	r.h_sig = header(q->mc, NC_HDR_SIG);
-	r.h_delete_hash = header(q->mc, "X-NC-Delete-Hash");
-	r.h_delete_token = header(q->mc, "X-NC-Delete-Token");
-	r.h_expires = header(q->mc, "X-NC-Expires");
-	r.body = q->body.p;
-	r.body_len = q->body.len;
-	r.now = (int64_t)time(NULL);
-	relay_api(h->r, &r, &q->a);
+	if (!q->answered)
+		return dispatch(q);
+	park(h, q->conn, 0);
 	return q->a.status == 0 ? wait_mail(q) : send_resp(q, &q->a);
 }
 
@@ -511,6 +573,36 @@ base_url(struct http *h, const struct sockaddr_storage *req, char *url, size_t n
 	}
 }
 
+static void
+start_workers(struct http *h)
+{
+	pthread_attr_t at;
+
+	pthread_mutex_init(&h->wmu, NULL);
+	pthread_cond_init(&h->wcv, NULL);
+	pthread_attr_init(&at);
+	pthread_attr_setstacksize(&at, (size_t)512 << 10);
+	h->workers = calloc(h->conf.workers, sizeof *h->workers);
+	for (unsigned i = 0; h->workers && i < h->conf.workers; i++)
+		if (pthread_create(&h->workers[h->nworkers], &at, worker, h) == 0)
+			h->nworkers++;
+	pthread_attr_destroy(&at);
+}
+
+static void
+stop_workers(struct http *h)
+{
+	pthread_mutex_lock(&h->wmu);
+	h->wstop = 1;
+	pthread_cond_broadcast(&h->wcv);
+	pthread_mutex_unlock(&h->wmu);
+	for (unsigned i = 0; i < h->nworkers; i++)
+		pthread_join(h->workers[i], NULL);
+	free(h->workers);
+	pthread_mutex_destroy(&h->wmu);
+	pthread_cond_destroy(&h->wcv);
+}
+
 int
 http_start(struct http **hp, const struct http_conf *c, struct relay *r,
     char *url, size_t urllen)
@@ -564,6 +656,7 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 		return -1;
 	}
 	pthread_create(&h->reaper, NULL, reaper, h);
+	start_workers(h);
 	base_url(h, &ss, url, urllen);
 	*hp = h;
 	return 0;
@@ -587,6 +680,7 @@ http_stop(struct http *h, unsigned grace)
 			nanosleep(&ts, NULL);
 	} while (active > 0 && now_ms() < until);
 	MHD_stop_daemon(h->d);
+	stop_workers(h);
 	pthread_mutex_lock(&h->mu);
 	h->stop = 1;
 	pthread_mutex_unlock(&h->mu);

@@ -8,7 +8,8 @@
 struct http_conf {
 	const char *listen;          /* ADDR:PORT, [ADDR6]:PORT */
 	const char *tls_cert, *tls_key;
-	unsigned threads;
+	unsigned threads;            /* MHD's I/O threads */
+	unsigned workers;            /* threads that run requests */
 	unsigned conns_per_ip;
 	unsigned conns_max;
 	unsigned idle_timeout;       /* seconds without a byte */

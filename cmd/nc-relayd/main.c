@@ -21,7 +21,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: nc-relayd -d datadir -l addr:port -D domain [--tls-cert file\n"
 	    "                 --tls-key file] [--invite-only] [--public-url url]\n"
-	    "                 [--threads n] [--conns-per-ip n] [--rate-register n]\n"
+	    "                 [--threads n] [--workers n] [--conns-per-ip n]\n"
+	    "                 [--rate-register n]\n"
 	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
 	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
 	    "       nc-relayd -d datadir --issue-invite\n");
@@ -43,7 +44,7 @@ num(const char *s, unsigned long long max)
 }
 
 enum { O_CERT = 256, O_KEY, O_INVITE_ONLY, O_URL, O_ISSUE, O_THREADS,
-	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX };
+	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS };
 
 static const struct option longopts[] = {
 	{ "tls-cert", required_argument, NULL, O_CERT },
@@ -59,6 +60,7 @@ static const struct option longopts[] = {
 	{ "blob-max", required_argument, NULL, O_BLOBMAX },
 	{ "request-timeout", required_argument, NULL, O_REQTIME },
 	{ "mailbox-max", required_argument, NULL, O_MAILMAX },
+	{ "workers", required_argument, NULL, O_WORKERS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -111,6 +113,7 @@ main(int argc, char **argv)
 		case O_RLOGIN: rc.rate_login = (double)num(optarg, 1000000); break;
 		case O_RANON: rc.rate_anon = (double)num(optarg, 1000000); break;
 		case O_BLOBMAX: rc.blob_max = num(optarg, (uint64_t)1 << 40); break;
+		case O_WORKERS: hc.workers = (unsigned)num(optarg, 4096); break;
 		case O_MAILMAX: rc.lim.mail_count = (uint32_t)num(optarg, UINT32_MAX); break;
 		case O_REQTIME:
 			hc.request_timeout = (unsigned)num(optarg, 3600);
@@ -122,7 +125,8 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || rc.datadir == NULL || (!issue && rc.domain == NULL) ||
-	    hc.threads == 0 || hc.request_timeout == 0 || (!hc.tls_cert != !hc.tls_key))
+	    hc.threads == 0 || hc.workers == 0 || hc.request_timeout == 0 ||
+	    (!hc.tls_cert != !hc.tls_key))
 		usage();
 	if (issue)
 		rc.domain = "localhost";

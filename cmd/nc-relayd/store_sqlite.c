@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -25,6 +26,7 @@ struct job {
 	void (*after)(struct store *s, void *arg);   /* once committed */
 	void *arg;
 	int rc, done;
+	pthread_cond_t cv;   /* its own: waking one waiter, not all of them */
 	struct job *next;
 };
 
@@ -36,11 +38,14 @@ struct store {
 	struct sqldb *w;                 /* the writer's connection */
 	pthread_t thr;
 	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	pthread_cond_t work;
 	struct job *head, *tail;
 	int stop;
 	struct sqldb *pool;              /* idle reader connections */
 	pthread_mutex_t pmu;
+	struct sqldb *ck;                /* the checkpointer's connection */
+	pthread_t ckthr;
+	pthread_cond_t ckcv;
 };
 
 /* ---- the writer: group commit ---- */
@@ -101,10 +106,10 @@ writer(void *arg)
 		run_batch(s, batch);
 		pthread_mutex_lock(&s->mu);
 		for (j = batch; j; j = next) {
-			next = j->next;
+			next = j->next;   /* j may be gone once done is seen */
 			j->done = 1;
+			pthread_cond_signal(&j->cv);
 		}
-		pthread_cond_broadcast(&s->done);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -115,11 +120,13 @@ static int
 submit(struct store *s, int (*fn)(struct store *, struct sqldb *, void *),
     void (*after)(struct store *, void *), void *arg)
 {
-	struct job j = { fn, after, arg, ST_ERR, 0, NULL };
+	struct job j = { .fn = fn, .after = after, .arg = arg, .rc = ST_ERR };
 
+	pthread_cond_init(&j.cv, NULL);
 	pthread_mutex_lock(&s->mu);
 	if (s->stop) {
 		pthread_mutex_unlock(&s->mu);
+		pthread_cond_destroy(&j.cv);
 		return ST_ERR;
 	}
 	if (s->tail)
@@ -129,9 +136,36 @@ submit(struct store *s, int (*fn)(struct store *, struct sqldb *, void *),
 	s->tail = &j;
 	pthread_cond_signal(&s->work);
 	while (!j.done)
-		pthread_cond_wait(&s->done, &s->mu);
+		pthread_cond_wait(&j.cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
+	pthread_cond_destroy(&j.cv);
 	return j.rc;
+}
+
+/* Checkpoints run here, beside the writer (WAL allows it), so no commit
+ * pays for copying the log into the database and syncing it. */
+static void *
+checkpointer(void *arg)
+{
+	struct store *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->ckcv, &s->mu, &ts);
+		pthread_mutex_unlock(&s->mu);
+		sqlite3_wal_checkpoint_v2(s->ck->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 /* ---- readers ---- */
@@ -181,16 +215,28 @@ store_open(struct store **sp, const char *dir, const struct store_limits *l,
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->pmu, NULL);
 	pthread_cond_init(&s->work, NULL);
-	pthread_cond_init(&s->done, NULL);
+	pthread_cond_init(&s->ckcv, NULL);
 	if ((s->w = sqldb_open(s->path, 1)) == NULL ||
-	    pthread_create(&s->thr, NULL, writer, s) != 0) {
-		sqldb_close(s->w);
-		free(s);
-		return ST_ERR;
+	    (s->ck = sqldb_open(s->path, 0)) == NULL ||
+	    sqlite3_wal_autocheckpoint(s->w->db, 0) != SQLITE_OK ||
+	    pthread_create(&s->ckthr, NULL, checkpointer, s) != 0)
+		goto fail;
+	if (pthread_create(&s->thr, NULL, writer, s) != 0) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_signal(&s->ckcv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->ckthr, NULL);
+		goto fail;
 	}
 	chmod(s->path, 0600);
 	*sp = s;
 	return ST_OK;
+fail:
+	sqldb_close(s->ck);
+	sqldb_close(s->w);
+	free(s);
+	return ST_ERR;
 }
 
 void
@@ -203,8 +249,11 @@ store_close(struct store *s)
 	pthread_mutex_lock(&s->mu);
 	s->stop = 1;
 	pthread_cond_signal(&s->work);
+	pthread_cond_signal(&s->ckcv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thr, NULL);
+	pthread_join(s->ckthr, NULL);
+	sqldb_close(s->ck);
 	while ((c = s->pool) != NULL) {
 		s->pool = c->next;
 		sqldb_close(c);
@@ -213,7 +262,7 @@ store_close(struct store *s)
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->pmu);
 	pthread_cond_destroy(&s->work);
-	pthread_cond_destroy(&s->done);
+	pthread_cond_destroy(&s->ckcv);
 	free(s);
 }
 
