@@ -305,3 +305,14 @@ teardown() {
 	[ "$(req PUT "/v1/blobs/$(ncreq hex 32)" "$T/big" -H "X-NC-Delete-Hash: $dh")" = 413 ]
 	[ "$(req GET /v1/blobs/nothex)" = 400 ]
 }
+
+@test "relay: --tls-cert and --tls-key serve HTTPS" {
+	command -v openssl >/dev/null || skip "openssl not installed"
+	openssl req -x509 -newkey ed25519 -keyout "$T/key.pem" -out "$T/cert.pem" \
+	    -days 2 -nodes -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+	relay_start S s.test --tls-cert "$T/cert.pem" --tls-key "$T/key.pem"
+	[[ $RELAY_URL_S == https://127.0.0.1:* ]]
+	curl -s --cacert "$T/cert.pem" "$RELAY_URL_S/.well-known/newchat" >"$T/wk"
+	grep -qx 'domain s.test' "$T/wk"
+	! curl -s "$RELAY_URL_S/.well-known/newchat" >/dev/null   # unverified: refused
+}
