@@ -37,8 +37,13 @@ nc_home_path(char *out, size_t size)
 {
 	const char *s;
 
-	if ((s = getenv("NC_HOME")) != NULL && *s)
+	if ((s = getenv("NC_HOME")) != NULL && *s) {
+		/* A relative home would follow the working directory: a cron
+		 * job and a shell would use two different devices. */
+		if (s[0] != '/')
+			return nc_fail(NC_ECONFIG, "NC_HOME: not an absolute path");
 		return put_path(out, size, s, "");
+	}
 	/* XDG: a relative XDG_DATA_HOME is invalid and ignored. */
 	if ((s = getenv("XDG_DATA_HOME")) != NULL && s[0] == '/')
 		return put_path(out, size, s, "/newchat");

@@ -42,6 +42,8 @@ path_rules(void)
 	CHECK_INT(nc_home_path(p, sizeof p), NC_ECONFIG);
 	setenv("NC_HOME", "/a/very/long/path", 1);
 	CHECK_INT(nc_home_path(p, 8), NC_ECONFIG);
+	setenv("NC_HOME", "rel/nc", 1);          /* relative: refused */
+	CHECK_INT(nc_home_path(p, sizeof p), NC_ECONFIG);
 }
 
 static void
