@@ -1,0 +1,515 @@
+/* account.c - password, Argon2id, registration, this device's keys and its
+ * prekeys at the relay. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "account.h"
+#include "err.h"
+#include "relayc.h"
+
+#define PW_MAX 1024
+
+static int
+chomp(nc_buf *pw)
+{
+	while (pw->len > 0 && (pw->p[pw->len - 1] == '\n' || pw->p[pw->len - 1] == '\r'))
+		pw->len--;
+	if (pw->len == 0)
+		return nc_fail(NC_EPERM, "empty password");
+	if (memchr(pw->p, 0, pw->len) != NULL)
+		return nc_fail(NC_EDATA, "password contains a NUL byte");
+	return nc_buf_nul(pw);
+}
+
+static int
+pw_file(nc_buf *pw, const char *file)
+{
+	int fd, rc;
+	char *nl;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return nc_fail(NC_ECONFIG, "NC_PASSWORD_FILE %s: %s", file,
+		    strerror(errno));
+	rc = nc_buf_readfd(pw, fd, PW_MAX);
+	close(fd);
+	if (rc != 0)
+		return rc;
+	/* The first line is the password. */
+	if ((rc = nc_buf_nul(pw)) != 0)
+		return rc;
+	if ((nl = memchr(pw->p, '\n', pw->len)) != NULL)
+		pw->len = (size_t)(nl - (char *)pw->p);
+	return chomp(pw);
+}
+
+static int
+pw_tty(nc_buf *pw, const char *prompt)
+{
+	struct termios old, raw;
+	char line[PW_MAX + 2];
+	FILE *tty;
+	int ok, rc;
+
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		return nc_fail(NC_ECONFIG,
+		    "no password: set NC_PASSWORD or NC_PASSWORD_FILE");
+	if (tcgetattr(fileno(tty), &old) != 0) {
+		fclose(tty);
+		return nc_fail(NC_ECONFIG, "no password: no terminal");
+	}
+	raw = old;
+	raw.c_lflag &= ~(tcflag_t)ECHO;
+	raw.c_lflag |= ECHONL;
+	fputs(prompt, tty);
+	fflush(tty);
+	tcsetattr(fileno(tty), TCSAFLUSH, &raw);
+	ok = fgets(line, sizeof line, tty) != NULL;
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fclose(tty);
+	if (!ok) {
+		sodium_memzero(line, sizeof line);
+		return nc_fail(NC_EPERM, "no password given");
+	}
+	rc = nc_buf_addstr(pw, line);
+	sodium_memzero(line, sizeof line);
+	return rc ? rc : chomp(pw);
+}
+
+int
+nc_password(nc_buf *pw, int confirm)
+{
+	const char *v;
+	nc_buf again = NC_SECBUF_INIT;
+	int rc;
+
+	nc_buf_reset(pw);
+	if ((v = getenv("NC_PASSWORD")) != NULL && *v) {
+		if ((rc = nc_buf_addstr(pw, v)) != 0)
+			return rc;
+		return chomp(pw);
+	}
+	if ((v = getenv("NC_PASSWORD_FILE")) != NULL && *v)
+		return pw_file(pw, v);
+	if ((rc = pw_tty(pw, "Password: ")) != 0 || !confirm)
+		return rc;
+	if ((rc = pw_tty(&again, "Password again: ")) == 0 &&
+	    (again.len != pw->len || sodium_memcmp(again.p, pw->p, pw->len) != 0))
+		rc = nc_fail(NC_EUSAGE, "passwords do not match");
+	nc_buf_free(&again);
+	return rc;
+}
+
+int
+nc_pwhash_cost(uint64_t *ops, uint64_t *mem)
+{
+	const char *c = getenv("NC_PWHASH_COST");
+
+	if (c == NULL || *c == '\0' || strcmp(c, "moderate") == 0) {
+		*ops = crypto_pwhash_OPSLIMIT_MODERATE;
+		*mem = crypto_pwhash_MEMLIMIT_MODERATE;
+	} else if (strcmp(c, "interactive") == 0) {
+		*ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+		*mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	} else if (strcmp(c, "sensitive") == 0) {
+		*ops = crypto_pwhash_OPSLIMIT_SENSITIVE;
+		*mem = crypto_pwhash_MEMLIMIT_SENSITIVE;
+	} else
+		return nc_fail(NC_ECONFIG, "NC_PWHASH_COST: %s: not interactive, "
+		    "moderate or sensitive", c);
+	return 0;
+}
+
+int
+nc_account_derive(const nc_buf *pw, const uint8_t salt[16], uint64_t ops,
+    uint64_t mem, uint8_t auth_seed[32], uint8_t backup[32])
+{
+	uint8_t *out;
+
+	/* Parameters come from the relay on login: refuse a downgrade below
+	 * interactive and anything that would exhaust memory. */
+	if (ops < crypto_pwhash_OPSLIMIT_INTERACTIVE ||
+	    mem < crypto_pwhash_MEMLIMIT_INTERACTIVE ||
+	    ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
+	    mem > crypto_pwhash_MEMLIMIT_SENSITIVE)
+		return nc_fail(NC_EPERM, "relay asks for unacceptable Argon2id cost");
+	if ((out = sodium_malloc(64)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	if (crypto_pwhash(out, 64, (const char *)pw->p, pw->len, salt, ops,
+	    (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		sodium_free(out);
+		return nc_fail(NC_EOSERR, "Argon2id: out of memory");
+	}
+	memcpy(auth_seed, out, 32);
+	memcpy(backup, out + 32, 32);
+	sodium_free(out);
+	return 0;
+}
+
+static int
+split(const char *addr, char *name, char *domain)
+{
+	const char *at;
+
+	if (!nc_addr_valid(addr))
+		return nc_fail(NC_EUSAGE, "%s: not a valid user@domain", addr);
+	at = strchr(addr, '@');
+	memcpy(name, addr, (size_t)(at - addr));
+	name[at - addr] = '\0';
+	strcpy(domain, at + 1);
+	return 0;
+}
+
+/* Store a signed prekey and a batch of one-time prekeys, sealed. */
+static int
+store_spk(nc_state *s, const nc_spk *k)
+{
+	nc_buf enc = NC_SECBUF_INIT, ct = NC_BUF_INIT;
+	sqlite3_stmt *st;
+	char row[32];
+	int rc;
+
+	snprintf(row, sizeof row, "1/%u", k->id);
+	if ((rc = nc_spk_encode(k, &enc)) != 0 ||
+	    (rc = nc_state_seal(s, "prekey", row, enc.p, enc.len, &ct)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT INTO prekey(kind, id, created, v)"
+	    " VALUES (1, ?, ?, ?)")) != 0)
+		goto done;
+	sqlite3_bind_int64(st, 1, k->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->created);
+	sqlite3_bind_blob(st, 3, ct.p, (int)ct.len, SQLITE_STATIC);
+	rc = nc_state_done(s, st);
+done:
+	nc_buf_free(&enc);
+	nc_buf_free(&ct);
+	return rc;
+}
+
+static int
+store_otpk(nc_state *s, const nc_otpk *k, int64_t now)
+{
+	nc_buf enc = NC_SECBUF_INIT, ct = NC_BUF_INIT;
+	sqlite3_stmt *st;
+	char row[32];
+	int rc;
+
+	snprintf(row, sizeof row, "2/%u", k->id);
+	if ((rc = nc_otpk_encode(k, &enc)) != 0 ||
+	    (rc = nc_state_seal(s, "prekey", row, enc.p, enc.len, &ct)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT INTO prekey(kind, id, created, v)"
+	    " VALUES (2, ?, ?, ?)")) != 0)
+		goto done;
+	sqlite3_bind_int64(st, 1, k->id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_blob(st, 3, ct.p, (int)ct.len, SQLITE_STATIC);
+	rc = nc_state_done(s, st);
+done:
+	nc_buf_free(&enc);
+	nc_buf_free(&ct);
+	return rc;
+}
+
+/* Make n new one-time prekeys (and a signed prekey if spk != NULL), store
+ * them and upload them, all before the transaction commits: a crash leaves
+ * the relay holding public keys whose secrets we never stored, which only
+ * costs a failed first message, never a reused key. */
+static int
+publish(nc_state *s, nc_self *self, nc_relay *r, nc_spk *spk, size_t n)
+{
+	nc_otpk *k = NULL;
+	int64_t now = (int64_t)time(NULL), next;
+	size_t i;
+	int rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if (n > 0 && (k = sodium_malloc(n * sizeof *k)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	next = nc_state_get_int(s, "otpk_next", 1);
+	for (i = 0; i < n; i++)
+		if ((rc = nc_otpk_gen(&k[i], (uint32_t)(next + (int64_t)i))) != 0 ||
+		    (rc = store_otpk(s, &k[i], now)) != 0)
+			goto done;
+	if ((rc = nc_state_put_int(s, "otpk_next", next + (int64_t)n)) != 0)
+		goto done;
+	if (spk && (rc = store_spk(s, spk)) != 0)
+		goto done;
+	/* The relay takes at most 200 a request; we never make more. */
+	rc = nc_relay_put_prekeys(r, self->name, self->dev, spk, k, n);
+done:
+	if (k) {
+		for (i = 0; i < n; i++)
+			nc_otpk_wipe(&k[i]);
+		sodium_free(k);
+	}
+	if (rc == 0)
+		return nc_state_commit(s);
+	nc_state_rollback(s);
+	return rc;
+}
+
+static int
+rotate_due(nc_state *s, uint32_t *id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc, due = 1;
+
+	*id = 1;
+	if ((rc = nc_state_prep(s, &st, "SELECT id, created FROM prekey"
+	    " WHERE kind = 1 ORDER BY id DESC LIMIT 1")) != 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*id = (uint32_t)sqlite3_column_int64(st, 0) + 1;
+		due = nc_spk_due((uint64_t)sqlite3_column_int64(st, 1), (uint64_t)now);
+	}
+	sqlite3_finalize(st);
+	return due;
+}
+
+int
+nc_prekeys_maintain(nc_state *s, nc_self *self, int force)
+{
+	nc_relay *r = NULL;
+	nc_spk spk;
+	uint32_t id, spk_id, count;
+	int64_t now = (int64_t)time(NULL);
+	int due, rc;
+
+	due = rotate_due(s, &id, now);
+	if (due < 0)
+		return NC_ESOFTWARE;
+	if (!due && !force && nc_state_get_int(s, "prekey_check", 0) > now)
+		return 0;
+	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0)
+		return rc;
+	if ((rc = nc_relay_prekey_count(r, self->name, self->dev, &spk_id,
+	    &count)) != 0)
+		goto done;
+	if (due && (rc = nc_spk_gen(&spk, self->dev, id, (uint64_t)now)) != 0)
+		goto done;
+	if (due || count < NC_OTPK_REFILL)
+		rc = publish(s, self, r, due ? &spk : NULL,
+		    count < NC_OTPK_TARGET ? NC_OTPK_TARGET - count : 0);
+	if (due)
+		nc_spk_wipe(&spk);
+	if (rc == 0 && due) {
+		/* Old signed prekeys past their grace period go. */
+		sqlite3_stmt *st;
+		if ((rc = nc_state_prep(s, &st, "DELETE FROM prekey WHERE kind = 1"
+		    " AND id < ? AND created < ?")) == 0) {
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_int64(st, 2, now - NC_SPK_GRACE_SECS);
+			rc = nc_state_done(s, st);
+		}
+	}
+	if (rc == 0)
+		rc = nc_state_put_int(s, "prekey_check", now + 3600);
+done:
+	nc_relay_close(r);
+	return rc;
+}
+
+/* Register the user, or add this device with a password login. */
+static int
+enroll(nc_relay *r, const char *name, const char *addr, const nc_device *dev,
+    int *added)
+{
+	nc_buf pw = NC_SECBUF_INIT;
+	uint8_t salt[16], nonce[32], seed[32], backup[32], pk[32], *sk = NULL;
+	uint64_t ops, mem;
+	int rc;
+
+	*added = 0;
+	if ((rc = nc_password(&pw, isatty(0))) != 0)
+		return rc;
+	if ((sk = sodium_malloc(64)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	if ((rc = nc_relay_challenge(r, name, salt, &ops, &mem, nonce)) == 0) {
+		/* The user exists: this is another device of it. */
+		if ((rc = nc_account_derive(&pw, salt, ops, mem, seed, backup)) != 0)
+			goto done;
+		crypto_sign_seed_keypair(pk, sk, seed);
+		rc = nc_relay_add_device(r, name, addr, nonce, dev->sign_pk, sk);
+		if (rc == NC_EPERM)
+			rc = nc_fail(NC_EPERM, "%s: wrong password", addr);
+		*added = rc == 0;
+		goto done;
+	}
+	if (rc != NC_ENOUSER)
+		goto done;
+	randombytes_buf(salt, sizeof salt);
+	if ((rc = nc_pwhash_cost(&ops, &mem)) != 0 ||
+	    (rc = nc_account_derive(&pw, salt, ops, mem, seed, backup)) != 0)
+		goto done;
+	crypto_sign_seed_keypair(pk, sk, seed);
+	rc = nc_relay_register(r, name, pk, salt, ops, mem, dev->sign_pk);
+done:
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(backup, sizeof backup);
+	if (sk)
+		sodium_free(sk);
+	nc_buf_free(&pw);
+	return rc;
+}
+
+static int
+save_self(nc_state *s, nc_self *self)
+{
+	nc_buf b = NC_SECBUF_INIT;
+	int rc;
+
+	if ((rc = nc_state_put(s, "addr", self->addr, strlen(self->addr))) != 0 ||
+	    (rc = nc_device_encode(self->dev, &b)) != 0 ||
+	    (rc = nc_state_put_secret(s, "device", b.p, b.len)) != 0)
+		goto done;
+	nc_buf_reset(&b);
+	if (self->id && ((rc = nc_idkey_encode(self->id, &b)) != 0 ||
+	    (rc = nc_state_put_secret(s, "idkey", b.p, b.len)) != 0))
+		goto done;
+	nc_buf_reset(&b);
+	if (self->list.n > 0 && ((rc = nc_devlist_encode(&self->list, &b)) != 0 ||
+	    (rc = nc_state_put(s, "devlist", b.p, b.len)) != 0))
+		goto done;
+done:
+	nc_buf_free(&b);
+	return rc;
+}
+
+static void
+discard(const char *home)
+{
+	static const char *f[] = { "state.db", "state.db-wal", "state.db-shm",
+	    "storage.key" };
+	char p[4200];
+	size_t i;
+
+	for (i = 0; i < sizeof f / sizeof f[0]; i++) {
+		snprintf(p, sizeof p, "%s/%s", home, f[i]);
+		unlink(p);
+	}
+}
+
+int
+nc_account_create(const char *home, const char *addr)
+{
+	nc_state *s = NULL;
+	nc_relay *r = NULL;
+	nc_self self;
+	nc_buf enc = NC_BUF_INIT;
+	nc_spk spk;
+	int rc, added = 0, have_spk = 0;
+
+	memset(&self, 0, sizeof self);
+	if ((rc = split(addr, self.name, self.domain)) != 0)
+		return rc;
+	strcpy(self.addr, addr);
+	if ((rc = nc_state_create(&s, home)) != 0)
+		return rc;
+	if ((rc = nc_relay_open(&r, home, self.domain)) != 0)
+		goto fail;
+	if ((self.dev = nc_device_gen()) == NULL ||
+	    (self.id = nc_idkey_gen()) == NULL) {
+		rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
+		goto fail;
+	}
+	if ((rc = enroll(r, self.name, addr, self.dev, &added)) != 0)
+		goto fail;
+	if (added) {
+		/* Only a device holding the identity key can list us. */
+		nc_idkey_free(self.id);
+		self.id = NULL;
+		rc = save_self(s, &self);
+		goto out;
+	}
+	strcpy(self.list.user, addr);
+	self.list.version = 1;
+	self.list.created = (uint64_t)time(NULL);
+	self.list.n = 1;
+	nc_device_entry(self.dev, &self.list.dev[0]);
+	if ((rc = nc_devlist_sign(&self.list, self.id->sk)) != 0 ||
+	    (rc = nc_devlist_encode(&self.list, &enc)) != 0 ||
+	    (rc = nc_relay_put_devlist(r, self.name, self.dev, enc.p, enc.len)) != 0)
+		goto fail;
+	if ((rc = save_self(s, &self)) != 0 ||
+	    (rc = nc_spk_gen(&spk, self.dev, 1, self.list.created)) != 0)
+		goto fail;
+	have_spk = 1;
+	if ((rc = publish(s, &self, r, &spk, NC_OTPK_TARGET)) != 0)
+		goto fail;
+	rc = nc_state_put_int(s, "prekey_check", (int64_t)time(NULL) + 3600);
+	goto out;
+fail:
+	discard(home);
+out:
+	if (have_spk)
+		nc_spk_wipe(&spk);
+	nc_buf_free(&enc);
+	nc_relay_close(r);
+	nc_state_close(s);
+	nc_self_free(&self);
+	if (rc == 0 && added)
+		return nc_fail(NC_OK, "device added to %s; it receives messages once "
+		    "a device holding the identity key lists it", addr);
+	return rc;
+}
+
+int
+nc_self_load(nc_state *s, nc_self *self)
+{
+	nc_buf b = NC_SECBUF_INIT;
+	int rc;
+
+	memset(self, 0, sizeof *self);
+	if ((rc = nc_state_get_str(s, "addr", self->addr, sizeof self->addr)) != 0)
+		return rc == NC_ENOUSER ? nc_fail(NC_ECONFIG,
+		    "no identity in %s (run nc-keygen)", s->home) : rc;
+	if ((rc = split(self->addr, self->name, self->domain)) != 0)
+		return rc;
+	if ((rc = nc_state_get_secret(s, "device", &b)) != 0)
+		goto done;
+	if ((self->dev = nc_device_decode(b.p, b.len)) == NULL) {
+		rc = nc_fail(NC_ESOFTWARE, "state: device key: %s", nc_errmsg());
+		goto done;
+	}
+	nc_buf_reset(&b);
+	rc = nc_state_get_secret(s, "idkey", &b);
+	if (rc == 0 && (self->id = nc_idkey_decode(b.p, b.len)) == NULL)
+		rc = nc_fail(NC_ESOFTWARE, "state: identity key: %s", nc_errmsg());
+	else if (rc == NC_ENOUSER)
+		rc = 0;
+	if (rc != 0)
+		goto done;
+	nc_buf_reset(&b);
+	rc = nc_state_get(s, "devlist", &b);
+	if (rc == 0)
+		rc = nc_devlist_decode(&self->list, b.p, b.len);
+	else if (rc == NC_ENOUSER)
+		rc = 0;
+done:
+	nc_buf_free(&b);
+	if (rc != 0)
+		nc_self_free(self);
+	return rc;
+}
+
+void
+nc_self_free(nc_self *self)
+{
+	if (self->id)
+		nc_idkey_free(self->id);
+	if (self->dev)
+		nc_device_free(self->dev);
+	self->id = NULL;
+	self->dev = NULL;
+}

@@ -1,0 +1,53 @@
+/* account.h - this device's identity and its account at the relay: the
+ * password (NC_PASSWORD, NC_PASSWORD_FILE or a prompt on the terminal),
+ * Argon2id -> auth key + backup key (protocol.md 1.2), registration,
+ * adding a device, and the keys loaded from the state. */
+#ifndef NC_ACCOUNT_H
+#define NC_ACCOUNT_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "devlist.h"
+#include "keys.h"
+#include "state.h"
+
+/* Everything a command needs to act as this device. */
+typedef struct {
+	char addr[NC_ADDR_MAX + 1];     /* alice@a.test */
+	char name[NC_USER_MAX + 1];     /* alice */
+	char domain[NC_DOMAIN_MAX + 1]; /* a.test */
+	nc_idkey *id;                   /* NULL on a device without it */
+	nc_device *dev;
+	nc_devlist list;                /* our own signed device list */
+} nc_self;
+
+#define NC_OTPK_TARGET 100    /* one-time prekeys kept at the relay */
+#define NC_OTPK_REFILL 25     /* refill when fewer remain */
+
+/* The password into a secret buffer (NUL-terminated). confirm: ask twice
+ * on a terminal. NC_ECONFIG when there is no way to get one. */
+int nc_password(nc_buf *pw, int confirm) __attribute__((warn_unused_result));
+/* Argon2id cost from NC_PWHASH_COST (interactive, moderate, sensitive). */
+int nc_pwhash_cost(uint64_t *ops, uint64_t *mem) __attribute__((warn_unused_result));
+/* 64 bytes of Argon2id: auth key seed, then the backup key. */
+int nc_account_derive(const nc_buf *pw, const uint8_t salt[16], uint64_t ops,
+    uint64_t mem, uint8_t auth_seed[32], uint8_t backup[32])
+	__attribute__((warn_unused_result));
+
+/* nc-keygen: make keys for addr in a new state at home, register the user
+ * (or, if it exists, log in with the password and add this device),
+ * publish the device list and prekeys. */
+int nc_account_create(const char *home, const char *addr)
+	__attribute__((warn_unused_result));
+
+int nc_self_load(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
+void nc_self_free(nc_self *self);
+
+/* Keep prekeys invisible: refill one-time prekeys below the threshold and
+ * rotate the signed prekey when due. force: ask the relay even if the
+ * local bookkeeping says nothing is needed. */
+int nc_prekeys_maintain(nc_state *s, nc_self *self, int force)
+	__attribute__((warn_unused_result));
+
+#endif

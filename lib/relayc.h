@@ -1,0 +1,91 @@
+/* relayc.h - typed calls to a user's relay (protocol.md section 1). A
+ * relay is found by domain: a "relay DOMAIN URL" line in $NC_HOME/config,
+ * else https://DOMAIN/.well-known/newchat. Errors map to exit codes:
+ * NC_EUNAVAIL unreachable, NC_ENOUSER 404, NC_EPERM 401/403, NC_ETEMP 5xx
+ * and 429, NC_EDATA malformed answers. */
+#ifndef NC_RELAYC_H
+#define NC_RELAYC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "keys.h"
+#include "x3dh.h"
+
+typedef struct nc_relay nc_relay;
+
+/* Find the relay of domain (no network when the config names it). */
+int nc_relay_open(nc_relay **out, const char *home, const char *domain)
+	__attribute__((warn_unused_result));
+void nc_relay_close(nc_relay *r);
+const char *nc_relay_url(const nc_relay *r);
+/* Seconds a request may take in all (default 30). */
+void nc_relay_timeout(nc_relay *r, long secs);
+
+/* One request; *status is the HTTP status (0 if none came back). signer:
+ * NULL for unsigned requests. Transport failures -> NC_EUNAVAIL. */
+int nc_relay_req(nc_relay *r, const char *method, const char *path,
+    const void *body, size_t n, const nc_device *signer, long *status,
+    nc_buf *resp) __attribute__((warn_unused_result));
+
+/* Accounts. name is the user part. */
+int nc_relay_register(nc_relay *r, const char *name, const uint8_t auth_pk[32],
+    const uint8_t salt[16], uint64_t ops, uint64_t mem,
+    const uint8_t dev_sign_pk[32]) __attribute__((warn_unused_result));
+int nc_relay_challenge(nc_relay *r, const char *name, uint8_t salt[16],
+    uint64_t *ops, uint64_t *mem, uint8_t nonce[32])
+	__attribute__((warn_unused_result));
+int nc_relay_add_device(nc_relay *r, const char *name, const char *addr,
+    const uint8_t nonce[32], const uint8_t dev_sign_pk[32],
+    const uint8_t auth_sk[64]) __attribute__((warn_unused_result));
+
+/* Device lists: the raw signed encoding. */
+int nc_relay_put_devlist(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t *p, size_t n) __attribute__((warn_unused_result));
+int nc_relay_get_devlist(nc_relay *r, const char *name, nc_buf *out)
+	__attribute__((warn_unused_result));
+
+/* Prekeys. */
+int nc_relay_put_prekeys(nc_relay *r, const char *name, const nc_device *d,
+    const nc_spk *spk, const nc_otpk *otpk, size_t n)
+	__attribute__((warn_unused_result));
+int nc_relay_prekey_count(nc_relay *r, const char *name, const nc_device *d,
+    uint32_t *spk_id, uint32_t *count) __attribute__((warn_unused_result));
+/* Claim bundles of devs[0..n) (n <= 64); out[i] / outdev[i] for each
+ * returned, *nout of them. */
+int nc_relay_claim(nc_relay *r, const char *name,
+    const uint8_t (*devs)[NC_DEVID_LEN], size_t n, nc_bundle *out,
+    uint8_t (*outdev)[NC_DEVID_LEN], size_t *nout)
+	__attribute__((warn_unused_result));
+
+/* Mailboxes. */
+typedef struct {
+	uint8_t dev[NC_DEVID_LEN];
+	uint8_t envid[16];
+	const uint8_t *env;
+	size_t len;
+} nc_relay_item;
+/* Deliver items (n <= 64) in one commit; NC_ETEMP with *cur set to the
+ * relay's list version when `version` is outdated (refetch, retry). */
+int nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
+    const nc_relay_item *it, size_t n, uint64_t *cur)
+	__attribute__((warn_unused_result));
+
+typedef struct {
+	uint64_t cursor;
+	uint8_t envid[16];
+	uint64_t received;
+	const uint8_t *env;   /* into the response buffer */
+	size_t len;
+} nc_relay_mail;
+#define NC_RELAY_LIST_MAX 100
+/* List the mailbox after cursor (long-poll up to wait seconds); items
+ * point into resp. */
+int nc_relay_fetch(nc_relay *r, const char *name, const nc_device *d,
+    uint64_t after, int wait, nc_buf *resp, nc_relay_mail *out, size_t *nout)
+	__attribute__((warn_unused_result));
+int nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t (*ids)[16], size_t n) __attribute__((warn_unused_result));
+
+#endif

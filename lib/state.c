@@ -1,0 +1,523 @@
+/* state.c - the client's sqlite state and its encryption at rest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "state.h"
+
+#define KEYFILE "storage.key"
+#define DBFILE "state.db"
+#define AT_REST_LABEL "newchat at-rest v1"
+
+/* The schema, one migration per entry; user_version counts them. Columns
+ * named v/body hold nc_state_seal()ed bytes. */
+static const char *migrations[] = {
+	"CREATE TABLE kv(k TEXT PRIMARY KEY, v BLOB NOT NULL,"
+	"  secret INTEGER NOT NULL DEFAULT 0);"
+	/* kind 1 = signed prekey, 2 = one-time prekey */
+	"CREATE TABLE prekey(kind INTEGER NOT NULL, id INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY(kind, id));"
+	/* pinned identity (TOFU); changed = 1 while a new key awaits trust */
+	"CREATE TABLE contact(user TEXT PRIMARY KEY, identity BLOB NOT NULL,"
+	"  devlist BLOB NOT NULL, version INTEGER NOT NULL,"
+	"  changed INTEGER NOT NULL DEFAULT 0, new_devlist BLOB,"
+	"  verified INTEGER NOT NULL DEFAULT 0, first_seen INTEGER NOT NULL);"
+	"CREATE TABLE session(user TEXT NOT NULL, dev BLOB NOT NULL,"
+	"  v BLOB NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(user, dev));"
+	/* envelopes already processed (replays and re-fetches after a crash) */
+	"CREATE TABLE seen(envid BLOB PRIMARY KEY, at INTEGER NOT NULL);"
+	"CREATE TABLE replay(tag BLOB PRIMARY KEY, at INTEGER NOT NULL);"
+	/* dir 0 = received, 1 = sent */
+	"CREATE TABLE message(seq INTEGER PRIMARY KEY, id TEXT NOT NULL,"
+	"  dir INTEGER NOT NULL, peer TEXT NOT NULL, dev TEXT NOT NULL,"
+	"  time INTEGER NOT NULL, body BLOB NOT NULL, status TEXT NOT NULL,"
+	"  UNIQUE(dir, peer, id));"
+	/* what nc-recv prints, in order, each exactly once */
+	"CREATE TABLE event(seq INTEGER PRIMARY KEY, type TEXT NOT NULL,"
+	"  id TEXT NOT NULL DEFAULT '', peer TEXT NOT NULL DEFAULT '',"
+	"  dev TEXT NOT NULL DEFAULT '', time INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '', msg INTEGER,"
+	"  printed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX event_unprinted ON event(printed, seq);"
+	/* messages not yet accepted by the recipient's relay */
+	"CREATE TABLE outbox(id TEXT NOT NULL, peer TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, expires INTEGER NOT NULL,"
+	"  next_try INTEGER NOT NULL, tries INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY(id, peer));"
+	/* their envelopes, once encrypted: retried with the same ids */
+	"CREATE TABLE outenv(envid BLOB PRIMARY KEY, id TEXT NOT NULL,"
+	"  peer TEXT NOT NULL, dev BLOB NOT NULL, env BLOB NOT NULL);",
+};
+
+int
+nc_state_dberr(nc_state *s, const char *what)
+{
+	int e = sqlite3_errcode(s->db);
+
+	if (e == SQLITE_BUSY || e == SQLITE_LOCKED)
+		return nc_fail(NC_ETEMP, "state: %s: database busy", what);
+	if (e == SQLITE_FULL || e == SQLITE_IOERR)
+		return nc_fail(NC_EIO, "state: %s: %s", what, sqlite3_errmsg(s->db));
+	return nc_fail(NC_ESOFTWARE, "state: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+int
+nc_state_exec(nc_state *s, const char *sql)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return nc_state_dberr(s, "exec");
+	return 0;
+}
+
+int
+nc_state_prep(nc_state *s, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return nc_state_dberr(s, "prepare");
+	return 0;
+}
+
+int
+nc_state_done(nc_state *s, sqlite3_stmt *st)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		rc = nc_state_dberr(s, "write");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+path(char *out, size_t max, const char *home, const char *name)
+{
+	if ((size_t)snprintf(out, max, "%s/%s", home, name) >= max)
+		return nc_fail(NC_ECONFIG, "NC_HOME path too long");
+	return 0;
+}
+
+/* Derive the at-rest subkey so the storage key itself is never used
+ * directly by an AEAD. */
+static int
+setkey(nc_state *s, const uint8_t master[32])
+{
+	if ((s->key = sodium_malloc(32)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	crypto_generichash(s->key, 32, (const uint8_t *)AT_REST_LABEL,
+	    sizeof AT_REST_LABEL - 1, master, 32);
+	return 0;
+}
+
+static int
+readkey(nc_state *s)
+{
+	char p[4200];
+	uint8_t master[33];
+	struct stat sb;
+	ssize_t n;
+	int fd, rc;
+
+	if ((rc = path(p, sizeof p, s->home, KEYFILE)) != 0)
+		return rc;
+	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return nc_fail(NC_ECONFIG, "no identity in %s (run nc-keygen)",
+			    s->home);
+		return nc_fail(NC_EOSERR, "%s: %s", p, strerror(errno));
+	}
+	if (fstat(fd, &sb) != 0 || (sb.st_mode & 077) != 0) {
+		close(fd);
+		return nc_fail(NC_ECONFIG, "%s: readable by others (chmod 600)", p);
+	}
+	n = read(fd, master, sizeof master);
+	close(fd);
+	if (n != 32) {
+		sodium_memzero(master, sizeof master);
+		return nc_fail(NC_ECONFIG, "%s: not a storage key", p);
+	}
+	rc = setkey(s, master);
+	sodium_memzero(master, sizeof master);
+	return rc;
+}
+
+static int
+newkey(nc_state *s)
+{
+	char p[4200];
+	uint8_t master[32];
+	int fd, rc;
+
+	if ((rc = path(p, sizeof p, s->home, KEYFILE)) != 0)
+		return rc;
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return nc_fail(NC_ECANTCREAT, "%s already holds an identity",
+			    s->home);
+		return nc_fail(NC_ECANTCREAT, "%s: %s", p, strerror(errno));
+	}
+	randombytes_buf(master, sizeof master);
+	if (write(fd, master, sizeof master) != (ssize_t)sizeof master ||
+	    fsync(fd) != 0) {
+		close(fd);
+		unlink(p);
+		sodium_memzero(master, sizeof master);
+		return nc_fail(NC_EIO, "%s: %s", p, strerror(errno));
+	}
+	close(fd);
+	rc = setkey(s, master);
+	sodium_memzero(master, sizeof master);
+	return rc;
+}
+
+static int
+migrate(nc_state *s)
+{
+	sqlite3_stmt *st;
+	int v, i, n = (int)(sizeof migrations / sizeof migrations[0]), rc;
+	char sql[64];
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = nc_state_prep(s, &st, "PRAGMA user_version")) != 0)
+		goto fail;
+	v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (v < 0 || v > n) {
+		rc = nc_fail(NC_ECONFIG, "state.db: unknown schema version %d", v);
+		goto fail;
+	}
+	for (i = v; i < n; i++)
+		if ((rc = nc_state_exec(s, migrations[i])) != 0)
+			goto fail;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", n);
+	if ((rc = nc_state_exec(s, sql)) != 0)
+		goto fail;
+	return nc_state_commit(s);
+fail:
+	nc_state_rollback(s);
+	return rc;
+}
+
+static int
+opendb(nc_state *s, int create)
+{
+	char p[4200];
+	int rc, flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+	if ((rc = path(p, sizeof p, s->home, DBFILE)) != 0)
+		return rc;
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(p, &s->db, flags, NULL) != SQLITE_OK)
+		return nc_fail(create ? NC_ECANTCREAT : NC_ECONFIG, "%s: %s", p,
+		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	/* WAL lets readers run beside a writer; FULL sync because a message
+	 * is acknowledged to the relay right after its commit. */
+	sqlite3_busy_timeout(s->db, 30000);
+	if ((rc = nc_state_exec(s, "PRAGMA journal_mode=WAL;"
+	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+	    "PRAGMA secure_delete=ON")) != 0)
+		return rc;
+	return migrate(s);
+}
+
+static nc_state *
+alloc(const char *home)
+{
+	nc_state *s = calloc(1, sizeof *s);
+
+	if (s == NULL) {
+		nc_fail(NC_EOSERR, "out of memory");
+		return NULL;
+	}
+	if (strlen(home) >= sizeof s->home) {
+		free(s);
+		nc_fail(NC_ECONFIG, "NC_HOME path too long");
+		return NULL;
+	}
+	strcpy(s->home, home);
+	return s;
+}
+
+int
+nc_state_create(nc_state **out, const char *home)
+{
+	char p[4200];
+	nc_state *s;
+	int rc;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return nc_fail(NC_ESOFTWARE, "libsodium failed to start");
+	if (mkdir(home, 0700) != 0 && errno != EEXIST)
+		return nc_fail(NC_ECANTCREAT, "%s: %s", home, strerror(errno));
+	if ((s = alloc(home)) == NULL)
+		return NC_EOSERR;
+	if ((rc = path(p, sizeof p, home, DBFILE)) != 0 ||
+	    (rc = newkey(s)) != 0) {
+		nc_state_close(s);
+		return rc;
+	}
+	unlink(p);   /* a state.db without its key is unreadable debris */
+	if ((rc = opendb(s, 1)) != 0) {
+		nc_state_close(s);
+		path(p, sizeof p, home, KEYFILE);
+		unlink(p);
+		return rc;
+	}
+	chmod(home, 0700);
+	*out = s;
+	return 0;
+}
+
+int
+nc_state_open(nc_state **out, const char *home)
+{
+	nc_state *s;
+	int rc;
+
+	*out = NULL;
+	if (sodium_init() < 0)
+		return nc_fail(NC_ESOFTWARE, "libsodium failed to start");
+	if ((s = alloc(home)) == NULL)
+		return NC_EOSERR;
+	if ((rc = readkey(s)) != 0 || (rc = opendb(s, 0)) != 0) {
+		nc_state_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+nc_state_close(nc_state *s)
+{
+	if (s == NULL)
+		return;
+	if (s->db)
+		sqlite3_close_v2(s->db);
+	if (s->key)
+		sodium_free(s->key);
+	free(s);
+}
+
+int
+nc_state_begin(nc_state *s)
+{
+	if (s->depth++ > 0)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		s->depth = 0;
+		return nc_state_dberr(s, "begin");
+	}
+	return 0;
+}
+
+int
+nc_state_commit(nc_state *s)
+{
+	if (s->depth == 0 || --s->depth > 0)
+		return 0;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		int rc = nc_state_dberr(s, "commit");
+
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	return 0;
+}
+
+void
+nc_state_rollback(nc_state *s)
+{
+	if (s->depth == 0)
+		return;
+	s->depth = 0;
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+at_rest_ad(nc_buf *ad, const char *table, const char *row)
+{
+	int rc;
+
+	if ((rc = nc_buf_add(ad, AT_REST_LABEL, sizeof AT_REST_LABEL)) != 0 ||
+	    (rc = nc_buf_add(ad, table, strlen(table) + 1)) != 0)
+		return rc;
+	return nc_buf_addstr(ad, row);
+}
+
+int
+nc_state_seal(const nc_state *s, const char *table, const char *row,
+    const void *pt, size_t n, nc_buf *out)
+{
+	nc_buf ad = NC_BUF_INIT;
+	uint8_t *p;
+	unsigned long long clen;
+	int rc;
+
+	if ((rc = at_rest_ad(&ad, table, row)) != 0 ||
+	    (rc = nc_buf_reserve(out, 1 + 24 + n + 16)) != 0) {
+		nc_buf_free(&ad);
+		return rc;
+	}
+	p = out->p + out->len;
+	p[0] = 1;
+	randombytes_buf(p + 1, 24);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(p + 25, &clen, pt, n,
+	    ad.p, ad.len, NULL, p + 1, s->key);
+	out->len += 25 + clen;
+	nc_buf_free(&ad);
+	return 0;
+}
+
+int
+nc_state_unseal(const nc_state *s, const char *table, const char *row,
+    const void *ct, size_t n, nc_buf *out)
+{
+	const uint8_t *c = ct;
+	nc_buf ad = NC_BUF_INIT;
+	unsigned long long plen;
+	int rc;
+
+	if (n < 25 + 16 || c[0] != 1)
+		return nc_fail(NC_ESECURITY, "state: %s %s: damaged", table, row);
+	if ((rc = at_rest_ad(&ad, table, row)) != 0 ||
+	    (rc = nc_buf_reserve(out, n)) != 0) {
+		nc_buf_free(&ad);
+		return rc;
+	}
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->p + out->len, &plen,
+	    NULL, c + 25, n - 25, ad.p, ad.len, c + 1, s->key) != 0) {
+		nc_buf_free(&ad);
+		return nc_fail(NC_ESECURITY, "state: %s %s: damaged or moved",
+		    table, row);
+	}
+	out->len += plen;
+	nc_buf_free(&ad);
+	return 0;
+}
+
+static int
+kv_put(nc_state *s, const char *k, const void *v, size_t n, int secret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "INSERT OR REPLACE INTO kv(k, v, secret)"
+	    " VALUES (?, ?, ?)")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, n ? v : "", (int)n, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, secret);
+	return nc_state_done(s, st);
+}
+
+static int
+kv_get(nc_state *s, const char *k, nc_buf *out, int secret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st,
+	    "SELECT v FROM kv WHERE k = ? AND secret = ?")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, secret);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE)
+			return nc_fail(NC_ENOUSER, "state: no %s", k);
+		return nc_state_dberr(s, "read");
+	}
+	if (secret)
+		rc = nc_state_unseal(s, "kv", k, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), out);
+	else
+		rc = nc_buf_add(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+nc_state_put(nc_state *s, const char *k, const void *v, size_t n)
+{
+	return kv_put(s, k, v, n, 0);
+}
+
+int
+nc_state_get(nc_state *s, const char *k, nc_buf *out)
+{
+	return kv_get(s, k, out, 0);
+}
+
+int
+nc_state_put_secret(nc_state *s, const char *k, const void *v, size_t n)
+{
+	nc_buf ct = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = nc_state_seal(s, "kv", k, v, n, &ct)) == 0)
+		rc = kv_put(s, k, ct.p, ct.len, 1);
+	nc_buf_free(&ct);
+	return rc;
+}
+
+int
+nc_state_get_secret(nc_state *s, const char *k, nc_buf *out)
+{
+	return kv_get(s, k, out, 1);
+}
+
+int64_t
+nc_state_get_int(nc_state *s, const char *k, int64_t dflt)
+{
+	char v[32];
+
+	if (nc_state_get_str(s, k, v, sizeof v) != 0)
+		return dflt;
+	return strtoll(v, NULL, 10);
+}
+
+int
+nc_state_put_int(nc_state *s, const char *k, int64_t v)
+{
+	char t[32];
+
+	snprintf(t, sizeof t, "%lld", (long long)v);
+	return nc_state_put(s, k, t, strlen(t));
+}
+
+int
+nc_state_get_str(nc_state *s, const char *k, char *out, size_t max)
+{
+	nc_buf b = NC_BUF_INIT;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = nc_state_get(s, k, &b)) != 0)
+		goto done;
+	if (b.len >= max || memchr(b.p, 0, b.len) != NULL) {
+		rc = nc_fail(NC_ESOFTWARE, "state: %s: bad value", k);
+		goto done;
+	}
+	memcpy(out, b.p, b.len);
+	out[b.len] = '\0';
+done:
+	nc_buf_free(&b);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/* state.h - a device's local state: $NC_HOME/state.db (sqlite, WAL) and the
+ * storage key $NC_HOME/storage.key (32 random bytes, 0600). Secrets,
+ * session state and message bodies are stored encrypted with
+ * XChaCha20-Poly1305 under a key derived from the storage key, with the
+ * table and row identity as associated data, so a row moved to another
+ * place in the database does not decrypt. */
+#ifndef NC_STATE_H
+#define NC_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+
+typedef struct nc_state {
+	sqlite3 *db;
+	uint8_t *key;        /* at-rest key (sodium_malloc'd) */
+	char home[4096];
+	int depth;           /* nesting of nc_state_begin */
+} nc_state;
+
+/* Create NC_HOME (0700) if needed, a new storage key (O_EXCL) and an empty
+ * database. NC_ECANTCREAT if an identity is already there. */
+int nc_state_create(nc_state **out, const char *home)
+	__attribute__((warn_unused_result));
+/* Open an existing state; NC_ECONFIG if there is none (run nc-keygen). */
+int nc_state_open(nc_state **out, const char *home)
+	__attribute__((warn_unused_result));
+void nc_state_close(nc_state *s);
+
+/* Write transactions (BEGIN IMMEDIATE: writers wait for each other, up to
+ * the busy timeout). Nested begin/commit pairs join the outer one. */
+int nc_state_begin(nc_state *s) __attribute__((warn_unused_result));
+int nc_state_commit(nc_state *s) __attribute__((warn_unused_result));
+void nc_state_rollback(nc_state *s);
+
+/* Encryption at rest: out = u8 1, fixed[24] nonce, ciphertext; the AD is
+ * "newchat at-rest v1" 0x00 table 0x00 row. nc_state_unseal fails with
+ * NC_ESECURITY when the bytes were changed or moved. */
+int nc_state_seal(const nc_state *s, const char *table, const char *row,
+    const void *pt, size_t n, nc_buf *out) __attribute__((warn_unused_result));
+int nc_state_unseal(const nc_state *s, const char *table, const char *row,
+    const void *ct, size_t n, nc_buf *out) __attribute__((warn_unused_result));
+
+/* Key-value settings: plain (public values) or encrypted (secrets).
+ * get: 0, or NC_ENOUSER when the key is absent (nothing recorded). */
+int nc_state_put(nc_state *s, const char *k, const void *v, size_t n)
+	__attribute__((warn_unused_result));
+int nc_state_get(nc_state *s, const char *k, nc_buf *out)
+	__attribute__((warn_unused_result));
+int nc_state_put_secret(nc_state *s, const char *k, const void *v, size_t n)
+	__attribute__((warn_unused_result));
+int nc_state_get_secret(nc_state *s, const char *k, nc_buf *out)
+	__attribute__((warn_unused_result));
+/* Integers and text in the plain settings; default when absent. */
+int64_t nc_state_get_int(nc_state *s, const char *k, int64_t dflt);
+int nc_state_put_int(nc_state *s, const char *k, int64_t v)
+	__attribute__((warn_unused_result));
+int nc_state_get_str(nc_state *s, const char *k, char *out, size_t max)
+	__attribute__((warn_unused_result));
+
+/* Statement helpers: prepare (NC_EOSERR with sqlite's reason) and run a
+ * statement without results. */
+int nc_state_prep(nc_state *s, sqlite3_stmt **st, const char *sql)
+	__attribute__((warn_unused_result));
+int nc_state_exec(nc_state *s, const char *sql) __attribute__((warn_unused_result));
+/* Step a prepared statement to completion, finalize it; 0 or NC_EOSERR. */
+int nc_state_done(nc_state *s, sqlite3_stmt *st) __attribute__((warn_unused_result));
+/* Error from the database, with context. */
+int nc_state_dberr(nc_state *s, const char *what);
+
+#endif
