@@ -53,7 +53,10 @@ static const char *migrations[] = {
 	"  PRIMARY KEY(id, peer));"
 	/* their envelopes, once encrypted: retried with the same ids */
 	"CREATE TABLE outenv(envid BLOB PRIMARY KEY, id TEXT NOT NULL,"
-	"  peer TEXT NOT NULL, dev BLOB NOT NULL, env BLOB NOT NULL);",
+	"  peer TEXT NOT NULL, dev BLOB NOT NULL, env BLOB NOT NULL);"
+	/* delivery receipts owed, sent by the next nc-recv */
+	"CREATE TABLE rcpt(peer TEXT NOT NULL, dev BLOB NOT NULL,"
+	"  id BLOB NOT NULL, PRIMARY KEY(peer, dev, id));",
 };
 
 int

@@ -1,0 +1,288 @@
+/* directory.c - fetching, verifying and pinning device lists. */
+#include <string.h>
+#include <time.h>
+
+#include "directory.h"
+#include "err.h"
+#include "event.h"
+#include "relayc.h"
+
+static int
+domain_of(const char *addr, char *name, size_t nmax, const char **domain)
+{
+	const char *at = strchr(addr, '@');
+
+	if (!nc_addr_valid(addr) || at == NULL || (size_t)(at - addr) >= nmax)
+		return nc_fail(NC_EUSAGE, "%s: not a valid user@domain", addr);
+	memcpy(name, addr, (size_t)(at - addr));
+	name[at - addr] = '\0';
+	*domain = at + 1;
+	return 0;
+}
+
+/* The pinned row: 1 found, 0 none, <0 error. */
+static int
+load(nc_state *s, const char *addr, nc_devlist *l, int *changed,
+    nc_devlist *l2, int *verified)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT devlist, changed, new_devlist,"
+	    " verified FROM contact WHERE user = ?")) != 0)
+		return -rc;
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	rc = nc_devlist_decode(l, sqlite3_column_blob(st, 0),
+	    (size_t)sqlite3_column_bytes(st, 0));
+	if (changed)
+		*changed = sqlite3_column_int(st, 1);
+	if (verified)
+		*verified = sqlite3_column_int(st, 3);
+	if (rc == 0 && l2 && sqlite3_column_type(st, 2) == SQLITE_BLOB)
+		rc = nc_devlist_decode(l2, sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2));
+	sqlite3_finalize(st);
+	return rc ? -NC_ESOFTWARE : 1;
+}
+
+static int
+store(nc_state *s, const nc_devlist *l, const uint8_t *enc, size_t n, int insert)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, insert ?
+	    "INSERT INTO contact(devlist, version, identity, first_seen, user)"
+	    " VALUES (?, ?, ?, ?, ?)" :
+	    "UPDATE contact SET devlist = ?, version = ?, identity = ?,"
+	    " first_seen = first_seen + 0 * ? WHERE user = ?")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, enc, (int)n, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)l->version);
+	sqlite3_bind_blob(st, 3, l->identity, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 5, l->user, -1, SQLITE_STATIC);
+	return nc_state_done(s, st);
+}
+
+int
+nc_dir_pin(nc_state *s, const nc_devlist *l)
+{
+	nc_buf enc = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = nc_devlist_encode(l, &enc)) == 0)
+		rc = store(s, l, enc.p, enc.len, 1);
+	nc_buf_free(&enc);
+	return rc;
+}
+
+/* An identity key that differs from the pin: hold everything, alarm once
+ * per new list. */
+static int
+changed_key(nc_state *s, const nc_devlist *l, const uint8_t *enc, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc, fresh;
+
+	if ((rc = nc_state_prep(s, &st, "UPDATE contact SET changed = 1,"
+	    " new_devlist = ?1 WHERE user = ?2 AND (changed = 0 OR"
+	    " new_devlist IS NULL OR new_devlist != ?1)")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, enc, (int)n, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, l->user, -1, SQLITE_STATIC);
+	if ((rc = nc_state_done(s, st)) != 0)
+		return rc;
+	fresh = sqlite3_changes(s->db) > 0;
+	if (fresh && (rc = nc_event_add(s, "alarm", "", l->user, "",
+	    "identity key changed; check it, then: nc-keys trust USER", 0)) != 0)
+		return rc;
+	return nc_fail(NC_ESECURITY, "%s: identity key changed; messages held "
+	    "(nc-keys show %s, then nc-keys trust %s)", l->user, l->user, l->user);
+}
+
+static int
+update(nc_state *s, const char *addr, const nc_devlist *l, const uint8_t *enc,
+    size_t n)
+{
+	nc_devlist old;
+	int found, changed = 0, rc;
+
+	if ((found = load(s, addr, &old, &changed, NULL, NULL)) < 0)
+		return -found;
+	if (!found)
+		return store(s, l, enc, n, 1);   /* trust on first use */
+	if (memcmp(old.identity, l->identity, 32) != 0)
+		return changed_key(s, l, enc, n);
+	if (changed) {
+		/* Back to the pinned key: nothing to accept any more. */
+		sqlite3_stmt *st;
+		if ((rc = nc_state_prep(s, &st, "UPDATE contact SET changed = 0,"
+		    " new_devlist = NULL WHERE user = ?")) != 0)
+			return rc;
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			return rc;
+	}
+	if (l->version < old.version) {
+		rc = nc_event_add(s, "alarm", "", addr, "",
+		    "relay served an older device list", 0);
+		return rc ? rc : nc_fail(NC_ESECURITY,
+		    "%s: relay served an older device list", addr);
+	}
+	if (l->version == old.version) {
+		nc_buf e2 = NC_BUF_INIT;
+		int same;
+
+		if ((rc = nc_devlist_encode(&old, &e2)) != 0)
+			return rc;
+		same = e2.len == n && memcmp(e2.p, enc, n) == 0;
+		nc_buf_free(&e2);
+		if (!same) {
+			rc = nc_event_add(s, "alarm", "", addr, "",
+			    "two different device lists of one version", 0);
+			return rc ? rc : nc_fail(NC_ESECURITY,
+			    "%s: two different device lists of one version", addr);
+		}
+		return 0;
+	}
+	return store(s, l, enc, n, 0);
+}
+
+static int
+fetch(nc_state *s, const char *addr, nc_devlist *out)
+{
+	nc_relay *r = NULL;
+	nc_buf enc = NC_BUF_INIT;
+	char name[NC_USER_MAX + 1];
+	const char *domain = NULL;
+	int rc, rc2;
+
+	if ((rc = domain_of(addr, name, sizeof name, &domain)) != 0 ||
+	    (rc = nc_relay_open(&r, s->home, domain)) != 0)
+		return rc;
+	rc = nc_relay_get_devlist(r, name, &enc);
+	nc_relay_close(r);
+	if (rc == NC_ENOUSER)
+		rc = nc_fail(NC_ENOUSER, "%s: no such user", addr);
+	if (rc != 0)
+		goto done;
+	if ((rc = nc_devlist_parse(out, enc.p, enc.len)) != 0 ||
+	    strcmp(out->user, addr) != 0) {
+		rc = nc_fail(NC_ESECURITY, "%s: relay served a bad device list%s%s",
+		    addr, rc ? ": " : "", rc ? nc_errmsg() : " (another user's)");
+		goto done;
+	}
+	if ((rc = nc_state_begin(s)) != 0)
+		goto done;
+	rc = update(s, addr, out, enc.p, enc.len);
+	/* An alarm is recorded even though the lookup fails. */
+	if ((rc2 = nc_state_commit(s)) != 0 && rc == 0)
+		rc = rc2;
+done:
+	nc_buf_free(&enc);
+	return rc;
+}
+
+int
+nc_dir_get(nc_state *s, const char *addr, int want_fetch, nc_devlist *out)
+{
+	int found, changed = 0;
+
+	if (!want_fetch) {
+		if ((found = load(s, addr, out, &changed, NULL, NULL)) < 0)
+			return -found;
+		if (found && changed)
+			return nc_fail(NC_ESECURITY, "%s: identity key changed; messages "
+			    "held (nc-keys trust %s)", addr, addr);
+		if (found)
+			return 0;
+	}
+	if ((found = fetch(s, addr, out)) != 0)
+		return found;
+	/* A contact whose key changed before stays refused until trusted. */
+	if (load(s, addr, out, &changed, NULL, NULL) == 1 && changed)
+		return nc_fail(NC_ESECURITY, "%s: identity key changed; messages "
+		    "held (nc-keys trust %s)", addr, addr);
+	return 0;
+}
+
+int
+nc_dir_show(nc_state *s, const char *addr, nc_devlist *l, int *changed,
+    nc_devlist *l2, int *verified)
+{
+	int found = load(s, addr, l, changed, l2, verified);
+
+	if (found < 0)
+		return -found;
+	return found ? 0 : nc_fail(NC_ENOUSER, "%s: not a contact yet", addr);
+}
+
+int
+nc_dir_trust(nc_state *s, const char *addr)
+{
+	nc_devlist l, l2;
+	sqlite3_stmt *st;
+	nc_buf enc = NC_BUF_INIT;
+	int changed = 0, found, rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((found = load(s, addr, &l, &changed, &l2, NULL)) <= 0) {
+		rc = found < 0 ? -found : nc_fail(NC_ENOUSER, "%s: not a contact yet",
+		    addr);
+		goto fail;
+	}
+	if (changed) {
+		if ((rc = nc_devlist_encode(&l2, &enc)) != 0 ||
+		    (rc = store(s, &l2, enc.p, enc.len, 0)) != 0 ||
+		    (rc = nc_state_prep(s, &st, "UPDATE contact SET changed = 0,"
+		    " new_devlist = NULL, verified = 0 WHERE user = ?")) != 0)
+			goto fail;
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			goto fail;
+		/* Sessions and envelopes made for the old keys are void; queued
+		 * messages are encrypted afresh to the keys just accepted. */
+		if ((rc = nc_state_prep(s, &st, "DELETE FROM session WHERE user = ?")) != 0)
+			goto fail;
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0 ||
+		    (rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE peer = ?")) != 0)
+			goto fail;
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0 ||
+		    (rc = nc_state_prep(s, &st,
+		    "UPDATE outbox SET next_try = 0 WHERE peer = ?")) != 0)
+			goto fail;
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			goto fail;
+	}
+	nc_buf_free(&enc);
+	return nc_state_commit(s);
+fail:
+	nc_buf_free(&enc);
+	nc_state_rollback(s);
+	return rc;
+}
+
+int
+nc_dir_verified(nc_state *s, const char *addr)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st,
+	    "UPDATE contact SET verified = 1 WHERE user = ? AND changed = 0")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+	if ((rc = nc_state_done(s, st)) != 0)
+		return rc;
+	return sqlite3_changes(s->db) ? 0 :
+	    nc_fail(NC_ENOUSER, "%s: not a contact, or its key changed", addr);
+}

@@ -1,0 +1,244 @@
+/* event.c - recording and printing events, and the stored history. */
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "event.h"
+#include "json.h"
+
+void
+nc_time_iso(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32,
+	    "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		strcpy(out, "1970-01-01T00:00:00Z");
+}
+
+int
+nc_event_add(nc_state *s, const char *type, const char *id, const char *peer,
+    const char *dev, const char *reason, int64_t msg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "INSERT INTO event(type, id, peer, dev,"
+	    " time, reason, msg) VALUES (?, ?, ?, ?, ?, ?, ?)")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id ? id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, peer ? peer : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, dev ? dev : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 6, reason ? reason : "", -1, SQLITE_STATIC);
+	if (msg > 0)
+		sqlite3_bind_int64(st, 7, msg);
+	return nc_state_done(s, st);
+}
+
+/* Text for a terminal: control characters other than tab become '?', each
+ * line of the body gets the sender's prefix. */
+static int
+text_lines(nc_buf *o, const char *prefix, const uint8_t *p, size_t n)
+{
+	size_t i;
+	int rc = 0, start = 1;
+
+	if (n > 0 && p[n - 1] == '\n')
+		n--;
+	if (n == 0)
+		return nc_buf_printf(o, "%s\n", prefix);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (start && (rc = nc_buf_addstr(o, prefix)) != 0)
+			break;
+		start = p[i] == '\n';
+		if (p[i] == '\n' || p[i] == '\t' || p[i] >= 0x20)
+			rc = nc_buf_add(o, p[i] == 0x7f ? (const uint8_t *)"?" : p + i, 1);
+		else
+			rc = nc_buf_add(o, "?", 1);
+	}
+	return rc ? rc : nc_buf_add(o, "\n", 1);
+}
+
+/* One message row as a line; dir 1 rows say "to" instead of "from". */
+static int
+fmt_message(nc_state *s, int64_t seq, int json, int history, nc_buf *o)
+{
+	sqlite3_stmt *st;
+	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
+	char row[600], when[32];
+	const char *id, *peer, *dev, *status;
+	int dir, rc;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT id, dir, peer, dev, time, body,"
+	    " status FROM message WHERE seq = ?")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, seq);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return nc_fail(NC_ESOFTWARE, "state: message %lld missing",
+		    (long long)seq);
+	}
+	id = (const char *)sqlite3_column_text(st, 0);
+	dir = sqlite3_column_int(st, 1);
+	peer = (const char *)sqlite3_column_text(st, 2);
+	dev = (const char *)sqlite3_column_text(st, 3);
+	nc_time_iso(when, sqlite3_column_int64(st, 4));
+	status = (const char *)sqlite3_column_text(st, 6);
+	snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
+	if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
+	    (size_t)sqlite3_column_bytes(st, 5), &body)) != 0)
+		goto done;
+	if (json) {
+		if ((rc = nc_json_kv(o, "type", "message")) != 0 ||
+		    (rc = nc_json_kv(o, "id", id)) != 0 ||
+		    (rc = nc_json_kv(o, dir ? "to" : "from", peer)) != 0 ||
+		    (rc = nc_json_kv(o, "device", dev)) != 0 ||
+		    (rc = nc_json_kv(o, "time", when)) != 0 ||
+		    (rc = nc_buf_addstr(o, ",\"body\":")) != 0 ||
+		    (rc = nc_json_str(o, (const char *)body.p, body.len)) != 0)
+			goto done;
+		if (history && ((rc = nc_json_kv(o, "dir", dir ? "out" : "in")) != 0 ||
+		    (rc = nc_json_kv(o, "status", status)) != 0))
+			goto done;
+		rc = nc_buf_addstr(o, "}\n");
+	} else {
+		if (history)
+			rc = nc_buf_printf(&pre, "%s %s%s: ", when, dir ? "> " : "",
+			    peer);
+		else
+			rc = nc_buf_printf(&pre, "%s: ", peer);
+		if (rc == 0 && (rc = nc_buf_nul(&pre)) == 0)
+			rc = text_lines(o, (const char *)pre.p, body.p, body.len);
+	}
+done:
+	sqlite3_finalize(st);
+	nc_buf_free(&body);
+	nc_buf_free(&pre);
+	return rc;
+}
+
+static int
+fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
+{
+	const char *type = (const char *)sqlite3_column_text(ev, 1);
+	const char *id = (const char *)sqlite3_column_text(ev, 2);
+	const char *peer = (const char *)sqlite3_column_text(ev, 3);
+	const char *reason = (const char *)sqlite3_column_text(ev, 5);
+	int rc;
+
+	if (strcmp(type, "message") == 0)
+		return fmt_message(s, sqlite3_column_int64(ev, 6), json, 0, o);
+	if (!json) {
+		if (strcmp(type, "receipt") == 0)
+			return nc_buf_printf(o, "receipt %s from %s: delivered\n", id, peer);
+		if (strcmp(type, "failure") == 0)
+			return nc_buf_printf(o, "failure %s to %s: %s\n", id, peer, reason);
+		return nc_buf_printf(o, "alarm %s: %s\n", peer, reason);
+	}
+	if ((rc = nc_json_kv(o, "type", type)) != 0)
+		return rc;
+	if (strcmp(type, "receipt") == 0)
+		rc = nc_json_kv(o, "id", id) || nc_json_kv(o, "from", peer) ||
+		    nc_json_kv(o, "status", "delivered");
+	else if (strcmp(type, "failure") == 0)
+		rc = nc_json_kv(o, "id", id) || nc_json_kv(o, "to", peer) ||
+		    nc_json_kv(o, "reason", reason);
+	else
+		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "reason", reason);
+	if (rc != 0)
+		return NC_EOSERR;
+	return nc_buf_addstr(o, "}\n");
+}
+
+static int
+emit(FILE *out, nc_buf *o)
+{
+	if (fwrite(o->p, 1, o->len, out) != o->len || fflush(out) != 0)
+		return nc_fail(NC_EIO, "write: output error");
+	return 0;
+}
+
+/* Claim the oldest unprinted event: 1 claimed (ev positioned on it), 0 none. */
+static int
+claim(nc_state *s, int json, nc_buf *o)
+{
+	sqlite3_stmt *ev, *up;
+	int rc, got = 0;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return -rc;
+	if ((rc = nc_state_prep(s, &ev, "SELECT seq, type, id, peer, dev,"
+	    " reason, msg FROM event WHERE printed = 0 ORDER BY seq LIMIT 1")) != 0)
+		goto fail;
+	if (sqlite3_step(ev) == SQLITE_ROW) {
+		if ((rc = fmt_event(s, ev, json, o)) != 0 ||
+		    (rc = nc_state_prep(s, &up,
+		    "UPDATE event SET printed = 1 WHERE seq = ?")) != 0) {
+			sqlite3_finalize(ev);
+			goto fail;
+		}
+		sqlite3_bind_int64(up, 1, sqlite3_column_int64(ev, 0));
+		if ((rc = nc_state_done(s, up)) != 0) {
+			sqlite3_finalize(ev);
+			goto fail;
+		}
+		got = 1;
+	}
+	sqlite3_finalize(ev);
+	if ((rc = nc_state_commit(s)) != 0)
+		return -rc;
+	return got;
+fail:
+	nc_state_rollback(s);
+	return -rc;
+}
+
+int
+nc_event_print(nc_state *s, int json, FILE *out, int *n)
+{
+	nc_buf o = NC_SECBUF_INIT;
+	int rc;
+
+	if (n)
+		*n = 0;
+	/* Committed first, written second: a crash in between loses a line
+	 * from stdout (never from --history) rather than printing it twice. */
+	for (;;) {
+		nc_buf_reset(&o);
+		if ((rc = claim(s, json, &o)) <= 0)
+			break;
+		if ((rc = emit(out, &o)) != 0)
+			break;
+		if (n)
+			(*n)++;
+	}
+	nc_buf_free(&o);
+	return rc < 0 ? -rc : rc;
+}
+
+int
+nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
+{
+	sqlite3_stmt *st;
+	nc_buf o = NC_SECBUF_INIT;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, peer ?
+	    "SELECT seq FROM message WHERE peer = ? ORDER BY seq" :
+	    "SELECT seq FROM message ORDER BY seq")) != 0)
+		return rc;
+	if (peer)
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		nc_buf_reset(&o);
+		if ((rc = fmt_message(s, sqlite3_column_int64(st, 0), json, 1, &o)) != 0 ||
+		    (rc = emit(out, &o)) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	nc_buf_free(&o);
+	return rc;
+}

@@ -1,0 +1,93 @@
+/* inbox.c - fetch, decrypt, commit, acknowledge. */
+#include <string.h>
+
+#include "armor.h"
+#include "err.h"
+#include "inbox.h"
+#include "outbox.h"
+#include "relayc.h"
+
+#define ARMORED_MAX ((size_t)64 << 20)
+#define ENVELOPE_MAX ((size_t)256 << 10)   /* the relay's limit */
+
+int
+nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
+    int *more, nc_rx *rx)
+{
+	static nc_relay_mail m[NC_RELAY_LIST_MAX];
+	uint8_t ack[NC_RELAY_LIST_MAX][16];
+	nc_relay *r = NULL;
+	nc_buf resp = NC_BUF_INIT;
+	size_t n = 0, nack = 0, i;
+	int rc, rc1;
+
+	*more = 0;
+	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0)
+		return rc;
+	if (wait > 0)
+		nc_relay_timeout(r, wait + 30);
+	if ((rc = nc_relay_fetch(r, self->name, self->dev, *cursor, wait, &resp,
+	    m, &n)) != 0)
+		goto done;
+	for (i = 0; i < n; i++) {
+		uint8_t envid[16];
+
+		rc1 = nc_session_receive(s, self, m[i].env, m[i].len, envid, rx);
+		/* Stored or refused for good: acknowledge. Otherwise (relay of
+		 * the sender unreachable, database busy) it stays for later. */
+		if (rc1 == 0 || rc1 == NC_ESECURITY)
+			memcpy(ack[nack++], m[i].envid, 16);
+		if (m[i].cursor > *cursor)
+			*cursor = m[i].cursor;
+	}
+	if (nack > 0)
+		rc = nc_relay_ack(r, self->name, self->dev,
+		    (const uint8_t (*)[16])ack, nack);
+	*more = n == NC_RELAY_LIST_MAX;
+done:
+	nc_buf_free(&resp);
+	nc_relay_close(r);
+	return rc;
+}
+
+int
+nc_inbox_armored(nc_state *s, nc_self *self, int fd, nc_rx *rx)
+{
+	nc_buf in = NC_BUF_INIT, env = NC_BUF_INIT;
+	uint8_t envid[16];
+	size_t pos = 0;
+	int rc, rc1, bad = 0;
+
+	if ((rc = nc_buf_readfd(&in, fd, ARMORED_MAX)) != 0)
+		goto done;
+	for (;;) {
+		nc_buf_reset(&env);
+		rc = nc_armor_next((const char *)in.p, in.len, &pos, &env,
+		    ENVELOPE_MAX);
+		if (rc == 1) {
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			break;
+		rc1 = nc_session_receive(s, self, env.p, env.len, envid, rx);
+		if (rc1 != 0 && rc1 != NC_ESECURITY && !bad)
+			bad = rc1;
+	}
+	if (rc == 0)
+		rc = bad;
+done:
+	nc_buf_free(&in);
+	nc_buf_free(&env);
+	return rc;
+}
+
+void
+nc_inbox_after(nc_state *s, nc_self *self, const nc_rx *rx)
+{
+	nc_flush f;
+
+	if (nc_session_receipts(s, self) == 0)
+		(void)!nc_outbox_flush(s, self, NULL, 0, &f);
+	(void)!nc_prekeys_maintain(s, self, rx->prekey > 0);
+}

@@ -1,0 +1,387 @@
+/* outbox.c - queueing, delivery with idempotent envelope ids, backoff,
+ * TTL expiry. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "directory.h"
+#include "err.h"
+#include "event.h"
+#include "hex.h"
+#include "outbox.h"
+#include "payload.h"
+#include "relayc.h"
+#include "session.h"
+
+#define BATCH 64
+
+int
+nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
+    const uint8_t *body, size_t n, int64_t ttl)
+{
+	sqlite3_stmt *st;
+	nc_buf ct = NC_BUF_INIT;
+	char row[600];
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	snprintf(row, sizeof row, "1/%s/%s", peer, msgid);
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = nc_state_seal(s, "message", row, body, n, &ct)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT INTO message(id, dir, peer, dev,"
+	    " time, body, status) VALUES (?, 1, ?, '', ?, ?, 'queued')")) != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_blob(st, 4, ct.p, (int)ct.len, SQLITE_STATIC);
+	if ((rc = nc_state_done(s, st)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT INTO outbox(id, peer, created,"
+	    " expires, next_try) VALUES (?, ?, ?, ?, 0)")) != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, now + ttl);
+	if ((rc = nc_state_done(s, st)) != 0)
+		goto fail;
+	nc_buf_free(&ct);
+	return nc_state_commit(s);
+fail:
+	nc_buf_free(&ct);
+	nc_state_rollback(s);
+	return rc;
+}
+
+void
+nc_outbox_status(nc_state *s, const char *id, const char *peer, char out[16])
+{
+	sqlite3_stmt *st;
+
+	out[0] = '\0';
+	if (nc_state_prep(s, &st, "SELECT status FROM message WHERE dir = 1 AND"
+	    " id = ? AND peer = ?") != 0)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		snprintf(out, 16, "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/* Run one statement binding text ?1 (peer) and optional text ?2. */
+static int
+run(nc_state *s, const char *sql, const char *a, const char *b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, sql)) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	return nc_state_done(s, st);
+}
+
+/* Give up on message id to peer: a failure event, nothing left queued. */
+static int
+give_up(nc_state *s, const char *id, const char *peer, const char *why)
+{
+	int rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = run(s, "DELETE FROM outbox WHERE peer = ?1 AND id = ?2", peer, id)) ||
+	    (rc = run(s, "DELETE FROM outenv WHERE peer = ?1 AND id = ?2", peer, id)) ||
+	    (rc = run(s, "UPDATE message SET status = 'failed' WHERE dir = 1 AND"
+	    " peer = ?1 AND id = ?2", peer, id)) ||
+	    (rc = nc_event_add(s, "failure", id, peer, "", why, 0))) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	return nc_state_commit(s);
+}
+
+static int
+expire(nc_state *s, const char *peer, nc_flush *f)
+{
+	sqlite3_stmt *st;
+	char ids[BATCH][40];
+	int n = 0, i, rc;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT id FROM outbox WHERE peer = ?"
+	    " AND expires < ? LIMIT 64")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	while (n < BATCH && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(ids[n++], sizeof ids[0], "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		if ((rc = give_up(s, ids[i], peer, "not accepted within its TTL")) != 0)
+			return rc;
+		f->failed++;
+	}
+	return 0;
+}
+
+/* Encrypt the queued messages to peer that have no envelopes yet. */
+static int
+encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
+    const char *only, int all)
+{
+	sqlite3_stmt *st;
+	nc_buf body = NC_SECBUF_INIT;
+	nc_payload pl;
+	char id[40], row[600];
+	int rc;
+
+	for (;;) {
+		if ((rc = nc_state_prep(s, &st, "SELECT o.id, m.time, m.body FROM"
+		    " outbox o JOIN message m ON m.dir = 1 AND m.peer = o.peer AND"
+		    " m.id = o.id WHERE o.peer = ?1 AND (?2 IS NULL OR o.id = ?2)"
+		    " AND (?3 OR o.next_try <= ?4) AND NOT EXISTS (SELECT 1 FROM"
+		    " outenv e WHERE e.peer = o.peer AND e.id = o.id)"
+		    " ORDER BY o.rowid LIMIT 1")) != 0)
+			return rc;
+		sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
+		if (only)
+			sqlite3_bind_text(st, 2, only, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, all);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			break;
+		}
+		snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
+		snprintf(row, sizeof row, "1/%s/%s", l->user, id);
+		memset(&pl, 0, sizeof pl);
+		pl.type = NC_PL_TEXT;
+		pl.time = (uint64_t)sqlite3_column_int64(st, 1);
+		nc_buf_reset(&body);
+		rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2), &body);
+		sqlite3_finalize(st);
+		if (rc == 0 && (rc = nc_hex_decode(pl.id, 16, id, strlen(id))) == 0) {
+			pl.body = body.p;
+			pl.bodylen = body.len;
+			rc = nc_session_encrypt(s, self, l, id, &pl, 0, NULL);
+		}
+		if (rc != 0)
+			break;
+	}
+	nc_buf_free(&body);
+	return rc;
+}
+
+static int
+backoff(nc_state *s, const char *peer)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "UPDATE outbox SET tries = tries + 1,"
+	    " next_try = ?2 + min(3600, 15 << min(tries, 8)) WHERE peer = ?1")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	return nc_state_done(s, st);
+}
+
+/* The relay took the envelopes up to maxrow: forget them; a message none
+ * of whose envelopes remain is accepted. */
+static int
+delivered(nc_state *s, const char *peer, sqlite3_int64 maxrow,
+    char (*ids)[40], int n)
+{
+	sqlite3_stmt *st;
+	int rc, i;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE peer = ? AND"
+	    " rowid <= ?")) != 0)
+		goto fail;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, maxrow);
+	if ((rc = nc_state_done(s, st)) != 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (ids[i][0] == '\0')
+			continue;   /* a receipt */
+		if ((rc = run(s, "UPDATE message SET status = 'accepted' WHERE"
+		    " dir = 1 AND peer = ?1 AND id = ?2 AND status = 'queued' AND"
+		    " NOT EXISTS (SELECT 1 FROM outenv e WHERE e.peer = ?1 AND"
+		    " e.id = ?2)", peer, ids[i])) != 0 ||
+		    (rc = run(s, "DELETE FROM outbox WHERE peer = ?1 AND id = ?2 AND"
+		    " NOT EXISTS (SELECT 1 FROM outenv e WHERE e.peer = ?1 AND"
+		    " e.id = ?2)", peer, ids[i])) != 0)
+			goto fail;
+	}
+	return nc_state_commit(s);
+fail:
+	nc_state_rollback(s);
+	return rc;
+}
+
+/* One batch of stored envelopes to peer's relay. 1 sent, 0 none left,
+ * <0 -error; *stale set when the relay has a newer device list. */
+static int
+send_batch(nc_state *s, nc_relay *r, const char *name, const nc_devlist *l,
+    int *stale)
+{
+	sqlite3_stmt *st;
+	nc_relay_item it[BATCH];
+	nc_buf hold[BATCH];
+	char ids[BATCH][40];
+	sqlite3_int64 maxrow = 0;
+	uint64_t cur = 0;
+	int n = 0, i, rc;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT rowid, envid, dev, env, id FROM"
+	    " outenv WHERE peer = ? ORDER BY rowid LIMIT 64")) != 0)
+		return -rc;
+	sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
+	while (n < BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		hold[n] = (nc_buf)NC_BUF_INIT;
+		maxrow = sqlite3_column_int64(st, 0);
+		memcpy(it[n].envid, sqlite3_column_blob(st, 1), 16);
+		memcpy(it[n].dev, sqlite3_column_blob(st, 2), 16);
+		snprintf(ids[n], sizeof ids[0], "%s", sqlite3_column_text(st, 4));
+		if (nc_buf_add(&hold[n], sqlite3_column_blob(st, 3),
+		    (size_t)sqlite3_column_bytes(st, 3)) != 0)
+			break;
+		it[n].env = hold[n].p;
+		it[n].len = hold[n].len;
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (n == 0)
+		return 0;
+	rc = nc_relay_deliver(r, name, l->version, it, (size_t)n, &cur);
+	for (i = 0; i < n; i++)
+		nc_buf_free(&hold[i]);
+	if (rc == NC_ETEMP && cur != 0)
+		*stale = 1;
+	if (rc == 0 && (rc = delivered(s, l->user, maxrow, ids, n)) == 0)
+		return 1;
+	return -rc;
+}
+
+/* The device list changed under us: envelopes made for the old one are
+ * dropped (their messages get new ones), receipts included. */
+static int
+restart(nc_state *s, const char *peer)
+{
+	return run(s, "DELETE FROM outenv WHERE peer = ?1", peer, NULL);
+}
+
+static int
+flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
+    int all, nc_flush *f)
+{
+	nc_relay *r = NULL;
+	nc_devlist l;
+	char name[NC_USER_MAX + 1];
+	const char *at = strchr(peer, '@');
+	int rc, tries = 0, sent, stale = 0;
+
+	if ((rc = expire(s, peer, f)) != 0)
+		return rc;
+	rc = nc_dir_get(s, peer, 0, &l);
+again:
+	if (rc == 0)
+		rc = encrypt_queued(s, self, &l, only, all);
+	if (rc == 0 && at) {
+		memcpy(name, peer, (size_t)(at - peer));
+		name[at - peer] = '\0';
+		if (r == NULL)
+			rc = nc_relay_open(&r, s->home, at + 1);
+		while (rc == 0 && (sent = send_batch(s, r, name, &l, &stale)) != 0)
+			if (sent < 0)
+				rc = -sent;
+		if (rc == NC_ETEMP && stale && tries++ == 0) {
+			stale = 0;
+			/* 409/410: a new device list. */
+			if ((rc = nc_dir_get(s, peer, 1, &l)) == 0 &&
+			    (rc = restart(s, peer)) == 0)
+				goto again;
+		}
+	}
+	nc_relay_close(r);
+	switch (rc) {
+	case 0:
+		break;
+	case NC_ESECURITY:
+		f->held++;
+		f->security++;
+		break;
+	case NC_ENOUSER: {
+		sqlite3_stmt *st;
+		char ids[BATCH][40];
+		int n = 0, i;
+
+		if (nc_state_prep(s, &st, "SELECT id FROM outbox WHERE peer = ?"
+		    " LIMIT 64") == 0) {
+			sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+			while (n < BATCH && sqlite3_step(st) == SQLITE_ROW)
+				snprintf(ids[n++], 40, "%s", sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+		}
+		for (i = 0; i < n; i++)
+			if (give_up(s, ids[i], peer, "no such user") == 0)
+				f->failed++;
+		run(s, "DELETE FROM outenv WHERE peer = ?1", peer, NULL);
+		f->nouser++;
+		break;
+	}
+	case NC_EUNAVAIL:
+	case NC_ETEMP:
+		backoff(s, peer);
+		f->queued++;
+		break;
+	default:
+		if (f->err == 0)
+			f->err = rc;
+	}
+	return 0;
+}
+
+int
+nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
+    nc_flush *f)
+{
+	sqlite3_stmt *st;
+	char peers[256][NC_ADDR_MAX + 1];
+	int n = 0, i, rc;
+
+	memset(f, 0, sizeof *f);
+	if ((rc = nc_state_prep(s, &st, "SELECT peer FROM outbox WHERE"
+	    " (?1 IS NULL OR id = ?1) AND (?2 OR next_try <= ?3) UNION"
+	    " SELECT peer FROM outenv WHERE ?1 IS NULL OR id = ?1")) != 0)
+		return rc;
+	if (only)
+		sqlite3_bind_text(st, 1, only, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, all);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
+		snprintf(peers[n++], sizeof peers[0], "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++)
+		if ((rc = flush_peer(s, self, peers[i], only, all, f)) != 0)
+			return rc;
+	/* What is still waiting, after this run. */
+	if ((rc = nc_state_prep(s, &st, "SELECT count(*) FROM outbox WHERE"
+	    " ?1 IS NULL OR id = ?1")) != 0)
+		return rc;
+	if (only)
+		sqlite3_bind_text(st, 1, only, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		f->queued = sqlite3_column_int(st, 0) - f->held;
+	sqlite3_finalize(st);
+	if (f->queued < 0)
+		f->queued = 0;
+	return 0;
+}

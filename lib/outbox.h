@@ -1,0 +1,41 @@
+/* outbox.h - messages on their way: queued until the recipient's relay
+ * accepts them, retried with backoff, failed after their TTL. Envelopes
+ * are made once and retried under the same envelope ids, so the relay
+ * stores a retry only once. */
+#ifndef NC_OUTBOX_H
+#define NC_OUTBOX_H
+
+#include <stdint.h>
+
+#include "account.h"
+#include "state.h"
+
+#define NC_TTL_DEFAULT (7 * 86400)
+
+/* Record an outgoing message (history row + outbox row) for peer, inside
+ * the caller's transaction or its own. */
+int nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
+    const uint8_t *body, size_t n, int64_t ttl)
+	__attribute__((warn_unused_result));
+
+typedef struct {
+	int accepted;   /* messages the relay took in this run */
+	int queued;     /* still waiting (relay unreachable) */
+	int held;       /* waiting for nc-keys trust */
+	int failed;     /* TTL passed or no such user: failure events */
+	int nouser;
+	int security;
+	int err;        /* first error code other than the above */
+} nc_flush;
+
+/* Deliver what is waiting. only: just this message id (NULL: all); all:
+ * ignore the backoff schedule. */
+int nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
+    nc_flush *f) __attribute__((warn_unused_result));
+
+/* Status of message id to peer: "queued", "accepted", "delivered",
+ * "failed", or "" when unknown. */
+void nc_outbox_status(nc_state *s, const char *id, const char *peer,
+    char out[16]);
+
+#endif

@@ -1,0 +1,648 @@
+/* session.c - X3DH session set-up, ratchet state kept encrypted in the
+ * state database, and the receive transaction. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "armor.h"
+#include "directory.h"
+#include "envelope.h"
+#include "err.h"
+#include "event.h"
+#include "hex.h"
+#include "relayc.h"
+#include "session.h"
+#include "wire.h"
+
+static void
+rowname(char *out, size_t max, const char *user, const uint8_t dev[16])
+{
+	char h[33];
+
+	nc_hex_encode(h, dev, 16);
+	snprintf(out, max, "%s/%s", user, h);
+}
+
+/* The stored session with (user, dev): NULL and rc 0 when there is none. */
+static nc_ratchet *
+session_load(nc_state *s, const char *user, const uint8_t dev[16], int *rc)
+{
+	sqlite3_stmt *st;
+	nc_buf pt = NC_SECBUF_INIT;
+	nc_ratchet *r = NULL;
+	char row[400];
+
+	*rc = 0;
+	if ((*rc = nc_state_prep(s, &st,
+	    "SELECT v FROM session WHERE user = ? AND dev = ?")) != 0)
+		return NULL;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		rowname(row, sizeof row, user, dev);
+		*rc = nc_state_unseal(s, "session", row, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0), &pt);
+		if (*rc == 0 && (r = nc_ratchet_load(pt.p, pt.len)) == NULL)
+			*rc = nc_fail(NC_ESOFTWARE, "state: session %s: %s", row,
+			    nc_errmsg());
+	}
+	sqlite3_finalize(st);
+	nc_buf_free(&pt);
+	return r;
+}
+
+static int
+session_save(nc_state *s, const char *user, const uint8_t dev[16],
+    const nc_ratchet *r)
+{
+	sqlite3_stmt *st;
+	nc_buf pt = NC_SECBUF_INIT, ct = NC_BUF_INIT;
+	char row[400];
+	int rc;
+
+	rowname(row, sizeof row, user, dev);
+	if ((rc = nc_ratchet_save(r, &pt)) != 0 ||
+	    (rc = nc_state_seal(s, "session", row, pt.p, pt.len, &ct)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT OR REPLACE INTO session(user, dev,"
+	    " v, updated) VALUES (?, ?, ?, ?)")) != 0)
+		goto done;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, ct.p, (int)ct.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	rc = nc_state_done(s, st);
+done:
+	nc_buf_free(&pt);
+	nc_buf_free(&ct);
+	return rc;
+}
+
+static int
+has_session(nc_state *s, const char *user, const uint8_t dev[16])
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (nc_state_prep(s, &st,
+	    "SELECT 1 FROM session WHERE user = ? AND dev = ?") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static void
+party_self(nc_party *p, const nc_self *self)
+{
+	memset(p, 0, sizeof *p);
+	strcpy(p->user, self->addr);
+	memcpy(p->identity, self->list.identity, 32);
+	memcpy(p->dev, self->dev->id, NC_DEVID_LEN);
+	memcpy(p->sign_pk, self->dev->sign_pk, 32);
+	memcpy(p->dh_pk, self->dev->dh_pk, 32);
+}
+
+static void
+party_peer(nc_party *p, const nc_devlist *l, int i)
+{
+	memset(p, 0, sizeof *p);
+	strcpy(p->user, l->user);
+	memcpy(p->identity, l->identity, 32);
+	memcpy(p->dev, l->dev[i].id, NC_DEVID_LEN);
+	memcpy(p->sign_pk, l->dev[i].sign_pk, 32);
+	memcpy(p->dh_pk, l->dev[i].dh_pk, 32);
+}
+
+static int
+is_self_dev(const nc_self *self, const nc_devlist *l, int i)
+{
+	return strcmp(l->user, self->addr) == 0 &&
+	    memcmp(l->dev[i].id, self->dev->id, NC_DEVID_LEN) == 0;
+}
+
+/* Claim bundles for the devices of l we have no session with. */
+static int
+claim(nc_state *s, const nc_devlist *l, const nc_self *self, int offline,
+    nc_bundle *b, uint8_t (*bdev)[NC_DEVID_LEN], size_t *nb)
+{
+	uint8_t want[NC_DEVLIST_MAX][NC_DEVID_LEN];
+	char name[NC_USER_MAX + 1];
+	const char *at = strchr(l->user, '@');
+	nc_relay *r = NULL;
+	size_t n = 0;
+	int i, rc;
+
+	*nb = 0;
+	for (i = 0; i < l->n; i++)
+		if (!is_self_dev(self, l, i) && !has_session(s, l->user, l->dev[i].id))
+			memcpy(want[n++], l->dev[i].id, NC_DEVID_LEN);
+	if (n == 0)
+		return 0;
+	if (offline)
+		return nc_fail(NC_EUNAVAIL, "%s: no session yet; a relay is needed "
+		    "to start one", l->user);
+	memcpy(name, l->user, (size_t)(at - l->user));
+	name[at - l->user] = '\0';
+	if ((rc = nc_relay_open(&r, s->home, at + 1)) != 0)
+		return rc;
+	rc = nc_relay_claim(r, name, (const uint8_t (*)[NC_DEVID_LEN])want, n,
+	    b, bdev, nb);
+	nc_relay_close(r);
+	return rc;
+}
+
+static int
+add_outenv(nc_state *s, const uint8_t envid[16], const char *msgid,
+    const char *peer, const uint8_t dev[16], const nc_buf *env)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "INSERT INTO outenv(envid, id, peer, dev,"
+	    " env) VALUES (?, ?, ?, ?, ?)")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, envid, 16, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, dev, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, env->p, (int)env->len, SQLITE_STATIC);
+	return nc_state_done(s, st);
+}
+
+/* Encrypt to device i of l inside the open transaction. */
+static int
+encrypt_one(nc_state *s, nc_self *self, const nc_devlist *l, int i,
+    const nc_bundle *b, const char *msgid, const nc_payload *pl,
+    nc_buf *armored)
+{
+	nc_ratchet *st;
+	nc_party me, peer;
+	nc_cert cert;
+	nc_x3dh_out x;
+	nc_buf env = NC_BUF_INIT;
+	uint8_t envid[16];
+	int rc;
+
+	st = session_load(s, l->user, l->dev[i].id, &rc);
+	if (rc != 0)
+		return rc;
+	party_self(&me, self);
+	party_peer(&peer, l, i);
+	if (st == NULL) {
+		if (b == NULL)
+			return nc_fail(NC_ETEMP, "%s: no prekeys for a device", l->user);
+		if ((rc = nc_x3dh_initiate(&x, &me, self->dev, &peer, b)) != 0)
+			return rc;
+		st = nc_ratchet_init_initiator(&x);
+		sodium_memzero(&x, sizeof x);
+		if (st == NULL)
+			return nc_fail(NC_ESOFTWARE, "ratchet: %s", nc_errmsg());
+	}
+	cert.who = me;
+	cert.devlist_version = self->list.version;
+	if ((rc = nc_envelope_make(&env, envid, st, self->dev, &cert,
+	    l->dev[i].id, l->dev[i].dh_pk, pl)) != 0 ||
+	    (rc = session_save(s, l->user, l->dev[i].id, st)) != 0 ||
+	    (rc = add_outenv(s, envid, msgid, l->user, l->dev[i].id, &env)) != 0)
+		goto done;
+	if (armored)
+		rc = nc_armor_encode(armored, env.p, env.len);
+done:
+	nc_ratchet_free(st);
+	nc_buf_free(&env);
+	return rc;
+}
+
+int
+nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
+    const char *msgid, const nc_payload *pl, int offline, nc_buf *armored)
+{
+	nc_bundle b[NC_DEVLIST_MAX];
+	uint8_t bdev[NC_DEVLIST_MAX][NC_DEVID_LEN];
+	size_t nb, j;
+	int i, rc;
+
+	if ((rc = claim(s, l, self, offline, b, bdev, &nb)) != 0)
+		return rc;
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	for (i = 0; i < l->n && rc == 0; i++) {
+		const nc_bundle *bi = NULL;
+
+		if (is_self_dev(self, l, i))
+			continue;
+		for (j = 0; j < nb; j++)
+			if (memcmp(bdev[j], l->dev[i].id, NC_DEVID_LEN) == 0)
+				bi = &b[j];
+		rc = encrypt_one(s, self, l, i, bi, msgid, pl, armored);
+	}
+	sodium_memzero(b, sizeof b);
+	if (rc != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	return nc_state_commit(s);
+}
+
+/* --- receiving --- */
+
+static int
+seen(nc_state *s, const uint8_t envid[16])
+{
+	sqlite3_stmt *st;
+	int found;
+
+	if (nc_state_prep(s, &st, "SELECT 1 FROM seen WHERE envid = ?") != 0)
+		return -1;
+	sqlite3_bind_blob(st, 1, envid, 16, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int
+mark_seen(nc_state *s, const uint8_t envid[16])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st,
+	    "INSERT OR IGNORE INTO seen(envid, at) VALUES (?, ?)")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, envid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	return nc_state_done(s, st);
+}
+
+/* Load a prekey secret: kind 1 spk, 2 otpk. 1 found, 0 not, <0 error. */
+static int
+prekey_load(nc_state *s, int kind, uint32_t id, nc_buf *pt)
+{
+	sqlite3_stmt *st;
+	char row[32];
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st,
+	    "SELECT v FROM prekey WHERE kind = ? AND id = ?")) != 0)
+		return -rc;
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_int64(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	snprintf(row, sizeof row, "%d/%u", kind, id);
+	rc = nc_state_unseal(s, "prekey", row, sqlite3_column_blob(st, 0),
+	    (size_t)sqlite3_column_bytes(st, 0), pt);
+	sqlite3_finalize(st);
+	return rc ? -rc : 1;
+}
+
+static int
+simple(nc_state *s, const char *sql, const void *blob, size_t n, int64_t v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, sql)) != 0)
+		return rc;
+	if (blob)
+		sqlite3_bind_blob(st, 1, blob, (int)n, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 1, v);
+	if (sqlite3_bind_parameter_count(st) > 1)
+		sqlite3_bind_int64(st, 2, blob ? (sqlite3_int64)time(NULL) : 0);
+	return nc_state_done(s, st);
+}
+
+/* A new responder session from a prekey message. */
+static nc_ratchet *
+respond(nc_state *s, nc_self *self, const nc_unsealed *u, int *rc)
+{
+	nc_buf spkb = NC_SECBUF_INIT, otpkb = NC_SECBUF_INIT;
+	nc_spk spk;
+	nc_otpk otpk;
+	nc_party me;
+	nc_x3dh_out x;
+	nc_ratchet *st = NULL;
+	uint8_t tag[32];
+	int f, have_otpk = 0;
+
+	nc_x3dh_replay_tag(tag, u->hdr.spk_id, u->hdr.ek);
+	memset(&spk, 0, sizeof spk);
+	memset(&otpk, 0, sizeof otpk);
+	{
+		sqlite3_stmt *q;
+		if ((*rc = nc_state_prep(s, &q, "SELECT 1 FROM replay WHERE tag = ?")) != 0)
+			return NULL;
+		sqlite3_bind_blob(q, 1, tag, 32, SQLITE_STATIC);
+		f = sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_finalize(q);
+		if (f) {
+			*rc = nc_fail(NC_ESECURITY, "replayed first message");
+			return NULL;
+		}
+	}
+	if ((f = prekey_load(s, 1, u->hdr.spk_id, &spkb)) <= 0) {
+		*rc = f < 0 ? -f : nc_fail(NC_ESECURITY, "unknown signed prekey");
+		goto done;
+	}
+	if ((*rc = nc_spk_decode(&spk, spkb.p, spkb.len)) != 0)
+		goto done;
+	if (u->hdr.has_otpk) {
+		if ((f = prekey_load(s, 2, u->hdr.otpk_id, &otpkb)) <= 0) {
+			*rc = f < 0 ? -f : nc_fail(NC_ESECURITY,
+			    "one-time prekey already used (replayed message?)");
+			goto done;
+		}
+		if ((*rc = nc_otpk_decode(&otpk, otpkb.p, otpkb.len)) != 0)
+			goto done;
+		have_otpk = 1;
+	}
+	party_self(&me, self);
+	if ((*rc = nc_x3dh_respond(&x, &me, self->dev, &spk,
+	    have_otpk ? &otpk : NULL, &u->cert.who, &u->hdr)) != 0)
+		goto done;
+	if ((st = nc_ratchet_init_responder(&x, &spk)) == NULL)
+		*rc = nc_fail(NC_ESOFTWARE, "ratchet: %s", nc_errmsg());
+	sodium_memzero(&x, sizeof x);
+	if (st == NULL)
+		goto done;
+	/* Used up in the same transaction as the message is stored. */
+	if ((*rc = simple(s, "INSERT INTO replay(tag, at) VALUES (?, ?)", tag, 32,
+	    0)) != 0 || (have_otpk && (*rc = simple(s,
+	    "DELETE FROM prekey WHERE kind = 2 AND id = ?", NULL, 0,
+	    u->hdr.otpk_id)) != 0)) {
+		nc_ratchet_free(st);
+		st = NULL;
+	}
+done:
+	nc_spk_wipe(&spk);
+	nc_otpk_wipe(&otpk);
+	nc_buf_free(&spkb);
+	nc_buf_free(&otpkb);
+	return st;
+}
+
+static int
+store_text(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
+{
+	sqlite3_stmt *st;
+	nc_buf ct = NC_BUF_INIT;
+	char id[33], dev[33], row[600];
+	int rc;
+
+	if (!nc_utf8_valid(pl->body, pl->bodylen))
+		return nc_fail(NC_ESECURITY, "message text is not UTF-8");
+	nc_hex_encode(id, pl->id, 16);
+	nc_hex_encode(dev, u->cert.who.dev, 16);
+	snprintf(row, sizeof row, "0/%s/%s", u->cert.who.user, id);
+	if ((rc = nc_state_seal(s, "message", row, pl->body, pl->bodylen, &ct)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO message(id, dir,"
+	    " peer, dev, time, body, status) VALUES (?, 0, ?, ?, ?, ?,"
+	    " 'received')")) != 0)
+		goto done;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, u->cert.who.user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)pl->time);
+	sqlite3_bind_blob(st, 5, ct.p, (int)ct.len, SQLITE_STATIC);
+	if ((rc = nc_state_done(s, st)) != 0)
+		goto done;
+	/* A message id seen before (resent under another envelope id) is
+	 * neither stored nor printed again. */
+	if (sqlite3_changes(s->db) == 0)
+		goto done;
+	if ((rc = nc_event_add(s, "message", id, u->cert.who.user, dev, "",
+	    sqlite3_last_insert_rowid(s->db))) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO rcpt(peer, dev, id)"
+	    " VALUES (?, ?, ?)")) != 0)
+		goto done;
+	sqlite3_bind_text(st, 1, u->cert.who.user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, u->cert.who.dev, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, pl->id, 16, SQLITE_STATIC);
+	rc = nc_state_done(s, st);
+done:
+	nc_buf_free(&ct);
+	return rc;
+}
+
+static int
+store_receipt(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
+{
+	sqlite3_stmt *st;
+	char id[33];
+	uint16_t i;
+	int rc;
+
+	for (i = 0; i < pl->nacks; i++) {
+		nc_hex_encode(id, pl->acks + 16 * i, 16);
+		if ((rc = nc_state_prep(s, &st, "UPDATE message SET status ="
+		    " 'delivered' WHERE dir = 1 AND peer = ? AND id = ? AND"
+		    " status != 'delivered'")) != 0)
+			return rc;
+		sqlite3_bind_text(st, 1, u->cert.who.user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			return rc;
+		if (sqlite3_changes(s->db) > 0 && (rc = nc_event_add(s, "receipt",
+		    id, u->cert.who.user, "", "", 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The decrypt-and-store transaction. */
+static int
+receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
+    const nc_unsealed *u, nc_rx *rx)
+{
+	nc_buf pt = NC_SECBUF_INIT;
+	nc_payload pl;
+	nc_ratchet *st;
+	int rc, f;
+
+	if ((f = seen(s, envid)) != 0)
+		return f < 0 ? NC_ESOFTWARE : 0;
+	st = session_load(s, u->cert.who.user, u->cert.who.dev, &rc);
+	if (rc != 0)
+		return rc;
+	rc = NC_ESECURITY;
+	if (st != NULL) {
+		rc = nc_envelope_decrypt(&pl, &pt, st, u);
+		if (rc != 0 && !u->prekey)
+			nc_fail(rc, "cannot decrypt (tampered, forged or replayed): %s",
+			    nc_errmsg());
+	} else if (!u->prekey)
+		nc_fail(NC_ESECURITY, "no session with this device");
+	if (rc != 0 && u->prekey) {
+		/* The peer started a new session (or this is the first). */
+		nc_ratchet_free(st);
+		if ((st = respond(s, self, u, &rc)) == NULL)
+			return rc;
+		nc_buf_reset(&pt);
+		if ((rc = nc_envelope_decrypt(&pl, &pt, st, u)) != 0)
+			nc_fail(rc, "cannot decrypt first message: %s", nc_errmsg());
+		rx->prekey++;
+	}
+	if (rc != 0)
+		goto done;
+	if (pl.type == NC_PL_TEXT)
+		rc = store_text(s, u, &pl);
+	else if (pl.type == NC_PL_RECEIPT)
+		rc = store_receipt(s, u, &pl);
+	if (rc == 0 && (rc = session_save(s, u->cert.who.user, u->cert.who.dev,
+	    st)) == 0 && (rc = mark_seen(s, envid)) == 0)
+		rx->stored++;
+done:
+	nc_ratchet_free(st);
+	nc_buf_free(&pt);
+	return rc;
+}
+
+static int
+alarm(nc_state *s, const uint8_t envid[16], const char *peer, const char *why)
+{
+	char reason[600];
+	int rc;
+
+	snprintf(reason, sizeof reason, "%s", why);
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = nc_event_add(s, "alarm", "", peer, "", reason, 0)) != 0 ||
+	    (rc = mark_seen(s, envid)) != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	return nc_state_commit(s);
+}
+
+int
+nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
+    uint8_t envid[16], nc_rx *rx)
+{
+	nc_buf buf = NC_SECBUF_INIT;
+	nc_unsealed u;
+	nc_devlist l;
+	char why[600];
+	int rc, f;
+
+	memset(envid, 0, 16);
+	if (n >= 17)
+		memcpy(envid, env + 1, 16);   /* for the seen mark if it fails */
+	if ((f = seen(s, envid)) != 0) {
+		rc = f < 0 ? NC_ESOFTWARE : 0;
+		goto out;
+	}
+	if ((rc = nc_envelope_open(&u, &buf, envid, self->dev, env, n)) != 0) {
+		snprintf(why, sizeof why, "tampered or forged envelope: %s",
+		    nc_errmsg());
+		rc = alarm(s, envid, "", why);
+		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
+		goto out;
+	}
+	/* The sender must be a device its user's trusted list names. */
+	rc = nc_dir_get(s, u.cert.who.user, 0, &l);
+	if (rc == 0 && nc_cert_check(&u.cert, &l) != 0)
+		rc = nc_dir_get(s, u.cert.who.user, 1, &l);
+	if (rc == 0 && (rc = nc_cert_check(&u.cert, &l)) != 0)
+		rc = nc_fail(NC_ESECURITY, "sender's device is not in its device list");
+	if (rc == NC_ESECURITY || rc == NC_ENOUSER) {
+		snprintf(why, sizeof why, "refused envelope: %s", nc_errmsg());
+		rc = alarm(s, envid, u.cert.who.user, why);
+		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	if ((rc = nc_state_begin(s)) != 0)
+		goto out;
+	if ((rc = receive_txn(s, self, envid, &u, rx)) == 0) {
+		rc = nc_state_commit(s);
+		goto out;
+	}
+	nc_state_rollback(s);
+	if (rc == NC_ESECURITY || rc == NC_EDATA) {
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		rc = alarm(s, envid, u.cert.who.user, why);
+		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s: %s", u.cert.who.user, why);
+	}
+out:
+	if (rc == NC_ESECURITY)
+		rx->security++;
+	nc_buf_free(&buf);
+	return rc;
+}
+
+/* One receipt envelope per sender device, naming every message owed. */
+int
+nc_session_receipts(nc_state *s, nc_self *self)
+{
+	sqlite3_stmt *st;
+	nc_devlist l;
+	uint8_t acks[NC_PL_ACKS_MAX * 16], dev[16];
+	char peer[NC_ADDR_MAX + 1];
+	nc_payload pl;
+	int rc, i, n;
+
+	for (;;) {
+		if ((rc = nc_state_prep(s, &st,
+		    "SELECT peer, dev FROM rcpt LIMIT 1")) != 0)
+			return rc;
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			return 0;
+		}
+		snprintf(peer, sizeof peer, "%s", sqlite3_column_text(st, 0));
+		memcpy(dev, sqlite3_column_blob(st, 1), 16);
+		sqlite3_finalize(st);
+		if ((rc = nc_state_prep(s, &st, "SELECT id FROM rcpt WHERE peer = ?"
+		    " AND dev = ? ORDER BY id LIMIT 500")) != 0)
+			return rc;
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
+		for (n = 0; sqlite3_step(st) == SQLITE_ROW && n < NC_PL_ACKS_MAX; n++)
+			memcpy(acks + 16 * n, sqlite3_column_blob(st, 0), 16);
+		sqlite3_finalize(st);
+		memset(&pl, 0, sizeof pl);
+		pl.type = NC_PL_RECEIPT;
+		randombytes_buf(pl.id, sizeof pl.id);
+		pl.time = (uint64_t)time(NULL);
+		pl.nacks = (uint16_t)n;
+		pl.acks = acks;
+		/* Only to the device the messages came from. */
+		rc = nc_dir_get(s, peer, 0, &l);
+		if (rc == 0) {
+			for (i = 0; i < l.n; i++)
+				if (memcmp(l.dev[i].id, dev, 16) == 0)
+					break;
+			if (i < l.n) {
+				l.dev[0] = l.dev[i];
+				l.n = 1;
+				rc = nc_session_encrypt(s, self, &l, "", &pl, 1, NULL);
+			}
+		}
+		if (rc == NC_ETEMP || rc == NC_EUNAVAIL)
+			return 0;   /* later */
+		if ((rc = nc_state_begin(s)) != 0)
+			return rc;
+		if ((rc = nc_state_prep(s, &st, "DELETE FROM rcpt WHERE peer = ? AND"
+		    " dev = ? AND id IN (SELECT id FROM rcpt WHERE peer = ?1 AND"
+		    " dev = ?2 ORDER BY id LIMIT 500)")) != 0) {
+			nc_state_rollback(s);
+			return rc;
+		}
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0) {
+			nc_state_rollback(s);
+			return rc;
+		}
+		if ((rc = nc_state_commit(s)) != 0)
+			return rc;
+	}
+}

@@ -1,0 +1,41 @@
+/* session.h - sessions with other devices: started with X3DH from claimed
+ * prekey bundles, advanced by the Double Ratchet, stored encrypted. The
+ * sending state is committed together with the envelope it produced
+ * before anything leaves the process; a received envelope's plaintext,
+ * the new session state and the "seen" mark commit in one transaction. */
+#ifndef NC_SESSION_H
+#define NC_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "account.h"
+#include "devlist.h"
+#include "payload.h"
+#include "state.h"
+
+/* Encrypt pl to every device of l but our own, starting sessions where
+ * there are none (claiming bundles: network, unless offline, then
+ * NC_EUNAVAIL), and store the envelopes as outenv rows of (msgid, l->user).
+ * Each envelope is also appended to `armored` when it is not NULL. */
+int nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
+    const char *msgid, const nc_payload *pl, int offline, nc_buf *armored)
+	__attribute__((warn_unused_result));
+
+typedef struct {
+	int security;       /* envelopes refused: tampered, forged, replayed */
+	int prekey;         /* prekey messages taken: check the pool */
+	int stored;         /* new events recorded */
+} nc_rx;
+
+/* Open, check, decrypt and store one envelope. 0: done (acknowledge it);
+ * NC_ESECURITY: refused, alarm recorded (acknowledge it too); anything
+ * else: try again later (do not acknowledge). envid receives its id. */
+int nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env,
+    size_t n, uint8_t envid[16], nc_rx *rx) __attribute__((warn_unused_result));
+
+/* Turn owed delivery receipts into envelopes (outenv rows). */
+int nc_session_receipts(nc_state *s, nc_self *self)
+	__attribute__((warn_unused_result));
+
+#endif
