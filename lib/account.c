@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "account.h"
+#include "directory.h"
 #include "err.h"
 #include "relayc.h"
 
@@ -442,6 +443,7 @@ nc_account_create(const char *home, const char *addr)
 	    (rc = nc_relay_put_devlist(r, self.name, self.dev, enc.p, enc.len)) != 0)
 		goto fail;
 	if ((rc = save_self(s, &self)) != 0 ||
+	    (rc = nc_dir_pin(s, &self.list)) != 0 ||
 	    (rc = nc_spk_gen(&spk, self.dev, 1, self.list.created)) != 0)
 		goto fail;
 	have_spk = 1;

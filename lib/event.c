@@ -136,7 +136,8 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 			return nc_buf_printf(o, "receipt %s from %s: delivered\n", id, peer);
 		if (strcmp(type, "failure") == 0)
 			return nc_buf_printf(o, "failure %s to %s: %s\n", id, peer, reason);
-		return nc_buf_printf(o, "alarm %s: %s\n", peer, reason);
+		return nc_buf_printf(o, "alarm%s%s: %s\n", *peer ? " " : "", peer,
+		    reason);
 	}
 	if ((rc = nc_json_kv(o, "type", type)) != 0)
 		return rc;
@@ -239,6 +240,26 @@ nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
 			break;
 	}
 	sqlite3_finalize(st);
+	nc_buf_free(&o);
+	return rc;
+}
+
+int
+nc_event_direct(FILE *out, int json, const char *type, const char *peer,
+    const char *reason)
+{
+	nc_buf o = NC_BUF_INIT;
+	int rc;
+
+	if (json)
+		rc = nc_json_kv(&o, "type", type) || nc_json_kv(&o, "peer", peer) ||
+		    nc_json_kv(&o, "reason", reason) || nc_buf_addstr(&o, "}\n") ?
+		    NC_EOSERR : 0;
+	else
+		rc = nc_buf_printf(&o, "%s%s%s: %s\n", type, *peer ? " " : "", peer,
+		    reason);
+	if (rc == 0)
+		rc = emit(out, &o);
 	nc_buf_free(&o);
 	return rc;
 }

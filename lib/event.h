@@ -22,6 +22,10 @@ int nc_event_add(nc_state *s, const char *type, const char *id,
 int nc_event_print(nc_state *s, int json, FILE *out, int *n)
 	__attribute__((warn_unused_result));
 
+/* Print an event that is not stored (alarms about armored input). */
+int nc_event_direct(FILE *out, int json, const char *type, const char *peer,
+    const char *reason) __attribute__((warn_unused_result));
+
 /* The stored conversation (with peer, or all of it). */
 int nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
 	__attribute__((warn_unused_result));

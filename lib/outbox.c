@@ -30,14 +30,19 @@ nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
 		return rc;
 	if ((rc = nc_state_seal(s, "message", row, body, n, &ct)) != 0 ||
 	    (rc = nc_state_prep(s, &st, "INSERT INTO message(id, dir, peer, dev,"
-	    " time, body, status) VALUES (?, 1, ?, '', ?, ?, 'queued')")) != 0)
+	    " time, body, status) VALUES (?, 1, ?, '', ?, ?, ?)")) != 0)
 		goto fail;
+	/* ttl < 0: exported armored, never queued. */
+	sqlite3_bind_text(st, 5, ttl < 0 ? "armored" : "queued", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_blob(st, 4, ct.p, (int)ct.len, SQLITE_STATIC);
-	if ((rc = nc_state_done(s, st)) != 0 ||
-	    (rc = nc_state_prep(s, &st, "INSERT INTO outbox(id, peer, created,"
+	if ((rc = nc_state_done(s, st)) != 0)
+		goto fail;
+	if (ttl < 0)
+		goto out;
+	if ((rc = nc_state_prep(s, &st, "INSERT INTO outbox(id, peer, created,"
 	    " expires, next_try) VALUES (?, ?, ?, ?, 0)")) != 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
@@ -46,6 +51,7 @@ nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
 	sqlite3_bind_int64(st, 4, now + ttl);
 	if ((rc = nc_state_done(s, st)) != 0)
 		goto fail;
+out:
 	nc_buf_free(&ct);
 	return nc_state_commit(s);
 fail:
@@ -279,6 +285,20 @@ restart(nc_state *s, const char *peer)
 }
 
 static int
+has_messages(nc_state *s, const char *peer)
+{
+	sqlite3_stmt *st;
+	int found = 1;
+
+	if (nc_state_prep(s, &st, "SELECT 1 FROM outbox WHERE peer = ?") != 0)
+		return 1;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int
 flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
     int all, nc_flush *f)
 {
@@ -290,7 +310,9 @@ flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
 
 	if ((rc = expire(s, peer, f)) != 0)
 		return rc;
-	rc = nc_dir_get(s, peer, 0, &l);
+	/* Messages are encrypted only to a list fetched and verified just
+	 * now; receipts alone go with the pinned one. */
+	rc = nc_dir_get(s, peer, has_messages(s, peer), &l);
 again:
 	if (rc == 0)
 		rc = encrypt_queued(s, self, &l, only, all);

@@ -207,7 +207,8 @@ encrypt_one(nc_state *s, nc_self *self, const nc_devlist *l, int i,
 	if ((rc = nc_envelope_make(&env, envid, st, self->dev, &cert,
 	    l->dev[i].id, l->dev[i].dh_pk, pl)) != 0 ||
 	    (rc = session_save(s, l->user, l->dev[i].id, st)) != 0 ||
-	    (rc = add_outenv(s, envid, msgid, l->user, l->dev[i].id, &env)) != 0)
+	    (!armored && (rc = add_outenv(s, envid, msgid, l->user,
+	    l->dev[i].id, &env)) != 0))
 		goto done;
 	if (armored)
 		rc = nc_armor_encode(armored, env.p, env.len);
@@ -505,15 +506,16 @@ done:
 }
 
 static int
-alarm(nc_state *s, const uint8_t envid[16], const char *peer, const char *why)
+alarm(nc_state *s, nc_rx *rx, const uint8_t envid[16], const char *peer,
+    const char *why)
 {
-	char reason[600];
 	int rc;
 
-	snprintf(reason, sizeof reason, "%s", why);
+	if (rx->direct)
+		return nc_event_direct(rx->direct, rx->json, "alarm", peer, why);
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
-	if ((rc = nc_event_add(s, "alarm", "", peer, "", reason, 0)) != 0 ||
+	if ((rc = nc_event_add(s, "alarm", "", peer, "", why, 0)) != 0 ||
 	    (rc = mark_seen(s, envid)) != 0) {
 		nc_state_rollback(s);
 		return rc;
@@ -536,12 +538,18 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		memcpy(envid, env + 1, 16);   /* for the seen mark if it fails */
 	if ((f = seen(s, envid)) != 0) {
 		rc = f < 0 ? NC_ESOFTWARE : 0;
+		/* From the mailbox a re-fetch after a crash; from a file, a
+		 * replay. */
+		if (f > 0 && rx->direct) {
+			rc = alarm(s, rx, envid, "", "replayed envelope (seen before)");
+			rc = rc ? rc : nc_fail(NC_ESECURITY, "replayed envelope");
+		}
 		goto out;
 	}
 	if ((rc = nc_envelope_open(&u, &buf, envid, self->dev, env, n)) != 0) {
 		snprintf(why, sizeof why, "tampered or forged envelope: %s",
 		    nc_errmsg());
-		rc = alarm(s, envid, "", why);
+		rc = alarm(s, rx, envid, "", why);
 		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
 		goto out;
 	}
@@ -553,7 +561,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		rc = nc_fail(NC_ESECURITY, "sender's device is not in its device list");
 	if (rc == NC_ESECURITY || rc == NC_ENOUSER) {
 		snprintf(why, sizeof why, "refused envelope: %s", nc_errmsg());
-		rc = alarm(s, envid, u.cert.who.user, why);
+		rc = alarm(s, rx, envid, u.cert.who.user, why);
 		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
 		goto out;
 	}
@@ -568,7 +576,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	nc_state_rollback(s);
 	if (rc == NC_ESECURITY || rc == NC_EDATA) {
 		snprintf(why, sizeof why, "%s", nc_errmsg());
-		rc = alarm(s, envid, u.cert.who.user, why);
+		rc = alarm(s, rx, envid, u.cert.who.user, why);
 		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s: %s", u.cert.who.user, why);
 	}
 out:

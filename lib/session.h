@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "account.h"
 #include "devlist.h"
@@ -16,13 +17,16 @@
 
 /* Encrypt pl to every device of l but our own, starting sessions where
  * there are none (claiming bundles: network, unless offline, then
- * NC_EUNAVAIL), and store the envelopes as outenv rows of (msgid, l->user).
- * Each envelope is also appended to `armored` when it is not NULL. */
+ * NC_EUNAVAIL), and store the envelopes as outenv rows of (msgid, l->user)
+ * - or, when armored is not NULL, append them to it armored instead. */
 int nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
     const char *msgid, const nc_payload *pl, int offline, nc_buf *armored)
 	__attribute__((warn_unused_result));
 
 typedef struct {
+	FILE *direct;       /* armored input: alarms printed here, not stored,
+	                       and an envelope seen before is a replay */
+	int json;
 	int security;       /* envelopes refused: tampered, forged, replayed */
 	int prekey;         /* prekey messages taken: check the pool */
 	int stored;         /* new events recorded */

@@ -1,0 +1,82 @@
+/* nc-keygen - create a user (or another device of one), register it with
+ * its relay, publish its device list and prekeys, print the fingerprint. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "home.h"
+#include "json.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: nc-keygen [-hqvV] [--json] USER@DOMAIN\n"
+	    "  Creates NC_HOME with new keys for USER@DOMAIN, registers with the\n"
+	    "  relay of DOMAIN (password from NC_PASSWORD, NC_PASSWORD_FILE or\n"
+	    "  the terminal) and prints the identity fingerprint.\n", f);
+}
+
+static int
+show(int json)
+{
+	nc_state *s;
+	nc_self self;
+	nc_buf o = NC_BUF_INIT;
+	char fpr[NC_FPR_LEN];
+	int rc;
+
+	if ((rc = nc_cli_open(&s, &self)) != 0)
+		return rc;
+	nc_fingerprint(fpr, self.list.identity);
+	if (json) {
+		if (nc_json_kv(&o, "user", self.addr) == 0 &&
+		    nc_json_kv(&o, "fingerprint", self.list.n ? fpr : "") == 0 &&
+		    nc_buf_addstr(&o, "}\n") == 0 && nc_buf_nul(&o) == 0)
+			fputs((char *)o.p, stdout);
+	} else if (self.list.n)
+		printf("%s %s\n", self.addr, fpr);
+	nc_buf_free(&o);
+	nc_self_free(&self);
+	nc_state_close(s);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char home[4096];
+	int c, json = 0, rc;
+
+	nc_prog = "nc-keygen";
+	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); return nc_cli_exit(0);
+		case 'j': json = 1; break;
+		case 'q': nc_verbose = -1; break;
+		case 'v': nc_verbose = 1; break;
+		case 'V': puts("nc-keygen " NC_VERSION); return nc_cli_exit(0);
+		default: usage(stderr); return NC_EUSAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return NC_EUSAGE;
+	}
+	nc_clearerr();
+	if ((rc = nc_home_open(home, sizeof home)) == 0 &&
+	    (rc = nc_account_create(home, argv[optind])) == 0) {
+		if (*nc_errmsg())
+			nc_cli_info("%s", nc_errmsg());
+		rc = show(json);
+	}
+	nc_cli_error(rc);
+	return nc_cli_exit(rc);
+}

@@ -1,0 +1,163 @@
+/* nc-keys - show contacts' keys, compare safety numbers, accept a change. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "directory.h"
+#include "err.h"
+#include "hex.h"
+#include "json.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: nc-keys [-hqvV] [--json] show [USER@DOMAIN]\n"
+	    "       nc-keys [-hqvV] verify USER@DOMAIN [SAFETY-NUMBER]\n"
+	    "       nc-keys [-hqvV] trust USER@DOMAIN\n"
+	    "  show: fingerprints, devices and the safety number with USER.\n"
+	    "  verify: mark USER verified when SAFETY-NUMBER matches (exit 1 if not).\n"
+	    "  trust: accept USER's changed identity key, releasing held messages.\n",
+	    f);
+}
+
+static int
+show(nc_state *s, nc_self *self, const char *addr, int json)
+{
+	nc_devlist l, l2;
+	nc_buf o = NC_BUF_INIT;
+	char fpr[NC_FPR_LEN], fpr2[NC_FPR_LEN], sn[NC_SAFETY_LEN], h[33];
+	int changed = 0, verified = 0, rc, i;
+
+	rc = nc_dir_show(s, addr, &l, &changed, &l2, &verified);
+	if (rc == NC_ENOUSER && (rc = nc_dir_get(s, addr, 1, &l)) == 0)
+		rc = nc_dir_show(s, addr, &l, &changed, &l2, &verified);
+	if (rc != 0)
+		return rc;
+	nc_fingerprint(fpr, l.identity);
+	if (changed)
+		nc_fingerprint(fpr2, l2.identity);
+	if ((rc = nc_safety_number(sn, self->addr, self->list.identity, addr,
+	    l.identity)) != 0)
+		return rc;
+	if (json) {
+		rc = nc_json_kv(&o, "type", "keys") || nc_json_kv(&o, "user", addr) ||
+		    nc_json_kv(&o, "fingerprint", fpr) ||
+		    nc_json_kv(&o, "status", changed ? "changed" : verified ?
+		    "verified" : "trusted") ||
+		    (changed && nc_json_kv(&o, "new_fingerprint", fpr2)) ||
+		    nc_json_kv(&o, "safety_number", sn) ||
+		    nc_buf_addstr(&o, ",\"devices\":[") ? NC_EOSERR : 0;
+		for (i = 0; rc == 0 && i < l.n; i++) {
+			nc_hex_encode(h, l.dev[i].id, 16);
+			rc = nc_buf_printf(&o, "%s\"%s\"", i ? "," : "", h);
+		}
+		if (rc == 0)
+			rc = nc_buf_addstr(&o, "]}\n");
+	} else {
+		rc = nc_buf_printf(&o, "%s\n  fingerprint:   %s\n  status:        %s\n",
+		    addr, fpr, changed ? "IDENTITY KEY CHANGED (held; check, then "
+		    "nc-keys trust)" : verified ? "verified" : "trusted on first use");
+		if (rc == 0 && changed)
+			rc = nc_buf_printf(&o, "  new key:       %s\n", fpr2);
+		if (rc == 0 && strcmp(addr, self->addr) != 0)
+			rc = nc_buf_printf(&o, "  safety number: %s\n", sn);
+		for (i = 0; rc == 0 && i < l.n; i++) {
+			nc_hex_encode(h, l.dev[i].id, 16);
+			rc = nc_buf_printf(&o, "  device:        %s\n", h);
+		}
+	}
+	if (rc == 0 && fwrite(o.p, 1, o.len, stdout) != o.len)
+		rc = nc_fail(NC_EIO, "standard output: write error");
+	nc_buf_free(&o);
+	return rc;
+}
+
+/* Digits only, so "12345 67890 ..." and "1234567890..." compare equal. */
+static void
+digits(char *out, size_t max, const char *in)
+{
+	size_t n = 0;
+
+	for (; *in && n + 1 < max; in++)
+		if (isdigit((unsigned char)*in))
+			out[n++] = *in;
+	out[n] = '\0';
+}
+
+static int
+verify(nc_state *s, nc_self *self, const char *addr, const char *given)
+{
+	nc_devlist l;
+	char sn[NC_SAFETY_LEN], a[NC_SAFETY_LEN], b[NC_SAFETY_LEN];
+	int rc;
+
+	if ((rc = nc_dir_get(s, addr, 0, &l)) != 0 ||
+	    (rc = nc_safety_number(sn, self->addr, self->list.identity, addr,
+	    l.identity)) != 0)
+		return rc;
+	if (given == NULL) {
+		printf("%s\n", sn);
+		return 0;
+	}
+	digits(a, sizeof a, sn);
+	digits(b, sizeof b, given);
+	if (strcmp(a, b) != 0)
+		return nc_fail(NC_ESECURITY, "%s: safety numbers differ: %s", addr, sn);
+	if ((rc = nc_dir_verified(s, addr)) == 0)
+		nc_cli_info("%s: verified", addr);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	nc_state *s;
+	nc_self self;
+	const char *cmd, *addr;
+	int c, json = 0, rc, n;
+
+	nc_prog = "nc-keys";
+	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); return nc_cli_exit(0);
+		case 'j': json = 1; break;
+		case 'q': nc_verbose = -1; break;
+		case 'v': nc_verbose = 1; break;
+		case 'V': puts("nc-keys " NC_VERSION); return nc_cli_exit(0);
+		default: usage(stderr); return NC_EUSAGE;
+		}
+	}
+	n = argc - optind;
+	cmd = n > 0 ? argv[optind] : "";
+	addr = n > 1 ? argv[optind + 1] : NULL;
+	if (!((strcmp(cmd, "show") == 0 && n <= 2) ||
+	    (strcmp(cmd, "trust") == 0 && n == 2) ||
+	    (strcmp(cmd, "verify") == 0 && (n == 2 || n == 3))) ||
+	    (addr && !nc_addr_valid(addr))) {
+		usage(stderr);
+		return NC_EUSAGE;
+	}
+	if ((rc = nc_cli_open(&s, &self)) != 0)
+		goto out;
+	if (strcmp(cmd, "show") == 0)
+		rc = show(s, &self, addr ? addr : self.addr, json);
+	else if (strcmp(cmd, "trust") == 0) {
+		if ((rc = nc_dir_trust(s, addr)) == 0)
+			nc_cli_info("%s: identity key trusted; held messages are sent "
+			    "by the next nc-send --flush or nc-recv", addr);
+	} else
+		rc = verify(s, &self, addr, n == 3 ? argv[optind + 2] : NULL);
+	nc_self_free(&self);
+	nc_state_close(s);
+out:
+	nc_cli_error(rc);
+	return nc_cli_exit(rc);
+}

@@ -1,0 +1,134 @@
+/* nc-send - encrypt stdin to users and deliver it to their relays. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "err.h"
+#include "hex.h"
+#include "send.h"
+#include "wire.h"
+
+#define MSG_MAX (64 * 1024)
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: nc-send [-hqvV] [--ttl SECONDS] [--wait SECONDS] [-o -] "
+	    "USER@DOMAIN...\n"
+	    "       nc-send [-hqvV] --flush\n"
+	    "  Encrypts standard input (UTF-8 text, at most 64 KiB) to every\n"
+	    "  device of each USER@DOMAIN and delivers it; prints the message id.\n"
+	    "  Exit 75: queued, retried by nc-send --flush and nc-recv.\n", f);
+}
+
+static long
+number(const char *s, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 0 || v > max)
+		return -1;
+	return v;
+}
+
+static int
+readmsg(nc_buf *msg)
+{
+	int rc = nc_buf_readfd(msg, 0, MSG_MAX + 1);
+
+	if (rc == NC_EDATA || (rc == 0 && msg->len > MSG_MAX)) {
+		nc_fail(NC_EDATA, "message longer than 64 KiB");
+		nc_cli_error(NC_EDATA);
+		nc_cli_hint("split it, or send a file with nc-media");
+		return -NC_EDATA;
+	}
+	if (rc != 0)
+		return rc;
+	/* The newline that ends the last line is the terminal's, not the
+	 * message's: `echo hi | nc-send` sends "hi". */
+	if (msg->len > 0 && msg->p[msg->len - 1] == '\n')
+		msg->len--;
+	if (msg->len == 0)
+		return nc_fail(NC_EDATA, "empty message");
+	if (!nc_utf8_valid(msg->p, msg->len))
+		return nc_fail(NC_EDATA, "message is not UTF-8 text");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "flush", no_argument, NULL, 'f' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	nc_send_opts o;
+	nc_buf msg = NC_SECBUF_INIT;
+	int c, flush = 0, rc, i;
+
+	nc_prog = "nc-send";
+	memset(&o, 0, sizeof o);
+	o.ttl = NC_TTL_DEFAULT;
+	while ((c = getopt_long(argc, argv, "fhjo:qt:vVw:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); return nc_cli_exit(0);
+		case 'f': flush = 1; break;
+		case 'j': o.json = 1; break;
+		case 'o':
+			if (strcmp(optarg, "-") != 0) {
+				fprintf(stderr, "nc-send: -o: only - (stdout) is supported\n");
+				return NC_EUSAGE;
+			}
+			o.armor = 1;
+			break;
+		case 't':
+			if ((o.ttl = number(optarg, 365L * 86400)) <= 0) {
+				fprintf(stderr, "nc-send: --ttl: not a number of seconds\n");
+				return NC_EUSAGE;
+			}
+			break;
+		case 'w':
+			if ((o.wait = number(optarg, 86400)) < 0) {
+				fprintf(stderr, "nc-send: --wait: not a number of seconds\n");
+				return NC_EUSAGE;
+			}
+			break;
+		case 'q': nc_verbose = -1; break;
+		case 'v': nc_verbose = 1; break;
+		case 'V': puts("nc-send " NC_VERSION); return nc_cli_exit(0);
+		default: usage(stderr); return NC_EUSAGE;
+		}
+	}
+	if (flush ? optind != argc || o.armor : optind == argc) {
+		usage(stderr);
+		return NC_EUSAGE;
+	}
+	for (i = optind; i < argc; i++)
+		if (!nc_addr_valid(argv[i])) {
+			fprintf(stderr, "nc-send: %s: not a valid user@domain\n", argv[i]);
+			return NC_EUSAGE;
+		}
+	if (flush)
+		rc = nc_send_flush(&o);
+	else if ((rc = readmsg(&msg)) == 0)
+		rc = nc_send(&o, (const char **)argv + optind, argc - optind,
+		    msg.p, msg.len);
+	nc_buf_free(&msg);
+	if (rc < 0)
+		return nc_cli_exit(-rc);   /* reported already */
+	nc_cli_error(rc == NC_ETEMP ? 0 : rc);
+	return nc_cli_exit(rc);
+}

@@ -1,0 +1,74 @@
+/* cli.c - shared command-line plumbing. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "home.h"
+
+const char *nc_prog = "newchat";
+int nc_verbose;
+
+void
+nc_cli_error(int rc)
+{
+	if (rc != 0)
+		fprintf(stderr, "%s: %s\n", nc_prog,
+		    *nc_errmsg() ? nc_errmsg() : "failed");
+}
+
+void
+nc_cli_hint(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: hint: ", nc_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void
+nc_cli_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nc_verbose < 0)
+		return;
+	fprintf(stderr, "%s: ", nc_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+nc_cli_exit(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: standard output: write error\n", nc_prog);
+		if (rc == 0 || rc == NC_ETEMP)
+			rc = NC_EIO;
+	}
+	return rc;
+}
+
+int
+nc_cli_open(nc_state **s, nc_self *self)
+{
+	char home[4096];
+	int rc;
+
+	*s = NULL;
+	if ((rc = nc_home_path(home, sizeof home)) != 0 ||
+	    (rc = nc_state_open(s, home)) != 0)
+		return rc;
+	if ((rc = nc_self_load(*s, self)) != 0) {
+		nc_state_close(*s);
+		*s = NULL;
+	}
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* cli.h - what every command shares: its name for messages, the common
+ * flags, opening NC_HOME, and the exit path that checks stdout. */
+#ifndef NC_CLI_H
+#define NC_CLI_H
+
+#include "account.h"
+#include "state.h"
+
+#define NC_VERSION "0.1.0"
+
+extern const char *nc_prog;
+extern int nc_verbose;   /* -v: 1, -q: -1 */
+
+/* "nc-send: reason" on stderr (nothing for rc 0). */
+void nc_cli_error(int rc);
+void nc_cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void nc_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Exit with rc after flushing stdout; a write error becomes NC_EIO. */
+int nc_cli_exit(int rc);
+/* NC_HOME's state and this device's keys. */
+int nc_cli_open(nc_state **s, nc_self *self) __attribute__((warn_unused_result));
+
+#endif
