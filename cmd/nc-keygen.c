@@ -53,9 +53,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	char home[4096];
-	int c, json = 0, rc;
+	int c, json = 0, rc, added = 0;
 
-	nc_prog = "nc-keygen";
+	if (nc_cli_init("nc-keygen") != 0)
+		return NC_ESOFTWARE;
 	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout); return nc_cli_exit(0);
@@ -70,11 +71,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return NC_EUSAGE;
 	}
-	nc_clearerr();
 	if ((rc = nc_home_open(home, sizeof home)) == 0 &&
-	    (rc = nc_account_create(home, argv[optind])) == 0) {
-		if (*nc_errmsg())
-			nc_cli_info("%s", nc_errmsg());
+	    (rc = nc_account_create(home, argv[optind], &added)) == 0) {
+		if (added)
+			nc_cli_info("device added to %s; it receives messages once "
+			    "a device holding the identity key lists it", argv[optind]);
 		rc = show(json);
 	}
 	nc_cli_error(rc);

@@ -124,7 +124,8 @@ main(int argc, char **argv)
 	const char *cmd, *addr;
 	int c, json = 0, rc, n;
 
-	nc_prog = "nc-keys";
+	if (nc_cli_init("nc-keys") != 0)
+		return NC_ESOFTWARE;
 	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout); return nc_cli_exit(0);

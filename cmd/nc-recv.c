@@ -77,7 +77,8 @@ main(int argc, char **argv)
 	uint64_t cursor = 0;
 	int c, json = 0, fol = 0, hist = 0, in = 0, rc, rc2;
 
-	nc_prog = "nc-recv";
+	if (nc_cli_init("nc-recv") != 0)
+		return NC_ESOFTWARE;
 	memset(&rx, 0, sizeof rx);
 	while ((c = getopt_long(argc, argv, "fhHjqvV", opts, NULL)) != -1) {
 		switch (c) {

@@ -79,7 +79,8 @@ main(int argc, char **argv)
 	nc_buf msg = NC_SECBUF_INIT;
 	int c, flush = 0, rc, i;
 
-	nc_prog = "nc-send";
+	if (nc_cli_init("nc-send") != 0)
+		return NC_ESOFTWARE;
 	memset(&o, 0, sizeof o);
 	o.ttl = NC_TTL_DEFAULT;
 	while ((c = getopt_long(argc, argv, "fhjo:qt:vVw:", opts, NULL)) != -1) {

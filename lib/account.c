@@ -402,7 +402,7 @@ discard(const char *home)
 }
 
 int
-nc_account_create(const char *home, const char *addr)
+nc_account_create(const char *home, const char *addr, int *added_out)
 {
 	nc_state *s = NULL;
 	nc_relay *r = NULL;
@@ -460,9 +460,7 @@ out:
 	nc_relay_close(r);
 	nc_state_close(s);
 	nc_self_free(&self);
-	if (rc == 0 && added)
-		return nc_fail(NC_OK, "device added to %s; it receives messages once "
-		    "a device holding the identity key lists it", addr);
+	*added_out = added;
 	return rc;
 }
 

@@ -37,8 +37,9 @@ int nc_account_derive(const nc_buf *pw, const uint8_t salt[16], uint64_t ops,
 
 /* nc-keygen: make keys for addr in a new state at home, register the user
  * (or, if it exists, log in with the password and add this device),
- * publish the device list and prekeys. */
-int nc_account_create(const char *home, const char *addr)
+ * publish the device list and prekeys. *added: 1 when the user existed
+ * and this device was added to it. */
+int nc_account_create(const char *home, const char *addr, int *added)
 	__attribute__((warn_unused_result));
 
 int nc_self_load(nc_state *s, nc_self *self) __attribute__((warn_unused_result));

@@ -4,12 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "err.h"
 #include "home.h"
 
 const char *nc_prog = "newchat";
 int nc_verbose;
+
+int
+nc_cli_init(const char *prog)
+{
+	nc_prog = prog;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "%s: libsodium failed to start\n", prog);
+		return NC_ESOFTWARE;
+	}
+	return 0;
+}
 
 void
 nc_cli_error(int rc)

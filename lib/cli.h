@@ -11,6 +11,8 @@
 extern const char *nc_prog;
 extern int nc_verbose;   /* -v: 1, -q: -1 */
 
+/* Name the command and start libsodium (before any secret buffer). */
+int nc_cli_init(const char *prog);
 /* "nc-send: reason" on stderr (nothing for rc 0). */
 void nc_cli_error(int rc);
 void nc_cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,8 +1,10 @@
 /* inbox.c - fetch, decrypt, commit, acknowledge. */
+#include <stdio.h>
 #include <string.h>
 
 #include "armor.h"
 #include "err.h"
+#include "event.h"
 #include "inbox.h"
 #include "outbox.h"
 #include "relayc.h"
@@ -27,8 +29,16 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 	if (wait > 0)
 		nc_relay_timeout(r, wait + 30);
 	if ((rc = nc_relay_fetch(r, self->name, self->dev, *cursor, wait, &resp,
-	    m, &n)) != 0)
+	    m, &n)) != 0) {
+		if (rc == NC_ESECURITY) {
+			char why[600];
+			snprintf(why, sizeof why, "%s", nc_errmsg());
+			(void)!nc_event_add(s, "alarm", "", self->domain, "", why, 0);
+			rx->security++;
+			nc_fail(NC_ESECURITY, "%s", why);
+		}
 		goto done;
+	}
 	for (i = 0; i < n; i++) {
 		uint8_t envid[16];
 

@@ -1,0 +1,540 @@
+/* relayc.c - the relay client: resolution, request signing, status
+ * mapping, and the typed bodies of protocol.md section 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "api.h"
+#include "err.h"
+#include "hex.h"
+#include "home.h"
+#include "http.h"
+#include "relayc.h"
+#include "reqsig.h"
+
+struct nc_relay {
+	char domain[NC_DOMAIN_MAX + 1];
+	char url[NC_URL_MAX + 1];
+	char cafile[4096];
+	char proxy[NC_URL_MAX + 1];
+	long timeout_ms;
+};
+
+/* Resolved relays, so one process asks the well-known URL once. */
+static struct { char domain[NC_DOMAIN_MAX + 1]; char url[NC_URL_MAX + 1]; } seen[8];
+static int nseen;
+
+const char *
+nc_relay_url(const nc_relay *r)
+{
+	return r->url;
+}
+
+void
+nc_relay_timeout(nc_relay *r, long secs)
+{
+	r->timeout_ms = secs * 1000;
+}
+
+/* "newchat 1\ndomain D\nrelay URL\n" */
+static int
+wellknown(nc_relay *r)
+{
+	nc_http_req q = { .method = "GET" };
+	nc_http_resp a = NC_HTTP_RESP_INIT;
+	char u[NC_URL_MAX + 64], *line, *save = NULL;
+	int rc, ok = 0, dom = 0;
+
+	snprintf(u, sizeof u, "https://%s/.well-known/newchat", r->domain);
+	q.url = u;
+	q.cafile = r->cafile[0] ? r->cafile : NULL;
+	q.proxy = r->proxy[0] ? r->proxy : NULL;
+	q.max_response = 4096;
+	if ((rc = nc_http(&q, &a)) != 0) {
+		rc = nc_fail(rc, "relay of %s: %s", r->domain, nc_errmsg());
+		goto done;
+	}
+	if (a.status != 200 || nc_buf_nul(&a.body) != 0) {
+		rc = nc_fail(NC_EUNAVAIL, "relay of %s: %s: HTTP %ld", r->domain, u,
+		    a.status);
+		goto done;
+	}
+	for (line = strtok_r((char *)a.body.p, "\r\n", &save); line;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		if (strcmp(line, "newchat 1") == 0)
+			ok = 1;
+		else if (strncmp(line, "domain ", 7) == 0)
+			dom = strcmp(line + 7, r->domain) == 0;
+		else if (strncmp(line, "relay ", 6) == 0 && strlen(line + 6) <= NC_URL_MAX)
+			strcpy(r->url, line + 6);
+	}
+	if (!ok || !dom || (strncmp(r->url, "https://", 8) != 0 &&
+	    strncmp(r->url, "http://", 7) != 0))
+		rc = nc_fail(NC_ECONFIG, "relay of %s: bad %s", r->domain, u);
+done:
+	nc_http_resp_free(&a);
+	return rc;
+}
+
+int
+nc_relay_open(nc_relay **out, const char *home, const char *domain)
+{
+	nc_config *cfg = NULL;
+	nc_relay *r;
+	const char *v;
+	int rc, i;
+
+	*out = NULL;
+	if (strlen(domain) > NC_DOMAIN_MAX)
+		return nc_fail(NC_EUSAGE, "%s: domain too long", domain);
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	strcpy(r->domain, domain);
+	if ((rc = nc_config_load(&cfg, home)) != 0) {
+		free(r);
+		return rc;
+	}
+	if ((v = nc_config_cafile(cfg)) != NULL)
+		snprintf(r->cafile, sizeof r->cafile, "%s", v);
+	if ((v = nc_config_proxy(cfg)) != NULL)
+		snprintf(r->proxy, sizeof r->proxy, "%s", v);
+	if ((v = nc_config_relay(cfg, domain)) != NULL)
+		snprintf(r->url, sizeof r->url, "%s", v);
+	nc_config_free(cfg);
+	for (i = 0; !r->url[0] && i < nseen; i++)
+		if (strcmp(seen[i].domain, domain) == 0)
+			strcpy(r->url, seen[i].url);
+	if (!r->url[0]) {
+		if ((rc = wellknown(r)) != 0) {
+			free(r);
+			return rc;
+		}
+		if (nseen < 8) {
+			strcpy(seen[nseen].domain, domain);
+			strcpy(seen[nseen++].url, r->url);
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+void
+nc_relay_close(nc_relay *r)
+{
+	free(r);
+}
+
+/* The path part of the base URL, which the relay sees in the target. */
+static const char *
+basepath(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? strchr(p + 3, '/') : NULL;
+	return p ? p : "";
+}
+
+static int
+status_err(nc_relay *r, long status, const nc_buf *body)
+{
+	char why[200];
+	size_t n = body->len < sizeof why - 1 ? body->len : sizeof why - 1, i;
+	int code;
+
+	memcpy(why, body->p ? (const char *)body->p : "", n);
+	why[n] = '\0';
+	for (i = 0; i < n; i++)
+		if ((unsigned char)why[i] < 0x20 || (unsigned char)why[i] > 0x7e)
+			why[i] = i + 1 == n && why[i] == '\n' ? '\0' : '?';
+	switch (status) {
+	case 400: case 411: case 413: case 414: case 431: code = NC_EDATA; break;
+	case 401: case 403: code = NC_EPERM; break;
+	case 404: code = NC_ENOUSER; break;
+	case 409: case 410: code = NC_ETEMP; break;
+	case 429: case 503: case 507: code = NC_ETEMP; break;
+	default: code = status >= 500 ? NC_ETEMP : NC_EDATA;
+	}
+	return nc_fail(code, "relay %s: %ld %s", r->domain, status,
+	    why[0] ? why : "error");
+}
+
+int
+nc_relay_req(nc_relay *r, const char *method, const char *path,
+    const void *body, size_t n, const nc_device *signer, long *status,
+    nc_buf *resp)
+{
+	nc_http_req q = { .method = method };
+	nc_http_resp a = NC_HTTP_RESP_INIT;
+	nc_reqsig_hdrs h;
+	char url[NC_URL_MAX + 2048], target[NC_REQSIG_TARGET_MAX + 1];
+	char hd[3][200];
+	const char *hdrs[4] = { NULL };
+	int rc;
+
+	*status = 0;
+	if ((size_t)snprintf(url, sizeof url, "%s%s", r->url, path) >= sizeof url ||
+	    (size_t)snprintf(target, sizeof target, "%s%s", basepath(r->url),
+	    path) >= sizeof target)
+		return nc_fail(NC_EDATA, "request path too long");
+	if (signer) {
+		if ((rc = nc_reqsig_sign(&h, signer->sign_sk, method, target,
+		    (int64_t)time(NULL), body, n)) != 0)
+			return rc;
+		snprintf(hd[0], sizeof hd[0], NC_HDR_DEVICE ": %s", h.device);
+		snprintf(hd[1], sizeof hd[1], NC_HDR_TIME ": %s", h.time);
+		snprintf(hd[2], sizeof hd[2], NC_HDR_SIG ": %s", h.sig);
+		hdrs[0] = hd[0];
+		hdrs[1] = hd[1];
+		hdrs[2] = hd[2];
+		q.headers = hdrs;
+	}
+	q.url = url;
+	q.body = body;
+	q.bodylen = n;
+	q.timeout_ms = r->timeout_ms;
+	q.max_response = (size_t)8 << 20;   /* a full mailbox page */
+	q.cafile = r->cafile[0] ? r->cafile : NULL;
+	q.proxy = r->proxy[0] ? r->proxy : NULL;
+	if ((rc = nc_http(&q, &a)) != 0) {
+		nc_http_resp_free(&a);
+		return rc == NC_EUNAVAIL ? nc_fail(rc, "relay %s: %s", r->domain,
+		    nc_errmsg()) : rc;
+	}
+	*status = a.status;
+	nc_buf_reset(resp);
+	rc = nc_buf_add(resp, a.body.p, a.body.len);
+	nc_http_resp_free(&a);
+	return rc;
+}
+
+/* A request whose only good answers are 200/201/204. */
+static int
+call(nc_relay *r, const char *method, const char *path, const nc_buf *body,
+    const nc_device *signer, nc_buf *resp)
+{
+	nc_buf tmp = NC_BUF_INIT;
+	long status;
+	int rc;
+
+	if (resp == NULL)
+		resp = &tmp;
+	rc = nc_relay_req(r, method, path, body ? body->p : NULL,
+	    body ? body->len : 0, signer, &status, resp);
+	if (rc == 0 && status != 200 && status != 201 && status != 204)
+		rc = status_err(r, status, resp);
+	nc_buf_free(&tmp);
+	return rc;
+}
+
+int
+nc_relay_register(nc_relay *r, const char *name, const uint8_t auth_pk[32],
+    const uint8_t salt[16], uint64_t ops, uint64_t mem,
+    const uint8_t dev_sign_pk[32])
+{
+	struct nc_register g;
+	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	char path[128];
+	long status;
+	int rc;
+
+	memset(&g, 0, sizeof g);
+	memcpy(g.auth_pk, auth_pk, 32);
+	memcpy(g.salt, salt, 16);
+	g.opslimit = ops;
+	g.memlimit = mem;
+	memcpy(g.device_sign_pk, dev_sign_pk, 32);
+	if (getenv("NC_INVITE"))
+		snprintf(g.invite, sizeof g.invite, "%s", getenv("NC_INVITE"));
+	snprintf(path, sizeof path, "/v1/users/%s", name);
+	if ((rc = nc_register_enc(&b, &g)) == 0 &&
+	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
+	    &resp)) == 0 && status != 201) {
+		if (status == 409)
+			rc = nc_fail(NC_ECANTCREAT, "%s@%s: name taken", name, r->domain);
+		else
+			rc = status_err(r, status, &resp);
+	}
+	nc_buf_free(&b);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_challenge(nc_relay *r, const char *name, uint8_t salt[16],
+    uint64_t *ops, uint64_t *mem, uint8_t nonce[32])
+{
+	struct nc_challenge c;
+	nc_buf resp = NC_BUF_INIT;
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s/challenge", name);
+	if ((rc = call(r, "POST", path, NULL, NULL, &resp)) == 0 &&
+	    (rc = nc_challenge_dec(&c, resp.p, resp.len)) == 0) {
+		memcpy(salt, c.salt, 16);
+		*ops = c.opslimit;
+		*mem = c.memlimit;
+		memcpy(nonce, c.nonce, 32);
+	}
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_add_device(nc_relay *r, const char *name, const char *addr,
+    const uint8_t nonce[32], const uint8_t dev_sign_pk[32],
+    const uint8_t auth_sk[64])
+{
+	struct nc_authreq a;
+	nc_buf b = NC_BUF_INIT;
+	char path[128];
+	int rc;
+
+	memcpy(a.nonce, nonce, 32);
+	memcpy(a.device_sign_pk, dev_sign_pk, 32);
+	snprintf(path, sizeof path, "/v1/users/%s/devices", name);
+	if ((rc = nc_auth_sign(&a, NC_AUTH_ADD_DEVICE, addr, auth_sk)) == 0 &&
+	    (rc = nc_adddev_enc(&b, &a)) == 0)
+		rc = call(r, "POST", path, &b, NULL, NULL);
+	nc_buf_free(&b);
+	return rc;
+}
+
+int
+nc_relay_put_devlist(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t *p, size_t n)
+{
+	nc_buf b = NC_BUF_INIT;
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s/devicelist", name);
+	if ((rc = nc_buf_add(&b, p, n)) == 0)
+		rc = call(r, "PUT", path, &b, d, NULL);
+	nc_buf_free(&b);
+	return rc;
+}
+
+int
+nc_relay_get_devlist(nc_relay *r, const char *name, nc_buf *out)
+{
+	char path[128];
+
+	snprintf(path, sizeof path, "/v1/users/%s/devicelist", name);
+	return call(r, "GET", path, NULL, NULL, out);
+}
+
+static void
+devpath(char *out, size_t max, const char *name, const uint8_t dev[16],
+    const char *rest)
+{
+	char h[33];
+
+	nc_hex_encode(h, dev, 16);
+	snprintf(out, max, "/v1/users/%s/devices/%s%s", name, h, rest);
+}
+
+int
+nc_relay_put_prekeys(nc_relay *r, const char *name, const nc_device *d,
+    const nc_spk *spk, const nc_otpk *otpk, size_t n)
+{
+	struct nc_prekeys *k;
+	nc_buf b = NC_BUF_INIT;
+	char path[200];
+	size_t i, off = 0, chunk;
+	int rc = 0;
+
+	if ((k = calloc(1, sizeof *k)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	devpath(path, sizeof path, name, d->id, "/prekeys");
+	do {
+		chunk = n - off > NC_PREKEY_UPLOAD_MAX ? NC_PREKEY_UPLOAD_MAX : n - off;
+		memset(k, 0, sizeof *k);
+		if (spk && off == 0) {
+			k->has_spk = 1;
+			k->spk_id = spk->id;
+			memcpy(k->spk_pk, spk->pk, 32);
+			memcpy(k->spk_sig, spk->sig, 64);
+		}
+		k->n = (uint16_t)chunk;
+		for (i = 0; i < chunk; i++) {
+			k->otpk[i].id = otpk[off + i].id;
+			memcpy(k->otpk[i].pk, otpk[off + i].pk, 32);
+		}
+		nc_buf_reset(&b);
+		if ((rc = nc_prekeys_enc(&b, k)) == 0)
+			rc = call(r, "PUT", path, &b, d, NULL);
+		off += chunk;
+	} while (rc == 0 && off < n);
+	nc_buf_free(&b);
+	free(k);
+	return rc;
+}
+
+int
+nc_relay_prekey_count(nc_relay *r, const char *name, const nc_device *d,
+    uint32_t *spk_id, uint32_t *count)
+{
+	struct nc_prekey_count c;
+	nc_buf resp = NC_BUF_INIT;
+	char path[200];
+	int rc;
+
+	devpath(path, sizeof path, name, d->id, "/prekeys");
+	if ((rc = call(r, "GET", path, NULL, d, &resp)) == 0 &&
+	    (rc = nc_prekey_count_dec(&c, resp.p, resp.len)) == 0) {
+		*spk_id = c.spk_id;
+		*count = c.otpk_count;
+	}
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_claim(nc_relay *r, const char *name,
+    const uint8_t (*devs)[NC_DEVID_LEN], size_t n, nc_bundle *out,
+    uint8_t (*outdev)[NC_DEVID_LEN], size_t *nout)
+{
+	struct nc_claim_req *q;
+	struct nc_claim_resp *a;
+	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	char path[128];
+	size_t i;
+	int rc;
+
+	*nout = 0;
+	if (n > NC_CLAIM_MAX)
+		return nc_fail(NC_EDATA, "too many devices to claim");
+	q = calloc(1, sizeof *q);
+	a = calloc(1, sizeof *a);
+	if (q == NULL || a == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	q->n = (uint16_t)n;
+	memcpy(q->dev, devs, n * NC_DEVID_LEN);
+	snprintf(path, sizeof path, "/v1/users/%s/prekeys/claim", name);
+	if ((rc = nc_claim_req_enc(&b, q)) != 0 ||
+	    (rc = call(r, "POST", path, &b, NULL, &resp)) != 0)
+		goto done;
+	if ((rc = nc_claim_resp_dec(a, resp.p, resp.len)) != 0) {
+		rc = nc_fail(NC_ESECURITY, "relay %s: bad prekey bundles: %s",
+		    r->domain, nc_errmsg());
+		goto done;
+	}
+	for (i = 0; i < a->n && i < n; i++) {
+		memcpy(outdev[i], a->b[i].dev, NC_DEVID_LEN);
+		memset(&out[i], 0, sizeof out[i]);
+		out[i].spk_id = a->b[i].spk_id;
+		memcpy(out[i].spk_pk, a->b[i].spk_pk, 32);
+		memcpy(out[i].spk_sig, a->b[i].spk_sig, 64);
+		out[i].has_otpk = a->b[i].has_otpk;
+		out[i].otpk_id = a->b[i].otpk_id;
+		memcpy(out[i].otpk_pk, a->b[i].otpk_pk, 32);
+	}
+	*nout = i;
+done:
+	free(q);
+	free(a);
+	nc_buf_free(&b);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
+    const nc_relay_item *it, size_t n, uint64_t *cur)
+{
+	struct nc_deliver *d;
+	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	char path[128];
+	long status;
+	size_t i;
+	int rc;
+
+	*cur = 0;
+	if (n == 0 || n > NC_DELIVER_MAX)
+		return nc_fail(NC_ESOFTWARE, "deliver: bad batch size");
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	d->devlist_version = version;
+	d->n = (uint16_t)n;
+	for (i = 0; i < n; i++) {
+		memcpy(d->item[i].dev, it[i].dev, NC_DEVID_LEN);
+		memcpy(d->item[i].envid, it[i].envid, NC_ENVID_LEN);
+		d->item[i].env = it[i].env;
+		d->item[i].len = it[i].len;
+	}
+	snprintf(path, sizeof path, "/v1/users/%s/deliver", name);
+	if ((rc = nc_deliver_enc(&b, d)) != 0 ||
+	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
+	    &resp)) != 0)
+		goto done;
+	if (status == 200 || status == 201)
+		goto done;
+	rc = status_err(r, status, &resp);
+	if (status == 409 && nc_version_dec(cur, resp.p, resp.len) == 0)
+		rc = nc_fail(NC_ETEMP, "relay %s: device list of %s changed",
+		    r->domain, name);
+	else if (status == 410 || status == 409)
+		*cur = UINT64_MAX;
+done:
+	free(d);
+	nc_buf_free(&b);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_fetch(nc_relay *r, const char *name, const nc_device *d,
+    uint64_t after, int wait, nc_buf *resp, nc_relay_mail *out, size_t *nout)
+{
+	static struct nc_mailbox m;
+	char path[300], q[80];
+	size_t i;
+	int rc;
+
+	*nout = 0;
+	snprintf(q, sizeof q, "/mailbox?after=%llu&wait=%d&limit=%d",
+	    (unsigned long long)after, wait, NC_RELAY_LIST_MAX);
+	devpath(path, sizeof path, name, d->id, q);
+	if ((rc = call(r, "GET", path, NULL, d, resp)) != 0)
+		return rc;
+	if ((rc = nc_mailbox_dec(&m, resp->p, resp->len)) != 0)
+		return nc_fail(NC_ESECURITY, "relay %s: bad mailbox listing: %s",
+		    r->domain, nc_errmsg());
+	for (i = 0; i < m.n && i < NC_RELAY_LIST_MAX; i++) {
+		out[i].cursor = m.m[i].cursor;
+		memcpy(out[i].envid, m.m[i].envid, 16);
+		out[i].received = m.m[i].received;
+		out[i].env = m.m[i].env;
+		out[i].len = m.m[i].len;
+	}
+	*nout = i;
+	return 0;
+}
+
+int
+nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t (*ids)[16], size_t n)
+{
+	static struct nc_ack a;
+	nc_buf b = NC_BUF_INIT;
+	char path[200];
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (n > NC_ACK_MAX)
+		n = NC_ACK_MAX;
+	a.n = (uint16_t)n;
+	memcpy(a.envid, ids, n * 16);
+	devpath(path, sizeof path, name, d->id, "/mailbox/ack");
+	if ((rc = nc_ack_enc(&b, &a)) == 0)
+		rc = call(r, "POST", path, &b, d, NULL);
+	nc_buf_free(&b);
+	return rc;
+}
