@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "err.h"
 #include "home.h"
+#include "relayc.h"
 
 const char *nc_prog = "newchat";
 int nc_verbose;
@@ -79,6 +80,7 @@ nc_cli_open(nc_state **s, nc_self *self)
 	if ((rc = nc_home_path(home, sizeof home)) != 0 ||
 	    (rc = nc_state_open(s, home)) != 0)
 		return rc;
+	nc_relay_clock(nc_state_reqtime, *s);
 	if ((rc = nc_self_load(*s, self)) != 0) {
 		nc_state_close(*s);
 		*s = NULL;

@@ -27,6 +27,34 @@ struct nc_relay {
 static struct { char domain[NC_DOMAIN_MAX + 1]; char url[NC_URL_MAX + 1]; } seen[8];
 static int nseen;
 
+static int64_t (*clockfn)(void *, const uint8_t *, int64_t);
+static void *clockctx;
+
+void
+nc_relay_clock(int64_t (*fn)(void *ctx, const uint8_t h[32], int64_t now),
+    void *ctx)
+{
+	clockfn = fn;
+	clockctx = ctx;
+}
+
+static int64_t
+signtime(const char *method, const char *target, const void *body, size_t n)
+{
+	crypto_generichash_state st;
+	uint8_t h[32];
+	int64_t now = (int64_t)time(NULL);
+
+	if (clockfn == NULL)
+		return now;
+	crypto_generichash_init(&st, NULL, 0, sizeof h);
+	crypto_generichash_update(&st, (const uint8_t *)method, strlen(method) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)target, strlen(target) + 1);
+	crypto_generichash_update(&st, body, n);
+	crypto_generichash_final(&st, h, sizeof h);
+	return clockfn(clockctx, h, now);
+}
+
 const char *
 nc_relay_url(const nc_relay *r)
 {
@@ -181,7 +209,7 @@ nc_relay_req(nc_relay *r, const char *method, const char *path,
 		return nc_fail(NC_EDATA, "request path too long");
 	if (signer) {
 		if ((rc = nc_reqsig_sign(&h, signer->sign_sk, method, target,
-		    (int64_t)time(NULL), body, n)) != 0)
+		    signtime(method, target, body, n), body, n)) != 0)
 			return rc;
 		snprintf(hd[0], sizeof hd[0], NC_HDR_DEVICE ": %s", h.device);
 		snprintf(hd[1], sizeof hd[1], NC_HDR_TIME ": %s", h.time);

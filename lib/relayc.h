@@ -23,6 +23,14 @@ const char *nc_relay_url(const nc_relay *r);
 /* Seconds a request may take in all (default 30). */
 void nc_relay_timeout(nc_relay *r, long secs);
 
+/* Signatures are deterministic and the relay refuses one it has seen in
+ * its window, so two identical signed requests must not carry the same
+ * time. A clock hook (set by the commands, backed by the state database
+ * so concurrent processes agree) returns the time to sign request hash h
+ * with: now, or later than the last time h was signed. */
+void nc_relay_clock(int64_t (*fn)(void *ctx, const uint8_t h[32], int64_t now),
+    void *ctx);
+
 /* One request; *status is the HTTP status (0 if none came back). signer:
  * NULL for unsigned requests. Transport failures -> NC_EUNAVAIL. */
 int nc_relay_req(nc_relay *r, const char *method, const char *path,

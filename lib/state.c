@@ -56,7 +56,9 @@ static const char *migrations[] = {
 	"  peer TEXT NOT NULL, dev BLOB NOT NULL, env BLOB NOT NULL);"
 	/* delivery receipts owed, sent by the next nc-recv */
 	"CREATE TABLE rcpt(peer TEXT NOT NULL, dev BLOB NOT NULL,"
-	"  id BLOB NOT NULL, PRIMARY KEY(peer, dev, id));",
+	"  id BLOB NOT NULL, PRIMARY KEY(peer, dev, id));"
+	/* when each signed request was last signed (see nc_relay_clock) */
+	"CREATE TABLE reqtime(h BLOB PRIMARY KEY, t INTEGER NOT NULL);",
 };
 
 int
@@ -523,4 +525,28 @@ nc_state_get_str(nc_state *s, const char *k, char *out, size_t max)
 done:
 	nc_buf_free(&b);
 	return rc;
+}
+
+int64_t
+nc_state_reqtime(void *ctx, const uint8_t h[32], int64_t now)
+{
+	nc_state *s = ctx;
+	sqlite3_stmt *st;
+	int64_t t = now;
+
+	if (nc_state_prep(s, &st, "INSERT INTO reqtime(h, t) VALUES (?1, ?2)"
+	    " ON CONFLICT(h) DO UPDATE SET t = max(excluded.t, t + 1)"
+	    " RETURNING t") != 0)
+		return now;
+	sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (now % 64 == 0 && nc_state_prep(s, &st,
+	    "DELETE FROM reqtime WHERE t < ?") == 0) {
+		sqlite3_bind_int64(st, 1, now - 900);
+		(void)!nc_state_done(s, st);
+	}
+	return t;
 }

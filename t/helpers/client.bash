@@ -1,0 +1,54 @@
+# client.bash - worlds of users for the client tests (t/2*.bats): relays
+# a.test and b.test on 127.0.0.1:0 and NC_HOMEs whose config names them.
+#   load helpers/relay; load helpers/client
+#   world_up              (in setup_file) relays a and b; W = the world dir
+#   mkuser NAME ADDR      NC_HOME $W/NAME with a config, then nc-keygen ADDR
+#   as NAME CMD...        CMD with NC_HOME=$W/NAME
+#   world_down            (in teardown_file)
+export NC_PASSWORD=correct-horse NC_PWHASH_COST=interactive
+unset NC_PASSWORD_FILE NC_PROXY
+
+world_up() {
+	export BATS_TEST_TMPDIR=$BATS_FILE_TMPDIR
+	W=$BATS_FILE_TMPDIR
+	export W
+	relay_start a a.test "$@"
+	relay_start b b.test "$@"
+}
+
+world_down() {
+	relay_stop_all
+}
+
+# config NAME: point NAME's NC_HOME at the relays as they run now.
+config() {
+	mkdir -p "$W/$1"
+	chmod 700 "$W/$1"
+	{
+		echo "relay a.test $RELAY_URL_a"
+		echo "relay b.test $RELAY_URL_b"
+	} >"$W/$1/config"
+}
+
+mkuser() {
+	config "$1"
+	NC_HOME=$W/$1 nc-keygen "$2" >"$W/$1.keygen" 2>&1 || {
+		cat "$W/$1.keygen" >&2
+		return 1
+	}
+}
+
+as() {
+	local name=$1
+	shift
+	NC_HOME=$W/$name "$@"
+}
+
+# lines N: $output has exactly N lines
+lines_eq() {
+	[ "$(printf '%s\n' "$output" | grep -c .)" -eq "$1" ]
+}
+
+count_type() {
+	printf '%s\n' "$output" | grep -c "\"type\":\"$1\"" || true
+}
