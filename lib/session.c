@@ -25,9 +25,11 @@ rowname(char *out, size_t max, const char *user, const uint8_t dev[16])
 	snprintf(out, max, "%s/%s", user, h);
 }
 
-/* The stored session with (user, dev): NULL and rc 0 when there is none. */
+/* The stored session with (user, dev), the current one or (prev) the one
+ * before: NULL and rc 0 when there is none. */
 static nc_ratchet *
-session_load(nc_state *s, const char *user, const uint8_t dev[16], int *rc)
+session_get(nc_state *s, const char *user, const uint8_t dev[16], int prev,
+    int *rc)
 {
 	sqlite3_stmt *st;
 	nc_buf pt = NC_SECBUF_INIT;
@@ -35,13 +37,17 @@ session_load(nc_state *s, const char *user, const uint8_t dev[16], int *rc)
 	char row[400];
 
 	*rc = 0;
-	if ((*rc = nc_state_prep(s, &st,
+	if ((*rc = nc_state_prep(s, &st, prev ?
+	    "SELECT prev FROM session WHERE user = ? AND dev = ?" :
 	    "SELECT v FROM session WHERE user = ? AND dev = ?")) != 0)
 		return NULL;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) == SQLITE_BLOB) {
 		rowname(row, sizeof row, user, dev);
+		if (prev)
+			strcat(row, "/prev");
 		*rc = nc_state_unseal(s, "session", row, sqlite3_column_blob(st, 0),
 		    (size_t)sqlite3_column_bytes(st, 0), &pt);
 		if (*rc == 0 && (r = nc_ratchet_load(pt.p, pt.len)) == NULL)
@@ -53,30 +59,65 @@ session_load(nc_state *s, const char *user, const uint8_t dev[16], int *rc)
 	return r;
 }
 
+static nc_ratchet *
+session_load(nc_state *s, const char *user, const uint8_t dev[16], int *rc)
+{
+	return session_get(s, user, dev, 0, rc);
+}
+
 static int
-session_save(nc_state *s, const char *user, const uint8_t dev[16],
-    const nc_ratchet *r)
+seal_state(nc_state *s, const char *row, const nc_ratchet *r, nc_buf *ct)
+{
+	nc_buf pt = NC_SECBUF_INIT;
+	int rc;
+
+	if ((rc = nc_ratchet_save(r, &pt)) == 0)
+		rc = nc_state_seal(s, "session", row, pt.p, pt.len, ct);
+	nc_buf_free(&pt);
+	return rc;
+}
+
+/* Store the current session; prev: 0 keep the previous one as it is,
+ * 1 replace it with `old` (NULL: none). */
+static int
+session_put(nc_state *s, const char *user, const uint8_t dev[16],
+    const nc_ratchet *r, int prev, const nc_ratchet *old)
 {
 	sqlite3_stmt *st;
-	nc_buf pt = NC_SECBUF_INIT, ct = NC_BUF_INIT;
-	char row[400];
+	nc_buf ct = NC_BUF_INIT, pct = NC_BUF_INIT;
+	char row[400], prow[420];
 	int rc;
 
 	rowname(row, sizeof row, user, dev);
-	if ((rc = nc_ratchet_save(r, &pt)) != 0 ||
-	    (rc = nc_state_seal(s, "session", row, pt.p, pt.len, &ct)) != 0 ||
-	    (rc = nc_state_prep(s, &st, "INSERT OR REPLACE INTO session(user, dev,"
-	    " v, updated) VALUES (?, ?, ?, ?)")) != 0)
+	snprintf(prow, sizeof prow, "%s/prev", row);
+	if ((rc = seal_state(s, row, r, &ct)) != 0 ||
+	    (prev && old && (rc = seal_state(s, prow, old, &pct)) != 0) ||
+	    (rc = nc_state_prep(s, &st, prev ?
+	    "INSERT INTO session(user, dev, v, prev, updated) VALUES (?1, ?2, ?3,"
+	    " ?4, ?5) ON CONFLICT(user, dev) DO UPDATE SET v = ?3, prev = ?4,"
+	    " updated = ?5" :
+	    "INSERT INTO session(user, dev, v, prev, updated) VALUES (?1, ?2, ?3,"
+	    " NULL, ?5) ON CONFLICT(user, dev) DO UPDATE SET v = ?3,"
+	    " updated = ?5")) != 0)
 		goto done;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, ct.p, (int)ct.len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+	if (prev && old)
+		sqlite3_bind_blob(st, 4, pct.p, (int)pct.len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
 	rc = nc_state_done(s, st);
 done:
-	nc_buf_free(&pt);
 	nc_buf_free(&ct);
+	nc_buf_free(&pct);
 	return rc;
+}
+
+static int
+session_save(nc_state *s, const char *user, const uint8_t dev[16],
+    const nc_ratchet *r)
+{
+	return session_put(s, user, dev, r, 0, NULL);
 }
 
 static int
@@ -457,50 +498,68 @@ store_receipt(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
 	return 0;
 }
 
-/* The decrypt-and-store transaction. */
+/* The decrypt-and-store transaction: the current session, then the
+ * previous one, then (a prekey message) a new one. */
 static int
 receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
     const nc_unsealed *u, nc_rx *rx)
 {
 	nc_buf pt = NC_SECBUF_INIT;
 	nc_payload pl;
-	nc_ratchet *st;
-	int rc, f;
+	nc_ratchet *cur = NULL, *prev = NULL, *fresh = NULL;
+	const char *user = u->cert.who.user;
+	const uint8_t *dev = u->cert.who.dev;
+	int rc, f, which = -1;
 
 	if ((f = seen(s, envid)) != 0)
 		return f < 0 ? NC_ESOFTWARE : 0;
-	st = session_load(s, u->cert.who.user, u->cert.who.dev, &rc);
+	cur = session_load(s, user, dev, &rc);
+	if (rc == 0)
+		prev = session_get(s, user, dev, 1, &rc);
 	if (rc != 0)
-		return rc;
-	rc = NC_ESECURITY;
-	if (st != NULL) {
-		rc = nc_envelope_decrypt(&pl, &pt, st, u);
-		if (rc != 0 && !u->prekey)
-			nc_fail(rc, "cannot decrypt (tampered, forged or replayed): %s",
-			    nc_errmsg());
-	} else if (!u->prekey)
-		nc_fail(NC_ESECURITY, "no session with this device");
-	if (rc != 0 && u->prekey) {
-		/* The peer started a new session (or this is the first). */
-		nc_ratchet_free(st);
-		if ((st = respond(s, self, u, &rc)) == NULL)
-			return rc;
+		goto done;
+	rc = nc_fail(NC_ESECURITY, "no session with this device");
+	if (cur && (rc = nc_envelope_decrypt(&pl, &pt, cur, u)) == 0)
+		which = 0;
+	if (which < 0 && prev) {
 		nc_buf_reset(&pt);
-		if ((rc = nc_envelope_decrypt(&pl, &pt, st, u)) != 0)
-			nc_fail(rc, "cannot decrypt first message: %s", nc_errmsg());
-		rx->prekey++;
+		if ((rc = nc_envelope_decrypt(&pl, &pt, prev, u)) == 0)
+			which = 1;
 	}
-	if (rc != 0)
+	if (which < 0 && u->prekey) {
+		/* The peer started a new session (or this is the first). */
+		if ((fresh = respond(s, self, u, &rc)) == NULL)
+			goto done;
+		nc_buf_reset(&pt);
+		if ((rc = nc_envelope_decrypt(&pl, &pt, fresh, u)) != 0)
+			nc_fail(rc, "cannot decrypt first message: %s", nc_errmsg());
+		else
+			which = 2;
+		rx->prekey++;
+	} else if (which < 0)
+		nc_fail(rc, "cannot decrypt (tampered, forged or replayed): %s",
+		    nc_errmsg());
+	if (which < 0)
 		goto done;
 	if (pl.type == NC_PL_TEXT)
 		rc = store_text(s, u, &pl);
 	else if (pl.type == NC_PL_RECEIPT)
 		rc = store_receipt(s, u, &pl);
-	if (rc == 0 && (rc = session_save(s, u->cert.who.user, u->cert.who.dev,
-	    st)) == 0 && (rc = mark_seen(s, envid)) == 0)
+	if (rc != 0)
+		goto done;
+	/* The session that decrypted becomes the current one. */
+	if (which == 0)
+		rc = session_save(s, user, dev, cur);
+	else if (which == 1)
+		rc = session_put(s, user, dev, prev, 1, cur);
+	else
+		rc = session_put(s, user, dev, fresh, 1, cur);
+	if (rc == 0 && (rc = mark_seen(s, envid)) == 0)
 		rx->stored++;
 done:
-	nc_ratchet_free(st);
+	nc_ratchet_free(cur);
+	nc_ratchet_free(prev);
+	nc_ratchet_free(fresh);
 	nc_buf_free(&pt);
 	return rc;
 }

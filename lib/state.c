@@ -29,8 +29,11 @@ static const char *migrations[] = {
 	"  devlist BLOB NOT NULL, version INTEGER NOT NULL,"
 	"  changed INTEGER NOT NULL DEFAULT 0, new_devlist BLOB,"
 	"  verified INTEGER NOT NULL DEFAULT 0, first_seen INTEGER NOT NULL);"
+	/* the current session with a device, and the previous one (both
+	 * sides may start one at once: protocol.md 2.6) */
 	"CREATE TABLE session(user TEXT NOT NULL, dev BLOB NOT NULL,"
-	"  v BLOB NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY(user, dev));"
+	"  v BLOB NOT NULL, prev BLOB, updated INTEGER NOT NULL,"
+	"  PRIMARY KEY(user, dev));"
 	/* envelopes already processed (replays and re-fetches after a crash) */
 	"CREATE TABLE seen(envid BLOB PRIMARY KEY, at INTEGER NOT NULL);"
 	"CREATE TABLE replay(tag BLOB PRIMARY KEY, at INTEGER NOT NULL);"

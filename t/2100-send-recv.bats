@@ -5,6 +5,8 @@
 load helpers/relay
 load helpers/client
 
+setup() { world_load; }
+
 teardown() {
 	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
 }
@@ -42,8 +44,9 @@ teardown_file() { world_down; }
 	    and .body == "quote \" backslash \\ tab\tend"'
 	run as alice nc-recv --json
 	[ "$status" -eq 0 ]
-	printf '%s\n' "$output" | jq -e --arg id "$id" 'select(.type == "receipt")
-	    | .id == $id and .from == "bob@b.test" and .status == "delivered"'
+	printf '%s\n' "$output" | jq -s -e --arg id "$id" 'map(select(.type == "receipt" and .id == $id))
+	    | length == 1 and .[0].from == "bob@b.test"
+	    and .[0].status == "delivered"'
 }
 
 @test "recv: multi-line bodies keep the sender prefix on every line; controls escaped" {
@@ -136,11 +139,9 @@ teardown_file() { world_down; }
 	pid=$!
 	as alice nc-send bob@b.test <<<"follow-1" >/dev/null
 	for i in $(seq 50); do grep -q follow-1 "$W/f.out" && break; sleep 0.1; done
-	relay_stop b || true
-	relay_restart b
-	config alice
-	# the relay came back on a new port: the follower rereads its config
-	config bob
+	# the relay comes back on a new port: the follower rereads its config
+	relay_down b
+	relay_up b
 	as alice nc-send bob@b.test <<<"follow-2" >/dev/null
 	for i in $(seq 100); do grep -q follow-2 "$W/f.out" && break; sleep 0.1; done
 	kill $pid; wait $pid || true

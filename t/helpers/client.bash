@@ -14,14 +14,48 @@ world_up() {
 	export W
 	relay_start a a.test "$@"
 	relay_start b b.test "$@"
+	world_save
+}
+
+# Each test runs in its own process: a relay restarted in one test is
+# recorded here so later tests (and teardown) find its pid and URL.
+world_load() {
+	[ -f "$W/relays.env" ] && . "$W/relays.env"
+	return 0
+}
+
+world_save() {
+	declare -p RELAY_URL_a RELAY_PID_a RELAY_URL_b RELAY_PID_b 2>/dev/null |
+	    sed 's/^declare -[a-z-]* /export /' >"$W/relays.env"
 }
 
 world_down() {
+	world_load
 	relay_stop_all
+}
+
+# relay_down NAME / relay_up NAME: stop a relay; start it again on its data
+# (a new port: every NC_HOME's config is rewritten).
+relay_down() {
+	world_load
+	relay_stop "$1" || true
+	world_save
+}
+
+relay_up() {
+	local d
+	world_load
+	relay_restart "$1"
+	world_save
+	for d in "$W"/*/; do
+		[ -f "$d/config" ] && config "$(basename "$d")"
+	done
+	return 0
 }
 
 # config NAME: point NAME's NC_HOME at the relays as they run now.
 config() {
+	world_load
 	mkdir -p "$W/$1"
 	chmod 700 "$W/$1"
 	{
