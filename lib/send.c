@@ -34,6 +34,18 @@ worse(int a, int b)
 	return rb > ra ? b : a;
 }
 
+/* The last error, naming the recipient once. */
+static void
+report(const char *rcpt)
+{
+	const char *m = nc_errmsg();
+
+	if (strstr(m, rcpt) != NULL)
+		fprintf(stderr, "nc-send: %s\n", m);
+	else
+		fprintf(stderr, "nc-send: %s: %s\n", rcpt, m);
+}
+
 static int
 armored(nc_state *s, nc_self *self, const char *rcpt, const char *msgid,
     const uint8_t *body, size_t len)
@@ -132,10 +144,10 @@ nc_send(const nc_send_opts *o, const char **rcpt, int n, const uint8_t *body,
 			fprintf(stderr, "nc-send: %s: no such user\n", rcpt[i]);
 			r = NC_ENOUSER;
 		} else if (f.held > 0 || f.security > 0) {
-			fprintf(stderr, "nc-send: %s: %s\n", rcpt[i], nc_errmsg());
+			report(rcpt[i]);
 			r = NC_ESECURITY;
 		} else if (f.err) {
-			fprintf(stderr, "nc-send: %s: %s\n", rcpt[i], nc_errmsg());
+			report(rcpt[i]);
 			r = f.err;
 		} else {
 			fprintf(stderr, "nc-send: %s: relay unreachable; queued "
