@@ -106,6 +106,24 @@ teardown_file() { world_down; }
 	done
 }
 
+@test "state at rest: no message body, session or key in clear in state.db" {
+	as alice nc-send bob@b.test <<<"plaintext-canary-4711" >/dev/null
+	as alice nc-send bob@b.test <<<"second" >/dev/null
+	as bob nc-recv >/dev/null
+	for u in alice bob; do
+		sqlite3 "$W/$u/state.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+		! grep -a -q plaintext-canary-4711 "$W/$u/state.db"
+	done
+	# a sealed row moved to another row does not open (AD binds the row)
+	rm -rf "$W/bobcopy"
+	cp -a "$W/bob" "$W/bobcopy"
+	sqlite3 "$W/bobcopy/state.db" "UPDATE message SET body = (SELECT body FROM message
+	    ORDER BY seq LIMIT 1) WHERE seq = (SELECT max(seq) FROM message)"
+	run as bobcopy nc-recv --history
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"damaged or moved"* ]]
+}
+
 @test "recv --history: both directions, filtered by user, text and JSON" {
 	run as bob nc-recv --history alice@a.test
 	[ "$status" -eq 0 ]
