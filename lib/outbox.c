@@ -133,6 +133,22 @@ expire(nc_state *s, const char *peer, nc_flush *f)
 	return 0;
 }
 
+/* Message id to peer is accepted once none of its envelopes remain. */
+static int
+settle(nc_state *s, const char *peer, const char *id)
+{
+	int rc;
+
+	if ((rc = run(s, "UPDATE message SET status = 'accepted' WHERE"
+	    " dir = 1 AND peer = ?1 AND id = ?2 AND status = 'queued' AND"
+	    " NOT EXISTS (SELECT 1 FROM outenv e WHERE e.peer = ?1 AND"
+	    " e.id = ?2)", peer, id)) != 0)
+		return rc;
+	return run(s, "DELETE FROM outbox WHERE peer = ?1 AND id = ?2 AND"
+	    " NOT EXISTS (SELECT 1 FROM outenv e WHERE e.peer = ?1 AND"
+	    " e.id = ?2)", peer, id);
+}
+
 /* Encrypt the queued messages to peer that have no envelopes yet. */
 static int
 encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
@@ -174,6 +190,14 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 			pl.body = body.p;
 			pl.bodylen = body.len;
 			rc = nc_session_encrypt(s, self, l, id, &pl, 0, NULL);
+		}
+		/* A note to self from a user's only device has no envelope
+		 * to send: it is accepted as it is, not looked at again. */
+		if (rc == 0 && (rc = nc_state_begin(s)) == 0) {
+			if ((rc = settle(s, l->user, id)) == 0)
+				rc = nc_state_commit(s);
+			else
+				nc_state_rollback(s);
 		}
 		if (rc != 0)
 			break;
@@ -217,13 +241,7 @@ delivered(nc_state *s, const char *peer, sqlite3_int64 maxrow,
 	for (i = 0; i < n; i++) {
 		if (ids[i][0] == '\0')
 			continue;   /* a receipt */
-		if ((rc = run(s, "UPDATE message SET status = 'accepted' WHERE"
-		    " dir = 1 AND peer = ?1 AND id = ?2 AND status = 'queued' AND"
-		    " NOT EXISTS (SELECT 1 FROM outenv e WHERE e.peer = ?1 AND"
-		    " e.id = ?2)", peer, ids[i])) != 0 ||
-		    (rc = run(s, "DELETE FROM outbox WHERE peer = ?1 AND id = ?2 AND"
-		    " NOT EXISTS (SELECT 1 FROM outenv e WHERE e.peer = ?1 AND"
-		    " e.id = ?2)", peer, ids[i])) != 0)
+		if ((rc = settle(s, peer, ids[i])) != 0)
 			goto fail;
 	}
 	return nc_state_commit(s);

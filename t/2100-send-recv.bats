@@ -168,3 +168,16 @@ teardown_file() { world_down; }
 	grep -q '"body":"follow-2"' "$W/f.out"
 	[ "$(grep -c follow- "$W/f.out")" -eq 2 ]
 }
+
+@test "send to oneself from a user's only device: accepted at once, kept in history" {
+	run timeout 20 bash -c 'NC_HOME=$W/alice nc-send alice@a.test <<<"note to self"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9a-f]{32}$ ]]
+	id=$output
+	run as alice nc-recv --history alice@a.test --json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"\"id\":\"$id\""*'"status":"accepted"'* ]]
+	run timeout 20 bash -c 'NC_HOME=$W/alice nc-send --flush'
+	[ "$status" -eq 0 ]
+}
