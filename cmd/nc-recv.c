@@ -101,7 +101,7 @@ main(int argc, char **argv)
 		return NC_EUSAGE;
 	}
 	if (hist && optind < argc && !nc_addr_valid(argv[optind])) {
-		fprintf(stderr, "nc-recv: %s: not a valid user@domain\n", argv[optind]);
+		nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[optind]));
 		return NC_EUSAGE;
 	}
 	if ((rc = nc_cli_open(&s, &self)) != 0)

@@ -119,7 +119,7 @@ main(int argc, char **argv)
 	}
 	for (i = optind; i < argc; i++)
 		if (!nc_addr_valid(argv[i])) {
-			fprintf(stderr, "nc-send: %s: not a valid user@domain\n", argv[i]);
+			nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[i]));
 			return NC_EUSAGE;
 		}
 	if (flush)

@@ -25,12 +25,20 @@ nc_cli_init(const char *prog)
 	return 0;
 }
 
+/* Reasons may quote what the user or a relay gave (a name, a reply):
+ * control characters are shown as '?', so an error stays one line and
+ * cannot drive the terminal. */
 void
 nc_cli_error(int rc)
 {
-	if (rc != 0)
-		fprintf(stderr, "%s: %s\n", nc_prog,
-		    *nc_errmsg() ? nc_errmsg() : "failed");
+	const char *m = *nc_errmsg() ? nc_errmsg() : "failed";
+
+	if (rc == 0)
+		return;
+	fprintf(stderr, "%s: ", nc_prog);
+	for (; *m; m++)
+		fputc((unsigned char)*m < 0x20 || *m == 0x7f ? '?' : *m, stderr);
+	fputc('\n', stderr);
 }
 
 void
@@ -77,7 +85,9 @@ nc_cli_open(nc_state **s, nc_self *self)
 	int rc;
 
 	*s = NULL;
-	if ((rc = nc_home_path(home, sizeof home)) != 0 ||
+	/* nc_home_open: refuses a home that is not a directory, not ours,
+	 * or open to others, as nc-keygen does when it makes one. */
+	if ((rc = nc_home_open(home, sizeof home)) != 0 ||
 	    (rc = nc_state_open(s, home)) != 0)
 		return rc;
 	nc_relay_clock(nc_state_reqtime, *s);
