@@ -168,52 +168,54 @@ split(const char *addr, char *name, char *domain)
 	return 0;
 }
 
-/* Store a signed prekey and a batch of one-time prekeys, sealed. */
+/* Seal an encoded prekey secret (kind 1 signed, 2 one-time) and store it;
+ * the row label binds the sealed value to its kind and id. */
 static int
-store_spk(nc_state *s, const nc_spk *k)
+store_prekey(nc_state *s, int kind, uint32_t id, int64_t created,
+    const nc_buf *enc)
 {
-	nc_buf enc = NC_SECBUF_INIT, ct = NC_BUF_INIT;
+	nc_buf ct = NC_BUF_INIT;
 	sqlite3_stmt *st;
 	char row[32];
 	int rc;
 
-	snprintf(row, sizeof row, "1/%u", k->id);
-	if ((rc = nc_spk_encode(k, &enc)) != 0 ||
-	    (rc = nc_state_seal(s, "prekey", row, enc.p, enc.len, &ct)) != 0 ||
+	snprintf(row, sizeof row, "%d/%u", kind, id);
+	if ((rc = nc_state_seal(s, "prekey", row, enc->p, enc->len, &ct)) != 0 ||
 	    (rc = nc_state_prep(s, &st, "INSERT INTO prekey(kind, id, created, v)"
-	    " VALUES (1, ?, ?, ?)")) != 0)
+	    " VALUES (?, ?, ?, ?)")) != 0)
 		goto done;
-	sqlite3_bind_int64(st, 1, k->id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)k->created);
-	sqlite3_bind_blob(st, 3, ct.p, (int)ct.len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 1, kind);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 3, created);
+	sqlite3_bind_blob(st, 4, ct.p, (int)ct.len, SQLITE_STATIC);
 	rc = nc_state_done(s, st);
 done:
-	nc_buf_free(&enc);
 	nc_buf_free(&ct);
+	return rc;
+}
+
+/* Store a signed prekey and a batch of one-time prekeys, sealed. */
+static int
+store_spk(nc_state *s, const nc_spk *k)
+{
+	nc_buf enc = NC_SECBUF_INIT;
+	int rc;
+
+	if ((rc = nc_spk_encode(k, &enc)) == 0)
+		rc = store_prekey(s, 1, k->id, (int64_t)k->created, &enc);
+	nc_buf_free(&enc);
 	return rc;
 }
 
 static int
 store_otpk(nc_state *s, const nc_otpk *k, int64_t now)
 {
-	nc_buf enc = NC_SECBUF_INIT, ct = NC_BUF_INIT;
-	sqlite3_stmt *st;
-	char row[32];
+	nc_buf enc = NC_SECBUF_INIT;
 	int rc;
 
-	snprintf(row, sizeof row, "2/%u", k->id);
-	if ((rc = nc_otpk_encode(k, &enc)) != 0 ||
-	    (rc = nc_state_seal(s, "prekey", row, enc.p, enc.len, &ct)) != 0 ||
-	    (rc = nc_state_prep(s, &st, "INSERT INTO prekey(kind, id, created, v)"
-	    " VALUES (2, ?, ?, ?)")) != 0)
-		goto done;
-	sqlite3_bind_int64(st, 1, k->id);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_blob(st, 3, ct.p, (int)ct.len, SQLITE_STATIC);
-	rc = nc_state_done(s, st);
-done:
+	if ((rc = nc_otpk_encode(k, &enc)) == 0)
+		rc = store_prekey(s, 2, k->id, now, &enc);
 	nc_buf_free(&enc);
-	nc_buf_free(&ct);
 	return rc;
 }
 
