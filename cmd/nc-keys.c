@@ -126,16 +126,9 @@ main(int argc, char **argv)
 
 	if (nc_cli_init("nc-keys") != 0)
 		return NC_ESOFTWARE;
-	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': usage(stdout); return nc_cli_exit(0);
-		case 'j': json = 1; break;
-		case 'q': nc_verbose = -1; break;
-		case 'v': nc_verbose = 1; break;
-		case 'V': puts("nc-keys " NC_VERSION); return nc_cli_exit(0);
-		default: usage(stderr); return NC_EUSAGE;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1)
+		if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
+			return rc;
 	n = argc - optind;
 	cmd = n > 0 ? argv[optind] : "";
 	addr = n > 1 ? argv[optind + 1] : NULL;

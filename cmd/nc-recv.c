@@ -82,14 +82,12 @@ main(int argc, char **argv)
 	memset(&rx, 0, sizeof rx);
 	while ((c = getopt_long(argc, argv, "fhHjqvV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); return nc_cli_exit(0);
-		case 'j': json = 1; break;
 		case 'f': fol = 1; break;
 		case 'H': hist = 1; break;
-		case 'q': nc_verbose = -1; break;
-		case 'v': nc_verbose = 1; break;
-		case 'V': puts("nc-recv " NC_VERSION); return nc_cli_exit(0);
-		default: usage(stderr); return NC_EUSAGE;
+		default:
+			if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind < argc && strcmp(argv[optind], "-") == 0 && !hist) {

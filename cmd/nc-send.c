@@ -85,9 +85,7 @@ main(int argc, char **argv)
 	o.ttl = NC_TTL_DEFAULT;
 	while ((c = getopt_long(argc, argv, "fhjo:qt:vVw:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); return nc_cli_exit(0);
 		case 'f': flush = 1; break;
-		case 'j': o.json = 1; break;
 		case 'o':
 			if (strcmp(optarg, "-") != 0) {
 				fprintf(stderr, "nc-send: -o: only - (stdout) is supported\n");
@@ -107,10 +105,10 @@ main(int argc, char **argv)
 				return NC_EUSAGE;
 			}
 			break;
-		case 'q': nc_verbose = -1; break;
-		case 'v': nc_verbose = 1; break;
-		case 'V': puts("nc-send " NC_VERSION); return nc_cli_exit(0);
-		default: usage(stderr); return NC_EUSAGE;
+		default:
+			if ((rc = nc_cli_flag(c, usage, &o.json)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (flush ? optind != argc || o.armor : optind == argc) {

@@ -68,6 +68,19 @@ nc_cli_info(const char *fmt, ...)
 }
 
 int
+nc_cli_flag(int c, void (*usage)(FILE *), int *json)
+{
+	switch (c) {
+	case 'h': usage(stdout); return nc_cli_exit(0);
+	case 'j': *json = 1; return -1;
+	case 'q': nc_verbose = -1; return -1;
+	case 'v': nc_verbose = 1; return -1;
+	case 'V': printf("%s %s\n", nc_prog, NC_VERSION); return nc_cli_exit(0);
+	default: usage(stderr); return NC_EUSAGE;
+	}
+}
+
+int
 nc_cli_exit(int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {

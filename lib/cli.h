@@ -3,6 +3,8 @@
 #ifndef NC_CLI_H
 #define NC_CLI_H
 
+#include <stdio.h>
+
 #include "account.h"
 #include "state.h"
 
@@ -17,6 +19,9 @@ int nc_cli_init(const char *prog);
 void nc_cli_error(int rc);
 void nc_cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nc_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The flags every command takes (-h -j -q -v -V, and getopt's '?'):
+ * -1 to go on parsing, else the code to exit with. */
+int nc_cli_flag(int c, void (*usage)(FILE *), int *json);
 /* Exit with rc after flushing stdout; a write error becomes NC_EIO. */
 int nc_cli_exit(int rc);
 /* NC_HOME's state and this device's keys. */
