@@ -162,7 +162,9 @@ emit(FILE *out, nc_buf *o)
 	return 0;
 }
 
-/* Claim the oldest unprinted event: 1 claimed (ev positioned on it), 0 none. */
+/* Claim the oldest unprinted event: 1 claimed, its line in o and the
+ * claiming transaction left open for the caller to commit once the line is
+ * written; 0 none (no transaction open). */
 static int
 claim(nc_state *s, int json, nc_buf *o)
 {
@@ -189,8 +191,8 @@ claim(nc_state *s, int json, nc_buf *o)
 		got = 1;
 	}
 	sqlite3_finalize(ev);
-	if ((rc = nc_state_commit(s)) != 0)
-		return -rc;
+	if (!got)
+		nc_state_rollback(s);   /* nothing changed */
 	return got;
 fail:
 	nc_state_rollback(s);
@@ -205,13 +207,21 @@ nc_event_print(nc_state *s, int json, FILE *out, int *n)
 
 	if (n)
 		*n = 0;
-	/* Committed first, written second: a crash in between loses a line
-	 * from stdout (never from --history) rather than printing it twice. */
+	/* Written inside the claiming transaction, committed right after: the
+	 * commit's fsync comes after the commit record is in the WAL, so a
+	 * process killed while it waits has printed and claimed the line. Only
+	 * a kill in the microseconds between write(2) and that record can
+	 * print a line again; the transaction holds the write lock, so two
+	 * live processes never print one event. */
 	for (;;) {
 		nc_buf_reset(&o);
 		if ((rc = claim(s, json, &o)) <= 0)
 			break;
-		if ((rc = emit(out, &o)) != 0)
+		if ((rc = emit(out, &o)) != 0) {
+			nc_state_rollback(s);
+			break;
+		}
+		if ((rc = nc_state_commit(s)) != 0)
 			break;
 		if (n)
 			(*n)++;
