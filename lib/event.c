@@ -1,4 +1,6 @@
 /* event.c - recording and printing events, and the stored history. */
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
 
@@ -162,6 +164,17 @@ emit(FILE *out, nc_buf *o)
 	return 0;
 }
 
+/* Wait until out can take a line without blocking (a pipe with room for
+ * PIPE_BUF bytes; files at once), before the write lock is taken. */
+static void
+writable(FILE *out)
+{
+	struct pollfd p = { .fd = fileno(out), .events = POLLOUT };
+
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
 /* Claim the oldest unprinted event: 1 claimed, its line in o and the
  * claiming transaction left open for the caller to commit once the line is
  * written; 0 none (no transaction open). */
@@ -215,6 +228,7 @@ nc_event_print(nc_state *s, int json, FILE *out, int *n)
 	 * live processes never print one event. */
 	for (;;) {
 		nc_buf_reset(&o);
+		writable(out);   /* a stalled reader must not hold the lock */
 		if ((rc = claim(s, json, &o)) <= 0)
 			break;
 		if ((rc = emit(out, &o)) != 0) {
