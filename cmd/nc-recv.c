@@ -54,6 +54,8 @@ follow(nc_state *s, nc_self *self, int json, nc_rx *rx)
 		} else
 			delay = 1;
 		nc_inbox_after(s, self, rx);
+		if ((rc = nc_inbox_gaps(s)) != 0)
+			return rc;
 		if ((rc = nc_event_print(s, json, stdout, NULL)) != 0)
 			return rc;
 	}
@@ -123,6 +125,8 @@ main(int argc, char **argv)
 			nc_inbox_after(s, &self, &rx);
 		}
 	}
+	if ((rc2 = nc_inbox_gaps(s)) != 0 && rc == 0)
+		rc = rc2;
 	/* What was committed is printed even when the relay failed us. */
 	if ((rc2 = nc_event_print(s, json, stdout, NULL)) != 0 && rc == 0)
 		rc = rc2;

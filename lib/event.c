@@ -129,6 +129,8 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 	const char *id = (const char *)sqlite3_column_text(ev, 2);
 	const char *peer = (const char *)sqlite3_column_text(ev, 3);
 	const char *reason = (const char *)sqlite3_column_text(ev, 5);
+	const char *dev = (const char *)sqlite3_column_text(ev, 4);
+	int64_t n = sqlite3_column_int64(ev, 7);
 	int rc;
 
 	if (strcmp(type, "message") == 0)
@@ -138,6 +140,9 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 			return nc_buf_printf(o, "receipt %s from %s: delivered\n", id, peer);
 		if (strcmp(type, "failure") == 0)
 			return nc_buf_printf(o, "failure %s to %s: %s\n", id, peer, reason);
+		if (strcmp(type, "missing") == 0)
+			return nc_buf_printf(o, "missing %s: %s (device %.8s)\n",
+			    peer, reason, dev);
 		return nc_buf_printf(o, "alarm%s%s: %s\n", *peer ? " " : "", peer,
 		    reason);
 	}
@@ -148,6 +153,10 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 		    nc_json_kv(o, "status", "delivered");
 	else if (strcmp(type, "failure") == 0)
 		rc = nc_json_kv(o, "id", id) || nc_json_kv(o, "to", peer) ||
+		    nc_json_kv(o, "reason", reason);
+	else if (strcmp(type, "missing") == 0)
+		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "device", dev) ||
+		    nc_buf_printf(o, ",\"count\":%lld", (long long)n) ||
 		    nc_json_kv(o, "reason", reason);
 	else
 		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "reason", reason);
@@ -187,7 +196,7 @@ claim(nc_state *s, int json, nc_buf *o)
 	if ((rc = nc_state_begin(s)) != 0)
 		return -rc;
 	if ((rc = nc_state_prep(s, &ev, "SELECT seq, type, id, peer, dev,"
-	    " reason, msg FROM event WHERE printed = 0 ORDER BY seq LIMIT 1")) != 0)
+	    " reason, msg, n FROM event WHERE printed = 0 ORDER BY seq LIMIT 1")) != 0)
 		goto fail;
 	if (sqlite3_step(ev) == SQLITE_ROW) {
 		if ((rc = fmt_event(s, ev, json, o)) != 0 ||

@@ -20,6 +20,7 @@ struct nc_config {
 	struct relay *relays;
 	size_t nrelays;
 	char *cafile, *proxy;
+	long gap_window;   /* -1: not set */
 };
 
 static int
@@ -243,6 +244,24 @@ parse_line(nc_config *cfg, size_t ln, char *line)
 			return nc_fail(NC_ECONFIG, "config:%zu: %s", ln, why);
 		return set_once(&cfg->proxy, ln, "proxy", f[1]);
 	}
+	if (strcmp(f[0], "gap-window") == 0) {
+		char *end;
+		long v;
+
+		if (n != 2)
+			return nc_fail(NC_ECONFIG, "config:%zu: usage: gap-window "
+			    "SECONDS", ln);
+		if (cfg->gap_window >= 0)
+			return nc_fail(NC_ECONFIG, "config:%zu: gap-window given "
+			    "twice", ln);
+		v = strtol(f[1], &end, 10);
+		if (f[1][0] < '0' || f[1][0] > '9' || *end != '\0' || v > 604800 ||
+		    (f[1][0] == '0' && f[1][1] != '\0'))
+			return nc_fail(NC_ECONFIG, "config:%zu: gap-window: not 0 .. "
+			    "604800 seconds", ln);
+		cfg->gap_window = v;
+		return 0;
+	}
 	return nc_fail(NC_ECONFIG, "config:%zu: unknown keyword \"%.32s\"", ln,
 	    f[0]);
 }
@@ -289,6 +308,7 @@ nc_config_parse(nc_config **cfgp, const char *text, size_t len)
 	*cfgp = NULL;
 	if (cfg == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
+	cfg->gap_window = -1;
 	if ((rc = parse(cfg, text, len)) != 0) {
 		nc_config_free(cfg);
 		return rc;
@@ -354,4 +374,10 @@ const char *
 nc_config_proxy(const nc_config *cfg)
 {
 	return cfg ? cfg->proxy : NULL;
+}
+
+long
+nc_config_gap_window(const nc_config *cfg)
+{
+	return cfg ? cfg->gap_window : -1;
 }

@@ -4,6 +4,8 @@
  *   relay DOMAIN URL     where DOMAIN's relay is (http:// or https://)
  *   cafile PATH          CA certificates for relays (absolute path)
  *   proxy URL            proxy for all requests (NC_PROXY overrides it)
+ *   gap-window SECONDS   how long a missing message may be late before it
+ *                        is reported (0 .. 604800)
  * plus '#' comment lines and blank lines; anything else is an error. */
 #ifndef NC_HOME_H
 #define NC_HOME_H
@@ -40,5 +42,6 @@ void nc_config_free(nc_config *cfg);
 const char *nc_config_relay(const nc_config *cfg, const char *domain);
 const char *nc_config_cafile(const nc_config *cfg);   /* or NULL */
 const char *nc_config_proxy(const nc_config *cfg);    /* or NULL */
+long nc_config_gap_window(const nc_config *cfg);      /* or -1 */
 
 #endif

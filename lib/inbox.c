@@ -1,10 +1,13 @@
 /* inbox.c - fetch, decrypt, commit, acknowledge. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "armor.h"
 #include "err.h"
 #include "event.h"
+#include "gap.h"
+#include "home.h"
 #include "inbox.h"
 #include "outbox.h"
 #include "relayc.h"
@@ -42,6 +45,7 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 	for (i = 0; i < n; i++) {
 		uint8_t envid[16];
 
+		rx->received = (int64_t)m[i].received;
 		rc1 = nc_session_receive(s, self, m[i].env, m[i].len, envid, rx);
 		/* Stored or refused for good: acknowledge. Otherwise (relay of
 		 * the sender unreachable, database busy) it stays for later. */
@@ -68,6 +72,7 @@ nc_inbox_armored(nc_state *s, nc_self *self, int fd, nc_rx *rx)
 	size_t pos = 0;
 	int rc, rc1, bad = 0;
 
+	rx->received = 0;
 	if ((rc = nc_buf_readfd(&in, fd, ARMORED_MAX)) != 0)
 		goto done;
 	for (;;) {
@@ -90,6 +95,21 @@ done:
 	nc_buf_free(&in);
 	nc_buf_free(&env);
 	return rc;
+}
+
+int
+nc_inbox_gaps(nc_state *s)
+{
+	nc_config *cfg;
+	long w;
+	int rc;
+
+	if ((rc = nc_config_load(&cfg, s->home)) != 0)
+		return rc;
+	w = nc_config_gap_window(cfg);
+	nc_config_free(cfg);
+	return nc_gap_report(s, (int64_t)time(NULL), w < 0 ? NC_GAP_WINDOW : w,
+	    NULL);
 }
 
 void

@@ -19,6 +19,9 @@ int nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 int nc_inbox_armored(nc_state *s, nc_self *self, int fd, nc_rx *rx)
 	__attribute__((warn_unused_result));
 
+/* Report missing messages whose window (config gap-window) has passed. */
+int nc_inbox_gaps(nc_state *s) __attribute__((warn_unused_result));
+
 /* After receiving: owed receipts out, queued messages retried, prekeys
  * topped up. Errors here are not the caller's concern (retried later). */
 void nc_inbox_after(nc_state *s, nc_self *self, const nc_rx *rx);

@@ -11,6 +11,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "event.h"
+#include "gap.h"
 #include "hex.h"
 #include "relayc.h"
 #include "session.h"
@@ -509,6 +510,8 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	nc_ratchet *cur = NULL, *prev = NULL, *fresh = NULL;
 	const char *user = u->cert.who.user;
 	const uint8_t *dev = u->cert.who.dev;
+	nc_ratchet *keep[2];
+	uint32_t lost = 0;
 	int rc, f, which = -1;
 
 	if ((f = seen(s, envid)) != 0)
@@ -519,10 +522,12 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	if (rc != 0)
 		goto done;
 	rc = nc_fail(NC_ESECURITY, "no session with this device");
-	if (cur && (rc = nc_envelope_decrypt(&pl, &pt, cur, u)) == 0)
+	if (cur && (lost = nc_ratchet_lost(cur),
+	    rc = nc_envelope_decrypt(&pl, &pt, cur, u)) == 0)
 		which = 0;
 	if (which < 0 && prev) {
 		nc_buf_reset(&pt);
+		lost = nc_ratchet_lost(prev);
 		if ((rc = nc_envelope_decrypt(&pl, &pt, prev, u)) == 0)
 			which = 1;
 	}
@@ -554,6 +559,12 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 		rc = session_put(s, user, dev, prev, 1, cur);
 	else
 		rc = session_put(s, user, dev, fresh, 1, cur);
+	/* Counters show what never came; a skipped key used now fills a gap. */
+	keep[0] = which == 0 ? cur : which == 1 ? prev : fresh;
+	keep[1] = which == 0 ? prev : cur;
+	if (rc == 0)
+		rc = nc_gap_sync(s, user, dev, keep, 2, which != 2 &&
+		    nc_ratchet_lost(keep[0]) == lost, rx->received);
 	if (rc == 0 && (rc = mark_seen(s, envid)) == 0)
 		rx->stored++;
 done:

@@ -30,6 +30,7 @@ typedef struct {
 	int security;       /* envelopes refused: tampered, forged, replayed */
 	int prekey;         /* prekey messages taken: check the pool */
 	int stored;         /* new events recorded */
+	int64_t received;   /* when the relay took the envelope (0: now) */
 } nc_rx;
 
 /* Open, check, decrypt and store one envelope. 0: done (acknowledge it);

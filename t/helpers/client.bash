@@ -61,6 +61,8 @@ config() {
 	{
 		echo "relay a.test $RELAY_URL_a"
 		echo "relay b.test $RELAY_URL_b"
+		# more lines for NAME's config (e.g. gap-window), kept on rewrites
+		[ ! -f "$W/$1.config" ] || cat "$W/$1.config"
 	} >"$W/$1/config"
 }
 
