@@ -149,6 +149,27 @@ settle(nc_state *s, const char *peer, const char *id)
 	    " e.id = ?2)", peer, id);
 }
 
+/* The text payload of sent message id to peer; its body in body. */
+static int
+load_payload(nc_state *s, const char *peer, const char *id, int64_t time,
+    const void *sealed, size_t n, nc_payload *pl, nc_buf *body)
+{
+	char row[600];
+	int rc;
+
+	snprintf(row, sizeof row, "1/%s/%s", peer, id);
+	memset(pl, 0, sizeof *pl);
+	pl->type = NC_PL_TEXT;
+	pl->time = (uint64_t)time;
+	nc_buf_reset(body);
+	if ((rc = nc_state_unseal(s, "message", row, sealed, n, body)) != 0 ||
+	    (rc = nc_hex_decode(pl->id, 16, id, strlen(id))) != 0)
+		return rc;
+	pl->body = body->p;
+	pl->bodylen = body->len;
+	return 0;
+}
+
 /* Encrypt the queued messages to peer that have no envelopes yet. */
 static int
 encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
@@ -157,7 +178,7 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 	sqlite3_stmt *st;
 	nc_buf body = NC_SECBUF_INIT;
 	nc_payload pl;
-	char id[40], row[600];
+	char id[40];
 	int rc;
 
 	for (;;) {
@@ -178,19 +199,12 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 			break;
 		}
 		snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
-		snprintf(row, sizeof row, "1/%s/%s", l->user, id);
-		memset(&pl, 0, sizeof pl);
-		pl.type = NC_PL_TEXT;
-		pl.time = (uint64_t)sqlite3_column_int64(st, 1);
-		nc_buf_reset(&body);
-		rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 2),
-		    (size_t)sqlite3_column_bytes(st, 2), &body);
+		rc = load_payload(s, l->user, id, sqlite3_column_int64(st, 1),
+		    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+		    &pl, &body);
 		sqlite3_finalize(st);
-		if (rc == 0 && (rc = nc_hex_decode(pl.id, 16, id, strlen(id))) == 0) {
-			pl.body = body.p;
-			pl.bodylen = body.len;
+		if (rc == 0)
 			rc = nc_session_encrypt(s, self, l, id, &pl, 0, NULL);
-		}
 		/* A note to self from a user's only device has no envelope
 		 * to send: it is accepted as it is, not looked at again. */
 		if (rc == 0 && (rc = nc_state_begin(s)) == 0) {
@@ -294,12 +308,98 @@ send_batch(nc_state *s, nc_relay *r, const char *name, const nc_devlist *l,
 	return -rc;
 }
 
-/* The device list changed under us: envelopes made for the old one are
- * dropped (their messages get new ones), receipts included. */
+struct lacking {
+	nc_state *s;
+	const char *peer, *id;
+};
+
+/* Message lk->id to lk->peer has no envelope for dev yet. */
 static int
-restart(nc_state *s, const char *peer)
+lacks_envelope(const uint8_t dev[16], void *arg)
 {
-	return run(s, "DELETE FROM outenv WHERE peer = ?1", peer, NULL);
+	struct lacking *lk = arg;
+	sqlite3_stmt *st;
+	int found = 1;
+
+	if (nc_state_prep(lk->s, &st, "SELECT 1 FROM outenv WHERE peer = ? AND"
+	    " id = ? AND dev = ?") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, lk->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, lk->id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, dev, 16, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return !found;
+}
+
+static int
+listed(const nc_devlist *l, const void *dev)
+{
+	for (int i = 0; i < l->n; i++)
+		if (memcmp(l->dev[i].id, dev, NC_DEVID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* The device list changed under us (409/410). Envelopes for devices no
+ * longer listed go, receipts included; the messages that have envelopes
+ * get more for the devices new to the list. Envelopes already made stay
+ * as they are: making them again would use up ratchet counters the peer
+ * then reports as missing messages. */
+static int
+restart(nc_state *s, nc_self *self, const nc_devlist *l)
+{
+	sqlite3_stmt *st;
+	nc_buf body = NC_SECBUF_INIT;
+	nc_payload pl;
+	struct lacking lk = { s, l->user, NULL };
+	uint8_t gone[256][NC_DEVID_LEN];
+	char id[40] = "";
+	int rc = 0, i, ngone = 0;
+
+	/* Collected first: no deleting under an open SELECT of the table. */
+	if ((rc = nc_state_prep(s, &st, "SELECT DISTINCT dev FROM outenv"
+	    " WHERE peer = ? LIMIT 256")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
+	while (ngone < 256 && sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_column_bytes(st, 0) == NC_DEVID_LEN &&
+		    !listed(l, sqlite3_column_blob(st, 0)))
+			memcpy(gone[ngone++], sqlite3_column_blob(st, 0), NC_DEVID_LEN);
+	sqlite3_finalize(st);
+	for (i = 0; i < ngone && rc == 0; i++) {
+		if ((rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE"
+		    " peer = ? AND dev = ?")) != 0)
+			break;
+		sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, gone[i], NC_DEVID_LEN, SQLITE_STATIC);
+		rc = nc_state_done(s, st);
+	}
+	/* Then, message by message (in id order, to resume after each). */
+	while (rc == 0) {
+		if ((rc = nc_state_prep(s, &st, "SELECT e.id, m.time, m.body FROM"
+		    " outenv e JOIN message m ON m.dir = 1 AND m.peer = e.peer AND"
+		    " m.id = e.id WHERE e.peer = ? AND e.id > ? ORDER BY e.id"
+		    " LIMIT 1")) != 0)
+			break;
+		sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			break;
+		}
+		snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
+		rc = load_payload(s, l->user, id, sqlite3_column_int64(st, 1),
+		    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+		    &pl, &body);
+		sqlite3_finalize(st);
+		lk.id = id;
+		if (rc == 0)
+			rc = nc_session_encrypt_some(s, self, l, id, &pl,
+			    lacks_envelope, &lk);
+	}
+	nc_buf_free(&body);
+	return rc;
 }
 
 static int
@@ -346,7 +446,7 @@ again:
 			stale = 0;
 			/* 409/410: a new device list. */
 			if ((rc = nc_dir_get(s, peer, 1, &l)) == 0 &&
-			    (rc = restart(s, peer)) == 0)
+			    (rc = restart(s, self, &l)) == 0)
 				goto again;
 		}
 	}

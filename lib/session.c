@@ -166,10 +166,24 @@ is_self_dev(const nc_self *self, const nc_devlist *l, int i)
 	    memcmp(l->dev[i].id, self->dev->id, NC_DEVID_LEN) == 0;
 }
 
-/* Claim bundles for the devices of l we have no session with. */
+typedef struct {
+	int (*want)(const uint8_t dev[16], void *arg);
+	void *arg;
+} dev_filter;
+
+/* Device i of l is one to encrypt to: not this one, and wanted. */
+static int
+target(const nc_self *self, const nc_devlist *l, int i, const dev_filter *f)
+{
+	return !is_self_dev(self, l, i) &&
+	    (f->want == NULL || f->want(l->dev[i].id, f->arg));
+}
+
+/* Claim bundles for the target devices of l we have no session with. */
 static int
 claim(nc_state *s, const nc_devlist *l, const nc_self *self, int offline,
-    nc_bundle *b, uint8_t (*bdev)[NC_DEVID_LEN], size_t *nb)
+    const dev_filter *f, nc_bundle *b, uint8_t (*bdev)[NC_DEVID_LEN],
+    size_t *nb)
 {
 	uint8_t want[NC_DEVLIST_MAX][NC_DEVID_LEN];
 	char name[NC_USER_MAX + 1];
@@ -180,7 +194,7 @@ claim(nc_state *s, const nc_devlist *l, const nc_self *self, int offline,
 
 	*nb = 0;
 	for (i = 0; i < l->n; i++)
-		if (!is_self_dev(self, l, i) && !has_session(s, l->user, l->dev[i].id))
+		if (target(self, l, i, f) && !has_session(s, l->user, l->dev[i].id))
 			memcpy(want[n++], l->dev[i].id, NC_DEVID_LEN);
 	if (n == 0)
 		return 0;
@@ -260,23 +274,24 @@ done:
 	return rc;
 }
 
-int
-nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
-    const char *msgid, const nc_payload *pl, int offline, nc_buf *armored)
+static int
+encrypt_to(nc_state *s, nc_self *self, const nc_devlist *l,
+    const char *msgid, const nc_payload *pl, int offline, nc_buf *armored,
+    const dev_filter *f)
 {
 	nc_bundle b[NC_DEVLIST_MAX];
 	uint8_t bdev[NC_DEVLIST_MAX][NC_DEVID_LEN];
 	size_t nb, j;
 	int i, rc;
 
-	if ((rc = claim(s, l, self, offline, b, bdev, &nb)) != 0)
+	if ((rc = claim(s, l, self, offline, f, b, bdev, &nb)) != 0)
 		return rc;
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
 	for (i = 0; i < l->n && rc == 0; i++) {
 		const nc_bundle *bi = NULL;
 
-		if (is_self_dev(self, l, i))
+		if (!target(self, l, i, f))
 			continue;
 		for (j = 0; j < nb; j++)
 			if (memcmp(bdev[j], l->dev[i].id, NC_DEVID_LEN) == 0)
@@ -289,6 +304,25 @@ nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
 		return rc;
 	}
 	return nc_state_commit(s);
+}
+
+int
+nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
+    const char *msgid, const nc_payload *pl, int offline, nc_buf *armored)
+{
+	dev_filter f = { NULL, NULL };
+
+	return encrypt_to(s, self, l, msgid, pl, offline, armored, &f);
+}
+
+int
+nc_session_encrypt_some(nc_state *s, nc_self *self, const nc_devlist *l,
+    const char *msgid, const nc_payload *pl,
+    int (*want)(const uint8_t dev[16], void *arg), void *arg)
+{
+	dev_filter f = { want, arg };
+
+	return encrypt_to(s, self, l, msgid, pl, 0, NULL, &f);
 }
 
 /* --- receiving --- */

@@ -23,6 +23,13 @@ int nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
     const char *msgid, const nc_payload *pl, int offline, nc_buf *armored)
 	__attribute__((warn_unused_result));
 
+/* As nc_session_encrypt to outenv rows, but only to the devices of l for
+ * which want(dev, arg) is true. */
+int nc_session_encrypt_some(nc_state *s, nc_self *self, const nc_devlist *l,
+    const char *msgid, const nc_payload *pl,
+    int (*want)(const uint8_t dev[16], void *arg), void *arg)
+	__attribute__((warn_unused_result));
+
 typedef struct {
 	FILE *direct;       /* armored input: alarms printed here, not stored,
 	                       and an envelope seen before is a replay */
