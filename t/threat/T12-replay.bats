@@ -85,3 +85,23 @@ replay POST /v1/users/bob/deliver n=2 times=1"
 	echo "$output"
 	[ "$(printf '%s\n' "$output" | grep -c t12-twice)" -eq 1 ]
 }
+
+@test "T12: a sender's own retry of an acknowledged delivery (same ids) is silent" {
+	# alice's delivery went through, but say its answer was lost: she
+	# sends the same bytes again after bob has read and acknowledged it
+	echo "t12-retry" | as alice nc-send bob@b.test
+	run as bob nc-recv --json
+	[ "$(printf '%s\n' "$output" | grep -c t12-retry)" -eq 1 ]
+	local id path
+	read -r id _ path _ < <(grep -E '^[0-9]+ POST /v1/users/bob/deliver ' \
+	    "$HB_REC/log" | tail -1)
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+	    --data-binary @"$HB_REC/$id.req" "$B_URL$path")" = 201 ]
+	run as bob nc-recv --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# and it was acknowledged: the mailbox is empty again
+	run as bob nc-recv --json
+	[ -z "$output" ]
+}
