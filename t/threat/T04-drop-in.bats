@@ -38,16 +38,7 @@ drop POST /v1/users/alice/deliver n=1 status=201"
 }
 
 @test "T4: alice is told a message is missing" {
-	# reported once the gap-window (1 s here) has passed without it
-	sleep 2
-	run as alice nc-recv --json
-	[ "$status" -eq 0 ]
-	# (on a slow machine the first run may already have reported it)
-	output=$(cat "$W/alice.recv"; printf '%s\n' "$output")
-	echo "$output"
-	[ "$(count_type missing)" -eq 1 ]
-	[ "$(printf '%s\n' "$output" | grep '"type":"missing"' | jq -r .count)" = 1 ]
-	[[ "$(printf '%s\n' "$output" | grep '"type":"missing"')" == *'"peer":"bob@b.test"'* ]]
+	reports_missing alice bob@b.test "$W/alice.recv"
 }
 
 @test "T4: the next run prints nothing again" {

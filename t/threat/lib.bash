@@ -189,6 +189,22 @@ count_type() {
 	printf '%s\n' "$output" | grep -c "\"type\":\"$1\"" || true
 }
 
+# reports_missing NAME PEER EARLIER: after NAME's gap-window (1 s in these
+# tests) one more nc-recv; with the EARLIER output (a slow first run may
+# have reported it already) exactly one "missing" event, count 1, for PEER.
+reports_missing() {
+	sleep 2
+	run as "$1" nc-recv --json
+	[ "$status" -eq 0 ]
+	output=$(cat "$3"; printf '%s\n' "$output")
+	echo "$output"
+	[ "$(count_type missing)" -eq 1 ]
+	local ev
+	ev=$(printf '%s\n' "$output" | grep '"type":"missing"')
+	[ "$(jq -r .count <<<"$ev")" = 1 ]
+	[ "$(jq -r .peer <<<"$ev")" = "$2" ]
+}
+
 # mailbox_puts: the deliveries the proxy in front of b.test saw.
 deliveries() {
 	grep -E ' (PUT /v1/users/[^ ]*/mailbox/|POST /v1/users/[^ ]*/deliver)' "$W/rec-$1/log" || true
