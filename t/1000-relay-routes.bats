@@ -77,6 +77,9 @@ teardown() {
 	dev=$(devid alice)
 	ncreq devlist "$T/alice" alice@a.test 1 >"$T/dl"
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl")" = 201 ]
+	ncreq idbackup "$T/alice" alice@a.test >"$T/idb"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/idbackup "$T/idb")" = 201 ]
+	[ "$(sqlite3 "$RELAY_DIR_A/relay.db" "SELECT count(*) FROM idbackup")" = 1 ]
 	echo hello >"$T/env"
 	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/env")" = 201 ]
 	mkdir -p "$T/x"; ncreq keygen "$T/x"
@@ -92,9 +95,81 @@ teardown() {
 	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/env")" = 404 ]
 	sqlite3 "$RELAY_DIR_A/relay.db" "SELECT (SELECT count(*) FROM users) +
 	    (SELECT count(*) FROM devices) + (SELECT count(*) FROM mail) +
-	    (SELECT count(*) FROM nonces) + (SELECT count(*) FROM otpk)" >"$T/n"
+	    (SELECT count(*) FROM nonces) + (SELECT count(*) FROM otpk) +
+	    (SELECT count(*) FROM idbackup)" >"$T/n"
 	[ "$(cat "$T/n")" = 0 ]
 	newuser alice   # the name is free again
+}
+
+@test "relay: identity-key backup: signed PUT, checked shape and key; add-device answers with it" {
+	newuser alice
+	mkdir -p "$T/phone" "$T/o"; ncreq keygen "$T/phone"; ncreq keygen "$T/o"
+	# before any backup, adding a device answers 201 with an empty body
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
+	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	[ ! -s "$T/resp" ]
+	ncreq devlist "$T/alice" alice@a.test 1 >"$T/dl"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl")" = 201 ]
+	ncreq idbackup "$T/alice" alice@a.test >"$T/idb"
+	[ "$(stat -c %s "$T/idb")" = 106 ]
+	[ "$(req PUT /v1/users/alice/idbackup "$T/idb")" = 401 ]          # unsigned
+	[ "$(sreq "$T/o" PUT /v1/users/alice/idbackup "$T/idb")" = 401 ]  # not a device
+	head -c 105 "$T/idb" >"$T/short"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/idbackup "$T/short")" = 400 ]
+	head -c 300 /dev/zero >"$T/big"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/idbackup "$T/big")" = 413 ]
+	ncreq idbackup "$T/o" alice@a.test >"$T/other"      # another identity key
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/idbackup "$T/other")" = 403 ]
+	grep -q 'another identity key' "$T/resp"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/idbackup "$T/idb")" = 201 ]
+	# a password login answers with it, byte for byte; a known device too
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
+	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	cmp "$T/resp" "$T/idb"
+	# a wrong password gets 401 and not the backup
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq adddev "$T/o" "$T/o" alice@a.test "$T/resp" >"$T/bad"
+	[ "$(req POST /v1/users/alice/devices "$T/bad")" = 401 ]
+	! cmp -s "$T/resp" "$T/idb"
+}
+
+@test "relay: a device added by password may sign the first list naming it, nothing else" {
+	newuser alice
+	mkdir -p "$T/phone" "$T/tab" "$T/o"
+	ncreq keygen "$T/phone"; ncreq keygen "$T/tab"; ncreq keygen "$T/o"
+	cp "$T/alice/id.sk" "$T/phone/id.sk"; cp "$T/alice/id.sk" "$T/tab/id.sk"
+	ncreq devlist "$T/alice" alice@a.test 1 >"$T/dl1"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl1")" = 201 ]
+	for d in phone tab; do
+		[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+		ncreq adddev "$T/alice" "$T/$d" alice@a.test "$T/resp" >"$T/add"
+		[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	done
+	pdev=$(devid phone)
+	# not listed yet: it cannot sign anything else
+	[ "$(sreq "$T/phone" GET "/v1/users/alice/devices/$pdev/prekeys")" = 401 ]
+	# a list that does not name the signer: refused
+	ncreq devlist "$T/alice" alice@a.test 2 "$T/tab" >"$T/dl2tab"
+	[ "$(sreq "$T/phone" PUT /v1/users/alice/devicelist "$T/dl2tab")" = 401 ]
+	# a stranger named in the list, never added by password: refused
+	ncreq devlist "$T/alice" alice@a.test 2 "$T/o" >"$T/dl2o"
+	[ "$(sreq "$T/o" PUT /v1/users/alice/devicelist "$T/dl2o")" = 401 ]
+	# the phone signs the list naming it: accepted, and it is current now
+	ncreq devlist "$T/alice" alice@a.test 2 "$T/phone" >"$T/dl2"
+	[ "$(sreq "$T/phone" PUT /v1/users/alice/devicelist "$T/dl2")" = 201 ]
+	[ "$(sreq "$T/phone" GET "/v1/users/alice/devices/$pdev/prekeys")" = 200 ]
+	# dropped from a later list, it cannot list itself again
+	ncreq devlist "$T/alice" alice@a.test 3 >"$T/dl3"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl3")" = 201 ]
+	ncreq devlist "$T/alice" alice@a.test 4 "$T/phone" >"$T/dl4"
+	[ "$(sreq "$T/phone" PUT /v1/users/alice/devicelist "$T/dl4")" = 401 ]
+	# ... until it is added by password again
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
+	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	[ "$(sreq "$T/phone" PUT /v1/users/alice/devicelist "$T/dl4")" = 201 ]
 }
 
 @test "relay: device lists: strictly increasing versions, pinned identity, signed" {

@@ -15,9 +15,10 @@
 #define SMALL_BODY 1024
 #define PREKEYS_BODY (8 + 100 + NC_PREKEY_UPLOAD_MAX * 36)
 #define DEVLIST_BODY 4096
+#define IDBACKUP_BODY 256
 #define DELIVER_BODY ((uint64_t)8 << 20)
 
-enum { B_NONE, B_SMALL, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB };
+enum { B_NONE, B_SMALL, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB };
 
 static const struct route {
 	const char *method, *path;   /* '*' matches one segment */
@@ -30,6 +31,7 @@ static const struct route {
 	{ "POST", "v1/users/*/devices", h_add_device, B_SMALL },
 	{ "PUT", "v1/users/*/devicelist", h_devlist_put, B_DEVLIST },
 	{ "GET", "v1/users/*/devicelist", h_devlist_get, B_NONE },
+	{ "PUT", "v1/users/*/idbackup", h_idbackup_put, B_IDBACKUP },
 	{ "PUT", "v1/users/*/devices/*/prekeys", h_prekeys_put, B_PREKEYS },
 	{ "GET", "v1/users/*/devices/*/prekeys", h_prekeys_get, B_NONE },
 	{ "POST", "v1/users/*/prekeys/claim", h_claim, B_SMALL },
@@ -139,6 +141,13 @@ limited(struct call *c, int cls)
 int
 unsigned_req(struct call *c, const char *user, const uint8_t *dev)
 {
+	return unsigned_req_joining(c, user, dev, NULL);
+}
+
+int
+unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
+    const nc_devlist *joining)
+{
 	const struct api_req *q = c->q;
 	uint8_t pk[NC_PK_LEN];
 	nc_reqsig rs;
@@ -152,7 +161,12 @@ unsigned_req(struct call *c, const char *user, const uint8_t *dev)
 		fail(c->a, 401, "request must be signed by the device it names");
 		return 1;
 	}
-	if ((rc = store_device_key(c->r->store, user, rs.dev, pk)) != ST_OK) {
+	rc = store_device_key(c->r->store, user, rs.dev, pk);
+	/* A device added by password may sign the list that first lists it
+	 * (it took the identity key from its backup, protocol.md 1.3). */
+	if (rc == ST_GONE && joining && nc_devlist_find(joining, rs.dev) >= 0)
+		rc = store_device_joining(c->r->store, user, rs.dev, pk);
+	if (rc != ST_OK) {
 		if (rc == ST_ERR)
 			fail(c->a, 503, "storage unavailable, retry later");
 		else
@@ -262,6 +276,7 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	}
 	switch (rt->body) {
 	case B_SMALL: *max = SMALL_BODY; break;
+	case B_IDBACKUP: *max = IDBACKUP_BODY; break;
 	case B_DEVLIST: *max = DEVLIST_BODY; break;
 	case B_PREKEYS: *max = PREKEYS_BODY; break;
 	case B_ENVELOPE: *max = NC_ENVELOPE_MAX; break;

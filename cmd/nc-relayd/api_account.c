@@ -1,11 +1,13 @@
 /* api_account.c - registration, login challenges, adding a device and
  * deleting an account (protocol.md 1.2). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
 #include "api_int.h"
+#include "idbackup.h"
 #include "ratelimit.h"
 
 #define NONCE_TTL 120
@@ -135,12 +137,49 @@ h_add_device(struct call *c)
 	if (login(c, user, NC_AUTH_ADD_DEVICE, &ar))
 		return;
 	rc = store_device_add(c->r->store, user, ar.device_sign_pk);
+	/* The password login is what lets the new device have the backup. */
+	if (rc == ST_OK)
+		rc = store_idbackup_get(c->r->store, user, &c->a->body);
 	if (rc == ST_FULL)
 		fail(c->a, 409, "too many devices");
 	else if (rc != ST_OK)
 		fail_store(c->a, rc, "user");
 	else
 		reply(c->a, 201);
+}
+
+void
+h_idbackup_put(struct call *c)
+{
+	const char *user = c->seg[2];
+	nc_idbackup b;
+	nc_buf dl = NC_BUF_INIT;
+	nc_devlist *l = NULL;
+	uint64_t v;
+	int rc;
+
+	if (bad_user(c, user) || unsigned_req(c, user, NULL))
+		return;
+	if (nc_idbackup_decode(&b, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	/* It must name the identity key the device list is signed with. */
+	rc = store_devlist_get(c->r->store, user, &dl, &v);
+	if (rc == ST_OK && ((l = malloc(sizeof *l)) == NULL ||
+	    nc_devlist_decode(l, dl.p, dl.len) != 0))
+		rc = ST_ERR;
+	if (rc == ST_OK && memcmp(l->identity, b.identity, 32) != 0)
+		fail(c->a, 403, "backup names another identity key than the device list");
+	else if (rc != ST_OK && rc != ST_NOTFOUND)
+		fail_store(c->a, rc, "user");
+	else if ((rc = store_idbackup_put(c->r->store, user, c->q->body,
+	    c->q->body_len)) != ST_OK)
+		fail_store(c->a, rc, "user");
+	else
+		reply(c->a, 201);
+	free(l);
+	nc_buf_free(&dl);
 }
 
 void

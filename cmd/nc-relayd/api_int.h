@@ -3,6 +3,7 @@
 #define RELAY_API_INT_H
 
 #include "api.h"
+#include "devlist.h"
 #include "err.h"
 #include "wire.h"
 
@@ -32,6 +33,10 @@ int limited(struct call *c, int cls);
 /* 0 if the request is signed by a current device of user (dev: that one
  * device); else 1, answered 401 (or 503). */
 int unsigned_req(struct call *c, const char *user, const uint8_t *dev);
+/* The same, also accepting a device added by password, never listed, that
+ * the list `joining` names (NULL: no such exception). */
+int unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
+    const nc_devlist *joining);
 
 void h_register(struct call *c);
 void h_challenge(struct call *c);
@@ -39,6 +44,7 @@ void h_add_device(struct call *c);
 void h_delete_user(struct call *c);
 void h_devlist_put(struct call *c);
 void h_devlist_get(struct call *c);
+void h_idbackup_put(struct call *c);
 void h_prekeys_put(struct call *c);
 void h_prekeys_get(struct call *c);
 void h_claim(struct call *c);

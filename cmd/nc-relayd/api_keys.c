@@ -13,11 +13,16 @@ h_devlist_put(struct call *c)
 	static _Thread_local nc_devlist l;
 	uint8_t dev[NC_DEVLIST_MAX][NC_DEVID_LEN], pk[NC_DEVLIST_MAX][NC_PK_LEN];
 	char addr[NC_ADDR_MAX + 1];
-	int rc;
+	int rc, ok;
 
-	if (bad_user(c, user) || unsigned_req(c, user, NULL))
+	if (bad_user(c, user))
 		return;
-	if (nc_devlist_decode(&l, c->q->body, c->q->body_len) != 0) {
+	/* Decoded first: a joining device must be named in it. */
+	ok = nc_devlist_decode(&l, c->q->body, c->q->body_len) == 0;
+	if (unsigned_req_joining(c, user, NULL, ok ? &l : NULL))
+		return;
+	if (!ok) {
+		(void)!nc_devlist_decode(&l, c->q->body, c->q->body_len);
 		fail(c->a, 400, nc_errmsg());
 		return;
 	}

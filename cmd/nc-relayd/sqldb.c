@@ -25,6 +25,8 @@ static const char *schema =
 	"CREATE INDEX IF NOT EXISTS mail_box ON mail(user, dev, cursor);"
 	"CREATE TABLE IF NOT EXISTS blobs(id BLOB PRIMARY KEY, delhash BLOB,"
 	" size INTEGER, expires INTEGER);"
+	/* the password-wrapped identity key (protocol.md 1.2, 2.10) */
+	"CREATE TABLE IF NOT EXISTS idbackup(user TEXT PRIMARY KEY, v BLOB NOT NULL);"
 	"PRAGMA user_version = 1;";
 
 static const char *sql[Q_MAX] = {
@@ -39,13 +41,15 @@ static const char *sql[Q_MAX] = {
 	[Q_INV_DEL] = "DELETE FROM invites WHERE code = ?",
 	[Q_DEV_INS] = "INSERT INTO devices(user, dev, pk, listed) VALUES (?, ?, ?, ?)"
 	    " ON CONFLICT(user, dev) DO UPDATE SET listed = excluded.listed",
+	/* listed: 0 added by password, never listed since; 1 listed; 2
+	 * dropped from a list (added again by password: 0 again) */
 	[Q_DEV_ADD] = "INSERT INTO devices(user, dev, pk) VALUES (?, ?, ?)"
-	    " ON CONFLICT(user, dev) DO NOTHING",
+	    " ON CONFLICT(user, dev) DO UPDATE SET listed = 0 WHERE listed = 2",
 	[Q_DEV_GET] = "SELECT pk, listed FROM devices WHERE user = ? AND dev = ?",
 	[Q_DEV_COUNT] = "SELECT count(*) FROM devices WHERE user = ?",
 	[Q_DEV_DEL] = "DELETE FROM devices WHERE user = ?",
-	[Q_DEV_UNLIST] = "UPDATE devices SET listed = 0 WHERE user = ?",
-	[Q_DEV_LIST] = "SELECT dev FROM devices WHERE user = ? AND (listed OR ?)"
+	[Q_DEV_UNLIST] = "UPDATE devices SET listed = 2 WHERE user = ? AND listed = 1",
+	[Q_DEV_LIST] = "SELECT dev FROM devices WHERE user = ? AND (listed = 1 OR ?)"
 	    " ORDER BY dev",
 	[Q_DEV_SPK] = "UPDATE devices SET spk_id = ?, spk_pk = ?, spk_sig = ?"
 	    " WHERE user = ? AND dev = ?",
@@ -76,6 +80,10 @@ static const char *sql[Q_MAX] = {
 	[Q_BLOB_GET] = "SELECT delhash, size, expires FROM blobs WHERE id = ?",
 	[Q_BLOB_DEL] = "DELETE FROM blobs WHERE id = ?",
 	[Q_BLOB_EXPIRED] = "DELETE FROM blobs WHERE expires < ? RETURNING id",
+	[Q_IDB_PUT] = "INSERT INTO idbackup(user, v) VALUES (?, ?)"
+	    " ON CONFLICT(user) DO UPDATE SET v = excluded.v",
+	[Q_IDB_GET] = "SELECT v FROM idbackup WHERE user = ?",
+	[Q_IDB_DELUSER] = "DELETE FROM idbackup WHERE user = ?",
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",

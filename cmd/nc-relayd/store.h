@@ -66,6 +66,17 @@ int store_device_add(struct store *s, const char *user, const uint8_t pk[NC_PK_L
 int store_device_key(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     uint8_t pk[NC_PK_LEN]);
 
+/* The signing key of a device added by password and not listed since (it
+ * may sign the device list that first lists it): ST_OK, ST_NOTFOUND,
+ * ST_GONE (listed now, or dropped from a list). */
+int store_device_joining(struct store *s, const char *user,
+    const uint8_t dev[NC_DEVID_LEN], uint8_t pk[NC_PK_LEN]);
+
+/* The identity-key backup (opaque to the relay): one per user, replaced
+ * by a newer one, deleted with the account; get appends nothing if none. */
+int store_idbackup_put(struct store *s, const char *user, const uint8_t *p, size_t n);
+int store_idbackup_get(struct store *s, const char *user, nc_buf *out);
+
 /* A verified list: version must exceed the stored one (ST_CONFLICT) and the
  * identity key match the pinned one (ST_FORBIDDEN). */
 int store_devlist_put(struct store *s, const char *user, uint64_t version,

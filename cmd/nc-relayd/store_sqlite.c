@@ -303,7 +303,7 @@ devstate(struct sqldb *c, const char *user, const uint8_t *dev, struct devstate 
 		d->dl_version = (uint64_t)sqlite3_column_int64(st, 1);
 		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
 			rc = ST_NOTFOUND;
-		else if (d->dl_version > 0 && sqlite3_column_int(st, 0) == 0)
+		else if (d->dl_version > 0 && sqlite3_column_int(st, 0) != 1)
 			rc = ST_GONE;
 		else
 			rc = ST_OK;
@@ -427,6 +427,7 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	OK(sqldb_exec(c, Q_NON_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_OTPK_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_MAIL_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_IDB_DELUSER, "t", user));
 	return ST_OK;
 }
 
@@ -563,6 +564,85 @@ store_device_key(struct store *s, const char *user, const uint8_t dev[NC_DEVID_L
 		if (st)
 			sqlite3_reset(st);
 	}
+	rput(s, c);
+	return rc;
+}
+
+int
+store_device_joining(struct store *s, const char *user,
+    const uint8_t dev[NC_DEVID_LEN], uint8_t pk[NC_PK_LEN])
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_DEV_GET, "tb", user, dev,
+	    (size_t)NC_DEVID_LEN)) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		rc = sqlite3_column_int(st, 1) != 0 ? ST_GONE :
+		    sqldb_blob(st, 0, pk, NC_PK_LEN) == 0 ? ST_OK : ST_ERR;
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+/* ---- identity-key backups ---- */
+
+struct idbput {
+	const char *user;
+	const uint8_t *p;
+	size_t n;
+};
+
+static int
+j_idbackup_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct idbput *b = arg;
+	int rc;
+
+	(void)s;
+	if ((rc = user_exists(c, b->user)) != ST_OK)
+		return rc;
+	OK(sqldb_exec(c, Q_IDB_PUT, "tb", b->user, b->p, b->n));
+	return ST_OK;
+}
+
+int
+store_idbackup_put(struct store *s, const char *user, const uint8_t *p, size_t n)
+{
+	struct idbput b = { user, p, n };
+
+	return submit(s, j_idbackup_put, NULL, &b);
+}
+
+int
+store_idbackup_get(struct store *s, const char *user, nc_buf *out)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_IDB_GET, "t", user)) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		rc = nc_buf_add(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0)) == 0 ? ST_OK : ST_ERR;
+		break;
+	case SQLITE_DONE:
+		rc = ST_OK;   /* none: empty */
+		break;
+	}
+	sqlite3_reset(st);
+out:
 	rput(s, c);
 	return rc;
 }

@@ -7,6 +7,8 @@
  *   ncreq delete DIR ADDR CHAL          delete-account body
  *   ncreq sign DIR METHOD TARGET [BODY] three header lines (NCREQ_TIME: time)
  *   ncreq devlist DIR ADDR VERSION [DEVDIR...]   signed device list
+ *   ncreq idbackup DIR ADDR             identity-key backup of DIR's id.sk,
+ *                                       backup key 32 x 0x42
  *   ncreq prekeys DIR N [FIRST_ID]      prekey upload (signed prekey + N)
  *   ncreq claim [DEVHEX...]             claim request body
  *   ncreq deliver VERSION DEVHEX:ENVHEX:FILE...  batch delivery body
@@ -33,6 +35,7 @@
 #include "devlist.h"
 #include "err.h"
 #include "hex.h"
+#include "idbackup.h"
 #include "reqsig.h"
 
 static void
@@ -208,6 +211,24 @@ devlist(const char *dir, const char *addr, const char *ver, char **devdirs, int 
 	readf(dir, "id.sk", sk, 64);
 	if (nc_devlist_sign(&l, sk) != 0 || nc_devlist_encode(&l, &b) != 0)
 		die(nc_errmsg());
+	out(&b);
+}
+
+static void
+idbackup(const char *dir, const char *addr)
+{
+	uint8_t bk[32];
+	nc_idkey *k = nc_idkey_gen();
+	nc_buf b = NC_BUF_INIT;
+
+	if (k == NULL)
+		die("idbackup: no memory");
+	readf(dir, "id.sk", k->sk, 64);
+	memcpy(k->pk, k->sk + 32, 32);
+	memset(bk, 0x42, sizeof bk);
+	if (nc_idbackup_seal(&b, bk, addr, k) != 0)
+		die(nc_errmsg());
+	nc_idkey_free(k);
 	out(&b);
 }
 
@@ -424,6 +445,8 @@ main(int argc, char **argv)
 		sign(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	else if (strcmp(cmd, "devlist") == 0 && argc >= 5)
 		devlist(argv[2], argv[3], argv[4], argv + 5, argc - 5);
+	else if (strcmp(cmd, "idbackup") == 0 && argc == 4)
+		idbackup(argv[2], argv[3]);
 	else if (strcmp(cmd, "prekeys") == 0 && (argc == 4 || argc == 5))
 		prekeys(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	else if (strcmp(cmd, "claim") == 0)
