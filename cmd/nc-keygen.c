@@ -15,7 +15,9 @@ usage(FILE *f)
 	fputs("usage: nc-keygen [-hqvV] [--json] USER@DOMAIN\n"
 	    "  Creates NC_HOME with new keys for USER@DOMAIN, registers with the\n"
 	    "  relay of DOMAIN (password from NC_PASSWORD, NC_PASSWORD_FILE or\n"
-	    "  the terminal) and prints the identity fingerprint.\n", f);
+	    "  the terminal) and prints the identity fingerprint. For an existing\n"
+	    "  user it adds this device: the identity key comes from its\n"
+	    "  password-sealed backup at the relay, and the device lists itself.\n", f);
 }
 
 static int
@@ -66,9 +68,14 @@ main(int argc, char **argv)
 	}
 	if ((rc = nc_home_open(home, sizeof home)) == 0 &&
 	    (rc = nc_account_create(home, argv[optind], &added)) == 0) {
-		if (added)
-			nc_cli_info("device added to %s; it receives messages once "
-			    "a device holding the identity key lists it", argv[optind]);
+		if (added == NC_ADDED_LISTED)
+			nc_cli_info("device added to %s and listed; your other "
+			    "devices will report it", argv[optind]);
+		else if (added == NC_ADDED_UNLISTED)
+			nc_cli_info("device added to %s, but the relay holds no "
+			    "identity-key backup (an account made before backups): "
+			    "it receives messages once a device holding the identity "
+			    "key lists it", argv[optind]);
 		rc = show(json);
 	}
 	nc_cli_error(rc);

@@ -130,6 +130,8 @@ main(int argc, char **argv)
 	/* What was committed is printed even when the relay failed us. */
 	if ((rc2 = nc_event_print(s, json, stdout, NULL)) != 0 && rc == 0)
 		rc = rc2;
+	if (rc == 0)
+		rc = nc_self_alarm(s, &self);
 	if (rc == 0 && rx.security > 0)
 		rc = nc_fail(NC_ESECURITY, "%d envelope(s) refused: tampered, forged "
 		    "or replayed", rx.security);

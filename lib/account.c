@@ -14,7 +14,10 @@
 #include "account.h"
 #include "directory.h"
 #include "err.h"
+#include "idbackup.h"
+#include "outbox.h"
 #include "relayc.h"
+#include "session.h"
 
 #define PW_MAX 1024
 
@@ -321,49 +324,127 @@ done:
 	return rc;
 }
 
+/* What enrolling leaves for the rest of nc-keygen. */
+typedef struct {
+	int added;      /* the user existed: this device was added to it */
+	uint8_t *bk;    /* the password-derived backup key (sodium_malloc) */
+	nc_buf idb;     /* added: the identity-key backup the relay holds */
+} enrolled;
+
 /* Register the user, or add this device with a password login. */
 static int
 enroll(nc_relay *r, const char *name, const char *addr, const nc_device *dev,
-    int *added)
+    enrolled *en)
 {
 	nc_buf pw = NC_SECBUF_INIT;
-	uint8_t salt[16], nonce[32], seed[32], backup[32], pk[32], *sk = NULL;
+	uint8_t salt[16], nonce[32], seed[32], pk[32], *sk = NULL;
 	uint64_t ops, mem;
 	int rc;
 
-	*added = 0;
+	en->added = 0;
 	if ((rc = nc_password(&pw, isatty(0))) != 0)
 		return rc;
-	if ((sk = sodium_malloc(64)) == NULL) {
+	if ((sk = sodium_malloc(64)) == NULL ||
+	    (en->bk = sodium_malloc(32)) == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto done;
 	}
 	if ((rc = nc_relay_challenge(r, name, salt, &ops, &mem, nonce)) == 0) {
 		/* The user exists: this is another device of it. */
-		if ((rc = nc_account_derive(&pw, salt, ops, mem, seed, backup)) != 0)
+		if ((rc = nc_account_derive(&pw, salt, ops, mem, seed, en->bk)) != 0)
 			goto done;
 		crypto_sign_seed_keypair(pk, sk, seed);
-		rc = nc_relay_add_device(r, name, addr, nonce, dev->sign_pk, sk);
+		rc = nc_relay_add_device(r, name, addr, nonce, dev->sign_pk, sk,
+		    &en->idb);
 		if (rc == NC_EPERM)
 			rc = nc_fail(NC_EPERM, "%s: wrong password", addr);
-		*added = rc == 0;
+		en->added = rc == 0;
 		goto done;
 	}
 	if (rc != NC_ENOUSER)
 		goto done;
 	randombytes_buf(salt, sizeof salt);
 	if ((rc = nc_pwhash_cost(&ops, &mem)) != 0 ||
-	    (rc = nc_account_derive(&pw, salt, ops, mem, seed, backup)) != 0)
+	    (rc = nc_account_derive(&pw, salt, ops, mem, seed, en->bk)) != 0)
 		goto done;
 	crypto_sign_seed_keypair(pk, sk, seed);
 	rc = nc_relay_register(r, name, pk, salt, ops, mem, dev->sign_pk);
 done:
 	sodium_memzero(seed, sizeof seed);
-	sodium_memzero(backup, sizeof backup);
 	if (sk)
 		sodium_free(sk);
 	nc_buf_free(&pw);
 	return rc;
+}
+
+/* A new device of an existing user: take the identity key from its backup,
+ * check it is the key that signs the user's current list, and publish
+ * that list with this device added (signed by this device, which the
+ * relay lets list itself once: protocol.md 1.3). */
+static int
+join(nc_relay *r, nc_self *self, const enrolled *en)
+{
+	nc_devlist cur;
+	nc_buf enc = NC_BUF_INIT;
+	int rc;
+
+	rc = nc_idbackup_open(&self->id, en->bk, self->addr, en->idb.p, en->idb.len);
+	if (rc == NC_EDATA)
+		return nc_fail(NC_EDATA, "relay %s: malformed identity-key backup",
+		    self->domain);
+	if (rc != 0)
+		return nc_fail(rc, "%s: %s", self->addr, nc_errmsg());
+	if ((rc = nc_relay_get_devlist(r, self->name, &enc)) != 0)
+		goto done;
+	if ((rc = nc_devlist_parse(&cur, enc.p, enc.len)) != 0 ||
+	    strcmp(cur.user, self->addr) != 0) {
+		rc = nc_fail(NC_ESECURITY, "%s: relay served a bad device list",
+		    self->addr);
+		goto done;
+	}
+	if (sodium_memcmp(cur.identity, self->id->pk, 32) != 0) {
+		rc = nc_fail(NC_ESECURITY, "%s: the identity key in the backup does "
+		    "not sign the device list; refusing it", self->addr);
+		goto done;
+	}
+	if (cur.n >= NC_DEVLIST_MAX) {
+		rc = nc_fail(NC_ECANTCREAT, "%s: %d devices listed already",
+		    self->addr, NC_DEVLIST_MAX);
+		goto done;
+	}
+	self->list = cur;
+	self->list.version = cur.version + 1;
+	self->list.created = (uint64_t)time(NULL);
+	nc_device_entry(self->dev, &self->list.dev[self->list.n++]);
+	nc_buf_reset(&enc);
+	if ((rc = nc_devlist_sign(&self->list, self->id->sk)) != 0 ||
+	    (rc = nc_devlist_encode(&self->list, &enc)) != 0)
+		goto done;
+	rc = nc_relay_put_devlist(r, self->name, self->dev, enc.p, enc.len);
+done:
+	nc_buf_free(&enc);
+	return rc;
+}
+
+/* Tell the user's other devices that this one exists: a sealed control
+ * message makes each refetch our list (its certificate names a newer
+ * version) and report the new device. Best effort: they also look
+ * hourly. */
+static void
+hello(nc_state *s, nc_self *self)
+{
+	static const uint8_t body[2] = { 1, NC_CTL_DEVICE_ADDED };
+	nc_payload pl;
+	nc_flush f;
+
+	memset(&pl, 0, sizeof pl);
+	pl.type = NC_PL_CONTROL;
+	randombytes_buf(pl.id, sizeof pl.id);
+	pl.time = (uint64_t)time(NULL);
+	pl.body = body;
+	pl.bodylen = sizeof body;
+	if (nc_session_encrypt(s, self, &self->list, "", &pl, 0, NULL) == 0)
+		(void)!nc_outbox_flush(s, self, NULL, 1, &f);
 }
 
 static int
@@ -403,13 +484,39 @@ discard(const char *home)
 	}
 }
 
+/* The first device: list it alone, and leave the identity key's backup
+ * with the relay for the devices to come. */
+static int
+first_list(nc_relay *r, nc_self *self, const enrolled *en)
+{
+	nc_buf enc = NC_BUF_INIT;
+	int rc;
+
+	strcpy(self->list.user, self->addr);
+	self->list.version = 1;
+	self->list.created = (uint64_t)time(NULL);
+	self->list.n = 1;
+	nc_device_entry(self->dev, &self->list.dev[0]);
+	if ((rc = nc_devlist_sign(&self->list, self->id->sk)) != 0 ||
+	    (rc = nc_devlist_encode(&self->list, &enc)) != 0 ||
+	    (rc = nc_relay_put_devlist(r, self->name, self->dev, enc.p,
+	    enc.len)) != 0)
+		goto done;
+	nc_buf_reset(&enc);
+	if ((rc = nc_idbackup_seal(&enc, en->bk, self->addr, self->id)) == 0)
+		rc = nc_relay_put_idbackup(r, self->name, self->dev, enc.p, enc.len);
+done:
+	nc_buf_free(&enc);
+	return rc;
+}
+
 int
 nc_account_create(const char *home, const char *addr, int *added_out)
 {
 	nc_state *s = NULL;
 	nc_relay *r = NULL;
 	nc_self self;
-	nc_buf enc = NC_BUF_INIT;
+	enrolled en = { 0, NULL, NC_BUF_INIT };
 	nc_spk spk;
 	int rc, added = 0, have_spk = 0;
 
@@ -426,23 +533,23 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 		rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
 		goto fail;
 	}
-	if ((rc = enroll(r, self.name, addr, self.dev, &added)) != 0)
+	if ((rc = enroll(r, self.name, addr, self.dev, &en)) != 0)
 		goto fail;
-	if (added) {
-		/* Only a device holding the identity key can list us. */
+	if (en.added) {
 		nc_idkey_free(self.id);
 		self.id = NULL;
-		rc = save_self(s, &self);
-		goto out;
-	}
-	strcpy(self.list.user, addr);
-	self.list.version = 1;
-	self.list.created = (uint64_t)time(NULL);
-	self.list.n = 1;
-	nc_device_entry(self.dev, &self.list.dev[0]);
-	if ((rc = nc_devlist_sign(&self.list, self.id->sk)) != 0 ||
-	    (rc = nc_devlist_encode(&self.list, &enc)) != 0 ||
-	    (rc = nc_relay_put_devlist(r, self.name, self.dev, enc.p, enc.len)) != 0)
+		if (en.idb.len == 0) {
+			/* An account older than backups: only a device holding
+			 * the identity key can list us. */
+			added = NC_ADDED_UNLISTED;
+			rc = save_self(s, &self);
+			goto out;
+		}
+		added = NC_ADDED_LISTED;
+		rc = join(r, &self, &en);
+	} else
+		rc = first_list(r, &self, &en);
+	if (rc != 0)
 		goto fail;
 	if ((rc = save_self(s, &self)) != 0 ||
 	    (rc = nc_dir_pin(s, &self.list)) != 0 ||
@@ -452,18 +559,53 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 	if ((rc = publish(s, &self, r, &spk, NC_OTPK_TARGET)) != 0)
 		goto fail;
 	rc = nc_state_put_int(s, "prekey_check", (int64_t)time(NULL) + 3600);
+	if (rc == 0)
+		rc = nc_state_put_int(s, "devlist_check", (int64_t)time(NULL) + 3600);
+	if (rc == 0 && added == NC_ADDED_LISTED)
+		hello(s, &self);
 	goto out;
 fail:
 	discard(home);
 out:
 	if (have_spk)
 		nc_spk_wipe(&spk);
-	nc_buf_free(&enc);
+	if (en.bk)
+		sodium_free(en.bk);
+	nc_buf_free(&en.idb);
 	nc_relay_close(r);
 	nc_state_close(s);
 	nc_self_free(&self);
 	*added_out = added;
 	return rc;
+}
+
+int
+nc_self_check(nc_state *s, nc_self *self, int force)
+{
+	nc_devlist l;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (!force && nc_state_get_int(s, "devlist_check", 0) > now)
+		return 0;
+	/* The directory records what changed ("device" events) or raises
+	 * the alarm when another identity key signs our list. */
+	if ((rc = nc_dir_get(s, self->addr, 1, &l)) != 0)
+		return rc;
+	return nc_state_put_int(s, "devlist_check", now + 3600);
+}
+
+int
+nc_self_alarm(nc_state *s, const nc_self *self)
+{
+	nc_devlist l;
+	int changed = 0;
+
+	if (nc_dir_show(s, self->addr, &l, &changed, NULL, NULL) == 0 && changed)
+		return nc_fail(NC_ESECURITY, "%s: our own device list is signed by "
+		    "another identity key: the password or a device may be "
+		    "compromised", self->addr);
+	return 0;
 }
 
 int

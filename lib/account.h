@@ -36,10 +36,23 @@ int nc_account_derive(const nc_buf *pw, const uint8_t salt[16], uint64_t ops,
 	__attribute__((warn_unused_result));
 
 /* nc-keygen: make keys for addr in a new state at home, register the user
- * (or, if it exists, log in with the password and add this device),
- * publish the device list and prekeys. *added: 1 when the user existed
- * and this device was added to it. */
+ * (or, if it exists, log in with the password and add this device: with
+ * the identity key from its backup it lists itself), publish the device
+ * list and prekeys. *added: 0 a new user; NC_ADDED_LISTED added and
+ * listed; NC_ADDED_UNLISTED added, but the account has no backup. */
+enum { NC_ADDED_LISTED = 1, NC_ADDED_UNLISTED = 2 };
+/* Control message bodies (payload type 3): u8 1, u8 kind. */
+enum { NC_CTL_DEVICE_ADDED = 1 };
 int nc_account_create(const char *home, const char *addr, int *added)
+	__attribute__((warn_unused_result));
+
+/* Refetch and verify our own device list (at most hourly unless force):
+ * new or dropped devices become "device" events; another identity key is
+ * an alarm (NC_ESECURITY). */
+int nc_self_check(nc_state *s, nc_self *self, int force)
+	__attribute__((warn_unused_result));
+/* NC_ESECURITY if our own list was seen signed by another identity key. */
+int nc_self_alarm(nc_state *s, const nc_self *self)
 	__attribute__((warn_unused_result));
 
 int nc_self_load(nc_state *s, nc_self *self) __attribute__((warn_unused_result));

@@ -5,6 +5,7 @@
 #include "directory.h"
 #include "err.h"
 #include "event.h"
+#include "hex.h"
 #include "relayc.h"
 
 static int
@@ -105,6 +106,36 @@ changed_key(nc_state *s, const nc_devlist *l, const uint8_t *enc, size_t n)
 	    "(nc-keys show %s, then nc-keys trust %s)", l->user, l->user, l->user);
 }
 
+/* Our own list moved on: each device that came or went is an event (a
+ * device the user did not add is how a stolen password shows), and the
+ * copy we sign our certificates with follows. */
+static int
+own_changes(nc_state *s, const nc_devlist *old, const nc_devlist *l,
+    const uint8_t *enc, size_t n)
+{
+	char self[NC_ADDR_MAX + 1], hex[33];
+	int i, rc;
+
+	if (nc_state_get_str(s, "addr", self, sizeof self) != 0 ||
+	    strcmp(self, l->user) != 0)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (nc_devlist_find(old, l->dev[i].id) < 0) {
+			nc_hex_encode(hex, l->dev[i].id, NC_DEVID_LEN);
+			if ((rc = nc_event_add(s, "device", hex, l->user, hex,
+			    "added", 0)) != 0)
+				return rc;
+		}
+	for (i = 0; i < old->n; i++)
+		if (nc_devlist_find(l, old->dev[i].id) < 0) {
+			nc_hex_encode(hex, old->dev[i].id, NC_DEVID_LEN);
+			if ((rc = nc_event_add(s, "device", hex, l->user, hex,
+			    "removed", 0)) != 0)
+				return rc;
+		}
+	return nc_state_put(s, "devlist", enc, n);
+}
+
 static int
 update(nc_state *s, const char *addr, const nc_devlist *l, const uint8_t *enc,
     size_t n)
@@ -150,6 +181,8 @@ update(nc_state *s, const char *addr, const nc_devlist *l, const uint8_t *enc,
 		}
 		return 0;
 	}
+	if ((rc = own_changes(s, &old, l, enc, n)) != 0)
+		return rc;
 	return store(s, l, enc, n, 0);
 }
 

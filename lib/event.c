@@ -122,6 +122,19 @@ done:
 	return rc;
 }
 
+/* A device came to or left our own list. */
+static int
+fmt_device(nc_buf *o, int json, const char *user, const char *dev,
+    const char *status)
+{
+	if (!json)
+		return nc_buf_printf(o, "device %s %s: %s\n", dev, status, user);
+	if (nc_json_kv(o, "type", "device") || nc_json_kv(o, "user", user) ||
+	    nc_json_kv(o, "device", dev) || nc_json_kv(o, "status", status))
+		return NC_EOSERR;
+	return nc_buf_addstr(o, "}\n");
+}
+
 static int
 fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 {
@@ -135,6 +148,8 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 
 	if (strcmp(type, "message") == 0)
 		return fmt_message(s, sqlite3_column_int64(ev, 6), json, 0, o);
+	if (strcmp(type, "device") == 0)
+		return fmt_device(o, json, peer, id, reason);
 	if (!json) {
 		if (strcmp(type, "receipt") == 0)
 			return nc_buf_printf(o, "receipt %s from %s: delivered\n", id, peer);

@@ -120,4 +120,7 @@ nc_inbox_after(nc_state *s, nc_self *self, const nc_rx *rx)
 	if (nc_session_receipts(s, self) == 0)
 		(void)!nc_outbox_flush(s, self, NULL, 0, &f);
 	(void)!nc_prekeys_maintain(s, self, rx->prekey > 0);
+	/* A device added elsewhere shows up within the hour even if it
+	 * never writes to us (errors: an alarm recorded, or later). */
+	(void)!nc_self_check(s, self, 0);
 }

@@ -314,19 +314,42 @@ nc_relay_challenge(nc_relay *r, const char *name, uint8_t salt[16],
 int
 nc_relay_add_device(nc_relay *r, const char *name, const char *addr,
     const uint8_t nonce[32], const uint8_t dev_sign_pk[32],
-    const uint8_t auth_sk[64])
+    const uint8_t auth_sk[64], nc_buf *backup)
 {
 	struct nc_authreq a;
 	nc_buf b = NC_BUF_INIT;
 	char path[128];
+	long status;
 	int rc;
 
 	memcpy(a.nonce, nonce, 32);
 	memcpy(a.device_sign_pk, dev_sign_pk, 32);
 	snprintf(path, sizeof path, "/v1/users/%s/devices", name);
 	if ((rc = nc_auth_sign(&a, NC_AUTH_ADD_DEVICE, addr, auth_sk)) == 0 &&
-	    (rc = nc_adddev_enc(&b, &a)) == 0)
-		rc = call(r, "POST", path, &b, NULL, NULL);
+	    (rc = nc_adddev_enc(&b, &a)) == 0 &&
+	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
+	    backup)) == 0 && status != 201) {
+		if (status == 409)
+			rc = nc_fail(NC_ECANTCREAT, "%s: %d devices already",
+			    addr, NC_DEVLIST_MAX);
+		else
+			rc = status_err(r, status, backup);
+	}
+	nc_buf_free(&b);
+	return rc;
+}
+
+int
+nc_relay_put_idbackup(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t *p, size_t n)
+{
+	nc_buf b = NC_BUF_INIT;
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s/idbackup", name);
+	if ((rc = nc_buf_add(&b, p, n)) == 0)
+		rc = call(r, "PUT", path, &b, d, NULL);
 	nc_buf_free(&b);
 	return rc;
 }

@@ -44,9 +44,13 @@ int nc_relay_register(nc_relay *r, const char *name, const uint8_t auth_pk[32],
 int nc_relay_challenge(nc_relay *r, const char *name, uint8_t salt[16],
     uint64_t *ops, uint64_t *mem, uint8_t nonce[32])
 	__attribute__((warn_unused_result));
+/* backup: receives the stored identity-key backup (empty if none). A
+ * 409 (32 devices) is NC_ECANTCREAT. */
 int nc_relay_add_device(nc_relay *r, const char *name, const char *addr,
     const uint8_t nonce[32], const uint8_t dev_sign_pk[32],
-    const uint8_t auth_sk[64]) __attribute__((warn_unused_result));
+    const uint8_t auth_sk[64], nc_buf *backup) __attribute__((warn_unused_result));
+int nc_relay_put_idbackup(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t *p, size_t n) __attribute__((warn_unused_result));
 
 /* Device lists: the raw signed encoding. */
 int nc_relay_put_devlist(nc_relay *r, const char *name, const nc_device *d,
