@@ -392,8 +392,11 @@ join(nc_relay *r, nc_self *self, const enrolled *en)
 	if (rc == NC_EDATA)
 		return nc_fail(NC_EDATA, "relay %s: malformed identity-key backup",
 		    self->domain);
-	if (rc != 0)
-		return nc_fail(rc, "%s: %s", self->addr, nc_errmsg());
+	if (rc != 0) {
+		char why[256];
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		return nc_fail(rc, "%s: %s", self->addr, why);
+	}
 	if ((rc = nc_relay_get_devlist(r, self->name, &enc)) != 0)
 		goto done;
 	if ((rc = nc_devlist_parse(&cur, enc.p, enc.len)) != 0 ||

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "event.h"
+#include "devlist.h"
 #include "json.h"
 
 void
@@ -70,7 +71,7 @@ fmt_message(nc_state *s, int64_t seq, int json, int history, nc_buf *o)
 {
 	sqlite3_stmt *st;
 	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
-	char row[600], when[32];
+	char row[600], when[32], self[NC_ADDR_MAX + 1] = "";
 	const char *id, *peer, *dev, *status;
 	int dir, rc;
 
@@ -93,9 +94,15 @@ fmt_message(nc_state *s, int64_t seq, int json, int history, nc_buf *o)
 	if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
 	    (size_t)sqlite3_column_bytes(st, 5), &body)) != 0)
 		goto done;
+	/* An event about a message going out is a copy one of our other
+	 * devices sent: from us, to peer. */
+	if (dir && !history &&
+	    (rc = nc_state_get_str(s, "addr", self, sizeof self)) != 0)
+		goto done;
 	if (json) {
 		if ((rc = nc_json_kv(o, "type", "message")) != 0 ||
 		    (rc = nc_json_kv(o, "id", id)) != 0 ||
+		    (dir && !history && (rc = nc_json_kv(o, "from", self)) != 0) ||
 		    (rc = nc_json_kv(o, dir ? "to" : "from", peer)) != 0 ||
 		    (rc = nc_json_kv(o, "device", dev)) != 0 ||
 		    (rc = nc_json_kv(o, "time", when)) != 0 ||
@@ -105,11 +112,15 @@ fmt_message(nc_state *s, int64_t seq, int json, int history, nc_buf *o)
 		if (history && ((rc = nc_json_kv(o, "dir", dir ? "out" : "in")) != 0 ||
 		    (rc = nc_json_kv(o, "status", status)) != 0))
 			goto done;
+		if (dir && !history && (rc = nc_buf_addstr(o, ",\"sent\":true")) != 0)
+			goto done;
 		rc = nc_buf_addstr(o, "}\n");
 	} else {
 		if (history)
 			rc = nc_buf_printf(&pre, "%s %s%s: ", when, dir ? "> " : "",
 			    peer);
+		else if (dir)
+			rc = nc_buf_printf(&pre, "%s > %s: ", self, peer);
 		else
 			rc = nc_buf_printf(&pre, "%s: ", peer);
 		if (rc == 0 && (rc = nc_buf_nul(&pre)) == 0)

@@ -60,6 +60,23 @@ fail:
 	return rc;
 }
 
+int
+nc_outbox_copy(nc_state *s, const char *msgid, const char *self, int64_t ttl)
+{
+	sqlite3_stmt *st;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO outbox(id, peer,"
+	    " created, expires, next_try) VALUES (?, ?, ?, ?, 0)")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, now + ttl);
+	return nc_state_done(s, st);
+}
+
 void
 nc_outbox_status(nc_state *s, const char *id, const char *peer, char out[16])
 {
@@ -149,44 +166,75 @@ settle(nc_state *s, const char *peer, const char *id)
 	    " e.id = ?2)", peer, id);
 }
 
-/* The text payload of sent message id to peer; its body in body. */
+/* The payload of a copy for our own devices: the text and every
+ * recipient of message id (protocol.md 2.5, type 4). */
 static int
-load_payload(nc_state *s, const char *peer, const char *id, int64_t time,
-    const void *sealed, size_t n, nc_payload *pl, nc_buf *body)
+sent_copy(nc_state *s, const char *id, const nc_buf *text, nc_buf *out)
 {
-	char row[600];
+	static char to[NC_PL_TO_MAX][NC_ADDR_MAX + 1];
+	const char *tov[NC_PL_TO_MAX];
+	sqlite3_stmt *st;
+	size_t n = 0;
 	int rc;
 
-	snprintf(row, sizeof row, "1/%s/%s", peer, id);
+	if ((rc = nc_state_prep(s, &st, "SELECT peer FROM message WHERE dir = 1"
+	    " AND id = ? ORDER BY seq LIMIT 64")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	while (n < NC_PL_TO_MAX && sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(to[n], sizeof to[n], "%s", sqlite3_column_text(st, 0));
+		tov[n] = to[n];
+		n++;
+	}
+	sqlite3_finalize(st);
+	return nc_sent_encode(out, tov, n, text->p, text->len);
+}
+
+/* The payload of sent message id to peer (`from`: the peer of the message
+ * row it was read from; they differ for a copy to our own devices, whose
+ * body is in copy). */
+static int
+load_payload(nc_state *s, const nc_self *self, const char *peer,
+    const char *from, const char *id, int64_t time, const void *sealed,
+    size_t n, nc_payload *pl, nc_buf *body, nc_buf *copy)
+{
+	char row[600];
+	int rc, own = strcmp(peer, self->addr) == 0;
+
+	snprintf(row, sizeof row, "1/%s/%s", from, id);
 	memset(pl, 0, sizeof *pl);
-	pl->type = NC_PL_TEXT;
+	pl->type = own ? NC_PL_SENT : NC_PL_TEXT;
 	pl->time = (uint64_t)time;
 	nc_buf_reset(body);
+	nc_buf_reset(copy);
 	if ((rc = nc_state_unseal(s, "message", row, sealed, n, body)) != 0 ||
-	    (rc = nc_hex_decode(pl->id, 16, id, strlen(id))) != 0)
+	    (rc = nc_hex_decode(pl->id, 16, id, strlen(id))) != 0 ||
+	    (own && (rc = sent_copy(s, id, body, copy)) != 0))
 		return rc;
-	pl->body = body->p;
-	pl->bodylen = body->len;
+	pl->body = own ? copy->p : body->p;
+	pl->bodylen = own ? copy->len : body->len;
 	return 0;
 }
 
-/* Encrypt the queued messages to peer that have no envelopes yet. */
+/* Encrypt the queued messages to peer that have no envelopes yet. Those
+ * queued for our own address are copies for our other devices: any
+ * message row of theirs holds the text. */
 static int
 encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
     const char *only, int all)
 {
 	sqlite3_stmt *st;
-	nc_buf body = NC_SECBUF_INIT;
+	nc_buf body = NC_SECBUF_INIT, copy = NC_SECBUF_INIT;
 	nc_payload pl;
-	char id[40];
+	char id[40], from[NC_ADDR_MAX + 1];
 	int rc;
 
 	for (;;) {
-		if ((rc = nc_state_prep(s, &st, "SELECT o.id, m.time, m.body FROM"
-		    " outbox o JOIN message m ON m.dir = 1 AND m.peer = o.peer AND"
-		    " m.id = o.id WHERE o.peer = ?1 AND (?2 IS NULL OR o.id = ?2)"
-		    " AND (?3 OR o.next_try <= ?4) AND NOT EXISTS (SELECT 1 FROM"
-		    " outenv e WHERE e.peer = o.peer AND e.id = o.id)"
+		if ((rc = nc_state_prep(s, &st, "SELECT o.id, m.time, m.body, m.peer"
+		    " FROM outbox o JOIN message m ON m.dir = 1 AND m.id = o.id AND"
+		    " (m.peer = o.peer OR ?5) WHERE o.peer = ?1 AND (?2 IS NULL OR"
+		    " o.id = ?2) AND (?3 OR o.next_try <= ?4) AND NOT EXISTS (SELECT"
+		    " 1 FROM outenv e WHERE e.peer = o.peer AND e.id = o.id)"
 		    " ORDER BY o.rowid LIMIT 1")) != 0)
 			return rc;
 		sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
@@ -194,19 +242,21 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 			sqlite3_bind_text(st, 2, only, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, all);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+		sqlite3_bind_int(st, 5, strcmp(l->user, self->addr) == 0);
 		if (sqlite3_step(st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
 			break;
 		}
 		snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
-		rc = load_payload(s, l->user, id, sqlite3_column_int64(st, 1),
-		    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-		    &pl, &body);
+		snprintf(from, sizeof from, "%s", sqlite3_column_text(st, 3));
+		rc = load_payload(s, self, l->user, from, id,
+		    sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2), &pl, &body, &copy);
 		sqlite3_finalize(st);
 		if (rc == 0)
 			rc = nc_session_encrypt(s, self, l, id, &pl, 0, NULL);
-		/* A note to self from a user's only device has no envelope
-		 * to send: it is accepted as it is, not looked at again. */
+		/* A user's only device has no one to copy to: accepted as it
+		 * is, not looked at again. */
 		if (rc == 0 && (rc = nc_state_begin(s)) == 0) {
 			if ((rc = settle(s, l->user, id)) == 0)
 				rc = nc_state_commit(s);
@@ -217,6 +267,7 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 			break;
 	}
 	nc_buf_free(&body);
+	nc_buf_free(&copy);
 	return rc;
 }
 
@@ -350,9 +401,10 @@ static int
 restart(nc_state *s, nc_self *self, const nc_devlist *l)
 {
 	sqlite3_stmt *st;
-	nc_buf body = NC_SECBUF_INIT;
+	nc_buf body = NC_SECBUF_INIT, copy = NC_SECBUF_INIT;
 	nc_payload pl;
 	struct lacking lk = { s, l->user, NULL };
+	char from[NC_ADDR_MAX + 1];
 	uint8_t gone[256][NC_DEVID_LEN];
 	char id[40] = "";
 	int rc = 0, i, ngone = 0;
@@ -377,21 +429,24 @@ restart(nc_state *s, nc_self *self, const nc_devlist *l)
 	}
 	/* Then, message by message (in id order, to resume after each). */
 	while (rc == 0) {
-		if ((rc = nc_state_prep(s, &st, "SELECT e.id, m.time, m.body FROM"
-		    " outenv e JOIN message m ON m.dir = 1 AND m.peer = e.peer AND"
-		    " m.id = e.id WHERE e.peer = ? AND e.id > ? ORDER BY e.id"
-		    " LIMIT 1")) != 0)
+		/* (Copies to our own devices: any message row of the id.) */
+		if ((rc = nc_state_prep(s, &st, "SELECT e.id, m.time, m.body, m.peer"
+		    " FROM outenv e JOIN message m ON m.dir = 1 AND m.id = e.id AND"
+		    " (m.peer = e.peer OR ?3) WHERE e.peer = ?1 AND e.id > ?2"
+		    " ORDER BY e.id LIMIT 1")) != 0)
 			break;
 		sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, strcmp(l->user, self->addr) == 0);
 		if (sqlite3_step(st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
 			break;
 		}
 		snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
-		rc = load_payload(s, l->user, id, sqlite3_column_int64(st, 1),
-		    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-		    &pl, &body);
+		snprintf(from, sizeof from, "%s", sqlite3_column_text(st, 3));
+		rc = load_payload(s, self, l->user, from, id,
+		    sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2), &pl, &body, &copy);
 		sqlite3_finalize(st);
 		lk.id = id;
 		if (rc == 0)
@@ -399,6 +454,7 @@ restart(nc_state *s, nc_self *self, const nc_devlist *l)
 			    lacks_envelope, &lk);
 	}
 	nc_buf_free(&body);
+	nc_buf_free(&copy);
 	return rc;
 }
 
@@ -429,8 +485,11 @@ flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
 	if ((rc = expire(s, peer, f)) != 0)
 		return rc;
 	/* Messages are encrypted only to a list fetched and verified just
-	 * now; receipts alone go with the pinned one. */
-	rc = nc_dir_get(s, peer, has_messages(s, peer), &l);
+	 * now; receipts alone go with the pinned one. Copies for our own
+	 * devices go with our pinned list: a delivery to an older version is
+	 * refused (409), and then we fetch it. */
+	rc = nc_dir_get(s, peer, has_messages(s, peer) &&
+	    strcmp(peer, self->addr) != 0, &l);
 again:
 	if (rc == 0)
 		rc = encrypt_queued(s, self, &l, only, all);

@@ -18,6 +18,11 @@ int nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
     const uint8_t *body, size_t n, int64_t ttl)
 	__attribute__((warn_unused_result));
 
+/* Queue a copy of message msgid (already added for its recipients) for
+ * our own other devices: an outbox row for our own address. */
+int nc_outbox_copy(nc_state *s, const char *msgid, const char *self, int64_t ttl)
+	__attribute__((warn_unused_result));
+
 typedef struct {
 	int accepted;   /* messages the relay took in this run */
 	int queued;     /* still waiting (relay unreachable) */

@@ -13,7 +13,7 @@ nc_payload_encode(const nc_payload *pl, nc_buf *out)
 {
 	nc_enc e;
 
-	if (pl->type < NC_PL_TEXT || pl->type > NC_PL_CONTROL ||
+	if (pl->type < NC_PL_TEXT || pl->type > NC_PL_SENT ||
 	    pl->bodylen > NC_PL_BODY_MAX || pl->nacks > NC_PL_ACKS_MAX ||
 	    (pl->type == NC_PL_RECEIPT) != (pl->nacks > 0))
 		return nc_fail(NC_EDATA, "payload: bad type, size or receipt");
@@ -38,7 +38,7 @@ nc_payload_decode(nc_payload *pl, const uint8_t *p, size_t n)
 	nc_dec_init(&d, p, n);
 	nc_dec_check(&d, nc_get_u8(&d) == PAYLOAD_VERSION, "version");
 	pl->type = nc_get_u8(&d);
-	nc_dec_check(&d, pl->type >= NC_PL_TEXT && pl->type <= NC_PL_CONTROL, "type");
+	nc_dec_check(&d, pl->type >= NC_PL_TEXT && pl->type <= NC_PL_SENT, "type");
 	if ((f = nc_get_fixed(&d, 16)) != NULL)
 		memcpy(pl->id, f, 16);
 	pl->time = nc_get_u64(&d);
@@ -53,6 +53,46 @@ nc_payload_decode(nc_payload *pl, const uint8_t *p, size_t n)
 	}
 	if (pl->bodylen == 0)
 		pl->body = (const uint8_t *)"";
+	return 0;
+}
+
+int
+nc_sent_encode(nc_buf *out, const char *const *to, size_t nto,
+    const uint8_t *text, size_t n)
+{
+	nc_enc e;
+	size_t i;
+
+	if (nto == 0 || nto > NC_PL_TO_MAX)
+		return nc_fail(NC_EDATA, "sent copy: 1..%d recipients", NC_PL_TO_MAX);
+	nc_enc_init(&e, out);
+	nc_put_u16(&e, (uint16_t)nto);
+	for (i = 0; i < nto; i++)
+		nc_put_str(&e, to[i]);
+	nc_put_bytes(&e, text, n);
+	return nc_enc_end(&e);
+}
+
+int
+nc_sent_decode(nc_sent *sc, const uint8_t *p, size_t n)
+{
+	nc_dec d;
+	uint16_t i;
+
+	nc_dec_init(&d, p, n);
+	sc->nto = nc_get_u16(&d);
+	nc_dec_check(&d, sc->nto >= 1 && sc->nto <= NC_PL_TO_MAX, "recipients");
+	for (i = 0; i < sc->nto && d.err == 0; i++) {
+		nc_get_str(&d, sc->to[i], NC_ADDR_MAX);
+		nc_dec_check(&d, nc_addr_valid(sc->to[i]), "recipient");
+	}
+	sc->text = nc_get_bytes(&d, NC_PL_BODY_MAX, &sc->textlen);
+	if (nc_dec_end(&d, "sent copy") != 0) {
+		sc->nto = 0;
+		return nc_fail(NC_EDATA, "sent copy: malformed");
+	}
+	if (sc->textlen == 0)
+		sc->text = (const uint8_t *)"";
 	return 0;
 }
 

@@ -7,8 +7,10 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "devlist.h"
 
-enum { NC_PL_TEXT = 1, NC_PL_RECEIPT = 2, NC_PL_CONTROL = 3 };
+/* SENT: a copy of a text we sent, for our own other devices. */
+enum { NC_PL_TEXT = 1, NC_PL_RECEIPT = 2, NC_PL_CONTROL = 3, NC_PL_SENT = 4 };
 
 #define NC_PL_BODY_MAX (128u << 10)   /* 128 KiB */
 #define NC_PL_ACKS_MAX 500            /* message ids in one receipt */
@@ -26,6 +28,21 @@ typedef struct {
 int nc_payload_encode(const nc_payload *pl, nc_buf *out) __attribute__((warn_unused_result));
 /* Strict; pl's pointers point into p. */
 int nc_payload_decode(nc_payload *pl, const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+
+/* The body of a SENT payload: u16 nto (1..64), nto x str to, bytes text. */
+#define NC_PL_TO_MAX 64
+typedef struct {
+	uint16_t nto;
+	char to[NC_PL_TO_MAX][NC_ADDR_MAX + 1];
+	const uint8_t *text;     /* points into the decoded bytes */
+	size_t textlen;
+} nc_sent;
+
+int nc_sent_encode(nc_buf *out, const char *const *to, size_t nto,
+    const uint8_t *text, size_t n) __attribute__((warn_unused_result));
+/* Strict: every `to` a valid user@domain, nothing left over. */
+int nc_sent_decode(nc_sent *sc, const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));
 
 /* Padme (with a 256-byte minimum): the padded size for n bytes. */

@@ -131,6 +131,12 @@ nc_send(const nc_send_opts *o, const char **rcpt, int n, const uint8_t *body,
 	}
 	if (o->armor || worst != 0)
 		goto done;
+	/* "Sent" copies for our other devices (protocol.md 2.5). */
+	if ((rc = nc_outbox_copy(s, msgid, self.addr, o->ttl)) != 0) {
+		nc_cli_error(rc);
+		worst = rc;
+		goto done;
+	}
 	if ((rc = nc_outbox_flush(s, &self, msgid, 1, &f)) != 0) {
 		nc_cli_error(rc);
 		worst = rc;

@@ -508,6 +508,50 @@ done:
 	return rc;
 }
 
+/* A copy of a message one of our own devices sent: kept in the history
+ * of each conversation it went to, and shown once. Only our own user's
+ * devices may write into our sent history. */
+static int
+store_sent(nc_state *s, const nc_self *self, const nc_unsealed *u,
+    const nc_payload *pl)
+{
+	static _Thread_local nc_sent sc;
+	sqlite3_stmt *st;
+	nc_buf ct = NC_BUF_INIT;
+	char id[33], dev[33], row[600];
+	uint16_t i;
+	int rc = 0;
+
+	if (strcmp(u->cert.who.user, self->addr) != 0)
+		return nc_fail(NC_ESECURITY, "a sent copy from another user");
+	if (nc_sent_decode(&sc, pl->body, pl->bodylen) != 0)
+		return nc_fail(NC_ESECURITY, "%s", nc_errmsg());
+	if (!nc_utf8_valid(sc.text, sc.textlen))
+		return nc_fail(NC_ESECURITY, "message text is not UTF-8");
+	nc_hex_encode(id, pl->id, 16);
+	nc_hex_encode(dev, u->cert.who.dev, 16);
+	for (i = 0; i < sc.nto && rc == 0; i++) {
+		snprintf(row, sizeof row, "1/%s/%s", sc.to[i], id);
+		nc_buf_reset(&ct);
+		if ((rc = nc_state_seal(s, "message", row, sc.text, sc.textlen,
+		    &ct)) != 0 || (rc = nc_state_prep(s, &st, "INSERT OR IGNORE"
+		    " INTO message(id, dir, peer, dev, time, body, status) VALUES"
+		    " (?, 1, ?, ?, ?, ?, 'sent')")) != 0)
+			break;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sc.to[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)pl->time);
+		sqlite3_bind_blob(st, 5, ct.p, (int)ct.len, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0 || sqlite3_changes(s->db) == 0)
+			continue;
+		rc = nc_event_add(s, "message", id, sc.to[i], dev, "",
+		    sqlite3_last_insert_rowid(s->db));
+	}
+	nc_buf_free(&ct);
+	return rc;
+}
+
 static int
 store_receipt(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
 {
@@ -582,6 +626,8 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 		goto done;
 	if (pl.type == NC_PL_TEXT)
 		rc = store_text(s, u, &pl);
+	else if (pl.type == NC_PL_SENT)
+		rc = store_sent(s, self, u, &pl);
 	else if (pl.type == NC_PL_RECEIPT)
 		rc = store_receipt(s, u, &pl);
 	if (rc != 0)

@@ -7,8 +7,9 @@
  *   ncreq delete DIR ADDR CHAL          delete-account body
  *   ncreq sign DIR METHOD TARGET [BODY] three header lines (NCREQ_TIME: time)
  *   ncreq devlist DIR ADDR VERSION [DEVDIR...]   signed device list
- *   ncreq idbackup DIR ADDR             identity-key backup of DIR's id.sk,
- *                                       backup key 32 x 0x42
+ *   ncreq idbackup DIR ADDR [SALTHEX OPS MEM]   identity-key backup of
+ *                                       DIR's id.sk under backup key 32 x
+ *                                       0x42, or the one NC_PASSWORD derives
  *   ncreq prekeys DIR N [FIRST_ID]      prekey upload (signed prekey + N)
  *   ncreq claim [DEVHEX...]             claim request body
  *   ncreq deliver VERSION DEVHEX:ENVHEX:FILE...  batch delivery body
@@ -31,6 +32,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "account.h"
 #include "api.h"
 #include "devlist.h"
 #include "err.h"
@@ -215,17 +217,25 @@ devlist(const char *dir, const char *addr, const char *ver, char **devdirs, int 
 }
 
 static void
-idbackup(const char *dir, const char *addr)
+idbackup(const char *dir, const char *addr, char **kdf)
 {
-	uint8_t bk[32];
+	uint8_t bk[32], seed[32], salt[16];
 	nc_idkey *k = nc_idkey_gen();
-	nc_buf b = NC_BUF_INIT;
+	nc_buf b = NC_BUF_INIT, pw = NC_SECBUF_INIT;
 
 	if (k == NULL)
 		die("idbackup: no memory");
 	readf(dir, "id.sk", k->sk, 64);
 	memcpy(k->pk, k->sk + 32, 32);
 	memset(bk, 0x42, sizeof bk);
+	if (kdf) {
+		hexarg(kdf[0], salt, sizeof salt);
+		if (nc_password(&pw, 0) != 0 || nc_account_derive(&pw, salt,
+		    strtoull(kdf[1], NULL, 10), strtoull(kdf[2], NULL, 10), seed,
+		    bk) != 0)
+			die(nc_errmsg());
+		nc_buf_free(&pw);
+	}
 	if (nc_idbackup_seal(&b, bk, addr, k) != 0)
 		die(nc_errmsg());
 	nc_idkey_free(k);
@@ -445,8 +455,8 @@ main(int argc, char **argv)
 		sign(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : NULL);
 	else if (strcmp(cmd, "devlist") == 0 && argc >= 5)
 		devlist(argv[2], argv[3], argv[4], argv + 5, argc - 5);
-	else if (strcmp(cmd, "idbackup") == 0 && argc == 4)
-		idbackup(argv[2], argv[3]);
+	else if (strcmp(cmd, "idbackup") == 0 && (argc == 4 || argc == 7))
+		idbackup(argv[2], argv[3], argc == 7 ? argv + 4 : NULL);
 	else if (strcmp(cmd, "prekeys") == 0 && (argc == 4 || argc == 5))
 		prekeys(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	else if (strcmp(cmd, "claim") == 0)

@@ -49,7 +49,7 @@ payloads(void)
 	for (size_t i = 0; i < b.len; i++)
 		bad += nc_payload_decode(&q, b.p, i) == NC_EDATA;
 	CHECK_INT(bad, (long long)b.len);
-	b.p[1] = 4;
+	b.p[1] = 5;   /* 4 is a sent copy now; 5 is unknown */
 	CHECK_INT(nc_payload_decode(&q, b.p, b.len), NC_EDATA);
 	nc_buf_reset(&b);
 	/* Receipts carry acknowledged ids, and only receipts do. */
@@ -64,6 +64,31 @@ payloads(void)
 	p.type = NC_PL_CONTROL;
 	CHECK_INT(nc_payload_encode(&p, &b), NC_EDATA);
 	nc_buf_free(&b);
+
+	/* A sent copy's body: recipients, then the text; strict. */
+	{
+		static nc_sent sc;
+		const char *to[2] = { "bob@b.test", "carol@c.test:8080" };
+		nc_buf sb = NC_BUF_INIT;
+		CHECK_INT(nc_sent_encode(&sb, to, 2, (const uint8_t *)"hey", 3), 0);
+		CHECK_INT(nc_sent_decode(&sc, sb.p, sb.len), 0);
+		CHECK(sc.nto == 2 && strcmp(sc.to[0], "bob@b.test") == 0 &&
+		    strcmp(sc.to[1], "carol@c.test:8080") == 0 && sc.textlen == 3 &&
+		    memcmp(sc.text, "hey", 3) == 0);
+		bad = 0;
+		for (size_t i = 0; i < sb.len; i++)
+			bad += nc_sent_decode(&sc, sb.p, i) == NC_EDATA;
+		CHECK_INT(bad, (long long)sb.len);
+		CHECK_INT(nc_buf_add(&sb, "", 1), 0);   /* trailing byte */
+		CHECK_INT(nc_sent_decode(&sc, sb.p, sb.len), NC_EDATA);
+		nc_buf_reset(&sb);
+		CHECK_INT(nc_sent_encode(&sb, to, 0, (const uint8_t *)"", 0), NC_EDATA);
+		to[0] = "Bob@b.test";
+		nc_buf_reset(&sb);
+		CHECK_INT(nc_sent_encode(&sb, to, 1, (const uint8_t *)"", 0), 0);
+		CHECK_INT(nc_sent_decode(&sc, sb.p, sb.len), NC_EDATA);
+		nc_buf_free(&sb);
+	}
 
 	/* Padme: 256 minimum, at most 12% overhead, known values. */
 	CHECK_INT(nc_padme(0), 256);
