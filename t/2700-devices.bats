@@ -109,6 +109,24 @@ set_backup() { sqlite3 "$RELAY_DIR_a/relay.db" "UPDATE idbackup SET v = X'$2' WH
 	[[ "$output" == *'"body":"wait for me","dir":"out","status":"delivered"'* ]]
 }
 
+@test "devices: a device the sender does not know of yet still gets the copy (409, refetch)" {
+	config alice6
+	as alice6 nc-keygen alice@a.test
+	# alice has not read the new device's hello: her pinned list is old
+	run as alice nc-send bob@b.test <<<"to three"
+	[ "$status" -eq 0 ]
+	run as alice6 nc-recv --json
+	echo "$output"
+	[ "$(grep -c '"body":"to three","sent":true' <<<"$output")" -eq 1 ]
+	run as alice2 nc-recv --json
+	[ "$(grep -c '"body":"to three","sent":true' <<<"$output")" -eq 1 ]
+	[ "$(count_type device)" -eq 1 ]
+	run as alice nc-recv --json
+	[ "$(count_type device)" -eq 1 ]   # once, though both the 409 and the hello told it
+	run as bob nc-recv --json
+	[ "$(grep -c '"body":"to three' <<<"$output")" -eq 1 ]
+}
+
 @test "devices: a wrong password -> 77, nothing changes" {
 	curl -sf -o "$W/dl.before" "$RELAY_URL_a/v1/users/alice/devicelist"
 	config alice3
