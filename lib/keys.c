@@ -230,7 +230,6 @@ dh_keypair(uint8_t pk[32], uint8_t sk[32])
 int
 nc_spk_gen(nc_spk *k, const nc_device *d, uint32_t id, uint64_t now)
 {
-	uint8_t m[sizeof spk_label + 36];
 	int rc;
 
 	memset(k, 0, sizeof *k);
@@ -238,9 +237,18 @@ nc_spk_gen(nc_spk *k, const nc_device *d, uint32_t id, uint64_t now)
 	k->created = now;
 	if ((rc = dh_keypair(k->pk, k->sk)) != 0)
 		return rc;
-	spk_msg(m, id, k->pk);
-	crypto_sign_detached(k->sig, NULL, m, sizeof m, d->sign_sk);
+	nc_spk_sign(k->sig, d->sign_sk, id, k->pk);
 	return 0;
+}
+
+void
+nc_spk_sign(uint8_t sig[64], const uint8_t sign_sk[64], uint32_t id,
+    const uint8_t pk[32])
+{
+	uint8_t m[sizeof spk_label + 36];
+
+	spk_msg(m, id, pk);
+	crypto_sign_detached(sig, NULL, m, sizeof m, sign_sk);
 }
 
 int

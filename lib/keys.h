@@ -95,6 +95,9 @@ int nc_device_dh(uint8_t out[32], const nc_device *d, const uint8_t peer[32])
  * keeps them encrypted); wipe them with nc_spk_wipe / nc_otpk_wipe. */
 int nc_spk_gen(nc_spk *out, const nc_device *d, uint32_t id, uint64_t now)
 	__attribute__((warn_unused_result));
+/* sig: the signed-prekey signature of (id, pk) by a device signing key. */
+void nc_spk_sign(uint8_t sig[64], const uint8_t sign_sk[64], uint32_t id,
+    const uint8_t pk[32]);
 /* 0 or NC_ESECURITY: sig is d's signature of (id, pk). */
 int nc_spk_verify(const uint8_t sign_pk[32], uint32_t id, const uint8_t pk[32],
     const uint8_t sig[64]) __attribute__((warn_unused_result));

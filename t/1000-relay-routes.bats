@@ -212,6 +212,17 @@ teardown() {
 	ncreq prekeys "$T/alice" 10 >"$T/pk"
 	[ "$(sreq "$T/bob" PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 401 ]
 	[ "$(req PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 401 ]
+	# a signed prekey whose signature does not verify: 400, nothing kept
+	cp "$T/pk" "$T/badpk"
+	b=$(od -An -tu1 -j 50 -N1 "$T/pk" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 1)))" |
+	    dd of="$T/badpk" bs=1 seek=50 conv=notrunc status=none
+	run cmp -s "$T/pk" "$T/badpk"
+	[ "$status" -eq 1 ]
+	[ "$(sreq "$T/alice" PUT "/v1/users/alice/devices/$dev/prekeys" "$T/badpk")" = 400 ]
+	grep -q 'bad signature' "$T/resp"
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/prekeys")" = 200 ]
+	[ "$(ncreq show count "$T/resp")" = "0 0" ]
 	[ "$(sreq "$T/alice" PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 201 ]
 	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/prekeys")" = 200 ]
 	[ "$(ncreq show count "$T/resp")" = "1 10" ]

@@ -4,6 +4,7 @@
 
 #include "api_int.h"
 #include "devlist.h"
+#include "keys.h"
 #include "ratelimit.h"
 
 void
@@ -72,7 +73,7 @@ h_prekeys_put(struct call *c)
 {
 	const char *user = c->seg[2];
 	static _Thread_local struct nc_prekeys k;
-	uint8_t dev[NC_DEVID_LEN];
+	uint8_t dev[NC_DEVID_LEN], pk[NC_PK_LEN];
 	int rc;
 
 	if (bad_user(c, user) || bad_id(c, c->seg[4], dev) ||
@@ -80,6 +81,13 @@ h_prekeys_put(struct call *c)
 		return;
 	if (nc_prekeys_dec(&k, c->q->body, c->q->body_len) != 0) {
 		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	/* Clients verify it anyway; refusing it here keeps a broken client
+	 * from publishing a prekey nobody can use. */
+	if (k.has_spk && (store_device_key(c->r->store, user, dev, pk) != ST_OK ||
+	    nc_spk_verify(pk, k.spk_id, k.spk_pk, k.spk_sig) != 0)) {
+		fail(c->a, 400, "signed prekey: bad signature");
 		return;
 	}
 	rc = store_prekeys_put(c->r->store, user, dev, &k);

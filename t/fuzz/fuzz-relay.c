@@ -22,6 +22,7 @@
 #include "../../cmd/nc-relayd/api.h"
 #include "../../cmd/nc-relayd/relay.h"
 #include "buf.h"
+#include "keys.h"
 #include "reqsig.h"
 #include "wire.h"
 
@@ -160,7 +161,7 @@ provision(void)
 	/* u8 1, u8 has_spk, u32 id, spk, sig, u16 n, n x (u32, pk) */
 	memset(seed, 5, sizeof seed);
 	crypto_scalarmult_base(spk, seed);
-	crypto_sign_detached(sig, NULL, spk, 32, dev_sk);
+	nc_spk_sign(sig, dev_sk, 1, spk);
 	nc_buf_reset(&b);
 	nc_enc_init(&e, &b);
 	nc_put_u8(&e, 1);

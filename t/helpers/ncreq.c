@@ -38,6 +38,7 @@
 #include "err.h"
 #include "hex.h"
 #include "idbackup.h"
+#include "keys.h"
 #include "reqsig.h"
 
 static void
@@ -250,12 +251,12 @@ prekeys(const char *dir, const char *count, const char *first)
 	uint32_t id0 = first ? (uint32_t)strtoul(first, NULL, 10) : 1;
 	nc_buf b = NC_BUF_INIT;
 
-	readf(dir, "id.sk", sk, 64);
+	readf(dir, "dev.sk", sk, 64);
 	k.has_spk = 1;
 	k.spk_id = id0;
 	randombytes_buf(dh, 32);
 	crypto_scalarmult_base(k.spk_pk, dh);
-	crypto_sign_detached(k.spk_sig, NULL, k.spk_pk, 32, sk);
+	nc_spk_sign(k.spk_sig, sk, id0, k.spk_pk);
 	k.n = (uint16_t)strtoul(count, NULL, 10);
 	for (size_t i = 0; i < k.n && i < NC_PREKEY_UPLOAD_MAX; i++) {
 		k.otpk[i].id = id0 + (uint32_t)i;
