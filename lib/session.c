@@ -303,6 +303,9 @@ encrypt_to(nc_state *s, nc_self *self, const nc_devlist *l,
 		nc_state_rollback(s);
 		return rc;
 	}
+	/* On disk before an envelope made with the advanced chain leaves:
+	 * no message key is ever used twice, even after a power failure. */
+	nc_state_durable(s);
 	return nc_state_commit(s);
 }
 
@@ -670,6 +673,7 @@ alarm(nc_state *s, nc_rx *rx, const uint8_t envid[16], const char *peer,
 		nc_state_rollback(s);
 		return rc;
 	}
+	nc_state_durable(s);   /* the envelope is acknowledged next */
 	return nc_state_commit(s);
 }
 
@@ -724,6 +728,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	if ((rc = nc_state_begin(s)) != 0)
 		goto out;
 	if ((rc = receive_txn(s, self, envid, &u, rx)) == 0) {
+		nc_state_durable(s);   /* on disk before it is acknowledged */
 		rc = nc_state_commit(s);
 		goto out;
 	}

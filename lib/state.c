@@ -15,6 +15,7 @@
 #define KEYFILE "storage.key"
 #define DBFILE "state.db"
 #define AT_REST_LABEL "newchat at-rest v1"
+#define WAL_PAGES 32   /* checkpoint when the WAL holds this many pages */
 
 /* The schema, one migration per entry; user_version counts them. Columns
  * named v/body hold nc_state_seal()ed bytes. */
@@ -197,18 +198,31 @@ newkey(nc_state *s)
 }
 
 static int
-migrate(nc_state *s)
+user_version(nc_state *s)
 {
 	sqlite3_stmt *st;
+	int v;
+
+	if (nc_state_prep(s, &st, "PRAGMA user_version") != 0)
+		return -1;
+	v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+migrate(nc_state *s)
+{
 	int v, i, n = (int)(sizeof migrations / sizeof migrations[0]), rc;
 	char sql[64];
 
+	/* Current already (every open but the first): no write transaction,
+	 * so a command that only reads writes nothing. */
+	if ((v = user_version(s)) == n)
+		return 0;
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
-	if ((rc = nc_state_prep(s, &st, "PRAGMA user_version")) != 0)
-		goto fail;
-	v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
+	v = user_version(s);   /* another process may have migrated meanwhile */
 	if (v < 0 || v > n) {
 		rc = nc_fail(NC_ECONFIG, "state.db: unknown schema version %d", v);
 		goto fail;
@@ -219,10 +233,24 @@ migrate(nc_state *s)
 	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", n);
 	if ((rc = nc_state_exec(s, sql)) != 0)
 		goto fail;
+	nc_state_durable(s);
 	return nc_state_commit(s);
 fail:
 	nc_state_rollback(s);
 	return rc;
+}
+
+/* After every commit that wrote to the WAL (autocommit statements too):
+ * the WAL needs a sync now; and sqlite's own autocheckpoint, which this
+ * hook replaces. */
+static int
+on_wal(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	((nc_state *)ctx)->unsynced = 1;
+	if (pages >= WAL_PAGES)
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	return SQLITE_OK;
 }
 
 static int
@@ -238,11 +266,19 @@ opendb(nc_state *s, int create)
 	if (sqlite3_open_v2(p, &s->db, flags, NULL) != SQLITE_OK)
 		return nc_fail(create ? NC_ECANTCREAT : NC_ECONFIG, "%s: %s", p,
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
-	/* WAL lets readers run beside a writer; FULL sync because a message
-	 * is acknowledged to the relay right after its commit. */
 	sqlite3_busy_timeout(s->db, 30000);
+	sqlite3_wal_hook(s->db, on_wal, s);
+	/* WAL lets readers run beside a writer. synchronous=NORMAL: a commit
+	 * is in the WAL (safe from a crash of the process) but reaches the
+	 * disk only at nc_state_sync: the commits that something outside
+	 * depends on (ratchet state before an envelope leaves, a message
+	 * before it is acknowledged) are synced before that happens, and
+	 * nc_state_close syncs the rest; see state.h. The WAL stays when
+	 * the last connection closes (checkpoints run as it fills up), so a
+	 * command does not pay for a checkpoint and a new WAL every time. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	if ((rc = nc_state_exec(s, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA secure_delete=ON")) != 0)
 		return rc;
 	return migrate(s);
@@ -316,16 +352,40 @@ nc_state_open(nc_state **out, const char *home)
 	return 0;
 }
 
-void
+int
+nc_state_sync(nc_state *s)
+{
+	sqlite3_file *wal = NULL;
+
+	if (!s->unsynced)
+		return 0;
+	/* What synchronous=FULL does at every commit: fsync the WAL (and,
+	 * once, the directory of a new WAL file, which the VFS remembers). */
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+	    &wal) != SQLITE_OK || wal == NULL || wal->pMethods == NULL)
+		return nc_fail(NC_EIO, "state: no WAL to sync");
+	if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
+		return nc_fail(NC_EIO, "state: cannot sync the WAL to disk");
+	s->unsynced = 0;
+	return 0;
+}
+
+int
 nc_state_close(nc_state *s)
 {
+	int rc = 0;
+
 	if (s == NULL)
-		return;
-	if (s->db)
+		return 0;
+	if (s->db) {
+		nc_state_rollback(s);
+		rc = nc_state_sync(s);
 		sqlite3_close_v2(s->db);
+	}
 	if (s->key)
 		sodium_free(s->key);
 	free(s);
+	return rc;
 }
 
 int
@@ -337,7 +397,14 @@ nc_state_begin(nc_state *s)
 		s->depth = 0;
 		return nc_state_dberr(s, "begin");
 	}
+	s->durable = 0;
 	return 0;
+}
+
+void
+nc_state_durable(nc_state *s)
+{
+	s->durable = 1;
 }
 
 int
@@ -351,7 +418,7 @@ nc_state_commit(nc_state *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return rc;
 	}
-	return 0;
+	return s->durable ? nc_state_sync(s) : 0;
 }
 
 void

@@ -19,6 +19,8 @@ typedef struct nc_state {
 	uint8_t *key;        /* at-rest key (sodium_malloc'd) */
 	char home[4096];
 	int depth;           /* nesting of nc_state_begin */
+	int durable;         /* the open transaction is synced at commit */
+	int unsynced;        /* commits not yet synced to disk */
 } nc_state;
 
 /* Create NC_HOME (0700) if needed, a new storage key (O_EXCL) and an empty
@@ -28,13 +30,29 @@ int nc_state_create(nc_state **out, const char *home)
 /* Open an existing state; NC_ECONFIG if there is none (run nc-keygen). */
 int nc_state_open(nc_state **out, const char *home)
 	__attribute__((warn_unused_result));
-void nc_state_close(nc_state *s);
+/* Syncs what is not synced yet (nc_state_sync), then closes; the result
+ * of that sync (0 or NC_EIO). NULL is fine. */
+int nc_state_close(nc_state *s);
 
 /* Write transactions (BEGIN IMMEDIATE: writers wait for each other, up to
  * the busy timeout). Nested begin/commit pairs join the outer one. */
 int nc_state_begin(nc_state *s) __attribute__((warn_unused_result));
 int nc_state_commit(nc_state *s) __attribute__((warn_unused_result));
 void nc_state_rollback(nc_state *s);
+
+/* Durability. Commits reach the WAL at once, so a process killed at any
+ * point loses nothing committed; they reach the disk (fsync) only when
+ * synced, which costs a disk flush each. A transaction whose result
+ * something outside the process will depend on -- ratchet state before an
+ * envelope made with it leaves, a message before the relay is told it may
+ * delete it -- calls nc_state_durable before its commit, which then
+ * returns only once all commits so far are on disk. The others are synced
+ * by the next such commit, by nc_state_sync, or at nc_state_close: after
+ * a power failure in the middle of a command, its last lines may be
+ * printed again or a delivery retried (both idempotent), never a key
+ * reused or an acknowledged message lost. */
+void nc_state_durable(nc_state *s);
+int nc_state_sync(nc_state *s) __attribute__((warn_unused_result));
 
 /* Encryption at rest: out = u8 1, fixed[24] nonce, ciphertext; the AD is
  * "newchat at-rest v1" 0x00 table 0x00 row. nc_state_unseal fails with
