@@ -29,6 +29,11 @@ int nc_buf_nul(nc_buf *b) __attribute__((warn_unused_result));
 void nc_buf_reset(nc_buf *b);   /* len = 0, wiping a secret buffer's content */
 void nc_buf_free(nc_buf *b);
 
+/* Secret memory, zeroed: locked, guarded, not in core dumps, wiped when
+ * freed (give the size it was allocated with). NULL when out of memory. */
+void *nc_secmem_alloc(size_t n);
+void nc_secmem_free(void *p, size_t n);
+
 /* Read all of fd into b, failing with NC_EDATA past max bytes. */
 int nc_buf_readfd(nc_buf *b, int fd, size_t max) __attribute__((warn_unused_result));
 

@@ -15,16 +15,14 @@
 #define DHCACHE_N 64
 static const char spk_label[] = "newchat spk v1";   /* + 0x00 */
 
+/* Locked, guarded memory, zeroed (buf.h). */
 static void *
 secure_new(size_t n)
 {
-	void *p = NULL;
+	void *p = nc_secmem_alloc(n);
 
-	/* sodium_malloc needs sodium_init; it is idempotent and cheap. */
-	if (sodium_init() < 0 || (p = sodium_malloc(n)) == NULL)
+	if (p == NULL)
 		nc_fail(NC_EOSERR, "out of memory");
-	else
-		sodium_memzero(p, n);
 	return p;
 }
 
@@ -87,7 +85,7 @@ nc_idkey_decode(const uint8_t *p, size_t n)
 void
 nc_idkey_free(nc_idkey *k)
 {
-	sodium_free(k);   /* wipes; NULL is fine */
+	nc_secmem_free(k, sizeof *k);   /* wipes; NULL is fine */
 }
 
 /* Round-robin: a flood of envelopes from strangers can only evict. */
@@ -190,8 +188,8 @@ nc_device_free(nc_device *d)
 {
 	if (d == NULL)
 		return;
-	sodium_free(d->dhcache);   /* wipes */
-	sodium_free(d);
+	nc_secmem_free(d->dhcache, sizeof *d->dhcache);   /* wipes */
+	nc_secmem_free(d, sizeof *d);
 }
 
 void

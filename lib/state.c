@@ -128,7 +128,7 @@ path(char *out, size_t max, const char *home, const char *name)
 static int
 setkey(nc_state *s, const uint8_t master[32])
 {
-	if ((s->key = sodium_malloc(32)) == NULL)
+	if ((s->key = nc_secmem_alloc(32)) == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
 	crypto_generichash(s->key, 32, (const uint8_t *)AT_REST_LABEL,
 	    sizeof AT_REST_LABEL - 1, master, 32);
@@ -382,8 +382,7 @@ nc_state_close(nc_state *s)
 		rc = nc_state_sync(s);
 		sqlite3_close_v2(s->db);
 	}
-	if (s->key)
-		sodium_free(s->key);
+	nc_secmem_free(s->key, 32);
 	free(s);
 	return rc;
 }

@@ -70,6 +70,49 @@ readfd(void)
 	nc_buf_free(&b);
 }
 
+/* Secret memory: zeroed when handed out, wiped when given back and
+ * reused, large blocks and more than the shared region fall back to blocks
+ * of their own. */
+static void
+secmem(void)
+{
+	enum { N = 600 };
+	static uint8_t *p[N];
+	uint8_t *a, *b, *big;
+	int i, ok = 1;
+
+	a = nc_secmem_alloc(100);
+	CHECK(a != NULL && sodium_is_zero(a, 128));
+	memset(a, 0xa5, 100);
+	nc_secmem_free(a, 100);
+#ifndef __SANITIZE_ADDRESS__   /* poisoned there, rightly */
+	CHECK(sodium_is_zero(a + sizeof(void *), 128 - sizeof(void *)));
+#endif
+	b = nc_secmem_alloc(120);   /* the same size class: the same block */
+	CHECK(b == a);
+	CHECK(b != NULL && sodium_is_zero(b, 128));
+	nc_secmem_free(b, 120);
+	big = nc_secmem_alloc(100000);
+	CHECK(big != NULL && sodium_is_zero(big, 100000));
+	nc_secmem_free(big, 100000);
+	/* far more than the region holds: all distinct, all usable */
+	for (i = 0; i < N; i++) {
+		if ((p[i] = nc_secmem_alloc(1000)) == NULL) {
+			ok = 0;
+			break;
+		}
+		memset(p[i], i & 0xff, 1000);
+	}
+	CHECK(ok);
+	for (i = 0; ok && i < N; i++)
+		if (p[i][0] != (i & 0xff) || p[i][999] != (i & 0xff))
+			ok = 0;
+	CHECK(ok);
+	for (i = 0; i < N; i++)
+		nc_secmem_free(p[i], 1000);
+	nc_secmem_free(NULL, 10);
+}
+
 static void
 errors(void)
 {
@@ -86,6 +129,7 @@ main(void)
 		return 2;
 	growth(0);
 	growth(1);
+	secmem();
 	limits();
 	readfd();
 	errors();
