@@ -104,7 +104,8 @@ main(int argc, char **argv)
 		nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[optind]));
 		return NC_EUSAGE;
 	}
-	if ((rc = nc_cli_open(&s, &self)) != 0)
+	memset(&self, 0, sizeof self);
+	if ((rc = nc_cli_open(&s, hist ? NULL : &self)) != 0)
 		goto out;
 	if (hist) {
 		rc = nc_history_print(s, optind < argc ? argv[optind] : NULL, json,

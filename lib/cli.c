@@ -104,7 +104,7 @@ nc_cli_open(nc_state **s, nc_self *self)
 	    (rc = nc_state_open(s, home)) != 0)
 		return rc;
 	nc_relay_clock(nc_state_reqtime, *s);
-	if ((rc = nc_self_load(*s, self)) != 0) {
+	if (self != NULL && (rc = nc_self_load(*s, self)) != 0) {
 		nc_state_close(*s);
 		*s = NULL;
 	}

@@ -24,7 +24,8 @@ void nc_cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int nc_cli_flag(int c, void (*usage)(FILE *), int *json);
 /* Exit with rc after flushing stdout; a write error becomes NC_EIO. */
 int nc_cli_exit(int rc);
-/* NC_HOME's state and this device's keys. */
+/* NC_HOME's state and this device's keys (self NULL: the state only, for
+ * a command that needs no key but the storage key). */
 int nc_cli_open(nc_state **s, nc_self *self) __attribute__((warn_unused_result));
 
 #endif

@@ -65,25 +65,18 @@ text_lines(nc_buf *o, const char *prefix, const uint8_t *p, size_t n)
 	return rc ? rc : nc_buf_add(o, "\n", 1);
 }
 
-/* One message row as a line; dir 1 rows say "to" instead of "from". */
+#define MSG_COLS "id, dir, peer, dev, time, body, status"
+
+/* One message row (the columns MSG_COLS of st) as a line; dir 1 rows say
+ * "to" instead of "from". */
 static int
-fmt_message(nc_state *s, int64_t seq, int json, int history, nc_buf *o)
+fmt_row(nc_state *s, sqlite3_stmt *st, int json, int history, nc_buf *o)
 {
-	sqlite3_stmt *st;
 	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
 	char row[600], when[32], self[NC_ADDR_MAX + 1] = "";
 	const char *id, *peer, *dev, *status;
 	int dir, rc;
 
-	if ((rc = nc_state_prep(s, &st, "SELECT id, dir, peer, dev, time, body,"
-	    " status FROM message WHERE seq = ?")) != 0)
-		return rc;
-	sqlite3_bind_int64(st, 1, seq);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return nc_fail(NC_ESOFTWARE, "state: message %lld missing",
-		    (long long)seq);
-	}
 	id = (const char *)sqlite3_column_text(st, 0);
 	dir = sqlite3_column_int(st, 1);
 	peer = (const char *)sqlite3_column_text(st, 2);
@@ -127,7 +120,6 @@ fmt_message(nc_state *s, int64_t seq, int json, int history, nc_buf *o)
 			rc = text_lines(o, (const char *)pre.p, body.p, body.len);
 	}
 done:
-	sqlite3_finalize(st);
 	nc_buf_free(&body);
 	nc_buf_free(&pre);
 	return rc;
@@ -147,6 +139,25 @@ fmt_device(nc_buf *o, int json, const char *user, const char *dev,
 }
 
 static int
+fmt_message(nc_state *s, int64_t seq, int json, nc_buf *o)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT " MSG_COLS " FROM message"
+	    " WHERE seq = ?")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, seq);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		rc = nc_fail(NC_ESOFTWARE, "state: message %lld missing",
+		    (long long)seq);
+	else
+		rc = fmt_row(s, st, json, 0, o);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
 fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 {
 	const char *type = (const char *)sqlite3_column_text(ev, 1);
@@ -158,7 +169,7 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 	int rc;
 
 	if (strcmp(type, "message") == 0)
-		return fmt_message(s, sqlite3_column_int64(ev, 6), json, 0, o);
+		return fmt_message(s, sqlite3_column_int64(ev, 6), json, o);
 	if (strcmp(type, "device") == 0)
 		return fmt_device(o, json, peer, id, reason);
 	if (!json) {
@@ -284,21 +295,28 @@ nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
 {
 	sqlite3_stmt *st;
 	nc_buf o = NC_SECBUF_INIT;
-	int rc;
+	int rc, rc2;
 
+	/* One query for all rows, and lines written a few KiB at a time. */
 	if ((rc = nc_state_prep(s, &st, peer ?
-	    "SELECT seq FROM message WHERE peer = ? ORDER BY seq" :
-	    "SELECT seq FROM message ORDER BY seq")) != 0)
+	    "SELECT " MSG_COLS " FROM message WHERE peer = ? ORDER BY seq" :
+	    "SELECT " MSG_COLS " FROM message ORDER BY seq")) != 0)
 		return rc;
 	if (peer)
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		nc_buf_reset(&o);
-		if ((rc = fmt_message(s, sqlite3_column_int64(st, 0), json, 1, &o)) != 0 ||
-		    (rc = emit(out, &o)) != 0)
+		if ((rc = fmt_row(s, st, json, 1, &o)) != 0)
 			break;
+		if (o.len >= 8192) {
+			if ((rc = emit(out, &o)) != 0)
+				break;
+			nc_buf_reset(&o);
+		}
 	}
 	sqlite3_finalize(st);
+	/* The lines before a damaged row are still written. */
+	if (o.len > 0 && (rc2 = emit(out, &o)) != 0 && rc == 0)
+		rc = rc2;
 	nc_buf_free(&o);
 	return rc;
 }
