@@ -728,7 +728,8 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	if ((rc = nc_state_begin(s)) != 0)
 		goto out;
 	if ((rc = receive_txn(s, self, envid, &u, rx)) == 0) {
-		nc_state_durable(s);   /* on disk before it is acknowledged */
+		if (!rx->direct)   /* on disk before it is acknowledged */
+			nc_state_durable(s);
 		rc = nc_state_commit(s);
 		goto out;
 	}
