@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "err.h"
 #include "event.h"
+#include "http.h"
 #include "inbox.h"
 #include "outbox.h"
 
@@ -104,6 +105,8 @@ main(int argc, char **argv)
 		nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[optind]));
 		return NC_EUSAGE;
 	}
+	if (!hist && !in)
+		nc_http_preload();   /* while the state is opened */
 	memset(&self, 0, sizeof self);
 	if ((rc = nc_cli_open(&s, hist ? NULL : &self)) != 0)
 		goto out;

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "err.h"
 #include "hex.h"
+#include "http.h"
 #include "send.h"
 #include "wire.h"
 
@@ -120,6 +121,8 @@ main(int argc, char **argv)
 			nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[i]));
 			return NC_EUSAGE;
 		}
+	if (!flush && !o.armor)
+		nc_http_preload();   /* while the state is opened */
 	if (flush)
 		rc = nc_send_flush(&o);
 	else if ((rc = readmsg(&msg)) == 0)

@@ -90,6 +90,42 @@ load(void)
 	load_ok = 1;   /* the library stays loaded until exit */
 }
 
+/* Loading libcurl and its thirty-odd libraries takes most of a command's
+ * time; a command that knows it will talk to a relay starts it on a
+ * thread of its own and opens its state meanwhile. nc_http waits for it
+ * (pthread_once), and so does exit. */
+static pthread_t loader;
+static int loader_started;
+
+static void *
+preload(void *unused)
+{
+	(void)unused;
+	pthread_once(&load_once, load);
+	return NULL;
+}
+
+static void
+join_loader(void)
+{
+	if (loader_started) {
+		loader_started = 0;
+		pthread_join(loader, NULL);
+	}
+}
+
+void
+nc_http_preload(void)
+{
+	if (loader_started)
+		return;
+	if (pthread_create(&loader, NULL, preload, NULL) == 0) {
+		loader_started = 1;
+		if (atexit(join_loader) != 0)   /* never while a load runs */
+			join_loader();
+	}
+}
+
 int
 nc_http_loaded(void)
 {

@@ -49,6 +49,10 @@ int nc_http(const nc_http_req *req, nc_http_resp *resp)
 	__attribute__((warn_unused_result));
 void nc_http_resp_free(nc_http_resp *resp);
 
+/* Start loading libcurl on a background thread now, for a command that
+ * will make a request later (harmless if it does not, or twice). */
+void nc_http_preload(void);
+
 /* Close this thread's connections (call before exit; harmless if none). */
 void nc_http_cleanup(void);
 
