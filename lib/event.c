@@ -294,7 +294,7 @@ int
 nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
 {
 	sqlite3_stmt *st;
-	nc_buf o = NC_SECBUF_INIT;
+	nc_buf o = NC_SECBUF_INIT, line = NC_SECBUF_INIT;
 	int rc, rc2;
 
 	/* One query for all rows, and lines written a few KiB at a time. */
@@ -305,7 +305,9 @@ nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
 	if (peer)
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		if ((rc = fmt_row(s, st, json, 1, &o)) != 0)
+		nc_buf_reset(&line);   /* JSON objects start on an empty one */
+		if ((rc = fmt_row(s, st, json, 1, &line)) != 0 ||
+		    (rc = nc_buf_add(&o, line.p, line.len)) != 0)
 			break;
 		if (o.len >= 8192) {
 			if ((rc = emit(out, &o)) != 0)
@@ -318,6 +320,7 @@ nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
 	if (o.len > 0 && (rc2 = emit(out, &o)) != 0 && rc == 0)
 		rc = rc2;
 	nc_buf_free(&o);
+	nc_buf_free(&line);
 	return rc;
 }
 

@@ -130,6 +130,10 @@ teardown_file() { world_down; }
 	[[ "$output" == *" alice@a.test: hello bob"* ]]
 	[[ "$output" == *" > alice@a.test: b1"* ]]
 	run as bob nc-recv --history --json
+	# one whole JSON object a line, however many lines
+	[ "$(printf '%s\n' "$output" | wc -l)" -ge 2 ]
+	[ "$(printf '%s\n' "$output" | jq -c 'select(.type == "message")' | wc -l)" -eq \
+	    "$(printf '%s\n' "$output" | wc -l)" ]
 	printf '%s\n' "$output" | grep '"dir":"out"' | grep -q '"to":"alice@a.test"'
 	printf '%s\n' "$output" | grep '"dir":"in"' | grep -q '"from":"alice@a.test"' 
 	run as bob nc-recv --history nobody@b.test
