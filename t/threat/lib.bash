@@ -14,7 +14,7 @@
 # Tests need the client commands; until they land, needs() skips honestly.
 
 : "${NC_BIN:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
-PATH=$NC_BIN:$PATH
+PATH=$NC_BIN:$NC_BIN/t:$PATH   # commands, and test tools (nc-hostile)
 export NC_PASSWORD=correct-horse-battery NC_PWHASH_COST=interactive
 
 # needs CMD...: skip the test unless every command exists.
