@@ -392,11 +392,11 @@ listed(const nc_devlist *l, const void *dev)
 	return 0;
 }
 
-/* The device list changed under us (409/410). Envelopes for devices no
- * longer listed go, receipts included; the messages that have envelopes
- * get more for the devices new to the list. Envelopes already made stay
- * as they are: making them again would use up ratchet counters the peer
- * then reports as missing messages. */
+/* Bring the stored envelopes in line with list l (just fetched, or after
+ * a 409/410). Envelopes for devices no longer listed go, receipts
+ * included; the messages that have envelopes get more for the devices new
+ * to the list. Envelopes already made stay as they are: making them again
+ * would use up ratchet counters the peer then reports as missing. */
 static int
 restart(nc_state *s, nc_self *self, const nc_devlist *l)
 {
@@ -406,7 +406,8 @@ restart(nc_state *s, nc_self *self, const nc_devlist *l)
 	struct lacking lk = { s, l->user, NULL };
 	char from[NC_ADDR_MAX + 1];
 	uint8_t gone[256][NC_DEVID_LEN];
-	char id[40] = "";
+	char id[40];
+	sqlite3_int64 last = 0;
 	int rc = 0, i, ngone = 0;
 
 	/* Collected first: no deleting under an open SELECT of the table. */
@@ -427,16 +428,18 @@ restart(nc_state *s, nc_self *self, const nc_devlist *l)
 		sqlite3_bind_blob(st, 2, gone[i], NC_DEVID_LEN, SQLITE_STATIC);
 		rc = nc_state_done(s, st);
 	}
-	/* Then, message by message (in id order, to resume after each). */
+	/* Then, message by message in the order they were made (each
+	 * resumes after the first envelope of the one before). */
 	while (rc == 0) {
 		/* (Copies to our own devices: any message row of the id.) */
-		if ((rc = nc_state_prep(s, &st, "SELECT e.id, m.time, m.body, m.peer"
-		    " FROM outenv e JOIN message m ON m.dir = 1 AND m.id = e.id AND"
-		    " (m.peer = e.peer OR ?3) WHERE e.peer = ?1 AND e.id > ?2"
-		    " ORDER BY e.id LIMIT 1")) != 0)
+		if ((rc = nc_state_prep(s, &st, "SELECT e.id, m.time, m.body, m.peer,"
+		    " min(e.rowid) AS first FROM outenv e JOIN message m ON"
+		    " m.dir = 1 AND m.id = e.id AND (m.peer = e.peer OR ?3)"
+		    " WHERE e.peer = ?1 GROUP BY e.id HAVING first > ?2"
+		    " ORDER BY first LIMIT 1")) != 0)
 			break;
 		sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, last);
 		sqlite3_bind_int(st, 3, strcmp(l->user, self->addr) == 0);
 		if (sqlite3_step(st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
@@ -444,6 +447,8 @@ restart(nc_state *s, nc_self *self, const nc_devlist *l)
 		}
 		snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
 		snprintf(from, sizeof from, "%s", sqlite3_column_text(st, 3));
+		last = sqlite3_column_int64(st, 4);
+		last = sqlite3_column_int64(st, 4);
 		rc = load_payload(s, self, l->user, from, id,
 		    sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),
 		    (size_t)sqlite3_column_bytes(st, 2), &pl, &body, &copy);
@@ -480,7 +485,7 @@ flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
 	nc_devlist l;
 	char name[NC_USER_MAX + 1];
 	const char *at = strchr(peer, '@');
-	int rc, tries = 0, sent, stale = 0;
+	int rc, tries = 0, sent, stale = 0, fresh;
 
 	if ((rc = expire(s, peer, f)) != 0)
 		return rc;
@@ -488,8 +493,12 @@ flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
 	 * now; receipts alone go with the pinned one. Copies for our own
 	 * devices go with our pinned list: a delivery to an older version is
 	 * refused (409), and then we fetch it. */
-	rc = nc_dir_get(s, peer, has_messages(s, peer) &&
-	    strcmp(peer, self->addr) != 0, &l);
+	fresh = has_messages(s, peer) && strcmp(peer, self->addr) != 0;
+	rc = nc_dir_get(s, peer, fresh, &l);
+	/* Envelopes made for an older list are kept for the devices still
+	 * listed; new devices get their own. */
+	if (rc == 0 && fresh)
+		rc = restart(s, self, &l);
 again:
 	if (rc == 0)
 		rc = encrypt_queued(s, self, &l, only, all);
