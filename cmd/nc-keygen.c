@@ -13,11 +13,14 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: nc-keygen [-hqvV] [--json] USER@DOMAIN\n"
+	    "       nc-keygen [-hqvV] --backup\n"
 	    "  Creates NC_HOME with new keys for USER@DOMAIN, registers with the\n"
 	    "  relay of DOMAIN (password from NC_PASSWORD, NC_PASSWORD_FILE or\n"
 	    "  the terminal) and prints the identity fingerprint. For an existing\n"
 	    "  user it adds this device: the identity key comes from its\n"
-	    "  password-sealed backup at the relay, and the device lists itself.\n", f);
+	    "  password-sealed backup at the relay, and the device lists itself.\n"
+	    "  --backup: on a device holding the identity key, make sure the relay\n"
+	    "  has that backup (accounts made before backups have none).\n", f);
 }
 
 static int
@@ -45,24 +48,49 @@ show(int json)
 	return 0;
 }
 
+static int
+do_backup(void)
+{
+	nc_state *s;
+	nc_self self;
+	int rc, stored = 0;
+
+	if ((rc = nc_cli_open(&s, &self)) != 0)
+		return rc;
+	if ((rc = nc_account_backup(s, &self, &stored)) == 0)
+		nc_cli_info("%s: identity-key backup %s", self.addr, stored ?
+		    "stored at the relay" : "already at the relay");
+	nc_self_free(&self);
+	nc_state_close(s);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "backup", no_argument, NULL, 'b' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char home[4096];
-	int c, json = 0, rc, added = 0;
+	int c, json = 0, rc, added = 0, backup = 0;
 
 	if (nc_cli_init("nc-keygen") != 0)
 		return NC_ESOFTWARE;
 	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1)
-		if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
+		if (c == 'b')
+			backup = 1;
+		else if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 			return rc;
-	if (optind != argc - 1) {
+	if (backup && optind == argc) {
+		rc = do_backup();
+		nc_cli_error(rc);
+		return nc_cli_exit(rc);
+	}
+	if (backup || optind != argc - 1) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}

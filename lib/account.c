@@ -583,6 +583,46 @@ out:
 }
 
 int
+nc_account_backup(nc_state *s, nc_self *self, int *stored)
+{
+	nc_relay *r = NULL;
+	enrolled en = { 0, NULL, NC_BUF_INIT };
+	nc_idkey *k = NULL;
+	nc_buf enc = NC_BUF_INIT;
+	int rc;
+
+	*stored = 0;
+	if (self->id == NULL)
+		return nc_fail(NC_EPERM, "%s: this device does not hold the identity "
+		    "key; run this on one that does", self->addr);
+	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0)
+		return rc;
+	/* A password login as this very device answers what is stored. */
+	if ((rc = enroll(r, self->name, self->addr, self->dev, &en)) != 0)
+		goto done;
+	if (!en.added) {
+		rc = nc_fail(NC_ENOUSER, "%s: no such user", self->addr);
+		goto done;
+	}
+	if (en.idb.len > 0 && nc_idbackup_open(&k, en.bk, self->addr, en.idb.p,
+	    en.idb.len) == 0 && sodium_memcmp(k->pk, self->id->pk, 32) == 0)
+		goto done;   /* a good one is there */
+	if ((rc = nc_idbackup_seal(&enc, en.bk, self->addr, self->id)) == 0 &&
+	    (rc = nc_relay_put_idbackup(r, self->name, self->dev, enc.p,
+	    enc.len)) == 0)
+		*stored = 1;
+done:
+	if (k)
+		nc_idkey_free(k);
+	if (en.bk)
+		sodium_free(en.bk);
+	nc_buf_free(&en.idb);
+	nc_buf_free(&enc);
+	nc_relay_close(r);
+	return rc;
+}
+
+int
 nc_self_check(nc_state *s, nc_self *self, int force)
 {
 	nc_devlist l;

@@ -55,6 +55,12 @@ int nc_self_check(nc_state *s, nc_self *self, int force)
 int nc_self_alarm(nc_state *s, const nc_self *self)
 	__attribute__((warn_unused_result));
 
+/* Make sure the relay holds a backup of our identity key (accounts made
+ * before backups have none): log in with the password, and upload one
+ * unless a good one is there. *stored: 1 if uploaded. */
+int nc_account_backup(nc_state *s, nc_self *self, int *stored)
+	__attribute__((warn_unused_result));
+
 int nc_self_load(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
 void nc_self_free(nc_self *self);
 

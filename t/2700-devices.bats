@@ -192,6 +192,27 @@ set_backup() { sqlite3 "$RELAY_DIR_a/relay.db" "UPDATE idbackup SET v = X'$2' WH
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"holds no identity-key backup"* ]]
 	[ "$(devs carol carol@a.test | wc -l)" -eq 1 ]
+	# the device holding the identity key puts a backup there
+	run as carol2 nc-keygen --backup
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"does not hold the identity key"* ]]
+	NC_PASSWORD=wrong run as carol nc-keygen --backup
+	[ "$status" -eq 77 ]
+	[ -z "$(sqlite3 "$RELAY_DIR_a/relay.db" "SELECT 1 FROM idbackup WHERE user = 'carol'")" ]
+	run as carol nc-keygen --backup
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"identity-key backup stored at the relay"* ]]
+	run as carol nc-keygen --backup
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"already at the relay"* ]]
+	config carol3
+	run as carol3 nc-keygen carol@a.test
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"and listed"* ]]
+	[ "$(devs carol3 carol@a.test | wc -l)" -eq 2 ]
+	run nc-keygen --backup carol@a.test
+	[ "$status" -eq 64 ]
 }
 
 @test "devices: our own list under another identity key -> alarm, nc-recv exits 1" {
