@@ -559,8 +559,18 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 	    (rc = nc_spk_gen(&spk, self.dev, 1, self.list.created)) != 0)
 		goto fail;
 	have_spk = 1;
-	if ((rc = publish(s, &self, r, &spk, NC_OTPK_TARGET)) != 0)
+	if ((rc = publish(s, &self, r, &spk, NC_OTPK_TARGET)) != 0) {
+		/* A listed device keeps its keys: the next nc-recv publishes
+		 * prekeys (a device thrown away now would stay listed). */
+		if (added == NC_ADDED_LISTED) {
+			char why[256];
+			snprintf(why, sizeof why, "%s", nc_errmsg());
+			rc = nc_fail(NC_ETEMP, "%s: device listed, but its prekeys are "
+			    "not published yet (%s); nc-recv retries", addr, why);
+			goto out;
+		}
 		goto fail;
+	}
 	rc = nc_state_put_int(s, "prekey_check", (int64_t)time(NULL) + 3600);
 	if (rc == 0)
 		rc = nc_state_put_int(s, "devlist_check", (int64_t)time(NULL) + 3600);

@@ -131,8 +131,11 @@ nc_send(const nc_send_opts *o, const char **rcpt, int n, const uint8_t *body,
 	}
 	if (o->armor || worst != 0)
 		goto done;
-	/* "Sent" copies for our other devices (protocol.md 2.5). */
-	if ((rc = nc_outbox_copy(s, msgid, self.addr, o->ttl)) != 0) {
+	/* "Sent" copies for our other devices (protocol.md 2.5), when we
+	 * know of any: a device added since then says hello, or shows up at
+	 * the hourly check. */
+	if (self.list.n > 1 &&
+	    (rc = nc_outbox_copy(s, msgid, self.addr, o->ttl)) != 0) {
 		nc_cli_error(rc);
 		worst = rc;
 		goto done;
