@@ -3,7 +3,8 @@
 # wall time of one send to a user with 1, 2, 5 and 10 devices, on
 # established sessions (hyperfine) and as a first message (X3DH with every
 # device: prekey claims included; the median of a few fresh senders), and
-# the encryption alone (nc-send -o -: armored envelopes, no network).
+# the encryption alone (nc-send -o -: armored envelopes, no network); and a
+# sender with 2 own devices (each send also carries a "sent" copy).
 # Prints ms per send and per device; appends rows to $BENCH_CSV.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -74,3 +75,19 @@ for n in $SIZES; do
 	row "first nc-send to $n devices" "$first" "first nc-send to 1 device" "$base1"
 	row "nc-send -o - to $n devices" "$armor" "nc-send -o - to 1 device" "$base2"
 done
+
+# The sender's own second device: a copy per message.
+first_n=${SIZES%% *}
+home multi.1 multi@a.test
+home multi.2 multi@a.test
+NC_HOME=$T/multi.1 nc-recv >/dev/null 2>&1 || true   # learns of device 2
+echo hi | NC_HOME=$T/multi.1 nc-send "bob$first_n@b.test" >/dev/null
+NC_HOME=$T/multi.1 hyperfine -N -w 2 -r "$RUNS" --export-json "$T/m.json" \
+    "sh -c 'echo a short message | nc-send bob$first_n@b.test >/dev/null'" \
+    >/dev/null 2>&1 || NC_HOME=$T/multi.1 hyperfine -w 2 -r "$RUNS" \
+    --export-json "$T/m.json" \
+    "sh -c 'echo a short message | nc-send bob$first_n@b.test >/dev/null'" >/dev/null
+multi=$(jq '.results[0].mean * 1000' "$T/m.json")
+printf 'sender with 2 own devices (1 copy) to %s device(s): %.2f ms\n' \
+    "$first_n" "$multi" >&2
+row "nc-send with a sent copy, to $first_n devices" "$multi" "nc-send to 1 device" "$base"
