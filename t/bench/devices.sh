@@ -38,9 +38,9 @@ home() {   # NAME ADDR: a new NC_HOME with keys for ADDR
 ms() { date +%s%N; }
 row() { printf 'devices,%s,ms,lower,%.2f,%s,%.2f\n' "$1" "$2" "$3" "$4" >>"$CSV"; }
 
-base=0 base1=0 base2=0
-printf '%-8s %10s %10s %16s %10s %14s\n' devices "send ms" "ms/device" \
-    "first (X3DH) ms" "ms/device" "-o - ms" >&2
+base=0 base1=0 base2=0 base3=0
+printf '%-8s %10s %10s %16s %10s %10s %10s\n' devices "send ms" "ms/device" \
+    "first (X3DH) ms" "ms/device" "-o - ms" "send cpu" >&2
 for n in $SIZES; do
 	for i in $(seq 1 "$n"); do home "bob$n.$i" "bob$n@b.test"; done
 	# first messages: each from a sender that never met bob$n
@@ -61,6 +61,9 @@ for n in $SIZES; do
 	    --export-json "$T/s$n.json" \
 	    "sh -c 'echo a short message | nc-send bob$n@b.test >/dev/null'" >/dev/null
 	send=$(jq '.results[0].mean * 1000' "$T/s$n.json")
+	# CPU of the nc-send process (user + system): less at the mercy of
+	# other load on the machine than wall time
+	cpu=$(jq '(.results[0].user + .results[0].system) * 1000' "$T/s$n.json")
 	NC_HOME=$T/new$n.1 hyperfine -N -w 2 -r "$RUNS" --export-json "$T/a$n.json" \
 	    "sh -c 'echo a short message | nc-send -o - bob$n@b.test >/dev/null'" \
 	    >/dev/null 2>&1 || NC_HOME=$T/new$n.1 hyperfine -w 2 -r "$RUNS" \
@@ -68,12 +71,14 @@ for n in $SIZES; do
 	    "sh -c 'echo a short message | nc-send -o - bob$n@b.test >/dev/null'" >/dev/null
 	armor=$(jq '.results[0].mean * 1000' "$T/a$n.json")
 	[ "$n" != 1 ] || { base=$send; base1=$first; base2=$armor; }
-	printf '%-8s %10.2f %10.2f %16.2f %10.2f %14.2f\n' "$n" "$send" \
+	printf '%-8s %10.2f %10.2f %16.2f %10.2f %10.2f %10.2f\n' "$n" "$send" \
 	    "$(awk -v a="$send" -v n="$n" 'BEGIN { print a / n }')" "$first" \
-	    "$(awk -v a="$first" -v n="$n" 'BEGIN { print a / n }')" "$armor" >&2
+	    "$(awk -v a="$first" -v n="$n" 'BEGIN { print a / n }')" "$armor" "$cpu" >&2
 	row "nc-send to $n devices" "$send" "nc-send to 1 device" "$base"
 	row "first nc-send to $n devices" "$first" "first nc-send to 1 device" "$base1"
 	row "nc-send -o - to $n devices" "$armor" "nc-send -o - to 1 device" "$base2"
+	[ "$n" != 1 ] || base3=$cpu
+	row "nc-send CPU to $n devices" "$cpu" "nc-send CPU to 1 device" "$base3"
 done
 
 # The sender's own second device: a copy per message.
