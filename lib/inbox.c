@@ -54,9 +54,15 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		if (m[i].cursor > *cursor)
 			*cursor = m[i].cursor;
 	}
-	if (nack > 0)
-		rc = nc_relay_ack(r, self->name, self->dev,
-		    (const uint8_t (*)[16])ack, nack);
+	if (nack > 0) {
+		/* What was stored must be on disk before the relay may delete
+		 * it: one sync for the batch. The receipts for it are sealed
+		 * first, so that the same sync covers their ratchet steps. */
+		(void)!nc_session_receipts(s, self);
+		if ((rc = nc_state_sync(s)) == 0)
+			rc = nc_relay_ack(r, self->name, self->dev,
+			    (const uint8_t (*)[16])ack, nack);
+	}
 	*more = n == NC_RELAY_LIST_MAX;
 done:
 	nc_buf_free(&resp);

@@ -309,6 +309,9 @@ delivered(nc_state *s, const char *peer, sqlite3_int64 maxrow,
 		if ((rc = settle(s, peer, ids[i])) != 0)
 			goto fail;
 	}
+	/* Lost to a power failure, the envelopes are sent again under the
+	 * same ids, which the relay and the recipient take once. */
+	nc_state_lazy(s);
 	return nc_state_commit(s);
 fail:
 	nc_state_rollback(s);

@@ -673,8 +673,7 @@ alarm(nc_state *s, nc_rx *rx, const uint8_t envid[16], const char *peer,
 		nc_state_rollback(s);
 		return rc;
 	}
-	nc_state_durable(s);   /* the envelope is acknowledged next */
-	return nc_state_commit(s);
+	return nc_state_commit(s);   /* synced before the ack (inbox.c) */
 }
 
 int
@@ -728,8 +727,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	if ((rc = nc_state_begin(s)) != 0)
 		goto out;
 	if ((rc = receive_txn(s, self, envid, &u, rx)) == 0) {
-		if (!rx->direct)   /* on disk before it is acknowledged */
-			nc_state_durable(s);
+		/* Synced before the ack, once for a whole batch (inbox.c). */
 		rc = nc_state_commit(s);
 		goto out;
 	}
@@ -810,6 +808,7 @@ nc_session_receipts(nc_state *s, nc_self *self)
 			nc_state_rollback(s);
 			return rc;
 		}
+		nc_state_lazy(s);   /* lost, a receipt is sealed again */
 		if ((rc = nc_state_commit(s)) != 0)
 			return rc;
 	}

@@ -21,6 +21,8 @@ typedef struct nc_state {
 	int depth;           /* nesting of nc_state_begin */
 	int durable;         /* the open transaction is synced at commit */
 	int unsynced;        /* commits not yet synced to disk */
+	int lazy;            /* the open transaction needs no sync of its own */
+	sqlite3_stmt *begin_st, *commit_st;
 } nc_state;
 
 /* Create NC_HOME (0700) if needed, a new storage key (O_EXCL) and an empty
@@ -41,17 +43,20 @@ int nc_state_commit(nc_state *s) __attribute__((warn_unused_result));
 void nc_state_rollback(nc_state *s);
 
 /* Durability. Commits reach the WAL at once, so a process killed at any
- * point loses nothing committed; they reach the disk (fsync) only when
- * synced, which costs a disk flush each. A transaction whose result
- * something outside the process will depend on -- ratchet state before an
- * envelope made with it leaves, a message before the relay is told it may
- * delete it -- calls nc_state_durable before its commit, which then
- * returns only once all commits so far are on disk. The others are synced
- * by the next such commit, by nc_state_sync, or at nc_state_close: after
- * a power failure in the middle of a command, its last lines may be
- * printed again or a delivery retried (both idempotent), never a key
- * reused or an acknowledged message lost. */
+ * point loses nothing committed; they reach the disk only when synced (an
+ * fsync of the WAL, which also syncs every commit before it). What
+ * something outside the process will depend on is synced first: a
+ * transaction that advances a ratchet calls nc_state_durable before its
+ * commit (which then returns once it is on disk) because an envelope made
+ * with it is about to leave; messages received are synced with
+ * nc_state_sync, once for a batch, before the relay is told it may delete
+ * them. nc_state_close syncs whatever else was committed, except lazy
+ * transactions, whose loss to a power failure costs only a repetition
+ * (a delivery retried under the same envelope id, a receipt sealed again,
+ * a line printed again): so after a power failure nothing acknowledged is
+ * lost and no message key is used twice. */
 void nc_state_durable(nc_state *s);
+void nc_state_lazy(nc_state *s);
 int nc_state_sync(nc_state *s) __attribute__((warn_unused_result));
 
 /* Encryption at rest: out = u8 1, fixed[24] nonce, ciphertext; the AD is

@@ -140,6 +140,15 @@ teardown_file() { world_down; }
 	[ -z "$output" ]
 }
 
+@test "state: keys show and recv --history, which only read, write nothing" {
+	sums() { cat "$W/bob/state.db" "$W/bob/state.db-wal" 2>/dev/null | sha256sum; }
+	before=$(sums)
+	as bob nc-keys show alice@a.test >/dev/null
+	as bob nc-recv --history >/dev/null
+	as bob nc-recv --history --json alice@a.test >/dev/null
+	[ "$(sums)" = "$before" ]
+}
+
 @test "send --wait: exit 0 once the receipt is back" {
 	NC_HOME=$W/bob nc-recv --follow >"$W/follow.out" 2>&1 3>&- &
 	pid=$!
