@@ -1,5 +1,6 @@
 /* event.c - recording and printing events, and the stored history. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
@@ -221,39 +222,51 @@ writable(FILE *out)
 		;
 }
 
-/* Claim the oldest unprinted event: 1 claimed, its line in o and the
- * claiming transaction left open for the caller to commit once the line is
- * written; 0 none (no transaction open). */
+/* Claim the oldest unprinted events, as many as fit in one write of
+ * PIPE_BUF bytes (at least one): the number claimed, their lines in o and
+ * the claiming transaction left open for the caller to commit once the
+ * lines are written; 0 none (no transaction open). */
 static int
 claim(nc_state *s, int json, nc_buf *o)
 {
-	sqlite3_stmt *ev, *up;
+	sqlite3_stmt *ev = NULL, *up = NULL;
+	nc_buf line = NC_SECBUF_INIT;   /* JSON objects start on an empty one */
 	int rc, got = 0;
 
 	if ((rc = nc_state_begin(s)) != 0)
 		return -rc;
 	if ((rc = nc_state_prep(s, &ev, "SELECT seq, type, id, peer, dev,"
-	    " reason, msg, n FROM event WHERE printed = 0 ORDER BY seq LIMIT 1")) != 0)
+	    " reason, msg, n FROM event WHERE printed = 0 ORDER BY seq LIMIT 1")) != 0 ||
+	    (rc = nc_state_prep(s, &up,
+	    "UPDATE event SET printed = 1 WHERE seq = ?")) != 0)
 		goto fail;
-	if (sqlite3_step(ev) == SQLITE_ROW) {
-		if ((rc = fmt_event(s, ev, json, o)) != 0 ||
-		    (rc = nc_state_prep(s, &up,
-		    "UPDATE event SET printed = 1 WHERE seq = ?")) != 0) {
-			sqlite3_finalize(ev);
+	while (sqlite3_step(ev) == SQLITE_ROW) {
+		nc_buf_reset(&line);
+		if ((rc = fmt_event(s, ev, json, &line)) != 0)
 			goto fail;
-		}
+		if (got > 0 && o->len + line.len > PIPE_BUF)
+			break;   /* the next write's */
+		if ((rc = nc_buf_add(o, line.p, line.len)) != 0)
+			goto fail;
 		sqlite3_bind_int64(up, 1, sqlite3_column_int64(ev, 0));
-		if ((rc = nc_state_done(s, up)) != 0) {
-			sqlite3_finalize(ev);
+		sqlite3_reset(ev);
+		if (sqlite3_step(up) != SQLITE_DONE) {
+			rc = nc_state_dberr(s, "write");
 			goto fail;
 		}
-		got = 1;
+		sqlite3_reset(up);
+		got++;
 	}
 	sqlite3_finalize(ev);
+	sqlite3_finalize(up);
+	nc_buf_free(&line);
 	if (!got)
 		nc_state_rollback(s);   /* nothing changed */
 	return got;
 fail:
+	sqlite3_finalize(ev);
+	sqlite3_finalize(up);
+	nc_buf_free(&line);
 	nc_state_rollback(s);
 	return -rc;
 }
@@ -262,29 +275,34 @@ int
 nc_event_print(nc_state *s, int json, FILE *out, int *n)
 {
 	nc_buf o = NC_SECBUF_INIT;
-	int rc;
+	int rc, got;
 
 	if (n)
 		*n = 0;
-	/* Written inside the claiming transaction, committed right after: the
-	 * commit's fsync comes after the commit record is in the WAL, so a
-	 * process killed while it waits has printed and claimed the line. Only
-	 * a kill in the microseconds between write(2) and that record can
-	 * print a line again; the transaction holds the write lock, so two
-	 * live processes never print one event. */
+	/* Written inside the claiming transaction, committed right after: a
+	 * process killed once the commit record is in the WAL has printed and
+	 * claimed the lines. Only a kill in the microseconds between write(2)
+	 * and that record can print them again, so they go in as few writes
+	 * as a pipe takes at once; the transaction holds the write lock, so
+	 * two live processes never print one event. The claim is lazy
+	 * (state.h): a power failure soon after may print the lines again,
+	 * never lose them. */
 	for (;;) {
 		nc_buf_reset(&o);
 		writable(out);   /* a stalled reader must not hold the lock */
-		if ((rc = claim(s, json, &o)) <= 0)
+		if ((got = claim(s, json, &o)) <= 0) {
+			rc = got;
 			break;
+		}
 		if ((rc = emit(out, &o)) != 0) {
 			nc_state_rollback(s);
 			break;
 		}
+		nc_state_lazy(s);
 		if ((rc = nc_state_commit(s)) != 0)
 			break;
 		if (n)
-			(*n)++;
+			*n += got;
 	}
 	nc_buf_free(&o);
 	return rc < 0 ? -rc : rc;
