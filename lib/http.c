@@ -105,8 +105,8 @@ preload(void *unused)
 	return NULL;
 }
 
-static void
-join_loader(void)
+void
+nc_http_preload_wait(void)
 {
 	if (loader_started) {
 		loader_started = 0;
@@ -121,8 +121,8 @@ nc_http_preload(void)
 		return;
 	if (pthread_create(&loader, NULL, preload, NULL) == 0) {
 		loader_started = 1;
-		if (atexit(join_loader) != 0)   /* never while a load runs */
-			join_loader();
+		if (atexit(nc_http_preload_wait) != 0)
+			nc_http_preload_wait();
 	}
 }
 

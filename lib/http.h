@@ -52,6 +52,10 @@ void nc_http_resp_free(nc_http_resp *resp);
 /* Start loading libcurl on a background thread now, for a command that
  * will make a request later (harmless if it does not, or twice). */
 void nc_http_preload(void);
+/* Wait for that load to end. Call it before exit: the atexit handlers
+ * libcrypto registers while loading must not run while the load does
+ * (nc_cli_exit does; an atexit handler is only the fallback). */
+void nc_http_preload_wait(void);
 
 /* Close this thread's connections (call before exit; harmless if none). */
 void nc_http_cleanup(void);
