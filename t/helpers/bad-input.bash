@@ -3,7 +3,7 @@
 # shares (status, one-line reason, relay alive, stored state unchanged).
 
 : "${NC_BIN:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)/build}"
-PATH=$NC_BIN:$PATH
+PATH=$NC_BIN:$NC_BIN/t:$PATH   # commands, and test tools (ncreq)
 
 bi_relay_start() {
 	BI=${BATS_FILE_TMPDIR:-$BATS_TMPDIR}/bi$$
