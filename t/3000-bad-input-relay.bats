@@ -304,10 +304,12 @@ setup() { bi_relay_check; }
 @test "relay: a signed change (ack) replayed within the window -> 401" {
 	# (signed reads may repeat: the relay exempts GET, see threat-model.md)
 	local p="/v1/users/bob/devices/$BOBDEV/mailbox/ack"
-	mkbody "0001 $(printf '07%.0s' $(seq 16))" >"$BI/ack"
+	mkbody "010001 $(printf '07%.0s' $(seq 16))" >"$BI/ack"
 	ncreq sign "$BI/bob" POST "$p" "$BI/ack" >"$BI/sig"
-	[ "$(curl -s -o /dev/null -w '%{http_code}' -H @"$BI/sig" --data-binary @"$BI/ack" "$URL$p")" = 200 ]
-	run rq 401 POST "$p" "0001 $(printf '07%.0s' $(seq 16))" "$(sed -n 1p "$BI/sig")" \
+	code=$(curl -s -o "$BI/resp" -w "%{http_code}" -H @"$BI/sig" --data-binary @"$BI/ack" "$URL$p")
+	echo "$code $(cat "$BI/resp")"
+	[ "$code" = 200 ]
+	run rq 401 POST "$p" "010001 $(printf '07%.0s' $(seq 16))" "$(sed -n 1p "$BI/sig")" \
 	    "$(sed -n 2p "$BI/sig")" "$(sed -n 3p "$BI/sig")"
 	echo "$output"
 	[ "$status" -eq 0 ]
