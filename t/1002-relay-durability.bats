@@ -15,6 +15,13 @@ teardown() {
 	relay_stop_all
 }
 
+kill_restart() {   # SIGKILL the relay, check its database, start it again
+	relay_kill A
+	kills=$((kills + 1))
+	[ "$(sqlite3 "$RELAY_DIR_A/relay.db" 'PRAGMA integrity_check')" = ok ]
+	relay_restart A
+}
+
 alive() {   # any of $clients still running
 	local p
 	for p in $clients; do kill -0 "$p" 2>/dev/null && return 0; done
@@ -36,12 +43,19 @@ alive() {   # any of $clients still running
 		clients="$clients $!"
 	done
 	kills=0
+	# Two kills at set points of the flood (a quarter, half of it
+	# acknowledged), so a fast machine cannot finish before them; then
+	# more at random moments while the clients run.
+	for part in 4 2; do
+		while alive && [ "$(cat "$T"/ok.* 2>/dev/null | wc -l)" -lt $((total / part)) ]; do
+			sleep 0.02
+		done
+		alive || break
+		kill_restart
+	done
 	while alive; do
 		sleep "0.$((RANDOM % 7 + 2))"
-		relay_kill A
-		kills=$((kills + 1))
-		[ "$(sqlite3 "$RELAY_DIR_A/relay.db" 'PRAGMA integrity_check')" = ok ]
-		relay_restart A
+		kill_restart
 	done
 	for p in $clients; do wait "$p"; done
 	clients=
