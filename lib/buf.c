@@ -36,7 +36,7 @@
  * its size; larger blocks, and any once the region is used up, get a
  * sodium_malloc of their own. Under ASan, free and unused parts of the
  * region are poisoned, so overruns are still caught. */
-#define ARENA_SIZE ((size_t)128 << 10)
+#define ARENA_SIZE ((size_t)64 << 10)
 #define CLASS_MIN 6    /* 64 bytes */
 #define CLASS_MAX 14   /* 16 KiB */
 
@@ -234,9 +234,11 @@ nc_buf_readfd(nc_buf *b, int fd, size_t max)
 	int rc;
 
 	for (;;) {
-		if ((rc = nc_buf_reserve(b, 65536)) != 0)
+		/* Room doubling from 4 KiB: a short message read from stdin
+		 * does not get a 128 KiB secret buffer (a sodium_malloc). */
+		if ((rc = nc_buf_reserve(b, b->len < 4096 ? 4096 : b->len)) != 0)
 			return rc;
-		n = read(fd, b->p + b->len, 65536);
+		n = read(fd, b->p + b->len, b->cap - b->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
