@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -19,6 +20,9 @@ int
 nc_cli_init(const char *prog)
 {
 	nc_prog = prog;
+	/* Everything a command creates (state.db and its WAL, which sqlite
+	 * makes with the umask) is for this user alone. */
+	umask(077);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium failed to start\n", prog);
 		return NC_ESOFTWARE;

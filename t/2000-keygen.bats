@@ -15,6 +15,16 @@ teardown_file() { world_down; }
 	grep -qE '^alice@a.test( [0-9a-f]{4}){8}$' "$W/alice.keygen"
 	[ "$(stat -c %a "$W/alice")" = 700 ]
 	[ "$(stat -c %a "$W/alice/storage.key")" = 600 ]
+	# sqlite makes its files with the umask: ours is 077, whatever the user's
+	local f
+	for f in "$W/alice"/state.db*; do
+		[ "$(stat -c %a "$f")" = 600 ]
+	done
+	umask 022
+	as alice nc-keys show alice@a.test >/dev/null
+	for f in "$W/alice"/state.db*; do
+		[ "$(stat -c %a "$f")" = 600 ]
+	done
 	[ "$(stat -c %s "$W/alice/storage.key")" = 32 ]
 }
 
