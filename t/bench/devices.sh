@@ -20,16 +20,18 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
 export NC_PASSWORD=bench NC_PWHASH_COST=interactive
 
+# relay DIR DOMAIN VAR: start a relay, its URL in VAR. Not run in $(...):
+# the pid must reach this shell's list, or the relay outlives the bench.
 relay() {
 	mkdir -p "$T/$1"
 	nc-relayd -d "$T/$1" -l 127.0.0.1:0 -D "$2" --rate-login 10000 --rate-register 10000 \
 	    >"$T/$1.out" 2>"$T/$1.err" &
 	pids+=($!)
 	for _ in $(seq 100); do [ -s "$T/$1.out" ] && break; sleep 0.05; done
-	head -n 1 "$T/$1.out"
+	printf -v "$3" '%s' "$(head -n 1 "$T/$1.out")"
 }
-A=$(relay ra a.test)
-Bu=$(relay rb b.test)
+relay ra a.test A
+relay rb b.test Bu
 home() {   # NAME ADDR: a new NC_HOME with keys for ADDR
 	mkdir -m 700 "$T/$1"
 	printf 'relay a.test %s\nrelay b.test %s\n' "$A" "$Bu" >"$T/$1/config"
