@@ -339,15 +339,16 @@ nc_relay_add_device(nc_relay *r, const char *name, const char *addr,
 	return rc;
 }
 
-int
-nc_relay_put_idbackup(nc_relay *r, const char *name, const nc_device *d,
-    const uint8_t *p, size_t n)
+/* PUT /v1/users/{name}/{what} with bytes p, signed by device d. */
+static int
+put_signed(nc_relay *r, const char *name, const char *what,
+    const nc_device *d, const uint8_t *p, size_t n)
 {
 	nc_buf b = NC_BUF_INIT;
 	char path[128];
 	int rc;
 
-	snprintf(path, sizeof path, "/v1/users/%s/idbackup", name);
+	snprintf(path, sizeof path, "/v1/users/%s/%s", name, what);
 	if ((rc = nc_buf_add(&b, p, n)) == 0)
 		rc = call(r, "PUT", path, &b, d, NULL);
 	nc_buf_free(&b);
@@ -355,18 +356,17 @@ nc_relay_put_idbackup(nc_relay *r, const char *name, const nc_device *d,
 }
 
 int
+nc_relay_put_idbackup(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t *p, size_t n)
+{
+	return put_signed(r, name, "idbackup", d, p, n);
+}
+
+int
 nc_relay_put_devlist(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t *p, size_t n)
 {
-	nc_buf b = NC_BUF_INIT;
-	char path[128];
-	int rc;
-
-	snprintf(path, sizeof path, "/v1/users/%s/devicelist", name);
-	if ((rc = nc_buf_add(&b, p, n)) == 0)
-		rc = call(r, "PUT", path, &b, d, NULL);
-	nc_buf_free(&b);
-	return rc;
+	return put_signed(r, name, "devicelist", d, p, n);
 }
 
 int
