@@ -95,7 +95,7 @@ main(int argc, char **argv)
 			o.armor = 1;
 			break;
 		case 't':
-			if ((o.ttl = number(optarg, 365L * 86400)) <= 0) {
+			if ((o.ttl = number(optarg, NC_TTL_MAX)) <= 0) {
 				fprintf(stderr, "nc-send: --ttl: not a number of seconds\n");
 				return NC_EUSAGE;
 			}

@@ -308,7 +308,8 @@ nc_prekeys_maintain(nc_state *s, nc_self *self, int force)
 	if (due)
 		nc_spk_wipe(&spk);
 	if (rc == 0 && due) {
-		/* Old signed prekeys past their grace period go. */
+		/* Weekly: old signed prekeys past their grace period go, then
+		 * the seen marks and replay tags nothing needs any more. */
 		sqlite3_stmt *st;
 		if ((rc = nc_state_prep(s, &st, "DELETE FROM prekey WHERE kind = 1"
 		    " AND id < ? AND created < ?")) == 0) {
@@ -316,6 +317,8 @@ nc_prekeys_maintain(nc_state *s, nc_self *self, int force)
 			sqlite3_bind_int64(st, 2, now - NC_SPK_GRACE_SECS);
 			rc = nc_state_done(s, st);
 		}
+		if (rc == 0)
+			rc = nc_session_prune(s, now);
 	}
 	if (rc == 0)
 		rc = nc_state_put_int(s, "prekey_check", now + 3600);

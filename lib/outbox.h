@@ -11,6 +11,7 @@
 #include "state.h"
 
 #define NC_TTL_DEFAULT (7 * 86400)
+#define NC_TTL_MAX (365L * 86400)
 
 /* Record an outgoing message (history row + outbox row) for peer, inside
  * the caller's transaction or its own. */

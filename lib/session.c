@@ -344,6 +344,30 @@ seen(nc_state *s, const uint8_t envid[16])
 	return found;
 }
 
+int
+nc_session_prune(nc_state *s, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM replay WHERE at < ?")) != 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now - NC_SPK_GRACE_SECS);
+	if ((rc = nc_state_done(s, st)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "DELETE FROM seen WHERE at < ?")) != 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now - NC_SEEN_KEEP_SECS);
+	if ((rc = nc_state_done(s, st)) != 0)
+		goto fail;
+	nc_state_lazy(s);   /* lost to a power failure: pruned next time */
+	return nc_state_commit(s);
+fail:
+	nc_state_rollback(s);
+	return rc;
+}
+
 static int
 mark_seen(nc_state *s, const uint8_t envid[16])
 {

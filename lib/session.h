@@ -12,6 +12,7 @@
 
 #include "account.h"
 #include "devlist.h"
+#include "outbox.h"
 #include "payload.h"
 #include "state.h"
 
@@ -45,6 +46,14 @@ typedef struct {
  * else: try again later (do not acknowledge). envid receives its id. */
 int nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env,
     size_t n, uint8_t envid[16], nc_rx *rx) __attribute__((warn_unused_result));
+
+/* Forget what no envelope can need any more (at now): the ids of
+ * envelopes taken longer ago than a sender retries one (NC_SEEN_KEEP_SECS,
+ * past the longest TTL), and the replay tags of first messages older than
+ * the grace period of signed prekeys (their prekey is gone, so a replay
+ * fails without the tag). Call after the old signed prekeys are deleted. */
+#define NC_SEEN_KEEP_SECS (NC_TTL_MAX + 35L * 86400)
+int nc_session_prune(nc_state *s, int64_t now) __attribute__((warn_unused_result));
 
 /* Turn owed delivery receipts into envelopes (outenv rows). */
 int nc_session_receipts(nc_state *s, nc_self *self)

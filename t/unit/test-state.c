@@ -1,0 +1,90 @@
+/* test-state.c - the client state: schema at the current version, and
+ * nc_session_prune forgetting seen envelope ids and replay tags by age,
+ * exactly at its bounds. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "keys.h"
+#include "session.h"
+#include "state.h"
+#include "check.h"
+
+static void
+add(nc_state *s, const char *table, int i, int64_t at)
+{
+	sqlite3_stmt *st;
+	char sql[80];
+	uint8_t key[32] = { 0 };
+	size_t n = strcmp(table, "seen") == 0 ? 16 : 32;
+
+	key[0] = (uint8_t)i;
+	snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (?, ?)", table);
+	if (!CHECK(nc_state_prep(s, &st, sql) == 0))
+		return;
+	sqlite3_bind_blob(st, 1, key, (int)n, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, at);
+	CHECK_INT(nc_state_done(s, st), 0);
+}
+
+static int64_t
+count(nc_state *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (nc_state_prep(s, &st, sql) != 0)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+main(void)
+{
+	char home[64] = "/tmp/test-state.XXXXXX", cmd[128];
+	int64_t now = (int64_t)time(NULL);
+	nc_state *s = NULL;
+
+	if (sodium_init() < 0 || mkdtemp(home) == NULL)
+		return 2;
+	if (!CHECK(nc_state_create(&s, home) == 0))
+		return check_done("test-state");
+	/* The indexes the pruning deletes by. */
+	CHECK_INT(count(s, "SELECT count(*) FROM sqlite_master WHERE"
+	    " name IN ('seen_at', 'replay_at')"), 2);
+
+	add(s, "seen", 1, now - NC_SEEN_KEEP_SECS - 1);   /* goes */
+	add(s, "seen", 2, now - NC_SEEN_KEEP_SECS);       /* stays: the bound */
+	add(s, "seen", 3, now - 86400);
+	add(s, "seen", 4, now);
+	add(s, "replay", 1, now - NC_SPK_GRACE_SECS - 86400);   /* goes */
+	add(s, "replay", 2, now - NC_SPK_GRACE_SECS - 1);       /* goes */
+	add(s, "replay", 3, now - NC_SPK_GRACE_SECS);           /* stays */
+	add(s, "replay", 4, now);
+	CHECK_INT(nc_session_prune(s, now), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM seen"), 3);
+	CHECK_INT(count(s, "SELECT count(*) FROM replay"), 2);
+	CHECK_INT(count(s, "SELECT min(at) FROM replay"), now - NC_SPK_GRACE_SECS);
+	CHECK_INT(count(s, "SELECT min(at) FROM seen"), now - NC_SEEN_KEEP_SECS);
+	/* Again: nothing more goes. A year on, all but today's do. */
+	CHECK_INT(nc_session_prune(s, now), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM seen"), 3);
+	CHECK_INT(nc_session_prune(s, now + NC_SEEN_KEEP_SECS), 0);
+	CHECK_INT(count(s, "SELECT count(*) FROM seen"), 1);
+	CHECK_INT(count(s, "SELECT count(*) FROM replay"), 0);
+	/* The seen marks outlive any sender's retries. */
+	CHECK(NC_SEEN_KEEP_SECS > NC_TTL_MAX);
+
+	CHECK_INT(nc_state_close(s), 0);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+	if (system(cmd) != 0)
+		return 2;
+	return check_done("test-state");
+}
