@@ -74,8 +74,7 @@ static const char *migrations[] = {
 	"  reported INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(user, dev, id));"
 	"ALTER TABLE event ADD COLUMN n INTEGER NOT NULL DEFAULT 0;",
 	/* nc_session_prune deletes by age */
-	"CREATE INDEX seen_at ON seen(at);"
-	"CREATE INDEX replay_at ON replay(at);",
+	"CREATE INDEX seen_at ON seen(at); CREATE INDEX replay_at ON replay(at);",
 };
 
 int
