@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # t/bench/devices.sh - how one nc-send scales with the recipient's devices:
 # wall time of one send to a user with 1, 2, 5 and 10 devices, on
-# established sessions (hyperfine) and as a first message (X3DH with every
-# device: prekey claims included; the median of a few fresh senders), and
-# the encryption alone (nc-send -o -: armored envelopes, no network); and a
-# sender with 2 own devices (each send also carries a "sent" copy).
-# Prints ms per send and per device; appends rows to $BENCH_CSV.
+# established sessions (each beside a send to the 1-device user, one run of
+# each in turn) and as a first message (X3DH with every device: prekey
+# claims included; the median of a few fresh senders), and the encryption
+# alone (nc-send -o -: armored envelopes, no network); and a sender with 2
+# own devices (each send also carries a "sent" copy).
+# Prints ms per send and per added device; appends rows to $BENCH_CSV.
 set -eu
 cd "$(dirname "$0")/../.."
 B=${NC_BUILD:-build}
@@ -14,7 +15,6 @@ CSV=${BENCH_CSV:-/dev/stdout}
 RUNS=${BENCH_RUNS:-20}
 FIRST=${BENCH_FIRST:-3}
 SIZES=${BENCH_DEVICES:-1 2 5 10}
-command -v hyperfine >/dev/null || { echo "devices.sh: hyperfine missing" >&2; exit 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/nc-bench-dev.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -40,9 +40,22 @@ home() {   # NAME ADDR: a new NC_HOME with keys for ADDR
 ms() { date +%s%N; }
 row() { printf 'devices,%s,ms,lower,%.2f,%s,%.2f\n' "$1" "$2" "$3" "$4" >>"$CSV"; }
 
-base=0 base1=0 base2=0 base3=0
-printf '%-8s %10s %10s %16s %10s %10s %10s\n' devices "send ms" "ms/device" \
-    "first (X3DH) ms" "ms/device" "-o - ms" "send cpu" >&2
+# Sends on an established session are timed against a send to the
+# smallest user in the same run, one run of each in turn
+# (t/bench/pairtime.c): the difference is what the extra devices cost,
+# well below the noise of separate runs.
+${CC:-cc} -O2 -o "$T/pairtime" t/bench/pairtime.c
+echo "a short message" >"$T/msg"
+first_n=${SIZES%% *}
+pair() {   # pair SENDER-HOME RCPT [-o -]: "ms-to-RCPT ms-to-the-smallest"
+	local h=$1 to=$2
+	shift 2
+	"$T/pairtime" "$RUNS" '' "$T/msg" env NC_HOME="$T/$h" nc-send "$@" "$to" \
+	    -- env NC_HOME="$T/new$first_n.1" nc-send "$@" "bob$first_n@b.test"
+}
+base1=0
+printf '%-8s %10s %10s %12s %16s %10s %10s\n' devices "send ms" "vs $first_n" \
+    "+ms/device" "first (X3DH) ms" "-o - ms" "vs $first_n" >&2
 for n in $SIZES; do
 	for i in $(seq 1 "$n"); do home "bob$n.$i" "bob$n@b.test"; done
 	# first messages: each from a sender that never met bob$n
@@ -56,45 +69,27 @@ for n in $SIZES; do
 	done
 	first=$(printf '%s\n' "${firsts[@]}" | sort -n | sed -n "$(( (FIRST + 1) / 2 ))p")
 	first=$(awk -v u="$first" 'BEGIN { printf "%.2f", u / 1000 }')
+	[ "$n" != "$first_n" ] || base1=$first
 	# established: the sender of the first message keeps sending
-	NC_HOME=$T/new$n.1 hyperfine -N -w 2 -r "$RUNS" --export-json "$T/s$n.json" \
-	    "sh -c 'echo a short message | nc-send bob$n@b.test >/dev/null'" \
-	    >/dev/null 2>&1 || NC_HOME=$T/new$n.1 hyperfine -w 2 -r "$RUNS" \
-	    --export-json "$T/s$n.json" \
-	    "sh -c 'echo a short message | nc-send bob$n@b.test >/dev/null'" >/dev/null
-	send=$(jq '.results[0].mean * 1000' "$T/s$n.json")
-	# CPU of the nc-send process (user + system): less at the mercy of
-	# other load on the machine than wall time
-	cpu=$(jq '(.results[0].user + .results[0].system) * 1000' "$T/s$n.json")
-	NC_HOME=$T/new$n.1 hyperfine -N -w 2 -r "$RUNS" --export-json "$T/a$n.json" \
-	    "sh -c 'echo a short message | nc-send -o - bob$n@b.test >/dev/null'" \
-	    >/dev/null 2>&1 || NC_HOME=$T/new$n.1 hyperfine -w 2 -r "$RUNS" \
-	    --export-json "$T/a$n.json" \
-	    "sh -c 'echo a short message | nc-send -o - bob$n@b.test >/dev/null'" >/dev/null
-	armor=$(jq '.results[0].mean * 1000' "$T/a$n.json")
-	[ "$n" != 1 ] || { base=$send; base1=$first; base2=$armor; }
-	printf '%-8s %10.2f %10.2f %16.2f %10.2f %10.2f %10.2f\n' "$n" "$send" \
-	    "$(awk -v a="$send" -v n="$n" 'BEGIN { print a / n }')" "$first" \
-	    "$(awk -v a="$first" -v n="$n" 'BEGIN { print a / n }')" "$armor" "$cpu" >&2
-	row "nc-send to $n devices" "$send" "nc-send to 1 device" "$base"
-	row "first nc-send to $n devices" "$first" "first nc-send to 1 device" "$base1"
-	row "nc-send -o - to $n devices" "$armor" "nc-send -o - to 1 device" "$base2"
-	[ "$n" != 1 ] || base3=$cpu
-	row "nc-send CPU to $n devices" "$cpu" "nc-send CPU to 1 device" "$base3"
+	set -- $(pair "new$n.1" "bob$n@b.test")
+	send=$1 ref=$2
+	set -- $(pair "new$n.1" "bob$n@b.test" -o -)
+	armor=$1 aref=$2
+	per=$(awk -v a="$send" -v b="$ref" -v n="$n" -v f="$first_n" \
+	    'BEGIN { if (n > f) printf "%.2f", (a - b) / (n - f); else print "-" }')
+	printf '%-8s %10.2f %10.2f %12s %16.2f %10.2f %10.2f\n' "$n" "$send" \
+	    "$ref" "$per" "$first" "$armor" "$aref" >&2
+	row "nc-send to $n devices" "$send" "nc-send to $first_n (same run)" "$ref"
+	row "first nc-send to $n devices" "$first" "first nc-send to $first_n" "$base1"
+	row "nc-send -o - to $n devices" "$armor" "nc-send -o - to $first_n (same run)" "$aref"
 done
 
 # The sender's own second device: a copy per message.
-first_n=${SIZES%% *}
 home multi.1 multi@a.test
 home multi.2 multi@a.test
 NC_HOME=$T/multi.1 nc-recv >/dev/null 2>&1 || true   # learns of device 2
 echo hi | NC_HOME=$T/multi.1 nc-send "bob$first_n@b.test" >/dev/null
-NC_HOME=$T/multi.1 hyperfine -N -w 2 -r "$RUNS" --export-json "$T/m.json" \
-    "sh -c 'echo a short message | nc-send bob$first_n@b.test >/dev/null'" \
-    >/dev/null 2>&1 || NC_HOME=$T/multi.1 hyperfine -w 2 -r "$RUNS" \
-    --export-json "$T/m.json" \
-    "sh -c 'echo a short message | nc-send bob$first_n@b.test >/dev/null'" >/dev/null
-multi=$(jq '.results[0].mean * 1000' "$T/m.json")
-printf 'sender with 2 own devices (1 copy) to %s device(s): %.2f ms\n' \
-    "$first_n" "$multi" >&2
-row "nc-send with a sent copy, to $first_n devices" "$multi" "nc-send to 1 device" "$base"
+set -- $(pair multi.1 "bob$first_n@b.test")
+printf 'sender with 2 own devices (1 copy) to %s device(s): %.2f ms (one own device: %.2f)\n' \
+    "$first_n" "$1" "$2" >&2
+row "nc-send with a sent copy, to $first_n devices" "$1" "nc-send to $first_n (same run)" "$2"
