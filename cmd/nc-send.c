@@ -96,7 +96,8 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			if ((o.ttl = number(optarg, NC_TTL_MAX)) <= 0) {
-				fprintf(stderr, "nc-send: --ttl: not a number of seconds\n");
+				fprintf(stderr, "nc-send: --ttl: seconds from 1 to "
+				    "%ld (365 days)\n", (long)NC_TTL_MAX);
 				return NC_EUSAGE;
 			}
 			break;

@@ -120,6 +120,7 @@ setup() { bi_world_check; }
 @test "cmd 103: nc-send: --flush with a recipient" { cmdcase 64 'hi\n' bob nc-send --flush alice@a.test; }
 @test "cmd 104: nc-send: no recipient" { cmdcase 64 'hi\n' bob nc-send ; }
 @test "cmd 105: nc-send: -o to a file name (only - is allowed)" { cmdcase 64 'hi\n' bob nc-send -o file alice@a.test; }
+@test "cmd 157: nc-send: --ttl one second past 365 days" { cmdcase 64 'hi\n' bob nc-send --ttl 31536001 alice@a.test; }
 @test "cmd 106: nc-send: --ttl overflowing" { cmdcase 64 'hi\n' bob nc-send --ttl 99999999999999999999999 alice@a.test; }
 @test "cmd 107: nc-send: message of 64 KiB + 1" { cmdcase 65 '@BIGMSG@' bob nc-send alice@a.test; }
 @test "cmd 108: nc-send: message with invalid UTF-8" { cmdcase 65 'hi \377\n' bob nc-send alice@a.test; }
