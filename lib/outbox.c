@@ -285,10 +285,12 @@ backoff(nc_state *s, const char *peer)
 	return nc_state_done(s, st);
 }
 
-/* The relay took the envelopes up to maxrow: forget them; a message none
- * of whose envelopes remain is accepted. */
+/* The relay took the n envelopes of a batch: forget exactly those (not
+ * "every row up to the last": another process may have emptied the table
+ * meanwhile, and a newer envelope reuse a row number); a message none of
+ * whose envelopes remain is accepted. */
 static int
-delivered(nc_state *s, const char *peer, sqlite3_int64 maxrow,
+delivered(nc_state *s, const char *peer, const nc_relay_item *it,
     char (*ids)[40], int n)
 {
 	sqlite3_stmt *st;
@@ -296,13 +298,14 @@ delivered(nc_state *s, const char *peer, sqlite3_int64 maxrow,
 
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
-	if ((rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE peer = ? AND"
-	    " rowid <= ?")) != 0)
-		goto fail;
-	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, maxrow);
-	if ((rc = nc_state_done(s, st)) != 0)
-		goto fail;
+	for (i = 0; i < n; i++) {
+		if ((rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE"
+		    " envid = ?")) != 0)
+			goto fail;
+		sqlite3_bind_blob(st, 1, it[i].envid, 16, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			goto fail;
+	}
 	for (i = 0; i < n; i++) {
 		if (ids[i][0] == '\0')
 			continue;   /* a receipt */
@@ -328,22 +331,20 @@ send_batch(nc_state *s, nc_relay *r, const char *name, const nc_devlist *l,
 	nc_relay_item it[BATCH];
 	nc_buf hold[BATCH];
 	char ids[BATCH][40];
-	sqlite3_int64 maxrow = 0;
 	uint64_t cur = 0;
 	int n = 0, i, rc;
 
-	if ((rc = nc_state_prep(s, &st, "SELECT rowid, envid, dev, env, id FROM"
+	if ((rc = nc_state_prep(s, &st, "SELECT envid, dev, env, id FROM"
 	    " outenv WHERE peer = ? ORDER BY rowid LIMIT 64")) != 0)
 		return -rc;
 	sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
 	while (n < BATCH && sqlite3_step(st) == SQLITE_ROW) {
 		hold[n] = (nc_buf)NC_BUF_INIT;
-		maxrow = sqlite3_column_int64(st, 0);
-		memcpy(it[n].envid, sqlite3_column_blob(st, 1), 16);
-		memcpy(it[n].dev, sqlite3_column_blob(st, 2), 16);
-		snprintf(ids[n], sizeof ids[0], "%s", sqlite3_column_text(st, 4));
-		if (nc_buf_add(&hold[n], sqlite3_column_blob(st, 3),
-		    (size_t)sqlite3_column_bytes(st, 3)) != 0)
+		memcpy(it[n].envid, sqlite3_column_blob(st, 0), 16);
+		memcpy(it[n].dev, sqlite3_column_blob(st, 1), 16);
+		snprintf(ids[n], sizeof ids[0], "%s", sqlite3_column_text(st, 3));
+		if (nc_buf_add(&hold[n], sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2)) != 0)
 			break;
 		it[n].env = hold[n].p;
 		it[n].len = hold[n].len;
@@ -357,7 +358,7 @@ send_batch(nc_state *s, nc_relay *r, const char *name, const nc_devlist *l,
 		nc_buf_free(&hold[i]);
 	if (rc == NC_ETEMP && cur != 0)
 		*stale = 1;
-	if (rc == 0 && (rc = delivered(s, l->user, maxrow, ids, n)) == 0)
+	if (rc == 0 && (rc = delivered(s, l->user, it, ids, n)) == 0)
 		return 1;
 	return -rc;
 }
@@ -450,7 +451,6 @@ restart(nc_state *s, nc_self *self, const nc_devlist *l)
 		}
 		snprintf(id, sizeof id, "%s", sqlite3_column_text(st, 0));
 		snprintf(from, sizeof from, "%s", sqlite3_column_text(st, 3));
-		last = sqlite3_column_int64(st, 4);
 		last = sqlite3_column_int64(st, 4);
 		rc = load_payload(s, self, l->user, from, id,
 		    sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),

@@ -768,6 +768,33 @@ out:
 	return rc;
 }
 
+/* Receipts owed to peer's dev for the n ids in acks are sent: forget
+ * exactly those (another process may have added some meanwhile). Opens
+ * the transaction the caller commits. */
+static int
+forget_rcpt(nc_state *s, const char *peer, const uint8_t dev[16],
+    const uint8_t *acks, int n)
+{
+	sqlite3_stmt *st;
+	int rc, i;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if ((rc = nc_state_prep(s, &st, "DELETE FROM rcpt WHERE peer = ?"
+		    " AND dev = ? AND id = ?")) != 0)
+			break;
+		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, acks + 16 * i, 16, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			break;
+	}
+	if (rc != 0)
+		nc_state_rollback(s);
+	return rc;
+}
+
 /* One receipt envelope per sender device, naming every message owed. */
 int
 nc_session_receipts(nc_state *s, nc_self *self)
@@ -818,20 +845,8 @@ nc_session_receipts(nc_state *s, nc_self *self)
 		}
 		if (rc == NC_ETEMP || rc == NC_EUNAVAIL)
 			return 0;   /* later */
-		if ((rc = nc_state_begin(s)) != 0)
+		if ((rc = forget_rcpt(s, peer, dev, acks, n)) != 0)
 			return rc;
-		if ((rc = nc_state_prep(s, &st, "DELETE FROM rcpt WHERE peer = ? AND"
-		    " dev = ? AND id IN (SELECT id FROM rcpt WHERE peer = ?1 AND"
-		    " dev = ?2 ORDER BY id LIMIT 500)")) != 0) {
-			nc_state_rollback(s);
-			return rc;
-		}
-		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
-		if ((rc = nc_state_done(s, st)) != 0) {
-			nc_state_rollback(s);
-			return rc;
-		}
 		nc_state_lazy(s);   /* lost, a receipt is sealed again */
 		if ((rc = nc_state_commit(s)) != 0)
 			return rc;
