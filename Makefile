@@ -32,6 +32,8 @@ UNIT_SRC  := $(wildcard t/unit/test-*.c)
 UNITS     := $(patsubst t/unit/%.c,$(B)/t/%,$(UNIT_SRC))
 HELP_SRC  := $(wildcard t/helpers/*.c)
 HELPERS   := $(patsubst t/helpers/%.c,$(B)/t/%,$(HELP_SRC))
+PRE_SRC   := $(wildcard t/preload/*.c)
+PRELOADS  := $(patsubst t/preload/%.c,$(B)/t/%.so,$(PRE_SRC))
 FUZZ_SRC  := $(wildcard t/fuzz/fuzz-*.c)
 REPLAYS   := $(patsubst t/fuzz/%.c,$(B)/t/replay-%,$(FUZZ_SRC))
 BENCH_SRC := $(wildcard t/bench/bench-*.c)
@@ -47,7 +49,7 @@ ALL_CFLAGS = $(NC_CPPFLAGS) $(NC_CFLAGS) $(CFLAGS)
 .PHONY: all deps bench-deps check check-asan check-build test install uninstall \
         demo bench fuzz clean lint
 
-all: $(LIBNC) $(CMDS) $(RELAYD) $(UNITS) $(HELPERS) $(REPLAYS)
+all: $(LIBNC) $(CMDS) $(RELAYD) $(UNITS) $(HELPERS) $(PRELOADS) $(REPLAYS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -70,6 +72,11 @@ $(B)/t/test-%: $(B)/t/unit/test-%.o $(LIBNC)
 $(B)/t/%: $(B)/t/helpers/%.o $(LIBNC)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNC) $(NC_LIBS)
+
+# LD_PRELOAD shims for tests: plain, never sanitized (they load first).
+$(B)/t/%.so: t/preload/%.c
+	@mkdir -p $(@D)
+	$(CC) $(NC_CPPFLAGS) -std=c11 -Wall -Wextra -Werror -O2 -g -shared -fPIC -o $@ $< -ldl
 
 # Each fuzz target also builds with a plain driver that replays its corpus,
 # so `make check` replays every corpus without clang's libFuzzer.

@@ -47,6 +47,7 @@ struct req {
 	int stream_fd;
 	char stream_path[4200];
 	int waiting;              /* suspended: 1 armed, 2 woken */
+	int held;                 /* suspended, counted in h->held */
 	int64_t wait_until_ms;
 	struct waiter w;
 	struct api_resp a;
@@ -59,6 +60,7 @@ struct http {
 	pthread_mutex_t mu;
 	struct conn *conns;
 	long active;
+	long held;                /* connections suspended now */
 	pthread_t reaper;
 	int stop;
 	char *tls_cert, *tls_key;
@@ -131,15 +133,47 @@ set_deadline(struct http *h, struct conn *c, unsigned seconds)
 	pthread_mutex_unlock(&h->mu);
 }
 
-static void
-park(struct http *h, struct conn *c, int parked)
+/* Suspend q's connection (a worker answers it, or mail wakes it), or 0
+ * once the relay is stopping: MHD_stop_daemon() must never find a
+ * suspended connection, so none is suspended after http_stop() begins.
+ * (Deciding under h->mu is what makes "none after" true.) Suspended, the
+ * connection is exempt from the request deadline. */
+static int
+hold(struct req *q)
 {
-	if (c == NULL)
+	struct http *h = q->h;
+
+	pthread_mutex_lock(&h->mu);
+	if (atomic_load(&h->r->stopping)) {
+		pthread_mutex_unlock(&h->mu);
+		return 0;
+	}
+	h->held++;
+	q->held = 1;
+	if (q->conn)
+		q->conn->parked = 1;
+	pthread_mutex_unlock(&h->mu);
+	MHD_suspend_connection(q->mc);
+	return 1;
+}
+
+/* q's connection is back from a suspension: its deadline runs again. */
+static void
+back(struct req *q)
+{
+	struct http *h = q->h;
+
+	if (!q->held)   /* only ever set and cleared on q's own MHD thread */
 		return;
 	pthread_mutex_lock(&h->mu);
-	c->parked = parked;
-	if (!parked && c->deadline_ms != INT64_MAX)
-		c->deadline_ms = now_ms() + (int64_t)h->conf.request_timeout * 1000;
+	q->held = 0;
+	h->held--;
+	if (q->conn) {
+		q->conn->parked = 0;
+		if (q->conn->deadline_ms != INT64_MAX)
+			q->conn->deadline_ms = now_ms() +
+			    (int64_t)h->conf.request_timeout * 1000;
+	}
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -219,6 +253,7 @@ on_completed(void *cls, struct MHD_Connection *mc, void **rctx,
 	(void)toe;
 	if (q == NULL)
 		return;
+	back(q);
 	waiters_remove(h->r->waiters, &q->w);
 	if (q->stream_fd >= 0)
 		close(q->stream_fd);
@@ -381,9 +416,12 @@ wait_mail(struct req *q)
 	q->w.deadline_ms = q->wait_until_ms;
 	q->w.fire = wake;
 	q->w.arg = q;
+	if (!hold(q)) {   /* stopping: the listing as it is now */
+		q->waiting = 0;
+		relay_api_list(h->r, &q->a.wait, &q->a, 1);
+		return send_resp(q, &q->a);
+	}
 	q->waiting = 1;
-	park(h, q->conn, 1);
-	MHD_suspend_connection(q->mc);
 	if (!waiters_add(h->r->waiters, &q->w, q->a.wait.gen))
 		wake(q);   /* mail came meanwhile: list again */
 	return MHD_YES;
@@ -442,8 +480,8 @@ dispatch(struct req *q)
 	r->body = q->body.p;
 	r->body_len = q->body.len;
 	r->now = (int64_t)time(NULL);
-	park(h, q->conn, 1);
-	MHD_suspend_connection(q->mc);
+	if (!hold(q))
+		return refuse(q, 503, "shutting down, retry later");
 	pthread_mutex_lock(&h->wmu);
 	q->next = NULL;
 	if (h->wtail)
@@ -462,13 +500,11 @@ finish(struct req *q)
 	struct http *h = q->h;
 
 	if (q->waiting == 2) {   /* woken: list again */
-		park(h, q->conn, 0);
 		relay_api_list(h->r, &q->a.wait, &q->a, now_ms() >= q->wait_until_ms);
 		return q->a.status == 0 ? wait_mail(q) : send_resp(q, &q->a);
 	}
 	if (!q->answered)
 		return dispatch(q);
-	park(h, q->conn, 0);
 	return q->a.status == 0 ? wait_mail(q) : send_resp(q, &q->a);
 }
 
@@ -485,6 +521,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 	if (q == NULL)
 		return MHD_NO;
 	q->mc = mc;
+	back(q);
 	if (!q->started)
 		return begin(q, method);
 	if (*size > 0) {
@@ -603,6 +640,17 @@ stop_workers(struct http *h)
 	pthread_cond_destroy(&h->wcv);
 }
 
+/* libmicrohttpd's own consistency checks: say which one failed, then
+ * abort as its default handler would. */
+static void
+on_panic(void *cls, const char *file, unsigned line, const char *reason)
+{
+	(void)cls;
+	fprintf(stderr, "nc-relayd: libmicrohttpd %s:%u: %s\n",
+	    file ? file : "?", line, reason ? reason : "panic");
+	abort();
+}
+
 int
 http_start(struct http **hp, const struct http_conf *c, struct relay *r,
     char *url, size_t urllen)
@@ -615,6 +663,7 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 
 	if (h == NULL)
 		return -1;
+	MHD_set_panic_func(on_panic, NULL);
 	h->conf = *c;
 	h->r = r;
 	pthread_mutex_init(&h->mu, NULL);
@@ -635,6 +684,8 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 		}
 		flags |= MHD_USE_TLS;
 	}
+	/* Ready before the first request can reach dispatch(). */
+	start_workers(h);
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
@@ -650,13 +701,13 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		fprintf(stderr, "nc-relayd: cannot listen on %s\n", c->listen);
+		stop_workers(h);
 		free(h->tls_cert);
 		free(h->tls_key);
 		free(h);
 		return -1;
 	}
 	pthread_create(&h->reaper, NULL, reaper, h);
-	start_workers(h);
 	base_url(h, &ss, url, urllen);
 	*hp = h;
 	return 0;
@@ -667,18 +718,28 @@ http_stop(struct http *h, unsigned grace)
 {
 	struct timespec ts = { 0, 20 * 1000000 };
 	int64_t until = now_ms() + (int64_t)grace * 1000;
-	long active;
+	long active, held;
 
-	h->r->stopping = 1;
-	MHD_quiesce_daemon(h->d);
+	/* No MHD_quiesce_daemon(): on an epoll daemon with its own threads
+	 * it races the event loop for the listen socket and aborts the
+	 * process (libmicrohttpd 0.9.75). Connections that come meanwhile
+	 * are answered 503. */
+	pthread_mutex_lock(&h->mu);
+	atomic_store(&h->r->stopping, 1);
+	pthread_mutex_unlock(&h->mu);
 	waiters_fire_all(h->r->waiters);
-	do {
+	for (;;) {
 		pthread_mutex_lock(&h->mu);
 		active = h->active;
+		held = h->held;
 		pthread_mutex_unlock(&h->mu);
-		if (active > 0)
-			nanosleep(&ts, NULL);
-	} while (active > 0 && now_ms() < until);
+		/* Past the grace, requests still reading a body are cut; a
+		 * suspended one is always waited for (a worker answers it
+		 * soon: everything now is answered 503). */
+		if (held == 0 && (active == 0 || now_ms() >= until))
+			break;
+		nanosleep(&ts, NULL);
+	}
 	MHD_stop_daemon(h->d);
 	stop_workers(h);
 	pthread_mutex_lock(&h->mu);

@@ -3,6 +3,7 @@
 #ifndef RELAY_RELAY_H
 #define RELAY_RELAY_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "../../lib/api.h"
@@ -29,7 +30,7 @@ struct relay {
 	struct ratelimit *rl;
 	struct replay *replay;
 	struct waiters *waiters;
-	volatile int stopping;
+	atomic_int stopping;    /* set by the main thread, read by workers */
 };
 
 void relay_conf_defaults(struct relay_conf *c);

@@ -84,10 +84,32 @@ relay_kill() {
 	return 0
 }
 
+# relay_report WHO ERRFILE WHY: a relay that crashed or complained is
+# written down in $NC_RELAY_REPORT (t/run prints them at the end): a relay
+# is silent on stderr and exits 0 when stopped.
+relay_report() {
+	[ -n "${NC_RELAY_REPORT:-}" ] || return 0
+	{
+		echo "${BATS_TEST_FILENAME##*/}: relay $1: $3"
+		[ -s "$2" ] && tail -n 5 "$2" | sed 's/^/    /'
+	} >>"$NC_RELAY_REPORT"
+}
+
 relay_stop_all() {
-	local n
+	local n pid err rc
 	for n in $RELAY_NAMES; do
-		relay_stop "$n" || true
+		pid=$(relay_pid "$n")
+		err=$(eval echo "\$RELAY_DIR_$n").err
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			relay_report "$n" "$err" "gone before teardown"
+		fi
+		rc=0
+		relay_stop "$n" || rc=$?
+		if [ $rc -ne 0 ]; then
+			relay_report "$n" "$err" "exit status $rc when stopped"
+		elif [ -s "$err" ]; then
+			relay_report "$n" "$err" "wrote to stderr"
+		fi
 	done
 	RELAY_NAMES=
 }

@@ -90,8 +90,20 @@ world_start() {
 }
 
 world_stop() {
-	local p
+	local p f
 	[ -n "${W:-}" ] && [ -f "$(_pids_file)" ] || return 0
+	# a relay (or proxy) that crashed or complained: reported by t/run
+	if [ -n "${NC_RELAY_REPORT:-}" ]; then
+		while read -r p; do
+			kill -0 "$p" 2>/dev/null ||
+				echo "${BATS_TEST_FILENAME##*/}: pid $p ($(cat "/proc/$p/comm" 2>/dev/null || echo ?)) gone before teardown" >>"$NC_RELAY_REPORT"
+		done <"$(_pids_file)"
+		for f in "$W"/relay-*.out.err; do
+			[ -s "$f" ] || continue
+			{ echo "${BATS_TEST_FILENAME##*/}: ${f##*/} not empty"
+			  tail -n 5 "$f" | sed 's/^/    /'; } >>"$NC_RELAY_REPORT"
+		done
+	fi
 	while read -r p; do
 		kill "$p" 2>/dev/null
 	done <"$(_pids_file)"
