@@ -684,8 +684,10 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 		}
 		flags |= MHD_USE_TLS;
 	}
-	/* Ready before the first request can reach dispatch(). */
+	/* Ready before the first request can reach dispatch(), which waits
+	 * for wmu until the relay knows its own URL. */
 	start_workers(h);
+	pthread_mutex_lock(&h->wmu);
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
@@ -700,6 +702,7 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 	    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
+		pthread_mutex_unlock(&h->wmu);
 		fprintf(stderr, "nc-relayd: cannot listen on %s\n", c->listen);
 		stop_workers(h);
 		free(h->tls_cert);
@@ -707,8 +710,11 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 		free(h);
 		return -1;
 	}
-	pthread_create(&h->reaper, NULL, reaper, h);
 	base_url(h, &ss, url, urllen);
+	if (r->url[0] == '\0')   /* no --public-url: the address we listen on */
+		snprintf(r->url, sizeof r->url, "%s", url);
+	pthread_mutex_unlock(&h->wmu);
+	pthread_create(&h->reaper, NULL, reaper, h);
 	*hp = h;
 	return 0;
 }

@@ -20,11 +20,13 @@ struct http_conf {
 struct http;
 
 void http_conf_defaults(struct http_conf *c);
-/* Starts serving r; writes the base URL ("http://127.0.0.1:PORT") to url. */
+/* Starts serving r; writes the base URL ("http://127.0.0.1:PORT") to url,
+ * and to r->url unless that is set (--public-url) - before any request
+ * reaches the API. */
 int http_start(struct http **h, const struct http_conf *c, struct relay *r,
     char *url, size_t urllen);
-/* Stops accepting, ends long-polls, waits for requests in flight (at most
- * grace seconds), then stops. */
+/* Answers new requests 503, ends long-polls, waits for requests in flight
+ * (those still sending a body: at most grace seconds), then stops. */
 void http_stop(struct http *h, unsigned grace);
 
 #endif

@@ -149,8 +149,6 @@ main(int argc, char **argv)
 		relay_close(r);
 		return NC_EOSERR;
 	}
-	if (rc.public_url == NULL)
-		snprintf(r->url, sizeof r->url, "%s", url);
 	printf("%s\n", url);
 	if (fflush(stdout) != 0) {
 		http_stop(h, 0);
