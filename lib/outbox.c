@@ -216,6 +216,32 @@ load_payload(nc_state *s, const nc_self *self, const char *peer,
 	return 0;
 }
 
+/* Message id to peer, for the checks made inside a transaction. */
+struct lacking {
+	nc_state *s;
+	const char *peer, *id;
+};
+
+/* Message q->id to q->peer is still queued and has no envelopes: checked
+ * again inside the transaction that would make them. */
+static int
+still_queued(void *arg)
+{
+	struct lacking *q = arg;
+	sqlite3_stmt *st;
+	int yes = 0;
+
+	if (nc_state_prep(q->s, &st, "SELECT 1 FROM outbox o WHERE o.peer = ?1"
+	    " AND o.id = ?2 AND NOT EXISTS (SELECT 1 FROM outenv e WHERE"
+	    " e.peer = ?1 AND e.id = ?2)") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, q->peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, q->id, -1, SQLITE_STATIC);
+	yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
 /* Encrypt the queued messages to peer that have no envelopes yet. Those
  * queued for our own address are copies for our other devices: any
  * message row of theirs holds the text. */
@@ -227,6 +253,7 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 	nc_buf body = NC_SECBUF_INIT, copy = NC_SECBUF_INIT;
 	nc_payload pl;
 	char id[40], from[NC_ADDR_MAX + 1];
+	struct lacking q = { s, l->user, id };
 	int rc;
 
 	for (;;) {
@@ -253,8 +280,10 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 		    sqlite3_column_int64(st, 1), sqlite3_column_blob(st, 2),
 		    (size_t)sqlite3_column_bytes(st, 2), &pl, &body, &copy);
 		sqlite3_finalize(st);
+		/* Another process may have taken it meanwhile. */
 		if (rc == 0)
-			rc = nc_session_encrypt(s, self, l, id, &pl, 0, NULL);
+			rc = nc_session_encrypt_some(s, self, l, id, &pl, NULL,
+			    still_queued, &q);
 		/* A user's only device has no one to copy to: accepted as it
 		 * is, not looked at again. */
 		if (rc == 0 && (rc = nc_state_begin(s)) == 0) {
@@ -363,11 +392,6 @@ send_batch(nc_state *s, nc_relay *r, const char *name, const nc_devlist *l,
 	return -rc;
 }
 
-struct lacking {
-	nc_state *s;
-	const char *peer, *id;
-};
-
 /* Message lk->id to lk->peer has no envelope for dev yet. */
 static int
 lacks_envelope(const uint8_t dev[16], void *arg)
@@ -459,7 +483,7 @@ restart(nc_state *s, nc_self *self, const nc_devlist *l)
 		lk.id = id;
 		if (rc == 0)
 			rc = nc_session_encrypt_some(s, self, l, id, &pl,
-			    lacks_envelope, &lk);
+			    lacks_envelope, NULL, &lk);
 	}
 	nc_buf_free(&body);
 	nc_buf_free(&copy);

@@ -168,6 +168,7 @@ is_self_dev(const nc_self *self, const nc_devlist *l, int i)
 
 typedef struct {
 	int (*want)(const uint8_t dev[16], void *arg);
+	int (*still)(void *arg);
 	void *arg;
 } dev_filter;
 
@@ -286,8 +287,15 @@ encrypt_to(nc_state *s, nc_self *self, const nc_devlist *l,
 
 	if ((rc = claim(s, l, self, offline, f, b, bdev, &nb)) != 0)
 		return rc;
-	if ((rc = nc_state_begin(s)) != 0)
+	if ((rc = nc_state_begin(s)) != 0) {
+		sodium_memzero(b, sizeof b);
 		return rc;
+	}
+	if (f->still && !f->still(f->arg)) {
+		nc_state_rollback(s);
+		sodium_memzero(b, sizeof b);
+		return 0;
+	}
 	for (i = 0; i < l->n && rc == 0; i++) {
 		const nc_bundle *bi = NULL;
 
@@ -313,7 +321,7 @@ int
 nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
     const char *msgid, const nc_payload *pl, int offline, nc_buf *armored)
 {
-	dev_filter f = { NULL, NULL };
+	dev_filter f = { NULL, NULL, NULL };
 
 	return encrypt_to(s, self, l, msgid, pl, offline, armored, &f);
 }
@@ -321,9 +329,10 @@ nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
 int
 nc_session_encrypt_some(nc_state *s, nc_self *self, const nc_devlist *l,
     const char *msgid, const nc_payload *pl,
-    int (*want)(const uint8_t dev[16], void *arg), void *arg)
+    int (*want)(const uint8_t dev[16], void *arg), int (*still)(void *arg),
+    void *arg)
 {
-	dev_filter f = { want, arg };
+	dev_filter f = { want, still, arg };
 
 	return encrypt_to(s, self, l, msgid, pl, 0, NULL, &f);
 }

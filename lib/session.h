@@ -25,10 +25,13 @@ int nc_session_encrypt(nc_state *s, nc_self *self, const nc_devlist *l,
 	__attribute__((warn_unused_result));
 
 /* As nc_session_encrypt to outenv rows, but only to the devices of l for
- * which want(dev, arg) is true. */
+ * which want(dev, arg) is true (want NULL: all), and only if still(arg) is
+ * true once the transaction holds the state (still NULL: always) - another
+ * process of the same NC_HOME may have done it meanwhile. */
 int nc_session_encrypt_some(nc_state *s, nc_self *self, const nc_devlist *l,
     const char *msgid, const nc_payload *pl,
-    int (*want)(const uint8_t dev[16], void *arg), void *arg)
+    int (*want)(const uint8_t dev[16], void *arg), int (*still)(void *arg),
+    void *arg)
 	__attribute__((warn_unused_result));
 
 typedef struct {

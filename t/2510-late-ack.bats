@@ -4,7 +4,9 @@
 # used to be forgotten as "every row up to the last one sent"; the row
 # numbers of a table emptied meanwhile are used again, so a late answer
 # took a newer, never-sent envelope with it, and with it the message.)
-# Uses the threat world's proxy to hold one delivery back.
+# And a queued message is encrypted once, even when two processes pick it
+# from the outbox at the same time.
+# Uses the threat world's proxy to hold one request back.
 
 load threat/lib
 
@@ -52,5 +54,29 @@ setup() { world_check; }
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.type=="message") | .body' |
 	    tr '\n' ' ')" = "late-m1 late-m2 " ]
 	# m2 went in the envelope made first: no ratchet counter skipped
+	[ "$(count_type missing)" -eq 0 ]
+}
+
+@test "late claim: a message another process encrypted meanwhile is not encrypted again" {
+	# carol is new to alice: her first message needs a prekey claim
+	user carol carol@b.test
+	: >"$HB_REC/log"
+	# A: alice's send to carol, its claim held for 3 s (after A has
+	# picked the message from the outbox)
+	hostile b "delay POST /v1/users/carol/prekeys/claim n=1 ms=3000"
+	as alice nc-send carol@b.test <<<"claim-m1" >"$W/c.out" 2>"$W/c.err" &
+	a=$!
+	sleep 1
+	# B: a flush takes the same message, claims at once, delivers it
+	run as alice nc-send --flush
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait "$a"
+	cat "$W/c.err" "$HB_REC/log"
+	# A found it done: one delivery, one envelope for carol
+	[ "$(grep -c ' POST /v1/users/carol/deliver 201 ' "$HB_REC/log")" -eq 1 ]
+	run as carol nc-recv --json
+	echo "$output"
+	[ "$(count_type message)" -eq 1 ]
 	[ "$(count_type missing)" -eq 0 ]
 }
