@@ -110,7 +110,7 @@ check-asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash t/run
 
 # The suite with every program built under ThreadSanitizer (not in CI: it
-# takes ~40 minutes on 2 cores). Reports go to build-tsan/reports; any
+# adds ~11 minutes on 2 cores). Reports go to build-tsan/reports; any
 # report fails the run.
 check-tsan: deps
 	@$(MAKE) --no-print-directory B=build-tsan CC=gcc \
