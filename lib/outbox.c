@@ -385,7 +385,7 @@ send_batch(nc_state *s, nc_relay *r, const char *name, const nc_devlist *l,
 	rc = nc_relay_deliver(r, name, l->version, it, (size_t)n, &cur);
 	for (i = 0; i < n; i++)
 		nc_buf_free(&hold[i]);
-	if (rc == NC_ETEMP && cur != 0)
+	if (cur != 0)
 		*stale = 1;
 	if (rc == 0 && (rc = delivered(s, l->user, it, ids, n)) == 0)
 		return 1;
@@ -512,20 +512,21 @@ flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
 	nc_devlist l;
 	char name[NC_USER_MAX + 1];
 	const char *at = strchr(peer, '@');
-	int rc, tries = 0, sent, stale = 0, fresh;
+	int rc, tries = 0, sent, stale = 0;
 
 	if ((rc = expire(s, peer, f)) != 0)
 		return rc;
-	/* Messages are encrypted only to a list fetched and verified just
-	 * now; receipts alone go with the pinned one. Copies for our own
-	 * devices go with our pinned list: a delivery to an older version is
-	 * refused (409), and then we fetch it. */
-	fresh = has_messages(s, peer) && strcmp(peer, self->addr) != 0;
-	rc = nc_dir_get(s, peer, fresh, &l);
-	/* Envelopes made for an older list are kept for the devices still
-	 * listed; new devices get their own. */
-	if (rc == 0 && fresh)
-		rc = restart(s, self, &l);
+	/* Everything goes with the list we pinned (fetched and verified the
+	 * first time): the relay refuses a delivery made for another version
+	 * than its current one (409), or to a device it no longer lists (410
+	 * or 404), and only then do we fetch the list again. The relay that
+	 * could lie about that could as well serve an old list to a fetch:
+	 * fetching first would cost a round trip and prove nothing more. */
+	rc = nc_dir_get(s, peer, 0, &l);
+	/* A held contact whose relay serves the pinned key again is no
+	 * longer held. */
+	if (rc == NC_ESECURITY && has_messages(s, peer))
+		rc = nc_dir_get(s, peer, 1, &l);
 again:
 	if (rc == 0)
 		rc = encrypt_queued(s, self, &l, only, all);
@@ -537,9 +538,12 @@ again:
 		while (rc == 0 && (sent = send_batch(s, r, name, &l, &stale)) != 0)
 			if (sent < 0)
 				rc = -sent;
-		if (rc == NC_ETEMP && stale && tries++ == 0) {
+		if (stale && tries++ == 0) {
 			stale = 0;
-			/* 409/410: a new device list. */
+			/* 409/410/404: a new device list, another identity key,
+			 * or no such user any more. Envelopes made for the old
+			 * list are kept for the devices still listed; new
+			 * devices get their own. */
 			if ((rc = nc_dir_get(s, peer, 1, &l)) == 0 &&
 			    (rc = restart(s, self, &l)) == 0)
 				goto again;

@@ -530,8 +530,8 @@ nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
 	if (status == 409 && nc_version_dec(cur, resp.p, resp.len) == 0)
 		rc = nc_fail(NC_ETEMP, "relay %s: device list of %s changed",
 		    r->domain, name);
-	else if (status == 410 || status == 409)
-		*cur = UINT64_MAX;
+	else if (status == 410 || status == 409 || status == 404)
+		*cur = UINT64_MAX;   /* stale: a device gone, or the user */
 done:
 	free(d);
 	nc_buf_free(&b);

@@ -79,7 +79,9 @@ typedef struct {
 	size_t len;
 } nc_relay_item;
 /* Deliver items (n <= 64) in one commit; NC_ETEMP with *cur set to the
- * relay's list version when `version` is outdated (refetch, retry). */
+ * relay's list version when `version` is outdated (refetch, retry), and
+ * *cur set to UINT64_MAX on a 410 or 404 (a device, or the user, gone:
+ * refetch to tell which). */
 int nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
     const nc_relay_item *it, size_t n, uint64_t *cur)
 	__attribute__((warn_unused_result));

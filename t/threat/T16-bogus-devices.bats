@@ -41,13 +41,18 @@ setup() { world_check; }
 @test "T16: a device list listing the attacker's device is refused; it gets nothing" {
 	local before
 	before=$(deliveries a | wc -l)
-	hostile a "replace GET /v1/users/alice/devicelist file=$W/mal.devlist"
+	# bob delivers with the list he pinned; to make him fetch another,
+	# the attacker must refuse that delivery (410: "not a listed device").
+	: >"$W/empty"
+	hostile a "replace POST /v1/users/alice/deliver status=410 file=$W/empty
+replace GET /v1/users/alice/devicelist file=$W/mal.devlist"
 	run as bob nc-send alice@a.test <<<"t16-to-bogus"
 	hostile a ""
 	echo "$output"
 	[ "$status" -eq 1 ]
 	one_line_err "$output"
-	[ "$(deliveries a | wc -l)" -eq "$before" ]
+	grep -q ' GET /v1/users/alice/devicelist 200 replace' "$W/rec-a/log"
+	[ "$(deliveries a | grep -vc ' replace$')" -eq "$before" ]
 	# mallory's device on her own relay got nothing either
 	run env NC_HOME="$W/mal-alice" nc-recv --json
 	[[ "$output" != *t16-to-bogus* ]]

@@ -6,7 +6,9 @@
 # Shows: (1) mallory re-registered as "alice@a.test" on a relay the attacker
 # runs cannot talk to bob as alice; (2) when bob's view of a.test is
 # redirected to that relay, bob's nc-send refuses alice (exit 1) and
-# nothing reaches the attacker's mailbox; nc-keys shows the change.
+# nothing reaches the attacker's mailbox (the relay refuses a delivery to
+# devices it does not list, and bob then fetches the impostor's list and
+# refuses it); nc-keys shows the change.
 
 load lib
 
@@ -47,7 +49,14 @@ setup() { world_check; }
 	echo "$output"
 	[ "$status" -eq 1 ]
 	one_line_err "$output"
-	! grep -qE ' (PUT /v1/users/alice/devices/[^ ]*/mailbox/|POST /v1/users/alice/deliver)' "$HE_REC/log"
+	# bob delivers with the list he pinned: the impostor's relay does not
+	# list those devices and refuses (404/409/410), bob fetches its list
+	# and refuses the changed key. Nothing was accepted, and what was
+	# offered was sealed to the real alice's devices.
+	grep -E ' POST /v1/users/alice/deliver ' "$HE_REC/log" || true
+	! grep -qE ' (PUT /v1/users/alice/devices/[^ ]*/mailbox/[^ ]*|POST /v1/users/alice/deliver) 20[01] ' "$HE_REC/log"
+	run as mal nc-recv --json
+	[[ "$output" != *t17-to-impostor* ]]
 }
 
 @test "T17: nc-keys show reports the changed identity for alice" {
