@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "err.h"
 #include "event.h"
-#include "http.h"
+#include "netproc.h"
 #include "inbox.h"
 #include "outbox.h"
 
@@ -106,7 +106,7 @@ main(int argc, char **argv)
 		return NC_EUSAGE;
 	}
 	if (!hist && !in)
-		nc_http_preload();   /* while the state is opened */
+		(void)nc_netproc_start();   /* loads libcurl while the state opens */
 	memset(&self, 0, sizeof self);
 	if ((rc = nc_cli_open(&s, hist ? NULL : &self)) != 0)
 		goto out;

@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "err.h"
 #include "hex.h"
-#include "http.h"
+#include "netproc.h"
 #include "send.h"
 #include "wire.h"
 
@@ -123,7 +123,7 @@ main(int argc, char **argv)
 			return NC_EUSAGE;
 		}
 	if (!flush && !o.armor)
-		nc_http_preload();   /* while the state is opened */
+		(void)nc_netproc_start();   /* loads libcurl while the state opens */
 	if (flush)
 		rc = nc_send_flush(&o);
 	else if ((rc = readmsg(&msg)) == 0)

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "err.h"
-#include "http.h"
+#include "netproc.h"
 #include "home.h"
 #include "relayc.h"
 
@@ -88,7 +88,7 @@ nc_cli_flag(int c, void (*usage)(FILE *), int *json)
 int
 nc_cli_exit(int rc)
 {
-	nc_http_preload_wait();
+	nc_netproc_stop();
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "%s: standard output: write error\n", nc_prog);
 		if (rc == 0 || rc == NC_ETEMP)

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "err.h"
 #include "http.h"
+#include "netproc.h"
 
 struct curlfns {
 	CURLcode (*global_init)(long);
@@ -94,40 +95,10 @@ load(void)
 	load_ok = 1;   /* the library stays loaded until exit */
 }
 
-/* Loading libcurl and its thirty-odd libraries takes most of a command's
- * time; a command that knows it will talk to a relay starts it on a
- * thread of its own and opens its state meanwhile. nc_http waits for it
- * (pthread_once), and so does exit. */
-static pthread_t loader;
-static int loader_started;
-
-static void *
-preload(void *unused)
+void
+nc_http_load(void)
 {
-	(void)unused;
 	pthread_once(&load_once, load);
-	return NULL;
-}
-
-void
-nc_http_preload_wait(void)
-{
-	if (loader_started) {
-		loader_started = 0;
-		pthread_join(loader, NULL);
-	}
-}
-
-void
-nc_http_preload(void)
-{
-	if (loader_started)
-		return;
-	if (pthread_create(&loader, NULL, preload, NULL) == 0) {
-		loader_started = 1;
-		if (atexit(nc_http_preload_wait) != 0)
-			nc_http_preload_wait();
-	}
 }
 
 int
@@ -324,6 +295,14 @@ setup(CURL *c, const nc_http_req *req, struct sink *s,
 
 int
 nc_http(const nc_http_req *req, nc_http_resp *resp)
+{
+	if (nc_netproc_active())
+		return nc_netproc_http(req, resp);
+	return nc_http_here(req, resp);
+}
+
+int
+nc_http_here(const nc_http_req *req, nc_http_resp *resp)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct sink s = { resp, req->max_response ? req->max_response :

@@ -1,9 +1,11 @@
 /* http.h - the client's HTTP(S) requests, over libcurl loaded with dlopen
  * on first use: commands that never touch the network do not pay for
  * loading libcurl and its dependencies, and no binary lists libcurl as
- * NEEDED. TLS certificates are always verified; there is no switch to turn
- * that off (a test relay's self-signed CA goes in `cafile`). One connection
- * cache per thread is kept between requests (keep-alive). */
+ * NEEDED. A command may have its requests carried out by a child process
+ * that loads it (netproc.h). TLS certificates are always verified; there
+ * is no switch to turn that off (a test relay's self-signed CA goes in
+ * `cafile`). One connection cache per thread is kept between requests
+ * (keep-alive). */
 #ifndef NC_HTTP_H
 #define NC_HTTP_H
 
@@ -47,18 +49,18 @@ typedef struct {
  * on one thread's behalf from another. */
 int nc_http(const nc_http_req *req, nc_http_resp *resp)
 	__attribute__((warn_unused_result));
+/* The same, in this process whatever nc_netproc_start did (the helper's
+ * side of it). */
+int nc_http_here(const nc_http_req *req, nc_http_resp *resp)
+	__attribute__((warn_unused_result));
 void nc_http_resp_free(nc_http_resp *resp);
-
-/* Start loading libcurl on a background thread now, for a command that
- * will make a request later (harmless if it does not, or twice). */
-void nc_http_preload(void);
-/* Wait for that load to end. Call it before exit: the atexit handlers
- * libcrypto registers while loading must not run while the load does
- * (nc_cli_exit does; an atexit handler is only the fallback). */
-void nc_http_preload_wait(void);
 
 /* Close this thread's connections (call before exit; harmless if none). */
 void nc_http_cleanup(void);
+
+/* Load libcurl now rather than at the first request (a failure is
+ * reported by that request). */
+void nc_http_load(void);
 
 /* 1 once libcurl has been loaded into the process (for tests). */
 int nc_http_loaded(void);

@@ -2,7 +2,8 @@
 # t/bench/cli.sh - whole-process wall time of the client commands beside
 # curl making one request to the same relay (the floor for "a process that
 # makes one HTTP request"), measured in the same run, one run of each in
-# turn.
+# turn. Two such floors: a request the relay refuses at once (404), and one
+# whose bytes it commits durably first (201), as every nc-send needs.
 # Appends rows to $BENCH_CSV: group,metric,unit,better,ours,ref_name,ref_value
 set -eu
 cd "$(dirname "$0")/../.."
@@ -42,10 +43,19 @@ echo "a short message" | NC_HOME=$T/alice nc-send -o - bob@b.test |
     sed '1d;$d' | base64 -d >"$T/env.bin"
 NC_HOME=$T/bob nc-recv - < <(echo) >/dev/null 2>&1 || true
 
-# The reference: curl posting the bytes of one envelope to the relay.
+# The reference: curl posting the bytes of one envelope to the relay, to a
+# mailbox that does not exist (404: the relay answers at once).
 ${CC:-cc} -O2 -o "$T/pairtime" t/bench/pairtime.c
 ref=(curl -s -o /dev/null -X PUT --data-binary "@$T/env.bin"
     "$Bu/v1/users/nobody/devices/00000000000000000000000000000000/mailbox/00000000000000000000000000000001")
+# And the same bytes to a real mailbox under a fresh envelope id each time
+# (201: the relay commits and syncs them first, as it must for nc-send).
+mkdir -m 700 "$T/carol"
+cp "$T/bob/config" "$T/carol/config"
+NC_HOME=$T/carol nc-keygen carol@b.test >/dev/null
+carol_dev=$(NC_HOME=$T/carol nc-keys --json show carol@b.test | jq -r '.devices[0]')
+stored=(curl -s -o /dev/null -X PUT --data-binary "@$T/env.bin"
+    "$Bu/v1/users/carol/devices/$carol_dev/mailbox/{seq}")
 # pair PREP INPUT CMD...: CMD (ours) and the reference, one run of each in
 # turn (t/bench/pairtime.c); prints the medians "ours curl" in ms.
 pair() {
@@ -53,9 +63,15 @@ pair() {
 	shift 2
 	"$T/pairtime" "$RUNS" "$prep" "$input" "$@" -- "${ref[@]}"
 }
-row() {   # row METRIC "OURS CURL"
+pair_stored() {
+	local prep=$1 input=$2
+	shift 2
+	"$T/pairtime" "$RUNS" "$prep" "$input" "$@" -- "${stored[@]}"
+}
+row() {   # row METRIC "OURS CURL" [REF-NAME]
+	local name=${3:-curl PUT}
 	set -- "$1" $2
-	printf 'cli,%s,ms,lower,%.2f,curl PUT,%.2f\n' "$1" "$2" "$3" >>"$CSV"
+	printf 'cli,%s,ms,lower,%.2f,%s,%.2f\n' "$1" "$2" "$name" "$3" >>"$CSV"
 }
 
 export NC_HOME
@@ -66,6 +82,12 @@ NC_HOME=$T/bob
 nc-recv >/dev/null
 row nc-recv-1 "$(pair "echo one | NC_HOME=$T/alice nc-send bob@b.test >/dev/null" \
     /dev/null nc-recv)"
+NC_HOME=$T/alice
+row nc-send "$(pair_stored '' "$T/msg" nc-send bob@b.test)" "curl PUT stored"
+NC_HOME=$T/bob
+nc-recv >/dev/null
+row nc-recv-1 "$(pair_stored "echo one | NC_HOME=$T/alice nc-send bob@b.test >/dev/null" \
+    /dev/null nc-recv)" "curl PUT stored"
 NC_HOME=$T/alice
 row "nc-send -o -" "$(pair '' "$T/msg" nc-send -o - bob@b.test)"
 NC_HOME=$T/bob

@@ -8,7 +8,9 @@
  * input from the file INPUT, output to /dev/null. PREP, when not empty, runs through sh before each pair,
  * untimed. Prints the medians in ms: "OURS REF". hyperfine runs all of
  * one command before the other and cannot redirect input without a shell,
- * whose ~5 ms here would be added to both. */
+ * whose ~5 ms here would be added to both. In REF, "{seq}" stands for a
+ * fresh 32-hex-digit number at every run (an envelope id the relay has not
+ * seen, so that it stores each one). */
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -56,6 +58,33 @@ timed(char **argv, const char *input)
 	return t1 - t0;
 }
 
+/* argv with "{seq}" (whole argument or part of one) made unique to run n. */
+static char **
+expand(char **argv, long n)
+{
+	static char buf[64][1024];
+	static char *out[64];
+	static unsigned long stamp;
+	int i;
+
+	if (stamp == 0)
+		stamp = (unsigned long)time(NULL) << 16 ^ (unsigned long)getpid();
+	for (i = 0; argv[i] != NULL && i < 63; i++) {
+		char *at = strstr(argv[i], "{seq}");
+
+		if (at == NULL || strlen(argv[i]) + 32 >= sizeof buf[i]) {
+			out[i] = argv[i];
+			continue;
+		}
+		snprintf(buf[i], sizeof buf[i], "%.*s%016lx%016lx%s",
+		    (int)(at - argv[i]), argv[i], stamp, (unsigned long)(n + 3),
+		    at + 5);
+		out[i] = buf[i];
+	}
+	out[i] = NULL;
+	return out;
+}
+
 static int
 cmp(const void *a, const void *b)
 {
@@ -99,9 +128,9 @@ main(int argc, char **argv)
 		}
 		if (i % 2 == 0) {
 			a = timed(ours, argv[3]);
-			b = timed(ref, argv[3]);
+			b = timed(expand(ref, i), argv[3]);
 		} else {
-			b = timed(ref, argv[3]);
+			b = timed(expand(ref, i), argv[3]);
 			a = timed(ours, argv[3]);
 		}
 		if (i >= 0) {

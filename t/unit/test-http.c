@@ -1,7 +1,10 @@
 /* test-http.c - the libcurl wrapper against a real libmicrohttpd server on
  * 127.0.0.1 port 0, started here: methods, headers, status codes, limits,
  * timeouts, refused connections, proxies, TLS verification, keep-alive, and
- * that libcurl is loaded only on first use and is not NEEDED. */
+ * that libcurl is loaded only on first use and is not NEEDED. All of it
+ * first through a helper process (netproc.h), which must give the same
+ * answers while this process never loads libcurl; then in this process.
+ * Also the helper's frames, and a helper that dies. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,6 +22,7 @@
 #include "buf.h"
 #include "err.h"
 #include "http.h"
+#include "netproc.h"
 #include "check.h"
 
 static int connections;   /* TCP connections the server accepted */
@@ -526,6 +530,114 @@ tls(const char *dir)
 	nc_buf_free(&cert);
 }
 
+/* The frames between a command and its helper: what goes in comes out,
+ * and anything but one whole well-formed frame is refused. */
+static void
+frames(void)
+{
+	const char *h[] = { "A: 1", "B: two", NULL };
+	const char *many[NC_NETPROC_HDRS + 2];
+	static const uint8_t body[] = "body\0bytes";
+	nc_http_req r = { .method = "POST", .url = "http://x/y", .headers = h,
+	    .body = body, .bodylen = sizeof body, .timeout_ms = 1234,
+	    .max_response = 999, .cafile = "/ca.pem" };
+	nc_http_resp a = { 201, NC_BUF_INIT, 7, "text/plain" };
+	nc_http_resp c = NC_HTTP_RESP_INIT;
+	nc_netproc_req *q = calloc(1, sizeof *q);
+	nc_buf b = NC_BUF_INIT;
+	char msg[512];
+	size_t n, bad = 0;
+	int rc = -1;
+
+	if (!CHECK(q != NULL))
+		return;
+	CHECK_INT(nc_netproc_req_enc(&b, &r), 0);
+	CHECK_INT(nc_netproc_req_dec(q, b.p, b.len), 0);
+	CHECK_STR(q->req.method, "POST");
+	CHECK_STR(q->req.url, "http://x/y");
+	CHECK_STR(q->req.headers[0], "A: 1");
+	CHECK_STR(q->req.headers[1], "B: two");
+	CHECK(q->req.headers[2] == NULL);
+	CHECK(q->req.bodylen == sizeof body &&
+	    memcmp(q->req.body, body, sizeof body) == 0);
+	CHECK_INT(q->req.timeout_ms, 1234);
+	CHECK_INT(q->req.max_response, 999);
+	CHECK(q->req.proxy == NULL);
+	CHECK_STR(q->req.cafile, "/ca.pem");
+	for (n = 0; n < b.len; n++)
+		bad += nc_netproc_req_dec(q, b.p, n) != NC_EDATA;
+	CHECK_INT(bad, 0);
+	CHECK_INT(nc_buf_add(&b, "", 1), 0);
+	CHECK_INT(nc_netproc_req_dec(q, b.p, b.len), NC_EDATA);
+	/* A NUL inside the URL (after the version and "POST"). */
+	b.len--;
+	b.p[1 + 4 + 4 + 4] = '\0';
+	CHECK_INT(nc_netproc_req_dec(q, b.p, b.len), NC_EDATA);
+	b.p[0] = 2;
+	CHECK_INT(nc_netproc_req_dec(q, b.p, b.len), NC_EDATA);
+	for (n = 0; n < NC_NETPROC_HDRS + 1; n++)
+		many[n] = "X: y";
+	many[n] = NULL;
+	r.headers = many;
+	nc_buf_reset(&b);
+	CHECK_INT(nc_netproc_req_enc(&b, &r), NC_ESOFTWARE);
+
+	CHECK_INT(nc_buf_add(&a.body, "hi", 2), 0);
+	nc_buf_reset(&b);
+	CHECK_INT(nc_netproc_resp_enc(&b, 0, "ignored", &a), 0);
+	CHECK_INT(nc_netproc_resp_dec(b.p, b.len, 2, &rc, msg, sizeof msg, &c), 0);
+	CHECK_INT(rc, 0);
+	CHECK_STR(msg, "");
+	CHECK_INT(c.status, 201);
+	CHECK_INT(c.retry_after, 7);
+	CHECK_STR(c.content_type, "text/plain");
+	CHECK(c.body.len == 2 && memcmp(c.body.p, "hi", 2) == 0);
+	CHECK_INT(nc_netproc_resp_dec(b.p, b.len, 1, &rc, msg, sizeof msg, &c),
+	    NC_EDATA);   /* a body over the limit */
+	for (bad = 0, n = 0; n < b.len; n++)
+		bad += nc_netproc_resp_dec(b.p, n, 2, &rc, msg, sizeof msg, &c) !=
+		    NC_EDATA;
+	CHECK_INT(bad, 0);
+	nc_buf_reset(&b);
+	a.retry_after = -1;
+	CHECK_INT(nc_netproc_resp_enc(&b, 0, "", &a), 0);
+	CHECK_INT(nc_netproc_resp_dec(b.p, b.len, 2, &rc, msg, sizeof msg, &c), 0);
+	CHECK_INT(c.retry_after, -1);
+	nc_buf_reset(&b);
+	CHECK_INT(nc_netproc_resp_enc(&b, NC_EUNAVAIL, "relay x: refused", &a), 0);
+	CHECK_INT(nc_netproc_resp_dec(b.p, b.len, 2, &rc, msg, sizeof msg, &c), 0);
+	CHECK_INT(rc, NC_EUNAVAIL);
+	CHECK_STR(msg, "relay x: refused");
+	CHECK_INT(c.status, 0);
+	CHECK_INT(c.body.len, 0);
+	b.p[1 + 3] = 99;   /* not an error code of ours */
+	CHECK_INT(nc_netproc_resp_dec(b.p, b.len, 2, &rc, msg, sizeof msg, &c),
+	    NC_EDATA);
+	nc_buf_free(&a.body);
+	nc_http_resp_free(&c);
+	nc_buf_free(&b);
+	free(q);
+}
+
+/* The helper killed: the request in flight fails and says so, the
+ * process goes on without it (its next requests run here). */
+static void
+helper_dies(void)
+{
+	pid_t pid = nc_netproc_pid();
+
+	if (!CHECK(pid > 0))
+		return;
+	CHECK_INT(kill(pid, SIGKILL), 0);
+	CHECK_INT(get("/status/200", 0), NC_ESOFTWARE);
+	CHECK_STR(nc_errmsg(), "network helper killed by signal 9");
+	CHECK(!nc_netproc_active());
+	CHECK_INT(nc_netproc_pid(), 0);
+	CHECK_INT(get("/status/200", 0), 0);
+	CHECK_INT(resp.status, 200);
+	CHECK(nc_http_loaded());
+}
+
 int
 main(void)
 {
@@ -540,10 +652,26 @@ main(void)
 	CHECK_INT(needed_curl(), 0);
 	CHECK(!nc_http_loaded());
 	CHECK(!maps_have("libcurl"));
+	frames();
+	/* The helper starts before the server's threads do (it must start
+	 * while the process has one thread). */
+	CHECK_INT(nc_netproc_start(), 0);
+	CHECK_INT(nc_netproc_start(), 0);   /* harmless twice */
+	CHECK(nc_netproc_active());
 	d = start(0, NULL, NULL, &port);
 	if (!CHECK(d != NULL && port > 0))
 		return check_done("test-http");
 	snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+	methods();
+	statuses();
+	limits();
+	unavailable();
+	tls(dir);
+	CHECK(nc_netproc_active());
+	CHECK(!nc_http_loaded());
+	CHECK(!maps_have("libcurl"));
+	helper_dies();
+	/* And all of it again in this process. */
 	methods();
 	CHECK(nc_http_loaded());
 	CHECK(maps_have("libcurl"));

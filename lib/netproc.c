@@ -1,0 +1,408 @@
+/* netproc.c - HTTP requests carried out by a child process (netproc.h). */
+#define _GNU_SOURCE   /* close_range */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "netproc.h"
+#include "wire.h"
+
+static int helper = -1;   /* our end of the socket pair */
+static pid_t helper_pid;
+static pthread_mutex_t helper_mu = PTHREAD_MUTEX_INITIALIZER;
+static int atfork_set;
+
+/* ---- frames ---- */
+
+static void
+put_text(nc_enc *e, const char *s)
+{
+	nc_put_bytes(e, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Text of at most max bytes without NUL, copied to out (max + 1 bytes). */
+static void
+get_text(nc_dec *d, char *out, size_t max)
+{
+	size_t n = 0;
+	const uint8_t *p = nc_get_bytes(d, max, &n);
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	nc_dec_check(d, memchr(p, '\0', n) == NULL, "NUL in text");
+	if (!d->err) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+}
+
+/* u8 has, text: NULL when has is 0 (and then the text is empty). */
+static const char *
+get_opt(nc_dec *d, char *out)
+{
+	int has = nc_get_u8(d);
+
+	nc_dec_check(d, has <= 1, "netproc: flag");
+	get_text(d, out, NC_NETPROC_STR_MAX);
+	nc_dec_check(d, has || out[0] == '\0', "netproc: text without flag");
+	return has ? out : NULL;
+}
+
+int
+nc_netproc_req_enc(nc_buf *out, const nc_http_req *req)
+{
+	nc_enc e;
+	size_t n = 0;
+
+	while (req->headers && req->headers[n])
+		n++;
+	if (n > NC_NETPROC_HDRS)
+		return nc_fail(NC_ESOFTWARE, "netproc: too many headers");
+	nc_enc_init(&e, out);
+	nc_put_u8(&e, 1);
+	put_text(&e, req->method);
+	put_text(&e, req->url);
+	nc_put_u8(&e, (uint8_t)n);
+	for (size_t i = 0; i < n; i++)
+		put_text(&e, req->headers[i]);
+	nc_put_bytes(&e, req->body, req->body ? req->bodylen : 0);
+	nc_put_u32(&e, req->timeout_ms > 0 && req->timeout_ms <= UINT32_MAX ?
+	    (uint32_t)req->timeout_ms : 0);
+	nc_put_u64(&e, req->max_response);
+	nc_put_u8(&e, req->proxy != NULL);
+	put_text(&e, req->proxy);
+	nc_put_u8(&e, req->cafile != NULL);
+	put_text(&e, req->cafile);
+	return nc_enc_end(&e);
+}
+
+int
+nc_netproc_req_dec(nc_netproc_req *q, const uint8_t *p, size_t len)
+{
+	nc_dec d;
+	size_t n, i, bodylen = 0;
+
+	memset(&q->req, 0, sizeof q->req);
+	nc_dec_init(&d, p, len);
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "netproc: version");
+	get_text(&d, q->method, sizeof q->method - 1);
+	get_text(&d, q->url, NC_NETPROC_STR_MAX);
+	n = nc_get_u8(&d);
+	nc_dec_check(&d, n <= NC_NETPROC_HDRS, "netproc: too many headers");
+	for (i = 0; i < n && !d.err; i++) {
+		get_text(&d, q->hdr[i], NC_NETPROC_HDR_MAX);
+		q->hdrp[i] = q->hdr[i];
+	}
+	q->hdrp[i] = NULL;
+	q->req.body = nc_get_bytes(&d, NC_NETPROC_MAX, &bodylen);
+	q->req.bodylen = bodylen;
+	q->req.timeout_ms = (long)nc_get_u32(&d);
+	q->req.max_response = (size_t)nc_get_u64(&d);
+	q->req.proxy = get_opt(&d, q->proxy);
+	q->req.cafile = get_opt(&d, q->cafile);
+	q->req.method = q->method;
+	q->req.url = q->url;
+	q->req.headers = q->hdrp;
+	return nc_dec_end(&d, "netproc request");
+}
+
+int
+nc_netproc_resp_enc(nc_buf *out, int rc, const char *msg,
+    const nc_http_resp *resp)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, out);
+	nc_put_u8(&e, 1);
+	nc_put_u32(&e, (uint32_t)rc);
+	put_text(&e, rc ? msg : "");
+	nc_put_u32(&e, rc ? 0 : (uint32_t)resp->status);
+	nc_put_u64(&e, rc || resp->retry_after < 0 ? 0 :
+	    (uint64_t)resp->retry_after + 1);
+	put_text(&e, rc ? "" : resp->content_type);
+	nc_put_bytes(&e, rc ? NULL : resp->body.p, rc ? 0 : resp->body.len);
+	return nc_enc_end(&e);
+}
+
+int
+nc_netproc_resp_dec(const uint8_t *p, size_t len, size_t max, int *rc,
+    char *msg, size_t msgsize, nc_http_resp *resp)
+{
+	nc_dec d;
+	char m[512];
+	const uint8_t *body;
+	uint64_t ra;
+	size_t n = 0;
+
+	nc_dec_init(&d, p, len);
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "netproc: version");
+	*rc = (int)nc_get_u32(&d);
+	nc_dec_check(&d, *rc >= 0 && *rc <= NC_ECONFIG, "netproc: result");
+	get_text(&d, m, sizeof m - 1);
+	resp->status = (long)nc_get_u32(&d);
+	nc_dec_check(&d, resp->status <= 999, "netproc: status");
+	ra = nc_get_u64(&d);
+	nc_dec_check(&d, ra <= (uint64_t)1 << 40, "netproc: retry-after");
+	resp->retry_after = ra ? (long)(ra - 1) : -1;
+	get_text(&d, resp->content_type, sizeof resp->content_type - 1);
+	body = nc_get_bytes(&d, max, &n);
+	/* One encoding only: a message with an error, the rest without. */
+	nc_dec_check(&d, *rc ? resp->status == 0 && ra == 0 && n == 0 &&
+	    resp->content_type[0] == '\0' : m[0] == '\0', "netproc: fields");
+	if (nc_dec_end(&d, "netproc response") != 0)
+		return NC_EDATA;
+	nc_buf_reset(&resp->body);
+	if (n > 0 && nc_buf_add(&resp->body, body, n) != 0)
+		return NC_EOSERR;
+	snprintf(msg, msgsize, "%s", m);
+	return 0;
+}
+
+/* ---- the socket pair ---- */
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = read(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int
+send_frame(int fd, const nc_buf *b)
+{
+	uint8_t h[4] = { (uint8_t)(b->len >> 24), (uint8_t)(b->len >> 16),
+	    (uint8_t)(b->len >> 8), (uint8_t)b->len };
+
+	return write_all(fd, h, 4) || write_all(fd, b->p, b->len) ? -1 : 0;
+}
+
+/* 0; -1 on EOF or error; -2 for a frame over max (nothing read of it). */
+static int
+recv_frame(int fd, nc_buf *b, size_t max)
+{
+	uint8_t h[4];
+	size_t n;
+
+	nc_buf_reset(b);
+	if (read_all(fd, h, 4) != 0)
+		return -1;
+	n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+	if (n > max)
+		return -2;
+	if (nc_buf_reserve(b, n) != 0 || read_all(fd, b->p, n) != 0)
+		return -1;
+	b->len = n;
+	return 0;
+}
+
+/* ---- the helper ---- */
+
+static void
+serve(int fd)
+{
+	nc_netproc_req *q = calloc(1, sizeof *q);
+	nc_http_resp resp = NC_HTTP_RESP_INIT;
+	nc_buf in = NC_SECBUF_INIT, out = NC_SECBUF_INIT;
+	int rc;
+
+	if (q == NULL)
+		_exit(1);
+	nc_http_load();   /* now, while the parent opens its state */
+	while (recv_frame(fd, &in, NC_NETPROC_MAX) == 0) {
+		if ((rc = nc_netproc_req_dec(q, in.p, in.len)) == 0)
+			rc = nc_http_here(&q->req, &resp);
+		nc_buf_reset(&out);
+		if (nc_netproc_resp_enc(&out, rc, nc_errmsg(), &resp) != 0 ||
+		    send_frame(fd, &out) != 0)
+			break;
+	}
+	/* The parent closed its end (or died): nothing is left to do, and
+	 * the kernel closes the connections; no cleanup to wait for. */
+	_exit(0);
+}
+
+static void
+child(int fd, pid_t parent)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	char *pw;
+
+	/* It reads nothing of the parent's input and writes nothing to its
+	 * output (stderr stays, for what a sanitizer or libcurl may say). */
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0)
+		_exit(1);
+	/* No other descriptor of the parent's (a test harness's pipes, say)
+	 * is held open. fd is above 2: see nc_netproc_start. */
+	if (fd > 3)
+		(void)close_range(3, (unsigned)fd - 1, 0);
+	(void)close_range((unsigned)fd + 1, ~0U, 0);
+	/* Its copy of the environment keeps no password. */
+	if ((pw = getenv("NC_PASSWORD")) != NULL)
+		sodium_memzero(pw, strlen(pw));
+	unsetenv("NC_PASSWORD");
+	/* Gone with the parent, even one killed in a long poll. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(0);
+	serve(fd);
+}
+
+/* A child forked later (by a test, say) does not talk to our helper. */
+static void
+forget_helper(void)
+{
+	if (helper >= 0)
+		close(helper);
+	helper = -1;
+}
+
+int
+nc_netproc_start(void)
+{
+	int sv[2], fd;
+	pid_t pid, parent = getpid();
+
+	if (helper >= 0)
+		return 0;
+	if (!atfork_set && pthread_atfork(NULL, NULL, forget_helper) == 0)
+		atfork_set = 1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return -1;
+	/* The child's end goes above 2 (a command started with a standard
+	 * descriptor closed gets low numbers), where /dev/null cannot land
+	 * on it. */
+	if ((fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 3)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[1]);
+	fflush(NULL);   /* nothing buffered is written twice */
+	if ((pid = fork()) < 0) {
+		close(sv[0]);
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child(fd, parent);
+	}
+	close(fd);
+	helper = sv[0];
+	helper_pid = pid;
+	return 0;
+}
+
+int
+nc_netproc_active(void)
+{
+	return helper >= 0;
+}
+
+pid_t
+nc_netproc_pid(void)
+{
+	return helper >= 0 ? helper_pid : 0;
+}
+
+/* The helper is gone: say how, once, and go on without it. */
+static int
+lost(void)
+{
+	int st = 0;
+	pid_t pid = helper_pid;
+
+	close(helper);
+	helper = -1;
+	if (waitpid(pid, &st, 0) == pid && WIFSIGNALED(st))
+		return nc_fail(NC_ESOFTWARE, "network helper killed by signal %d",
+		    WTERMSIG(st));
+	return nc_fail(NC_ESOFTWARE, "network helper exited");
+}
+
+int
+nc_netproc_http(const nc_http_req *req, nc_http_resp *resp)
+{
+	nc_buf out = NC_SECBUF_INIT, in = NC_SECBUF_INIT;
+	nc_http_req q = *req;
+	char msg[512];
+	size_t max = req->max_response ? req->max_response : NC_HTTP_MAX_DEFAULT;
+	int rc, got = 0, res = 0;
+
+	if (max > NC_BUF_MAX - 1)
+		max = NC_BUF_MAX - 1;
+	nc_buf_reset(&resp->body);
+	resp->status = 0;
+	resp->retry_after = -1;
+	resp->content_type[0] = '\0';
+	/* The proxy is the one this process was told about: the helper's
+	 * environment is a copy from the time it started. */
+	q.proxy = req->proxy ? req->proxy :
+	    getenv("NC_PROXY") ? getenv("NC_PROXY") : "";
+	if ((rc = nc_netproc_req_enc(&out, &q)) != 0)
+		goto done;
+	pthread_mutex_lock(&helper_mu);
+	if (helper < 0)
+		rc = nc_fail(NC_ESOFTWARE, "network helper not running");
+	else if (send_frame(helper, &out) != 0 ||
+	    (got = recv_frame(helper, &in, NC_NETPROC_MAX)) != 0) {
+		if (got == -2)   /* out of step: no use going on with it */
+			kill(helper_pid, SIGKILL);
+		rc = lost();
+	} else if (nc_netproc_resp_dec(in.p, in.len, max, &res, msg,
+	    sizeof msg, resp) != 0)
+		rc = nc_fail(NC_ESOFTWARE, "network helper: bad answer");
+	else if (res != 0)
+		rc = nc_fail(res, "%s", msg);
+	pthread_mutex_unlock(&helper_mu);
+done:
+	nc_buf_free(&out);
+	nc_buf_free(&in);
+	return rc;
+}
+
+void
+nc_netproc_stop(void)
+{
+	if (helper < 0)
+		return;
+	close(helper);
+	helper = -1;
+	(void)waitpid(helper_pid, NULL, WNOHANG);
+}

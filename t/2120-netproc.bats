@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# nc-send and nc-recv make their requests from a helper process forked
+# before they read a key (lib/netproc.c): it holds nothing of the caller's
+# but standard error, keeps no password, never outlives its command, and
+# its command still never loads libcurl itself.
+
+load helpers/relay
+load helpers/client
+
+setup() { world_load; }
+
+teardown() {
+	[ -z "${pid:-}" ] || kill -9 "$pid" 2>/dev/null || true
+}
+
+setup_file() {
+	world_up
+	mkuser alice alice@a.test
+	mkuser bob bob@b.test
+	echo hello | as alice nc-send bob@b.test >/dev/null
+	as bob nc-recv >/dev/null
+}
+
+teardown_file() { world_down; }
+
+# helper_of PID: the helper process of command PID (waits for it).
+helper_of() {
+	local c i
+	for i in $(seq 100); do
+		c=$(pgrep -P "$1" | head -n 1)
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "netproc: the helper of nc-recv --follow holds only /dev/null, stderr and sockets; no password; no libcurl in the command" {
+	exec 7>"$W/fd7"   # a descriptor of the caller's it must not keep
+	NC_HOME=$W/bob nc-recv --follow >"$W/follow.out" 2>"$W/follow.err" 3>&- &
+	pid=$!
+	exec 7>&-
+	helper=$(helper_of "$pid")
+	# wait until the helper has loaded libcurl and the command is polling
+	for _ in $(seq 100); do
+		grep -q libcurl "/proc/$helper/maps" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q libcurl "/proc/$helper/maps"
+	! grep -q libcurl "/proc/$pid/maps"
+	ls -l "/proc/$helper/fd" >&2
+	# 0, 1, 2, then sockets only: ours, and libcurl's own
+	for f in "/proc/$helper/fd"/*; do
+		case ${f##*/} in 0|1|2) continue ;; esac
+		[[ "$(readlink "$f")" == socket:* ]]
+	done
+	[ "$(readlink "/proc/$helper/fd/0")" = /dev/null ]
+	[ "$(readlink "/proc/$helper/fd/1")" = /dev/null ]
+	[ "$(readlink "/proc/$helper/fd/2")" = "$W/follow.err" ]
+	! tr '\0' '\n' <"/proc/$helper/environ" | grep -q '^NC_PASSWORD='
+	tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^NC_PASSWORD='
+	# it still delivers
+	echo "through the helper" | as alice nc-send bob@b.test >/dev/null
+	for _ in $(seq 100); do
+		grep -q "through the helper" "$W/follow.out" && break
+		sleep 0.05
+	done
+	grep -q "through the helper" "$W/follow.out"
+	# killed in its long poll, the command takes its helper along
+	kill -9 "$pid"
+	for _ in $(seq 100); do
+		[ -d "/proc/$helper" ] || break
+		sleep 0.05
+	done
+	[ ! -d "/proc/$helper" ] || grep -q '^State:.*Z' "/proc/$helper/status"
+}
+
+@test "netproc: nc-send's output and exit status are its own; its helper is gone when it returns" {
+	run as alice nc-send bob@b.test <<<"one more"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9a-f]{32}$ ]]
+	[ -z "$(pgrep -f 'nc-send bob@b.test' || true)" ]
+	# started with standard input closed (the socket pair gets fd 0)
+	run bash -c 'NC_HOME=$W/bob nc-recv <&-'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"one more"* ]]
+}
