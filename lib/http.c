@@ -296,9 +296,32 @@ setup(CURL *c, const nc_http_req *req, struct sink *s,
 int
 nc_http(const nc_http_req *req, nc_http_resp *resp)
 {
-	if (nc_netproc_active())
-		return nc_netproc_http(req, resp);
-	return nc_http_here(req, resp);
+	nc_http_call c;
+
+	nc_http_start(req, resp, &c);
+	return nc_http_wait(&c);
+}
+
+void
+nc_http_start(const nc_http_req *req, nc_http_resp *resp, nc_http_call *call)
+{
+	memset(call, 0, sizeof *call);
+	call->resp = resp;
+	if (nc_netproc_active()) {
+		nc_netproc_start_call(req, call);
+		return;
+	}
+	if ((call->rc = nc_http_here(req, resp)) != 0)
+		snprintf(call->msg, sizeof call->msg, "%s", nc_errmsg());
+	call->done = 1;
+}
+
+int
+nc_http_wait(nc_http_call *call)
+{
+	if (!call->done)
+		nc_netproc_wait(call);
+	return call->rc ? nc_fail(call->rc, "%s", call->msg) : 0;
 }
 
 int

@@ -49,7 +49,25 @@ typedef struct {
  * on one thread's behalf from another. */
 int nc_http(const nc_http_req *req, nc_http_resp *resp)
 	__attribute__((warn_unused_result));
-/* The same, in this process whatever nc_netproc_start did (the helper's
+/* A request that runs while the caller does something else (another
+ * request, say): nc_http_start, then nc_http_wait for its result, which
+ * is nc_http's. Through the helper (netproc.h) requests run at the same
+ * time; without it nc_http_start performs the request at once. resp must
+ * stay until the wait; req only during the start. */
+typedef struct nc_http_call {
+	nc_http_resp *resp;
+	size_t max;                  /* the body limit in force */
+	uint32_t tag;                /* netproc's request number */
+	int done, rc;
+	char msg[512];               /* the reason, when rc != 0 */
+	struct nc_http_call *next;   /* netproc's list of calls in flight */
+} nc_http_call;
+
+void nc_http_start(const nc_http_req *req, nc_http_resp *resp,
+    nc_http_call *call);
+int nc_http_wait(nc_http_call *call) __attribute__((warn_unused_result));
+
+/* nc_http in this process, whatever nc_netproc_start did (the helper's
  * side of it). */
 int nc_http_here(const nc_http_req *req, nc_http_resp *resp)
 	__attribute__((warn_unused_result));

@@ -57,11 +57,19 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 	if (nack > 0) {
 		/* What was stored must be on disk before the relay may delete
 		 * it: one sync for the batch. The receipts for it are sealed
-		 * first, so that the same sync covers their ratchet steps. */
+		 * first, so that the same sync covers their ratchet steps; they
+		 * go out while the relay deletes (with the network helper, at
+		 * the same time: two round trips in the time of one). */
 		(void)!nc_session_receipts(s, self);
-		if ((rc = nc_state_sync(s)) == 0)
-			rc = nc_relay_ack(r, self->name, self->dev,
-			    (const uint8_t (*)[16])ack, nack);
+		if ((rc = nc_state_sync(s)) == 0) {
+			nc_relay_pending p;
+			nc_flush f;
+
+			nc_relay_ack_start(r, self->name, self->dev,
+			    (const uint8_t (*)[16])ack, nack, &p);
+			(void)!nc_outbox_flush(s, self, NULL, 0, &f);
+			rc = nc_relay_ack_wait(&p);
+		}
 	}
 	*more = n == NC_RELAY_LIST_MAX;
 done:

@@ -18,11 +18,6 @@
 #include "netproc.h"
 #include "wire.h"
 
-static int helper = -1;   /* our end of the socket pair */
-static pid_t helper_pid;
-static pthread_mutex_t helper_mu = PTHREAD_MUTEX_INITIALIZER;
-static int atfork_set;
-
 /* ---- frames ---- */
 
 static void
@@ -170,13 +165,15 @@ nc_netproc_resp_dec(const uint8_t *p, size_t len, size_t max, int *rc,
 	return 0;
 }
 
-/* ---- the socket pair ---- */
+/* ---- the socket pair: u32 length, u32 tag, then the frame ---- */
 
+/* All n bytes written (out) or read; -1 on EOF or an error. Written with
+ * send: a helper gone is an error, not a SIGPIPE. */
 static int
-write_all(int fd, const uint8_t *p, size_t n)
+xfer(int fd, uint8_t *p, size_t n, int out)
 {
 	while (n > 0) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t k = out ? send(fd, p, n, MSG_NOSIGNAL) : read(fd, p, n);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -189,69 +186,128 @@ write_all(int fd, const uint8_t *p, size_t n)
 }
 
 static int
-read_all(int fd, uint8_t *p, size_t n)
+send_frame(int fd, uint32_t tag, const nc_buf *b)
 {
-	while (n > 0) {
-		ssize_t k = read(fd, p, n);
+	nc_buf h = NC_BUF_INIT;
+	nc_enc e;
+	int rc;
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-static int
-send_frame(int fd, const nc_buf *b)
-{
-	uint8_t h[4] = { (uint8_t)(b->len >> 24), (uint8_t)(b->len >> 16),
-	    (uint8_t)(b->len >> 8), (uint8_t)b->len };
-
-	return write_all(fd, h, 4) || write_all(fd, b->p, b->len) ? -1 : 0;
+	nc_enc_init(&e, &h);
+	nc_put_u32(&e, (uint32_t)b->len);
+	nc_put_u32(&e, tag);
+	rc = nc_enc_end(&e) != 0 || xfer(fd, h.p, h.len, 1) ||
+	    xfer(fd, b->p, b->len, 1) ? -1 : 0;
+	nc_buf_free(&h);
+	return rc;
 }
 
 /* 0; -1 on EOF or error; -2 for a frame over max (nothing read of it). */
 static int
-recv_frame(int fd, nc_buf *b, size_t max)
+recv_frame(int fd, uint32_t *tag, nc_buf *b, size_t max)
 {
-	uint8_t h[4];
+	uint8_t h[8];
+	nc_dec d;
 	size_t n;
 
 	nc_buf_reset(b);
-	if (read_all(fd, h, 4) != 0)
+	if (xfer(fd, h, 8, 0) != 0)
 		return -1;
-	n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+	nc_dec_init(&d, h, 8);
+	n = nc_get_u32(&d);
+	*tag = nc_get_u32(&d);
 	if (n > max)
 		return -2;
-	if (nc_buf_reserve(b, n) != 0 || read_all(fd, b->p, n) != 0)
+	if (nc_buf_reserve(b, n) != 0 || xfer(fd, b->p, n, 0) != 0)
 		return -1;
 	b->len = n;
 	return 0;
 }
 
-/* ---- the helper ---- */
+/* ---- the helper: requests run on a few worker threads, each with its
+ * own libcurl handle (and so its own kept-alive connections). A request
+ * goes to the first idle worker: one at a time, they all go to the
+ * first, whose connections stay warm. ---- */
 
-static void
-serve(int fd)
+#define WORKERS 4
+
+static struct {
+	pthread_mutex_t mu;      /* the slots below */
+	pthread_cond_t cv;       /* a slot changed */
+	pthread_mutex_t wmu;     /* one answer at a time on the socket */
+	int fd;
+	struct slot {
+		int state;           /* 0 not started, 1 idle, 2 has work */
+		uint32_t tag;
+		nc_buf in;
+	} w[WORKERS];
+} H = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, -1, { { 0, 0, NC_SECBUF_INIT } } };
+
+static void *
+work(void *arg)
 {
+	struct slot *w = arg;
 	nc_netproc_req *q = calloc(1, sizeof *q);
 	nc_http_resp resp = NC_HTTP_RESP_INIT;
-	nc_buf in = NC_SECBUF_INIT, out = NC_SECBUF_INIT;
+	nc_buf out = NC_SECBUF_INIT;
 	int rc;
 
 	if (q == NULL)
 		_exit(1);
-	nc_http_load();   /* now, while the parent opens its state */
-	while (recv_frame(fd, &in, NC_NETPROC_MAX) == 0) {
-		if ((rc = nc_netproc_req_dec(q, in.p, in.len)) == 0)
+	for (;;) {
+		pthread_mutex_lock(&H.mu);
+		while (w->state != 2)
+			pthread_cond_wait(&H.cv, &H.mu);
+		pthread_mutex_unlock(&H.mu);
+		if ((rc = nc_netproc_req_dec(q, w->in.p, w->in.len)) == 0)
 			rc = nc_http_here(&q->req, &resp);
 		nc_buf_reset(&out);
-		if (nc_netproc_resp_enc(&out, rc, nc_errmsg(), &resp) != 0 ||
-		    send_frame(fd, &out) != 0)
-			break;
+		if (nc_netproc_resp_enc(&out, rc, nc_errmsg(), &resp) != 0)
+			_exit(1);
+		pthread_mutex_lock(&H.wmu);
+		if (send_frame(H.fd, w->tag, &out) != 0)
+			_exit(0);   /* the parent is gone */
+		pthread_mutex_unlock(&H.wmu);
+		pthread_mutex_lock(&H.mu);
+		nc_buf_reset(&w->in);
+		w->state = 1;
+		pthread_cond_broadcast(&H.cv);
+		pthread_mutex_unlock(&H.mu);
+	}
+	return NULL;
+}
+
+static void
+serve(int fd)
+{
+	nc_buf in = NC_SECBUF_INIT, t;
+	uint32_t tag;
+	pthread_t th;
+	int i;
+
+	H.fd = fd;
+	nc_http_load();   /* now, while the parent opens its state */
+	while (recv_frame(fd, &tag, &in, NC_NETPROC_MAX) == 0) {
+		pthread_mutex_lock(&H.mu);
+		for (;;) {
+			for (i = 0; i < WORKERS && H.w[i].state == 2; i++)
+				;
+			if (i < WORKERS)
+				break;
+			pthread_cond_wait(&H.cv, &H.mu);
+		}
+		if (H.w[i].state == 0) {
+			if (pthread_create(&th, NULL, work, &H.w[i]) != 0)
+				_exit(1);
+			pthread_detach(th);
+		}
+		t = H.w[i].in;
+		H.w[i].in = in;
+		in = t;
+		H.w[i].tag = tag;
+		H.w[i].state = 2;
+		pthread_cond_broadcast(&H.cv);
+		pthread_mutex_unlock(&H.mu);
 	}
 	/* The parent closed its end (or died): nothing is left to do, and
 	 * the kernel closes the connections; no cleanup to wait for. */
@@ -283,6 +339,15 @@ child(int fd, pid_t parent)
 	serve(fd);
 }
 
+/* ---- the command's side ---- */
+
+static int helper = -1;   /* our end of the socket pair */
+static pid_t helper_pid;
+static pthread_mutex_t helper_mu = PTHREAD_MUTEX_INITIALIZER;
+static nc_http_call *inflight;   /* started, not answered */
+static uint32_t last_tag;
+static int atfork_set;
+
 /* A child forked later (by a test, say) does not talk to our helper. */
 static void
 forget_helper(void)
@@ -290,6 +355,7 @@ forget_helper(void)
 	if (helper >= 0)
 		close(helper);
 	helper = -1;
+	inflight = NULL;
 }
 
 int
@@ -341,32 +407,50 @@ nc_netproc_pid(void)
 	return helper >= 0 ? helper_pid : 0;
 }
 
-/* The helper is gone: say how, once, and go on without it. */
-static int
-lost(void)
+static void
+finish(nc_http_call *c, int rc, const char *msg)
 {
-	int st = 0;
-	pid_t pid = helper_pid;
-
-	close(helper);
-	helper = -1;
-	if (waitpid(pid, &st, 0) == pid && WIFSIGNALED(st))
-		return nc_fail(NC_ESOFTWARE, "network helper killed by signal %d",
-		    WTERMSIG(st));
-	return nc_fail(NC_ESOFTWARE, "network helper exited");
+	c->rc = rc;
+	snprintf(c->msg, sizeof c->msg, "%s", rc ? msg : "");
+	c->done = 1;
 }
 
-int
-nc_netproc_http(const nc_http_req *req, nc_http_resp *resp)
+/* The helper is gone (or out of step, and then killed): every call in
+ * flight fails, saying how, and the process goes on without it. Called
+ * with helper_mu held. */
+static void
+lost(int kill_it)
 {
-	nc_buf out = NC_SECBUF_INIT, in = NC_SECBUF_INIT;
-	nc_http_req q = *req;
-	char msg[512];
-	size_t max = req->max_response ? req->max_response : NC_HTTP_MAX_DEFAULT;
-	int rc, got = 0, res = 0;
+	char why[80] = "network helper exited";
+	int st = 0;
+	nc_http_call *c;
 
-	if (max > NC_BUF_MAX - 1)
-		max = NC_BUF_MAX - 1;
+	if (kill_it)
+		kill(helper_pid, SIGKILL);
+	close(helper);
+	helper = -1;
+	if (waitpid(helper_pid, &st, 0) == helper_pid && WIFSIGNALED(st) &&
+	    !kill_it)
+		snprintf(why, sizeof why, "network helper killed by signal %d",
+		    WTERMSIG(st));
+	else if (kill_it)
+		snprintf(why, sizeof why, "network helper: bad answer");
+	for (c = inflight; c != NULL; c = c->next)
+		finish(c, NC_ESOFTWARE, why);
+	inflight = NULL;
+}
+
+void
+nc_netproc_start_call(const nc_http_req *req, nc_http_call *call)
+{
+	nc_buf out = NC_SECBUF_INIT;
+	nc_http_req q = *req;
+	nc_http_resp *resp = call->resp;
+	int rc;
+
+	call->max = req->max_response ? req->max_response : NC_HTTP_MAX_DEFAULT;
+	if (call->max > NC_BUF_MAX - 1)
+		call->max = NC_BUF_MAX - 1;
 	nc_buf_reset(&resp->body);
 	resp->status = 0;
 	resp->retry_after = -1;
@@ -375,34 +459,73 @@ nc_netproc_http(const nc_http_req *req, nc_http_resp *resp)
 	 * environment is a copy from the time it started. */
 	q.proxy = req->proxy ? req->proxy :
 	    getenv("NC_PROXY") ? getenv("NC_PROXY") : "";
-	if ((rc = nc_netproc_req_enc(&out, &q)) != 0)
+	if ((rc = nc_netproc_req_enc(&out, &q)) != 0) {
+		finish(call, rc, nc_errmsg());
 		goto done;
+	}
 	pthread_mutex_lock(&helper_mu);
+	call->tag = ++last_tag;
+	call->next = inflight;
+	inflight = call;
 	if (helper < 0)
-		rc = nc_fail(NC_ESOFTWARE, "network helper not running");
-	else if (send_frame(helper, &out) != 0 ||
-	    (got = recv_frame(helper, &in, NC_NETPROC_MAX)) != 0) {
-		if (got == -2)   /* out of step: no use going on with it */
-			kill(helper_pid, SIGKILL);
-		rc = lost();
-	} else if (nc_netproc_resp_dec(in.p, in.len, max, &res, msg,
-	    sizeof msg, resp) != 0)
-		rc = nc_fail(NC_ESOFTWARE, "network helper: bad answer");
-	else if (res != 0)
-		rc = nc_fail(res, "%s", msg);
+		lost(0);   /* (cannot be: the caller checked) */
+	else if (send_frame(helper, call->tag, &out) != 0)
+		lost(0);
 	pthread_mutex_unlock(&helper_mu);
 done:
 	nc_buf_free(&out);
+}
+
+/* Read answers until call's has come; the others are kept in theirs. */
+void
+nc_netproc_wait(nc_http_call *call)
+{
+	nc_buf in = NC_SECBUF_INIT;
+	nc_http_call **pp, *c;
+	uint32_t tag;
+	int got, rc;
+
+	pthread_mutex_lock(&helper_mu);
+	while (!call->done) {
+		if (helper < 0) {
+			finish(call, NC_ESOFTWARE, "network helper not running");
+			break;
+		}
+		if ((got = recv_frame(helper, &tag, &in, NC_NETPROC_MAX)) != 0) {
+			lost(got == -2);
+			continue;
+		}
+		for (pp = &inflight; *pp != NULL && (*pp)->tag != tag;
+		    pp = &(*pp)->next)
+			;
+		if ((c = *pp) == NULL) {   /* an answer to nothing we asked */
+			lost(1);
+			continue;
+		}
+		*pp = c->next;
+		if (nc_netproc_resp_dec(in.p, in.len, c->max, &rc, c->msg,
+		    sizeof c->msg, c->resp) != 0)
+			finish(c, NC_ESOFTWARE, "network helper: bad answer");
+		else
+			c->rc = rc, c->done = 1;
+	}
+	pthread_mutex_unlock(&helper_mu);
 	nc_buf_free(&in);
-	return rc;
 }
 
 void
 nc_netproc_stop(void)
 {
-	if (helper < 0)
-		return;
-	close(helper);
-	helper = -1;
-	(void)waitpid(helper_pid, NULL, WNOHANG);
+	nc_http_call *c;
+
+	pthread_mutex_lock(&helper_mu);
+	if (helper >= 0) {
+		close(helper);
+		helper = -1;
+		(void)waitpid(helper_pid, NULL, WNOHANG);
+	}
+	for (c = inflight; c != NULL; c = c->next)
+		finish(c, NC_ESOFTWARE, "network helper stopped");
+	inflight = NULL;
+	pthread_mutex_unlock(&helper_mu);
 }

@@ -4,7 +4,7 @@
  * thing, before it reads a secret: it forks a child that loads libcurl
  * (about thirty libraries, most of a short command's time) while the
  * parent opens its state and encrypts. From then on the parent's nc_http
- * calls travel to the child over a socket pair, one frame each way.
+ * calls travel to the child over a socket pair, a frame each way.
  *
  * Why a process and not a thread: on two CPUs a loader thread and the
  * command's own work slowed each other down (every mapping change the
@@ -14,8 +14,11 @@
  * runs in a process that never held a key (and wipes its copy of
  * NC_PASSWORD).
  *
- * Frames (u32 big-endian length, then the body, at most NC_NETPROC_MAX),
- * both ways between two copies of the same program (lib/wire.h types):
+ * The helper runs requests on a few threads at once (a receipt beside
+ * an acknowledgement, say), so answers come back in any order. Frames
+ * (u32 big-endian length, u32 tag naming the request, then the body, at
+ * most NC_NETPROC_MAX), both ways between two copies of the same program
+ * (lib/wire.h types):
  *   request:  u8 1, bytes method, bytes url, u8 n (<= 16), n x bytes
  *             header, bytes body, u32 timeout_ms, u64 max_response,
  *             u8 has_proxy, bytes proxy, u8 has_cafile, bytes cafile
@@ -47,12 +50,15 @@ int nc_netproc_start(void);
 /* 1 while requests go to the helper; its process id (0: none). */
 int nc_netproc_active(void);
 pid_t nc_netproc_pid(void);
-/* nc_http through the helper: the same results, and NC_ESOFTWARE if the
- * helper died ("network helper killed by signal 9"). */
-int nc_netproc_http(const nc_http_req *req, nc_http_resp *resp)
-	__attribute__((warn_unused_result));
+/* nc_http_start and nc_http_wait through the helper: the same results,
+ * and NC_ESOFTWARE for every call in flight if the helper died ("network
+ * helper killed by signal 9"). Answers may come in any order; waiting for
+ * one keeps those that come before it in their calls. */
+void nc_netproc_start_call(const nc_http_req *req, nc_http_call *call);
+void nc_netproc_wait(nc_http_call *call);
 /* Close our end: the helper exits. It is not waited for (its teardown
- * would only delay ours); one that is gone already is reaped. */
+ * would only delay ours); one that is gone already is reaped. Calls still
+ * in flight fail. */
 void nc_netproc_stop(void);
 
 /* The frames, for the helper, the tests and the fuzzer. */

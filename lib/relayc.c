@@ -166,7 +166,7 @@ basepath(const char *url)
 }
 
 static int
-status_err(nc_relay *r, long status, const nc_buf *body)
+status_err_in(const char *domain, long status, const nc_buf *body)
 {
 	char why[200];
 	size_t n = body->len < sizeof why - 1 ? body->len : sizeof why - 1, i;
@@ -185,32 +185,43 @@ status_err(nc_relay *r, long status, const nc_buf *body)
 	case 429: case 503: case 507: code = NC_ETEMP; break;
 	default: code = status >= 500 ? NC_ETEMP : NC_EDATA;
 	}
-	return nc_fail(code, "relay %s: %ld %s", r->domain, status,
+	return nc_fail(code, "relay %s: %ld %s", domain, status,
 	    why[0] ? why : "error");
 }
 
-int
-nc_relay_req(nc_relay *r, const char *method, const char *path,
-    const void *body, size_t n, const nc_device *signer, long *status,
-    nc_buf *resp)
+static int
+status_err(nc_relay *r, long status, const nc_buf *body)
+{
+	return status_err_in(r->domain, status, body);
+}
+
+/* Build and start one request (nc_relay_req's first half). */
+static void
+req_start(nc_relay *r, const char *method, const char *path,
+    const void *body, size_t n, const nc_device *signer, nc_relay_pending *p)
 {
 	nc_http_req q = { .method = method };
-	nc_http_resp a = NC_HTTP_RESP_INIT;
 	nc_reqsig_hdrs h;
 	char url[NC_URL_MAX + 2048], target[NC_REQSIG_TARGET_MAX + 1];
 	char hd[3][200];
 	const char *hdrs[4] = { NULL };
 	int rc;
 
-	*status = 0;
+	memset(p, 0, sizeof *p);
+	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
+	snprintf(p->domain, sizeof p->domain, "%s", r->domain);
 	if ((size_t)snprintf(url, sizeof url, "%s%s", r->url, path) >= sizeof url ||
 	    (size_t)snprintf(target, sizeof target, "%s%s", basepath(r->url),
-	    path) >= sizeof target)
-		return nc_fail(NC_EDATA, "request path too long");
+	    path) >= sizeof target) {
+		p->rc = nc_fail(NC_EDATA, "request path too long");
+		return;
+	}
 	if (signer) {
 		if ((rc = nc_reqsig_sign(&h, signer->sign_sk, method, target,
-		    signtime(method, target, body, n), body, n)) != 0)
-			return rc;
+		    signtime(method, target, body, n), body, n)) != 0) {
+			p->rc = rc;
+			return;
+		}
 		snprintf(hd[0], sizeof hd[0], NC_HDR_DEVICE ": %s", h.device);
 		snprintf(hd[1], sizeof hd[1], NC_HDR_TIME ": %s", h.time);
 		snprintf(hd[2], sizeof hd[2], NC_HDR_SIG ": %s", h.sig);
@@ -226,16 +237,38 @@ nc_relay_req(nc_relay *r, const char *method, const char *path,
 	q.max_response = (size_t)8 << 20;   /* a full mailbox page */
 	q.cafile = r->cafile[0] ? r->cafile : NULL;
 	q.proxy = r->proxy[0] ? r->proxy : NULL;
-	if ((rc = nc_http(&q, &a)) != 0) {
-		nc_http_resp_free(&a);
-		return rc == NC_EUNAVAIL ? nc_fail(rc, "relay %s: %s", r->domain,
+	nc_http_start(&q, &p->resp, &p->call);
+	p->started = 1;
+}
+
+/* Its second half: wait, then the status and the body. */
+static int
+req_wait(nc_relay_pending *p, long *status, nc_buf *resp)
+{
+	int rc = p->rc;
+
+	*status = 0;
+	if (p->started && (rc = nc_http_wait(&p->call)) != 0)
+		rc = rc == NC_EUNAVAIL ? nc_fail(rc, "relay %s: %s", p->domain,
 		    nc_errmsg()) : rc;
+	else if (rc == 0) {
+		*status = p->resp.status;
+		nc_buf_reset(resp);
+		rc = nc_buf_add(resp, p->resp.body.p, p->resp.body.len);
 	}
-	*status = a.status;
-	nc_buf_reset(resp);
-	rc = nc_buf_add(resp, a.body.p, a.body.len);
-	nc_http_resp_free(&a);
+	nc_http_resp_free(&p->resp);
 	return rc;
+}
+
+int
+nc_relay_req(nc_relay *r, const char *method, const char *path,
+    const void *body, size_t n, const nc_device *signer, long *status,
+    nc_buf *resp)
+{
+	nc_relay_pending p;
+
+	req_start(r, method, path, body, n, signer, &p);
+	return req_wait(&p, status, resp);
 }
 
 /* A request whose only good answers are 200/201/204. */
@@ -568,24 +601,47 @@ nc_relay_fetch(nc_relay *r, const char *name, const nc_device *d,
 	return 0;
 }
 
-int
-nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
-    const uint8_t (*ids)[16], size_t n)
+void
+nc_relay_ack_start(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t (*ids)[16], size_t n, nc_relay_pending *p)
 {
 	static struct nc_ack a;
 	nc_buf b = NC_BUF_INIT;
 	char path[200];
-	int rc;
 
-	if (n == 0)
-		return 0;
 	if (n > NC_ACK_MAX)
 		n = NC_ACK_MAX;
 	a.n = (uint16_t)n;
 	memcpy(a.envid, ids, n * 16);
 	devpath(path, sizeof path, name, d->id, "/mailbox/ack");
-	if ((rc = nc_ack_enc(&b, &a)) == 0)
-		rc = call(r, "POST", path, &b, d, NULL);
+	if ((p->rc = nc_ack_enc(&b, &a)) == 0)
+		req_start(r, "POST", path, b.p, b.len, d, p);
+	else
+		p->started = 0;
 	nc_buf_free(&b);
+}
+
+int
+nc_relay_ack_wait(nc_relay_pending *p)
+{
+	nc_buf resp = NC_BUF_INIT;
+	long status;
+	int rc = req_wait(p, &status, &resp);
+
+	if (rc == 0 && status != 200 && status != 201 && status != 204)
+		rc = status_err_in(p->domain, status, &resp);
+	nc_buf_free(&resp);
 	return rc;
+}
+
+int
+nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t (*ids)[16], size_t n)
+{
+	nc_relay_pending p;
+
+	if (n == 0)
+		return 0;
+	nc_relay_ack_start(r, name, d, ids, n, &p);
+	return nc_relay_ack_wait(&p);
 }

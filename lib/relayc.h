@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "http.h"
 #include "keys.h"
 #include "x3dh.h"
 
@@ -30,6 +31,14 @@ void nc_relay_timeout(nc_relay *r, long secs);
  * with: now, or later than the last time h was signed. */
 void nc_relay_clock(int64_t (*fn)(void *ctx, const uint8_t h[32], int64_t now),
     void *ctx);
+
+/* A request started and not yet waited for. */
+typedef struct {
+	nc_http_call call;
+	nc_http_resp resp;
+	char domain[256];   /* for messages (NC_DOMAIN_MAX is 253) */
+	int started, rc;
+} nc_relay_pending;
 
 /* One request; *status is the HTTP status (0 if none came back). signer:
  * NULL for unsigned requests. Transport failures -> NC_EUNAVAIL. */
@@ -101,5 +110,11 @@ int nc_relay_fetch(nc_relay *r, const char *name, const nc_device *d,
 	__attribute__((warn_unused_result));
 int nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t (*ids)[16], size_t n) __attribute__((warn_unused_result));
+/* The same in two halves, so that other requests (the receipts) run
+ * meanwhile: start (n >= 1), then wait, which returns nc_relay_ack's
+ * result. r may be closed in between. */
+void nc_relay_ack_start(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t (*ids)[16], size_t n, nc_relay_pending *p);
+int nc_relay_ack_wait(nc_relay_pending *p) __attribute__((warn_unused_result));
 
 #endif

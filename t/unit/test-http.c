@@ -619,6 +619,40 @@ frames(void)
 	free(q);
 }
 
+/* Two requests at once: through the helper the quick one is answered
+ * while the slow one (1.5 s) still runs; in this process, one after the
+ * other. Either way each gets its own answer. */
+static void
+together(int helper)
+{
+	char slow[128], quick[128];
+	nc_http_req rs = { .method = "GET", .url = slow };
+	nc_http_req rq = { .method = "GET", .url = quick };
+	nc_http_resp as = NC_HTTP_RESP_INIT, aq = NC_HTTP_RESP_INIT;
+	nc_http_call cs, cq;
+	long long t0;
+
+	snprintf(slow, sizeof slow, "%s/slow", base);
+	snprintf(quick, sizeof quick, "%s/status/201", base);
+	t0 = now_ms();
+	nc_http_start(&rs, &as, &cs);
+	nc_http_start(&rq, &aq, &cq);
+	CHECK_INT(nc_http_wait(&cq), 0);
+	CHECK_INT(aq.status, 201);
+	if (helper)
+		CHECK(now_ms() - t0 < 1000);
+	CHECK_INT(nc_http_wait(&cs), 0);
+	CHECK_INT(as.status, 200);
+	CHECK(now_ms() - t0 >= 1400);
+	/* A failure comes back as nc_http's would, message and all. */
+	rq.url = "http://127.0.0.1:1/";
+	nc_http_start(&rq, &aq, &cq);
+	CHECK_INT(nc_http_wait(&cq), NC_EUNAVAIL);
+	CHECK(strstr(nc_errmsg(), "127.0.0.1:1") != NULL);
+	nc_http_resp_free(&as);
+	nc_http_resp_free(&aq);
+}
+
 /* The helper killed: the request in flight fails and says so, the
  * process goes on without it (its next requests run here). */
 static void
@@ -667,6 +701,7 @@ main(void)
 	limits();
 	unavailable();
 	tls(dir);
+	together(1);
 	CHECK(nc_netproc_active());
 	CHECK(!nc_http_loaded());
 	CHECK(!maps_have("libcurl"));
@@ -679,6 +714,7 @@ main(void)
 	limits();
 	unavailable();
 	keepalive();
+	together(0);
 	tls(dir);
 	nc_http_cleanup();
 	nc_http_resp_free(&resp);
