@@ -241,7 +241,7 @@ static struct {
 		nc_buf in;
 	} w[WORKERS];
 } H = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-    PTHREAD_MUTEX_INITIALIZER, -1, { { 0, 0, NC_SECBUF_INIT } } };
+    PTHREAD_MUTEX_INITIALIZER, -1, { { 0, 0, NC_BUF_INIT } } };
 
 static void *
 work(void *arg)
@@ -286,6 +286,8 @@ serve(int fd)
 	int i;
 
 	H.fd = fd;
+	for (i = 0; i < WORKERS; i++)
+		H.w[i].in = (nc_buf)NC_SECBUF_INIT;
 	nc_http_load();   /* now, while the parent opens its state */
 	while (recv_frame(fd, &tag, &in, NC_NETPROC_MAX) == 0) {
 		pthread_mutex_lock(&H.mu);
