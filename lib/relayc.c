@@ -614,10 +614,11 @@ nc_relay_ack_start(nc_relay *r, const char *name, const nc_device *d,
 	a.n = (uint16_t)n;
 	memcpy(a.envid, ids, n * 16);
 	devpath(path, sizeof path, name, d->id, "/mailbox/ack");
+	/* Ready for the wait even if nothing starts. */
+	memset(p, 0, sizeof *p);
+	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
 	if ((p->rc = nc_ack_enc(&b, &a)) == 0)
 		req_start(r, "POST", path, b.p, b.len, d, p);
-	else
-		p->started = 0;
 	nc_buf_free(&b);
 }
 
