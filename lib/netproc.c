@@ -1,8 +1,9 @@
 /* netproc.c - HTTP requests carried out by a child process (netproc.h). */
-#define _GNU_SOURCE   /* close_range */
+#define _GNU_SOURCE   /* close_range, sched_setaffinity */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,10 +346,44 @@ child(int fd, pid_t parent)
 
 static int helper = -1;   /* our end of the socket pair */
 static pid_t helper_pid;
+static cpu_set_t allowed;   /* the CPUs we may use, if pinned */
+static int pinned;          /* the helper is held on one of them */
 static pthread_mutex_t helper_mu = PTHREAD_MUTEX_INITIALIZER;
 static nc_http_call *inflight;   /* started, not answered */
 static uint32_t last_tag;
 static int atfork_set;
+
+/* Run the helper beside the command, not after it. A scheduler may keep a
+ * new child on its parent's CPU until the parent sleeps (a VM's kernel
+ * packing tasks onto few vCPUs does, for milliseconds), and the load the
+ * helper exists to overlap would then not overlap at all. So the helper
+ * starts on the next CPU the command may use, if there is one, and gets
+ * them all back with the first request (unpin()): running by then, it is
+ * left where it is. Best effort: a failure changes only the timing. */
+static void
+pin_beside(pid_t pid)
+{
+	cpu_set_t one;
+	int here = sched_getcpu(), n = CPU_SETSIZE, cpu;
+
+	if (here < 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0 ||
+	    CPU_COUNT(&allowed) < 2)
+		return;
+	for (cpu = (here + 1) % n; cpu != here; cpu = (cpu + 1) % n)
+		if (CPU_ISSET(cpu, &allowed))
+			break;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	pinned = sched_setaffinity(pid, sizeof one, &one) == 0;
+}
+
+static void
+unpin(void)
+{
+	if (pinned)
+		(void)sched_setaffinity(helper_pid, sizeof allowed, &allowed);
+	pinned = 0;
+}
 
 /* A child forked later (by a test, say) does not talk to our helper. */
 static void
@@ -357,6 +392,7 @@ forget_helper(void)
 	if (helper >= 0)
 		close(helper);
 	helper = -1;
+	pinned = 0;
 	inflight = NULL;
 }
 
@@ -394,6 +430,7 @@ nc_netproc_start(void)
 	close(fd);
 	helper = sv[0];
 	helper_pid = pid;
+	pin_beside(pid);
 	return 0;
 }
 
@@ -466,6 +503,7 @@ nc_netproc_start_call(const nc_http_req *req, nc_http_call *call)
 		goto done;
 	}
 	pthread_mutex_lock(&helper_mu);
+	unpin();
 	call->tag = ++last_tag;
 	call->next = inflight;
 	inflight = call;

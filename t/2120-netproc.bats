@@ -65,6 +65,10 @@ helper_of() {
 		sleep 0.05
 	done
 	grep -q "through the helper" "$W/follow.out"
+	# started beside its command on another CPU, it may use them all again
+	# once it has requests to make
+	[ "$(grep Cpus_allowed_list "/proc/$helper/status")" = \
+	    "$(grep Cpus_allowed_list "/proc/$pid/status")" ]
 	# killed in its long poll, the command takes its helper along
 	kill -9 "$pid"
 	for _ in $(seq 100); do
