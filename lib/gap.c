@@ -95,21 +95,25 @@ load_rows(nc_state *s, const char *user, const uint8_t dev[16],
 	return rc == SQLITE_DONE ? 0 : nc_state_dberr(s, "gap");
 }
 
+/* Runs sql for one id: prepared on the first call, reused after (the
+ * caller finalizes *st). */
 static int
-row_op(nc_state *s, const char *sql, const char *user, const uint8_t dev[16],
-    const uint8_t id[16], int64_t since)
+row_op(nc_state *s, sqlite3_stmt **st, const char *sql, const char *user,
+    const uint8_t dev[16], const uint8_t id[16], int64_t since)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_state_prep(s, &st, sql)) != 0)
+	if (*st == NULL && (rc = nc_state_prep(s, st, sql)) != 0)
 		return rc;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, id, 16, SQLITE_STATIC);
+	sqlite3_reset(*st);
+	sqlite3_bind_text(*st, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(*st, 2, dev, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(*st, 3, id, 16, SQLITE_STATIC);
 	if (since)
-		sqlite3_bind_int64(st, 4, since);
-	return nc_state_done(s, st);
+		sqlite3_bind_int64(*st, 4, since);
+	while ((rc = sqlite3_step(*st)) == SQLITE_ROW)
+		;
+	return rc == SQLITE_DONE ? 0 : nc_state_dberr(s, "gap");
 }
 
 int
@@ -117,6 +121,7 @@ nc_gap_sync(nc_state *s, const char *user, const uint8_t dev[16],
     nc_ratchet *const *r, int nr, int may_fill, int64_t since)
 {
 	uint8_t (*ids)[16] = NULL;
+	sqlite3_stmt *del = NULL, *ins = NULL;
 	gap_row *rows = NULL;
 	size_t nids = 0, nrows = 0, i;
 	int64_t given_up = 0, now = (int64_t)time(NULL);
@@ -140,17 +145,26 @@ nc_gap_sync(nc_state *s, const char *user, const uint8_t dev[16],
 			continue;
 		if (!rows[i].reported && !may_fill)
 			given_up++;
-		rc = row_op(s, "DELETE FROM gap WHERE user = ?1 AND dev = ?2"
-		    " AND id = ?3", user, dev, rows[i].id, 0);
+		rc = row_op(s, &del, "DELETE FROM gap WHERE user = ?1 AND"
+		    " dev = ?2 AND id = ?3", user, dev, rows[i].id, 0);
 	}
-	/* New gaps open when the message that revealed them arrived. */
+	/* New gaps open when the message that revealed them arrived; the
+	 * ones known already stay as they are (a long gap costs nothing
+	 * per message that follows it). */
+	if (nrows > 1)
+		qsort(rows, nrows, sizeof *rows, cmp_id);   /* by id, its first field */
 	for (i = 0; i < nids && rc == 0; i++)
-		rc = row_op(s, "INSERT OR IGNORE INTO gap(user, dev, id, since)"
-		    " VALUES (?1, ?2, ?3, ?4)", user, dev, ids[i], since);
+		if (nrows == 0 ||
+		    bsearch(ids[i], rows, nrows, sizeof *rows, cmp_id) == NULL)
+			rc = row_op(s, &ins, "INSERT OR IGNORE INTO gap(user, dev,"
+			    " id, since) VALUES (?1, ?2, ?3, ?4)", user, dev, ids[i],
+			    since);
 	nc_hex_encode(devhex, dev, 16);
 	if (rc == 0 && given_up > 0)
 		rc = missing_event(s, user, devhex, given_up, now);
 done:
+	sqlite3_finalize(del);
+	sqlite3_finalize(ins);
 	free(rows);
 	free(ids);
 	return rc;

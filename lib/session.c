@@ -789,16 +789,20 @@ forget_rcpt(nc_state *s, const char *peer, const uint8_t dev[16],
 
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		if ((rc = nc_state_prep(s, &st, "DELETE FROM rcpt WHERE peer = ?"
-		    " AND dev = ? AND id = ?")) != 0)
-			break;
-		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, acks + 16 * i, 16, SQLITE_STATIC);
-		if ((rc = nc_state_done(s, st)) != 0)
-			break;
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM rcpt WHERE peer = ?"
+	    " AND dev = ? AND id = ?")) != 0) {
+		nc_state_rollback(s);
+		return rc;
 	}
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
+	for (i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_blob(st, 3, acks + 16 * i, 16, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = nc_state_dberr(s, "receipts");
+	}
+	sqlite3_finalize(st);
 	if (rc != 0)
 		nc_state_rollback(s);
 	return rc;
