@@ -1,6 +1,7 @@
 /* outbox.c - queueing, delivery with idempotent envelope ids, backoff,
  * TTL expiry. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,6 +15,7 @@
 #include "session.h"
 
 #define BATCH 64
+#define FLUSH_AT_ONCE 4   /* peers whose first batches travel together */
 
 int
 nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
@@ -350,46 +352,85 @@ fail:
 	return rc;
 }
 
-/* One batch of stored envelopes to peer's relay. 1 sent, 0 none left,
- * <0 -error; *stale set when the relay has a newer device list. */
+/* One peer's flush, in two halves (flush_start, flush_finish), so that
+ * the first batches to several peers travel at the same time. */
+struct pflush {
+	const char *peer;
+	char name[NC_USER_MAX + 1];
+	nc_devlist l;
+	nc_relay *r;
+	int rc, fatal, tries, stale;
+	/* The batch in flight */
+	int n;
+	nc_relay_item it[BATCH];
+	char ids[BATCH][40];
+	nc_relay_pending p;
+};
+
+/* Start delivering the next batch of stored envelopes to pf's peer:
+ * 1 started, 0 none left, <0 -error. */
 static int
-send_batch(nc_state *s, nc_relay *r, const char *name, const nc_devlist *l,
-    int *stale)
+batch_start(nc_state *s, struct pflush *pf)
 {
 	sqlite3_stmt *st;
-	nc_relay_item it[BATCH];
 	nc_buf hold[BATCH];
-	char ids[BATCH][40];
-	uint64_t cur = 0;
-	int n = 0, i, rc;
+	int i, rc;
 
+	pf->n = 0;
 	if ((rc = nc_state_prep(s, &st, "SELECT envid, dev, env, id FROM"
 	    " outenv WHERE peer = ? ORDER BY rowid LIMIT 64")) != 0)
 		return -rc;
-	sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
-	while (n < BATCH && sqlite3_step(st) == SQLITE_ROW) {
-		hold[n] = (nc_buf)NC_BUF_INIT;
-		memcpy(it[n].envid, sqlite3_column_blob(st, 0), 16);
-		memcpy(it[n].dev, sqlite3_column_blob(st, 1), 16);
-		snprintf(ids[n], sizeof ids[0], "%s", sqlite3_column_text(st, 3));
-		if (nc_buf_add(&hold[n], sqlite3_column_blob(st, 2),
+	sqlite3_bind_text(st, 1, pf->l.user, -1, SQLITE_STATIC);
+	while (pf->n < BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		nc_relay_item *it = &pf->it[pf->n];
+
+		hold[pf->n] = (nc_buf)NC_BUF_INIT;
+		memcpy(it->envid, sqlite3_column_blob(st, 0), 16);
+		memcpy(it->dev, sqlite3_column_blob(st, 1), 16);
+		snprintf(pf->ids[pf->n], sizeof pf->ids[0], "%s",
+		    sqlite3_column_text(st, 3));
+		if (nc_buf_add(&hold[pf->n], sqlite3_column_blob(st, 2),
 		    (size_t)sqlite3_column_bytes(st, 2)) != 0)
 			break;
-		it[n].env = hold[n].p;
-		it[n].len = hold[n].len;
-		n++;
+		it->env = hold[pf->n].p;
+		it->len = hold[pf->n].len;
+		pf->n++;
 	}
 	sqlite3_finalize(st);
-	if (n == 0)
+	if (pf->n == 0)
 		return 0;
-	rc = nc_relay_deliver(r, name, l->version, it, (size_t)n, &cur);
-	for (i = 0; i < n; i++)
+	nc_relay_deliver_start(pf->r, pf->name, pf->l.version, pf->it,
+	    (size_t)pf->n, &pf->p);
+	for (i = 0; i < pf->n; i++) {   /* copied into the request */
 		nc_buf_free(&hold[i]);
+		pf->it[i].env = NULL;
+	}
+	return 1;
+}
+
+/* Its answer: 1 delivered, <0 -error; pf->stale set when the relay has
+ * another device list. */
+static int
+batch_finish(nc_state *s, struct pflush *pf)
+{
+	uint64_t cur = 0;
+	int rc = nc_relay_deliver_wait(&pf->p, pf->name, &cur);
+
 	if (cur != 0)
-		*stale = 1;
-	if (rc == 0 && (rc = delivered(s, l->user, it, ids, n)) == 0)
+		pf->stale = 1;
+	if (rc == 0 && (rc = delivered(s, pf->l.user, pf->it, pf->ids,
+	    pf->n)) == 0)
 		return 1;
 	return -rc;
+}
+
+/* One batch, start to finish: 1 sent, 0 none left, <0 -error. */
+static int
+send_batch(nc_state *s, struct pflush *pf)
+{
+	int rc = batch_start(s, pf);
+
+	return rc == 1 ? batch_finish(s, pf) : rc;
 }
 
 /* Message lk->id to lk->peer has no envelope for dev yet. */
@@ -504,52 +545,74 @@ has_messages(nc_state *s, const char *peer)
 	return found;
 }
 
-static int
-flush_peer(nc_state *s, nc_self *self, const char *peer, const char *only,
+/* Encrypt what is queued for pf->peer and start its first batch. */
+static void
+flush_start(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
     int all, nc_flush *f)
 {
-	nc_relay *r = NULL;
-	nc_devlist l;
-	char name[NC_USER_MAX + 1];
-	const char *at = strchr(peer, '@');
-	int rc, tries = 0, sent, stale = 0;
+	const char *at = strchr(pf->peer, '@');
+	int rc, sent;
 
-	if ((rc = expire(s, peer, f)) != 0)
-		return rc;
+	if ((rc = expire(s, pf->peer, f)) != 0) {
+		pf->rc = rc;
+		pf->fatal = 1;
+		return;
+	}
 	/* Everything goes with the list we pinned (fetched and verified the
 	 * first time): the relay refuses a delivery made for another version
 	 * than its current one (409), or to a device it no longer lists (410
 	 * or 404), and only then do we fetch the list again. The relay that
 	 * could lie about that could as well serve an old list to a fetch:
 	 * fetching first would cost a round trip and prove nothing more. */
-	rc = nc_dir_get(s, peer, 0, &l);
+	rc = nc_dir_get(s, pf->peer, 0, &pf->l);
 	/* A held contact whose relay serves the pinned key again is no
 	 * longer held. */
-	if (rc == NC_ESECURITY && has_messages(s, peer))
-		rc = nc_dir_get(s, peer, 1, &l);
-again:
+	if (rc == NC_ESECURITY && has_messages(s, pf->peer))
+		rc = nc_dir_get(s, pf->peer, 1, &pf->l);
 	if (rc == 0)
-		rc = encrypt_queued(s, self, &l, only, all);
+		rc = encrypt_queued(s, self, &pf->l, only, all);
 	if (rc == 0 && at) {
-		memcpy(name, peer, (size_t)(at - peer));
-		name[at - peer] = '\0';
-		if (r == NULL)
-			rc = nc_relay_open(&r, s->home, at + 1);
-		while (rc == 0 && (sent = send_batch(s, r, name, &l, &stale)) != 0)
+		memcpy(pf->name, pf->peer, (size_t)(at - pf->peer));
+		pf->name[at - pf->peer] = '\0';
+		if ((rc = nc_relay_open(&pf->r, s->home, at + 1)) == 0 &&
+		    (sent = batch_start(s, pf)) < 0)
+			rc = -sent;
+	}
+	pf->rc = rc;
+}
+
+/* The rest of pf's flush: its first batch's answer, the other batches,
+ * one retry with a new device list; then the outcome, counted in f.
+ * Nonzero only for an error that ends the whole flush. */
+static int
+flush_finish(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
+    int all, nc_flush *f)
+{
+	const char *peer = pf->peer;
+	int rc = pf->rc, sent;
+
+	if (pf->fatal)
+		return rc;
+	if (rc == 0 && pf->n > 0 && (sent = batch_finish(s, pf)) < 0)
+		rc = -sent;
+	while (pf->r != NULL) {
+		while (rc == 0 && (sent = send_batch(s, pf)) != 0)
 			if (sent < 0)
 				rc = -sent;
-		if (stale && tries++ == 0) {
-			stale = 0;
-			/* 409/410/404: a new device list, another identity key,
-			 * or no such user any more. Envelopes made for the old
-			 * list are kept for the devices still listed; new
-			 * devices get their own. */
-			if ((rc = nc_dir_get(s, peer, 1, &l)) == 0 &&
-			    (rc = restart(s, self, &l)) == 0)
-				goto again;
-		}
+		/* 409/410/404 (the error in rc): a new device list, another
+		 * identity key, or no such user any more. Envelopes made for
+		 * the old list are kept for the devices still listed; new
+		 * devices get their own. Once. */
+		if (!pf->stale || pf->tries++ > 0)
+			break;
+		pf->stale = 0;
+		if ((rc = nc_dir_get(s, peer, 1, &pf->l)) != 0 ||
+		    (rc = restart(s, self, &pf->l)) != 0 ||
+		    (rc = encrypt_queued(s, self, &pf->l, only, all)) != 0)
+			break;
 	}
-	nc_relay_close(r);
+	nc_relay_close(pf->r);
+	pf->r = NULL;
 	switch (rc) {
 	case 0:
 		break;
@@ -594,7 +657,8 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 {
 	sqlite3_stmt *st;
 	char peers[256][NC_ADDR_MAX + 1];
-	int n = 0, i, rc;
+	struct pflush *pf;
+	int n = 0, i, j, k, rc, rc1;
 
 	memset(f, 0, sizeof *f);
 	if ((rc = nc_state_prep(s, &st, "SELECT peer FROM outbox WHERE"
@@ -608,9 +672,26 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 	while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
 		snprintf(peers[n++], sizeof peers[0], "%s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	for (i = 0; i < n; i++)
-		if ((rc = flush_peer(s, self, peers[i], only, all, f)) != 0)
-			return rc;
+	/* A few peers at a time (the network helper's workers): each one's
+	 * envelopes are made and committed, its first batch starts, then
+	 * the next peer's; then the answers. */
+	if ((pf = calloc(FLUSH_AT_ONCE, sizeof *pf)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	for (i = 0; i < n && rc == 0; i += k) {
+		k = n - i < FLUSH_AT_ONCE ? n - i : FLUSH_AT_ONCE;
+		for (j = 0; j < k; j++) {
+			memset(&pf[j], 0, sizeof pf[j]);
+			pf[j].peer = peers[i + j];
+			flush_start(s, self, &pf[j], only, all, f);
+		}
+		for (j = 0; j < k; j++)
+			if ((rc1 = flush_finish(s, self, &pf[j], only, all, f)) != 0 &&
+			    rc == 0)
+				rc = rc1;
+	}
+	free(pf);
+	if (rc != 0)
+		return rc;
 	/* What is still waiting, after this run. */
 	if ((rc = nc_state_prep(s, &st, "SELECT count(*) FROM outbox WHERE"
 	    " ?1 IS NULL OR id = ?1")) != 0)

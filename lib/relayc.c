@@ -528,22 +528,26 @@ done:
 	return rc;
 }
 
-int
-nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
-    const nc_relay_item *it, size_t n, uint64_t *cur)
+void
+nc_relay_deliver_start(nc_relay *r, const char *name, uint64_t version,
+    const nc_relay_item *it, size_t n, nc_relay_pending *p)
 {
-	struct nc_deliver *d;
-	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	struct nc_deliver *d = NULL;
+	nc_buf b = NC_BUF_INIT;
 	char path[128];
-	long status;
 	size_t i;
-	int rc;
 
-	*cur = 0;
-	if (n == 0 || n > NC_DELIVER_MAX)
-		return nc_fail(NC_ESOFTWARE, "deliver: bad batch size");
-	if ((d = calloc(1, sizeof *d)) == NULL)
-		return nc_fail(NC_EOSERR, "out of memory");
+	/* Ready for the wait even if nothing starts. */
+	memset(p, 0, sizeof *p);
+	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
+	if (n == 0 || n > NC_DELIVER_MAX) {
+		p->rc = nc_fail(NC_ESOFTWARE, "deliver: bad batch size");
+		return;
+	}
+	if ((d = calloc(1, sizeof *d)) == NULL) {
+		p->rc = nc_fail(NC_EOSERR, "out of memory");
+		return;
+	}
 	d->devlist_version = version;
 	d->n = (uint16_t)n;
 	for (i = 0; i < n; i++) {
@@ -553,23 +557,42 @@ nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
 		d->item[i].len = it[i].len;
 	}
 	snprintf(path, sizeof path, "/v1/users/%s/deliver", name);
-	if ((rc = nc_deliver_enc(&b, d)) != 0 ||
-	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
-	    &resp)) != 0)
+	if ((p->rc = nc_deliver_enc(&b, d)) == 0)
+		req_start(r, "POST", path, b.p, b.len, NULL, p);
+	free(d);
+	nc_buf_free(&b);
+}
+
+int
+nc_relay_deliver_wait(nc_relay_pending *p, const char *name, uint64_t *cur)
+{
+	nc_buf resp = NC_BUF_INIT;
+	long status;
+	int rc;
+
+	*cur = 0;
+	if ((rc = req_wait(p, &status, &resp)) != 0 || status == 200 ||
+	    status == 201)
 		goto done;
-	if (status == 200 || status == 201)
-		goto done;
-	rc = status_err(r, status, &resp);
+	rc = status_err_in(p->domain, status, &resp);
 	if (status == 409 && nc_version_dec(cur, resp.p, resp.len) == 0)
 		rc = nc_fail(NC_ETEMP, "relay %s: device list of %s changed",
-		    r->domain, name);
+		    p->domain, name);
 	else if (status == 410 || status == 409 || status == 404)
 		*cur = UINT64_MAX;   /* stale: a device gone, or the user */
 done:
-	free(d);
-	nc_buf_free(&b);
 	nc_buf_free(&resp);
 	return rc;
+}
+
+int
+nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
+    const nc_relay_item *it, size_t n, uint64_t *cur)
+{
+	nc_relay_pending p;
+
+	nc_relay_deliver_start(r, name, version, it, n, &p);
+	return nc_relay_deliver_wait(&p, name, cur);
 }
 
 int

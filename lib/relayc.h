@@ -94,6 +94,13 @@ typedef struct {
 int nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
     const nc_relay_item *it, size_t n, uint64_t *cur)
 	__attribute__((warn_unused_result));
+/* The same in two halves, so that deliveries to several relays travel at
+ * once: start (the items may be freed after it), then wait with the same
+ * name, which returns nc_relay_deliver's result and sets *cur. */
+void nc_relay_deliver_start(nc_relay *r, const char *name, uint64_t version,
+    const nc_relay_item *it, size_t n, nc_relay_pending *p);
+int nc_relay_deliver_wait(nc_relay_pending *p, const char *name,
+    uint64_t *cur) __attribute__((warn_unused_result));
 
 typedef struct {
 	uint64_t cursor;
