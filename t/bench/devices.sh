@@ -92,4 +92,4 @@ echo hi | NC_HOME=$T/multi.1 nc-send "bob$first_n@b.test" >/dev/null
 set -- $(pair multi.1 "bob$first_n@b.test")
 printf 'sender with 2 own devices (1 copy) to %s device(s): %.2f ms (one own device: %.2f)\n' \
     "$first_n" "$1" "$2" >&2
-row "nc-send with a sent copy, to $first_n devices" "$1" "nc-send to $first_n (same run)" "$2"
+row "nc-send with a sent copy to $first_n devices" "$1" "nc-send to $first_n (same run)" "$2"
