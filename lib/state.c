@@ -671,6 +671,10 @@ reqtime(nc_state *s, const uint8_t h[32], int64_t now)
 	sqlite3_bind_int64(st, 2, now);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		t = sqlite3_column_int64(st, 0);
+	/* To the end: the commit (and its WAL hook, which reads s->lazy)
+	 * happens there, not in sqlite3_finalize's implicit reset. */
+	while (sqlite3_step(st) == SQLITE_ROW)
+		;
 	sqlite3_finalize(st);
 	if (now % 64 == 0 && nc_state_prep(s, &st,
 	    "DELETE FROM reqtime WHERE t < ?") == 0) {
