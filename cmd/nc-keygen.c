@@ -8,6 +8,7 @@
 #include "err.h"
 #include "home.h"
 #include "json.h"
+#include "netproc.h"
 
 static void
 usage(FILE *f)
@@ -85,14 +86,17 @@ main(int argc, char **argv)
 			backup = 1;
 		else if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 			return rc;
-	if (backup && optind == argc) {
+	if (optind != argc - (backup ? 0 : 1)) {
+		usage(stderr);
+		return NC_EUSAGE;
+	}
+	/* The relay's answers are parsed in a process that never held the
+	 * keys made here, or the password (lib/netproc.c). */
+	(void)nc_netproc_start();
+	if (backup) {
 		rc = do_backup();
 		nc_cli_error(rc);
 		return nc_cli_exit(rc);
-	}
-	if (backup || optind != argc - 1) {
-		usage(stderr);
-		return NC_EUSAGE;
 	}
 	if ((rc = nc_home_open(home, sizeof home)) == 0 &&
 	    (rc = nc_account_create(home, argv[optind], &added)) == 0) {

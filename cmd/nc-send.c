@@ -122,7 +122,7 @@ main(int argc, char **argv)
 			nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[i]));
 			return NC_EUSAGE;
 		}
-	if (!flush && !o.armor)
+	if (!o.armor)
 		(void)nc_netproc_start();   /* loads libcurl while the state opens */
 	if (flush)
 		rc = nc_send_flush(&o);

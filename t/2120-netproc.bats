@@ -89,3 +89,32 @@ helper_of() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"one more"* ]]
 }
+
+# loaded_by CMD...: run CMD with the loader's trace; prints the pid that
+# loaded libsodium (the command) and the one that loaded libcurl.
+loaded_by() {
+	LD_DEBUG=files "$@" >/dev/null 2>"$W/ld.trace" || true
+	echo "$(awk '/file=libsodium\.so/ { print $1; exit }' "$W/ld.trace")" \
+	    "$(awk '/file=libcurl\.so\.4 .*loaded/ { print $1; exit }' "$W/ld.trace")"
+}
+
+@test "netproc: nc-keygen and nc-send --flush talk to the relay from their helper too" {
+	local pids
+	config carol
+	pids=$(loaded_by env NC_HOME="$W/carol" nc-keygen carol@a.test)
+	echo "keygen: $pids"
+	[[ "$pids" =~ ^([0-9]+):\ ([0-9]+):$ ]]
+	[ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ]
+	[ -f "$W/carol/state.db" ]
+	# something queued for --flush to deliver
+	relay_down b
+	run as alice nc-send bob@b.test <<<"queued for the flush"
+	[ "$status" -eq 75 ]
+	relay_up b
+	pids=$(loaded_by env NC_HOME="$W/alice" nc-send --flush)
+	echo "flush: $pids"
+	[[ "$pids" =~ ^([0-9]+):\ ([0-9]+):$ ]]
+	[ "${BASH_REMATCH[1]}" != "${BASH_REMATCH[2]}" ]
+	run as bob nc-recv
+	[[ "$output" == *"queued for the flush"* ]]
+}
