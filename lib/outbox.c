@@ -329,17 +329,23 @@ delivered(nc_state *s, const char *peer, const nc_relay_item *it,
 
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		if ((rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE"
-		    " envid = ?")) != 0)
-			goto fail;
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE"
+	    " envid = ?")) != 0)
+		goto fail;
+	for (i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(st);
 		sqlite3_bind_blob(st, 1, it[i].envid, 16, SQLITE_STATIC);
-		if ((rc = nc_state_done(s, st)) != 0)
-			goto fail;
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = nc_state_dberr(s, "outbox");
 	}
+	sqlite3_finalize(st);
+	if (rc != 0)
+		goto fail;
 	for (i = 0; i < n; i++) {
 		if (ids[i][0] == '\0')
 			continue;   /* a receipt */
+		if (i > 0 && strcmp(ids[i], ids[i - 1]) == 0)
+			continue;   /* the same message, to another device */
 		if ((rc = settle(s, peer, ids[i])) != 0)
 			goto fail;
 	}
