@@ -105,15 +105,12 @@ row_op(nc_state *s, sqlite3_stmt **st, const char *sql, const char *user,
 
 	if (*st == NULL && (rc = nc_state_prep(s, st, sql)) != 0)
 		return rc;
-	sqlite3_reset(*st);
 	sqlite3_bind_text(*st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(*st, 2, dev, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(*st, 3, id, 16, SQLITE_STATIC);
 	if (since)
 		sqlite3_bind_int64(*st, 4, since);
-	while ((rc = sqlite3_step(*st)) == SQLITE_ROW)
-		;
-	return rc == SQLITE_DONE ? 0 : nc_state_dberr(s, "gap");
+	return nc_state_run(s, *st);
 }
 
 int

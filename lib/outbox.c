@@ -333,10 +333,8 @@ delivered(nc_state *s, const char *peer, const nc_relay_item *it,
 	    " envid = ?")) != 0)
 		goto fail;
 	for (i = 0; i < n && rc == 0; i++) {
-		sqlite3_reset(st);
 		sqlite3_bind_blob(st, 1, it[i].envid, 16, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = nc_state_dberr(s, "outbox");
+		rc = nc_state_run(s, st);
 	}
 	sqlite3_finalize(st);
 	if (rc != 0)

@@ -195,6 +195,14 @@ status_err(nc_relay *r, long status, const nc_buf *body)
 	return status_err_in(r->domain, status, body);
 }
 
+/* Ready for its wait, even if nothing starts. */
+static void
+pending_init(nc_relay_pending *p)
+{
+	memset(p, 0, sizeof *p);
+	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
+}
+
 /* Build and start one request (nc_relay_req's first half). */
 static void
 req_start(nc_relay *r, const char *method, const char *path,
@@ -207,8 +215,7 @@ req_start(nc_relay *r, const char *method, const char *path,
 	const char *hdrs[4] = { NULL };
 	int rc;
 
-	memset(p, 0, sizeof *p);
-	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
+	pending_init(p);
 	snprintf(p->domain, sizeof p->domain, "%s", r->domain);
 	if ((size_t)snprintf(url, sizeof url, "%s%s", r->url, path) >= sizeof url ||
 	    (size_t)snprintf(target, sizeof target, "%s%s", basepath(r->url),
@@ -537,9 +544,7 @@ nc_relay_deliver_start(nc_relay *r, const char *name, uint64_t version,
 	char path[128];
 	size_t i;
 
-	/* Ready for the wait even if nothing starts. */
-	memset(p, 0, sizeof *p);
-	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
+	pending_init(p);
 	if (n == 0 || n > NC_DELIVER_MAX) {
 		p->rc = nc_fail(NC_ESOFTWARE, "deliver: bad batch size");
 		return;
@@ -637,9 +642,7 @@ nc_relay_ack_start(nc_relay *r, const char *name, const nc_device *d,
 	a.n = (uint16_t)n;
 	memcpy(a.envid, ids, n * 16);
 	devpath(path, sizeof path, name, d->id, "/mailbox/ack");
-	/* Ready for the wait even if nothing starts. */
-	memset(p, 0, sizeof *p);
-	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
+	pending_init(p);
 	if ((p->rc = nc_ack_enc(&b, &a)) == 0)
 		req_start(r, "POST", path, b.p, b.len, d, p);
 	nc_buf_free(&b);

@@ -797,10 +797,8 @@ forget_rcpt(nc_state *s, const char *peer, const uint8_t dev[16],
 	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
 	for (i = 0; i < n && rc == 0; i++) {
-		sqlite3_reset(st);
 		sqlite3_bind_blob(st, 3, acks + 16 * i, 16, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = nc_state_dberr(s, "receipts");
+		rc = nc_state_run(s, st);
 	}
 	sqlite3_finalize(st);
 	if (rc != 0)

@@ -106,19 +106,24 @@ nc_state_prep(nc_state *s, sqlite3_stmt **st, const char *sql)
 }
 
 int
-nc_state_done(nc_state *s, sqlite3_stmt *st)
+nc_state_run(nc_state *s, sqlite3_stmt *st)
 {
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
-	if (rc != SQLITE_DONE) {
-		rc = nc_state_dberr(s, "write");
-		sqlite3_finalize(st);
-		return rc;
-	}
+	rc = rc == SQLITE_DONE ? 0 : nc_state_dberr(s, "write");
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+nc_state_done(nc_state *s, sqlite3_stmt *st)
+{
+	int rc = nc_state_run(s, st);
+
 	sqlite3_finalize(st);
-	return 0;
+	return rc;
 }
 
 static int

@@ -91,6 +91,9 @@ int nc_state_prep(nc_state *s, sqlite3_stmt **st, const char *sql)
 int nc_state_exec(nc_state *s, const char *sql) __attribute__((warn_unused_result));
 /* Step a prepared statement to completion, finalize it; 0 or NC_EOSERR. */
 int nc_state_done(nc_state *s, sqlite3_stmt *st) __attribute__((warn_unused_result));
+/* The same, but reset for another run (new bindings) instead of
+ * finalized: one statement serves a loop. */
+int nc_state_run(nc_state *s, sqlite3_stmt *st) __attribute__((warn_unused_result));
 /* nc_relay_clock's hook: the time to sign a request with hash h. */
 int64_t nc_state_reqtime(void *ctx, const uint8_t h[32], int64_t now);
 
