@@ -9,7 +9,6 @@ B         ?= build
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 LDFLAGS   ?=
-SHARED    ?= $(abspath ../shared)
 
 PKGS     = libsodium libcurl sqlite3 libmicrohttpd libarchive
 # Recursive (=) so pkg-config runs only when a recipe needs it: after `deps`.
@@ -97,7 +96,7 @@ bench-deps: deps
 
 check: deps
 	@$(MAKE) --no-print-directory check-build
-	@NC_BUILD=$(B) SHARED=$(SHARED) NC_VALGRIND=1 bash t/run
+	@NC_BUILD=$(B) NC_VALGRIND=1 bash t/run
 
 check-build: all
 
@@ -105,7 +104,7 @@ check-asan: deps
 	@$(MAKE) --no-print-directory B=build-asan CC=gcc \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" all
-	@NC_BUILD=build-asan SHARED=$(SHARED) NC_ASAN=1 \
+	@NC_BUILD=build-asan NC_ASAN=1 \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash t/run
 
@@ -116,7 +115,7 @@ check-tsan: deps
 	@$(MAKE) --no-print-directory B=build-tsan CC=gcc \
 	    CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" all
 	@rm -rf build-tsan/reports && mkdir -p build-tsan/reports
-	@NC_BUILD=build-tsan SHARED=$(SHARED) NC_QUICK=1 \
+	@NC_BUILD=build-tsan NC_QUICK=1 \
 	    NC_SAN_LOGS=$(CURDIR)/build-tsan/reports \
 	    TSAN_OPTIONS=halt_on_error=0:report_signal_unsafe=0:log_path=$(CURDIR)/build-tsan/reports/tsan \
 	    bash t/run

@@ -1,5 +1,5 @@
 /* test-wycheproof.c - the primitives as the protocol uses them, against
- * Wycheproof's vectors (SHARED/vectors/wycheproof): X25519 through nc_dh,
+ * Wycheproof's vectors (t/vectors/wycheproof): X25519 through nc_dh,
  * Ed25519 verification, XChaCha20-Poly1305. Every case must pass.
  *
  * X25519 policy for "acceptable" cases (protocol.md 2.2): a case whose
