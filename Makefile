@@ -12,14 +12,17 @@ LDFLAGS   ?=
 
 PKGS     = libsodium libcurl sqlite3 libmicrohttpd libarchive
 # Recursive (=) so pkg-config runs only when a recipe needs it: after `deps`.
-NC_CPPFLAGS = -Ilib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+# lib/ is layered: proto (encodings and cryptography, no I/O), store (the
+# sqlite state), net (HTTP to relays), app (the commands' shared logic).
+LIB_DIRS    = proto store net app
+NC_CPPFLAGS = $(LIB_DIRS:%=-Ilib/%) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
               $(shell pkg-config --cflags $(PKGS))
 NC_CFLAGS   = -std=c11 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
               -fno-strict-aliasing -MMD -MP
 # --as-needed: each binary records only the libraries it really calls.
 NC_LIBS     = -Wl,--as-needed $(shell pkg-config --libs $(PKGS)) -lpthread -ldl -lm
 
-LIB_SRC   := $(wildcard lib/*.c)
+LIB_SRC   := $(foreach d,$(LIB_DIRS),$(wildcard lib/$(d)/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 LIBNC     := $(B)/libnewchat.a
 CMD_SRC   := $(wildcard cmd/nc-*.c)

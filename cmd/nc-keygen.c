@@ -91,7 +91,7 @@ main(int argc, char **argv)
 		return NC_EUSAGE;
 	}
 	/* The relay's answers are parsed in a process that never held the
-	 * keys made here, or the password (lib/netproc.c). */
+	 * keys made here, or the password (lib/net/netproc.c). */
 	(void)nc_netproc_start();
 	if (backup) {
 		rc = do_backup();

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "fsutil.h"
 #include "hex.h"
 #include "netproc.h"
 #include "send.h"

@@ -11,7 +11,7 @@
 #include "reqsig.h"
 
 /* Request bodies of the small routes (the envelope and blob limits are in
- * lib/api.h and the configuration). */
+ * lib/proto/relaymsg.h and the configuration). */
 #define SMALL_BODY 1024
 #define PREKEYS_BODY (8 + 100 + NC_PREKEY_UPLOAD_MAX * 36)
 #define DEVLIST_BODY 4096

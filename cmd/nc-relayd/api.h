@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../lib/api.h"
+#include "relaymsg.h"
 #include "buf.h"
 #include "relay.h"
 

@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "fsutil.h"
 #include "http.h"
 #include "reqsig.h"
 #include "waiters.h"

@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "../../lib/api.h"
+#include "relaymsg.h"
 #include "store.h"
 
 struct relay_conf {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../lib/api.h"   /* not the relay's api.h beside this file */
+#include "relaymsg.h"
 #include "buf.h"
 
 enum store_rc {

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "../../lib/api.h"   /* not the relay's api.h beside this file */
+#include "relaymsg.h"
 
 struct waiter {
 	char user[NC_NAME_MAX + 1];

@@ -11,7 +11,7 @@ B=${NC_BUILD:-build}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 CC=${CC:-cc}
-CF="-O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Ilib"
+CF="-O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Ilib/proto"
 
 $CC $CF -o "$T/ours" t/bench/bench-ratchet.c "$B/libnewchat.a" -lsodium
 "$T/ours" >"$T/out"

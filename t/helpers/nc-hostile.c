@@ -56,6 +56,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "wire.h"
 
 #define BODY_MAX ((size_t)8 << 20)

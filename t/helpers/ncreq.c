@@ -33,7 +33,8 @@
 #include <sodium.h>
 
 #include "account.h"
-#include "api.h"
+#include "fsutil.h"
+#include "relaymsg.h"
 #include "devlist.h"
 #include "err.h"
 #include "hex.h"

@@ -6,9 +6,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	# Plaintexts an attacker would look for; distinctive so grep cannot
@@ -19,9 +17,6 @@ setup_file() {
 	echo "$M2" | as bob nc-send alice@a.test
 	as alice nc-recv --json >"$W/alice.out"
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T1: both messages arrived (the capture is of a working conversation)" {
 	grep -qF "$M1" "$W/bob.out"

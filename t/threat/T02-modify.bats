@@ -7,9 +7,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	# An established session, so later envelopes are plain ratchet messages.
@@ -18,9 +16,6 @@ setup_file() {
 	echo "t02-reply" | as bob nc-send alice@a.test
 	as alice nc-recv --json >/dev/null
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 # Every byte of the first 64 (version, ids, keys, header), then every 5th
 # (every 23rd under NC_QUICK / ASan). Each: exit 1, one alarm, the body

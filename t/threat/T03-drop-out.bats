@@ -6,9 +6,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	echo "gap-window 1" >>"$W/bob/config"
@@ -17,9 +15,6 @@ setup_file() {
 	echo "t03-reply" | as bob nc-send alice@a.test
 	as alice nc-recv --json >/dev/null
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T3: alice's 2nd message is dropped (relay answers 201): bob gets 1 and 3, not 2" {
 	hostile b "drop PUT /v1/users/bob/devices/*/mailbox/* n=2 status=201

@@ -7,18 +7,13 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	echo "gap-window 1" >>"$W/alice/config"
 	user bob bob@b.test
 	echo "t04-hello" | as bob nc-send alice@a.test
 	as alice nc-recv --json >/dev/null
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T4: 1st of bob's next 4 messages to alice dropped: the others arrive in order, once" {
 	hostile a "drop PUT /v1/users/alice/devices/*/mailbox/* n=1 status=201

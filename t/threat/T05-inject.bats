@@ -7,18 +7,13 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	user carol carol@a.test
 	echo "t05-hello" | as alice nc-send bob@b.test
 	as bob nc-recv --json >/dev/null
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T5: random bytes injected into bob's mailbox beside a real message" {
 	head -c 400 /dev/urandom >"$W/junk.bin"

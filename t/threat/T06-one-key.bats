@@ -8,9 +8,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	echo "t06-hello" | as alice nc-send bob@b.test
@@ -22,9 +20,6 @@ setup_file() {
 	as bob nc-recv --json - <"$W/m3.asc" >"$W/o3"
 	steal bob stolen            # holds the one key of m2
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T6: bob read m1 and m3 before the theft" {
 	grep -q t06-m1 "$W/o1"

@@ -6,9 +6,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	echo "t07-hello" | as alice nc-send bob@b.test
@@ -19,9 +17,6 @@ setup_file() {
 	for i in 1 3 5; do as bob nc-recv --json - <"$W/m$i.asc" >>"$W/o"; done
 	steal bob stolen
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T7: bob read m1, m3, m5 before the theft" {
 	grep -q t07-m1 "$W/o"

@@ -8,9 +8,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	seal alice bob@b.test "t08-p1" "$W/p1.asc"
@@ -21,9 +19,6 @@ setup_file() {
 	as bob nc-recv --json - <"$W/p2.asc" >>"$W/o"
 	steal bob stolen
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T8: the conversation before the theft worked" {
 	grep -q t08-p1 "$W/o"

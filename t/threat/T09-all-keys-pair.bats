@@ -7,9 +7,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	local i
@@ -22,9 +20,6 @@ setup_file() {
 	steal alice alice-stolen
 	steal bob bob-stolen
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T9: all six messages were read before the theft" {
 	[ "$(grep -c '"type":"message"' "$W/o")" -eq 6 ]

@@ -6,9 +6,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 	user carol carol@a.test
@@ -24,9 +22,6 @@ setup_file() {
 	done
 	for s in alice bob carol; do steal "$s" "$s-stolen"; done
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T10: all six pairwise messages were read before the theft" {
 	[ "$(grep -c '"type":"message"' "$W/o")" -eq 6 ]

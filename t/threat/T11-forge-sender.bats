@@ -10,9 +10,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	evil_start a.test
 	user alice alice@a.test
 	user bob bob@b.test
@@ -23,9 +21,6 @@ setup_file() {
 	user mal-alice alice@a.test a.test="$HE_URL"
 	user mal-carol carol@a.test a.test="$HE_URL"
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T11: bob knows the real alice" {
 	grep -q t11-hello "$W/o"

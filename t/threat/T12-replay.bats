@@ -8,15 +8,10 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	user alice alice@a.test
 	user bob bob@b.test
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T12: the first (X3DH) message delivered three times is shown once" {
 	hostile b "replay PUT /v1/users/bob/devices/*/mailbox/* n=1 times=2

@@ -9,9 +9,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	evil_start b.test
 	user alice alice@a.test
 	user bob bob@b.test
@@ -23,9 +21,6 @@ setup_file() {
 	curl -sf -o "$W/carol.devlist" "$A_URL/v1/users/carol/devicelist"
 	curl -sf -o "$W/bob.devlist" "$B_URL/v1/users/bob/devicelist"
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 # no_delivery: nothing reached any mailbox through the b.test proxy
 no_delivery() {

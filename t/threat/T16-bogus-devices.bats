@@ -8,9 +8,7 @@
 
 load lib
 
-setup_file() {
-	world_start
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	evil_start a.test
 	user alice alice@a.test
 	user bob bob@b.test
@@ -22,9 +20,6 @@ setup_file() {
 	curl -sf -o "$W/mal.devlist" "$EVIL_URL/v1/users/alice/devicelist"
 	curl -sf -o "$W/alice.devlist" "$A_URL/v1/users/alice/devicelist"
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T16: a device added without the password is refused; the list is unchanged" {
 	mkdir -p "$W/fake"

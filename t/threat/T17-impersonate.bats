@@ -10,11 +10,10 @@
 # devices it does not list, and bob then fetches the impostor's list and
 # refuses it); nc-keys shows the change.
 
+WORLD_NEEDS=nc-keys
 load lib
 
-setup_file() {
-	world_start nc-keys
-	[ -n "${WORLD_SKIP:-}" ] && return 0
+world_setup() {
 	evil_start a.test
 	user alice alice@a.test
 	user bob bob@b.test
@@ -24,9 +23,6 @@ setup_file() {
 	as alice nc-recv --json >>"$W/o"
 	user mal alice@a.test a.test="$HE_URL"
 }
-
-teardown_file() { world_stop; }
-setup() { world_check; }
 
 @test "T17: alice and bob talked before" {
 	grep -q t17-hello "$W/o"

@@ -11,6 +11,11 @@
 #   steal NAME COPY          copy NAME's NC_HOME as it is now
 #   world_stop               kill everything this world started
 #
+# A test file defines world_setup (users and what every test shares): the
+# setup_file, teardown_file and setup below start the world, call it, check
+# each test's world and stop it. WORLD_NEEDS="CMD..." set before `load lib`
+# names commands beyond the usual ones the file needs.
+#
 # Tests need the client commands; until they land, needs() skips honestly.
 
 : "${NC_BIN:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}"
@@ -259,3 +264,12 @@ one_line_err() {
 	[ "$(printf '%s\n' "$1" | grep -c .)" -eq 1 ] &&
 	    printf '%s\n' "$1" | grep -qE '^nc-[a-z]+: '
 }
+
+# The scaffold every threat file shares; a file may still define its own.
+setup_file() {
+	# shellcheck disable=SC2086
+	world_start ${WORLD_NEEDS:-}
+	[ -n "${WORLD_SKIP:-}" ] || world_setup
+}
+teardown_file() { world_stop; }
+setup() { world_check; }

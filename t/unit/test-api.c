@@ -4,9 +4,9 @@
 
 #include <sodium.h>
 
-#include "api.h"
+#include "relaymsg.h"
 #include "check.h"
-#include "devlist.h"   /* must coexist with api.h */
+#include "devlist.h"   /* must coexist with relaymsg.h */
 #include "err.h"
 #include "hex.h"
 #include "reqsig.h"

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "err.h"
 #include "check.h"
+#include "fsutil.h"
 
 static void
 growth(int secret)

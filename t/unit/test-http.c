@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "fsutil.h"
 #include "http.h"
 #include "netproc.h"
 #include "check.h"

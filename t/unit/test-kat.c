@@ -10,6 +10,7 @@
 #include "crypto-util.h"
 #include "envelope.h"
 #include "check.h"
+#include "fsutil.h"
 
 #define KAT_FILE "t/vectors/crypto-kat.txt"
 

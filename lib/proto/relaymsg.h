@@ -1,10 +1,10 @@
-/* api.h - the relay API's bodies (protocol.md section 1): encoders and
+/* relaymsg.h - the relay API's bodies (protocol.md section 1): encoders and
  * strict decoders for every request and response, the password-auth
  * signature, user-name rules and device ids. Decoders copy fixed fields into
  * the struct; variable-size envelopes stay pointers into the input, valid
  * as long as it is. Every function returns 0 or NC_EDATA (nc_fail set). */
-#ifndef NC_API_H
-#define NC_API_H
+#ifndef NC_RELAYMSG_H
+#define NC_RELAYMSG_H
 
 #include <stddef.h>
 #include <stdint.h>

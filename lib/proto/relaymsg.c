@@ -1,9 +1,9 @@
-/* api.c - the relay API's bodies: encoders and strict decoders. */
+/* relaymsg.c - the relay API's bodies: encoders and strict decoders. */
 #include <string.h>
 
 #include <sodium.h>
 
-#include "api.h"
+#include "relaymsg.h"
 #include "err.h"
 #include "wire.h"
 

@@ -34,7 +34,5 @@ void nc_buf_free(nc_buf *b);
 void *nc_secmem_alloc(size_t n);
 void nc_secmem_free(void *p, size_t n);
 
-/* Read all of fd into b, failing with NC_EDATA past max bytes. */
-int nc_buf_readfd(nc_buf *b, int fd, size_t max) __attribute__((warn_unused_result));
 
 #endif

@@ -68,7 +68,7 @@ static const char *migrations[] = {
 	/* when each signed request was last signed (see nc_relay_clock) */
 	"CREATE TABLE reqtime(h BLOB PRIMARY KEY, t INTEGER NOT NULL);",
 	/* messages a peer's counters show were sent but have not arrived
-	 * (lib/gap.c); "missing" events carry their count in n */
+	 * (lib/store/gap.c); "missing" events carry their count in n */
 	"CREATE TABLE gap(user TEXT NOT NULL, dev BLOB NOT NULL,"
 	"  id BLOB NOT NULL, since INTEGER NOT NULL,"
 	"  reported INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(user, dev, id));"

@@ -13,7 +13,7 @@
 #include "ratchet.h"
 #include "seal.h"
 
-#define NC_ENVELOPE_MAX (256 * 1024)   /* the relay's limit; spelled as in api.h */
+#define NC_ENVELOPE_MAX (256 * 1024)   /* the relay's limit; spelled as in relaymsg.h */
 
 typedef struct {
 	uint8_t id[16];

@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "api.h"
+#include "relaymsg.h"
 #include "err.h"
 #include "hex.h"
 #include "reqsig.h"

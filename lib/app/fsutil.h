@@ -1,4 +1,4 @@
-/* fsutil.h - whole-file reads and atomic writes. */
+/* fsutil.h - reading descriptors and whole files, atomic writes. */
 #ifndef NC_FSUTIL_H
 #define NC_FSUTIL_H
 
@@ -6,6 +6,9 @@
 #include <sys/types.h>
 
 #include "buf.h"
+
+/* Read all of fd into b, failing with NC_EDATA past max bytes. */
+int nc_buf_readfd(nc_buf *b, int fd, size_t max) __attribute__((warn_unused_result));
 
 /* Replace path with data[0..len) atomically: a temporary file in the same
  * directory (O_EXCL|O_NOFOLLOW, given mode), write, fsync, rename over

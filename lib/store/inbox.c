@@ -6,6 +6,7 @@
 #include "armor.h"
 #include "err.h"
 #include "event.h"
+#include "fsutil.h"
 #include "gap.h"
 #include "home.h"
 #include "inbox.h"

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"   /* nc_domain_valid: the same rule as in names */
+#include "relaymsg.h"   /* nc_domain_valid: the same rule as in names */
 #include "buf.h"
 #include "err.h"
 #include "fsutil.h"

@@ -14,6 +14,7 @@
 #include "account.h"
 #include "directory.h"
 #include "err.h"
+#include "fsutil.h"
 #include "idbackup.h"
 #include "outbox.h"
 #include "relayc.h"

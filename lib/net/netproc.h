@@ -18,7 +18,7 @@
  * an acknowledgement, say), so answers come back in any order. Frames
  * (u32 big-endian length, u32 tag naming the request, then the body, at
  * most NC_NETPROC_MAX), both ways between two copies of the same program
- * (lib/wire.h types):
+ * (lib/proto/wire.h types):
  *   request:  u8 1, bytes method, bytes url, u8 n (<= 16), n x bytes
  *             header, bytes body, u32 timeout_ms, u64 max_response,
  *             u8 has_proxy, bytes proxy, u8 has_cafile, bytes cafile

@@ -226,27 +226,3 @@ nc_buf_free(nc_buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 }
-
-int
-nc_buf_readfd(nc_buf *b, int fd, size_t max)
-{
-	ssize_t n;
-	int rc;
-
-	for (;;) {
-		/* Room doubling from 4 KiB: a short message read from stdin
-		 * does not get a 128 KiB secret buffer (a sodium_malloc). */
-		if ((rc = nc_buf_reserve(b, b->len < 4096 ? 4096 : b->len)) != 0)
-			return rc;
-		n = read(fd, b->p + b->len, b->cap - b->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return nc_fail(NC_EIO, "read: %s", strerror(errno));
-		if (n == 0)
-			return 0;
-		b->len += (size_t)n;
-		if (b->len > max)
-			return nc_fail(NC_EDATA, "input longer than %zu bytes", max);
-	}
-}
