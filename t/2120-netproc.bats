@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # nc-send and nc-recv make their requests from a helper process forked
-# before they read a key (lib/netproc.c): it holds nothing of the caller's
+# before they read a key (lib/net/netproc.c): it holds nothing of the caller's
 # but standard error, keeps no password, never outlives its command, and
 # its command still never loads libcurl itself.
 
