@@ -68,30 +68,30 @@ pair_stored() {
 	shift 2
 	"$T/pairtime" "$RUNS" "$prep" "$input" "$@" -- "${stored[@]}"
 }
-row() {   # row METRIC "OURS CURL" [REF-NAME]
-	local name=${3:-curl PUT}
+row() {   # row METRIC "OURS CURL" TARGET [REF-NAME]
+	local name=${4:-curl PUT} target=$3
 	set -- "$1" $2
-	printf 'cli,%s,ms,lower,%.2f,%s,%.2f\n' "$1" "$2" "$name" "$3" >>"$CSV"
+	printf 'cli,%s,ms,lower,%.2f,%s,%.2f,%s\n' "$1" "$2" "$name" "$3" "$target" >>"$CSV"
 }
 
 export NC_HOME
 echo "a short message" >"$T/msg"
 NC_HOME=$T/alice
-row nc-send "$(pair '' "$T/msg" nc-send bob@b.test)"
+row nc-send "$(pair '' "$T/msg" nc-send bob@b.test)" 1.3
 NC_HOME=$T/bob
 nc-recv >/dev/null
 row nc-recv-1 "$(pair "echo one | NC_HOME=$T/alice nc-send bob@b.test >/dev/null" \
-    /dev/null nc-recv)"
+    /dev/null nc-recv)" 1.8
 NC_HOME=$T/alice
-row nc-send "$(pair_stored '' "$T/msg" nc-send bob@b.test)" "curl PUT stored"
+row nc-send "$(pair_stored '' "$T/msg" nc-send bob@b.test)" 1.3 "curl PUT stored"
 NC_HOME=$T/bob
 nc-recv >/dev/null
 row nc-recv-1 "$(pair_stored "echo one | NC_HOME=$T/alice nc-send bob@b.test >/dev/null" \
-    /dev/null nc-recv)" "curl PUT stored"
+    /dev/null nc-recv)" 1.8 "curl PUT stored"
 NC_HOME=$T/alice
-row "nc-send -o -" "$(pair '' "$T/msg" nc-send -o - bob@b.test)"
+row "nc-send -o -" "$(pair '' "$T/msg" nc-send -o - bob@b.test)" 0.5
 NC_HOME=$T/bob
 row "nc-recv -" "$(pair "echo x | NC_HOME=$T/alice nc-send -o - bob@b.test >$T/in.asc" \
-    "$T/in.asc" nc-recv -)"
-row "nc-recv --history" "$(pair '' /dev/null nc-recv --history)"
-row "nc-keys show" "$(pair '' /dev/null nc-keys show alice@a.test)"
+    "$T/in.asc" nc-recv -)" 0.5
+row "nc-recv --history" "$(pair '' /dev/null nc-recv --history)" 0.5
+row "nc-keys show" "$(pair '' /dev/null nc-keys show alice@a.test)" 0.5
