@@ -75,6 +75,10 @@ static const char *migrations[] = {
 	"ALTER TABLE event ADD COLUMN n INTEGER NOT NULL DEFAULT 0;",
 	/* nc_session_prune deletes by age */
 	"CREATE INDEX seen_at ON seen(at); CREATE INDEX replay_at ON replay(at);",
+	/* why a queued message is still waiting (nc-send --queue): the last
+	 * attempt's reason and exit code (lib/store/outbox.c) */
+	"ALTER TABLE outbox ADD COLUMN error TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE outbox ADD COLUMN errcode INTEGER NOT NULL DEFAULT 0;",
 };
 
 int
