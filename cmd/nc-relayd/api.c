@@ -13,12 +13,12 @@
 /* Request bodies of the small routes (the envelope and blob limits are in
  * lib/proto/relaymsg.h and the configuration). */
 #define SMALL_BODY 1024
-#define PREKEYS_BODY (8 + 100 + NC_PREKEY_UPLOAD_MAX * 36)
+#define PREKEYS_BODY NC_PREKEYS_BODY_MAX
 #define DEVLIST_BODY 4096
 #define IDBACKUP_BODY 256
 #define DELIVER_BODY ((uint64_t)8 << 20)
 
-enum { B_NONE, B_SMALL, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB };
+enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB };
 
 static const struct route {
 	const char *method, *path;   /* '*' matches one segment */
@@ -34,7 +34,7 @@ static const struct route {
 	{ "PUT", "v1/users/*/idbackup", h_idbackup_put, B_IDBACKUP },
 	{ "PUT", "v1/users/*/devices/*/prekeys", h_prekeys_put, B_PREKEYS },
 	{ "GET", "v1/users/*/devices/*/prekeys", h_prekeys_get, B_NONE },
-	{ "POST", "v1/users/*/prekeys/claim", h_claim, B_SMALL },
+	{ "POST", "v1/users/*/prekeys/claim", h_claim, B_CLAIM },
 	{ "PUT", "v1/users/*/devices/*/mailbox/*", h_mail_put, B_ENVELOPE },
 	{ "POST", "v1/users/*/deliver", h_deliver, B_DELIVER },
 	{ "GET", "v1/users/*/devices/*/mailbox", h_mail_list, B_NONE },
@@ -153,7 +153,8 @@ unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 	nc_reqsig rs;
 	int rc;
 
-	if (nc_reqsig_parse(&rs, q->h_device, q->h_time, q->h_sig) != 0) {
+	if (nc_reqsig_parse(&rs, q->h_device, q->h_time, q->h_nonce,
+	    q->h_sig) != 0) {
 		fail(c->a, 401, nc_errmsg());
 		return 1;
 	}
@@ -178,9 +179,9 @@ unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 		fail(c->a, 401, nc_errmsg());
 		return 1;
 	}
-	/* Reads may repeat (a poll, the same second); changes may not. */
-	if (strcmp(q->method, "GET") != 0 &&
-	    (rc = replay_check(c->r->replay, rs.sig, q->now)) != 0) {
+	/* Every request carries a fresh nonce, reads too: a (device, nonce)
+	 * pair seen inside the window is a replay, whatever the method. */
+	if ((rc = replay_check(c->r->replay, rs.dev, rs.nonce, q->now)) != 0) {
 		fail(c->a, rc > 0 ? 401 : 503, rc > 0 ? "replayed request" :
 		    "too many signed requests, retry later");
 		return 1;
@@ -276,12 +277,13 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	}
 	switch (rt->body) {
 	case B_SMALL: *max = SMALL_BODY; break;
+	case B_CLAIM: *max = NC_CLAIM_BODY_MAX; break;
 	case B_IDBACKUP: *max = IDBACKUP_BODY; break;
 	case B_DEVLIST: *max = DEVLIST_BODY; break;
 	case B_PREKEYS: *max = PREKEYS_BODY; break;
 	case B_ENVELOPE: *max = NC_ENVELOPE_MAX; break;
 	case B_DELIVER: *max = DELIVER_BODY; break;
-	case B_ACK: *max = 3 + NC_ACK_MAX * NC_ENVID_LEN; break;
+	case B_ACK: *max = NC_ACK_BODY_MAX; break;
 	case B_BLOB: *stream = 1; *max = r->conf.blob_max; break;
 	}
 	return 0;

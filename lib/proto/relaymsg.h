@@ -30,6 +30,14 @@
 #define NC_LIST_MAX 100           /* envelopes per mailbox listing */
 #define NC_ACK_MAX 500            /* envelope ids per acknowledgement */
 
+/* Largest well-formed request bodies (protocol.md 1.0): the relay's body
+ * limits for these routes are these, so every request the format allows
+ * is read. */
+#define NC_PREKEYS_BODY_MAX (1 + 1 + 4 + NC_PK_LEN + NC_SIG_LEN + 2 + \
+	NC_PREKEY_UPLOAD_MAX * (4 + NC_PK_LEN))           /* 7,304 */
+#define NC_CLAIM_BODY_MAX (1 + 2 + NC_CLAIM_MAX * NC_DEVID_LEN)   /* 1,027 */
+#define NC_ACK_BODY_MAX (1 + 2 + NC_ACK_MAX * NC_ENVID_LEN)       /* 8,003 */
+
 enum { NC_AUTH_ADD_DEVICE = 1, NC_AUTH_DELETE = 2 };
 
 /* 1 if user is a valid local part (lowercase [a-z0-9._-], 1-64 bytes). */

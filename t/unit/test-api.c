@@ -153,8 +153,13 @@ test_prekeys(void)
 	CHECK_MEM(k2.otpk, k.otpk, 3 * sizeof k.otpk[0]);
 	check_strict((decfn)nc_prekeys_dec, &k2, &b, 0);
 	nc_buf_reset(&b);
-	k.has_spk = 0;
+	/* The largest upload: a signed prekey and 200 one-time prekeys. */
 	k.n = NC_PREKEY_UPLOAD_MAX;
+	CHECK_INT(nc_prekeys_enc(&b, &k), 0);
+	CHECK_INT(b.len, 7304);
+	CHECK_INT(b.len, NC_PREKEYS_BODY_MAX);
+	nc_buf_reset(&b);
+	k.has_spk = 0;
 	CHECK_INT(nc_prekeys_enc(&b, &k), 0);
 	CHECK_INT(nc_prekeys_dec(&k2, b.p, b.len), 0);
 	CHECK_INT(k2.has_spk, 0);
@@ -190,6 +195,19 @@ test_claim(void)
 	CHECK_INT(nc_claim_req_dec(&q2, b.p, b.len), 0);
 	CHECK_MEM(q2.dev, q.dev, 2 * 16);
 	check_strict((decfn)nc_claim_req_dec, &q2, &b, 1);
+	nc_buf_reset(&b);
+	/* The largest claim (64 devices) is 1,027 bytes: the relay's limit for
+	 * the route is this size, not the 1,024 of the other small bodies. */
+	q.n = NC_CLAIM_MAX;
+	CHECK_INT(nc_claim_req_enc(&b, &q), 0);
+	CHECK_INT(b.len, 1027);
+	CHECK_INT(b.len, NC_CLAIM_BODY_MAX);
+	CHECK_INT(nc_claim_req_dec(&q2, b.p, b.len), 0);
+	CHECK_INT(q2.n, NC_CLAIM_MAX);
+	CHECK_MEM(q2.dev, q.dev, sizeof q.dev);
+	q.n = NC_CLAIM_MAX + 1;
+	nc_buf_reset(&b);
+	CHECK(nc_claim_req_enc(&b, &q) != 0);
 	nc_buf_reset(&b);
 	randombytes_buf(&r, sizeof r);
 	r.n = 2;
@@ -287,7 +305,7 @@ test_reqsig(void)
 	crypto_sign_keypair(pk, sk);
 	crypto_sign_keypair(pk2, sk2);
 	CHECK_INT(nc_reqsig_sign(&h, sk, "GET", "/v1/x?a=1", now, body, 5), 0);
-	CHECK_INT(nc_reqsig_parse(&r, h.device, h.time, h.sig), 0);
+	CHECK_INT(nc_reqsig_parse(&r, h.device, h.time, h.nonce, h.sig), 0);
 	nc_device_id(dev, pk);
 	CHECK_MEM(r.dev, dev, 16);
 	CHECK_INT(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=1", body, 5, now), 0);
@@ -298,13 +316,24 @@ test_reqsig(void)
 	CHECK(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=2", body, 5, now) != 0);
 	CHECK(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=1", "hellp", 5, now) != 0);
 	CHECK(nc_reqsig_verify(&r, pk2, "GET", "/v1/x?a=1", body, 5, now) != 0);
-	CHECK(nc_reqsig_parse(&r, NULL, h.time, h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, h.device, "01800000000", h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, h.device, "-1", h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, h.device, "", h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, "zz", h.time, h.sig) != 0);
+	r.nonce[0] ^= 1;   /* the nonce is signed */
+	CHECK(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=1", body, 5, now) != 0);
+	r.nonce[0] ^= 1;
+	{   /* two signings of one request differ (a fresh nonce each) */
+		nc_reqsig_hdrs h2;
+
+		CHECK_INT(nc_reqsig_sign(&h2, sk, "GET", "/v1/x?a=1", now, body, 5), 0);
+		CHECK(strcmp(h.nonce, h2.nonce) != 0 && strcmp(h.sig, h2.sig) != 0);
+	}
+	CHECK(nc_reqsig_parse(&r, h.device, h.time, NULL, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, h.time, "00", h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, NULL, h.time, h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, "01800000000", h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, "-1", h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, "", h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, "zz", h.time, h.nonce, h.sig) != 0);
 	h.sig[5] = 'G';
-	CHECK(nc_reqsig_parse(&r, h.device, h.time, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, h.time, h.nonce, h.sig) != 0);
 }
 
 int
