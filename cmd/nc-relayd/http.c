@@ -56,6 +56,8 @@ struct req {
 
 struct http {
 	struct http_conf conf;
+	int proxy_af;             /* --trust-proxy: AF_INET/AF_INET6, or 0 */
+	unsigned char proxy[16];
 	struct relay *r;
 	struct MHD_Daemon *d;
 	pthread_mutex_t mu;
@@ -322,20 +324,87 @@ header(struct MHD_Connection *mc, const char *name)
 	return MHD_lookup_connection_value(mc, MHD_HEADER_KIND, name);
 }
 
+/* The client a request is counted against (rate limits): an IPv4
+ * address, or an IPv6 /64 - one subscriber's allocation, whose addresses
+ * are one client, not 2^64 of them. An IPv4-mapped address is IPv4. */
 static void
-client_addr(struct MHD_Connection *mc, char *out, size_t n)
+client_key(int af, const unsigned char *a, char *out, size_t n)
+{
+	unsigned char m[16];
+
+	if (af == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)a)) {
+		af = AF_INET;
+		a += 12;
+	}
+	if (af == AF_INET) {
+		inet_ntop(AF_INET, a, out, (socklen_t)n);
+		return;
+	}
+	memcpy(m, a, 8);
+	memset(m + 8, 0, 8);
+	inet_ntop(AF_INET6, m, out, (socklen_t)n);
+	if (strlen(out) + 4 <= n)
+		strcat(out, "/64");
+}
+
+/* One address as text (IPv6 possibly in brackets, spaces around) into
+ * binary: its family, or 0 if it is none. */
+static int
+parse_addr(const char *s, size_t len, unsigned char *a)
+{
+	char t[INET6_ADDRSTRLEN + 3];
+
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len > 2 && s[0] == '[' && s[len - 1] == ']')
+		s++, len -= 2;
+	if (len == 0 || len >= sizeof t)
+		return 0;
+	memcpy(t, s, len);
+	t[len] = '\0';
+	if (inet_pton(AF_INET, t, a) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, t, a) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+/* The peer's address; from the proxy named by --trust-proxy, the address
+ * it appended last to X-Forwarded-For (the client it saw: entries before
+ * it are the client's own word). Anyone else's X-Forwarded-For is ignored. */
+static void
+client_addr(struct http *h, struct MHD_Connection *mc, char *out, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const char *xff, *last;
+	unsigned char a[16], f[16];
+	int af;
 
 	snprintf(out, n, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    out, (socklen_t)n);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-		    out, (socklen_t)n);
+	if (sa && sa->sa_family == AF_INET) {
+		af = AF_INET;
+		memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		af = AF_INET6;
+		memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	} else {
+		return;
+	}
+	if (h->proxy_af == af && memcmp(a, h->proxy, af == AF_INET ? 4 : 16) == 0 &&
+	    (xff = header(mc, "X-Forwarded-For")) != NULL) {
+		last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		if ((af = parse_addr(last, strlen(last), f)) != 0) {
+			client_key(af, f, out, n);
+			return;
+		}
+		af = h->proxy_af;
+	}
+	client_key(af, a, out, n);
 }
 
 /* First call, headers in: refuse what is too large before reading it. */
@@ -468,7 +537,7 @@ dispatch(struct req *q)
 		r->body_file = q->stream_path;
 		r->body_file_size = q->got;
 	}
-	client_addr(q->mc, q->addr, sizeof q->addr);
+	client_addr(h, q->mc, q->addr, sizeof q->addr);
 	r->method = q->method;
 	r->target = q->target;
 	r->addr = q->addr;
@@ -667,6 +736,8 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 	MHD_set_panic_func(on_panic, NULL);
 	h->conf = *c;
 	h->r = r;
+	if (c->trust_proxy)   /* checked by main(): unparsable trusts no one */
+		h->proxy_af = parse_addr(c->trust_proxy, strlen(c->trust_proxy), h->proxy);
 	pthread_mutex_init(&h->mu, NULL);
 	if (parse_listen(c->listen, &ss, &sl) != 0) {
 		fprintf(stderr, "nc-relayd: bad listen address: %s\n", c->listen);

@@ -15,6 +15,8 @@ struct http_conf {
 	unsigned idle_timeout;       /* seconds without a byte */
 	unsigned request_timeout;    /* seconds for a whole request */
 	unsigned upload_timeout;     /* ... when it streams a blob */
+	const char *trust_proxy;     /* an address whose X-Forwarded-For is
+	                                believed (--trust-proxy), or NULL */
 };
 
 struct http;

@@ -1,5 +1,6 @@
 /* nc-relayd - the Newchat relay: accounts, device lists, prekeys,
  * mailboxes and blobs over HTTP, stored in sqlite. */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ usage(void)
 	    "usage: nc-relayd -d datadir -l addr:port -D domain [--tls-cert file\n"
 	    "                 --tls-key file] [--invite-only] [--public-url url]\n"
 	    "                 [--threads n] [--workers n] [--conns-per-ip n]\n"
+	    "                 [--trust-proxy addr]\n"
 	    "                 [--rate-register n]\n"
 	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
 	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
@@ -43,8 +45,22 @@ num(const char *s, unsigned long long max)
 	return v;
 }
 
+/* --trust-proxy takes one IPv4 or IPv6 address, nothing else. */
+static const char *
+ip_addr(const char *s)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1) {
+		fprintf(stderr, "nc-relayd: --trust-proxy takes an IP address "
+		    "(e.g. --trust-proxy 127.0.0.1), not '%s'\n", s);
+		exit(NC_EUSAGE);
+	}
+	return s;
+}
+
 enum { O_CERT = 256, O_KEY, O_INVITE_ONLY, O_URL, O_ISSUE, O_THREADS,
-	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS };
+	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS, O_TRUSTPROXY };
 
 static const struct option longopts[] = {
 	{ "tls-cert", required_argument, NULL, O_CERT },
@@ -61,6 +77,7 @@ static const struct option longopts[] = {
 	{ "request-timeout", required_argument, NULL, O_REQTIME },
 	{ "mailbox-max", required_argument, NULL, O_MAILMAX },
 	{ "workers", required_argument, NULL, O_WORKERS },
+	{ "trust-proxy", required_argument, NULL, O_TRUSTPROXY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -114,6 +131,7 @@ main(int argc, char **argv)
 		case O_RANON: rc.rate_anon = (double)num(optarg, 1000000); break;
 		case O_BLOBMAX: rc.blob_max = num(optarg, (uint64_t)1 << 40); break;
 		case O_WORKERS: hc.workers = (unsigned)num(optarg, 4096); break;
+		case O_TRUSTPROXY: hc.trust_proxy = ip_addr(optarg); break;
 		case O_MAILMAX: rc.lim.mail_count = (uint32_t)num(optarg, UINT32_MAX); break;
 		case O_REQTIME:
 			hc.request_timeout = (unsigned)num(optarg, 3600);
