@@ -6,6 +6,7 @@
 
 #include "devlist.h"
 #include "err.h"
+#include "relaymsg.h"   /* nc_domain_valid */
 #include "wire.h"
 
 #define DEVLIST_VERSION 1
@@ -19,41 +20,6 @@ user_char(int c)
 	    c == '_' || c == '-';
 }
 
-/* Lowercase DNS name (labels of [a-z0-9-], not starting or ending with
- * '-'), optionally ":port" so test relays on 127.0.0.1 can be named. */
-static int
-domain_valid(const char *d)
-{
-	size_t n = strlen(d), lab = 0, i;
-	const char *colon = strchr(d, ':');
-
-	if (colon != NULL) {
-		const char *p = colon + 1;
-		if (*p == '\0' || strlen(p) > 5 || *p == '0')
-			return 0;
-		for (; *p; p++)
-			if (*p < '0' || *p > '9')
-				return 0;
-		n = (size_t)(colon - d);
-	}
-	if (n == 0 || n > NC_DOMAIN_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = d[i];
-		if (c == '.') {
-			if (lab == 0 || d[i - 1] == '-')
-				return 0;
-			lab = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    (c == '-' && lab > 0)) {
-			if (++lab > 63)
-				return 0;
-		} else
-			return 0;
-	}
-	return lab > 0 && d[n - 1] != '-';
-}
-
 int
 nc_addr_valid(const char *s)
 {
@@ -65,7 +31,7 @@ nc_addr_valid(const char *s)
 	for (i = 0; s + i < at; i++)
 		if (!user_char((unsigned char)s[i]))
 			return 0;
-	return strlen(s) <= NC_ADDR_MAX && domain_valid(at + 1);
+	return nc_domain_valid(at + 1);   /* the relays' rule too */
 }
 
 void

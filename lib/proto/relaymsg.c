@@ -1,4 +1,5 @@
 /* relaymsg.c - the relay API's bodies: encoders and strict decoders. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -26,31 +27,33 @@ nc_name_valid(const char *u)
 int
 nc_domain_valid(const char *d)
 {
-	size_t n = strlen(d), label = 0;
+	size_t n = strlen(d), lab = 0;
 	const char *colon = strchr(d, ':');
 
 	if (n == 0 || n > NC_DOMAIN_MAX)
 		return 0;
-	if (colon != NULL) {   /* host:port, for test relays */
-		if (colon == d || colon[1] == '\0' || strlen(colon + 1) > 5 ||
-		    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+	if (colon != NULL) {   /* host:port, for test relays: 1..65535 */
+		const char *p = colon + 1;
+		if (*p == '\0' || *p == '0' || strlen(p) > 5 ||
+		    strspn(p, "0123456789") != strlen(p) || atol(p) > 65535)
 			return 0;
 		n = (size_t)(colon - d);
 	}
+	/* Labels of 1..63 [a-z0-9-], not starting or ending with '-'. */
 	for (size_t i = 0; i < n; i++) {
 		char c = d[i];
 		if (c == '.') {
-			if (label == 0)
+			if (lab == 0 || d[i - 1] == '-')
 				return 0;
-			label = 0;
+			lab = 0;
 		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-') {
-			if (++label > 63)
+		    (c == '-' && lab > 0)) {
+			if (++lab > 63)
 				return 0;
 		} else
 			return 0;
 	}
-	return label > 0;
+	return lab > 0 && d[n - 1] != '-';
 }
 
 int

@@ -45,7 +45,9 @@ int nc_name_valid(const char *user);
 /* Split "user@domain" (both parts valid, domain lowercase) into the two. */
 int nc_addr_split(const char *addr, char user[NC_NAME_MAX + 1],
     char domain[NC_DOMAIN_MAX + 1]) __attribute__((warn_unused_result));
-/* 1 if d is a lowercase DNS name (labels [a-z0-9-], optional :port). */
+/* 1 if d is a lowercase DNS name (labels of 1..63 [a-z0-9-], no '-' at
+ * either end, at most 253 bytes in all) with an optional :port (1..65535,
+ * no leading zero): the domain of every user@domain (protocol.md 0). */
 int nc_domain_valid(const char *d);
 /* BLAKE2b-128 of a device's Ed25519 signing public key. */
 void nc_device_id(uint8_t id[NC_DEVID_LEN], const uint8_t sign_pk[NC_PK_LEN]);

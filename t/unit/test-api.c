@@ -58,6 +58,28 @@ test_names(void)
 	CHECK(nc_addr_split("bob@b..test", u, d) != 0);
 	CHECK(nc_addr_split("bob@b@test", u, d) != 0);
 	CHECK(nc_addr_split("bob@b.test:", u, d) != 0);
+	/* A relay's or a config's domain follows the rule of the names in
+	 * device lists (nc_addr_valid), so every domain a relay accepts can
+	 * name a user (protocol.md 0). */
+	{
+		static const char *dom[] = { "a.test", "127.0.0.1:8080",
+		    "a-b.test", "x", "a.test:1", "a.test:65535", "-a.test",
+		    "a-.test", "a.-b", "a.test.", ".a.test", "a.test:0",
+		    "a.test:080", "a.test:65536", "a.test:99999", "a_b.test",
+		    "a.test:", ":80", "A.test", "a.test:8a" };
+		char addr[400];
+
+		for (size_t i = 0; i < sizeof dom / sizeof dom[0]; i++) {
+			snprintf(addr, sizeof addr, "bob@%s", dom[i]);
+			CHECK_INT(nc_domain_valid(dom[i]), nc_addr_valid(addr));
+			CHECK_INT(nc_domain_valid(dom[i]), i < 6);
+		}
+		memset(big, 'a', 63);
+		big[63] = 0;
+		CHECK(nc_domain_valid(big));
+		big[63] = 'a'; big[64] = 0;
+		CHECK(!nc_domain_valid(big));   /* a label is at most 63 */
+	}
 }
 
 static void

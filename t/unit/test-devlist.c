@@ -158,6 +158,8 @@ names(void)
 	CHECK(!nc_addr_valid("alice@a:"));
 	CHECK(!nc_addr_valid("alice@a:0"));
 	CHECK(!nc_addr_valid("alice@a:123456"));
+	CHECK(!nc_addr_valid("alice@a:65536"));   /* ports are 1..65535 */
+	CHECK(nc_addr_valid("alice@a:65535"));
 	CHECK(!nc_addr_valid("alice@a:80x"));
 	char u[80];
 	memset(u, 'a', 65);
