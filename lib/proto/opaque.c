@@ -28,6 +28,8 @@ struct cat {
 static void
 put(struct cat *c, const void *p, size_t n)
 {
+	if (n == 0)   /* p may be NULL then */
+		return;
 	if (n > sizeof c->p - c->n) {
 		c->over = 1;
 		return;
