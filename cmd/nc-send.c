@@ -21,12 +21,16 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: nc-send [-hqvV] [--ttl SECONDS] [--wait SECONDS] [-o -] "
+	fputs("usage: nc-send [-hjqvV] [-t SECONDS] [-w SECONDS] [-o FILE|-] "
 	    "USER@DOMAIN...\n"
-	    "       nc-send [-hqvV] --flush\n"
+	    "       nc-send [-hqvV] -f | --flush\n"
+	    "       nc-send [-hjqvV] --queue\n"
+	    "       nc-send [-hqvV] --cancel ID\n"
 	    "  Encrypts standard input (UTF-8 text, at most 64 KiB) to every\n"
-	    "  device of each USER@DOMAIN and delivers it; prints the message id.\n"
-	    "  Exit 75: queued, retried by nc-send --flush and nc-recv.\n", f);
+	    "  device of each USER@DOMAIN and delivers it; prints the message id\n"
+	    "  (-j, --json: one object per recipient with its state).\n"
+	    "  Exit 75: queued, retried by nc-send --flush and nc-recv; 68: no\n"
+	    "  such domain, nothing queued; see nc-send(1) for every status.\n", f);
 }
 
 static long
@@ -74,12 +78,17 @@ main(int argc, char **argv)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "queue", no_argument, NULL, 'Q' },
+		{ "cancel", required_argument, NULL, 'C' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	nc_send_opts o;
 	nc_buf msg = NC_SECBUF_INIT;
-	int c, flush = 0, rc, i;
+	const char *cancel = NULL;
+	int c, flush = 0, queue = 0, rc, i;
 
 	if (nc_cli_init("nc-send") != 0)
 		return NC_ESOFTWARE;
@@ -88,12 +97,23 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "fhjo:qt:vVw:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': flush = 1; break;
-		case 'o':
-			if (strcmp(optarg, "-") != 0) {
-				fprintf(stderr, "nc-send: -o: only - (stdout) is supported\n");
+		case 'Q': queue = 1; break;
+		case 'C':
+			if (strlen(optarg) != 32 ||
+			    strspn(optarg, "0123456789abcdef") != 32) {
+				fprintf(stderr, "nc-send: --cancel: not a message id "
+				    "(32 hex digits, as nc-send --queue lists)\n");
 				return NC_EUSAGE;
 			}
-			o.armor = 1;
+			cancel = optarg;
+			break;
+		case 'o':
+			if (*optarg == '\0') {
+				fprintf(stderr, "nc-send: -o: a file name, or - for "
+				    "standard output\n");
+				return NC_EUSAGE;
+			}
+			o.out = optarg;
 			break;
 		case 't':
 			if ((o.ttl = number(optarg, NC_TTL_MAX)) <= 0) {
@@ -114,7 +134,10 @@ main(int argc, char **argv)
 			break;
 		}
 	}
-	if (flush ? optind != argc || o.armor : optind == argc) {
+	/* One of four things: send, --flush, --queue or --cancel. */
+	if ((flush + queue + (cancel != NULL) > 0 ? optind != argc || o.out ||
+	    flush + queue + (cancel != NULL) > 1 : optind == argc) ||
+	    (o.json && o.out && strcmp(o.out, "-") == 0)) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}
@@ -123,7 +146,10 @@ main(int argc, char **argv)
 			nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[i]));
 			return NC_EUSAGE;
 		}
-	if (!o.armor)
+	if (queue || cancel)
+		return nc_cli_exit(-(queue ? nc_send_queue(&o) :
+		    nc_send_cancel(&o, cancel)));
+	if (!o.out)
 		(void)nc_netproc_start();   /* loads libcurl while the state opens */
 	if (flush)
 		rc = nc_send_flush(&o);

@@ -91,7 +91,7 @@ teardown_file() { world_down; }
 @test "usage: bad arguments -> 64 for every command; -h, -V -> 0" {
 	for c in "nc-send" "nc-send --bogus bob@b.test" "nc-send not-an-address" \
 	    "nc-send --flush bob@b.test" "nc-send --ttl x bob@b.test" \
-	    "nc-send -o file bob@b.test" "nc-recv extra" "nc-recv --follow -" \
+	    "nc-send --cancel not-an-id" "nc-recv --since 1" "nc-recv --follow -" \
 	    "nc-keys" "nc-keys frob" "nc-keys trust"; do
 		run as alice $c </dev/null
 		echo "$c: $status"

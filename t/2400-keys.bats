@@ -65,7 +65,9 @@ to_new_bob() { sed -i "s|^relay b.test .*|relay b.test $RELAY_URL_e|" "$W/alice/
 	run as alice nc-send bob@b.test <<<"held-1"
 	echo "$output"
 	[ "$status" -eq 1 ]
-	[ "$(printf '%s\n' "$output" | grep -c .)" -eq 1 ]
+	# one line on stderr; the id of the held message on stdout
+	[ "$(printf '%s\n' "$output" | grep -c '^nc-send:')" -eq 1 ]
+	printf '%s\n' "$output" | grep -qE '^[0-9a-f]{32}$'
 	[[ "$output" == "nc-send: bob@b.test: "*"changed"* ]]
 	run as alice nc-send bob@b.test <<<"held-2"
 	[ "$status" -eq 1 ]

@@ -206,7 +206,10 @@ fail(const nc_http_req *req, CURLcode rc, const char *errbuf,
 	 * connect to server"; the system's reason is more useful. */
 	if (rc == CURLE_COULDNT_CONNECT && s->os_errno != 0)
 		why = strerror(s->os_errno);
-	return nc_fail(NC_EUNAVAIL, "relay %s: %s", o, why);
+	/* A name that does not resolve is told apart: for a domain's
+	 * well-known URL it means no such domain (relayc.c decides). */
+	return nc_fail(rc == CURLE_COULDNT_RESOLVE_HOST ? NC_ENOHOST :
+	    NC_EUNAVAIL, "relay %s: %s", o, why);
 }
 
 static int

@@ -44,7 +44,8 @@ typedef struct {
 /* Perform req. 0 when a response arrived, whatever its status (check
  * resp->status). NC_EUNAVAIL when the server cannot be reached or the
  * request times out or TLS verification fails ("relay http://h:1:
- * Connection refused"); NC_EDATA for a response over the limit or a bad
+ * Connection refused"); NC_ENOHOST when the host name does not resolve;
+ * NC_EDATA for a response over the limit or a bad
  * URL; NC_EOSERR; NC_ESOFTWARE if libcurl cannot be loaded. Not for use
  * on one thread's behalf from another. */
 int nc_http(const nc_http_req *req, nc_http_resp *resp)

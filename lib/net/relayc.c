@@ -67,41 +67,83 @@ nc_relay_timeout(nc_relay *r, long secs)
 	r->timeout_ms = secs * 1000;
 }
 
-/* "newchat 1\ndomain D\nrelay URL\n" */
+int
+nc_relay_descriptor(const char *domain, long status, const uint8_t *body,
+    size_t n, char *url, size_t max)
+{
+	char text[4097], *line, *save = NULL, other[NC_DOMAIN_MAX + 1] = "";
+	int ok = 0, dom = 0;
+
+	url[0] = '\0';
+	/* Busy or broken for now: the relay may come back. */
+	if (status >= 500 || status == 408 || status == 429)
+		return nc_fail(NC_EUNAVAIL, "HTTP %ld", status);
+	if (status != 200)
+		return nc_fail(NC_ENOHOST, "HTTP %ld", status);
+	if (n >= sizeof text || memchr(body, '\0', n) != NULL)
+		return nc_fail(NC_ENOHOST, "not a Newchat descriptor");
+	memcpy(text, body, n);
+	text[n] = '\0';
+	for (line = strtok_r(text, "\r\n", &save); line;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		if (strcmp(line, "newchat 1") == 0)
+			ok = 1;
+		else if (strncmp(line, "domain ", 7) == 0 &&
+		    !(dom = strcmp(line + 7, domain) == 0))
+			snprintf(other, sizeof other, "%s", line + 7);
+		else if (strncmp(line, "relay ", 6) == 0 && strlen(line + 6) < max)
+			strcpy(url, line + 6);
+	}
+	if (ok && !dom && other[0])
+		return nc_fail(NC_ENOHOST, "a descriptor for another domain");
+	if (!ok || !dom || (strncmp(url, "https://", 8) != 0 &&
+	    strncmp(url, "http://", 7) != 0) || strpbrk(url, " \t") != NULL) {
+		url[0] = '\0';
+		return nc_fail(NC_ENOHOST, "not a Newchat descriptor");
+	}
+	return 0;
+}
+
+/* The relay of r->domain from https://DOMAIN/.well-known/newchat. A
+ * domain that does not resolve or serves no descriptor is NC_ENOHOST (a
+ * typo, say: permanent); one whose server is down, NC_EUNAVAIL. */
 static int
-wellknown(nc_relay *r)
+wellknown(nc_relay *r, const char *home)
 {
 	nc_http_req q = { .method = "GET" };
 	nc_http_resp a = NC_HTTP_RESP_INIT;
-	char u[NC_URL_MAX + 64], *line, *save = NULL;
-	int rc, ok = 0, dom = 0;
+	char u[NC_URL_MAX + 64], fix[NC_DOMAIN_MAX + 4200];
+	const char *why;
+	int rc;
 
 	snprintf(u, sizeof u, "https://%s/.well-known/newchat", r->domain);
+	snprintf(fix, sizeof fix, "check the address, or add `relay %s URL` to "
+	    "%s/config", r->domain, home);
 	q.url = u;
 	q.cafile = r->cafile[0] ? r->cafile : NULL;
 	q.proxy = r->proxy[0] ? r->proxy : NULL;
 	q.max_response = 4096;
 	if ((rc = nc_http(&q, &a)) != 0) {
-		rc = nc_fail(rc, "relay of %s: %s", r->domain, nc_errmsg());
+		/* http.c says "relay ORIGIN: reason": the origin is u's. */
+		why = strncmp(nc_errmsg(), "relay ", 6) == 0 &&
+		    strstr(nc_errmsg(), ": ") ? strstr(nc_errmsg(), ": ") + 2 :
+		    nc_errmsg();
+		if (rc == NC_ENOHOST)
+			rc = nc_fail(rc, "no such domain %s (%s); %s", r->domain,
+			    why, fix);
+		else if (rc == NC_EUNAVAIL)
+			rc = nc_fail(rc, "relay of %s unreachable: %s: %s", r->domain,
+			    u, why);
 		goto done;
 	}
-	if (a.status != 200 || nc_buf_nul(&a.body) != 0) {
-		rc = nc_fail(NC_EUNAVAIL, "relay of %s: %s: HTTP %ld", r->domain, u,
-		    a.status);
-		goto done;
-	}
-	for (line = strtok_r((char *)a.body.p, "\r\n", &save); line;
-	    line = strtok_r(NULL, "\r\n", &save)) {
-		if (strcmp(line, "newchat 1") == 0)
-			ok = 1;
-		else if (strncmp(line, "domain ", 7) == 0)
-			dom = strcmp(line + 7, r->domain) == 0;
-		else if (strncmp(line, "relay ", 6) == 0 && strlen(line + 6) <= NC_URL_MAX)
-			strcpy(r->url, line + 6);
-	}
-	if (!ok || !dom || (strncmp(r->url, "https://", 8) != 0 &&
-	    strncmp(r->url, "http://", 7) != 0))
-		rc = nc_fail(NC_ECONFIG, "relay of %s: bad %s", r->domain, u);
+	rc = nc_relay_descriptor(r->domain, a.status, a.body.p, a.body.len,
+	    r->url, sizeof r->url);
+	if (rc == NC_ENOHOST)
+		rc = nc_fail(rc, "%s serves no Newchat relay (%s: %s); %s",
+		    r->domain, u, nc_errmsg(), fix);
+	else if (rc != 0)
+		rc = nc_fail(rc, "relay of %s unreachable: %s: %s", r->domain, u,
+		    nc_errmsg());
 done:
 	nc_http_resp_free(&a);
 	return rc;
@@ -136,7 +178,7 @@ nc_relay_open(nc_relay **out, const char *home, const char *domain)
 		if (strcmp(seen[i].domain, domain) == 0)
 			strcpy(r->url, seen[i].url);
 	if (!r->url[0]) {
-		if ((rc = wellknown(r)) != 0) {
+		if ((rc = wellknown(r, home)) != 0) {
 			free(r);
 			return rc;
 		}
@@ -185,7 +227,7 @@ status_err_in(const char *domain, long status, const nc_buf *body)
 	case 429: case 503: case 507: code = NC_ETEMP; break;
 	default: code = status >= 500 ? NC_ETEMP : NC_EDATA;
 	}
-	return nc_fail(code, "relay %s: %ld %s", domain, status,
+	return nc_fail(code, "relay of %s answered %ld %s", domain, status,
 	    why[0] ? why : "error");
 }
 
@@ -255,9 +297,14 @@ req_wait(nc_relay_pending *p, long *status, nc_buf *resp)
 	int rc = p->rc;
 
 	*status = 0;
-	if (p->started && (rc = nc_http_wait(&p->call)) != 0)
-		rc = rc == NC_EUNAVAIL ? nc_fail(rc, "relay %s: %s", p->domain,
-		    nc_errmsg()) : rc;
+	if (p->started && (rc = nc_http_wait(&p->call)) != 0) {
+		/* "relay ORIGIN: reason" from http.c, named by domain; a relay
+		 * URL whose host does not resolve is a relay unreachable. */
+		if (rc == NC_EUNAVAIL || rc == NC_ENOHOST)
+			rc = nc_fail(NC_EUNAVAIL, "relay of %s unreachable: %s",
+			    p->domain, strncmp(nc_errmsg(), "relay ", 6) == 0 ?
+			    nc_errmsg() + 6 : nc_errmsg());
+	}
 	else if (rc == 0) {
 		*status = p->resp.status;
 		nc_buf_reset(resp);
@@ -581,7 +628,7 @@ nc_relay_deliver_wait(nc_relay_pending *p, const char *name, uint64_t *cur)
 		goto done;
 	rc = status_err_in(p->domain, status, &resp);
 	if (status == 409 && nc_version_dec(cur, resp.p, resp.len) == 0)
-		rc = nc_fail(NC_ETEMP, "relay %s: device list of %s changed",
+		rc = nc_fail(NC_ETEMP, "relay of %s: device list of %s changed",
 		    p->domain, name);
 	else if (status == 410 || status == 409 || status == 404)
 		*cur = UINT64_MAX;   /* stale: a device gone, or the user */

@@ -1,8 +1,11 @@
 /* relayc.h - typed calls to a user's relay (protocol.md section 1). A
  * relay is found by domain: a "relay DOMAIN URL" line in $NC_HOME/config,
  * else https://DOMAIN/.well-known/newchat. Errors map to exit codes:
- * NC_EUNAVAIL unreachable, NC_ENOUSER 404, NC_EPERM 401/403, NC_ETEMP 5xx
- * and 429, NC_EDATA malformed answers. */
+ * NC_ENOHOST a domain that serves no relay, NC_EUNAVAIL unreachable,
+ * NC_ENOUSER 404, NC_EPERM 401/403, NC_ETEMP 5xx and 429, NC_EDATA
+ * malformed answers. Messages name the relay by domain ("relay of b.test
+ * unreachable: http://...: Connection refused", "relay of b.test
+ * answered 503 disk full"). */
 #ifndef NC_RELAYC_H
 #define NC_RELAYC_H
 
@@ -16,10 +19,19 @@
 
 typedef struct nc_relay nc_relay;
 
-/* Find the relay of domain (no network when the config names it). */
+/* Find the relay of domain (no network when the config names it; a
+ * well-known URL is asked once a process). NC_ENOHOST: the domain does
+ * not resolve or serves no descriptor (the message says which line to
+ * add to home/config); NC_EUNAVAIL: its server is down. */
 int nc_relay_open(nc_relay **out, const char *home, const char *domain)
 	__attribute__((warn_unused_result));
 void nc_relay_close(nc_relay *r);
+/* The relay URL (into url, max bytes) from a well-known answer of domain
+ * with HTTP status and body: 0; NC_ENOHOST for a 404 or other refusal, a
+ * body that is not "newchat 1 / domain DOMAIN / relay URL" lines or names
+ * another domain; NC_EUNAVAIL for 5xx, 408, 429. */
+int nc_relay_descriptor(const char *domain, long status, const uint8_t *body,
+    size_t n, char *url, size_t max) __attribute__((warn_unused_result));
 const char *nc_relay_url(const nc_relay *r);
 /* Seconds a request may take in all (default 30). */
 void nc_relay_timeout(nc_relay *r, long secs);

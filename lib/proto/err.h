@@ -9,6 +9,7 @@ enum nc_err {
 	NC_EUSAGE = 64,
 	NC_EDATA = 65,      /* malformed input */
 	NC_ENOUSER = 67,
+	NC_ENOHOST = 68,    /* a domain that serves no relay: permanent */
 	NC_EUNAVAIL = 69,   /* relay unreachable, nothing queued */
 	NC_ESOFTWARE = 70,  /* internal error */
 	NC_EOSERR = 71,     /* out of memory, system call failed */

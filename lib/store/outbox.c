@@ -364,6 +364,7 @@ struct pflush {
 	nc_devlist l;
 	nc_relay *r;
 	int rc, fatal, tries, stale;
+	char why[512];   /* flush_start's reason, when rc != 0 */
 	/* The batch in flight */
 	int n;
 	nc_relay_item it[BATCH];
@@ -583,6 +584,27 @@ flush_start(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
 			rc = -sent;
 	}
 	pf->rc = rc;
+	/* The next peer's start may fail too: its reason would be the one
+	 * nc_errmsg() holds when this one finishes. */
+	if (rc != 0)
+		snprintf(pf->why, sizeof pf->why, "%s", nc_errmsg());
+}
+
+/* Why peer's messages still wait: the reason and exit code of this
+ * attempt, shown by nc-send (and --queue). */
+static void
+note(nc_state *s, const char *peer, int code)
+{
+	sqlite3_stmt *st;
+
+	if (nc_state_prep(s, &st, "UPDATE outbox SET error = ?2, errcode = ?3"
+	    " WHERE peer = ?1") != 0)
+		return;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, nc_errmsg(), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 3, code);
+	if (nc_state_done(s, st) != 0)
+		return;   /* the reason is only shown; the backoff matters */
 }
 
 /* The rest of pf's flush: its first batch's answer, the other batches,
@@ -597,6 +619,8 @@ flush_finish(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
 
 	if (pf->fatal)
 		return rc;
+	if (rc != 0)
+		nc_fail(rc, "%s", pf->why);
 	if (rc == 0 && pf->n > 0 && (sent = batch_finish(s, pf)) < 0)
 		rc = -sent;
 	while (pf->r != NULL) {
@@ -621,6 +645,7 @@ flush_finish(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
 	case 0:
 		break;
 	case NC_ESECURITY:
+		note(s, peer, rc);
 		f->held++;
 		f->security++;
 		break;
@@ -645,10 +670,13 @@ flush_finish(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
 	}
 	case NC_EUNAVAIL:
 	case NC_ETEMP:
+	case NC_ENOHOST:   /* queued once: a lookup that fails now may not later */
+		note(s, peer, rc);
 		backoff(s, peer);
 		f->queued++;
 		break;
 	default:
+		note(s, peer, rc);
 		if (f->err == 0)
 			f->err = rc;
 	}
@@ -708,4 +736,74 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 	if (f->queued < 0)
 		f->queued = 0;
 	return 0;
+}
+
+int
+nc_outbox_error(nc_state *s, const char *id, const char *peer, char *why,
+    size_t max)
+{
+	sqlite3_stmt *st;
+	int code = 0;
+
+	why[0] = '\0';
+	if (nc_state_prep(s, &st, "SELECT errcode, error FROM outbox WHERE"
+	    " id = ? AND peer = ?") != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, peer, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		code = sqlite3_column_int(st, 0);
+		snprintf(why, max, "%s", sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return code;
+}
+
+int
+nc_outbox_list(nc_state *s, int (*fn)(const nc_outbox_item *, void *),
+    void *arg)
+{
+	sqlite3_stmt *st;
+	nc_outbox_item it;
+	int rc = 0;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT id, peer, created, expires,"
+	    " tries, errcode, error FROM outbox ORDER BY rowid")) != 0)
+		return rc;
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		memset(&it, 0, sizeof it);
+		snprintf(it.id, sizeof it.id, "%s", sqlite3_column_text(st, 0));
+		snprintf(it.peer, sizeof it.peer, "%s", sqlite3_column_text(st, 1));
+		it.created = sqlite3_column_int64(st, 2);
+		it.expires = sqlite3_column_int64(st, 3);
+		it.tries = sqlite3_column_int(st, 4);
+		it.errcode = sqlite3_column_int(st, 5);
+		snprintf(it.error, sizeof it.error, "%s", sqlite3_column_text(st, 6));
+		rc = fn(&it, arg);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
+nc_outbox_cancel(nc_state *s, const char *id, int *n)
+{
+	int rc;
+
+	*n = 0;
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	/* Its envelopes go unsent (the peer may report the ratchet counters
+	 * they used as missing); the rows of recipients that never accepted
+	 * it go from the history too: it was not sent to them. */
+	if ((rc = run(s, "DELETE FROM outenv WHERE id = ?1", id, NULL)) != 0 ||
+	    (rc = run(s, "DELETE FROM message WHERE dir = 1 AND id = ?1 AND"
+	    " status = 'queued' AND peer IN (SELECT peer FROM outbox WHERE"
+	    " id = ?1)", id, NULL)) != 0 ||
+	    (rc = run(s, "DELETE FROM outbox WHERE id = ?1", id, NULL)) != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	*n = sqlite3_changes(s->db);
+	return nc_state_commit(s);
 }

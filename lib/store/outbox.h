@@ -44,4 +44,30 @@ int nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 void nc_outbox_status(nc_state *s, const char *id, const char *peer,
     char out[16]);
 
+/* The last attempt's exit code for message id to peer (0: none yet, or
+ * not waiting) and its reason in why. */
+int nc_outbox_error(nc_state *s, const char *id, const char *peer, char *why,
+    size_t max);
+
+/* A message waiting for one recipient (or, peer = our own address, the
+ * copy for our other devices). */
+typedef struct {
+	char id[40];
+	char peer[NC_ADDR_MAX + 1];
+	int64_t created, expires;
+	int tries, errcode;   /* errcode: the last attempt's exit code */
+	char error[512];      /* and its reason ("" before the first) */
+} nc_outbox_item;
+
+/* Call fn for each waiting message and recipient, oldest first, until it
+ * returns nonzero (returned). */
+int nc_outbox_list(nc_state *s, int (*fn)(const nc_outbox_item *, void *),
+    void *arg) __attribute__((warn_unused_result));
+
+/* Drop message id wherever it still waits: its outbox rows, envelopes,
+ * and the history rows of recipients that never accepted it. *n: the
+ * recipients dropped (0: nothing waits under id). */
+int nc_outbox_cancel(nc_state *s, const char *id, int *n)
+	__attribute__((warn_unused_result));
+
 #endif
