@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+# newchat(7)'s cookbook: every example block is extracted from the page
+# source (t/helpers/examples.bash) and run as written, with sh, against
+# two real relays and two users; each test checks what its recipe is for.
+# The only stand-in: commands that the recipes find in /usr/local/bin
+# (make install) are found in the build directory, and mail(1) is a stub
+# that records what it was given.
+
+load helpers/relay
+load helpers/client
+load helpers/examples
+
+setup_file() {
+	world_up
+	mkuser alice alice@a.test
+	mkuser bob bob@b.test
+	examples_extract "$W/ex" "$BATS_TEST_DIRNAME/../man/newchat.7"
+	# ~ of the recipes: a home whose alice/ and bob/ are the devices
+	mkdir -p "$W/home"
+	ln -s "$W/alice" "$W/home/alice"
+	ln -s "$W/bob" "$W/home/bob"
+}
+
+teardown_file() { world_down; }
+
+setup() {
+	world_load
+	cd "$BATS_TEST_TMPDIR"
+}
+
+teardown() {
+	# the bot's process group (setsid made it its leader)
+	[ -z "${bot:-}" ] || kill -- "-$bot" 2>/dev/null || true
+}
+
+# ex USER NAME: run example NAME with sh as USER (NC_HOME) in the cwd
+ex() {
+	local script
+	script=$(example "$W/ex" "$2") || return 1
+	HOME=$W/home NC_HOME=$W/$1 sh -c "$script"
+}
+
+# wait_for USER PATTERN [SECONDS]: nc-recv as USER until PATTERN shows
+wait_for() {
+	local i
+	for i in $(seq "${3:-20}"); do
+		as "$1" nc-recv >>"$BATS_TEST_TMPDIR/$1.seen" 2>&1 || true
+		grep -q -- "$2" "$BATS_TEST_TMPDIR/$1.seen" && return 0
+		sleep 1
+	done
+	cat "$BATS_TEST_TMPDIR/$1.seen" >&2
+	return 1
+}
+
+@test "cookbook: every example block of newchat(7) is marked, and none is left out" {
+	[ ! -s "$W/ex/.unmarked" ] || { cat "$W/ex/.unmarked"; false; }
+	[ ! -s "$W/ex/.notrun" ] || { cat "$W/ex/.notrun"; false; }
+	# every marked name has its test in this file
+	for f in "$W"/ex/*; do
+		grep -qE "^@test \"cookbook: ([a-z-]+, )*$(basename "$f")[:,]" "$BATS_TEST_FILENAME" ||
+		    { echo "no test for $(basename "$f")"; false; }
+	done
+	[ "$(ls "$W/ex" | wc -l)" -eq 7 ]
+}
+
+@test "cookbook: the extracted text is what the reader sees (mandoc)" {
+	mandoc -Tascii "$BATS_TEST_DIRNAME/../man/newchat.7" | col -bx | sed 's/^[[:space:]]*//' >"$BATS_TEST_TMPDIR/page"
+	for f in "$W"/ex/*; do
+		while IFS= read -r line; do
+			line=$(printf '%s' "$line" | sed 's/^[[:space:]]*//')
+			grep -qxF -- "$line" "$BATS_TEST_TMPDIR/page" ||
+			    { echo "$(basename "$f"): not on the page: $line"; false; }
+		done <"$f"
+	done
+}
+
+@test "cookbook: cron-mail: new messages are mailed once, with cron's environment" {
+	tab=$(example "$W/ex" cron-mail)
+	cronpath=$(printf '%s\n' "$tab" | sed -n 's/^PATH=//p')
+	[ -n "$cronpath" ]
+	job=$(printf '%s\n' "$tab" | grep -E '^[*0-9]' | sed -E 's/^([^ ]+ +){5}//')
+	[ -n "$job" ]
+	# cron ends a command at an unescaped %
+	! printf '%s' "$job" | grep -q '[^\\]%'
+	h=$BATS_TEST_TMPDIR/cronhome
+	mkdir -p "$h/.local/share" "$h/bin"
+	ln -s "$W/bob" "$h/.local/share/newchat"   # bob's default NC_HOME
+	cat >"$h/bin/mail" <<-'EOF'
+	#!/bin/sh
+	[ ! -e "$HOME/mail-fails" ] || exit 1
+	n=$(ls "$HOME" | grep -c '^mail\.') 
+	{ echo "args: $*"; cat; } >"$HOME/mail.$n"
+	EOF
+	chmod +x "$h/bin/mail"
+	cron() {
+		env -i HOME="$h" LOGNAME=bob SHELL=/bin/sh \
+		    PATH="$h/bin:$NC_BIN:$cronpath" /bin/sh -c "$job"
+	}
+	as alice nc-send bob@b.test <<<"cron one" >/dev/null
+	cron
+	[ -f "$h/mail.0" ]
+	grep -qx 'args: -s newchat me' "$h/mail.0"
+	grep -q 'alice@a.test: cron one' "$h/mail.0"
+	cron                               # nothing new: no mail, status 0
+	[ ! -e "$h/mail.1" ]
+	# a mail that fails is kept for the next run
+	touch "$h/mail-fails"
+	as alice nc-send bob@b.test <<<"cron two" >/dev/null
+	run cron
+	[ ! -e "$h/mail.1" ]
+	rm "$h/mail-fails"
+	as alice nc-send bob@b.test <<<"cron three" >/dev/null
+	cron
+	grep -q 'alice@a.test: cron two' "$h/mail.1"
+	grep -q 'alice@a.test: cron three' "$h/mail.1"
+	! grep -q 'cron one' "$h/mail.1"
+}
+
+@test "cookbook: bot: answers each message once, and not its own user's sent copies" {
+	mkuser bobphone bob@b.test            # bob's second device
+	script=$(example "$W/ex" bot)
+	HOME=$W/home NC_HOME=$W/bob setsid sh -c "$script" >"$BATS_TEST_TMPDIR/bot.out" 2>&1 &
+	bot=$!
+	as alice nc-send bob@b.test <<<"hi bot" >/dev/null
+	wait_for alice 'bob@b.test: you said: hi bot' 30
+	# bob writes from his phone: the bot sees a sent copy, from bob
+	as bobphone nc-send alice@a.test <<<"from my phone" >/dev/null
+	# the bot answers in order: once "next" is answered, the copy was seen
+	as alice nc-send bob@b.test <<<"next" >/dev/null
+	wait_for alice 'bob@b.test: you said: next' 30
+	run as bobphone nc-recv
+	echo "$output"
+	[[ "$output" != *"you said: from my phone"* ]]
+	[ "$(grep -c 'you said' "$BATS_TEST_TMPDIR/alice.seen")" -eq 2 ]
+	! grep -q 'you said: from my phone' "$BATS_TEST_TMPDIR/alice.seen"
+	! grep -q 'nc-send' "$BATS_TEST_TMPDIR/bot.out"
+}
+
+@test "cookbook: alerts: alarms are printed, messages are kept in the log" {
+	as alice nc-send bob@b.test <<<"keep me" >/dev/null
+	# a forged envelope in bob's mailbox (anyone may deliver)
+	curl -s "$RELAY_URL_b/v1/users/bob/devicelist" -o dl
+	ulen=$(od -An -tu1 -j2 -N2 dl | awk '{print $1 * 256 + $2}')
+	dev=$(od -An -tx1 -j $((2 + 2 + ulen + 8 + 32 + 8 + 2)) -N16 dl | tr -d ' \n')
+	head -c 400 /dev/urandom >forged
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary @forged \
+	    "$RELAY_URL_b/v1/users/bob/devices/$dev/mailbox/$(ncreq hex 16)")" = 201 ]
+	rm -f "$W/home/newchat.jsonl"
+	ex bob alerts >out 2>err         # nc-recv says on stderr it refused one
+	cat out err
+	[ "$(wc -l <out)" -eq 1 ]
+	[ "$(jq -r .type out)" = alarm ]
+	# nothing was lost: the message is in the log, with the alarm
+	[ "$(jq -r 'select(.type=="message") | .body' "$W/home/newchat.jsonl")" = "keep me" ]
+	[ "$(jq -c 'select(.type=="alarm")' "$W/home/newchat.jsonl" | wc -l)" -eq 1 ]
+	rm -f "$W/home/newchat.jsonl"
+}
+
+@test "cookbook: offline-send, offline-read: the file carries the message" {
+	run ex alice offline-send
+	[ "$status" -eq 0 ]
+	grep -q -- '-----BEGIN NEWCHAT ENVELOPE-----' for-bob.asc
+	run ex bob offline-read
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"alice@a.test: meet at 5"* ]]
+}
+
+@test "cookbook: queued: silent when sent, says 'queued' when the relay is down" {
+	run ex alice queued
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c queued)" -eq 0 ]
+	relay_down b
+	run ex alice queued
+	relay_up b
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *queued* ]]
+	[[ "$output" != *"not sent"* ]]
+	# and a failure that is not "queued" is told apart
+	run env HOME="$W/home" NC_HOME="$W/alice" sh -c \
+	    "$(example "$W/ex" queued | sed 's/bob@b.test/nobody@b.test/')"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not sent"* ]]
+}
+
+@test "cookbook: two-homes: ~/alice is alice's device, with her conversation" {
+	as alice nc-send bob@b.test <<<"history line" >/dev/null
+	run ex alice two-homes
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"history line"* ]]
+	run ex bob two-homes      # NC_HOME given in the recipe wins
+	[[ "$output" == *"history line"* ]]
+}
