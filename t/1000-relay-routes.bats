@@ -355,7 +355,7 @@ teardown() {
 	p="/v1/users/alice/devices/$dev/prekeys"
 	ncreq sign "$T/alice" GET "$p" >"$T/h"
 	[ "$(req GET "$p" "" -H @"$T/h")" = 200 ]
-	[ "$(req GET "$p" "" -H @"$T/h")" = 200 ]   # reads may repeat
+	[ "$(req GET "$p" "" -H @"$T/h")" = 401 ]   # a nonce each: reads cannot repeat either
 	ncreq prekeys "$T/alice" 1 >"$T/pk"
 	ncreq sign "$T/alice" PUT "$p" "$T/pk" >"$T/h"
 	[ "$(req PUT "$p" "$T/pk" -H @"$T/h")" = 201 ]

@@ -153,7 +153,8 @@ unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 	nc_reqsig rs;
 	int rc;
 
-	if (nc_reqsig_parse(&rs, q->h_device, q->h_time, q->h_sig) != 0) {
+	if (nc_reqsig_parse(&rs, q->h_device, q->h_time, q->h_nonce,
+	    q->h_sig) != 0) {
 		fail(c->a, 401, nc_errmsg());
 		return 1;
 	}
@@ -178,9 +179,9 @@ unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 		fail(c->a, 401, nc_errmsg());
 		return 1;
 	}
-	/* Reads may repeat (a poll, the same second); changes may not. */
-	if (strcmp(q->method, "GET") != 0 &&
-	    (rc = replay_check(c->r->replay, rs.sig, q->now)) != 0) {
+	/* Every request carries a fresh nonce, reads too: a (device, nonce)
+	 * pair seen inside the window is a replay, whatever the method. */
+	if ((rc = replay_check(c->r->replay, rs.dev, rs.nonce, q->now)) != 0) {
 		fail(c->a, rc > 0 ? 401 : 503, rc > 0 ? "replayed request" :
 		    "too many signed requests, retry later");
 		return 1;

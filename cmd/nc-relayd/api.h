@@ -28,7 +28,7 @@ struct api_req {
 	const char *method;
 	const char *target;            /* path and query, as sent */
 	const char *addr;              /* client address, for rate limits */
-	const char *h_device, *h_time, *h_sig;         /* X-NC-*, or NULL */
+	const char *h_device, *h_time, *h_nonce, *h_sig; /* X-NC-*, or NULL */
 	const char *h_delete_hash, *h_delete_token, *h_expires;
 	const uint8_t *body;
 	size_t body_len;

@@ -543,6 +543,7 @@ dispatch(struct req *q)
 	r->addr = q->addr;
 	r->h_device = header(q->mc, NC_HDR_DEVICE);
 	r->h_time = header(q->mc, NC_HDR_TIME);
+	r->h_nonce = header(q->mc, NC_HDR_NONCE);
 	r->h_sig = header(q->mc, NC_HDR_SIG);
 	r->h_delete_hash = header(q->mc, "X-NC-Delete-Hash");
 	r->h_delete_token = header(q->mc, "X-NC-Delete-Token");

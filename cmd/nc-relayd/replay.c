@@ -69,14 +69,19 @@ slot(const struct replay *rp, const struct gen *g, const uint8_t k[16])
 }
 
 int
-replay_check(struct replay *rp, const uint8_t sig[64], int64_t now)
+replay_check(struct replay *rp, const uint8_t dev[16], const uint8_t nonce[16],
+    int64_t now)
 {
-	uint8_t k[16];
+	uint8_t in[32], k[16];
 	struct gen t;
 	size_t i;
 	int rc = 0;
 
-	crypto_generichash(k, sizeof k, sig, 64, rp->hkey, sizeof rp->hkey);
+	/* Keyed by what the client chose, not by the signature: a replay is
+	 * caught however the signature bytes are spelled. */
+	memcpy(in, dev, 16);
+	memcpy(in + 16, nonce, 16);
+	crypto_generichash(k, sizeof k, in, sizeof in, rp->hkey, sizeof rp->hkey);
 	k[0] |= 1;   /* never the all-zero empty marker */
 	pthread_mutex_lock(&rp->mu);
 	if (now - rp->started >= rp->window) {   /* rotate */

@@ -151,8 +151,59 @@ on_body(char *p, size_t size, size_t n, void *ud)
 	return k;
 }
 
+/* Two digits at p, or -1. */
+static int
+num2(const char *p)
+{
+	if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]))
+		return -1;
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+int64_t
+nc_http_date(const char *s, size_t n)
+{
+	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const char wday[] = "Mon,Tue,Wed,Thu,Fri,Sat,Sun,";
+	int d, m, y, hh, mm, ss, y1, y2, i;
+	int64_t days;
+
+	/* "Www, DD Mon YYYY HH:MM:SS GMT", 29 characters exactly. */
+	if (n != 29 || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
+	    s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
+	    memcmp(s + 25, " GMT", 4) != 0)
+		return -1;
+	for (i = 0; i < 7 && memcmp(wday + 4 * i, s, 4) != 0; i++)
+		;
+	if (i == 7)
+		return -1;
+	for (m = 0; m < 12 && memcmp(mon + 3 * m, s + 8, 3) != 0; m++)
+		;
+	d = num2(s + 5);
+	y1 = num2(s + 12);
+	y2 = num2(s + 14);
+	hh = num2(s + 17);
+	mm = num2(s + 20);
+	ss = num2(s + 23);
+	if (m == 12 || d < 1 || d > 31 || y1 < 19 || y2 < 0 || hh < 0 ||
+	    hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
+		return -1;
+	y = y1 * 100 + y2;
+	/* Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil). */
+	{
+		int yy = y - (m < 2), era = yy / 400, yoe = yy - era * 400;
+		int doy = (153 * (m + (m > 1 ? -2 : 10)) + 2) / 5 + d - 1;
+		int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+		days = (int64_t)era * 146097 + doe - 719468;
+	}
+	return days * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
 /* Retry-After as delta-seconds (what relays send); an HTTP date is left to
- * libcurl's CURLINFO_RETRY_AFTER below. */
+ * libcurl's CURLINFO_RETRY_AFTER below. Date: the server's clock, which
+ * a client whose signed request came too early or late compares with its
+ * own (relayc.c). */
 static size_t
 on_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -160,8 +211,23 @@ on_header(char *p, size_t size, size_t n, void *ud)
 	size_t k = size * n, name = strlen("Retry-After:");
 	long v = 0;
 
-	if (k >= 5 && memcmp(p, "HTTP/", 5) == 0)   /* a new response */
+	if (k >= 5 && memcmp(p, "HTTP/", 5) == 0) {   /* a new response */
 		s->resp->retry_after = -1;
+		s->resp->date = 0;
+	}
+	if (k > 5 && strncasecmp(p, "Date:", 5) == 0) {
+		size_t i = 5, e = k;
+		int64_t t;
+
+		while (i < e && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n' ||
+		    p[e - 1] == ' ' || p[e - 1] == '\t'))
+			e--;
+		if ((t = nc_http_date(p + i, e - i)) > 0)
+			s->resp->date = t;
+		return k;
+	}
 	if (k <= name || strncasecmp(p, "Retry-After:", name) != 0)
 		return k;
 	size_t i = name;
@@ -345,6 +411,7 @@ nc_http_here(const nc_http_req *req, nc_http_resp *resp)
 	resp->status = 0;
 	resp->retry_after = -1;
 	resp->content_type[0] = '\0';
+	resp->date = 0;
 	if (req->url == NULL || req->method == NULL)
 		return nc_fail(NC_ESOFTWARE, "http: no URL or method");
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") &&

@@ -37,9 +37,14 @@ typedef struct {
 	nc_buf body;                 /* response body (replaced each call) */
 	long retry_after;            /* Retry-After in seconds, -1 if none */
 	char content_type[128];      /* "" if none */
+	int64_t date;                /* the Date header, unix seconds; 0 if none */
 } nc_http_resp;
 
-#define NC_HTTP_RESP_INIT { 0, NC_BUF_INIT, -1, "" }
+#define NC_HTTP_RESP_INIT { 0, NC_BUF_INIT, -1, "", 0 }
+
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110 5.6.7, what
+ * every current server sends) as unix seconds; -1 if it is not one. */
+int64_t nc_http_date(const char *s, size_t n);
 
 /* Perform req. 0 when a response arrived, whatever its status (check
  * resp->status). NC_EUNAVAIL when the server cannot be reached or the

@@ -128,6 +128,7 @@ nc_netproc_resp_enc(nc_buf *out, int rc, const char *msg,
 	nc_put_u64(&e, rc || resp->retry_after < 0 ? 0 :
 	    (uint64_t)resp->retry_after + 1);
 	put_text(&e, rc ? "" : resp->content_type);
+	nc_put_u64(&e, rc || resp->date < 0 ? 0 : (uint64_t)resp->date);
 	nc_put_bytes(&e, rc ? NULL : resp->body.p, rc ? 0 : resp->body.len);
 	return nc_enc_end(&e);
 }
@@ -139,7 +140,7 @@ nc_netproc_resp_dec(const uint8_t *p, size_t len, size_t max, int *rc,
 	nc_dec d;
 	char m[512];
 	const uint8_t *body;
-	uint64_t ra;
+	uint64_t ra, date;
 	size_t n = 0;
 
 	nc_dec_init(&d, p, len);
@@ -153,10 +154,14 @@ nc_netproc_resp_dec(const uint8_t *p, size_t len, size_t max, int *rc,
 	nc_dec_check(&d, ra <= (uint64_t)1 << 40, "netproc: retry-after");
 	resp->retry_after = ra ? (long)(ra - 1) : -1;
 	get_text(&d, resp->content_type, sizeof resp->content_type - 1);
+	date = nc_get_u64(&d);
+	nc_dec_check(&d, date < (uint64_t)1 << 40, "netproc: date");
+	resp->date = (int64_t)date;
 	body = nc_get_bytes(&d, max, &n);
 	/* One encoding only: a message with an error, the rest without. */
 	nc_dec_check(&d, *rc ? resp->status == 0 && ra == 0 && n == 0 &&
-	    resp->content_type[0] == '\0' : m[0] == '\0', "netproc: fields");
+	    date == 0 && resp->content_type[0] == '\0' : m[0] == '\0',
+	    "netproc: fields");
 	if (nc_dec_end(&d, "netproc response") != 0)
 		return NC_EDATA;
 	nc_buf_reset(&resp->body);

@@ -24,10 +24,10 @@
  *             u8 has_proxy, bytes proxy, u8 has_cafile, bytes cafile
  *   response: u8 1, u32 rc (0 or an nc_err), bytes message (rc != 0),
  *             u32 status, u64 retry_after + 1 (0: none), bytes
- *             content_type, bytes body
+ *             content_type, u64 date (0: none), bytes body
  * Every text field is at most its limit below and holds no NUL; a text
  * without its flag is empty; a response with an error has no status,
- * retry-after, content type or body, one without has no message. */
+ * retry-after, content type, date or body, one without has no message. */
 #ifndef NC_NETPROC_H
 #define NC_NETPROC_H
 

@@ -30,6 +30,24 @@ static int nseen;
 static int64_t (*clockfn)(void *, const uint8_t *, int64_t);
 static void *clockctx;
 
+/* A relay's clock as this process learnt it from the Date of a refusal
+ * for the time: seconds to add to ours when signing for that domain. Kept
+ * in memory only, so a clock that is set right is trusted again at once. */
+#define CLOCK_ADOPT_MAX 86400   /* larger differences are refused, not followed */
+static struct { char domain[NC_DOMAIN_MAX + 1]; int64_t skew; } clocks[8];
+static int nclocks;
+
+extern char *program_invocation_short_name;   /* glibc's, in <errno.h> */
+
+static int64_t
+skew_of(const char *domain)
+{
+	for (int i = 0; i < nclocks; i++)
+		if (strcmp(clocks[i].domain, domain) == 0)
+			return clocks[i].skew;
+	return 0;
+}
+
 void
 nc_relay_clock(int64_t (*fn)(void *ctx, const uint8_t h[32], int64_t now),
     void *ctx)
@@ -39,11 +57,12 @@ nc_relay_clock(int64_t (*fn)(void *ctx, const uint8_t h[32], int64_t now),
 }
 
 static int64_t
-signtime(const char *method, const char *target, const void *body, size_t n)
+signtime(const char *domain, const char *method, const char *target,
+    const void *body, size_t n)
 {
 	crypto_generichash_state st;
 	uint8_t h[32];
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL) + skew_of(domain);
 
 	if (clockfn == NULL)
 		return now;
@@ -253,8 +272,8 @@ req_start(nc_relay *r, const char *method, const char *path,
 	nc_http_req q = { .method = method };
 	nc_reqsig_hdrs h;
 	char url[NC_URL_MAX + 2048], target[NC_REQSIG_TARGET_MAX + 1];
-	char hd[3][200];
-	const char *hdrs[4] = { NULL };
+	char hd[4][200];
+	const char *hdrs[5] = { NULL };
 	int rc;
 
 	pending_init(p);
@@ -267,16 +286,18 @@ req_start(nc_relay *r, const char *method, const char *path,
 	}
 	if (signer) {
 		if ((rc = nc_reqsig_sign(&h, signer->sign_sk, method, target,
-		    signtime(method, target, body, n), body, n)) != 0) {
+		    signtime(r->domain, method, target, body, n), body, n)) != 0) {
 			p->rc = rc;
 			return;
 		}
 		snprintf(hd[0], sizeof hd[0], NC_HDR_DEVICE ": %s", h.device);
 		snprintf(hd[1], sizeof hd[1], NC_HDR_TIME ": %s", h.time);
-		snprintf(hd[2], sizeof hd[2], NC_HDR_SIG ": %s", h.sig);
+		snprintf(hd[2], sizeof hd[2], NC_HDR_NONCE ": %s", h.nonce);
+		snprintf(hd[3], sizeof hd[3], NC_HDR_SIG ": %s", h.sig);
 		hdrs[0] = hd[0];
 		hdrs[1] = hd[1];
 		hdrs[2] = hd[2];
+		hdrs[3] = hd[3];
 		q.headers = hdrs;
 	}
 	q.url = url;
@@ -290,13 +311,16 @@ req_start(nc_relay *r, const char *method, const char *path,
 	p->started = 1;
 }
 
-/* Its second half: wait, then the status and the body. */
+/* Its second half: wait, then the status, the body and the Date (date
+ * may be NULL). */
 static int
-req_wait(nc_relay_pending *p, long *status, nc_buf *resp)
+req_wait(nc_relay_pending *p, long *status, nc_buf *resp, int64_t *date)
 {
 	int rc = p->rc;
 
 	*status = 0;
+	if (date)
+		*date = 0;
 	if (p->started && (rc = nc_http_wait(&p->call)) != 0) {
 		/* "relay ORIGIN: reason" from http.c, named by domain; a relay
 		 * URL whose host does not resolve is a relay unreachable. */
@@ -307,11 +331,73 @@ req_wait(nc_relay_pending *p, long *status, nc_buf *resp)
 	}
 	else if (rc == 0) {
 		*status = p->resp.status;
+		if (date)
+			*date = p->resp.date;
 		nc_buf_reset(resp);
 		rc = nc_buf_add(resp, p->resp.body.p, p->resp.body.len);
 	}
 	nc_http_resp_free(&p->resp);
 	return rc;
+}
+
+/* "600 seconds ahead of" / "172800 seconds (2.0 days) behind". */
+static void
+skew_words(char *out, size_t max, int64_t skew)
+{
+	long long a = (long long)(skew < 0 ? -skew : skew);
+	const char *dir = skew < 0 ? "ahead of" : "behind";
+
+	if (a >= 2 * 86400)
+		snprintf(out, max, "%lld seconds (%.1f days) %s", a, a / 86400.0, dir);
+	else if (a >= 2 * 3600)
+		snprintf(out, max, "%lld seconds (%.1f hours) %s", a, a / 3600.0, dir);
+	else
+		snprintf(out, max, "%lld seconds %s", a, dir);
+}
+
+/* A signed request was refused for its time (a 401 with NC_REQSIG_STALE,
+ * date the response's Date, 0 if none): learn the relay's clock and return
+ * 0 to sign again with it (once: may_adopt), or say what is wrong with
+ * ours. Following the relay's clock is bounded by CLOCK_ADOPT_MAX. */
+static int
+clock_refused(const char *domain, int64_t date, int may_adopt)
+{
+	int64_t skew = date - (int64_t)time(NULL);
+	char w[100];
+	int i;
+
+	if (date <= 0)
+		return nc_fail(NC_EPERM, "relay of %s: " NC_REQSIG_STALE ": check "
+		    "this machine's clock (the relay sent no Date to compare)",
+		    domain);
+	skew_words(w, sizeof w, skew);
+	if (!may_adopt || skew > CLOCK_ADOPT_MAX || skew < -CLOCK_ADOPT_MAX)
+		return nc_fail(NC_EPERM, "relay of %s: this machine's clock is %s the "
+		    "relay: set it right (e.g. timedatectl set-ntp true) and "
+		    "retry", domain, w);
+	for (i = 0; i < nclocks && strcmp(clocks[i].domain, domain) != 0; i++)
+		;
+	if (i == nclocks && nclocks < 8)
+		snprintf(clocks[nclocks++].domain, sizeof clocks[0].domain, "%s",
+		    domain);
+	if (i < 8)
+		clocks[i].skew = skew;
+	/* A warning, not an error: the request is retried and may succeed.
+	 * nc_prog is the app layer's; glibc knows the command's name too. */
+	fprintf(stderr, "%s: this machine's clock is %s the relay of %s; "
+	    "signing with the relay's time: set the clock right (e.g. "
+	    "timedatectl set-ntp true)\n", program_invocation_short_name, w,
+	    domain);
+	return 0;
+}
+
+static int
+stale(long status, const nc_buf *resp)
+{
+	size_t k = strlen(NC_REQSIG_STALE);
+
+	return status == 401 && resp->len >= k && memcmp(resp->p,
+	    NC_REQSIG_STALE, k) == 0;
 }
 
 int
@@ -320,9 +406,17 @@ nc_relay_req(nc_relay *r, const char *method, const char *path,
     nc_buf *resp)
 {
 	nc_relay_pending p;
+	int64_t date;
+	int rc, tries;
 
-	req_start(r, method, path, body, n, signer, &p);
-	return req_wait(&p, status, resp);
+	for (tries = 0;; tries++) {
+		req_start(r, method, path, body, n, signer, &p);
+		rc = req_wait(&p, status, resp, &date);
+		if (rc != 0 || signer == NULL || !stale(*status, resp))
+			return rc;
+		if ((rc = clock_refused(r->domain, date, tries == 0)) != 0)
+			return rc;
+	}
 }
 
 /* A request whose only good answers are 200/201/204. */
@@ -623,7 +717,7 @@ nc_relay_deliver_wait(nc_relay_pending *p, const char *name, uint64_t *cur)
 	int rc;
 
 	*cur = 0;
-	if ((rc = req_wait(p, &status, &resp)) != 0 || status == 200 ||
+	if ((rc = req_wait(p, &status, &resp, NULL)) != 0 || status == 200 ||
 	    status == 201)
 		goto done;
 	rc = status_err_in(p->domain, status, &resp);
@@ -700,9 +794,12 @@ nc_relay_ack_wait(nc_relay_pending *p)
 {
 	nc_buf resp = NC_BUF_INIT;
 	long status;
-	int rc = req_wait(p, &status, &resp);
+	int64_t date;
+	int rc = req_wait(p, &status, &resp, &date);
 
-	if (rc == 0 && status != 200 && status != 201 && status != 204)
+	if (rc == 0 && stale(status, &resp))   /* not retried: say why */
+		rc = clock_refused(p->domain, date, 0);
+	else if (rc == 0 && status != 200 && status != 201 && status != 204)
 		rc = status_err_in(p->domain, status, &resp);
 	nc_buf_free(&resp);
 	return rc;

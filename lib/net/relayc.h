@@ -36,11 +36,15 @@ const char *nc_relay_url(const nc_relay *r);
 /* Seconds a request may take in all (default 30). */
 void nc_relay_timeout(nc_relay *r, long secs);
 
-/* Signatures are deterministic and the relay refuses one it has seen in
- * its window, so two identical signed requests must not carry the same
- * time. A clock hook (set by the commands, backed by the state database
- * so concurrent processes agree) returns the time to sign request hash h
- * with: now, or later than the last time h was signed. */
+/* Signed requests carry the time and a fresh nonce (reqsig.h): two equal
+ * requests differ by their nonces, so the time is the clock's. A clock
+ * hook (set by the commands; nc_state_reqtime) returns the time to sign
+ * request hash h with: now, never later. When a relay refuses a request's
+ * time, its Date header says how far this machine's clock is off: within
+ * a day the request is signed again with the relay's time (one warning
+ * line on stderr, the process keeps following that relay's clock); beyond,
+ * NC_EPERM names the clock. Nothing of it is stored, so a clock set right
+ * works at once. */
 void nc_relay_clock(int64_t (*fn)(void *ctx, const uint8_t h[32], int64_t now),
     void *ctx);
 

@@ -89,6 +89,7 @@ call(const char *method, const char *target, const nc_buf *body, int sign,
 	    q.body_len) == 0) {
 		q.h_device = h.device;
 		q.h_time = h.time;
+		q.h_nonce = h.nonce;
 		q.h_sig = h.sig;
 	}
 	api_resp_init(a);
@@ -288,6 +289,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			slot = &q.h_device;
 		else if ((v = hdr("X-NC-Time", l)))
 			slot = &q.h_time;
+		else if ((v = hdr("X-NC-Nonce", l)))
+			slot = &q.h_nonce;
 		else if ((v = hdr("X-NC-Signature", l)))
 			slot = &q.h_sig;
 		else if ((v = hdr("X-NC-Delete-Hash", l)))
@@ -332,6 +335,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    q.body ? q.body : (const uint8_t *)"", q.body_len) == 0) {
 			q.h_device = h.device;
 			q.h_time = h.time;
+			q.h_nonce = h.nonce;
 			q.h_sig = h.sig;
 		}
 	}

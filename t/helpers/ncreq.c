@@ -189,8 +189,8 @@ sign(const char *dir, const char *method, const char *target, const char *body)
 	readf(dir, "dev.sk", sk, 64);
 	if (nc_reqsig_sign(&h, sk, method, target, now, b.p, b.len) != 0)
 		die(nc_errmsg());
-	printf("%s: %s\n%s: %s\n%s: %s\n", NC_HDR_DEVICE, h.device, NC_HDR_TIME,
-	    h.time, NC_HDR_SIG, h.sig);
+	printf("%s: %s\n%s: %s\n%s: %s\n%s: %s\n", NC_HDR_DEVICE, h.device,
+	    NC_HDR_TIME, h.time, NC_HDR_NONCE, h.nonce, NC_HDR_SIG, h.sig);
 	nc_buf_free(&b);
 }
 

@@ -342,6 +342,30 @@ statuses(void)
 	CHECK_INT(resp.retry_after, 7);
 	CHECK_INT(get("/status/200", 0), 0);
 	CHECK_INT(resp.retry_after, -1);   /* reset per request */
+	/* The server's Date (libmicrohttpd sends one), through the helper
+	 * or not: a client compares its clock with it. */
+	CHECK(resp.date > (int64_t)time(NULL) - 5 &&
+	    resp.date < (int64_t)time(NULL) + 5);
+}
+
+/* IMF-fixdate only, strictly. */
+static void
+dates(void)
+{
+	const char *ok = "Sun, 06 Nov 1994 08:49:37 GMT";
+
+	CHECK(nc_http_date(ok, strlen(ok)) == 784111777);
+	ok = "Thu, 01 Jan 1970 00:00:00 GMT";
+	CHECK(nc_http_date(ok, strlen(ok)) == 0);
+	ok = "Tue, 29 Feb 2028 23:59:59 GMT";
+	CHECK(nc_http_date(ok, strlen(ok)) == 1835481599);
+	CHECK(nc_http_date("Sunday, 06-Nov-94 08:49:37 GMT", 30) == -1);
+	CHECK(nc_http_date("Sun Nov  6 08:49:37 1994     ", 29) == -1);
+	CHECK(nc_http_date("Sun, 06 Nov 1994 08:49:37 UTC", 29) == -1);
+	CHECK(nc_http_date("Sun, 06 Nox 1994 08:49:37 GMT", 29) == -1);
+	CHECK(nc_http_date("Sun, 06 Nov 1994 24:49:37 GMT", 29) == -1);
+	CHECK(nc_http_date("Sun, 6  Nov 1994 08:49:37 GMT", 29) == -1);
+	CHECK(nc_http_date("Sun, 06 Nov 1994 08:49:37 GMT", 28) == -1);
 }
 
 static void
@@ -542,7 +566,7 @@ frames(void)
 	nc_http_req r = { .method = "POST", .url = "http://x/y", .headers = h,
 	    .body = body, .bodylen = sizeof body, .timeout_ms = 1234,
 	    .max_response = 999, .cafile = "/ca.pem" };
-	nc_http_resp a = { 201, NC_BUF_INIT, 7, "text/plain" };
+	nc_http_resp a = { 201, NC_BUF_INIT, 7, "text/plain", 1800000000 };
 	nc_http_resp c = NC_HTTP_RESP_INIT;
 	nc_netproc_req *q = calloc(1, sizeof *q);
 	nc_buf b = NC_BUF_INIT;
@@ -592,6 +616,7 @@ frames(void)
 	CHECK_INT(c.status, 201);
 	CHECK_INT(c.retry_after, 7);
 	CHECK_STR(c.content_type, "text/plain");
+	CHECK(c.date == 1800000000);
 	CHECK(c.body.len == 2 && memcmp(c.body.p, "hi", 2) == 0);
 	CHECK_INT(nc_netproc_resp_dec(b.p, b.len, 1, &rc, msg, sizeof msg, &c),
 	    NC_EDATA);   /* a body over the limit */
@@ -688,6 +713,7 @@ main(void)
 	CHECK(!nc_http_loaded());
 	CHECK(!maps_have("libcurl"));
 	frames();
+	dates();
 	/* The helper starts before the server's threads do (it must start
 	 * while the process has one thread). */
 	CHECK_INT(nc_netproc_start(), 0);
