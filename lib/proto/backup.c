@@ -1,0 +1,359 @@
+/* backup.c - wrapped root key, records and manifest (backup.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "backup.h"
+#include "err.h"
+#include "hkdf.h"
+#include "rng.h"
+#include "wire.h"
+
+#define WRAP_INFO "newchat backup wrap v1"
+#define ROOT_AD "newchat backup root v1"
+#define RECORD_AD "newchat backup record v1"
+#define RECORD_KEY "newchat backup record key v1"
+#define ID_KEY "newchat backup id key v1"
+#define MANIFEST_CTX "newchat backup manifest v1"
+#define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define WRAPPED_LEN (1 + NONCE + NC_BACKUP_KEY + TAG)
+
+static int
+user_ad(uint8_t *ad, size_t *n, const char *label, size_t labellen, const char *user)
+{
+	size_t u = strlen(user);
+
+	if (u > 400)
+		return nc_fail(NC_EDATA, "backup: user name too long");
+	memcpy(ad, label, labellen);
+	memcpy(ad + labellen, user, u);
+	*n = labellen + u;
+	return 0;
+}
+
+static int
+wrap_key(uint8_t w[32], const uint8_t *secret, size_t n)
+{
+	return nc_hkdf(w, 32, NULL, 0, secret, n, (const uint8_t *)WRAP_INFO,
+	    sizeof WRAP_INFO - 1);
+}
+
+int
+nc_backup_wrap(nc_buf *out, const uint8_t root[NC_BACKUP_KEY], const uint8_t *secret,
+    size_t secretlen, const char *user)
+{
+	uint8_t w[32], ad[sizeof ROOT_AD + 400], *p;
+	size_t adn = 0;
+	int rc;
+
+	if ((rc = user_ad(ad, &adn, ROOT_AD, sizeof ROOT_AD, user)) != 0 ||
+	    (rc = wrap_key(w, secret, secretlen)) != 0)
+		return rc;
+	nc_buf_reset(out);
+	if ((rc = nc_buf_reserve(out, WRAPPED_LEN)) == 0) {
+		p = out->p;
+		p[0] = 1;
+		nc_random(p + 1, NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(p + 1 + NONCE, NULL, root,
+		    NC_BACKUP_KEY, ad, adn, NULL, p + 1, w);
+		out->len = WRAPPED_LEN;
+	}
+	sodium_memzero(w, sizeof w);
+	return rc;
+}
+
+int
+nc_backup_unwrap(uint8_t root[NC_BACKUP_KEY], const uint8_t *wrapped, size_t n,
+    const uint8_t *secret, size_t secretlen, const char *user)
+{
+	uint8_t w[32], ad[sizeof ROOT_AD + 400];
+	size_t adn = 0;
+	int rc;
+
+	if (n != WRAPPED_LEN || wrapped[0] != 1)
+		return nc_fail(NC_EDATA, "backup: the wrapped key is %zu bytes, not %d", n,
+		    WRAPPED_LEN);
+	if ((rc = user_ad(ad, &adn, ROOT_AD, sizeof ROOT_AD, user)) != 0 ||
+	    (rc = wrap_key(w, secret, secretlen)) != 0)
+		return rc;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(root, NULL, NULL, wrapped + 1 + NONCE,
+	    NC_BACKUP_KEY + TAG, ad, adn, wrapped + 1, w) != 0)
+		rc = nc_fail(NC_EPERM, "backup: wrong password or recovery code");
+	sodium_memzero(w, sizeof w);
+	return rc;
+}
+
+/* ---- recovery codes ---- */
+
+static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+void
+nc_backup_code_format(char out[NC_BACKUP_CODE_LEN + 1], const uint8_t code[NC_BACKUP_CODE_BYTES])
+{
+	unsigned acc = 0, bits = 0, i, o = 0, letters = 0;
+
+	for (i = 0; i < NC_BACKUP_CODE_BYTES; i++) {
+		acc = (acc << 8) | code[i];
+		bits += 8;
+		while (bits >= 5) {
+			if (letters > 0 && letters % 4 == 0)
+				out[o++] = '-';
+			out[o++] = b32[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+			letters++;
+		}
+	}
+	out[o] = '\0';
+}
+
+int
+nc_backup_code_parse(uint8_t code[NC_BACKUP_CODE_BYTES], const char *s)
+{
+	unsigned acc = 0, bits = 0, o = 0;
+	const char *q;
+	int c;
+
+	for (; *s; s++) {
+		if (*s == '-' || *s == ' ')
+			continue;
+		c = *s >= 'a' && *s <= 'z' ? *s - 'a' + 'A' : *s;
+		if (c == 0 || (q = strchr(b32, c)) == NULL || o >= NC_BACKUP_CODE_BYTES)
+			goto bad;
+		acc = (acc << 5) | (unsigned)(q - b32);
+		bits += 5;
+		if (bits >= 8) {
+			code[o++] = (uint8_t)(acc >> (bits - 8));
+			bits -= 8;
+		}
+	}
+	if (o == NC_BACKUP_CODE_BYTES && bits == 0)
+		return 0;
+bad:
+	sodium_memzero(code, NC_BACKUP_CODE_BYTES);
+	return nc_fail(NC_EDATA, "a recovery code is 32 letters and digits 2-7 (as shown: "
+	    "XXXX-XXXX-...)");
+}
+
+/* ---- records ---- */
+
+static void
+subkey(uint8_t out[32], const uint8_t root[NC_BACKUP_KEY], const char *label)
+{
+	crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), root, NC_BACKUP_KEY);
+}
+
+void
+nc_backup_hid(uint8_t hid[32], const uint8_t root[NC_BACKUP_KEY], const char *id)
+{
+	uint8_t k[32];
+
+	subkey(k, root, ID_KEY);
+	crypto_generichash(hid, 32, (const uint8_t *)id, strlen(id), k, sizeof k);
+	sodium_memzero(k, sizeof k);
+}
+
+void
+nc_backup_record_hash(uint8_t out[32], const uint8_t *rec, size_t n)
+{
+	crypto_generichash(out, 32, rec, n, NULL, 0);
+}
+
+int
+nc_backup_record_seal(nc_buf *out, uint8_t hid[32], const uint8_t root[NC_BACKUP_KEY],
+    const char *id, const uint8_t *data, size_t n)
+{
+	nc_buf plain = NC_SECBUF_INIT;
+	uint8_t k[32], ad[sizeof RECORD_AD + 32], *p;
+	nc_enc e;
+	int rc;
+
+	if (strlen(id) == 0 || strlen(id) > NC_BACKUP_ID_MAX || n > NC_BACKUP_RECORD_MAX)
+		return nc_fail(NC_EDATA, "backup: record id or size out of bounds");
+	nc_enc_init(&e, &plain);
+	nc_put_str(&e, id);
+	nc_put_bytes(&e, data, n);
+	if ((rc = nc_enc_end(&e)) != 0)
+		goto done;
+	nc_backup_hid(hid, root, id);
+	memcpy(ad, RECORD_AD, sizeof RECORD_AD);
+	memcpy(ad + sizeof RECORD_AD, hid, 32);
+	nc_buf_reset(out);
+	if ((rc = nc_buf_reserve(out, 1 + NONCE + plain.len + TAG)) != 0)
+		goto done;
+	subkey(k, root, RECORD_KEY);
+	p = out->p;
+	p[0] = 1;
+	nc_random(p + 1, NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(p + 1 + NONCE, NULL, plain.p, plain.len,
+	    ad, sizeof ad, NULL, p + 1, k);
+	out->len = 1 + NONCE + plain.len + TAG;
+	sodium_memzero(k, sizeof k);
+done:
+	nc_buf_free(&plain);
+	return rc;
+}
+
+int
+nc_backup_record_open(char id[NC_BACKUP_ID_MAX + 1], nc_buf *data,
+    const uint8_t root[NC_BACKUP_KEY], const uint8_t hid[32], const uint8_t *rec, size_t n)
+{
+	nc_buf plain = NC_SECBUF_INIT;
+	uint8_t k[32], ad[sizeof RECORD_AD + 32], h[32];
+	const uint8_t *d;
+	size_t dn;
+	nc_dec dec;
+	int rc;
+
+	id[0] = '\0';
+	if (n < 1 + NONCE + TAG || rec[0] != 1 || n > NC_BACKUP_RECORD_MAX + 1024)
+		return nc_fail(NC_EDATA, "backup: not a record");
+	memcpy(ad, RECORD_AD, sizeof RECORD_AD);
+	memcpy(ad + sizeof RECORD_AD, hid, 32);
+	if ((rc = nc_buf_reserve(&plain, n - 1 - NONCE - TAG)) != 0)
+		return rc;
+	subkey(k, root, RECORD_KEY);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.p, NULL, NULL, rec + 1 + NONCE,
+	    n - 1 - NONCE, ad, sizeof ad, rec + 1, k) != 0) {
+		rc = nc_fail(NC_ESECURITY, "backup: a record does not decrypt (tampered or swapped)");
+		goto done;
+	}
+	plain.len = n - 1 - NONCE - TAG;
+	nc_dec_init(&dec, plain.p, plain.len);
+	nc_get_str(&dec, id, NC_BACKUP_ID_MAX);
+	d = nc_get_bytes(&dec, NC_BACKUP_RECORD_MAX, &dn);
+	if ((rc = nc_dec_end(&dec, "backup record")) != 0)
+		goto done;
+	nc_backup_hid(h, root, id);
+	if (sodium_memcmp(h, hid, 32) != 0) {
+		rc = nc_fail(NC_ESECURITY, "backup: a record under another id");
+		goto done;
+	}
+	nc_buf_reset(data);
+	rc = nc_buf_add(data, d, dn);
+done:
+	sodium_memzero(k, sizeof k);
+	nc_buf_free(&plain);
+	return rc;
+}
+
+/* ---- manifest ---- */
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return memcmp(((const nc_backup_entry *)a)->hid, ((const nc_backup_entry *)b)->hid, 32);
+}
+
+static void
+manifest_msg(crypto_sign_state *st, const uint8_t *body, size_t n)
+{
+	crypto_sign_init(st);
+	crypto_sign_update(st, (const uint8_t *)MANIFEST_CTX, sizeof MANIFEST_CTX);
+	crypto_sign_update(st, body, n);
+}
+
+int
+nc_backup_manifest_sign(nc_buf *out, nc_backup_manifest *m, const char *user,
+    const uint8_t idsk[64])
+{
+	crypto_sign_state st;
+	uint8_t sig[64];
+	uint32_t i;
+	nc_enc e;
+	int rc;
+
+	if (m->n > NC_BACKUP_ENTRIES_MAX)
+		return nc_fail(NC_EDATA, "backup: too many records");
+	if (m->n > 1)
+		qsort(m->e, m->n, sizeof *m->e, cmp_entry);
+	for (i = 1; i < m->n; i++)
+		if (memcmp(m->e[i - 1].hid, m->e[i].hid, 32) == 0)
+			return nc_fail(NC_ESOFTWARE, "backup: one record listed twice");
+	nc_buf_reset(out);
+	nc_enc_init(&e, out);
+	nc_put_u8(&e, 1);
+	nc_put_str(&e, user);
+	nc_put_u64(&e, m->counter);
+	nc_put_u32(&e, m->n);
+	for (i = 0; i < m->n; i++) {
+		nc_put_fixed(&e, m->e[i].hid, 32);
+		nc_put_fixed(&e, m->e[i].hash, 32);
+	}
+	if ((rc = nc_enc_end(&e)) != 0)
+		return rc;
+	manifest_msg(&st, out->p, out->len);
+	crypto_sign_final_create(&st, sig, NULL, idsk);
+	nc_enc_init(&e, out);
+	nc_put_fixed(&e, sig, 64);
+	return nc_enc_end(&e);
+}
+
+void
+nc_backup_manifest_free(nc_backup_manifest *m)
+{
+	free(m->e);
+	memset(m, 0, sizeof *m);
+}
+
+int
+nc_backup_manifest_verify(nc_backup_manifest *m, const uint8_t *p, size_t n,
+    const char *user, const uint8_t idpk[32], uint64_t min_counter)
+{
+	crypto_sign_state st;
+	char who[401];
+	const uint8_t *f, *sig;
+	size_t body;
+	uint32_t i;
+	nc_dec d;
+
+	memset(m, 0, sizeof *m);
+	nc_dec_init(&d, p, n);
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "backup manifest version");
+	nc_get_str(&d, who, 400);
+	m->counter = nc_get_u64(&d);
+	m->n = nc_get_u32(&d);
+	nc_dec_check(&d, m->n <= NC_BACKUP_ENTRIES_MAX && nc_dec_left(&d) >= (size_t)m->n * 64 + 64,
+	    "backup manifest length");
+	if (d.err == 0 && m->n > 0 && (m->e = calloc(m->n, sizeof *m->e)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	for (i = 0; d.err == 0 && i < m->n; i++) {
+		if ((f = nc_get_fixed(&d, 64)) != NULL) {
+			memcpy(m->e[i].hid, f, 32);
+			memcpy(m->e[i].hash, f + 32, 32);
+		}
+		nc_dec_check(&d, i == 0 || memcmp(m->e[i - 1].hid, m->e[i].hid, 32) < 0,
+		    "backup manifest entries sorted and unique");
+	}
+	body = d.pos;
+	sig = nc_get_fixed(&d, 64);
+	if (nc_dec_end(&d, "backup manifest") != 0) {
+		nc_backup_manifest_free(m);
+		return NC_EDATA;
+	}
+	manifest_msg(&st, p, body);
+	if (strcmp(who, user) != 0 || crypto_sign_final_verify(&st, sig, idpk) != 0) {
+		nc_backup_manifest_free(m);
+		return nc_fail(NC_ESECURITY, "backup: the manifest is not signed by %.318s's identity key",
+		    user);
+	}
+	if (m->counter < min_counter) {
+		uint64_t c = m->counter;
+		nc_backup_manifest_free(m);
+		return nc_fail(NC_ESECURITY, "backup: the relay served an older backup (%llu, newest "
+		    "known %llu)", (unsigned long long)c, (unsigned long long)min_counter);
+	}
+	return 0;
+}
+
+const nc_backup_entry *
+nc_backup_manifest_find(const nc_backup_manifest *m, const uint8_t hid[32])
+{
+	nc_backup_entry key;
+
+	if (m->n == 0)
+		return NULL;
+	memcpy(key.hid, hid, 32);
+	return bsearch(&key, m->e, m->n, sizeof *m->e, cmp_entry);
+}

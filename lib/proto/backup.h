@@ -1,0 +1,84 @@
+/* backup.h - the encrypted backup, the pure part (issue 16): a random
+ * backup root key, wrapped for the relay under a secret only the user has
+ * (OPAQUE's export key, or a recovery code); records encrypted under keys
+ * derived from the root key, their ids hidden by a keyed hash; and a
+ * manifest signed by the identity key that lists every record with its
+ * hash and carries a counter that only increases - so a relay can neither
+ * read the backup nor drop, inject or swap records unnoticed, and serving
+ * an older manifest is caught by whoever knows a newer counter.
+ *
+ *   wrapped  = u8 1 || nonce[24] || XChaCha20-Poly1305(W, root key,
+ *              AD "newchat backup root v1" 0 || user)
+ *              W = HKDF-SHA256(secret, info "newchat backup wrap v1")
+ *   record   = u8 1 || nonce[24] || XChaCha20-Poly1305(K_rec,
+ *              str id || bytes data, AD "newchat backup record v1" 0 || hid)
+ *   hid      = BLAKE2b-256(key K_id, id)
+ *   manifest = u8 1 || str user || u64 counter || u32 n ||
+ *              n x (hid[32] || BLAKE2b-256(record)[32]), sorted by hid ||
+ *              sig[64] (Ed25519, identity key, over "newchat backup
+ *              manifest v1" 0 || everything before it)
+ * K_rec and K_id: BLAKE2b-256 keyed by the root key over their labels. */
+#ifndef NC_BACKUP_H
+#define NC_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define NC_BACKUP_KEY 32
+#define NC_BACKUP_ID_MAX 200
+#define NC_BACKUP_RECORD_MAX ((size_t)16 << 20)
+#define NC_BACKUP_ENTRIES_MAX 1000000
+#define NC_BACKUP_CODE_BYTES 20           /* a recovery code: 160 bits */
+#define NC_BACKUP_CODE_LEN 39             /* 32 base32 letters in 8 groups of 4, 7 dashes */
+
+int nc_backup_wrap(nc_buf *out, const uint8_t root[NC_BACKUP_KEY], const uint8_t *secret,
+    size_t secretlen, const char *user) __attribute__((warn_unused_result));
+/* NC_EPERM if the secret is not the one it was wrapped with. */
+int nc_backup_unwrap(uint8_t root[NC_BACKUP_KEY], const uint8_t *wrapped, size_t n,
+    const uint8_t *secret, size_t secretlen, const char *user)
+	__attribute__((warn_unused_result));
+
+/* A recovery code: 20 random bytes, shown as "ABCD-EFGH-..." (RFC 4648
+ * base32, no padding); parsing takes lower case and spaces for dashes. */
+void nc_backup_code_format(char out[NC_BACKUP_CODE_LEN + 1],
+    const uint8_t code[NC_BACKUP_CODE_BYTES]);
+int nc_backup_code_parse(uint8_t code[NC_BACKUP_CODE_BYTES], const char *s)
+	__attribute__((warn_unused_result));
+
+void nc_backup_hid(uint8_t hid[32], const uint8_t root[NC_BACKUP_KEY], const char *id);
+int nc_backup_record_seal(nc_buf *out, uint8_t hid[32], const uint8_t root[NC_BACKUP_KEY],
+    const char *id, const uint8_t *data, size_t n) __attribute__((warn_unused_result));
+/* Opens a record that the manifest lists under hid; id gets its id. */
+int nc_backup_record_open(char id[NC_BACKUP_ID_MAX + 1], nc_buf *data,
+    const uint8_t root[NC_BACKUP_KEY], const uint8_t hid[32], const uint8_t *rec, size_t n)
+	__attribute__((warn_unused_result));
+void nc_backup_record_hash(uint8_t out[32], const uint8_t *rec, size_t n);
+
+typedef struct {
+	uint8_t hid[32];
+	uint8_t hash[32];
+} nc_backup_entry;
+
+typedef struct {
+	uint64_t counter;
+	uint32_t n;
+	nc_backup_entry *e;        /* sorted by hid, unique */
+} nc_backup_manifest;
+
+/* Sorts m's entries, refuses duplicates, signs. */
+int nc_backup_manifest_sign(nc_buf *out, nc_backup_manifest *m, const char *user,
+    const uint8_t idsk[64]) __attribute__((warn_unused_result));
+/* NC_ESECURITY for another user's manifest, a bad signature, or a counter
+ * below min_counter (an older backup served: a rollback); NC_EDATA for bad
+ * encoding. m->e is malloc'd: nc_backup_manifest_free. */
+int nc_backup_manifest_verify(nc_backup_manifest *m, const uint8_t *p, size_t n,
+    const char *user, const uint8_t idpk[32], uint64_t min_counter)
+	__attribute__((warn_unused_result));
+void nc_backup_manifest_free(nc_backup_manifest *m);
+/* The entry for hid, or NULL. */
+const nc_backup_entry *nc_backup_manifest_find(const nc_backup_manifest *m,
+    const uint8_t hid[32]);
+
+#endif

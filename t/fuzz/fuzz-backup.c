@@ -1,0 +1,67 @@
+/* fuzz-backup.c - a backup from a hostile relay or file (lib/proto/
+ * backup.c): a manifest, a record and a wrapped key decode without
+ * reading out of bounds and never open without the keys; a recovery code
+ * that parses formats back to the same letters. */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "backup.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t pk[32], sk[64], root[32] = { 1 }, hid[32];
+	static int ready;
+	nc_backup_manifest m;
+	nc_buf out = NC_BUF_INIT;
+	char id[NC_BACKUP_ID_MAX + 1], s[128], f[NC_BACKUP_CODE_LEN + 1];
+	uint8_t code[NC_BACKUP_CODE_BYTES], key[32];
+
+	if (!ready++) {
+		uint8_t seed[32] = { 2 };
+		if (sodium_init() < 0)
+			abort();
+		crypto_sign_seed_keypair(pk, sk, seed);
+		nc_backup_hid(hid, root, "history/0001");
+	}
+	if (size < 1)
+		return 0;
+	switch (data[0] % 4) {
+	case 0:
+		if (nc_backup_manifest_verify(&m, data + 1, size - 1, "alice@a.test", pk, 0) == 0)
+			abort();   /* signed without the identity key */
+		break;
+	case 1:
+		if (nc_backup_record_open(id, &out, root, hid, data + 1, size - 1) == 0)
+			abort();   /* sealed without the root key */
+		break;
+	case 2:
+		if (nc_backup_unwrap(key, data + 1, size - 1, root, 32, "alice@a.test") == 0)
+			abort();
+		break;
+	default:
+		if (size - 1 >= sizeof s)
+			return 0;
+		memcpy(s, data + 1, size - 1);
+		s[size - 1] = '\0';
+		if (nc_backup_code_parse(code, s) == 0) {
+			size_t i, j = 0;
+			nc_backup_code_format(f, code);
+			for (i = 0; s[i]; i++)   /* the same letters, dashes aside */
+				if (s[i] != '-' && s[i] != ' ') {
+					while (f[j] == '-')
+						j++;
+					if (toupper((unsigned char)s[i]) != f[j++])
+						abort();
+				}
+		}
+	}
+	nc_buf_free(&out);
+	return 0;
+}
