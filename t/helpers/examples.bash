@@ -5,7 +5,8 @@
 # is a comment saying what becomes of it:
 #     .\" test: NAME              run by a test, which looks it up by NAME
 #     .\" not run: REASON         not run (a terminal, a daemon...): say why
-# In the README, an example is a ``` fenced block, after a line
+# In the README, an example is a ```sh or ```console fenced block (a plain
+# ``` block is text, such as the layout), after a line
 #     <!-- test: NAME -->   or   <!-- not run: REASON -->
 #
 #   examples_extract DIR FILE...   each marked block to DIR/NAME (its text,
@@ -53,7 +54,7 @@ examples_extract() {
 				print file ":" NR >> (dir "/.unmarked")
 		}
 		inblock == "" && /^\.Bd -literal/ { start("man"); next }
-		inblock == "" && /^```/ { start("md"); next }
+		inblock == "" && /^```(sh|console)$/ { start("md"); next }
 		inblock == "man" && /^\.Ed/ { inblock = ""; prev = $0; next }
 		inblock == "md" && /^```/ { inblock = ""; prev = $0; next }
 		inblock != "" {
