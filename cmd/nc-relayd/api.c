@@ -42,6 +42,9 @@ static const struct route {
 	{ "PUT", "v1/blobs/*", h_blob_put, B_BLOB },
 	{ "GET", "v1/blobs/*", h_blob_get, B_NONE },
 	{ "DELETE", "v1/blobs/*", h_blob_delete, B_NONE },
+	{ "POST", "v1/blobs/*", h_blob_create, B_NONE },
+	{ "PATCH", "v1/blobs/*", h_blob_append, B_BLOB },
+	{ "GET", "v1/blobs/*/upload", h_blob_offset, B_NONE },
 	{ "GET", ".well-known/newchat", NULL, B_NONE },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])

@@ -30,6 +30,7 @@ struct api_req {
 	const char *addr;              /* client address, for rate limits */
 	const char *h_device, *h_time, *h_nonce, *h_sig; /* X-NC-*, or NULL */
 	const char *h_delete_hash, *h_delete_token, *h_expires;
+	const char *h_range;            /* blob GET: "bytes=N-" */
 	const uint8_t *body;
 	size_t body_len;
 	const char *body_file;         /* blob PUT: the body, streamed to disk */
@@ -51,6 +52,8 @@ struct api_resp {
 	nc_buf body;
 	int fd;                        /* >= 0: send this file (fd_size bytes) */
 	uint64_t fd_size;
+	uint64_t fd_off;                /* ... from this offset (a 206) */
+	char content_range[80];        /* "bytes N-M/SIZE" of a 206, or "" */
 	unsigned retry_after;          /* 429: seconds */
 	int file_taken;                /* body_file was moved into the store */
 	struct api_wait wait;

@@ -55,5 +55,8 @@ void h_mail_ack(struct call *c);
 void h_blob_put(struct call *c);
 void h_blob_get(struct call *c);
 void h_blob_delete(struct call *c);
+void h_blob_create(struct call *c);
+void h_blob_append(struct call *c);
+void h_blob_offset(struct call *c);
 
 #endif

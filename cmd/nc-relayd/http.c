@@ -282,7 +282,8 @@ send_resp(struct req *q, struct api_resp *a)
 	enum MHD_Result rc;
 
 	if (a->fd >= 0) {
-		rs = MHD_create_response_from_fd64(a->fd_size, a->fd);
+		rs = MHD_create_response_from_fd_at_offset64(a->fd_size, a->fd,
+		    a->fd_off);
 		if (rs)
 			a->fd = -1;   /* MHD closes it */
 	} else if (a->body.len > 0) {
@@ -296,6 +297,8 @@ send_resp(struct req *q, struct api_resp *a)
 		return MHD_NO;
 	if (a->status != 204)
 		MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_TYPE, a->ctype);
+	if (a->content_range[0])
+		MHD_add_response_header(rs, "Content-Range", a->content_range);
 	if (a->retry_after) {
 		snprintf(ra, sizeof ra, "%u", a->retry_after);
 		MHD_add_response_header(rs, MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -548,6 +551,7 @@ dispatch(struct req *q)
 	r->h_delete_hash = header(q->mc, "X-NC-Delete-Hash");
 	r->h_delete_token = header(q->mc, "X-NC-Delete-Token");
 	r->h_expires = header(q->mc, "X-NC-Expires");
+	r->h_range = header(q->mc, "Range");
 	r->body = q->body.p;
 	r->body_len = q->body.len;
 	r->now = (int64_t)time(NULL);

@@ -121,6 +121,17 @@ int store_blob_put(struct store *s, const uint8_t id[32], const char *tmp,
 int store_blob_open(struct store *s, const uint8_t id[32], int64_t now, int *fd,
     uint64_t *size);
 int store_blob_delete(struct store *s, const uint8_t id[32], const uint8_t delhash[32]);
+/* Resumable uploads: create an empty upload of length bytes (ST_EXISTS),
+ * append tmp's n bytes at off (ST_CONFLICT when off is not the upload's
+ * offset, or another append runs; ST_FULL past its length; ST_EXISTS when
+ * complete; *cur: the offset after, or as it is), and ask the offset (a
+ * complete blob's is its length). A blob is readable once complete. */
+int store_blob_create(struct store *s, const uint8_t id[32], uint64_t length,
+    const uint8_t delhash[32], int64_t expires);
+int store_blob_append(struct store *s, const uint8_t id[32], uint64_t off,
+    const char *tmp, uint64_t n, int64_t now, uint64_t *cur);
+int store_blob_offset(struct store *s, const uint8_t id[32], int64_t now,
+    uint64_t *off, uint64_t *length);
 
 /* Drop expired challenges and blobs. */
 int store_sweep(struct store *s, int64_t now);

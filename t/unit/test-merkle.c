@@ -79,72 +79,47 @@ split(char *line, char **f, int max)
 	return n;
 }
 
+/* One kind of vector file: inclusion (leafIdx, treeSize, root, leafHash)
+ * or consistency (size1, size2, root1, root2); each case's verdict must
+ * be its wantErr's opposite. */
 static void
-inclusion_vectors(void)
+vectors(int inclusion)
 {
-	FILE *p = cases("inclusion", ".leafIdx, .treeSize, (.root // \"\" | h), (.leafHash // \"\" | h)");
+	FILE *p = inclusion ?
+	    cases("inclusion", ".leafIdx, .treeSize, (.root // \"\" | h), (.leafHash // \"\" | h)") :
+	    cases("consistency", ".size1, .size2, (.root1 // \"\" | h), (.root2 // \"\" | h)");
+	const char *kind = inclusion ? "inclusion" : "consistency";
 	char line[8192], *f[8];
-	nc_merkle_hash proof[NC_MERKLE_PROOF_MAX], root, leaf;
+	nc_merkle_hash proof[NC_MERKLE_PROOF_MAX], a, b;
 	size_t n;
 	int total = 0, agree = 0;
 
 	CHECK(p != NULL);
 	while (p && fgets(line, sizeof line, p)) {
 		int ok, want_err;
+		uint64_t x, y;
 		if (split(line, f, 8) != 7)
 			continue;
 		want_err = strcmp(f[6], "true") == 0;
-		hash32(root, f[3], 0xa5);
-		hash32(leaf, f[4], 0x5a);
+		x = strtoull(f[1], NULL, 10);
+		y = strtoull(f[2], NULL, 10);
+		hash32(a, f[3], 0xa5);                   /* a root */
+		hash32(b, f[4], inclusion ? 0x5a : 0xa5);   /* the leaf, or the other root */
 		hashes(proof, NC_MERKLE_PROOF_MAX, f[5], &n);
-		ok = nc_merkle_verify_inclusion(strtoull(f[1], NULL, 10),
-		    strtoull(f[2], NULL, 10), leaf, proof, n, root) == 0;
+		ok = (inclusion ? nc_merkle_verify_inclusion(x, y, b, proof, n, a) :
+		    nc_merkle_verify_consistency(x, y, a, b, proof, n)) == 0;
 		total++;
 		if (ok == !want_err)
 			agree++;
 		else
-			fprintf(stderr, "inclusion %s: %s, wanted %s\n", f[0],
+			fprintf(stderr, "%s %s: %s, wanted %s\n", kind, f[0],
 			    ok ? "accepted" : "refused", want_err ? "an error" : "success");
 	}
 	if (p)
 		CHECK_INT(pclose(p), 0);
 	CHECK(total >= 85);
 	CHECK_INT(agree, total);
-	printf("# inclusion vectors: %d/%d\n", agree, total);
-}
-
-static void
-consistency_vectors(void)
-{
-	FILE *p = cases("consistency", ".size1, .size2, (.root1 // \"\" | h), (.root2 // \"\" | h)");
-	char line[8192], *f[8];
-	nc_merkle_hash proof[NC_MERKLE_PROOF_MAX], r1, r2;
-	size_t n;
-	int total = 0, agree = 0;
-
-	CHECK(p != NULL);
-	while (p && fgets(line, sizeof line, p)) {
-		int ok, want_err;
-		if (split(line, f, 8) != 7)
-			continue;
-		want_err = strcmp(f[6], "true") == 0;
-		hash32(r1, f[3], 0xa5);
-		hash32(r2, f[4], 0xa5);
-		hashes(proof, NC_MERKLE_PROOF_MAX, f[5], &n);
-		ok = nc_merkle_verify_consistency(strtoull(f[1], NULL, 10),
-		    strtoull(f[2], NULL, 10), r1, r2, proof, n) == 0;
-		total++;
-		if (ok == !want_err)
-			agree++;
-		else
-			fprintf(stderr, "consistency %s: %s, wanted %s\n", f[0],
-			    ok ? "accepted" : "refused", want_err ? "an error" : "success");
-	}
-	if (p)
-		CHECK_INT(pclose(p), 0);
-	CHECK(total >= 85);
-	CHECK_INT(agree, total);
-	printf("# consistency vectors: %d/%d\n", agree, total);
+	printf("# %s vectors: %d/%d\n", kind, agree, total);
 }
 
 /* ---- trees made here ---- */
@@ -301,8 +276,8 @@ main(void)
 {
 	if (sodium_init() < 0)
 		return 2;
-	inclusion_vectors();
-	consistency_vectors();
+	vectors(1);
+	vectors(0);
 	made();
 	return check_done("merkle");
 }

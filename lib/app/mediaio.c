@@ -1,0 +1,1086 @@
+/* mediaio.c - nc-media's logic (mediaio.h). Uploads are encrypted into an
+ * unlinked spool file first (the ciphertext's length must be announced
+ * before the upload, and a resumed upload re-reads it), then sent in
+ * segments the relay acknowledges one by one; downloads resume with Range
+ * and decrypt into a temporary file beside the target, renamed into place
+ * only after the whole file verified. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sodium.h>
+
+#include "blob.h"
+#include "err.h"
+#include "hex.h"
+#include "media.h"
+#include "mediaio.h"
+#include "rng.h"
+#include "wire.h"
+
+#define SEGMENT_DEFAULT ((uint64_t)16 << 20)   /* bytes per acknowledged append */
+#define TRIES 10                               /* attempts without progress */
+#define ENTRIES_MAX 100000                     /* archive entries */
+#define BYTES_MAX ((uint64_t)64 << 30)         /* extracted bytes */
+
+static const char *t_proxy, *t_cafile;
+
+void
+nc_media_transport(const char *proxy, const char *cafile)
+{
+	t_proxy = proxy;
+	t_cafile = cafile;
+}
+
+/* A number from the environment (tests shrink limits with it). */
+static uint64_t
+env_num(const char *name, uint64_t dflt)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return dflt;
+	v = strtoull(s, &end, 10);
+	return *end == '\0' && v > 0 ? (uint64_t)v : dflt;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- progress on a terminal: size, rate, time left ---- */
+
+struct bar {
+	int on;
+	const char *what;
+	uint64_t total, done;
+	int64_t start, last;
+};
+
+static void
+human(char *out, size_t n, double v)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void
+bar_draw(struct bar *b, int end)
+{
+	char d[32], t[32], r[32];
+	int64_t now = now_ms();
+	double secs, rate;
+
+	if (!b->on || (!end && now - b->last < 200))
+		return;
+	b->last = now;
+	secs = (double)(now - b->start) / 1000.0;
+	rate = secs > 0 ? (double)b->done / secs : 0;
+	human(d, sizeof d, (double)b->done);
+	human(t, sizeof t, (double)b->total);
+	human(r, sizeof r, rate);
+	if (end)
+		fprintf(stderr, "\r%s %s in %.1f s (%s/s)\033[K\n", b->what, d, secs, r);
+	else if (rate > 0 && b->total >= b->done) {
+		long left = (long)((double)(b->total - b->done) / rate);
+
+		fprintf(stderr, "\r%s %s / %s  %s/s  %ld:%02ld left\033[K", b->what,
+		    d, t, r, left / 60, left % 60);
+	} else
+		fprintf(stderr, "\r%s %s / %s\033[K", b->what, d, t);
+}
+
+/* ---- relay answers ---- */
+
+static int
+http_err(const nc_blob_resp *r, const char *what)
+{
+	char why[200];
+	size_t n;
+
+	snprintf(why, sizeof why, "%.199s", r->text);
+	n = strcspn(why, "\r\n");
+	why[n] = '\0';
+	switch (r->status) {
+	case 404: case 410:
+		return nc_fail(NC_ENOUSER, "%s: no such file at the relay (expired "
+		    "or deleted)", what);
+	case 403: case 401:
+		return nc_fail(NC_EPERM, "%s: refused: %s", what, why);
+	case 413:
+		return nc_fail(NC_EDATA, "%s: too large for the relay: %s", what, why);
+	case 429: case 503: case 502: case 504: case 500: case 507:
+		return nc_fail(NC_ETEMP, "%s: relay answered %ld %s; try again later",
+		    what, r->status, why);
+	default:
+		return nc_fail(NC_EDATA, "%s: relay answered %ld %s", what,
+		    r->status, why);
+	}
+}
+
+/* Worth another try: the network, or a relay busy for now. */
+static int
+transient(int rc, long status)
+{
+	return rc == NC_EUNAVAIL || (rc == 0 && (status == 429 || status >= 500));
+}
+
+/* Wait before attempt k (1, 2...): 250 ms doubling, at most 8 s. */
+static void
+backoff(int k)
+{
+	long ms = 250L << (k < 6 ? k - 1 : 5);
+
+	sleep_ms(ms > 8000 ? 8000 : ms);
+}
+
+/* ---- the spool: ciphertext in an unlinked temporary file ---- */
+
+static int
+spool_open(int *fd)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[4200];
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	snprintf(path, sizeof path, "%s/nc-media-XXXXXX", dir);
+	if ((*fd = mkstemp(path)) < 0)
+		return nc_fail(NC_ECANTCREAT, "%s: cannot create a temporary "
+		    "file: %s", dir, strerror(errno));
+	unlink(path);
+	return 0;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+to_fd(void *ctx, const uint8_t *p, size_t n)
+{
+	int fd = *(int *)ctx;
+
+	if (write_all(fd, p, n) != 0)
+		return nc_fail(NC_EIO, "temporary file: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- putting ---- */
+
+static const struct { const char *ext, *type; } types[] = {
+	{ "txt", "text/plain" }, { "md", "text/markdown" }, { "html", "text/html" },
+	{ "csv", "text/csv" }, { "json", "application/json" },
+	{ "pdf", "application/pdf" }, { "zip", "application/zip" },
+	{ "tar", "application/x-tar" }, { "gz", "application/gzip" },
+	{ "png", "image/png" }, { "jpg", "image/jpeg" }, { "jpeg", "image/jpeg" },
+	{ "gif", "image/gif" }, { "webp", "image/webp" }, { "svg", "image/svg+xml" },
+	{ "mp3", "audio/mpeg" }, { "ogg", "audio/ogg" }, { "opus", "audio/opus" },
+	{ "mp4", "video/mp4" }, { "webm", "video/webm" }, { "mov", "video/quicktime" },
+};
+
+static void
+guess_type(const char *name, char *out, size_t n)
+{
+	const char *dot = strrchr(name, '.');
+
+	snprintf(out, n, "application/octet-stream");
+	if (dot == NULL)
+		return;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcasecmp(dot + 1, types[i].ext) == 0) {
+			snprintf(out, n, "%s", types[i].type);
+			return;
+		}
+}
+
+/* The last path component, trailing slashes ignored. */
+static void
+base_name(const char *path, char *out, size_t n)
+{
+	size_t len = strlen(path), b;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	b = len;
+	while (b > 0 && path[b - 1] != '/')
+		b--;
+	snprintf(out, n, "%.*s", (int)(len - b), path + b);
+}
+
+static int
+encrypt_fd(nc_media_enc *e, int fd, const char *what, struct bar *b)
+{
+	for (;;) {
+		size_t room;
+		uint8_t *p = nc_media_enc_space(e, &room);
+		ssize_t k;
+
+		if (p == NULL)
+			return e->err;
+		if ((k = read(fd, p, room)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return nc_fail(NC_EIO, "%s: %s", what, strerror(errno));
+		}
+		if (k == 0)
+			return 0;
+		if (nc_media_enc_commit(e, (size_t)k) != 0)
+			return NC_EIO;
+		if (e->size > NC_MEDIA_SIZE_MAX)
+			return nc_fail(NC_EDATA, "%s: too large", what);
+		b->done = e->size;
+		bar_draw(b, 0);
+	}
+}
+
+/* libarchive's output: into the encryptor. */
+static la_ssize_t
+tar_out(struct archive *a, void *ctx, const void *p, size_t n)
+{
+	(void)a;
+	return nc_media_enc_push(ctx, p, n) == 0 ? (la_ssize_t)n : -1;
+}
+
+/* dir as a tar archive (pax where ustar cannot say it), its entries
+ * under its own name: regular files, directories and symbolic links;
+ * anything else is left out with a warning. */
+static int
+encrypt_dir(nc_media_enc *e, const char *dir, const char *name)
+{
+	struct archive *disk = archive_read_disk_new(), *w = archive_write_new();
+	struct archive_entry *ent;
+	char buf[65536], path[PATH_MAX + 256];
+	size_t skip = strlen(dir);
+	int rc = 0, r, fd;
+
+	while (skip > 1 && dir[skip - 1] == '/')
+		skip--;
+	if (disk == NULL || w == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto out;
+	}
+	archive_read_disk_set_symlink_physical(disk);
+	archive_read_disk_set_standard_lookup(disk);
+	archive_write_set_format_pax_restricted(w);
+	archive_write_set_bytes_per_block(w, 0);
+	if (archive_write_open2(w, e, NULL, tar_out, NULL, NULL) != ARCHIVE_OK ||
+	    archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
+		rc = nc_fail(NC_EIO, "%s: %s", dir, archive_error_string(disk));
+		goto out;
+	}
+	for (;;) {
+		ent = archive_entry_new();
+		r = archive_read_next_header2(disk, ent);
+		if (r == ARCHIVE_EOF) {
+			archive_entry_free(ent);
+			break;
+		}
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			rc = nc_fail(NC_EIO, "%s: %s", dir, archive_error_string(disk));
+			archive_entry_free(ent);
+			goto out;
+		}
+		archive_read_disk_descend(disk);
+		snprintf(path, sizeof path, "%s", archive_entry_sourcepath(ent));
+		switch (archive_entry_filetype(ent)) {
+		case AE_IFREG: case AE_IFDIR: case AE_IFLNK:
+			break;
+		default:
+			fprintf(stderr, "nc-media: %s: not a file, directory or "
+			    "symbolic link; left out\n", path);
+			archive_entry_free(ent);
+			continue;
+		}
+		{   /* NAME/relative path; no owner names, no set-id bits */
+			char rel[PATH_MAX + 256];
+
+			snprintf(rel, sizeof rel, "%s%s", name, path + skip);
+			archive_entry_set_pathname(ent, rel);
+			archive_entry_set_perm(ent, archive_entry_perm(ent) & 0777);
+			archive_entry_set_uname(ent, NULL);
+			archive_entry_set_gname(ent, NULL);
+			archive_entry_set_uid(ent, 0);
+			archive_entry_set_gid(ent, 0);
+			archive_entry_set_hardlink(ent, NULL);
+			archive_entry_set_nlink(ent, 1);
+		}
+		if (archive_write_header(w, ent) != ARCHIVE_OK) {
+			rc = nc_fail(NC_EIO, "%s: %s", path, archive_error_string(w));
+			archive_entry_free(ent);
+			goto out;
+		}
+		if (archive_entry_filetype(ent) == AE_IFREG &&
+		    archive_entry_size(ent) > 0) {
+			ssize_t k;
+
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+				rc = nc_fail(NC_EIO, "%s: %s", path, strerror(errno));
+				archive_entry_free(ent);
+				goto out;
+			}
+			while ((k = read(fd, buf, sizeof buf)) > 0)
+				if (archive_write_data(w, buf, (size_t)k) != k) {
+					k = -1;
+					break;
+				}
+			close(fd);
+			if (k < 0) {
+				rc = e->err ? e->err : nc_fail(NC_EIO, "%s: %s",
+				    path, archive_error_string(w));
+				archive_entry_free(ent);
+				goto out;
+			}
+		}
+		archive_entry_free(ent);
+	}
+	if (archive_write_close(w) != ARCHIVE_OK)
+		rc = e->err ? e->err : nc_fail(NC_EIO, "%s: %s", dir,
+		    archive_error_string(w));
+out:
+	if (disk)
+		archive_read_free(disk);
+	if (w)
+		archive_write_free(w);
+	return rc;
+}
+
+struct segsrc {
+	int fd;
+	uint64_t pos, end;
+	struct bar *b;
+};
+
+static size_t
+seg_read(void *ctx, uint8_t *p, size_t n, int *rc)
+{
+	struct segsrc *s = ctx;
+	ssize_t k;
+
+	if (n > s->end - s->pos)
+		n = (size_t)(s->end - s->pos);
+	if (n == 0)
+		return 0;
+	if ((k = pread(s->fd, p, n, (off_t)s->pos)) <= 0) {
+		*rc = nc_fail(NC_EIO, "temporary file: %s", k < 0 ?
+		    strerror(errno) : "short");
+		return 0;
+	}
+	s->pos += (uint64_t)k;
+	s->b->done = s->pos;
+	bar_draw(s->b, 0);
+	return (size_t)k;
+}
+
+/* "offset N" at the start of an answer. */
+static int
+answer_offset(const char *text, uint64_t *off)
+{
+	unsigned long long v;
+
+	if (sscanf(text, "offset %llu", &v) != 1)
+		return -1;
+	*off = v;
+	return 0;
+}
+
+/* Send spool[0..len) as the upload url: create it, then append segments;
+ * after a break, ask where the relay is and go on from there. */
+static int
+upload(int fd, uint64_t len, const char *url, const uint8_t delhash[32],
+    int64_t ttl, struct bar *b)
+{
+	char u[NC_MEDIA_URL_MAX + 64], hdr[2][128];
+	const char *hdrs[3] = { hdr[0], NULL, NULL };
+	uint64_t seg = env_num("NC_MEDIA_SEGMENT", SEGMENT_DEFAULT), off = 0;
+	nc_blob_resp r;
+	int rc, tries = 0, created = 0;
+	char dh[65];
+
+	nc_hex_encode(dh, delhash, 32);
+	snprintf(hdr[0], sizeof hdr[0], "X-NC-Delete-Hash: %s", dh);
+	if (ttl > 0) {
+		snprintf(hdr[1], sizeof hdr[1], "X-NC-Expires: %lld", (long long)ttl);
+		hdrs[1] = hdr[1];
+	}
+	while (off < len) {
+		if (!created) {
+			nc_blob_req q = { .method = "POST", .headers = hdrs,
+			    .proxy = t_proxy, .cafile = t_cafile };
+
+			snprintf(u, sizeof u, "%s?length=%llu", url,
+			    (unsigned long long)len);
+			q.url = u;
+			rc = nc_blob_do(&q, &r);
+			if (rc == 0 && r.status == 201) {
+				created = 1;
+				continue;
+			}
+			if (rc == 0 && r.status == 409 && tries > 0) {
+				created = 1;   /* our own, whose answer was lost */
+				goto ask;
+			}
+		} else {
+			struct segsrc s = { fd, off, off + (len - off < seg ?
+			    len - off : seg), b };
+			nc_blob_req q = { .method = "PATCH", .src = seg_read,
+			    .src_ctx = &s, .body_len = s.end - off,
+			    .proxy = t_proxy, .cafile = t_cafile };
+
+			snprintf(u, sizeof u, "%s?offset=%llu", url,
+			    (unsigned long long)off);
+			q.url = u;
+			rc = nc_blob_do(&q, &r);
+			if (rc == 0 && r.status == 200 &&
+			    answer_offset(r.text, &off) == 0) {
+				tries = 0;
+				continue;
+			}
+			if (rc == 0 && r.status == 409 &&
+			    answer_offset(r.text, &off) == 0) {
+				tries = 0;   /* the relay says where it is */
+				continue;
+			}
+		}
+		if (rc != 0 && rc != NC_EUNAVAIL)
+			return rc;
+		if (!transient(rc, r.status))
+			return http_err(&r, "upload");
+		if (++tries >= TRIES)
+			return rc ? rc : http_err(&r, "upload");
+		backoff(tries);
+		if (!created)
+			continue;
+ask:
+		{   /* where did the relay get to? */
+			nc_blob_req q = { .method = "GET", .proxy = t_proxy,
+			    .cafile = t_cafile };
+
+			snprintf(u, sizeof u, "%s/upload", url);
+			q.url = u;
+			if (nc_blob_do(&q, &r) == 0 && r.status == 200)
+				(void)answer_offset(r.text, &off);
+		}
+	}
+	return 0;
+}
+
+static int
+rec_save(nc_state *s, const nc_media_link *l, const nc_media_rec *rec)
+{
+	nc_buf b = NC_SECBUF_INIT;
+	nc_enc e;
+	char k[80], hx[65];
+	int rc;
+
+	nc_hex_encode(hx, l->id, 32);
+	snprintf(k, sizeof k, "media/%s", hx);
+	nc_enc_init(&e, &b);
+	nc_put_u8(&e, 1);
+	nc_put_str(&e, rec->link);
+	nc_put_str(&e, rec->name);
+	nc_put_str(&e, rec->type);
+	nc_put_u8(&e, rec->kind);
+	nc_put_u64(&e, rec->size);
+	nc_put_u64(&e, (uint64_t)rec->created);
+	nc_put_u64(&e, (uint64_t)rec->expires);
+	nc_put_fixed(&e, rec->deltoken, 32);
+	if ((rc = nc_enc_end(&e)) == 0)
+		rc = nc_state_put_secret(s, k, b.p, b.len);
+	nc_buf_free(&b);
+	return rc;
+}
+
+static int
+rec_load(nc_state *s, const char *k, nc_media_rec *rec)
+{
+	nc_buf b = NC_SECBUF_INIT;
+	nc_dec d;
+	const uint8_t *t;
+	int rc;
+
+	if ((rc = nc_state_get_secret(s, k, &b)) != 0) {
+		nc_buf_free(&b);
+		return rc;
+	}
+	nc_dec_init(&d, b.p, b.len);
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "version");
+	nc_get_str(&d, rec->link, NC_MEDIA_LINK_MAX);
+	nc_get_str(&d, rec->name, NC_MEDIA_NAME_MAX);
+	nc_get_str(&d, rec->type, NC_MEDIA_TYPE_MAX);
+	rec->kind = nc_get_u8(&d);
+	rec->size = nc_get_u64(&d);
+	rec->created = (int64_t)nc_get_u64(&d);
+	rec->expires = (int64_t)nc_get_u64(&d);
+	if ((t = nc_get_fixed(&d, 32)) != NULL)
+		memcpy(rec->deltoken, t, 32);
+	rc = nc_dec_end(&d, "media record");
+	nc_buf_free(&b);
+	return rc;
+}
+
+int
+nc_media_put(nc_state *s, const char *relay_base, const char *path,
+    const nc_media_opts *o, nc_media_rec *rec)
+{
+	nc_media_enc e;
+	nc_media_meta m = { 0 };
+	nc_media_link l = { 0 };
+	struct bar b = { o->progress, "encrypting", 0, 0, now_ms(), 0 };
+	uint8_t delhash[32];
+	struct stat sb;
+	int spool = -1, in = -1, rc, isdir = 0;
+	int64_t ttl = o->ttl > 0 ? o->ttl : 30 * 86400;
+
+	memset(rec, 0, sizeof *rec);
+	if (strcmp(path, "-") == 0) {
+		in = 0;
+		snprintf(m.name, sizeof m.name, "stdin");
+		snprintf(m.type, sizeof m.type, "application/octet-stream");
+	} else {
+		if (stat(path, &sb) != 0)
+			return nc_fail(NC_EDATA, "%s: %s", path, strerror(errno));
+		isdir = S_ISDIR(sb.st_mode);
+		if (!isdir && !S_ISREG(sb.st_mode))
+			return nc_fail(NC_EDATA, "%s: not a file or directory", path);
+		base_name(path, m.name, sizeof m.name);
+		if (!nc_media_name_ok(m.name))
+			return nc_fail(NC_EDATA, "%s: a name the format cannot "
+			    "carry (1..255 bytes of UTF-8, no control characters)",
+			    path);
+		if (isdir)
+			snprintf(m.type, sizeof m.type, "application/x-tar");
+		else {
+			guess_type(m.name, m.type, sizeof m.type);
+			if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				return nc_fail(NC_EDATA, "%s: %s", path, strerror(errno));
+			b.total = (uint64_t)sb.st_size;
+		}
+	}
+	m.kind = isdir || o->kind == NC_MEDIA_DIR ? NC_MEDIA_DIR : NC_MEDIA_FILE;
+	if (o->kind == NC_MEDIA_DIR && !isdir)
+		snprintf(m.type, sizeof m.type, "application/x-tar");
+	if ((rc = spool_open(&spool)) != 0)
+		goto out;
+	nc_random(l.key, 32);
+	nc_random(l.id, 32);
+	nc_random(rec->deltoken, 32);
+	crypto_generichash(delhash, 32, rec->deltoken, 32, NULL, 0);
+	if ((rc = nc_media_enc_init(&e, l.key, to_fd, &spool)) != 0)
+		goto out_enc;
+	rc = isdir ? encrypt_dir(&e, path, m.name) : encrypt_fd(&e, in,
+	    in == 0 ? "standard input" : path, &b);
+	if (rc == 0)
+		rc = nc_media_enc_final(&e, &m, l.hash);
+	l.ctsize = e.ctlen;
+out_enc:
+	nc_media_enc_free(&e);
+	if (rc != 0)
+		goto out;
+	snprintf(l.base, sizeof l.base, "%s", relay_base);
+	if ((rc = nc_media_link_make(&l, rec->link, sizeof rec->link)) != 0)
+		goto out;
+	b.what = "uploading";
+	b.total = l.ctsize;
+	b.done = 0;
+	b.start = now_ms();
+	if ((rc = upload(spool, l.ctsize, l.url, delhash, o->ttl, &b)) != 0)
+		goto out;
+	bar_draw(&b, 1);
+	snprintf(rec->name, sizeof rec->name, "%s", m.name);
+	snprintf(rec->type, sizeof rec->type, "%s", m.type);
+	rec->kind = m.kind;
+	rec->size = m.size;
+	rec->created = (int64_t)time(NULL);
+	rec->expires = rec->created + ttl;
+	rc = rec_save(s, &l, rec);
+out:
+	sodium_memzero(&l, sizeof l);
+	if (in > 0)
+		close(in);
+	if (spool >= 0)
+		close(spool);
+	return rc;
+}
+
+/* ---- getting ---- */
+
+struct dl {
+	nc_media_dec d;
+	uint64_t got;        /* ciphertext bytes fed */
+	uint64_t max;
+	int out;             /* the plaintext's temporary file */
+	struct bar *b;
+};
+
+static int
+dl_body(void *ctx, const uint8_t *p, size_t n)
+{
+	struct dl *x = ctx;
+
+	if (n > x->max - x->got)
+		return nc_fail(NC_ESECURITY, "media: the file is longer than "
+		    "the link says (extended)");
+	x->got += n;
+	x->b->done = x->got;
+	bar_draw(x->b, 0);
+	return nc_media_dec_feed(&x->d, p, n);
+}
+
+/* Fetch l into the decryptor, resuming with Range after a break. */
+static int
+download(const nc_media_link *l, struct dl *x)
+{
+	nc_blob_resp r;
+	int rc, tries = 0;
+
+	while (x->got < l->ctsize) {
+		nc_blob_req q = { .method = "GET", .url = l->url,
+		    .dst = dl_body, .dst_ctx = x, .range_from = x->got,
+		    .proxy = t_proxy, .cafile = t_cafile };
+		uint64_t before = x->got;
+
+		rc = nc_blob_do(&q, &r);
+		if (rc == 0 && (r.status == 200 || r.status == 206)) {
+			if (x->got < l->ctsize)   /* the whole answer came */
+				return nc_fail(NC_ESECURITY, "media: the file is "
+				    "shorter than the link says (truncated)");
+			break;
+		}
+		if (rc != 0 && rc != NC_EUNAVAIL)
+			return rc;
+		if (rc == 0 && !transient(rc, r.status))
+			return http_err(&r, "download");
+		if (x->got > before)
+			tries = 0;
+		if (++tries >= TRIES)
+			return rc ? rc : http_err(&r, "download");
+		backoff(tries);
+	}
+	return 0;
+}
+
+static int
+copy_out(int fd, uint64_t n, int to)
+{
+	uint8_t buf[65536];
+	off_t pos = 0;
+	ssize_t k;
+
+	while (n > 0) {
+		k = pread(fd, buf, n < sizeof buf ? (size_t)n : sizeof buf, pos);
+		if (k <= 0)
+			return nc_fail(NC_EIO, "temporary file: read error");
+		if (write_all(to, buf, (size_t)k) != 0)
+			return nc_fail(NC_EIO, "standard output: %s", strerror(errno));
+		pos += k;
+		n -= (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Remove a tree we made (a failed extraction), without following links. */
+static void
+rm_tree(const char *path)
+{
+	struct archive *disk = archive_read_disk_new();
+	struct archive_entry *ent;
+	char (*dirs)[PATH_MAX] = NULL;
+	size_t nd = 0;
+
+	if (disk == NULL)
+		return;
+	archive_read_disk_set_symlink_physical(disk);
+	if (archive_read_disk_open(disk, path) == ARCHIVE_OK) {
+		while ((ent = archive_entry_new()) != NULL &&
+		    archive_read_next_header2(disk, ent) == ARCHIVE_OK) {
+			const char *p = archive_entry_sourcepath(ent);
+
+			archive_read_disk_descend(disk);
+			if (archive_entry_filetype(ent) == AE_IFDIR) {
+				void *t = realloc(dirs, (nd + 1) * sizeof *dirs);
+
+				if (t != NULL) {
+					dirs = t;
+					snprintf(dirs[nd++], PATH_MAX, "%s", p);
+				}
+			} else
+				unlink(p);
+			archive_entry_free(ent);
+		}
+	}
+	archive_read_free(disk);
+	while (nd > 0)
+		rmdir(dirs[--nd]);
+	free(dirs);
+	rmdir(path);
+}
+
+/* Extract the verified archive in fd (len bytes) into the new directory
+ * stage: entries under NAME/ only; files, directories and symbolic links
+ * only; no hard links, no sparse files; no set-id bits; caps on entries
+ * and bytes; libarchive's secure flags against .., absolute paths and
+ * writing through symbolic links. */
+static int
+extract(int fd, uint64_t len, const char *stage, const char *name)
+{
+	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+	struct archive_entry *ent;
+	uint64_t entries = 0, bytes = 0;
+	uint64_t emax = env_num("NC_MEDIA_MAX_ENTRIES", ENTRIES_MAX);
+	uint64_t bmax = env_num("NC_MEDIA_MAX_BYTES", BYTES_MAX);
+	size_t nl = strlen(name);
+	char cwd[PATH_MAX];
+	int rc = 0, r;
+
+	if (a == NULL || w == NULL || getcwd(cwd, sizeof cwd) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto out;
+	}
+	archive_read_support_format_tar(a);
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+	    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+	    ARCHIVE_EXTRACT_NO_OVERWRITE | ARCHIVE_EXTRACT_PERM);
+	if (lseek(fd, 0, SEEK_SET) != 0 ||
+	    archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		rc = nc_fail(NC_EDATA, "archive: %s", archive_error_string(a));
+		goto out;
+	}
+	if (chdir(stage) != 0) {
+		rc = nc_fail(NC_ECANTCREAT, "%s: %s", stage, strerror(errno));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(ent);
+		int64_t sz = archive_entry_size(ent);
+
+		if (++entries > emax) {
+			rc = nc_fail(NC_EDATA, "archive: more than %llu entries",
+			    (unsigned long long)emax);
+			break;
+		}
+		if (p == NULL || strncmp(p, name, nl) != 0 ||
+		    (p[nl] != '/' && p[nl] != '\0')) {
+			rc = nc_fail(NC_EDATA, "archive: entry %s is not under %s/",
+			    p ? p : "(no name)", name);
+			break;
+		}
+		switch (archive_entry_filetype(ent)) {
+		case AE_IFREG: case AE_IFDIR: case AE_IFLNK:
+			break;
+		default:
+			rc = nc_fail(NC_EDATA, "archive: %s is not a file, "
+			    "directory or symbolic link", p);
+			break;
+		}
+		if (rc != 0)
+			break;
+		if (archive_entry_hardlink(ent) != NULL ||
+		    archive_entry_sparse_count(ent) > 0) {
+			rc = nc_fail(NC_EDATA, "archive: %s is a hard link or "
+			    "sparse file (refused)", p);
+			break;
+		}
+		if (sz < 0 || (bytes += (uint64_t)sz) > bmax || bytes > len) {
+			rc = nc_fail(NC_EDATA, "archive: more than %llu bytes "
+			    "(or more than the archive holds)",
+			    (unsigned long long)(bmax < len ? bmax : len));
+			break;
+		}
+		archive_entry_set_perm(ent, archive_entry_perm(ent) & 0777);
+		if (archive_read_extract2(a, ent, w) != ARCHIVE_OK) {
+			rc = nc_fail(NC_EDATA, "archive: %s: %s", p,
+			    archive_error_string(w));
+			break;
+		}
+	}
+	if (rc == 0 && r != ARCHIVE_EOF)
+		rc = nc_fail(NC_EDATA, "archive: %s", archive_error_string(a));
+	if (rc == 0 && entries == 0)
+		rc = nc_fail(NC_EDATA, "archive: empty");
+	if (archive_write_close(w) != ARCHIVE_OK && rc == 0)
+		rc = nc_fail(NC_EIO, "archive: %s", archive_error_string(w));
+	if (chdir(cwd) != 0 && rc == 0)
+		rc = nc_fail(NC_EOSERR, "%s: %s", cwd, strerror(errno));
+out:
+	if (a)
+		archive_read_free(a);
+	if (w)
+		archive_write_free(w);
+	return rc;
+}
+
+static int
+is_dir(const char *p)
+{
+	struct stat sb;
+
+	return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* The directory part of path ("." if none). */
+static void
+dir_of(const char *path, char *out, size_t n)
+{
+	const char *sl = strrchr(path, '/');
+
+	if (sl == NULL)
+		snprintf(out, n, ".");
+	else if (sl == path)
+		snprintf(out, n, "/");
+	else
+		snprintf(out, n, "%.*s", (int)(sl - path), path);
+}
+
+int
+nc_media_get(const char *link, const char *out, const nc_media_opts *o,
+    nc_media_meta *m)
+{
+	nc_media_link l;
+	struct dl x;
+	struct bar b = { o->progress, "downloading", 0, 0, now_ms(), 0 };
+	char tdir[PATH_MAX], tmp[PATH_MAX + 64], dest[PATH_MAX + 300];
+	int rc, tofd = out != NULL && strcmp(out, "-") == 0;
+
+	memset(&x, 0, sizeof x);
+	x.out = -1;
+	tmp[0] = '\0';
+	if ((rc = nc_media_link_parse(&l, link)) != 0)
+		return rc;
+	/* The plaintext gathers beside its destination (or in TMPDIR for
+	 * stdout), 0600, and is renamed only once verified. */
+	if (tofd || out == NULL)
+		snprintf(tdir, sizeof tdir, "%s", tofd ? (getenv("TMPDIR") &&
+		    *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") : ".");
+	else if (is_dir(out))
+		snprintf(tdir, sizeof tdir, "%s", out);
+	else
+		dir_of(out, tdir, sizeof tdir);
+	snprintf(tmp, sizeof tmp, "%s/.nc-media-XXXXXX", tdir);
+	if ((x.out = mkstemp(tmp)) < 0) {
+		rc = nc_fail(NC_ECANTCREAT, "%s: cannot create a file there: %s",
+		    tdir, strerror(errno));
+		tmp[0] = '\0';
+		goto out;
+	}
+	if (tofd) {
+		unlink(tmp);
+		tmp[0] = '\0';
+	}
+	x.max = l.ctsize;
+	x.b = &b;
+	b.total = l.ctsize;
+	if ((rc = nc_media_dec_init(&x.d, l.key, to_fd, &x.out)) != 0)
+		goto out;
+	if ((rc = download(&l, &x)) != 0)
+		goto out;
+	if ((rc = nc_media_dec_end(&x.d, l.hash, m)) != 0)
+		goto out;
+	bar_draw(&b, 1);
+	/* Verified: now the plaintext may go where it belongs. */
+	if (ftruncate(x.out, (off_t)m->size) != 0 || fsync(x.out) != 0) {
+		rc = nc_fail(NC_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (tofd) {
+		rc = copy_out(x.out, m->size, 1);
+		goto out;
+	}
+	if (m->kind == NC_MEDIA_DIR) {
+		const char *under = out ? out : ".";
+		char stage[PATH_MAX + 64], top[PATH_MAX + 320];
+
+		snprintf(dest, sizeof dest, "%s/%s", under, m->name);
+		if (!is_dir(under) && mkdir(under, 0700) != 0) {
+			rc = nc_fail(NC_ECANTCREAT, "%s: %s", under, strerror(errno));
+			goto out;
+		}
+		if (access(dest, F_OK) == 0) {
+			rc = nc_fail(NC_ECANTCREAT, "%s exists; give another "
+			    "place with -o DIR", dest);
+			goto out;
+		}
+		snprintf(stage, sizeof stage, "%s/.nc-media-XXXXXX", under);
+		if (mkdtemp(stage) == NULL) {
+			rc = nc_fail(NC_ECANTCREAT, "%s: %s", under, strerror(errno));
+			goto out;
+		}
+		if ((rc = extract(x.out, m->size, stage, m->name)) == 0) {
+			snprintf(top, sizeof top, "%s/%s", stage, m->name);
+			if (rename(top, dest) != 0)
+				rc = nc_fail(NC_ECANTCREAT, "%s: %s", dest,
+				    strerror(errno));
+		}
+		rm_tree(stage);
+		goto out;
+	}
+	if (out == NULL || is_dir(out)) {
+		snprintf(dest, sizeof dest, "%s/%s", out ? out : ".", m->name);
+		if (access(dest, F_OK) == 0) {
+			rc = nc_fail(NC_ECANTCREAT, "%s exists; name another "
+			    "with -o PATH", dest);
+			goto out;
+		}
+	} else
+		snprintf(dest, sizeof dest, "%s", out);
+	if (fchmod(x.out, 0644 & ~(mode_t)0) != 0 || rename(tmp, dest) != 0) {
+		rc = nc_fail(NC_ECANTCREAT, "%s: %s", dest, strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	{
+		int dfd = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+out:
+	nc_media_dec_free(&x.d);
+	if (x.out >= 0)
+		close(x.out);
+	if (tmp[0])
+		unlink(tmp);
+	sodium_memzero(&l, sizeof l);
+	return rc;
+}
+
+/* ---- rm, ls ---- */
+
+int
+nc_media_rm(nc_state *s, const char *link)
+{
+	nc_media_link l;
+	nc_media_rec rec;
+	nc_blob_resp r;
+	char k[80], hx[65], tok[65], hdr[128];
+	const char *hdrs[] = { hdr, NULL };
+	sqlite3_stmt *st;
+	int rc, tries = 0;
+
+	if ((rc = nc_media_link_parse(&l, link)) != 0)
+		return rc;
+	nc_hex_encode(hx, l.id, 32);
+	snprintf(k, sizeof k, "media/%s", hx);
+	if ((rc = rec_load(s, k, &rec)) != 0) {
+		sodium_memzero(&l, sizeof l);
+		return rc == NC_ENOUSER ? nc_fail(NC_ENOUSER, "not uploaded from "
+		    "this home (no delete token here)") : rc;
+	}
+	nc_hex_encode(tok, rec.deltoken, 32);
+	snprintf(hdr, sizeof hdr, "X-NC-Delete-Token: %s", tok);
+	for (;;) {
+		nc_blob_req q = { .method = "DELETE", .url = l.url, .headers = hdrs,
+		    .proxy = t_proxy, .cafile = t_cafile };
+
+		rc = nc_blob_do(&q, &r);
+		if (!transient(rc, r.status) || ++tries >= 4)
+			break;
+		backoff(tries);
+	}
+	sodium_memzero(tok, sizeof tok);
+	sodium_memzero(hdr, sizeof hdr);
+	sodium_memzero(&rec, sizeof rec);
+	sodium_memzero(&l, sizeof l);
+	if (rc != 0)
+		return rc;
+	if (r.status != 204 && r.status != 404)   /* gone already: forget it too */
+		return http_err(&r, "delete");
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM kv WHERE k = ?")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	return nc_state_done(s, st);
+}
+
+static int
+by_created(const void *a, const void *b)
+{
+	const nc_media_rec *x = a, *y = b;
+
+	return x->created < y->created ? -1 : x->created > y->created;
+}
+
+int
+nc_media_list(nc_state *s, nc_media_rec **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	nc_media_rec *v = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = nc_state_prep(s, &st, "SELECT k FROM kv WHERE k LIKE 'media/%' "
+	    "AND secret = 1")) != 0)
+		return rc;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+
+		if (*n == cap) {
+			void *t = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+
+			if (t == NULL) {
+				rc = nc_fail(NC_EOSERR, "out of memory");
+				break;
+			}
+			v = t;
+		}
+		if (k != NULL && (rc = rec_load(s, k, &v[*n])) != 0)
+			break;
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != 0) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof *v, by_created);
+	*out = v;
+	return 0;
+}
