@@ -104,9 +104,12 @@ sqldb_open(const char *path, int writer)
 	if (sqlite3_open_v2(path, &c->db, fl, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(c->db, 5000);
-	/* FULL: a commit is on disk (WAL fsync'd) before it returns. */
+	/* FULL: a commit is on disk (WAL fsync'd) before it returns.
+	 * journal_size_limit: when the log starts over (store_sqlite.c's
+	 * RESTART checkpoints), a file grown longer is cut back to 16 MB. */
 	if (sqlite3_exec(c->db, "PRAGMA journal_mode = WAL;"
-	    "PRAGMA synchronous = FULL;", NULL, NULL, NULL) != SQLITE_OK)
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA journal_size_limit = 16777216;", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	if (writer && sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;

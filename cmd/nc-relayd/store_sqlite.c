@@ -22,6 +22,20 @@
 #include "store.h"
 
 #define BATCH_MAX 512
+/* The WAL's bound. Passive checkpoints (the checkpointer's, every 200 ms)
+ * copy the log into the database but cannot start it over while a reader
+ * still reads it, and under steady load one always does: the log grew to
+ * 1 GB for a 48 MB database. So once it holds WAL_RESTART_PAGES, the
+ * writer itself (which holds the write lock anyway) runs a RESTART
+ * checkpoint between two batches: it waits for the readers of the old log
+ * (requests: milliseconds) and makes the next commit write from the log's
+ * start; journal_size_limit (sqldb.c) then cuts the file back. A write
+ * that came meanwhile waits the checkpoint's length, once in a while. */
+#define WAL_RESTART_PAGES 2048   /* 8 MB of 4 KiB pages */
+/* A health line on stderr this often while writes come (and whenever
+ * writes start or stop failing); NC_RELAY_HEALTH_SECS overrides it (tests).
+ * Quiet otherwise: a relay's stderr is for what needs a look. */
+#define HEALTH_SECS 600
 
 struct job {
 	int (*fn)(struct store *s, struct sqldb *c, void *arg);
@@ -48,7 +62,102 @@ struct store {
 	struct sqldb *ck;                /* the checkpointer's connection */
 	pthread_t ckthr;
 	pthread_cond_t ckcv;
+	/* health (under mu): what the health line reports */
+	int wal_pages;                   /* frames in the WAL after the last commit */
+	uint64_t commits, failures, restarts;
+	int failing;                     /* the last batch failed to commit */
+	char why[160];                   /* sqlite's reason, when failing */
 };
+
+/* ---- health: WAL size, commits, failures ---- */
+
+static long long
+fsize(const char *path, const char *suffix)
+{
+	char p[4200];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "%s%s", path, suffix);
+	return stat(p, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+/* One line on stderr: "nc-relayd: health: ok, WAL 1.2 MB (bound 8 MB +
+ * one batch), database 48.0 MB, 1234 commits, 3 restarts, 0 failures". */
+static void
+health_line(struct store *s, const char *state)
+{
+	uint64_t commits, failures, restarts;
+	char why[160];
+
+	pthread_mutex_lock(&s->mu);
+	commits = s->commits;
+	failures = s->failures;
+	restarts = s->restarts;
+	snprintf(why, sizeof why, "%s", s->failing ? s->why : "");
+	pthread_mutex_unlock(&s->mu);
+	fprintf(stderr, "nc-relayd: health: %s%s%s, WAL %.1f MB (checkpointed "
+	    "at %d MB), database %.1f MB, %llu commits, %llu WAL restarts, "
+	    "%llu failed commits\n", state, why[0] ? ": " : "", why,
+	    fsize(s->path, "-wal") / 1048576.0, WAL_RESTART_PAGES * 4 / 1024,
+	    fsize(s->path, "") / 1048576.0, (unsigned long long)commits,
+	    (unsigned long long)restarts, (unsigned long long)failures);
+}
+
+/* After a batch: count it, and say so when writes start or stop failing
+ * (a full disk: every write is 503 until space returns; the next batch
+ * simply tries again, nothing has to be restarted). */
+static void
+health_commit(struct store *s, int ok)
+{
+	int was;
+
+	pthread_mutex_lock(&s->mu);
+	was = s->failing;
+	s->failing = !ok;
+	if (ok)
+		s->commits++;
+	else {
+		s->failures++;
+		snprintf(s->why, sizeof s->why, "%s", sqlite3_errmsg(s->w->db));
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (was != !ok)
+		health_line(s, ok ? "writes work again" : "writes failing");
+}
+
+/* The writer's WAL hook: the log's length after each commit. */
+static int
+on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_pages = pages;   /* the writer thread's own */
+	return SQLITE_OK;
+}
+
+/* Between batches, on the writer thread: start the log over once it is
+ * long (see WAL_RESTART_PAGES). */
+static void
+wal_bound(struct store *s)
+{
+	int log = 0, done = 0;
+
+	if (s->wal_pages < WAL_RESTART_PAGES)
+		return;
+	if (sqlite3_wal_checkpoint_v2(s->w->db, NULL, SQLITE_CHECKPOINT_RESTART,
+	    &log, &done) == SQLITE_OK) {
+		s->wal_pages = 0;
+		pthread_mutex_lock(&s->mu);
+		s->restarts++;
+		pthread_mutex_unlock(&s->mu);
+	} else {
+		/* busy (a reader outlived the busy timeout) or no space: the
+		 * next batch tries again */
+		s->wal_pages = WAL_RESTART_PAGES - 64;
+	}
+}
 
 /* ---- the writer: group commit ---- */
 
@@ -76,6 +185,7 @@ run_batch(struct store *s, struct job *batch)
 		(void)sqldb_exec(s->w, Q_ROLLBACK, "");
 		ok = 0;
 	}
+	health_commit(s, ok);
 	for (j = batch; j; j = j->next) {
 		if (!ok)
 			j->rc = ST_ERR;
@@ -112,6 +222,11 @@ writer(void *arg)
 			j->done = 1;
 			pthread_cond_signal(&j->cv);
 		}
+		/* Answered: now the log may be started over, before the
+		 * next batch. */
+		pthread_mutex_unlock(&s->mu);
+		wal_bound(s);
+		pthread_mutex_lock(&s->mu);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -151,9 +266,20 @@ checkpointer(void *arg)
 {
 	struct store *s = arg;
 	struct timespec ts;
+	time_t last = time(NULL);
+	uint64_t seen = 0;
+	const char *e = getenv("NC_RELAY_HEALTH_SECS");
+	long every = e && atol(e) > 0 ? atol(e) : HEALTH_SECS;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
+		if (time(NULL) - last >= every && s->commits != seen) {
+			seen = s->commits;
+			last = time(NULL);
+			pthread_mutex_unlock(&s->mu);
+			health_line(s, s->failing ? "writes failing" : "ok");
+			pthread_mutex_lock(&s->mu);
+		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 200 * 1000000;
 		if (ts.tv_nsec >= 1000000000) {
@@ -220,8 +346,11 @@ store_open(struct store **sp, const char *dir, const struct store_limits *l,
 	pthread_cond_init(&s->ckcv, NULL);
 	if ((s->w = sqldb_open(s->path, 1)) == NULL ||
 	    (s->ck = sqldb_open(s->path, 0)) == NULL ||
-	    sqlite3_wal_autocheckpoint(s->w->db, 0) != SQLITE_OK ||
-	    pthread_create(&s->ckthr, NULL, checkpointer, s) != 0)
+	    sqlite3_wal_autocheckpoint(s->w->db, 0) != SQLITE_OK)
+		goto fail;
+	/* (replaces the autocheckpoint hook, off already: it only counts) */
+	sqlite3_wal_hook(s->w->db, on_wal, s);
+	if (pthread_create(&s->ckthr, NULL, checkpointer, s) != 0)
 		goto fail;
 	if (pthread_create(&s->thr, NULL, writer, s) != 0) {
 		pthread_mutex_lock(&s->mu);
@@ -255,6 +384,8 @@ store_close(struct store *s)
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thr, NULL);
 	pthread_join(s->ckthr, NULL);
+	if (s->failing)
+		health_line(s, "closing");
 	sqldb_close(s->ck);
 	while ((c = s->pool) != NULL) {
 		s->pool = c->next;
