@@ -229,3 +229,79 @@ empty_out() {
 	as alice nc-media get "$link" -o - | tar xf - -C "$BATS_TEST_TMPDIR/x"
 	diff -r "$d" "$BATS_TEST_TMPDIR/x/tree"
 }
+
+# evil NAME: put the tar $BATS_TEST_TMPDIR/NAME as a directory archive,
+# then get it: exit 65 with a reason, nothing in $OUT or $OUTSIDE.
+evil() {
+	local link
+	link=$(NC_MEDIA_AS_ARCHIVE=1 as alice nc-media put "$BATS_TEST_TMPDIR/$1") || return 1
+	run as alice nc-media get "$link" -o "$OUT"
+	[ "$status" -eq 65 ] || { echo "$1: $status $output"; return 1; }
+	[[ "$output" == "nc-media: archive: "* ]] || { echo "$output"; return 1; }
+	empty_out
+	[ -z "$(ls -A "$OUTSIDE")" ] || { echo "$1 wrote outside"; ls -la "$OUTSIDE"; return 1; }
+}
+
+@test "media: hostile archives: .., absolute paths, symlink escapes, hard links, fifos, caps" {
+	OUTSIDE=$BATS_TEST_TMPDIR/outside
+	mkdir -p "$OUTSIDE"
+	s=$BATS_TEST_TMPDIR/src
+	mkdir -p "$s/tree" "$s/other/tree/link"
+	echo x >"$s/x"
+	cd "$s"
+	# tree/../x and tree/../../outside/x
+	tar -P -cf "$BATS_TEST_TMPDIR/tree" tree tree/../x
+	evil tree
+	# an absolute path
+	tar -P -cf "$BATS_TEST_TMPDIR/tree" tree "$s/x"
+	evil tree
+	# a symbolic link out, then a file written through it
+	ln -s "$OUTSIDE" tree/link
+	echo through >other/tree/link/f
+	tar -cf "$BATS_TEST_TMPDIR/tree" tree tree/link
+	tar -C other -rf "$BATS_TEST_TMPDIR/tree" tree/link/f
+	evil tree
+	rm tree/link
+	# a hard link
+	echo h >tree/h1
+	ln tree/h1 tree/h2
+	tar -cf "$BATS_TEST_TMPDIR/tree" tree
+	evil tree
+	rm tree/h2
+	# a fifo (device nodes are refused the same way)
+	mkfifo tree/fifo
+	tar -cf "$BATS_TEST_TMPDIR/tree" tree
+	evil tree
+	rm tree/fifo
+	# past the caps on entries and on bytes
+	for i in 1 2 3 4 5 6; do echo "$i" >"tree/f$i"; done
+	tar -cf "$BATS_TEST_TMPDIR/tree" tree
+	NC_MEDIA_MAX_ENTRIES=5 evil tree
+	head -c 5000 /dev/urandom >tree/big
+	tar -cf "$BATS_TEST_TMPDIR/tree" tree
+	NC_MEDIA_MAX_BYTES=4000 evil tree
+	# the same archive within the caps is fine
+	link=$(NC_MEDIA_AS_ARCHIVE=1 as alice nc-media put "$BATS_TEST_TMPDIR/tree")
+	as alice nc-media -q get "$link" -o "$OUT"
+	diff -r tree "$OUT/tree"
+}
+
+@test "media: the relay never sees the name, the type, the content or the exact size" {
+	d=$BATS_TEST_TMPDIR/canary-dir
+	mkdir -p "$d"
+	for i in $(seq 1 2000); do echo "CANARY-CONTENT-7f3a $i"; done >"$d/canary-name-91c2.txt"
+	link=$(as alice nc-media put "$d/canary-name-91c2.txt")
+	link2=$(as alice nc-media put "$d")
+	sleep 0.2
+	for c in CANARY-CONTENT-7f3a canary-name-91c2 canary-dir text/plain application/x-tar; do
+		run grep -rla -- "$c" "$RELAY_DIR_a"
+		[ "$status" -eq 1 ] || { echo "$c found: $output"; false; }
+	done
+	size=$(stat -c %s "$d/canary-name-91c2.txt")
+	[ "$(stat -c %s "$(blobfile "$link")")" -ne $((size + 24 + 17)) ]
+	[ "$(stat -c %s "$(blobfile "$link")")" -gt "$size" ]
+	# and the key never left the client: not in the relay's files either
+	key=$(echo "$link" | sed -E 's/.*#k=([0-9a-f]{64}).*/\1/')
+	run grep -rla -- "$key" "$RELAY_DIR_a"
+	[ "$status" -eq 1 ]
+}
