@@ -90,7 +90,8 @@ $(B)/t/replay-%: $(B)/t/fuzz/%.o $(B)/t/fuzz/replay.o $(LIBNC) $(filter-out $(B)
 # Installs the Debian packages that are missing, and nothing else.
 DEPS_PKGS = gcc libc6-dev make pkg-config libsodium-dev libcurl4-openssl-dev \
             libsqlite3-dev libarchive-dev libmicrohttpd-dev bats jq curl clang \
-            libclang-rt-14-dev mandoc valgrind sqlite3 procps psmisc openssl xxd
+            libclang-rt-14-dev mandoc valgrind sqlite3 procps psmisc openssl xxd \
+            faketime
 BENCH_PKGS = wrk gnuplot-nox libolm-dev libsignal-protocol-c-dev age
 deps:
 	@sh t/helpers/install-deps $(DEPS_PKGS)

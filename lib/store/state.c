@@ -265,7 +265,23 @@ on_wal(void *ctx, sqlite3 *db, const char *name, int pages)
 
 	if (!s->lazy)
 		s->unsynced = 1;
-	if (pages >= WAL_PAGES)
+	/* Passive checkpoints cannot start the log over while another
+	 * process (nc-recv --follow, a cron poller) reads it: past 8 x
+	 * WAL_PAGES, RESTART waits up to 100 ms for those readers
+	 * (statements of milliseconds) so the log starts over, and
+	 * journal_size_limit cuts the file back; if they stay, it is tried
+	 * again WAL_PAGES later. Rare: nothing on the hot path. */
+	static int retry_at;
+
+	if (pages < retry_at)
+		retry_at = 0;   /* started over meanwhile */
+	if (pages >= 8 * WAL_PAGES && pages >= retry_at) {
+		sqlite3_busy_timeout(db, 100);
+		retry_at = sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_RESTART, NULL, NULL) == SQLITE_OK ? 0 :
+		    pages + WAL_PAGES;
+		sqlite3_busy_timeout(db, 30000);
+	} else if (pages >= WAL_PAGES)
 		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
 		    NULL, NULL);
 	return SQLITE_OK;
@@ -297,7 +313,7 @@ opendb(nc_state *s, int create)
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	if ((rc = nc_state_exec(s, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA secure_delete=ON")) != 0)
+	    "PRAGMA secure_delete=ON; PRAGMA journal_size_limit=4194304")) != 0)
 		return rc;
 	return migrate(s);
 }

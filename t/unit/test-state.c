@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -119,6 +123,51 @@ main(void)
 		CHECK_INT(nc_state_reqtime(s, h, now + 1), now + 1);
 		add(s, "seen", 9, now);   /* any other commit is synced at close */
 		CHECK_INT(s->unsynced, 1);
+	}
+
+	/* The WAL stays bounded while other processes read: with reads that
+	 * overlap there is never a moment without a reader in the log, so
+	 * passive checkpoints never start it over (it grew without end);
+	 * past 8 x 128 pages the writer restarts it, waiting for the reads
+	 * in progress (milliseconds), and journal_size_limit cuts the file
+	 * back to 4 MB. */
+	{
+		char p[200];
+		struct stat sb;
+		long long max = 0;
+		int i, ok = 1, st;
+		pid_t kid;
+
+		snprintf(p, sizeof p, "%s/state.db", home);
+		CHECK_INT(nc_state_exec(s, "INSERT INTO kv(k, v) VALUES ('pad', 'x')"), 0);
+		if ((kid = fork()) == 0) {   /* two readers, overlapping */
+			sqlite3 *r[2] = { NULL, NULL };
+			struct timespec ms = { 0, 1000000 };
+
+			if (sqlite3_open(p, &r[0]) != SQLITE_OK ||
+			    sqlite3_open(p, &r[1]) != SQLITE_OK)
+				_exit(1);
+			for (i = 0; i < 4000; i++) {
+				(void)sqlite3_exec(r[i & 1], "COMMIT", NULL, NULL, NULL);
+				(void)sqlite3_exec(r[i & 1], "BEGIN; SELECT count(*)"
+				    " FROM kv", NULL, NULL, NULL);
+				nanosleep(&ms, NULL);
+			}
+			_exit(0);
+		}
+		snprintf(p, sizeof p, "%s/state.db-wal", home);
+		for (i = 0; i < 1500 && ok; i++) {
+			ok = nc_state_exec(s, "UPDATE kv SET v = randomblob(12000)"
+			    " WHERE k = 'pad'") == 0;
+			if (stat(p, &sb) == 0 && sb.st_size > max)
+				max = sb.st_size;
+		}
+		kill(kid, SIGKILL);
+		waitpid(kid, &st, 0);
+		CHECK(ok);
+		CHECK(max < (long long)8 << 20);
+		if (max >= (long long)8 << 20)
+			fprintf(stderr, "test-state: WAL reached %lld bytes\n", max);
 	}
 
 	CHECK_INT(nc_state_close(s), 0);
