@@ -259,9 +259,10 @@ devlist_dev() {
 	od -An -tx1 -j $((2 + 2 + ulen + 8 + 32 + 8 + 2)) -N16 "$1" | tr -d ' \n'
 }
 
-# one_line: stderr of the last `run` was one "nc-xxx: ..." line.
+# one_line: stderr of the last `run` was one "nc-xxx: ..." line (the id
+# nc-send prints on stdout for a message it holds is not part of it).
 one_line_err() {
-	[ "$(printf '%s\n' "$1" | grep -c .)" -eq 1 ] &&
+	[ "$(printf '%s\n' "$1" | grep -vE '^[0-9a-f]{32}$' | grep -c .)" -eq 1 ] &&
 	    printf '%s\n' "$1" | grep -qE '^nc-[a-z]+: '
 }
 
