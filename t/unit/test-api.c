@@ -327,7 +327,7 @@ test_reqsig(void)
 	crypto_sign_keypair(pk, sk);
 	crypto_sign_keypair(pk2, sk2);
 	CHECK_INT(nc_reqsig_sign(&h, sk, "GET", "/v1/x?a=1", now, body, 5), 0);
-	CHECK_INT(nc_reqsig_parse(&r, h.device, h.time, h.sig), 0);
+	CHECK_INT(nc_reqsig_parse(&r, h.device, h.time, h.nonce, h.sig), 0);
 	nc_device_id(dev, pk);
 	CHECK_MEM(r.dev, dev, 16);
 	CHECK_INT(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=1", body, 5, now), 0);
@@ -338,13 +338,24 @@ test_reqsig(void)
 	CHECK(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=2", body, 5, now) != 0);
 	CHECK(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=1", "hellp", 5, now) != 0);
 	CHECK(nc_reqsig_verify(&r, pk2, "GET", "/v1/x?a=1", body, 5, now) != 0);
-	CHECK(nc_reqsig_parse(&r, NULL, h.time, h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, h.device, "01800000000", h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, h.device, "-1", h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, h.device, "", h.sig) != 0);
-	CHECK(nc_reqsig_parse(&r, "zz", h.time, h.sig) != 0);
+	r.nonce[0] ^= 1;   /* the nonce is signed */
+	CHECK(nc_reqsig_verify(&r, pk, "GET", "/v1/x?a=1", body, 5, now) != 0);
+	r.nonce[0] ^= 1;
+	{   /* two signings of one request differ (a fresh nonce each) */
+		nc_reqsig_hdrs h2;
+
+		CHECK_INT(nc_reqsig_sign(&h2, sk, "GET", "/v1/x?a=1", now, body, 5), 0);
+		CHECK(strcmp(h.nonce, h2.nonce) != 0 && strcmp(h.sig, h2.sig) != 0);
+	}
+	CHECK(nc_reqsig_parse(&r, h.device, h.time, NULL, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, h.time, "00", h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, NULL, h.time, h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, "01800000000", h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, "-1", h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, "", h.nonce, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, "zz", h.time, h.nonce, h.sig) != 0);
 	h.sig[5] = 'G';
-	CHECK(nc_reqsig_parse(&r, h.device, h.time, h.sig) != 0);
+	CHECK(nc_reqsig_parse(&r, h.device, h.time, h.nonce, h.sig) != 0);
 }
 
 int
