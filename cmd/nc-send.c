@@ -88,7 +88,7 @@ main(int argc, char **argv)
 	nc_send_opts o;
 	nc_buf msg = NC_SECBUF_INIT;
 	const char *cancel = NULL;
-	int c, flush = 0, queue = 0, rc, i;
+	int c, flush = 0, queue = 0, rc, i, j, n;
 
 	if (nc_cli_init("nc-send") != 0)
 		return NC_ESOFTWARE;
@@ -146,6 +146,14 @@ main(int argc, char **argv)
 			nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain", argv[i]));
 			return NC_EUSAGE;
 		}
+	/* A recipient named twice gets the message once. */
+	for (i = optind, n = optind; i < argc; i++) {
+		for (j = optind; j < n && strcmp(argv[j], argv[i]) != 0; j++)
+			;
+		if (j == n)
+			argv[n++] = argv[i];
+	}
+	argc = n;
 	if (queue || cancel)
 		return nc_cli_exit(-(queue ? nc_send_queue(&o) :
 		    nc_send_cancel(&o, cancel)));

@@ -114,6 +114,15 @@ ID='^[0-9a-f]{32}$'
 	as alice nc-recv >/dev/null
 }
 
+@test "a recipient named twice gets the message once" {
+	run as alice nc-send bob@b.test bob@b.test <<<"twice named"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ $ID ]]
+	run as bob nc-recv
+	[ "$output" = "alice@a.test: twice named" ]
+	as alice nc-recv >/dev/null
+}
+
 @test "--json: one object per recipient with its state and exit status; the exit is the worst" {
 	run --separate-stderr as alice nc-send --json bob@b.test bbo@b.test bob@bb.invalid <<<"json"
 	echo "$output"

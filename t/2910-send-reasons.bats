@@ -59,7 +59,7 @@ flush_after() {
 	echo "$stderr"
 	[ "$status" -eq 77 ]
 	[[ "$output" =~ $ID ]]
-	[ "$stderr" = "nc-send: bob@b.test: relay of b.test answered 403 forbidden" ]
+	[ "$stderr" = "nc-send: bob@b.test: relay of b.test answered 403 forbidden; it waits in the outbox (nc-send --queue, --cancel ID)" ]
 	run as alice nc-send --queue --json
 	printf '%s\n' "$output" | jq -e '.error == "relay of b.test answered 403 forbidden"'
 	flush_after

@@ -82,6 +82,10 @@ report(const result *r)
 		snprintf(line, sizeof line, "%s", m);
 	else
 		snprintf(line, sizeof line, "%s: %s", r->to, m);
+	/* Refused for another reason than a passing one: it still waits. */
+	if (strcmp(r->state, "queued") == 0 && r->code != NC_ETEMP)
+		snprintf(line + strlen(line), sizeof line - strlen(line),
+		    "; it waits in the outbox (nc-send --queue, --cancel ID)");
 	nc_fail(r->code, "%s", line);
 	nc_cli_error(r->code);
 }
