@@ -15,13 +15,18 @@ usage(FILE *f)
 {
 	fputs("usage: nc-keygen [-hqvV] [--json] USER@DOMAIN\n"
 	    "       nc-keygen [-hqvV] --backup\n"
+	    "       nc-keygen [-hqvV] --delete USER@DOMAIN\n"
 	    "  Creates NC_HOME with new keys for USER@DOMAIN, registers with the\n"
 	    "  relay of DOMAIN (password from NC_PASSWORD, NC_PASSWORD_FILE or\n"
 	    "  the terminal) and prints the identity fingerprint. For an existing\n"
 	    "  user it adds this device: the identity key comes from its\n"
 	    "  password-sealed backup at the relay, and the device lists itself.\n"
+	    "  Run again after an interruption, it finishes the same sign-up.\n"
 	    "  --backup: on a device holding the identity key, make sure the relay\n"
-	    "  has that backup (accounts made before backups have none).\n", f);
+	    "  has that backup (accounts made before backups have none).\n"
+	    "  --delete: delete the account at its relay with the password\n"
+	    "  (everything the relay holds; the name becomes free), and this\n"
+	    "  NC_HOME's identity if it is that user's.\n", f);
 }
 
 static int
@@ -66,6 +71,20 @@ do_backup(void)
 	return rc;
 }
 
+static int
+do_delete(const char *addr)
+{
+	char home[4096];
+	int rc, local = 0;
+
+	/* Nothing is created: a lost device can delete its account too. */
+	if ((rc = nc_home_path(home, sizeof home)) == 0 &&
+	    (rc = nc_account_delete(home, addr, &local)) == 0)
+		nc_cli_info("%s: account deleted at the relay%s", addr, local ?
+		    ", and its identity in this NC_HOME" : "");
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -73,28 +92,31 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "backup", no_argument, NULL, 'b' },
+		{ "delete", no_argument, NULL, 'd' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char home[4096];
-	int c, json = 0, rc, added = 0, backup = 0;
+	int c, json = 0, rc, added = 0, backup = 0, del = 0;
 
 	if (nc_cli_init("nc-keygen") != 0)
 		return NC_ESOFTWARE;
 	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1)
 		if (c == 'b')
 			backup = 1;
+		else if (c == 'd')
+			del = 1;
 		else if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 			return rc;
-	if (optind != argc - (backup ? 0 : 1)) {
+	if (optind != argc - (backup ? 0 : 1) || (backup && del)) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}
 	/* The relay's answers are parsed in a process that never held the
 	 * keys made here, or the password (lib/net/netproc.c). */
 	(void)nc_netproc_start();
-	if (backup) {
-		rc = do_backup();
+	if (backup || del) {
+		rc = backup ? do_backup() : do_delete(argv[optind]);
 		nc_cli_error(rc);
 		return nc_cli_exit(rc);
 	}

@@ -1,5 +1,4 @@
 /* nc-keys - show contacts' keys, compare safety numbers, accept a change. */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,10 +13,11 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: nc-keys [-hqvV] [--json] show [USER@DOMAIN]\n"
-	    "       nc-keys [-hqvV] verify USER@DOMAIN [SAFETY-NUMBER]\n"
+	    "       nc-keys [-hqvV] verify USER@DOMAIN [SAFETY-NUMBER ...]\n"
 	    "       nc-keys [-hqvV] trust USER@DOMAIN\n"
 	    "  show: fingerprints, devices and the safety number with USER.\n"
-	    "  verify: mark USER verified when SAFETY-NUMBER matches (exit 1 if not).\n"
+	    "  verify: mark USER verified when SAFETY-NUMBER matches (exit 1 if not);\n"
+	    "    without it, print the number. Quoted or not: 05502 52484 ...\n"
 	    "  trust: accept USER's changed identity key, releasing held messages.\n",
 	    f);
 }
@@ -74,35 +74,58 @@ show(nc_state *s, nc_self *self, const char *addr, int json)
 	return rc;
 }
 
-/* Digits only, so "12345 67890 ..." and "1234567890..." compare equal. */
-static void
-digits(char *out, size_t max, const char *in)
+/* The safety number as typed: one quoted word or the twelve groups as
+ * separate words ("05502 52484 ..."), spaces and dashes allowed between
+ * digits. Its 60 digits into out; NC_EUSAGE for anything else. */
+static int
+given_digits(char out[61], char **w, int n)
 {
-	size_t n = 0;
+	size_t k = 0;
 
-	for (; *in && n + 1 < max; in++)
-		if (isdigit((unsigned char)*in))
-			out[n++] = *in;
-	out[n] = '\0';
+	for (int i = 0; i < n; i++)
+		for (const char *p = w[i]; *p; p++)
+			if (*p >= '0' && *p <= '9') {
+				if (k == 60)
+					goto bad;
+				out[k++] = *p;
+			} else if (*p != ' ' && *p != '-' && *p != '\t')
+				goto bad;
+	if (k == 60) {
+		out[k] = '\0';
+		return 0;
+	}
+bad:
+	return nc_fail(NC_EUSAGE, "not a safety number: give its 60 digits, "
+	    "as nc-keys verify USER@DOMAIN prints them (12 groups of 5)");
+}
+
+static void
+digits(char *out, const char *in)
+{
+	for (; *in; in++)
+		if (*in >= '0' && *in <= '9')
+			*out++ = *in;
+	*out = '\0';
 }
 
 static int
-verify(nc_state *s, nc_self *self, const char *addr, const char *given)
+verify(nc_state *s, nc_self *self, const char *addr, char **given, int ngiven)
 {
 	nc_devlist l;
-	char sn[NC_SAFETY_LEN], a[NC_SAFETY_LEN], b[NC_SAFETY_LEN];
+	char sn[NC_SAFETY_LEN], a[NC_SAFETY_LEN], b[61];
 	int rc;
 
+	if (ngiven > 0 && (rc = given_digits(b, given, ngiven)) != 0)
+		return rc;
 	if ((rc = nc_dir_get(s, addr, 0, &l)) != 0 ||
 	    (rc = nc_safety_number(sn, self->addr, self->list.identity, addr,
 	    l.identity)) != 0)
 		return rc;
-	if (given == NULL) {
+	if (ngiven == 0) {
 		printf("%s\n", sn);
 		return 0;
 	}
-	digits(a, sizeof a, sn);
-	digits(b, sizeof b, given);
+	digits(a, sn);
 	if (strcmp(a, b) != 0)
 		return nc_fail(NC_ESECURITY, "%s: safety numbers differ: %s", addr, sn);
 	if ((rc = nc_dir_verified(s, addr)) == 0)
@@ -134,7 +157,7 @@ main(int argc, char **argv)
 	addr = n > 1 ? argv[optind + 1] : NULL;
 	if (!((strcmp(cmd, "show") == 0 && n <= 2) ||
 	    (strcmp(cmd, "trust") == 0 && n == 2) ||
-	    (strcmp(cmd, "verify") == 0 && (n == 2 || n == 3))) ||
+	    (strcmp(cmd, "verify") == 0 && n >= 2 && n <= 14)) ||
 	    (addr && !nc_addr_valid(addr))) {
 		usage(stderr);
 		return NC_EUSAGE;
@@ -148,7 +171,7 @@ main(int argc, char **argv)
 			nc_cli_info("%s: identity key trusted; held messages are sent "
 			    "by the next nc-send --flush or nc-recv", addr);
 	} else
-		rc = verify(s, &self, addr, n == 3 ? argv[optind + 2] : NULL);
+		rc = verify(s, &self, addr, argv + optind + 2, n - 2);
 	nc_self_free(&self);
 	nc_state_close(s);
 out:

@@ -19,6 +19,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
+#include "err.h"
 #include "fsutil.h"
 #include "http.h"
 #include "reqsig.h"
@@ -643,6 +644,53 @@ parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
 }
 
+int
+http_listen_check(const char *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return parse_listen(s, &ss, &len);
+}
+
+/* Why MHD could not listen on ss (it does not say): bind a socket of our
+ * own there and look at errno. */
+static int
+listen_error(const struct sockaddr_storage *ss, socklen_t len, const char *s)
+{
+	int fd, one = 1, e = 0;
+
+	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		e = errno;
+	else {
+		/* as MHD does, so a port in TIME_WAIT is not "in use" */
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, (const struct sockaddr *)ss, len) != 0)
+			e = errno;
+		close(fd);
+	}
+	if (e == EADDRINUSE) {
+		fprintf(stderr, "nc-relayd: -l %s: address in use (another relay "
+		    "or server listens there): pick another port, e.g. -l %.*s:0 "
+		    "for a free one\n", s, (int)(strrchr(s, ':') - s), s);
+		return NC_EUSAGE;
+	}
+	if (e == EADDRNOTAVAIL) {
+		fprintf(stderr, "nc-relayd: -l %s: not an address of this machine "
+		    "(e.g. -l 127.0.0.1:8080, or -l 0.0.0.0:8080 for all)\n", s);
+		return NC_EUSAGE;
+	}
+	if (e == EACCES) {
+		fprintf(stderr, "nc-relayd: -l %s: permission denied (ports below "
+		    "1024 need root or CAP_NET_BIND_SERVICE; or e.g. -l %.*s:8080)\n",
+		    s, (int)(strrchr(s, ':') - s), s);
+		return NC_EPERM;
+	}
+	fprintf(stderr, "nc-relayd: cannot listen on %s%s%s\n", s,
+	    e ? ": " : "", e ? strerror(e) : "");
+	return NC_EOSERR;
+}
+
 static char *
 slurp(const char *path)
 {
@@ -745,9 +793,10 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 		h->proxy_af = parse_addr(c->trust_proxy, strlen(c->trust_proxy), h->proxy);
 	pthread_mutex_init(&h->mu, NULL);
 	if (parse_listen(c->listen, &ss, &sl) != 0) {
-		fprintf(stderr, "nc-relayd: bad listen address: %s\n", c->listen);
+		fprintf(stderr, "nc-relayd: -l %s: not an address:port (e.g. -l "
+		    "127.0.0.1:8080)\n", c->listen);
 		free(h);
-		return -1;
+		return NC_EUSAGE;
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -779,13 +828,15 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 	    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
+		int rc;
+
 		pthread_mutex_unlock(&h->wmu);
-		fprintf(stderr, "nc-relayd: cannot listen on %s\n", c->listen);
+		rc = listen_error(&ss, sl, c->listen);
 		stop_workers(h);
 		free(h->tls_cert);
 		free(h->tls_key);
 		free(h);
-		return -1;
+		return rc;
 	}
 	base_url(h, &ss, url, urllen);
 	if (r->url[0] == '\0')   /* no --public-url: the address we listen on */

@@ -22,9 +22,13 @@ struct http_conf {
 struct http;
 
 void http_conf_defaults(struct http_conf *c);
+/* 0 if s is an ADDR:PORT http_start can listen on (IPv4 dotted quad or
+ * [IPv6], port 0..65535). */
+int http_listen_check(const char *s);
 /* Starts serving r; writes the base URL ("http://127.0.0.1:PORT") to url,
  * and to r->url unless that is set (--public-url) - before any request
- * reaches the API. */
+ * reaches the API. 0, or the exit code, its reason on stderr: NC_EUSAGE
+ * for an address that is in use or not this machine's. */
 int http_start(struct http **h, const struct http_conf *c, struct relay *r,
     char *url, size_t urllen);
 /* Answers new requests 503, ends long-polls, waits for requests in flight

@@ -1,34 +1,90 @@
 /* nc-relayd - the Newchat relay: accounts, device lists, prekeys,
  * mailboxes and blobs over HTTP, stored in sqlite. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "err.h"
 #include "http.h"
 #include "relay.h"
+#include "version.h"
 
-#define VERSION "0.1"
+static void
+usage_to(FILE *f)
+{
+	fprintf(f,
+	    "usage: nc-relayd -d datadir -l addr:port -D domain [--tls-cert file\n"
+	    "                 --tls-key file] [--invite-only] [--public-url url]\n"
+	    "                 [--threads n] [--workers n] [--conns-per-ip n]\n"
+	    "                 [--rate-register n]\n"
+	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
+	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
+	    "                 [--trust-proxy addr]\n"
+	    "       nc-relayd -d datadir --issue-invite\n"
+	    "       nc-relayd -h | --help | -V | --version\n"
+	    "  e.g. nc-relayd -d /var/lib/newchat -l 127.0.0.1:8080 -D example.org\n");
+}
 
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: nc-relayd -d datadir -l addr:port -D domain [--tls-cert file\n"
-	    "                 --tls-key file] [--invite-only] [--public-url url]\n"
-	    "                 [--threads n] [--workers n] [--conns-per-ip n]\n"
-	    "                 [--trust-proxy addr]\n"
-	    "                 [--rate-register n]\n"
-	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
-	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
-	    "       nc-relayd -d datadir --issue-invite\n");
+	usage_to(stderr);
 	exit(NC_EUSAGE);
+}
+
+/* One data directory, one relay: a second one on the same -d would race
+ * the first for its sqlite store and blobs. The lock is held (flock on
+ * datadir/lock) until the process ends, however it ends. */
+static int
+lock_datadir(const char *dir)
+{
+	char p[4096], pid[32];
+	int fd, n;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "nc-relayd: %s: %s\n", dir, strerror(errno));
+		return NC_ECANTCREAT;
+	}
+	n = snprintf(p, sizeof p, "%s/lock", dir);
+	if (n < 0 || (size_t)n >= sizeof p) {
+		fprintf(stderr, "nc-relayd: %s: path too long\n", dir);
+		return NC_EUSAGE;
+	}
+	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		fprintf(stderr, "nc-relayd: %s: %s\n", p, strerror(errno));
+		return NC_ECANTCREAT;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+
+		if (e == EWOULDBLOCK) {
+			n = (int)pread(fd, pid, sizeof pid - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strspn(pid, "0123456789")] = '\0';
+			fprintf(stderr, "nc-relayd: %s: in use by another nc-relayd"
+			    "%s%s%s; stop it first, or give this one another -d\n",
+			    dir, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+		} else
+			fprintf(stderr, "nc-relayd: %s: lock: %s\n", p, strerror(e));
+		close(fd);
+		return NC_ETEMP;
+	}
+	/* Whose lock it is, for the message above. */
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		fprintf(stderr, "nc-relayd: %s: cannot note our pid\n", p);
+	return 0;   /* fd stays open: the lock lives with the process */
 }
 
 static unsigned long long
@@ -138,7 +194,10 @@ main(int argc, char **argv)
 			if (hc.idle_timeout > hc.request_timeout)
 				hc.idle_timeout = hc.request_timeout;
 			break;
-		case 'V': puts("nc-relayd " VERSION); return 0;
+		case 'h': usage_to(stdout); return fflush(stdout) ? NC_EIO : 0;
+		case 'V':
+			printf("nc-relayd (newchat) %s\n", NC_VERSION);
+			return fflush(stdout) ? NC_EIO : 0;
 		default: usage();
 		}
 	}
@@ -146,6 +205,16 @@ main(int argc, char **argv)
 	    hc.threads == 0 || hc.workers == 0 || hc.request_timeout == 0 ||
 	    (!hc.tls_cert != !hc.tls_key))
 		usage();
+	/* Before anything is opened: an address that cannot be is a usage
+	 * error, with an example. */
+	if (!issue && http_listen_check(hc.listen) != 0) {
+		fprintf(stderr, "nc-relayd: -l %s: not an address:port (e.g. -l "
+		    "127.0.0.1:8080, -l [::1]:8080, -l 0.0.0.0:443; port 0 picks "
+		    "a free one)\n", hc.listen);
+		return NC_EUSAGE;
+	}
+	if (!issue && (ch = lock_datadir(rc.datadir)) != 0)
+		return ch;
 	if (issue)
 		rc.domain = "localhost";
 	if (sodium_init() < 0)
@@ -163,9 +232,9 @@ main(int argc, char **argv)
 		relay_close(r);
 		return ch == 0 ? 0 : NC_EIO;
 	}
-	if (http_start(&h, &hc, r, url, sizeof url) != 0) {
+	if ((ch = http_start(&h, &hc, r, url, sizeof url)) != 0) {
 		relay_close(r);
-		return NC_EOSERR;
+		return ch;
 	}
 	printf("%s\n", url);
 	if (fflush(stdout) != 0) {

@@ -12,15 +12,19 @@
 #include <sodium.h>
 
 #include "account.h"
+#include "cli.h"
 #include "directory.h"
 #include "err.h"
 #include "fsutil.h"
 #include "idbackup.h"
 #include "outbox.h"
+#include "relaymsg.h"
 #include "relayc.h"
 #include "session.h"
 
 #define PW_MAX 1024
+
+#define PW_SHORT 8    /* fewer characters than this: warn at sign-up */
 
 static int
 chomp(nc_buf *pw)
@@ -28,7 +32,8 @@ chomp(nc_buf *pw)
 	while (pw->len > 0 && (pw->p[pw->len - 1] == '\n' || pw->p[pw->len - 1] == '\r'))
 		pw->len--;
 	if (pw->len == 0)
-		return nc_fail(NC_EPERM, "empty password");
+		return nc_fail(NC_EUSAGE, "empty password: give one (the "
+		    "terminal, NC_PASSWORD or NC_PASSWORD_FILE)");
 	if (memchr(pw->p, 0, pw->len) != NULL)
 		return nc_fail(NC_EDATA, "password contains a NUL byte");
 	return nc_buf_nul(pw);
@@ -55,6 +60,8 @@ pw_file(nc_buf *pw, const char *file)
 	return chomp(pw);
 }
 
+/* Ask on the controlling terminal (not stdin, which may carry a
+ * message), echo off. */
 static int
 pw_tty(nc_buf *pw, const char *prompt)
 {
@@ -81,7 +88,7 @@ pw_tty(nc_buf *pw, const char *prompt)
 	fclose(tty);
 	if (!ok) {
 		sodium_memzero(line, sizeof line);
-		return nc_fail(NC_EPERM, "no password given");
+		line[0] = '\0';   /* end of input: an empty password */
 	}
 	rc = nc_buf_addstr(pw, line);
 	sodium_memzero(line, sizeof line);
@@ -89,27 +96,58 @@ pw_tty(nc_buf *pw, const char *prompt)
 }
 
 int
-nc_password(nc_buf *pw, int confirm)
+nc_password_for(nc_buf *pw, const char *addr, const char *why, int create,
+    int *asked)
 {
 	const char *v;
 	nc_buf again = NC_SECBUF_INIT;
+	char prompt[400];
+	size_t n;
 	int rc;
 
 	nc_buf_reset(pw);
+	if (asked)
+		*asked = 0;
 	if ((v = getenv("NC_PASSWORD")) != NULL && *v) {
-		if ((rc = nc_buf_addstr(pw, v)) != 0)
-			return rc;
-		return chomp(pw);
+		if ((rc = nc_buf_addstr(pw, v)) == 0)
+			rc = chomp(pw);
+	} else if ((v = getenv("NC_PASSWORD_FILE")) != NULL && *v)
+		rc = pw_file(pw, v);
+	else {
+		if (asked)
+			*asked = 1;
+		snprintf(prompt, sizeof prompt, "Password for %s%s%s%s: ",
+		    addr ? addr : "your account", why ? " (" : "", why ? why : "",
+		    why ? ")" : "");
+		rc = pw_tty(pw, prompt);
+		if (rc == 0 && create) {
+			snprintf(prompt, sizeof prompt, "Password for %s again, "
+			    "to confirm: ", addr ? addr : "the new account");
+			if ((rc = pw_tty(&again, prompt)) == 0 &&
+			    (again.len != pw->len ||
+			    sodium_memcmp(again.p, pw->p, pw->len) != 0))
+				rc = nc_fail(NC_EUSAGE, "passwords do not match; "
+				    "nothing was registered");
+			nc_buf_free(&again);
+		}
 	}
-	if ((v = getenv("NC_PASSWORD_FILE")) != NULL && *v)
-		return pw_file(pw, v);
-	if ((rc = pw_tty(pw, "Password: ")) != 0 || !confirm)
+	if (rc != 0 || !create)
 		return rc;
-	if ((rc = pw_tty(&again, "Password again: ")) == 0 &&
-	    (again.len != pw->len || sodium_memcmp(again.p, pw->p, pw->len) != 0))
-		rc = nc_fail(NC_EUSAGE, "passwords do not match");
-	nc_buf_free(&again);
-	return rc;
+	/* Characters, not bytes: UTF-8 continuation bytes do not count. */
+	for (n = 0, v = (const char *)pw->p; *v; v++)
+		n += ((unsigned char)*v & 0xc0) != 0x80;
+	if (n < PW_SHORT)
+		fprintf(stderr, "%s: warning: the password for %s is short (%zu "
+		    "characters); whoever obtains the relay's data can guess "
+		    "short ones offline: use %d or more\n", nc_prog, addr ? addr :
+		    "the new account", n, PW_SHORT + 4);
+	return 0;
+}
+
+int
+nc_password(nc_buf *pw, int confirm)
+{
+	return nc_password_for(pw, NULL, NULL, confirm, NULL);
 }
 
 int
@@ -328,69 +366,156 @@ done:
 	return rc;
 }
 
-/* What enrolling leaves for the rest of nc-keygen. */
+/* Sign-up (nc-keygen) is resumable: the keys are stored, with the state
+ * key "signup" = 1, before the first request that may change the relay,
+ * and every step asks the relay what it holds already, so a retry after
+ * an interruption at any point (relay killed, network cut, clock refused)
+ * finishes the same identity. Only a sign-up that certainly changed
+ * nothing at the relay is discarded. */
+#define SIGNUP_KEY "signup"
+
+/* What the relay said to a login challenge. */
 typedef struct {
-	int added;      /* the user existed: this device was added to it */
+	int exists;     /* 0: no such user */
+	uint8_t salt[16], nonce[32];
+	uint64_t ops, mem;
+} challenge;
+
+static int
+probe(nc_relay *r, const char *name, challenge *c)
+{
+	int rc = nc_relay_challenge(r, name, c->salt, &c->ops, &c->mem, c->nonce);
+
+	c->exists = rc == 0;
+	return rc == NC_ENOUSER ? 0 : rc;
+}
+
+/* What logging in or registering leaves for the rest of nc-keygen. */
+typedef struct {
+	int exists;     /* the user existed: logged in, not registered */
+	int touched;    /* a request that may have changed the relay left */
 	uint8_t *bk;    /* the password-derived backup key (sodium_malloc) */
-	nc_buf idb;     /* added: the identity-key backup the relay holds */
+	nc_buf idb;     /* exists: the identity-key backup the relay holds */
 } enrolled;
 
-/* Register the user, or add this device with a password login. */
+/* The password, named for addr and what it is for (a new account asks
+ * twice); then a fresh challenge if a person typed it (the first may have
+ * expired meanwhile); then the auth key and backup key. */
 static int
-enroll(nc_relay *r, const char *name, const char *addr, const nc_device *dev,
-    enrolled *en)
+password_keys(nc_relay *r, const char *addr, const char *name,
+    const char *why, challenge *c, uint8_t auth_sk[64], uint8_t bk[32])
 {
 	nc_buf pw = NC_SECBUF_INIT;
-	uint8_t salt[16], nonce[32], seed[32], pk[32], *sk = NULL;
-	uint64_t ops, mem;
+	uint8_t seed[32], pk[32];
+	int rc, asked;
+
+	if ((rc = nc_password_for(&pw, addr, c->exists ? why : "new account",
+	    !c->exists, &asked)) != 0)
+		goto done;
+	if (c->exists && asked && (rc = probe(r, name, c)) == 0 && !c->exists)
+		rc = nc_fail(NC_ENOUSER, "%s: no such user any more", addr);
+	if (rc != 0)
+		goto done;
+	if (!c->exists) {
+		randombytes_buf(c->salt, sizeof c->salt);
+		if ((rc = nc_pwhash_cost(&c->ops, &c->mem)) != 0)
+			goto done;
+	}
+	if ((rc = nc_account_derive(&pw, c->salt, c->ops, c->mem, seed, bk)) == 0)
+		crypto_sign_seed_keypair(pk, auth_sk, seed);
+done:
+	sodium_memzero(seed, sizeof seed);
+	nc_buf_free(&pw);
+	return rc;
+}
+
+/* Log in with the password as device dev (the relay adds it; a known
+ * device again is no error) and take the backup; or, when the challenge
+ * found no such user, register it with dev as its first device. */
+static int
+enroll(nc_relay *r, const nc_self *self, const nc_device *dev, challenge *c,
+    const char *why, enrolled *en)
+{
+	uint8_t *sk;
 	int rc;
 
-	en->added = 0;
-	if ((rc = nc_password(&pw, isatty(0))) != 0)
-		return rc;
+	en->exists = c->exists;
+	en->touched = 0;
 	if ((sk = sodium_malloc(64)) == NULL ||
 	    (en->bk = sodium_malloc(32)) == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto done;
 	}
-	if ((rc = nc_relay_challenge(r, name, salt, &ops, &mem, nonce)) == 0) {
-		/* The user exists: this is another device of it. */
-		if ((rc = nc_account_derive(&pw, salt, ops, mem, seed, en->bk)) != 0)
-			goto done;
-		crypto_sign_seed_keypair(pk, sk, seed);
-		rc = nc_relay_add_device(r, name, addr, nonce, dev->sign_pk, sk,
-		    &en->idb);
+	if ((rc = password_keys(r, self->addr, self->name, why, c, sk,
+	    en->bk)) != 0)
+		goto done;
+	en->touched = 1;
+	if (c->exists) {
+		rc = nc_relay_add_device(r, self->name, self->addr, c->nonce,
+		    dev->sign_pk, sk, &en->idb);
 		if (rc == NC_EPERM)
-			rc = nc_fail(NC_EPERM, "%s: wrong password", addr);
-		en->added = rc == 0;
-		goto done;
-	}
-	if (rc != NC_ENOUSER)
-		goto done;
-	randombytes_buf(salt, sizeof salt);
-	if ((rc = nc_pwhash_cost(&ops, &mem)) != 0 ||
-	    (rc = nc_account_derive(&pw, salt, ops, mem, seed, en->bk)) != 0)
-		goto done;
-	crypto_sign_seed_keypair(pk, sk, seed);
-	rc = nc_relay_register(r, name, pk, salt, ops, mem, dev->sign_pk);
+			rc = nc_fail(NC_EPERM, "%s: wrong password", self->addr);
+	} else
+		/* An Ed25519 secret key is seed || public key. */
+		rc = nc_relay_register(r, self->name, sk + 32, c->salt, c->ops,
+		    c->mem, dev->sign_pk);
+	/* 4xx: refused (wrong password, name taken meanwhile, invite, bad
+	 * name): nothing changed at the relay. */
+	if (rc == NC_EPERM || rc == NC_EDATA || rc == NC_ECANTCREAT)
+		en->touched = 0;
 done:
-	sodium_memzero(seed, sizeof seed);
 	if (sk)
 		sodium_free(sk);
-	nc_buf_free(&pw);
+	return rc;
+}
+
+/* The user's device list at the relay, verified and naming the user:
+ * *have 0 when there is none yet. */
+static int
+get_list(nc_relay *r, const nc_self *self, nc_devlist *l, int *have)
+{
+	nc_buf enc = NC_BUF_INIT;
+	int rc;
+
+	*have = 0;
+	rc = nc_relay_get_devlist(r, self->name, &enc);
+	if (rc == NC_ENOUSER)
+		rc = 0;
+	else if (rc == 0) {
+		if (nc_devlist_parse(l, enc.p, enc.len) != 0 ||
+		    strcmp(l->user, self->addr) != 0)
+			rc = nc_fail(NC_ESECURITY, "%s: relay served a bad device "
+			    "list", self->addr);
+		*have = rc == 0;
+	}
+	nc_buf_free(&enc);
+	return rc;
+}
+
+/* Sign list l (with dev added unless it is there) and put it. */
+static int
+put_list(nc_relay *r, nc_self *self)
+{
+	nc_buf enc = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = nc_devlist_sign(&self->list, self->id->sk)) == 0 &&
+	    (rc = nc_devlist_encode(&self->list, &enc)) == 0)
+		rc = nc_relay_put_devlist(r, self->name, self->dev, enc.p, enc.len);
+	nc_buf_free(&enc);
 	return rc;
 }
 
 /* A new device of an existing user: take the identity key from its backup,
  * check it is the key that signs the user's current list, and publish
  * that list with this device added (signed by this device, which the
- * relay lets list itself once: protocol.md 1.3). */
+ * relay lets list itself once: protocol.md 1.3) - unless an earlier try
+ * did so already. */
 static int
-join(nc_relay *r, nc_self *self, const enrolled *en)
+join(nc_relay *r, nc_self *self, const enrolled *en, int *sent)
 {
 	nc_devlist cur;
-	nc_buf enc = NC_BUF_INIT;
-	int rc;
+	int rc, have;
 
 	rc = nc_idbackup_open(&self->id, en->bk, self->addr, en->idb.p, en->idb.len);
 	if (rc == NC_EDATA)
@@ -401,34 +526,65 @@ join(nc_relay *r, nc_self *self, const enrolled *en)
 		snprintf(why, sizeof why, "%s", nc_errmsg());
 		return nc_fail(rc, "%s: %s", self->addr, why);
 	}
-	if ((rc = nc_relay_get_devlist(r, self->name, &enc)) != 0)
-		goto done;
-	if ((rc = nc_devlist_parse(&cur, enc.p, enc.len)) != 0 ||
-	    strcmp(cur.user, self->addr) != 0) {
-		rc = nc_fail(NC_ESECURITY, "%s: relay served a bad device list",
-		    self->addr);
-		goto done;
-	}
-	if (sodium_memcmp(cur.identity, self->id->pk, 32) != 0) {
-		rc = nc_fail(NC_ESECURITY, "%s: the identity key in the backup does "
-		    "not sign the device list; refusing it", self->addr);
-		goto done;
-	}
-	if (cur.n >= NC_DEVLIST_MAX) {
-		rc = nc_fail(NC_ECANTCREAT, "%s: %d devices listed already",
-		    self->addr, NC_DEVLIST_MAX);
-		goto done;
-	}
+	if ((rc = get_list(r, self, &cur, &have)) != 0)
+		return rc;
+	if (!have)
+		return nc_fail(NC_ESECURITY, "%s: the relay holds an identity-key "
+		    "backup but no device list", self->addr);
+	if (sodium_memcmp(cur.identity, self->id->pk, 32) != 0)
+		return nc_fail(NC_ESECURITY, "%s: the identity key in the backup "
+		    "does not sign the device list; refusing it", self->addr);
 	self->list = cur;
+	if (nc_devlist_find(&cur, self->dev->id) >= 0)
+		return 0;   /* listed by an earlier try */
+	if (cur.n >= NC_DEVLIST_MAX)
+		return nc_fail(NC_ECANTCREAT, "%s: %d devices listed already",
+		    self->addr, NC_DEVLIST_MAX);
 	self->list.version = cur.version + 1;
 	self->list.created = (uint64_t)time(NULL);
 	nc_device_entry(self->dev, &self->list.dev[self->list.n++]);
-	nc_buf_reset(&enc);
-	if ((rc = nc_devlist_sign(&self->list, self->id->sk)) != 0 ||
-	    (rc = nc_devlist_encode(&self->list, &enc)) != 0)
-		goto done;
-	rc = nc_relay_put_devlist(r, self->name, self->dev, enc.p, enc.len);
-done:
+	*sent = 1;
+	return put_list(r, self);
+}
+
+/* The first device: list it alone, and leave the identity key's backup
+ * with the relay for the devices to come - each step unless the relay
+ * has it already. */
+static int
+first_list(nc_relay *r, nc_self *self, const enrolled *en)
+{
+	nc_devlist cur;
+	nc_idkey *k = NULL;
+	nc_buf enc = NC_BUF_INIT;
+	int rc, have;
+
+	if ((rc = get_list(r, self, &cur, &have)) != 0)
+		return rc;
+	if (have) {
+		if (sodium_memcmp(cur.identity, self->id->pk, 32) != 0 ||
+		    nc_devlist_find(&cur, self->dev->id) < 0)
+			return nc_fail(NC_ESECURITY, "%s: the relay lists the name "
+			    "under another identity key or without this device; "
+			    "this sign-up cannot finish", self->addr);
+		self->list = cur;
+	} else {
+		memset(&self->list, 0, sizeof self->list);
+		strcpy(self->list.user, self->addr);
+		self->list.version = 1;
+		self->list.created = (uint64_t)time(NULL);
+		self->list.n = 1;
+		nc_device_entry(self->dev, &self->list.dev[0]);
+		if ((rc = put_list(r, self)) != 0)
+			return rc;
+	}
+	if (en->idb.len > 0 && nc_idbackup_open(&k, en->bk, self->addr,
+	    en->idb.p, en->idb.len) == 0 && sodium_memcmp(k->pk, self->id->pk,
+	    32) == 0)
+		rc = 0;   /* a good one is there */
+	else if ((rc = nc_idbackup_seal(&enc, en->bk, self->addr, self->id)) == 0)
+		rc = nc_relay_put_idbackup(r, self->name, self->dev, enc.p, enc.len);
+	if (k)
+		nc_idkey_free(k);
 	nc_buf_free(&enc);
 	return rc;
 }
@@ -454,15 +610,21 @@ hello(nc_state *s, nc_self *self)
 		(void)!nc_outbox_flush(s, self, NULL, 1, &f);
 }
 
+/* Store this device's keys and list, and where sign-up stands, in one
+ * transaction that is on disk before the relay is asked to depend on it. */
 static int
-save_self(nc_state *s, nc_self *self)
+save_self(nc_state *s, nc_self *self, int signup)
 {
 	nc_buf b = NC_SECBUF_INIT;
+	nc_devlist pinned;
 	int rc;
 
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
 	if ((rc = nc_state_put(s, "addr", self->addr, strlen(self->addr))) != 0 ||
 	    (rc = nc_device_encode(self->dev, &b)) != 0 ||
-	    (rc = nc_state_put_secret(s, "device", b.p, b.len)) != 0)
+	    (rc = nc_state_put_secret(s, "device", b.p, b.len)) != 0 ||
+	    (rc = nc_state_put_int(s, SIGNUP_KEY, signup)) != 0)
 		goto done;
 	nc_buf_reset(&b);
 	if (self->id && ((rc = nc_idkey_encode(self->id, &b)) != 0 ||
@@ -472,9 +634,18 @@ save_self(nc_state *s, nc_self *self)
 	if (self->list.n > 0 && ((rc = nc_devlist_encode(&self->list, &b)) != 0 ||
 	    (rc = nc_state_put(s, "devlist", b.p, b.len)) != 0))
 		goto done;
+	/* Our own list is pinned like a contact's (once: a retry finds it). */
+	if (self->list.n > 0 && nc_dir_show(s, self->addr, &pinned, NULL, NULL,
+	    NULL) == NC_ENOUSER)
+		rc = nc_dir_pin(s, &self->list);
 done:
 	nc_buf_free(&b);
-	return rc;
+	if (rc != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	nc_state_durable(s);
+	return nc_state_commit(s);
 }
 
 static void
@@ -491,30 +662,49 @@ discard(const char *home)
 	}
 }
 
-/* The first device: list it alone, and leave the identity key's backup
- * with the relay for the devices to come. */
 static int
-first_list(nc_relay *r, nc_self *self, const enrolled *en)
+exists_in(const char *home, const char *file)
 {
-	nc_buf enc = NC_BUF_INIT;
+	char p[4200];
+
+	snprintf(p, sizeof p, "%s/%s", home, file);
+	return access(p, F_OK) == 0;
+}
+
+static int self_read(nc_state *s, nc_self *self);
+
+/* An NC_HOME with an identity: resume its sign-up if that is not finished,
+ * else refuse, saying what to do. */
+static int
+resume_open(nc_state **s, const char *home, const char *addr, nc_self *self)
+{
 	int rc;
 
-	strcpy(self->list.user, self->addr);
-	self->list.version = 1;
-	self->list.created = (uint64_t)time(NULL);
-	self->list.n = 1;
-	nc_device_entry(self->dev, &self->list.dev[0]);
-	if ((rc = nc_devlist_sign(&self->list, self->id->sk)) != 0 ||
-	    (rc = nc_devlist_encode(&self->list, &enc)) != 0 ||
-	    (rc = nc_relay_put_devlist(r, self->name, self->dev, enc.p,
-	    enc.len)) != 0)
-		goto done;
-	nc_buf_reset(&enc);
-	if ((rc = nc_idbackup_seal(&enc, en->bk, self->addr, self->id)) == 0)
-		rc = nc_relay_put_idbackup(r, self->name, self->dev, enc.p, enc.len);
-done:
-	nc_buf_free(&enc);
-	return rc;
+	if (!exists_in(home, "state.db"))
+		return nc_fail(NC_ECANTCREAT, "%s holds storage.key but no "
+		    "state.db (the state is lost): to start over, move storage.key "
+		    "away (keep it only to restore state.db from a backup) and run "
+		    "nc-keygen %s again; the password adds this as a new device",
+		    home, addr);
+	if ((rc = nc_state_open(s, home)) != 0)
+		return rc;
+	if ((rc = self_read(*s, self)) == NC_ECONFIG) {
+		/* Made, but killed before its keys were stored: start afresh. */
+		nc_state_close(*s);
+		*s = NULL;
+		discard(home);
+		return -1;
+	}
+	if (rc != 0)
+		return rc;
+	if (strcmp(self->addr, addr) != 0)
+		return nc_fail(NC_ECANTCREAT, "%s already holds the identity of %s;"
+		    " another user needs another NC_HOME", home, self->addr);
+	if (nc_state_get_int(*s, SIGNUP_KEY, 0) == 0)
+		return nc_fail(NC_ECANTCREAT, "%s already holds the identity of %s "
+		    "(nothing to do; another device needs another NC_HOME)", home,
+		    addr);
+	return 0;
 }
 
 int
@@ -523,69 +713,112 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 	nc_state *s = NULL;
 	nc_relay *r = NULL;
 	nc_self self;
-	enrolled en = { 0, NULL, NC_BUF_INIT };
-	nc_spk spk;
-	int rc, added = 0, have_spk = 0;
+	enrolled en = { 0, 0, NULL, NC_BUF_INIT };
+	challenge ch;
+	int rc, added = 0, have, resume = 0, fresh = 0, own_id = 0, sent = 0;
+	nc_devlist cur;
 
 	memset(&self, 0, sizeof self);
 	if ((rc = split(addr, self.name, self.domain)) != 0)
 		return rc;
 	strcpy(self.addr, addr);
-	if ((rc = nc_state_create(&s, home)) != 0)
-		return rc;
+	if (exists_in(home, "storage.key")) {
+		if ((rc = resume_open(&s, home, addr, &self)) > 0)
+			goto out;
+		resume = rc == 0;
+		strcpy(self.addr, addr);
+	}
 	if ((rc = nc_relay_open(&r, home, self.domain)) != 0)
-		goto fail;
-	if ((self.dev = nc_device_gen()) == NULL ||
-	    (self.id = nc_idkey_gen()) == NULL) {
-		rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
-		goto fail;
+		goto out;
+	if (!resume) {
+		if ((rc = nc_state_create(&s, home)) != 0)
+			goto out;
+		fresh = 1;
+		/* Keys before the first request: whatever the relay makes of
+		 * them, a retry has them. The identity key waits until the
+		 * relay says the name is free. */
+		if ((self.dev = nc_device_gen()) == NULL) {
+			rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
+			goto out;
+		}
 	}
-	if ((rc = enroll(r, self.name, addr, self.dev, &en)) != 0)
-		goto fail;
-	if (en.added) {
-		nc_idkey_free(self.id);
-		self.id = NULL;
-		if (en.idb.len == 0) {
-			/* An account older than backups: only a device holding
-			 * the identity key can list us. */
+	if ((rc = probe(r, self.name, &ch)) != 0)
+		goto out;
+	if (!ch.exists && self.id == NULL) {
+		if (resume) {
+			rc = nc_fail(NC_ENOUSER, "%s: no such user any more "
+			    "(deleted?); to start over, remove state.db and "
+			    "storage.key from %s", addr, home);
+			goto out;
+		}
+		if ((self.id = nc_idkey_gen()) == NULL) {
+			rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
+			goto out;
+		}
+		own_id = 1;
+	}
+	if ((rc = save_self(s, &self, 1)) != 0 ||
+	    (rc = enroll(r, &self, self.dev, &ch, resume ? "finishing its "
+	    "sign-up" : "logging in to add this device", &en)) != 0)
+		goto out;
+	if (en.exists && self.id == NULL && en.idb.len == 0) {
+		/* No backup: an account older than backups (a device holding the
+		 * identity key can list us), or one whose sign-up was cut off
+		 * before it had a list - nobody's key signs it, so this device
+		 * finishes it with a new identity. */
+		if ((rc = get_list(r, &self, &cur, &have)) != 0)
+			goto out;
+		if (have) {
 			added = NC_ADDED_UNLISTED;
-			rc = save_self(s, &self);
+			rc = save_self(s, &self, 0);
 			goto out;
 		}
-		added = NC_ADDED_LISTED;
-		rc = join(r, &self, &en);
-	} else
-		rc = first_list(r, &self, &en);
-	if (rc != 0)
-		goto fail;
-	if ((rc = save_self(s, &self)) != 0 ||
-	    (rc = nc_dir_pin(s, &self.list)) != 0 ||
-	    (rc = nc_spk_gen(&spk, self.dev, 1, self.list.created)) != 0)
-		goto fail;
-	have_spk = 1;
-	if ((rc = publish(s, &self, r, &spk, NC_OTPK_TARGET)) != 0) {
-		/* A listed device keeps its keys: the next nc-recv publishes
-		 * prekeys (a device thrown away now would stay listed). */
-		if (added == NC_ADDED_LISTED) {
-			char why[256];
-			snprintf(why, sizeof why, "%s", nc_errmsg());
-			rc = nc_fail(NC_ETEMP, "%s: device listed, but its prekeys are "
-			    "not published yet (%s); nc-recv retries", addr, why);
+		if ((self.id = nc_idkey_gen()) == NULL) {
+			rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
 			goto out;
 		}
-		goto fail;
+		own_id = 1;
+		if ((rc = save_self(s, &self, 1)) != 0)
+			goto out;
 	}
-	rc = nc_state_put_int(s, "prekey_check", (int64_t)time(NULL) + 3600);
-	if (rc == 0)
-		rc = nc_state_put_int(s, "devlist_check", (int64_t)time(NULL) + 3600);
-	if (rc == 0 && added == NC_ADDED_LISTED)
+	/* A device that took the identity key from the backup (now or in an
+	 * earlier try) is an added one: say so, and tell the others. */
+	if (self.id == NULL && (rc = nc_state_put_int(s, "joined", 1)) != 0)
+		goto out;
+	if (nc_state_get_int(s, "joined", 0))
+		added = NC_ADDED_LISTED;
+	if ((rc = self.id == NULL ? join(r, &self, &en, &sent) :
+	    first_list(r, &self, &en)) != 0)
+		goto out;
+	/* Listed: from here this device works (nc-recv publishes prekeys if
+	 * the next step fails), and a retry of nc-keygen finishes too. */
+	if ((rc = save_self(s, &self, 1)) != 0 ||
+	    (rc = nc_prekeys_maintain(s, &self, 1)) != 0 ||
+	    (rc = nc_state_put_int(s, "devlist_check", (int64_t)time(NULL) +
+	    3600)) != 0 || (rc = nc_state_put_int(s, SIGNUP_KEY, 0)) != 0)
+		goto out;
+	if (added == NC_ADDED_LISTED)
 		hello(s, &self);
-	goto out;
-fail:
-	discard(home);
 out:
-	if (have_spk)
-		nc_spk_wipe(&spk);
+	if (rc != 0 && s != NULL && fresh && (own_id ? !en.touched : !sent)) {
+		/* Nothing that matters reached the relay: a new user's name
+		 * was not registered, or a new device (added, at most, which
+		 * lists nothing) did not try to list itself. */
+		nc_state_close(s);
+		s = NULL;
+		discard(home);
+	} else if (rc != 0 && s != NULL && (fresh || resume)) {
+		char why[512];
+
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		if (self.id && !added)
+			rc = nc_fail(rc, "%s; sign-up not finished: run nc-keygen "
+			    "%s again to finish it (or nc-keygen --delete %s to "
+			    "give the name up)", why, addr, addr);
+		else
+			rc = nc_fail(rc, "%s; this device is not added yet: run "
+			    "nc-keygen %s again to finish", why, addr);
+	}
 	if (en.bk)
 		sodium_free(en.bk);
 	nc_buf_free(&en.idb);
@@ -600,7 +833,8 @@ int
 nc_account_backup(nc_state *s, nc_self *self, int *stored)
 {
 	nc_relay *r = NULL;
-	enrolled en = { 0, NULL, NC_BUF_INIT };
+	enrolled en = { 0, 0, NULL, NC_BUF_INIT };
+	challenge ch;
 	nc_idkey *k = NULL;
 	nc_buf enc = NC_BUF_INIT;
 	int rc;
@@ -611,13 +845,16 @@ nc_account_backup(nc_state *s, nc_self *self, int *stored)
 		    "key; run this on one that does", self->addr);
 	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0)
 		return rc;
-	/* A password login as this very device answers what is stored. */
-	if ((rc = enroll(r, self->name, self->addr, self->dev, &en)) != 0)
+	if ((rc = probe(r, self->name, &ch)) != 0)
 		goto done;
-	if (!en.added) {
+	if (!ch.exists) {
 		rc = nc_fail(NC_ENOUSER, "%s: no such user", self->addr);
 		goto done;
 	}
+	/* A password login as this very device answers what is stored. */
+	if ((rc = enroll(r, self, self->dev, &ch, "to check its backup",
+	    &en)) != 0)
+		goto done;
 	if (en.idb.len > 0 && nc_idbackup_open(&k, en.bk, self->addr, en.idb.p,
 	    en.idb.len) == 0 && sodium_memcmp(k->pk, self->id->pk, 32) == 0)
 		goto done;   /* a good one is there */
@@ -632,6 +869,92 @@ done:
 		sodium_free(en.bk);
 	nc_buf_free(&en.idb);
 	nc_buf_free(&enc);
+	nc_relay_close(r);
+	return rc;
+}
+
+/* 1 if home holds the state of addr. */
+static int
+holds(const char *home, const char *addr)
+{
+	nc_state *s;
+	char held[NC_ADDR_MAX + 1];
+	int yes;
+
+	if (!exists_in(home, "storage.key") || !exists_in(home, "state.db") ||
+	    nc_state_open(&s, home) != 0)
+		return 0;
+	yes = nc_state_get_str(s, "addr", held, sizeof held) == 0 &&
+	    strcmp(held, addr) == 0;
+	nc_state_close(s);
+	return yes;
+}
+
+int
+nc_account_delete(const char *home, const char *addr, int *local)
+{
+	nc_relay *r = NULL;
+	nc_self self;
+	challenge ch;
+	struct nc_authreq a;
+	nc_buf body = NC_BUF_INIT, resp = NC_BUF_INIT;
+	uint8_t *sk = NULL, *bk = NULL;
+	char path[128];
+	long status;
+	int rc;
+
+	*local = 0;
+	memset(&self, 0, sizeof self);
+	if ((rc = split(addr, self.name, self.domain)) != 0)
+		return rc;
+	strcpy(self.addr, addr);
+	if ((rc = nc_relay_open(&r, home, self.domain)) != 0)
+		return rc;
+	if ((rc = probe(r, self.name, &ch)) != 0)
+		goto done;
+	if (!ch.exists) {
+		rc = nc_fail(NC_ENOUSER, "%s: no such user", addr);
+		goto done;
+	}
+	if ((sk = sodium_malloc(64)) == NULL || (bk = sodium_malloc(32)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	if ((rc = password_keys(r, addr, self.name, "to DELETE the account and "
+	    "everything the relay holds for it", &ch, sk, bk)) != 0)
+		goto done;
+	memset(&a, 0, sizeof a);
+	memcpy(a.nonce, ch.nonce, sizeof a.nonce);
+	snprintf(path, sizeof path, "/v1/users/%s", self.name);
+	if ((rc = nc_auth_sign(&a, NC_AUTH_DELETE, addr, sk)) != 0 ||
+	    (rc = nc_delete_enc(&body, &a)) != 0 ||
+	    (rc = nc_relay_req(r, "DELETE", path, body.p, body.len, NULL, &status,
+	    &resp)) != 0)
+		goto done;
+	if (status == 401 || status == 403)
+		rc = nc_fail(NC_EPERM, "%s: wrong password", addr);
+	else if (status == 404)
+		rc = nc_fail(NC_ENOUSER, "%s: no such user", addr);
+	else if (status == 429 || status >= 500)
+		rc = nc_fail(NC_ETEMP, "relay %s: %ld; try again later",
+		    self.domain, status);
+	else if (status != 204)
+		rc = nc_fail(NC_EDATA, "relay %s: unexpected answer %ld",
+		    self.domain, status);
+	if (rc != 0)
+		goto done;
+	/* This NC_HOME's identity of that user is of no use any more. */
+	if (holds(home, addr)) {
+		discard(home);
+		*local = 1;
+	}
+done:
+	if (sk)
+		sodium_free(sk);
+	if (bk)
+		sodium_free(bk);
+	nc_buf_free(&body);
+	nc_buf_free(&resp);
 	nc_relay_close(r);
 	return rc;
 }
@@ -665,8 +988,8 @@ nc_self_alarm(nc_state *s, const nc_self *self)
 	return 0;
 }
 
-int
-nc_self_load(nc_state *s, nc_self *self)
+static int
+self_read(nc_state *s, nc_self *self)
 {
 	nc_buf b = NC_SECBUF_INIT;
 	int rc;
@@ -702,6 +1025,22 @@ done:
 	if (rc != 0)
 		nc_self_free(self);
 	return rc;
+}
+
+int
+nc_self_load(nc_state *s, nc_self *self)
+{
+	int rc;
+
+	if ((rc = self_read(s, self)) != 0)
+		return rc;
+	/* Keys, but no list yet: nothing works until nc-keygen finishes. */
+	if (self->list.n == 0 && nc_state_get_int(s, SIGNUP_KEY, 0) != 0) {
+		nc_self_free(self);
+		return nc_fail(NC_ECONFIG, "sign-up of %s not finished: run "
+		    "nc-keygen %s to finish it", self->addr, self->addr);
+	}
+	return 0;
 }
 
 void

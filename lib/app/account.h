@@ -25,8 +25,16 @@ typedef struct {
 #define NC_OTPK_TARGET 100    /* one-time prekeys kept at the relay */
 #define NC_OTPK_REFILL 25     /* refill when fewer remain */
 
-/* The password into a secret buffer (NUL-terminated). confirm: ask twice
- * on a terminal. NC_ECONFIG when there is no way to get one. */
+/* The password into a secret buffer (NUL-terminated), from NC_PASSWORD,
+ * NC_PASSWORD_FILE's first line or the terminal, whose prompt names addr
+ * and why ("Password for alice@a.test (new account): "). create: a new
+ * account - ask twice on a terminal, and warn on stderr when the password
+ * is short. *asked (may be NULL): 1 if a person was asked. NC_EUSAGE for
+ * an empty password or two that differ, NC_ECONFIG when there is no way
+ * to get one. */
+int nc_password_for(nc_buf *pw, const char *addr, const char *why, int create,
+    int *asked) __attribute__((warn_unused_result));
+/* The same without a name (confirm: create). */
 int nc_password(nc_buf *pw, int confirm) __attribute__((warn_unused_result));
 /* Argon2id cost from NC_PWHASH_COST (interactive, moderate, sensitive). */
 int nc_pwhash_cost(uint64_t *ops, uint64_t *mem) __attribute__((warn_unused_result));
@@ -39,7 +47,11 @@ int nc_account_derive(const nc_buf *pw, const uint8_t salt[16], uint64_t ops,
  * (or, if it exists, log in with the password and add this device: with
  * the identity key from its backup it lists itself), publish the device
  * list and prekeys. *added: 0 a new user; NC_ADDED_LISTED added and
- * listed; NC_ADDED_UNLISTED added, but the account has no backup. */
+ * listed; NC_ADDED_UNLISTED added, but the account has no backup.
+ * Resumable: the keys are stored before the first request that may change
+ * the relay, and a second call on the same home finishes an interrupted
+ * sign-up with them (each step is skipped when the relay has it). A home
+ * whose sign-up is finished is refused (NC_ECANTCREAT). */
 enum { NC_ADDED_LISTED = 1, NC_ADDED_UNLISTED = 2 };
 /* Control message bodies (payload type 3): u8 1, u8 kind. */
 enum { NC_CTL_DEVICE_ADDED = 1 };
@@ -61,6 +73,13 @@ int nc_self_alarm(nc_state *s, const nc_self *self)
 int nc_account_backup(nc_state *s, nc_self *self, int *stored)
 	__attribute__((warn_unused_result));
 
+/* Delete addr's account at its relay with the password (everything the
+ * relay holds for it; the name becomes free), and this home's state when
+ * it is that user's (*local 1). */
+int nc_account_delete(const char *home, const char *addr, int *local)
+	__attribute__((warn_unused_result));
+
+/* This device's keys; NC_ECONFIG while its sign-up has no device list. */
 int nc_self_load(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
 void nc_self_free(nc_self *self);
 

@@ -80,7 +80,9 @@ nc_cli_flag(int c, void (*usage)(FILE *), int *json)
 	case 'j': *json = 1; return -1;
 	case 'q': nc_verbose = -1; return -1;
 	case 'v': nc_verbose = 1; return -1;
-	case 'V': printf("%s %s\n", nc_prog, NC_VERSION); return nc_cli_exit(0);
+	case 'V':
+		printf("%s (newchat) %s\n", nc_prog, NC_VERSION);
+		return nc_cli_exit(0);
 	default: usage(stderr); return NC_EUSAGE;
 	}
 }
@@ -104,9 +106,10 @@ nc_cli_open(nc_state **s, nc_self *self)
 	int rc;
 
 	*s = NULL;
-	/* nc_home_open: refuses a home that is not a directory, not ours,
-	 * or open to others, as nc-keygen does when it makes one. */
-	if ((rc = nc_home_open(home, sizeof home)) != 0 ||
+	/* nc_home_find: refuses a home that is not a directory, not ours,
+	 * or open to others, as nc-keygen does when it makes one; and a
+	 * command that only reads creates nothing. */
+	if ((rc = nc_home_find(home, sizeof home)) != 0 ||
 	    (rc = nc_state_open(s, home)) != 0)
 		return rc;
 	nc_relay_clock(nc_state_reqtime, *s);

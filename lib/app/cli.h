@@ -7,8 +7,7 @@
 
 #include "account.h"
 #include "state.h"
-
-#define NC_VERSION "0.1.0"
+#include "version.h"
 
 extern const char *nc_prog;
 extern int nc_verbose;   /* -v: 1, -q: -1 */
@@ -25,7 +24,8 @@ int nc_cli_flag(int c, void (*usage)(FILE *), int *json);
 /* Exit with rc after flushing stdout; a write error becomes NC_EIO. */
 int nc_cli_exit(int rc);
 /* NC_HOME's state and this device's keys (self NULL: the state only, for
- * a command that needs no key but the storage key). */
+ * a command that needs no key but the storage key). It never creates
+ * NC_HOME: without one there is no identity (NC_ECONFIG, run nc-keygen). */
 int nc_cli_open(nc_state **s, nc_self *self) __attribute__((warn_unused_result));
 
 #endif

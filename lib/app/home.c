@@ -77,8 +77,8 @@ make_dirs(char *path)
 	}
 }
 
-int
-nc_home_open(char *out, size_t size)
+static int
+home_get(char *out, size_t size, int create)
 {
 	struct stat st;
 	int rc;
@@ -89,6 +89,9 @@ nc_home_open(char *out, size_t size)
 		if (errno != ENOENT)
 			return nc_fail(NC_ECONFIG, "NC_HOME %s: %s", out,
 			    strerror(errno));
+		if (!create)
+			return nc_fail(NC_ECONFIG, "no identity in %s (run "
+			    "nc-keygen USER@DOMAIN)", out);
 		if ((rc = make_dirs(out)) != 0)
 			return rc;
 		if (stat(out, &st) != 0)
@@ -104,6 +107,18 @@ nc_home_open(char *out, size_t size)
 		return nc_fail(NC_ECONFIG, "NC_HOME %s: open to group or others "
 		    "(mode %03o); chmod 700 it", out, (unsigned)st.st_mode & 0777);
 	return 0;
+}
+
+int
+nc_home_open(char *out, size_t size)
+{
+	return home_get(out, size, 1);
+}
+
+int
+nc_home_find(char *out, size_t size)
+{
+	return home_get(out, size, 0);
 }
 
 /* URL with one of the schemes, a non-empty host part and printable ASCII

@@ -25,6 +25,10 @@ int nc_home_path(char *out, size_t size) __attribute__((warn_unused_result));
  * missing. Refuses (NC_ECONFIG with the reason) a home that is not a
  * directory, not owned by us, or open to group or others. */
 int nc_home_open(char *out, size_t size) __attribute__((warn_unused_result));
+/* The same checks on an NC_HOME that must exist already (commands that
+ * only use an identity never create a directory): NC_ECONFIG "no
+ * identity in PATH (run nc-keygen USER@DOMAIN)" when it is missing. */
+int nc_home_find(char *out, size_t size) __attribute__((warn_unused_result));
 
 typedef struct nc_config nc_config;
 
