@@ -27,6 +27,15 @@ static const char *schema =
 	" size INTEGER, expires INTEGER);"
 	/* the password-wrapped identity key (protocol.md 1.2, 2.10) */
 	"CREATE TABLE IF NOT EXISTS idbackup(user TEXT PRIMARY KEY, v BLOB NOT NULL);"
+	/* the key log (store_kt.c): its leaves, the hashes of its perfect
+	 * subtrees (level 0: the leaves'), the signed heads */
+	"CREATE TABLE IF NOT EXISTS kt_leaves(idx INTEGER PRIMARY KEY, user TEXT,"
+	" version INTEGER NOT NULL, label BLOB NOT NULL, commitment BLOB NOT NULL,"
+	" opening BLOB, vrf BLOB, UNIQUE(user, version));"
+	"CREATE TABLE IF NOT EXISTS kt_nodes(level INTEGER, idx INTEGER, hash BLOB NOT NULL,"
+	" PRIMARY KEY(level, idx)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS kt_heads(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
+	" time INTEGER NOT NULL, sig BLOB NOT NULL);"
 	"PRAGMA user_version = 1;";
 
 static const char *sql[Q_MAX] = {
@@ -84,6 +93,22 @@ static const char *sql[Q_MAX] = {
 	    " ON CONFLICT(user) DO UPDATE SET v = excluded.v",
 	[Q_IDB_GET] = "SELECT v FROM idbackup WHERE user = ?",
 	[Q_IDB_DELUSER] = "DELETE FROM idbackup WHERE user = ?",
+	[Q_KT_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM kt_leaves",
+	[Q_KT_LEAF_INS] = "INSERT INTO kt_leaves(idx, user, version, label, commitment,"
+	    " opening, vrf) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[Q_KT_LEAF_FIND] = "SELECT idx, opening, vrf FROM kt_leaves"
+	    " WHERE user = ? AND version = ?",
+	[Q_KT_LEAVES] = "SELECT label, commitment FROM kt_leaves"
+	    " WHERE idx >= ? AND idx < ? ORDER BY idx",
+	/* an account deleted: its leaves stay (the log is append-only), but
+	 * nothing ties them to the name any more, and the openings are gone */
+	[Q_KT_FORGET] = "UPDATE kt_leaves SET user = NULL, opening = NULL, vrf = NULL"
+	    " WHERE user = ?",
+	[Q_KT_NODE_INS] = "INSERT INTO kt_nodes(level, idx, hash) VALUES (?, ?, ?)",
+	[Q_KT_NODE_GET] = "SELECT hash FROM kt_nodes WHERE level = ? AND idx = ?",
+	[Q_KT_HEAD_INS] = "INSERT INTO kt_heads(size, root, time, sig) VALUES (?, ?, ?, ?)",
+	[Q_KT_HEAD_LAST] = "SELECT size, root, time, sig FROM kt_heads"
+	    " ORDER BY size DESC LIMIT 1",
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
