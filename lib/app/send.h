@@ -17,8 +17,8 @@ typedef struct {
 	long wait;       /* seconds to wait for delivery receipts */
 } nc_send_opts;
 
-/* Returns the exit status, the worst of the recipients' (1 over any other
- * error, over 68 and 67, over 69, over 75, over 0), negated when it was
+/* Returns the exit status, the worst of the recipients' (in this order:
+ * 1, any other error, 68, 67, 69, 75, 0), negated when it was
  * reported already. Each recipient that did not get the message is named
  * on stderr with the reason; the id is printed whenever the message was
  * accepted, queued or held for any recipient (nc_verbose < 0: nothing on
