@@ -4,6 +4,10 @@
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANPREFIX ?= $(PREFIX)/share/man
+# Shell completion (contrib/completion): bash-completion loads a command's
+# file by its name; zsh reads _newchat from its fpath.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 DESTDIR   ?=
 B         ?= build
 CC        ?= cc
@@ -30,6 +34,7 @@ CMDS      := $(patsubst cmd/%.c,$(B)/%,$(CMD_SRC))
 RELAYD_SRC:= $(wildcard cmd/nc-relayd/*.c)
 RELAYD_OBJ:= $(RELAYD_SRC:%.c=$(B)/%.o)
 RELAYD    := $(if $(RELAYD_SRC),$(B)/nc-relayd)
+COMPLETED := $(notdir $(CMDS) $(RELAYD))
 UNIT_SRC  := $(wildcard t/unit/test-*.c)
 UNITS     := $(patsubst t/unit/%.c,$(B)/t/%,$(UNIT_SRC))
 HELP_SRC  := $(wildcard t/helpers/*.c)
@@ -147,6 +152,11 @@ install: all
 	$(if $(MAN5),install -m 0644 $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/)
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/)
 	$(if $(MAN8),install -m 0644 $(MAN8) $(DESTDIR)$(MANPREFIX)/man8/)
+	mkdir -p $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	for c in $(COMPLETED); do \
+	    install -m 0644 contrib/completion/newchat.bash $(DESTDIR)$(BASHCOMPDIR)/$$c || exit 1; \
+	done
+	install -m 0644 contrib/completion/_newchat $(DESTDIR)$(ZSHCOMPDIR)/_newchat
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(CMDS) $(RELAYD)))
@@ -154,6 +164,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man5/,$(notdir $(MAN5)))
 	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man7/,$(notdir $(MAN7)))
 	rm -f $(addprefix $(DESTDIR)$(MANPREFIX)/man8/,$(notdir $(MAN8)))
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(COMPLETED))
+	rm -f $(DESTDIR)$(ZSHCOMPDIR)/_newchat
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
