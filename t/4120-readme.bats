@@ -85,3 +85,7 @@ transcript() {
 @test "readme: second-device: a second device joins and gets the copies" {
 	transcript second-device
 }
+
+@test "readme: files: a file shared by link, fetched and verified by bob" {
+	transcript files
+}
