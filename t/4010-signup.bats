@@ -167,7 +167,7 @@ reachable() {
 	hostile 'drop PUT /v1/users/c6/devicelist status=503'
 	run as c6phone nc-keygen c6@a.test
 	[ "$status" -eq 75 ]
-	[[ "$output" == *"this device is not added yet: run nc-keygen c6@a.test again"* ]]
+	[[ "$output" == *"adding this device is not finished: run nc-keygen c6@a.test again"* ]]
 	hostile ''
 	run as c6phone nc-keygen c6@a.test
 	[ "$status" -eq 0 ]

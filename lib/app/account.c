@@ -816,8 +816,8 @@ out:
 			    "%s again to finish it (or nc-keygen --delete %s to "
 			    "give the name up)", why, addr, addr);
 		else
-			rc = nc_fail(rc, "%s; this device is not added yet: run "
-			    "nc-keygen %s again to finish", why, addr);
+			rc = nc_fail(rc, "%s; adding this device is not finished: "
+			    "run nc-keygen %s again to finish it", why, addr);
 	}
 	if (en.bk)
 		sodium_free(en.bk);
