@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Armored envelopes: nc-send -o - delivers nothing; nc-recv - decrypts them
-# in any order; a flipped byte is an alarm (exit 1) and nothing of it shows.
+# in any order; a flipped byte is an alarm (exit 1) and nothing of it shows;
+# the same envelope read twice is nothing to do.
 
 load helpers/relay
 load helpers/client
@@ -48,16 +49,22 @@ b64flip() {
 	[ "$(count_type message)" -eq 20 ]
 	[ "$(printf '%s\n' "$output" | jq -r .body | tr '\n' ' ')" = \
 	    "$(for i in $(seq 20 -1 1); do printf 'rev-%d ' "$i"; done)" ]
-	# read again: replays, refused
+	# read again: the same envelope, nothing to do
 	run as bob nc-recv --json - <"$W/r3.asc"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# its id again with other bytes: a replay, refused
+	b64flip "$W/r3.asc" 100 >"$W/r3bad.asc"
+	run as bob nc-recv --json - <"$W/r3bad.asc"
 	[ "$status" -eq 1 ]
 	[ "$(count_type alarm)" -eq 1 ]
+	[[ "$output" == *replayed* ]]
 	[[ "$output" != *rev-3* ]]
 }
 
 @test "recv -: a flipped byte -> exit 1, one alarm, nothing of the body; the good one still opens" {
 	as alice nc-send -o - bob@b.test <<<"flip-secret" >"$W/f.asc"
-	for off in 0 5 20 40 100 200; do
+	for off in 0 5 36 40 100 200; do   # (17-32: the recipient, t/2810)
 		b64flip "$W/f.asc" "$off" >"$W/bad.asc"
 		run as bob nc-recv --json - <"$W/bad.asc"
 		echo "offset $off: $status $output"

@@ -21,6 +21,17 @@ nc_time_iso(char out[32], int64_t t)
 		strcpy(out, "1970-01-01T00:00:00Z");
 }
 
+void
+nc_time_local(char out[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL || strftime(out, 32,
+	    "%Y-%m-%d %H:%M", &tm) == 0)
+		strcpy(out, "1970-01-01 00:00");
+}
+
 int
 nc_event_add(nc_state *s, const char *type, const char *id, const char *peer,
     const char *dev, const char *reason, int64_t msg)
@@ -66,12 +77,20 @@ text_lines(nc_buf *o, const char *prefix, const uint8_t *p, size_t n)
 	return rc ? rc : nc_buf_add(o, "\n", 1);
 }
 
-#define MSG_COLS "id, dir, peer, dev, time, body, status"
-
-/* One message row (the columns MSG_COLS of st) as a line; dir 1 rows say
- * "to" instead of "from". */
+/* Every JSON event ends with its local sequence number. */
 static int
-fmt_row(nc_state *s, sqlite3_stmt *st, int json, int history, nc_buf *o)
+end_seq(nc_buf *o, int64_t seq)
+{
+	return nc_buf_printf(o, ",\"seq\":%lld}\n", (long long)seq);
+}
+
+#define MSG_COLS "m.id, m.dir, m.peer, m.dev, m.time, m.body, m.status"
+
+/* One message row (the columns MSG_COLS of st) as a line, event seq; dir
+ * 1 rows say "to" instead of "from". */
+static int
+fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
+    nc_buf *o)
 {
 	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
 	char row[600], when[32], self[NC_ADDR_MAX + 1] = "";
@@ -82,7 +101,10 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int json, int history, nc_buf *o)
 	dir = sqlite3_column_int(st, 1);
 	peer = (const char *)sqlite3_column_text(st, 2);
 	dev = (const char *)sqlite3_column_text(st, 3);
-	nc_time_iso(when, sqlite3_column_int64(st, 4));
+	if (json)
+		nc_time_iso(when, sqlite3_column_int64(st, 4));
+	else
+		nc_time_local(when, sqlite3_column_int64(st, 4));
 	status = (const char *)sqlite3_column_text(st, 6);
 	snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
 	if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
@@ -108,7 +130,7 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int json, int history, nc_buf *o)
 			goto done;
 		if (dir && !history && (rc = nc_buf_addstr(o, ",\"sent\":true")) != 0)
 			goto done;
-		rc = nc_buf_addstr(o, "}\n");
+		rc = end_seq(o, seq);
 	} else {
 		if (history)
 			rc = nc_buf_printf(&pre, "%s %s%s: ", when, dir ? "> " : "",
@@ -128,54 +150,62 @@ done:
 
 /* A device came to or left our own list. */
 static int
-fmt_device(nc_buf *o, int json, const char *user, const char *dev,
-    const char *status)
+fmt_device(nc_buf *o, int json, int64_t seq, const char *user,
+    const char *dev, const char *status)
 {
 	if (!json)
 		return nc_buf_printf(o, "device %s %s: %s\n", dev, status, user);
 	if (nc_json_kv(o, "type", "device") || nc_json_kv(o, "user", user) ||
 	    nc_json_kv(o, "device", dev) || nc_json_kv(o, "status", status))
 		return NC_EOSERR;
-	return nc_buf_addstr(o, "}\n");
+	return end_seq(o, seq);
 }
 
 static int
-fmt_message(nc_state *s, int64_t seq, int json, nc_buf *o)
+fmt_message(nc_state *s, int64_t msg, int64_t seq, int json, nc_buf *o)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_state_prep(s, &st, "SELECT " MSG_COLS " FROM message"
-	    " WHERE seq = ?")) != 0)
+	if ((rc = nc_state_prep(s, &st, "SELECT " MSG_COLS " FROM message m"
+	    " WHERE m.seq = ?")) != 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 1, msg);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		rc = nc_fail(NC_ESOFTWARE, "state: message %lld missing",
-		    (long long)seq);
+		    (long long)msg);
 	else
-		rc = fmt_row(s, st, json, 0, o);
+		rc = fmt_row(s, st, seq, json, 0, o);
 	sqlite3_finalize(st);
 	return rc;
 }
 
+#define EV_COLS "seq, type, id, peer, dev, reason, msg, n"
+
+/* One event (the columns EV_COLS of ev) as a line, or nothing: a message
+ * this device sent itself, a receipt in quiet text. */
 static int
-fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
+fmt_event(nc_state *s, sqlite3_stmt *ev, const nc_view *v, nc_buf *o)
 {
+	int64_t seq = sqlite3_column_int64(ev, 0);
 	const char *type = (const char *)sqlite3_column_text(ev, 1);
 	const char *id = (const char *)sqlite3_column_text(ev, 2);
 	const char *peer = (const char *)sqlite3_column_text(ev, 3);
-	const char *reason = (const char *)sqlite3_column_text(ev, 5);
 	const char *dev = (const char *)sqlite3_column_text(ev, 4);
+	const char *reason = (const char *)sqlite3_column_text(ev, 5);
 	int64_t n = sqlite3_column_int64(ev, 7);
-	int rc;
+	int json = v->json, rc;
 
+	if (strcmp(type, "sent") == 0)
+		return 0;   /* in the history only */
 	if (strcmp(type, "message") == 0)
-		return fmt_message(s, sqlite3_column_int64(ev, 6), json, o);
+		return fmt_message(s, sqlite3_column_int64(ev, 6), seq, json, o);
 	if (strcmp(type, "device") == 0)
-		return fmt_device(o, json, peer, id, reason);
+		return fmt_device(o, json, seq, peer, id, reason);
 	if (!json) {
 		if (strcmp(type, "receipt") == 0)
-			return nc_buf_printf(o, "receipt %s from %s: delivered\n", id, peer);
+			return v->verbose <= 0 ? 0 :
+			    nc_buf_printf(o, "receipt %s from %s: delivered\n", id, peer);
 		if (strcmp(type, "failure") == 0)
 			return nc_buf_printf(o, "failure %s to %s: %s\n", id, peer, reason);
 		if (strcmp(type, "missing") == 0)
@@ -200,19 +230,21 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, int json, nc_buf *o)
 		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "reason", reason);
 	if (rc != 0)
 		return NC_EOSERR;
-	return nc_buf_addstr(o, "}\n");
+	return end_seq(o, seq);
 }
 
 static int
 emit(FILE *out, nc_buf *o)
 {
+	if (o->len == 0)
+		return 0;
 	if (fwrite(o->p, 1, o->len, out) != o->len || fflush(out) != 0)
 		return nc_fail(NC_EIO, "write: output error");
 	return 0;
 }
 
 /* Wait until out can take a line without blocking (a pipe with room for
- * PIPE_BUF bytes; files at once), before the write lock is taken. */
+ * PIPE_BUF bytes; files at once), so that lines taken are written soon. */
 static void
 writable(FILE *out)
 {
@@ -222,121 +254,196 @@ writable(FILE *out)
 		;
 }
 
-/* Claim the oldest unprinted events, as many as fit in one write of
- * PIPE_BUF bytes (at least one): the number claimed, their lines in o and
- * the claiming transaction left open for the caller to commit once the
- * lines are written; 0 none (no transaction open). */
+/* The events after `after`, as many as fit in one write of PIPE_BUF bytes
+ * (at least one), as lines in o: the number taken (*last: the seq of the
+ * last one), 0 none, or -rc. */
 static int
-claim(nc_state *s, int json, nc_buf *o)
+batch(nc_state *s, const nc_view *v, int64_t after, nc_buf *o, int64_t *last)
 {
-	sqlite3_stmt *ev = NULL, *up = NULL;
+	sqlite3_stmt *ev = NULL;
 	nc_buf line = NC_SECBUF_INIT;   /* JSON objects start on an empty one */
-	int rc, got = 0;
+	int rc, step, got = 0;
 
-	if ((rc = nc_state_begin(s)) != 0)
+	if ((rc = nc_state_prep(s, &ev, "SELECT " EV_COLS " FROM event"
+	    " WHERE seq > ? ORDER BY seq")) != 0)
 		return -rc;
-	if ((rc = nc_state_prep(s, &ev, "SELECT seq, type, id, peer, dev,"
-	    " reason, msg, n FROM event WHERE printed = 0 ORDER BY seq LIMIT 1")) != 0 ||
-	    (rc = nc_state_prep(s, &up,
-	    "UPDATE event SET printed = 1 WHERE seq = ?")) != 0)
-		goto fail;
-	while (sqlite3_step(ev) == SQLITE_ROW) {
+	sqlite3_bind_int64(ev, 1, after);
+	while ((step = sqlite3_step(ev)) == SQLITE_ROW) {
 		nc_buf_reset(&line);
-		if ((rc = fmt_event(s, ev, json, &line)) != 0)
+		if ((rc = fmt_event(s, ev, v, &line)) != 0)
 			goto fail;
 		if (got > 0 && o->len + line.len > PIPE_BUF)
 			break;   /* the next write's */
 		if ((rc = nc_buf_add(o, line.p, line.len)) != 0)
 			goto fail;
-		sqlite3_bind_int64(up, 1, sqlite3_column_int64(ev, 0));
-		sqlite3_reset(ev);
-		if (sqlite3_step(up) != SQLITE_DONE) {
-			rc = nc_state_dberr(s, "write");
-			goto fail;
-		}
-		sqlite3_reset(up);
+		*last = sqlite3_column_int64(ev, 0);
 		got++;
 	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = nc_state_dberr(s, "read");
+		goto fail;
+	}
 	sqlite3_finalize(ev);
-	sqlite3_finalize(up);
 	nc_buf_free(&line);
-	if (!got)
-		nc_state_rollback(s);   /* nothing changed */
 	return got;
 fail:
 	sqlite3_finalize(ev);
-	sqlite3_finalize(up);
 	nc_buf_free(&line);
-	nc_state_rollback(s);
 	return -rc;
 }
 
+#define READ_SEQ "read-seq"   /* kv: the default reader's position */
+
+int64_t
+nc_event_position(nc_state *s)
+{
+	return nc_state_get_int(s, READ_SEQ, 0);
+}
+
+/* A write failed: give the default reader back the events from `from` on,
+ * unless another process has moved the position since (best effort). */
+static void
+unclaim(nc_state *s, int64_t from, int64_t last)
+{
+	if (nc_state_begin(s) != 0)
+		return;
+	if (nc_event_position(s) == last &&
+	    nc_state_put_int(s, READ_SEQ, from) != 0) {
+		nc_state_rollback(s);
+		return;
+	}
+	nc_state_lazy(s);
+	(void)!nc_state_commit(s);
+}
+
+/* Anything after pos? Read without a write transaction, so that a reader
+ * with nothing new takes no lock. */
+static int
+any_after(nc_state *s, int64_t pos)
+{
+	sqlite3_stmt *st;
+	int found;
+
+	if (nc_state_prep(s, &st, "SELECT 1 FROM event WHERE seq > ? LIMIT 1") != 0)
+		return 1;   /* let the caller find the error */
+	sqlite3_bind_int64(st, 1, pos);
+	found = sqlite3_step(st) != SQLITE_DONE;
+	sqlite3_finalize(st);
+	return found;
+}
+
 int
-nc_event_print(nc_state *s, int json, FILE *out, int *n)
+nc_event_print(nc_state *s, const nc_view *v, FILE *out, int *n)
 {
 	nc_buf o = NC_SECBUF_INIT;
-	int rc, got;
+	int64_t pos, last;
+	int rc = 0, got;
 
 	if (n)
 		*n = 0;
-	/* Written inside the claiming transaction, committed right after: a
-	 * process killed once the commit record is in the WAL has printed and
-	 * claimed the lines. Only a kill in the microseconds between write(2)
-	 * and that record can print them again, so they go in as few writes
-	 * as a pipe takes at once; the transaction holds the write lock, so
-	 * two live processes never print one event. The claim is lazy
-	 * (state.h): a power failure soon after may print the lines again,
-	 * never lose them. */
+	/* Taken first, printed after: a position committed is never printed
+	 * again, so a commit that fails (a full disk) prints nothing, and a
+	 * process killed between the two loses lines only to this reader
+	 * (--history still has them). The position is lazy (state.h): a
+	 * power failure soon after may print lines again, never lose them. */
+	if (!any_after(s, nc_event_position(s)))
+		return 0;
 	for (;;) {
 		nc_buf_reset(&o);
-		writable(out);   /* a stalled reader must not hold the lock */
-		if ((got = claim(s, json, &o)) <= 0) {
-			rc = got;
+		writable(out);   /* a stalled reader must not take lines early */
+		if ((rc = nc_state_begin(s)) != 0)
+			break;
+		pos = last = nc_event_position(s);
+		if ((got = batch(s, v, pos, &o, &last)) <= 0) {
+			nc_state_rollback(s);
+			rc = -got;
 			break;
 		}
-		if ((rc = emit(out, &o)) != 0) {
+		if ((rc = nc_state_put_int(s, READ_SEQ, last)) != 0) {
 			nc_state_rollback(s);
 			break;
 		}
 		nc_state_lazy(s);
 		if ((rc = nc_state_commit(s)) != 0)
 			break;
+		if ((rc = emit(out, &o)) != 0) {
+			unclaim(s, pos, last);
+			break;
+		}
 		if (n)
 			*n += got;
 	}
 	nc_buf_free(&o);
-	return rc < 0 ? -rc : rc;
+	return rc;
 }
 
 int
-nc_history_print(nc_state *s, const char *peer, int json, FILE *out)
+nc_event_print_after(nc_state *s, const nc_view *v, FILE *out, int64_t *pos,
+    int *n)
+{
+	nc_buf o = NC_SECBUF_INIT;
+	int64_t last;
+	int rc = 0, got;
+
+	if (n)
+		*n = 0;
+	for (;;) {
+		nc_buf_reset(&o);
+		last = *pos;
+		if ((got = batch(s, v, *pos, &o, &last)) <= 0) {
+			rc = -got;
+			break;
+		}
+		if ((rc = emit(out, &o)) != 0)
+			break;
+		*pos = last;
+		if (n)
+			*n += got;
+	}
+	nc_buf_free(&o);
+	return rc;
+}
+
+int
+nc_history_print(nc_state *s, const nc_view *v, FILE *out, int64_t *pos)
 {
 	sqlite3_stmt *st;
 	nc_buf o = NC_SECBUF_INIT, line = NC_SECBUF_INIT;
+	int64_t last = *pos;
 	int rc, rc2;
 
-	/* One query for all rows, and lines written a few KiB at a time. */
-	if ((rc = nc_state_prep(s, &st, peer ?
-	    "SELECT " MSG_COLS " FROM message WHERE peer = ? ORDER BY seq" :
-	    "SELECT " MSG_COLS " FROM message ORDER BY seq")) != 0)
+	/* One query for all rows, and lines written a few KiB at a time.
+	 * Messages both ways: received ones and copies have "message"
+	 * events, the ones sent here "sent" events (a trigger, state.c). */
+	if ((rc = nc_state_prep(s, &st, "SELECT " MSG_COLS ", e.seq FROM event e"
+	    " JOIN message m ON m.seq = e.msg WHERE e.seq > ?1 AND e.seq >= ?2"
+	    " AND e.type IN ('message', 'sent') AND m.time >= ?3"
+	    " AND (?4 IS NULL OR m.peer = ?4) ORDER BY e.seq")) != 0)
 		return rc;
-	if (peer)
-		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, *pos);
+	sqlite3_bind_int64(st, 2, v->since_seq);
+	sqlite3_bind_int64(st, 3, v->since_time);
+	if (v->peer)
+		sqlite3_bind_text(st, 4, v->peer, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		nc_buf_reset(&line);   /* JSON objects start on an empty one */
-		if ((rc = fmt_row(s, st, json, 1, &line)) != 0 ||
-		    (rc = nc_buf_add(&o, line.p, line.len)) != 0)
+		if ((rc = fmt_row(s, st, sqlite3_column_int64(st, 7), v->json, 1,
+		    &line)) != 0 || (rc = nc_buf_add(&o, line.p, line.len)) != 0)
 			break;
+		last = sqlite3_column_int64(st, 7);
 		if (o.len >= 8192) {
 			if ((rc = emit(out, &o)) != 0)
 				break;
 			nc_buf_reset(&o);
+			*pos = last;
 		}
 	}
 	sqlite3_finalize(st);
 	/* The lines before a damaged row are still written. */
 	if (o.len > 0 && (rc2 = emit(out, &o)) != 0 && rc == 0)
 		rc = rc2;
+	if (rc == 0)
+		*pos = last;
 	nc_buf_free(&o);
 	nc_buf_free(&line);
 	return rc;

@@ -22,10 +22,11 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 {
 	static nc_relay_mail m[NC_RELAY_LIST_MAX];
 	uint8_t ack[NC_RELAY_LIST_MAX][16];
+	char why[600] = "";
 	nc_relay *r = NULL;
 	nc_buf resp = NC_BUF_INIT;
 	size_t n = 0, nack = 0, i;
-	int rc, rc1;
+	int rc, rc1, fail = 0;
 
 	*more = 0;
 	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0)
@@ -35,7 +36,6 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 	if ((rc = nc_relay_fetch(r, self->name, self->dev, *cursor, wait, &resp,
 	    m, &n)) != 0) {
 		if (rc == NC_ESECURITY) {
-			char why[600];
 			snprintf(why, sizeof why, "%s", nc_errmsg());
 			(void)!nc_event_add(s, "alarm", "", self->domain, "", why, 0);
 			rx->security++;
@@ -49,10 +49,16 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		rx->received = (int64_t)m[i].received;
 		rc1 = nc_session_receive(s, self, m[i].env, m[i].len, envid, rx);
 		/* Stored or refused for good: acknowledge. Otherwise (relay of
-		 * the sender unreachable, database busy) it stays for later. */
+		 * the sender unreachable, database busy or full) it stays for
+		 * later, and the cursor stays before it, so that a follower
+		 * lists it again. */
 		if (rc1 == 0 || rc1 == NC_ESECURITY)
 			memcpy(ack[nack++], m[i].envid, 16);
-		if (m[i].cursor > *cursor)
+		else if (!fail) {
+			fail = rc1;
+			snprintf(why, sizeof why, "%s", nc_errmsg());
+		}
+		if (!fail && m[i].cursor > *cursor)
 			*cursor = m[i].cursor;
 	}
 	if (nack > 0) {
@@ -62,7 +68,10 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		 * go out while the relay deletes (with the network helper, at
 		 * the same time: two round trips in the time of one). */
 		(void)!nc_session_receipts(s, self);
-		if ((rc = nc_state_sync(s)) == 0) {
+		/* Nor may it when what was stored went into a state.db that
+		 * has been deleted meanwhile (a long-running --follow). */
+		if ((rc = nc_state_check(s)) == 0 &&
+		    (rc = nc_state_sync(s)) == 0) {
 			nc_relay_pending p;
 			nc_flush f;
 
@@ -72,7 +81,12 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 			rc = nc_relay_ack_wait(&p);
 		}
 	}
-	*more = n == NC_RELAY_LIST_MAX;
+	*more = n == NC_RELAY_LIST_MAX && !fail;
+	/* What could not be stored is said, not hidden behind an exit 0 (a
+	 * sender's relay that cannot be reached is only waited for). */
+	if (rc == 0 && fail && fail != NC_EUNAVAIL)
+		rc = nc_fail(fail, "%s; the message stays on the relay for the"
+		    " next run", why);
 done:
 	nc_buf_free(&resp);
 	nc_relay_close(r);

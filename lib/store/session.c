@@ -339,18 +339,30 @@ nc_session_encrypt_some(nc_state *s, nc_self *self, const nc_devlist *l,
 
 /* --- receiving --- */
 
+/* 1 when envid was processed before (*same: with the bytes whose hash is
+ * h, or a row from before hashes were kept), 0 not, -1 error. */
 static int
-seen(nc_state *s, const uint8_t envid[16])
+seen_as(nc_state *s, const uint8_t envid[16], const uint8_t h[32], int *same)
 {
 	sqlite3_stmt *st;
 	int found;
 
-	if (nc_state_prep(s, &st, "SELECT 1 FROM seen WHERE envid = ?") != 0)
+	if (nc_state_prep(s, &st, "SELECT h FROM seen WHERE envid = ?") != 0)
 		return -1;
 	sqlite3_bind_blob(st, 1, envid, 16, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
+	if (found && same)
+		*same = sqlite3_column_type(st, 0) == SQLITE_NULL ||
+		    (sqlite3_column_bytes(st, 0) == 32 &&
+		    memcmp(sqlite3_column_blob(st, 0), h, 32) == 0);
 	sqlite3_finalize(st);
 	return found;
+}
+
+static int
+seen(nc_state *s, const uint8_t envid[16])
+{
+	return seen_as(s, envid, NULL, NULL);
 }
 
 int
@@ -378,16 +390,17 @@ fail:
 }
 
 static int
-mark_seen(nc_state *s, const uint8_t envid[16])
+mark_seen(nc_state *s, const uint8_t envid[16], const uint8_t h[32])
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((rc = nc_state_prep(s, &st,
-	    "INSERT OR IGNORE INTO seen(envid, at) VALUES (?, ?)")) != 0)
+	    "INSERT OR IGNORE INTO seen(envid, at, h) VALUES (?, ?, ?)")) != 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, envid, 16, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_blob(st, 3, h, 32, SQLITE_STATIC);
 	return nc_state_done(s, st);
 }
 
@@ -617,7 +630,7 @@ store_receipt(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
  * previous one, then (a prekey message) a new one. */
 static int
 receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
-    const nc_unsealed *u, nc_rx *rx)
+    const uint8_t h[32], const nc_unsealed *u, nc_rx *rx)
 {
 	nc_buf pt = NC_SECBUF_INIT;
 	nc_payload pl;
@@ -681,7 +694,7 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	if (rc == 0)
 		rc = nc_gap_sync(s, user, dev, keep, 2, which != 2 &&
 		    nc_ratchet_lost(keep[0]) == lost, rx->received);
-	if (rc == 0 && (rc = mark_seen(s, envid)) == 0)
+	if (rc == 0 && (rc = mark_seen(s, envid, h)) == 0)
 		rx->stored++;
 done:
 	nc_ratchet_free(cur);
@@ -692,8 +705,8 @@ done:
 }
 
 static int
-alarm(nc_state *s, nc_rx *rx, const uint8_t envid[16], const char *peer,
-    const char *why)
+alarm(nc_state *s, nc_rx *rx, const uint8_t envid[16], const uint8_t h[32],
+    const char *peer, const char *why)
 {
 	int rc;
 
@@ -702,7 +715,7 @@ alarm(nc_state *s, nc_rx *rx, const uint8_t envid[16], const char *peer,
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
 	if ((rc = nc_event_add(s, "alarm", "", peer, "", why, 0)) != 0 ||
-	    (rc = mark_seen(s, envid)) != 0) {
+	    (rc = mark_seen(s, envid, h)) != 0) {
 		nc_state_rollback(s);
 		return rc;
 	}
@@ -714,20 +727,34 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
     uint8_t envid[16], nc_rx *rx)
 {
 	nc_buf buf = NC_SECBUF_INIT;
+	nc_envelope e;
 	nc_unsealed u;
 	nc_devlist l;
+	uint8_t h[32];
 	char why[600];
-	int rc, f;
+	int rc, f, same = 0;
 
 	memset(envid, 0, 16);
 	if (n >= 17)
 		memcpy(envid, env + 1, 16);   /* for the seen mark if it fails */
-	if ((f = seen(s, envid)) != 0) {
+	crypto_generichash(h, sizeof h, env, n, NULL, 0);
+	/* A file may hold one envelope for each of the user's devices: the
+	 * others' are not ours to open, and not forged either. */
+	if (rx->direct && nc_envelope_decode(&e, env, n) == 0 &&
+	    sodium_memcmp(e.rcpt, self->dev->id, NC_DEVID_LEN) != 0) {
+		rx->other++;
+		rc = 0;
+		goto out;
+	}
+	if ((f = seen_as(s, envid, h, &same)) != 0) {
 		rc = f < 0 ? NC_ESOFTWARE : 0;
-		/* From the mailbox a re-fetch after a crash; from a file, a
-		 * replay. */
-		if (f > 0 && rx->direct) {
-			rc = alarm(s, rx, envid, "", "replayed envelope (seen before)");
+		/* From the mailbox a re-fetch after a crash; from a file, the
+		 * same envelope read again, or a replay under its id. */
+		if (f > 0 && rx->direct && same)
+			rx->again++;
+		else if (f > 0 && rx->direct) {
+			rc = alarm(s, rx, envid, h, "",
+			    "replayed envelope (its id was seen with other content)");
 			rc = rc ? rc : nc_fail(NC_ESECURITY, "replayed envelope");
 		}
 		goto out;
@@ -735,7 +762,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	if ((rc = nc_envelope_open(&u, &buf, envid, self->dev, env, n)) != 0) {
 		snprintf(why, sizeof why, "tampered or forged envelope: %s",
 		    nc_errmsg());
-		rc = alarm(s, rx, envid, "", why);
+		rc = alarm(s, rx, envid, h, "", why);
 		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
 		goto out;
 	}
@@ -751,7 +778,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		rc = nc_fail(NC_ESECURITY, "sender's device is not in its device list");
 	if (rc == NC_ESECURITY || rc == NC_ENOUSER) {
 		snprintf(why, sizeof why, "refused envelope: %s", nc_errmsg());
-		rc = alarm(s, rx, envid, u.cert.who.user, why);
+		rc = alarm(s, rx, envid, h, u.cert.who.user, why);
 		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
 		goto out;
 	}
@@ -759,7 +786,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		goto out;
 	if ((rc = nc_state_begin(s)) != 0)
 		goto out;
-	if ((rc = receive_txn(s, self, envid, &u, rx)) == 0) {
+	if ((rc = receive_txn(s, self, envid, h, &u, rx)) == 0) {
 		/* Synced before the ack, once for a whole batch (inbox.c). */
 		rc = nc_state_commit(s);
 		goto out;
@@ -767,7 +794,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	nc_state_rollback(s);
 	if (rc == NC_ESECURITY || rc == NC_EDATA) {
 		snprintf(why, sizeof why, "%s", nc_errmsg());
-		rc = alarm(s, rx, envid, u.cert.who.user, why);
+		rc = alarm(s, rx, envid, h, u.cert.who.user, why);
 		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s: %s", u.cert.who.user, why);
 	}
 out:
@@ -815,7 +842,7 @@ nc_session_receipts(nc_state *s, nc_self *self)
 	uint8_t acks[NC_PL_ACKS_MAX * 16], dev[16];
 	char peer[NC_ADDR_MAX + 1];
 	nc_payload pl;
-	int rc, i, n;
+	int rc, i, n, races = 0;
 
 	for (;;) {
 		if ((rc = nc_state_prep(s, &st,
@@ -836,6 +863,12 @@ nc_session_receipts(nc_state *s, nc_self *self)
 		for (n = 0; sqlite3_step(st) == SQLITE_ROW && n < NC_PL_ACKS_MAX; n++)
 			memcpy(acks + 16 * n, sqlite3_column_blob(st, 0), 16);
 		sqlite3_finalize(st);
+		/* Another process sent them meanwhile: a receipt of none is no
+		 * payload at all. */
+		if (n == 0 && ++races > 8)
+			return 0;
+		if (n == 0)
+			continue;
 		memset(&pl, 0, sizeof pl);
 		pl.type = NC_PL_RECEIPT;
 		randombytes_buf(pl.id, sizeof pl.id);

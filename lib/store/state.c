@@ -79,6 +79,26 @@ static const char *migrations[] = {
 	 * attempt's reason and exit code (lib/store/outbox.c) */
 	"ALTER TABLE outbox ADD COLUMN error TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE outbox ADD COLUMN errcode INTEGER NOT NULL DEFAULT 0;",
+	/* Reading is never destructive (DESIGN.md 5): a reader is a position
+	 * in event.seq. The default reader's ("read-seq" in kv) takes over
+	 * from the printed marks, which are no longer read. Messages sent
+	 * from this device get a "sent" event (not printed, but in the
+	 * history), so the history and the stream count in one sequence.
+	 * seen.h: a hash of the envelope's bytes, so that the same envelope
+	 * read again is told from a replay with other content. */
+	"INSERT OR REPLACE INTO kv(k, v, secret) SELECT 'read-seq',"
+	"  CAST(coalesce((SELECT min(seq) - 1 FROM event WHERE printed = 0),"
+	"  (SELECT max(seq) FROM event), 0) AS TEXT), 0;"
+	"INSERT INTO event(type, id, peer, time, msg, printed)"
+	"  SELECT 'sent', id, peer, time, seq, 1 FROM message WHERE dir = 1"
+	"  AND seq NOT IN (SELECT msg FROM event WHERE msg IS NOT NULL)"
+	"  ORDER BY seq;"
+	"CREATE TRIGGER message_sent AFTER INSERT ON message"
+	"  WHEN NEW.dir = 1 AND NEW.dev = '' BEGIN"
+	"  INSERT INTO event(type, id, peer, time, msg, printed)"
+	"  VALUES ('sent', NEW.id, NEW.peer, NEW.time, NEW.seq, 1); END;"
+	"DROP INDEX event_unprinted;"
+	"ALTER TABLE seen ADD COLUMN h BLOB;",
 };
 
 int
@@ -291,6 +311,7 @@ static int
 opendb(nc_state *s, int create)
 {
 	char p[4200];
+	struct stat sb;
 	int rc, flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 
 	if ((rc = path(p, sizeof p, s->home, DBFILE)) != 0)
@@ -300,6 +321,10 @@ opendb(nc_state *s, int create)
 	if (sqlite3_open_v2(p, &s->db, flags, NULL) != SQLITE_OK)
 		return nc_fail(create ? NC_ECANTCREAT : NC_ECONFIG, "%s: %s", p,
 		    s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	if (stat(p, &sb) == 0) {
+		s->db_dev = sb.st_dev;
+		s->db_ino = sb.st_ino;
+	}
 	sqlite3_busy_timeout(s->db, 30000);
 	sqlite3_wal_hook(s->db, on_wal, s);
 	/* WAL lets readers run beside a writer. synchronous=NORMAL: a commit
@@ -401,6 +426,21 @@ nc_state_sync(nc_state *s)
 	if (wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL) != SQLITE_OK)
 		return nc_fail(NC_EIO, "state: cannot sync the WAL to disk");
 	s->unsynced = 0;
+	return 0;
+}
+
+int
+nc_state_check(nc_state *s)
+{
+	char p[4200];
+	struct stat sb;
+	int rc;
+
+	if ((rc = path(p, sizeof p, s->home, DBFILE)) != 0)
+		return rc;
+	if (stat(p, &sb) != 0 || sb.st_dev != s->db_dev || sb.st_ino != s->db_ino)
+		return nc_fail(NC_EIO, "%s was deleted or replaced while in use;"
+		    " stopping (start again)", p);
 	return 0;
 }
 

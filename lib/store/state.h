@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include <sqlite3.h>
 
 #include "buf.h"
@@ -22,6 +24,8 @@ typedef struct nc_state {
 	int durable;         /* the open transaction is synced at commit */
 	int unsynced;        /* commits not yet synced to disk */
 	int lazy;            /* the open transaction needs no sync of its own */
+	dev_t db_dev;        /* state.db as opened (nc_state_check) */
+	ino_t db_ino;
 	sqlite3_stmt *begin_st, *commit_st;
 } nc_state;
 
@@ -35,6 +39,10 @@ int nc_state_open(nc_state **out, const char *home)
 /* Syncs what is not synced yet (nc_state_sync), then closes; the result
  * of that sync (0 or NC_EIO). NULL is fine. */
 int nc_state_close(nc_state *s);
+
+/* NC_EIO when state.db is no longer the file opened (deleted or
+ * replaced: what is written goes nowhere anyone will read). */
+int nc_state_check(nc_state *s) __attribute__((warn_unused_result));
 
 /* Write transactions (BEGIN IMMEDIATE: writers wait for each other, up to
  * the busy timeout). Nested begin/commit pairs join the outer one. */
