@@ -6,7 +6,10 @@
 
 #include "sqldb.h"
 
-static const char *schema =
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const char *schema_sql =
 	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, auth_pk BLOB,"
 	" salt BLOB, ops INTEGER, mem INTEGER, created INTEGER,"
 	" dl_version INTEGER NOT NULL DEFAULT 0, identity BLOB, dl BLOB);"
@@ -35,8 +38,8 @@ static const char *schema =
 	"CREATE TABLE IF NOT EXISTS kt_nodes(level INTEGER, idx INTEGER, hash BLOB NOT NULL,"
 	" PRIMARY KEY(level, idx)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS kt_heads(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
-	" time INTEGER NOT NULL, sig BLOB NOT NULL);"
-	"PRAGMA user_version = 1;";
+	" time INTEGER NOT NULL, sig BLOB NOT NULL);";
+#define SCHEMA_VERSION 1
 
 static const char *sql[Q_MAX] = {
 	[Q_USER_GET] = "SELECT auth_pk, salt, ops, mem FROM users WHERE name = ?",
@@ -117,12 +120,34 @@ static const char *sql[Q_MAX] = {
 	[Q_ROLLBACK_TO] = "ROLLBACK TO job",
 };
 
+/* Opening writes nothing to a database that is current: a relay whose
+ * disk is full must still start, serve reads and answer 503 to writes until
+ * space returns (issue 13). CREATE ... IF NOT EXISTS of a table that exists
+ * writes nothing; user_version is written only when it differs. */
+static int
+schema(struct sqldb *c)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (v == SCHEMA_VERSION)
+		return 0;
+	return v >= 0 && sqlite3_exec(c->db, "PRAGMA user_version = "
+	    STR(SCHEMA_VERSION), NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 struct sqldb *
 sqldb_open(const char *path, int writer)
 {
 	struct sqldb *c = calloc(1, sizeof *c);
 	int fl = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-	    (writer ? SQLITE_OPEN_CREATE : 0);
+	    (writer ? SQLITE_OPEN_CREATE : 0), persist = 1;
 
 	if (c == NULL)
 		return NULL;
@@ -136,7 +161,13 @@ sqldb_open(const char *path, int writer)
 	    "PRAGMA synchronous = FULL;"
 	    "PRAGMA journal_size_limit = 16777216;", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	if (writer && sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+	/* The log and its index outlive the last connection (the log cut to
+	 * 0 bytes, the index kept): a relay restarted on a full disk could not
+	 * create the index again. */
+	if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist) != SQLITE_OK)
+		goto fail;
+	if (writer && schema(c) != 0)
 		goto fail;
 	return c;
 fail:
@@ -208,7 +239,9 @@ sqldb_step(sqlite3_stmt *st)
 	if (st == NULL)
 		return SQLITE_ERROR;
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	/* A full disk is said once, by the health line (store_sqlite.c), not
+	 * for each write it refuses. */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && rc != SQLITE_FULL)
 		fprintf(stderr, "nc-relayd: sql: %s\n",
 		    sqlite3_errmsg(sqlite3_db_handle(st)));
 	return rc;

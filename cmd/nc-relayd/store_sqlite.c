@@ -105,9 +105,10 @@ health_line(struct store *s, const char *state)
 
 /* After a batch: count it, and say so when writes start or stop failing
  * (a full disk: every write is 503 until space returns; the next batch
- * simply tries again, nothing has to be restarted). */
+ * simply tries again, nothing has to be restarted). why: sqlite's reason,
+ * taken where the batch failed (a rollback after it replaces errmsg). */
 static void
-health_commit(struct store *s, int ok)
+health_commit(struct store *s, int ok, const char *why)
 {
 	int was;
 
@@ -118,7 +119,7 @@ health_commit(struct store *s, int ok)
 		s->commits++;
 	else {
 		s->failures++;
-		snprintf(s->why, sizeof s->why, "%s", sqlite3_errmsg(s->w->db));
+		snprintf(s->why, sizeof s->why, "%s", why);
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (was != !ok)
@@ -161,11 +162,21 @@ wal_bound(struct store *s)
 
 /* ---- the writer: group commit ---- */
 
+/* The batch failed here: keep sqlite's reason (the first one). */
+static int
+batch_failed(struct store *s, char *why, size_t n)
+{
+	if (why[0] == '\0')
+		snprintf(why, n, "%s", sqlite3_errmsg(s->w->db));
+	return 0;
+}
+
 static void
 run_batch(struct store *s, struct job *batch)
 {
 	struct job *j;
-	int ok = sqldb_exec(s->w, Q_BEGIN, "") == 0;
+	char why[160] = "";
+	int ok = sqldb_exec(s->w, Q_BEGIN, "") == 0 || batch_failed(s, why, sizeof why);
 
 	for (j = batch; j; j = j->next) {
 		if (!ok) {
@@ -177,15 +188,24 @@ run_batch(struct store *s, struct job *batch)
 			continue;
 		}
 		j->rc = j->fn(s, s->w, j->arg);
+		if (sqlite3_get_autocommit(s->w->db)) {
+			/* sqlite rolled the whole transaction back (it may, on
+			 * SQLITE_FULL): nothing of the batch is kept, and a
+			 * SAVEPOINT now would start a transaction of its own,
+			 * committed by its RELEASE. The batch fails. */
+			ok = batch_failed(s, why, sizeof why);
+			continue;
+		}
 		if (j->rc != ST_OK)
 			(void)sqldb_exec(s->w, Q_ROLLBACK_TO, "");
 		(void)sqldb_exec(s->w, Q_RELEASE, "");
 	}
-	if (ok && sqldb_exec(s->w, Q_COMMIT, "") != 0) {
+	if (ok && sqldb_exec(s->w, Q_COMMIT, "") != 0)
+		ok = batch_failed(s, why, sizeof why);
+	/* (a failed COMMIT on a full disk has rolled back already) */
+	if (!ok && !sqlite3_get_autocommit(s->w->db))
 		(void)sqldb_exec(s->w, Q_ROLLBACK, "");
-		ok = 0;
-	}
-	health_commit(s, ok);
+	health_commit(s, ok, why[0] ? why : "failed");
 	for (j = batch; j; j = j->next) {
 		if (!ok)
 			j->rc = ST_ERR;
