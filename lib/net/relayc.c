@@ -120,6 +120,14 @@ nc_relay_descriptor(const char *domain, long status, const uint8_t *body,
 		url[0] = '\0';
 		return nc_fail(NC_ENOHOST, "not a Newchat descriptor");
 	}
+	/* Fetched over TLS, it may not send us on in plain text: that would
+	 * expose first-contact key fetches and logins to the network. */
+	if (strncmp(url, "https://", 8) != 0) {
+		nc_fail(NC_ESECURITY, "its descriptor names a plain-http relay (%.300s): "
+		    "refused, a downgrade from https", url);
+		url[0] = '\0';
+		return NC_ESECURITY;
+	}
 	return 0;
 }
 
@@ -157,7 +165,10 @@ wellknown(nc_relay *r, const char *home)
 	}
 	rc = nc_relay_descriptor(r->domain, a.status, a.body.p, a.body.len,
 	    r->url, sizeof r->url);
-	if (rc == NC_ENOHOST)
+	if (rc == NC_ESECURITY)
+		rc = nc_fail(rc, "relay of %s: %s; if you trust it, name it yourself: add "
+		    "`relay %s URL` to %s/config", r->domain, nc_errmsg(), r->domain, home);
+	else if (rc == NC_ENOHOST)
 		rc = nc_fail(rc, "%s serves no Newchat relay (%s: %s); %s",
 		    r->domain, u, nc_errmsg(), fix);
 	else if (rc != 0)

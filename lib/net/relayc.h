@@ -29,7 +29,8 @@ void nc_relay_close(nc_relay *r);
 /* The relay URL (into url, max bytes) from a well-known answer of domain
  * with HTTP status and body: 0; NC_ENOHOST for a 404 or other refusal, a
  * body that is not "newchat 1 / domain DOMAIN / relay URL" lines or names
- * another domain; NC_EUNAVAIL for 5xx, 408, 429. */
+ * another domain; NC_EUNAVAIL for 5xx, 408, 429; NC_ESECURITY for an
+ * http:// relay (a downgrade: only the config may name one). */
 int nc_relay_descriptor(const char *domain, long status, const uint8_t *body,
     size_t n, char *url, size_t max) __attribute__((warn_unused_result));
 const char *nc_relay_url(const nc_relay *r);

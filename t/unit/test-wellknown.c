@@ -2,7 +2,8 @@
  * (nc_relay_descriptor): a relay URL; no such domain (NC_ENOHOST: a 404,
  * a page that is not a descriptor, another domain's, a bad URL) - a
  * permanent failure, nothing queued; or a relay down for now
- * (NC_EUNAVAIL: 5xx, 408, 429). */
+ * (NC_EUNAVAIL: 5xx, 408, 429); or a downgrade to a plain-http relay
+ * (NC_ESECURITY). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,9 +29,14 @@ main(void)
 	CHECK_INT(desc(200, "newchat 1\ndomain b.test\nrelay https://r.b.test/nc\n",
 	    url, sizeof url), 0);
 	CHECK_STR(url, "https://r.b.test/nc");
-	CHECK_INT(desc(200, "newchat 1\r\ndomain b.test\r\nrelay http://127.0.0.1:8\r\n"
+	CHECK_INT(desc(200, "newchat 1\r\ndomain b.test\r\nrelay https://127.0.0.1:8\r\n"
 	    "future thing\r\n", url, sizeof url), 0);
-	CHECK_STR(url, "http://127.0.0.1:8");
+	CHECK_STR(url, "https://127.0.0.1:8");
+	/* A descriptor fetched over https may not name a plain-http relay. */
+	CHECK_INT(desc(200, "newchat 1\ndomain b.test\nrelay http://127.0.0.1:8\n",
+	    url, sizeof url), NC_ESECURITY);
+	CHECK_STR(url, "");
+	CHECK(strstr(nc_errmsg(), "plain-http") != NULL);
 
 	/* The domain serves no relay: permanent. */
 	CHECK_INT(desc(404, "not found", url, sizeof url), NC_ENOHOST);
