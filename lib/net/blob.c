@@ -114,6 +114,14 @@ on_body(char *p, size_t size, size_t n, void *ud)
 	long st = io->resp->status;
 
 	if (st >= 200 && st < 300 && io->req->dst != NULL) {
+		/* A 206 must start where we asked: other bytes would only fail
+		 * the hash at the very end, after the whole download. */
+		if (st == 206 && (!io->resp->ranged ||
+		    io->resp->range_start != io->req->range_from)) {
+			io->rc = nc_fail(NC_EDATA, "relay answered a range that "
+			    "was not asked for");
+			return 0;
+		}
 		if (st == 200 && io->skip > 0) {   /* the server ignored Range */
 			size_t d = k < io->skip ? k : (size_t)io->skip;
 

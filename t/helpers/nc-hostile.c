@@ -24,6 +24,12 @@
  *             envelopes (cursors keep their order)
  *   replace   do not forward; answer status=S (200) with the bytes of file=F
  *   delay     wait ms=N, then forward
+ *   cut       a connection cut part-way: forward only the first after=B
+ *             bytes of the body (the request's by default, dir=resp for
+ *             the response's), announced at full length, then close both
+ *             connections: the relay sees a body that stops short, the
+ *             client a request with no answer (or an answer that stops
+ *             short). The log line says "cut B/TOTAL".
  *
  * A rule fires on its K-th match (n=K), from its K-th match on (from=K), or
  * on every match. The first rule that fires decides. Counters are kept per
@@ -39,7 +45,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
@@ -84,7 +93,7 @@ static struct held held[HELD_MAX];
 struct rule {
 	char text[512];
 	char action[16], method[16], glob[256];
-	long n, from, offset, len, status, times, ms, xor_;
+	long n, from, offset, len, status, times, ms, xor_, after;
 	int has_offset, has_len, dir;   /* dir: 0 auto, 1 req, 2 resp */
 	char file[256];
 };
@@ -157,6 +166,8 @@ parse_rule(struct rule *r, const char *line)
 			r->times = strtol(v, NULL, 0);
 		else if (!strncmp(tok, "ms=", 3))
 			r->ms = strtol(v, NULL, 0);
+		else if (!strncmp(tok, "after=", 6))
+			r->after = strtol(v, NULL, 0);
 		else if (!strncmp(tok, "xor=", 4))
 			r->xor_ = strtol(v, NULL, 0);
 		else if (!strncmp(tok, "dir=", 4))
@@ -443,7 +454,8 @@ fresh_ids(const char *target, nc_buf *body, const char *method)
 struct resp {
 	long status;
 	nc_buf body;
-	char ctype[128], retry[32];
+	char ctype[128], retry[32], crange[96];
+	long cut;             /* >= 0: answer only this many body bytes, then close */
 };
 
 static size_t
@@ -478,6 +490,7 @@ on_header(char *p, size_t sz, size_t nm, void *cls)
 
 	header_value(r->ctype, sizeof r->ctype, p, sz * nm, "Content-Type");
 	header_value(r->retry, sizeof r->retry, p, sz * nm, "Retry-After");
+	header_value(r->crange, sizeof r->crange, p, sz * nm, "Content-Range");
 	return sz * nm;
 }
 
@@ -517,6 +530,59 @@ forward(const char *method, const char *target, struct curl_slist *hdrs,
 	}
 	curl_easy_cleanup(c);
 	nc_buf_free(&url);
+}
+
+/* cut, request side: the request line, headers and Content-Length of the
+ * whole body, then only its first `after` bytes, on a socket of our own
+ * (so exactly those bytes leave); then wait for the relay to hang up (it
+ * sees the body stop short) and close. */
+static void
+forward_cut(const char *method, const char *target, struct curl_slist *hdrs,
+    const nc_buf *body, size_t after)
+{
+	char host[256], port[16];
+	const char *h = strstr(upstream, "://");
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	nc_buf out = NC_BUF_INIT;
+	struct pollfd pfd;
+	char junk[4096];
+	size_t off = 0;
+	int fd = -1;
+
+	h = h ? h + 3 : upstream;
+	if (sscanf(h, "%255[^:/]:%15[0-9]", host, port) != 2)
+		die("cut: upstream %s: want http://HOST:PORT", upstream);
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, port, &hints, &ai) != 0 ||
+	    (fd = socket(ai->ai_family, SOCK_STREAM, 0)) < 0 ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+		goto out;
+	oom(nc_buf_printf(&out, "%s %s HTTP/1.1\r\nHost: %s:%s\r\n", method,
+	    target, host, port));
+	for (struct curl_slist *l = hdrs; l; l = l->next)
+		if (strcasecmp(l->data, "Expect:"))
+			oom(nc_buf_printf(&out, "%s\r\n", l->data));
+	oom(nc_buf_printf(&out, "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+	    body->len));
+	oom(nc_buf_add(&out, body->p, after < body->len ? after : body->len));
+	while (off < out.len) {
+		ssize_t w = send(fd, out.p + off, out.len - off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			goto out;
+		off += (size_t)w;
+	}
+	shutdown(fd, SHUT_WR);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, 5000) > 0 && recv(fd, junk, sizeof junk, 0) > 0)
+		;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	nc_buf_free(&out);
 }
 
 /* Forwards a copy of the request whose answer nobody waits for. */
@@ -660,20 +726,61 @@ add_header(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
 	return MHD_YES;
 }
 
+/* cut, response side: the first r->cut bytes, then an error that makes
+ * MHD close the connection with the answer short of its Content-Length. */
+struct cutresp {
+	nc_buf body;
+	size_t keep;
+};
+
+static ssize_t
+cut_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct cutresp *cr = cls;
+	size_t n;
+
+	if (pos >= cr->keep)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	n = cr->keep - (size_t)pos < max ? cr->keep - (size_t)pos : max;
+	memcpy(buf, cr->body.p + pos, n);
+	return (ssize_t)n;
+}
+
+static void
+cut_free(void *cls)
+{
+	struct cutresp *cr = cls;
+
+	nc_buf_free(&cr->body);
+	free(cr);
+}
+
 static enum MHD_Result
 answer(struct MHD_Connection *c, const struct resp *r)
 {
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
 
-	mr = MHD_create_response_from_buffer(r->body.len,
-	    r->body.p ? r->body.p : (void *)"", MHD_RESPMEM_MUST_COPY);
+	if (r->cut >= 0) {
+		struct cutresp *cr = calloc(1, sizeof *cr);
+
+		if (cr == NULL)
+			die("out of memory");
+		oom(nc_buf_add(&cr->body, r->body.p, r->body.len));
+		cr->keep = (size_t)r->cut < r->body.len ? (size_t)r->cut : r->body.len;
+		mr = MHD_create_response_from_callback(r->body.len, 65536,
+		    cut_reader, cr, cut_free);
+	} else
+		mr = MHD_create_response_from_buffer(r->body.len,
+		    r->body.p ? r->body.p : (void *)"", MHD_RESPMEM_MUST_COPY);
 	if (mr == NULL)
 		return MHD_NO;
 	if (r->ctype[0])
 		MHD_add_response_header(mr, "Content-Type", r->ctype);
 	if (r->retry[0])
 		MHD_add_response_header(mr, "Retry-After", r->retry);
+	if (r->crange[0])
+		MHD_add_response_header(mr, "Content-Range", r->crange);
 	ret = MHD_queue_response(c, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
@@ -753,6 +860,18 @@ serve(const char *method, struct req *q, struct curl_slist *hdrs,
 		snprintf(r->ctype, sizeof r->ctype, "application/octet-stream");
 		goto done;
 	}
+	if (!strcmp(rule.action, "cut") && !resp_side) {
+		size_t k = rule.after > 0 ? (size_t)rule.after : 0;
+
+		if (k > q->body.len)
+			k = q->body.len;
+		forward_cut(method, q->target, hdrs, &q->body, k);
+		sent.len = k;
+		changed = 1;
+		r->status = 0;    /* no answer: the handler closes the connection */
+		snprintf(action, sizeof action, "cut %zu/%zu", k, q->body.len);
+		goto done;
+	}
 	if (!strcmp(rule.action, "reorder") && q->body.len > 0) {
 		pthread_mutex_lock(&lock);
 		hold(rule.text, method, q->target, hdrs, &q->body);
@@ -767,6 +886,12 @@ serve(const char *method, struct req *q, struct curl_slist *hdrs,
 		changed = 1;
 	}
 	forward(method, q->target, hdrs, &sent, r);
+	if (resp_side && !strcmp(rule.action, "cut")) {
+		r->cut = rule.after > 0 ? rule.after : 0;
+		if ((size_t)r->cut > r->body.len)
+			r->cut = (long)r->body.len;
+		snprintf(action, sizeof action, "cut %ld/%zu", r->cut, r->body.len);
+	}
 	if (resp_side && r->status < 300 && (!strcmp(rule.action, "flip") ||
 	    !strcmp(rule.action, "truncate") || !strcmp(rule.action, "reorder")))
 		mutate(&rule, fmt_of(method, path, 1), &r->body);
@@ -825,10 +950,11 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	memset(&r, 0, sizeof r);
+	r.cut = -1;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &hdrs);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	serve(method, q, hdrs, &r);
-	ret = answer(c, &r);
+	ret = r.status == 0 ? MHD_NO : answer(c, &r);   /* 0: cut, no answer */
 	curl_slist_free_all(hdrs);
 	nc_buf_free(&r.body);
 	return ret;
