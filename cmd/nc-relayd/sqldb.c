@@ -30,6 +30,11 @@ static const char *schema_sql =
 	" size INTEGER, expires INTEGER);"
 	/* the password-wrapped identity key (protocol.md 1.2, 2.10) */
 	"CREATE TABLE IF NOT EXISTS idbackup(user TEXT PRIMARY KEY, v BLOB NOT NULL);"
+	/* the OPAQUE record and its Argon2id cost name (protocol.md 1.2); an
+	 * account made before OPAQUE has users.auth_pk instead, until its
+	 * next login migrates it */
+	"CREATE TABLE IF NOT EXISTS opaque(user TEXT PRIMARY KEY, record BLOB NOT NULL,"
+	" cost INTEGER NOT NULL);"
 	/* the key log (store_kt.c): its leaves, the hashes of its perfect
 	 * subtrees (level 0: the leaves'), the signed heads */
 	"CREATE TABLE IF NOT EXISTS kt_leaves(idx INTEGER PRIMARY KEY, user TEXT,"
@@ -43,6 +48,16 @@ static const char *schema_sql =
 
 static const char *sql[Q_MAX] = {
 	[Q_USER_GET] = "SELECT auth_pk, salt, ops, mem FROM users WHERE name = ?",
+	/* old-scheme accounts only: a migrated one has no auth key */
+	[Q_USER_OLDAUTH] = "SELECT auth_pk, salt, ops, mem FROM users WHERE name = ?"
+	    " AND auth_pk IS NOT NULL",
+	[Q_USER_OLDAUTH_DEL] = "UPDATE users SET auth_pk = NULL, salt = NULL,"
+	    " ops = NULL, mem = NULL WHERE name = ?",
+	[Q_OPQ_GET] = "SELECT record, cost FROM opaque WHERE user = ?",
+	[Q_OPQ_SET] = "INSERT INTO opaque(user, record, cost) VALUES (?, ?, ?)"
+	    " ON CONFLICT(user) DO UPDATE SET record = excluded.record,"
+	    " cost = excluded.cost",
+	[Q_OPQ_DELUSER] = "DELETE FROM opaque WHERE user = ?",
 	[Q_USER_INS] = "INSERT INTO users(name, auth_pk, salt, ops, mem, created)"
 	    " VALUES (?, ?, ?, ?, ?, ?)",
 	[Q_USER_DEL] = "DELETE FROM users WHERE name = ?",
