@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # No false alarms from armored files: a file with one envelope for each of
 # the recipient's devices reads cleanly on each (the others' are skipped
-# with a note), reading it twice is nothing to do; nc-recv FILE... and
+# with a note; one for a device not of this user is still refused as
+# injected), reading it twice is nothing to do; nc-recv FILE... and
 # standard input redirected from a file are read, /dev/null still fetches.
 
 load helpers/relay
@@ -41,7 +42,7 @@ setup() { world_load; }
 	[ "$(grep -c for-both-devices <<<"$output")" -eq 1 ]
 }
 
-@test "a flipped recipient field is skipped, not opened; its body never shows" {
+@test "an envelope for a device that is not this user's is still an alarm (exit 1)" {
 	as alice nc-send -o - bob@b.test <<<"rcpt-flip" >"$W/rf.asc"
 	sed -n '1,/^-----END/p' "$W/rf.asc" | sed '1d;$d' | base64 -d >"$W/rf.bin"
 	b=$(od -An -tu1 -j 20 -N1 "$W/rf.bin" | tr -d ' ')
@@ -50,8 +51,11 @@ setup() { world_load; }
 	{ echo "-----BEGIN NEWCHAT ENVELOPE-----"; base64 -w 64 "$W/rf.bin"
 	  echo "-----END NEWCHAT ENVELOPE-----"; } >"$W/rf-bad.asc"
 	run as bob nc-recv "$W/rf-bad.asc"
+	echo "$output"
+	[ "$status" -eq 1 ]
 	[[ "$output" != *rcpt-flip* ]]
-	[[ "$output" == *"addressed to another device"* ]]
+	[[ "$output" == *alarm*"not addressed to this device"* ]]
+	[[ "$output" != *"addressed to another device: skipped"* ]]
 }
 
 @test "nc-recv FILE...: several files, in order; stdin from a file is read" {

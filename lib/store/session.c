@@ -722,6 +722,35 @@ alarm(nc_state *s, nc_rx *rx, const uint8_t envid[16], const uint8_t h[32],
 	return nc_state_commit(s);   /* synced before the ack (inbox.c) */
 }
 
+static int
+in_list(const nc_devlist *l, const uint8_t dev[NC_DEVID_LEN])
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (memcmp(l->dev[i].id, dev, NC_DEVID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* dev is one of this user's devices: in our list as loaded, as last
+ * fetched, or (once a run: a device added since) as the relay has it now;
+ * offline, a device we have not heard of yet is not ours. */
+static int
+own_device(nc_state *s, nc_self *self, const uint8_t dev[NC_DEVID_LEN],
+    nc_rx *rx)
+{
+	nc_devlist l;
+
+	if (in_list(&self->list, dev) ||
+	    (nc_dir_show(s, self->addr, &l, NULL, NULL, NULL) == 0 &&
+	    in_list(&l, dev)))
+		return 1;
+	if (rx->refreshed++)
+		return 0;
+	return nc_dir_get(s, self->addr, 1, &l) == 0 && in_list(&l, dev);
+}
+
 int
 nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
     uint8_t envid[16], nc_rx *rx)
@@ -739,9 +768,11 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		memcpy(envid, env + 1, 16);   /* for the seen mark if it fails */
 	crypto_generichash(h, sizeof h, env, n, NULL, 0);
 	/* A file may hold one envelope for each of the user's devices: the
-	 * others' are not ours to open, and not forged either. */
+	 * others' are not ours to open, and not forged either. (One for a
+	 * device that is not this user's is refused below, as injected.) */
 	if (rx->direct && nc_envelope_decode(&e, env, n) == 0 &&
-	    sodium_memcmp(e.rcpt, self->dev->id, NC_DEVID_LEN) != 0) {
+	    sodium_memcmp(e.rcpt, self->dev->id, NC_DEVID_LEN) != 0 &&
+	    own_device(s, self, e.rcpt, rx)) {
 		rx->other++;
 		rc = 0;
 		goto out;

@@ -44,15 +44,17 @@ typedef struct {
 	int other;          /* armored: envelopes for other devices, skipped */
 	int again;          /* armored: envelopes received before, byte for
 	                       byte the same: nothing to do */
+	int refreshed;      /* armored: our own device list refetched */
 	int64_t received;   /* when the relay took the envelope (0: now) */
 } nc_rx;
 
 /* Open, check, decrypt and store one envelope. 0: done (acknowledge it);
  * NC_ESECURITY: refused, alarm recorded (acknowledge it too); anything
  * else: try again later (do not acknowledge). envid receives its id.
- * Armored input (rx->direct): an envelope addressed to another device is
- * skipped (rx->other), one received before with the same bytes is a no-op
- * (rx->again); the same envelope id with other bytes is a replay. */
+ * Armored input (rx->direct): an envelope addressed to another device of
+ * this user is skipped (rx->other; to a device not of this user it is
+ * refused, as injected), one received before with the same bytes is a
+ * no-op (rx->again); the same envelope id with other bytes is a replay. */
 int nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env,
     size_t n, uint8_t envid[16], nc_rx *rx) __attribute__((warn_unused_result));
 
