@@ -1,6 +1,7 @@
 /* api.c - routing and what every route shares: reasons, ids, rate limits
  * and device-signed requests. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,6 +46,10 @@ static const struct route {
 	{ "POST", "v1/blobs/*", h_blob_create, B_NONE },
 	{ "PATCH", "v1/blobs/*", h_blob_append, B_BLOB },
 	{ "GET", "v1/blobs/*/upload", h_blob_offset, B_NONE },
+	{ "GET", "v1/kt/head", h_kt_head, B_NONE },
+	{ "GET", "v1/kt/consistency", h_kt_consistency, B_NONE },
+	{ "GET", "v1/kt/entries", h_kt_entries, B_NONE },
+	{ "GET", "v1/kt/label", h_kt_label, B_NONE },
 	{ "GET", ".well-known/newchat", NULL, B_NONE },
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -61,6 +66,8 @@ void
 api_resp_free(struct api_resp *a)
 {
 	nc_buf_free(&a->body);
+	free(a->kt_proof);
+	a->kt_proof = NULL;
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
@@ -70,6 +77,8 @@ void
 fail(struct api_resp *a, int status, const char *reason)
 {
 	nc_buf_reset(&a->body);
+	free(a->kt_proof);   /* an error carries no proof */
+	a->kt_proof = NULL;
 	a->status = status;
 	a->ctype = "text/plain";
 	if (nc_buf_printf(&a->body, "%s\n", reason) != 0)
@@ -195,8 +204,13 @@ unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 static void
 well_known(struct call *c)
 {
-	if (nc_buf_printf(&c->a->body, "newchat 1\ndomain %s\nrelay %s\n",
-	    c->r->domain, c->r->url) != 0) {
+	char log[65], vrf[65];
+
+	/* the key log's keys, for clients to pin (protocol.md 1.1) */
+	nc_hex_encode(log, c->r->kt->log_pk, 32);
+	nc_hex_encode(vrf, c->r->kt->vrf_pk, 32);
+	if (nc_buf_printf(&c->a->body, "newchat 1\ndomain %s\nrelay %s\nkt-log %s\n"
+	    "kt-vrf %s\n", c->r->domain, c->r->url, log, vrf) != 0) {
 		fail(c->a, 503, "out of memory");
 		return;
 	}

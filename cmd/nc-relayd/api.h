@@ -31,6 +31,7 @@ struct api_req {
 	const char *h_device, *h_time, *h_nonce, *h_sig; /* X-NC-*, or NULL */
 	const char *h_delete_hash, *h_delete_token, *h_expires;
 	const char *h_range;            /* blob GET: "bytes=N-" */
+	const char *h_kt_since;         /* device-list GET: X-NC-KT-Since */
 	const uint8_t *body;
 	size_t body_len;
 	const char *body_file;         /* blob PUT: the body, streamed to disk */
@@ -56,6 +57,7 @@ struct api_resp {
 	char content_range[80];        /* "bytes N-M/SIZE" of a 206, or "" */
 	unsigned retry_after;          /* 429: seconds */
 	int file_taken;                /* body_file was moved into the store */
+	char *kt_proof;                /* X-NC-KT-Proof (malloc'd), or NULL */
 	struct api_wait wait;
 };
 

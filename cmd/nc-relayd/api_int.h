@@ -58,5 +58,12 @@ void h_blob_delete(struct call *c);
 void h_blob_create(struct call *c);
 void h_blob_append(struct call *c);
 void h_blob_offset(struct call *c);
+void h_kt_head(struct call *c);
+void h_kt_consistency(struct call *c);
+void h_kt_entries(struct call *c);
+void h_kt_label(struct call *c);
+/* The key log's part of a device-list GET: the X-NC-KT-Proof of user's
+ * version (since from X-NC-KT-Since). 0, or 1 answered (400, 503). */
+int kt_attach_proof(struct call *c, const char *user, uint64_t version);
 
 #endif

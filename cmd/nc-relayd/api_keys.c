@@ -13,6 +13,7 @@ h_devlist_put(struct call *c)
 	const char *user = c->seg[2];
 	static _Thread_local nc_devlist l;
 	uint8_t dev[NC_DEVLIST_MAX][NC_DEVID_LEN], pk[NC_DEVLIST_MAX][NC_PK_LEN];
+	struct store_kt_leaf kt;
 	char addr[NC_ADDR_MAX + 1];
 	int rc, ok;
 
@@ -40,9 +41,16 @@ h_devlist_put(struct call *c)
 		memcpy(dev[i], l.dev[i].id, NC_DEVID_LEN);
 		memcpy(pk[i], l.dev[i].sign_pk, NC_PK_LEN);
 	}
+	/* Its key-log leaf, appended with it (the VRF runs here, in
+	 * parallel, not on the store's single writer). */
+	if (relay_kt_leaf(c->r, user, l.version, l.identity, c->q->body, c->q->body_len,
+	    &kt) != 0) {
+		fail(c->a, 503, "key log unavailable, retry later");
+		return;
+	}
 	rc = store_devlist_put(c->r->store, user, l.version, l.identity,
 	    c->q->body, c->q->body_len, (const uint8_t (*)[NC_DEVID_LEN])dev,
-	    (const uint8_t (*)[NC_PK_LEN])pk, l.n);
+	    (const uint8_t (*)[NC_PK_LEN])pk, l.n, &kt);
 	if (rc == ST_CONFLICT)
 		fail(c->a, 409, "device list version not newer than the stored one");
 	else if (rc == ST_FORBIDDEN)
@@ -64,7 +72,7 @@ h_devlist_get(struct call *c)
 		return;
 	if ((rc = store_devlist_get(c->r->store, user, &c->a->body, &v)) != ST_OK)
 		fail_store(c->a, rc, "device list");
-	else
+	else if (kt_attach_proof(c, user, v) == 0)   /* X-NC-KT-Proof */
 		reply(c->a, 200);
 }
 

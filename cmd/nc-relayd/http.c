@@ -300,6 +300,8 @@ send_resp(struct req *q, struct api_resp *a)
 		MHD_add_response_header(rs, MHD_HTTP_HEADER_CONTENT_TYPE, a->ctype);
 	if (a->content_range[0])
 		MHD_add_response_header(rs, "Content-Range", a->content_range);
+	if (a->kt_proof)
+		MHD_add_response_header(rs, "X-NC-KT-Proof", a->kt_proof);
 	if (a->retry_after) {
 		snprintf(ra, sizeof ra, "%u", a->retry_after);
 		MHD_add_response_header(rs, MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -553,6 +555,7 @@ dispatch(struct req *q)
 	r->h_delete_token = header(q->mc, "X-NC-Delete-Token");
 	r->h_expires = header(q->mc, "X-NC-Expires");
 	r->h_range = header(q->mc, "Range");
+	r->h_kt_since = header(q->mc, "X-NC-KT-Since");
 	r->body = q->body.p;
 	r->body_len = q->body.len;
 	r->now = (int64_t)time(NULL);

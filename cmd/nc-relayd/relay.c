@@ -1,13 +1,17 @@
 /* relay.c - one relay's state. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "devlist.h"
 #include "hex.h"
+#include "kt.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "replay.h"
@@ -38,6 +42,112 @@ on_mail(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN])
 	waiters_notify(r->waiters, user, dev);
 }
 
+#define KT_KEYFILE "kt.key"
+
+static int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Makes DIR/kt.key (two random seeds): written to a temporary file, synced,
+ * then linked into place, so a crash leaves the whole file or none. */
+static int
+kt_keys_create(const char *dir, const char *path)
+{
+	char tmp[4200];
+	uint8_t b[64];
+	int fd, ok;
+
+	snprintf(tmp, sizeof tmp, "%s/%s.XXXXXX", dir, KT_KEYFILE);
+	if ((fd = mkstemp(tmp)) < 0)   /* 0600 */
+		return -1;
+	randombytes_buf(b, sizeof b);
+	ok = write(fd, b, sizeof b) == (ssize_t)sizeof b && fsync(fd) == 0;
+	sodium_memzero(b, sizeof b);
+	ok = close(fd) == 0 && ok;
+	ok = ok && (link(tmp, path) == 0 || errno == EEXIST);   /* EEXIST: another won */
+	unlink(tmp);
+	return ok && sync_dir(dir) == 0 ? 0 : -1;
+}
+
+/* The key log's keys: read from DIR/kt.key, made at the first start. A
+ * missing file is made again only while the log is empty: a new key under
+ * an existing log would make every client that pinned the old one raise
+ * an alarm, so the relay refuses to start and says so. */
+static int
+kt_keys(struct relay *r, const char *dir)
+{
+	char path[4200];
+	struct stat sb;
+	uint8_t b[64];
+	int64_t n;
+	int fd, ok;
+
+	snprintf(path, sizeof path, "%s/%s", dir, KT_KEYFILE);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 && errno == ENOENT) {
+		if ((n = store_kt_size(r->store)) != 0) {
+			fprintf(stderr, "nc-relayd: %s: missing, but the key log holds %lld "
+			    "entries signed with it: restore the file from a backup\n", path,
+			    (long long)n);
+			return -1;
+		}
+		if (kt_keys_create(dir, path) != 0) {
+			fprintf(stderr, "nc-relayd: %s: cannot create: %s\n", path,
+			    strerror(errno));
+			return -1;
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		fprintf(stderr, "nc-relayd: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == (off_t)sizeof b &&
+	    read(fd, b, sizeof b) == (ssize_t)sizeof b;
+	if (ok && (sb.st_mode & 077) != 0)
+		(void)fchmod(fd, 0600);   /* a secret, like relay.db */
+	close(fd);
+	if (!ok) {
+		sodium_memzero(b, sizeof b);
+		fprintf(stderr, "nc-relayd: %s: not a key-log key file (64 bytes): restore "
+		    "it from a backup\n", path);
+		return -1;
+	}
+	crypto_sign_seed_keypair(r->kt->log_pk, r->kt->log_sk, b);
+	memcpy(r->kt->vrf_seed, b + 32, 32);
+	nc_vrf_public(r->kt->vrf_pk, r->kt->vrf_seed);
+	sodium_memzero(b, sizeof b);
+	return 0;
+}
+
+int
+relay_kt_leaf(const struct relay *r, const char *user, uint64_t version,
+    const uint8_t identity[32], const uint8_t *list, size_t n, struct store_kt_leaf *out)
+{
+	char addr[NC_ADDR_MAX + 1];
+
+	if ((size_t)snprintf(addr, sizeof addr, "%s@%s", user, r->domain) >= sizeof addr ||
+	    nc_kt_label(out->label, out->vrf, r->kt->vrf_seed, addr, version) != 0)
+		return -1;
+	randombytes_buf(out->opening, sizeof out->opening);
+	nc_kt_commit(out->commitment, out->opening, out->label, identity, list, n);
+	return 0;
+}
+
+static int
+kt_fill(void *arg, const char *user, uint64_t version, const uint8_t identity[NC_PK_LEN],
+    const uint8_t *list, size_t len, struct store_kt_leaf *out)
+{
+	return relay_kt_leaf(arg, user, version, identity, list, len, out);
+}
+
 int
 relay_open(struct relay **rp, const struct relay_conf *c)
 {
@@ -66,6 +176,18 @@ relay_open(struct relay **rp, const struct relay_conf *c)
 		relay_close(r);
 		return -1;
 	}
+	/* The key log: its keys, then the lists stored before it existed. */
+	if ((r->kt = sodium_malloc(sizeof *r->kt)) == NULL || kt_keys(r, c->datadir) != 0) {
+		relay_close(r);
+		return -1;
+	}
+	store_kt_keys(r->store, r->kt->log_sk, r->domain);
+	if (store_kt_backfill(r->store, kt_fill, r) != ST_OK) {
+		fprintf(stderr, "nc-relayd: %s: cannot log the stored device lists\n",
+		    c->datadir);
+		relay_close(r);
+		return -1;
+	}
 	*rp = r;
 	return 0;
 }
@@ -75,7 +197,8 @@ relay_close(struct relay *r)
 {
 	if (r == NULL)
 		return;
-	store_close(r->store);   /* first: its commits notify waiters */
+	store_close(r->store);   /* first: its commits notify waiters, and sign */
+	sodium_free(r->kt);      /* zeroes it */
 	waiters_free(r->waiters);
 	replay_free(r->replay);
 	rl_free(r->rl);

@@ -22,6 +22,14 @@ struct relay_conf {
 	struct store_limits lim;
 };
 
+/* The key log's keys (issue 19), in DATADIR/kt.key (0600): the log's
+ * signing seed then the VRF seed, 32 bytes each, made at the first start
+ * and kept for the relay's life - clients pin the public keys. */
+struct relay_kt {
+	uint8_t log_sk[64], log_pk[32];
+	uint8_t vrf_seed[32], vrf_pk[32];
+};
+
 struct relay {
 	struct relay_conf conf;
 	char domain[NC_DOMAIN_MAX + 1];
@@ -30,6 +38,7 @@ struct relay {
 	struct ratelimit *rl;
 	struct replay *replay;
 	struct waiters *waiters;
+	struct relay_kt *kt;    /* sodium_malloc'd */
 	atomic_int stopping;    /* set by the main thread, read by workers */
 };
 
@@ -37,6 +46,9 @@ void relay_conf_defaults(struct relay_conf *c);
 /* Opens (creating) the data directory; 0 or -1 with a message on stderr. */
 int relay_open(struct relay **r, const struct relay_conf *c);
 void relay_close(struct relay *r);
+/* The key-log leaf of user's list version (a fresh random opening). 0 or -1. */
+int relay_kt_leaf(const struct relay *r, const char *user, uint64_t version,
+    const uint8_t identity[32], const uint8_t *list, size_t n, struct store_kt_leaf *out);
 /* Print a new single-use invite code to stdout. */
 int relay_issue_invite(struct relay *r);
 

@@ -10,6 +10,7 @@
 
 #include "relaymsg.h"
 #include "buf.h"
+#include "kt.h"
 
 enum store_rc {
 	ST_OK = 0,
@@ -77,11 +78,22 @@ int store_device_joining(struct store *s, const char *user,
 int store_idbackup_put(struct store *s, const char *user, const uint8_t *p, size_t n);
 int store_idbackup_get(struct store *s, const char *user, nc_buf *out);
 
+/* A device-list version's leaf in the key log (kt.h), made by the caller
+ * (the VRF takes half a millisecond: not on the writer's thread). */
+struct store_kt_leaf {
+	uint8_t label[NC_KT_LABEL];
+	uint8_t commitment[32];
+	uint8_t opening[32];
+	uint8_t vrf[NC_VRF_PROOF];   /* the label's proof, kept for fetches */
+};
+
 /* A verified list: version must exceed the stored one (ST_CONFLICT) and the
- * identity key match the pinned one (ST_FORBIDDEN). */
+ * identity key match the pinned one (ST_FORBIDDEN). kt is appended to the
+ * key log in the same transaction: an acknowledged list is in the log. */
 int store_devlist_put(struct store *s, const char *user, uint64_t version,
     const uint8_t identity[NC_PK_LEN], const uint8_t *list, size_t len,
-    const uint8_t (*dev)[NC_DEVID_LEN], const uint8_t (*pk)[NC_PK_LEN], size_t ndev);
+    const uint8_t (*dev)[NC_DEVID_LEN], const uint8_t (*pk)[NC_PK_LEN], size_t ndev,
+    const struct store_kt_leaf *kt);
 int store_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *version);
 
 int store_prekeys_put(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
@@ -132,6 +144,33 @@ int store_blob_append(struct store *s, const uint8_t id[32], uint64_t off,
     const char *tmp, uint64_t n, int64_t now, uint64_t *cur);
 int store_blob_offset(struct store *s, const uint8_t id[32], int64_t now,
     uint64_t *off, uint64_t *length);
+
+/* The key log (issue 19). store_kt_keys gives the writer the log's signing
+ * key and domain (kept by the caller until store_close): every batch of
+ * writes that appended leaves commits with a new signed head. */
+void store_kt_keys(struct store *s, const uint8_t *log_sk, const char *domain);
+/* The number of leaves, or -1. */
+int64_t store_kt_size(struct store *s);
+/* The fetch proof of user's version against the newest head, with a
+ * consistency proof from the tree of since leaves (0: none; larger than
+ * the tree: none either, the client sees the smaller head). */
+int store_kt_prove(struct store *s, const char *user, uint64_t version, uint64_t since,
+    nc_kt_proof *p);
+/* ST_NOTFOUND if nothing is logged yet. */
+int store_kt_head(struct store *s, nc_kt_head *h);
+/* ST_NOTFOUND if to is past the newest head. */
+int store_kt_consistency(struct store *s, uint64_t from, uint64_t to, nc_kt_cons *c);
+/* Up to count leaves from start (NC_KT_ENTRIES_MAX at most), none past
+ * the newest head; ST_NOTFOUND if start is past it. */
+int store_kt_entries(struct store *s, uint64_t start, size_t count, nc_kt_entries *e);
+int store_kt_label(struct store *s, const char *user, uint64_t version,
+    nc_kt_labelproof *l);
+/* Every stored device list without a leaf (stored before the log
+ * existed): fn makes its leaf, which is appended. */
+typedef int (*store_kt_fill_fn)(void *arg, const char *user, uint64_t version,
+    const uint8_t identity[NC_PK_LEN], const uint8_t *list, size_t len,
+    struct store_kt_leaf *out);
+int store_kt_backfill(struct store *s, store_kt_fill_fn fn, void *arg);
 
 /* Drop expired challenges and blobs. */
 int store_sweep(struct store *s, int64_t now);

@@ -20,6 +20,7 @@
 #include "hex.h"
 #include "sqldb.h"
 #include "store.h"
+#include "store_kt.h"
 
 #define BATCH_MAX 512
 /* The WAL's bound. Passive checkpoints (the checkpointer's, every 200 ms)
@@ -67,6 +68,11 @@ struct store {
 	uint64_t commits, failures, restarts;
 	int failing;                     /* the last batch failed to commit */
 	char why[160];                   /* sqlite's reason, when failing */
+	/* the key log: the head's signing key (the caller's), and whether
+	 * the running batch appended (the writer thread's own) */
+	const uint8_t *kt_sk;
+	const char *kt_domain;
+	int kt_grew;
 };
 
 /* ---- health: WAL size, commits, failures ---- */
@@ -200,6 +206,11 @@ run_batch(struct store *s, struct job *batch)
 			(void)sqldb_exec(s->w, Q_ROLLBACK_TO, "");
 		(void)sqldb_exec(s->w, Q_RELEASE, "");
 	}
+	/* One signed head per batch that grew the key log, in its commit. */
+	if (ok && s->kt_grew && s->kt_sk &&
+	    ktdb_sign(s->w, s->kt_sk, s->kt_domain, (int64_t)time(NULL)) != ST_OK)
+		ok = batch_failed(s, why, sizeof why);
+	s->kt_grew = 0;
 	if (ok && sqldb_exec(s->w, Q_COMMIT, "") != 0)
 		ok = batch_failed(s, why, sizeof why);
 	/* (a failed COMMIT on a full disk has rolled back already) */
@@ -581,6 +592,8 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	OK(sqldb_exec(c, Q_OTPK_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_MAIL_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_IDB_DELUSER, "t", user));
+	if (ktdb_forget(c, user) != ST_OK)
+		return ST_ERR;
 	return ST_OK;
 }
 
@@ -807,6 +820,7 @@ struct dlput {
 	size_t len, ndev;
 	const uint8_t (*dev)[NC_DEVID_LEN];
 	const uint8_t (*pk)[NC_PK_LEN];
+	const struct store_kt_leaf *kt;
 };
 
 static int
@@ -818,7 +832,6 @@ j_devlist_put(struct store *s, struct sqldb *c, void *arg)
 	uint64_t cur;
 	int rc, pinned;
 
-	(void)s;
 	if ((rc = sqldb_step(st)) != SQLITE_ROW) {
 		if (st)
 			sqlite3_reset(st);
@@ -837,16 +850,20 @@ j_devlist_put(struct store *s, struct sqldb *c, void *arg)
 	for (size_t i = 0; i < p->ndev; i++)
 		OK(sqldb_exec(c, Q_DEV_INS, "tbbi", p->user, p->dev[i],
 		    (size_t)NC_DEVID_LEN, p->pk[i], (size_t)NC_PK_LEN, (int64_t)1));
-	return ST_OK;
+	s->kt_grew = 1;
+	return ktdb_append(c, p->user, p->version, p->kt);
 }
 
 int
 store_devlist_put(struct store *s, const char *user, uint64_t version,
     const uint8_t identity[NC_PK_LEN], const uint8_t *list, size_t len,
-    const uint8_t (*dev)[NC_DEVID_LEN], const uint8_t (*pk)[NC_PK_LEN], size_t ndev)
+    const uint8_t (*dev)[NC_DEVID_LEN], const uint8_t (*pk)[NC_PK_LEN], size_t ndev,
+    const struct store_kt_leaf *kt)
 {
-	struct dlput p = { user, version, identity, list, len, ndev, dev, pk };
+	struct dlput p = { user, version, identity, list, len, ndev, dev, pk, kt };
 
+	if (kt == NULL)
+		return ST_ERR;   /* every accepted list is logged */
 	if (version > INT64_MAX)
 		return ST_CONFLICT;
 	return submit(s, j_devlist_put, NULL, &p);
@@ -875,6 +892,141 @@ store_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *vers
 	}
 	sqlite3_reset(st);
 out:
+	rput(s, c);
+	return rc;
+}
+
+/* ---- the key log (store_kt.c) ---- */
+
+void
+store_kt_keys(struct store *s, const uint8_t *log_sk, const char *domain)
+{
+	pthread_mutex_lock(&s->mu);   /* the writer reads them under it... */
+	s->kt_sk = log_sk;
+	s->kt_domain = domain;
+	pthread_mutex_unlock(&s->mu); /* ...taking a batch: set before it */
+}
+
+int64_t
+store_kt_size(struct store *s)
+{
+	struct sqldb *c = rget(s);
+	int64_t n = c ? ktdb_size(c) : -1;
+
+	rput(s, c);
+	return n;
+}
+
+int
+store_kt_prove(struct store *s, const char *user, uint64_t version, uint64_t since,
+    nc_kt_proof *p)
+{
+	struct sqldb *c = rget(s);
+	int rc = c ? ktdb_prove(c, user, version, since, p) : ST_ERR;
+
+	rput(s, c);
+	return rc;
+}
+
+int
+store_kt_head(struct store *s, nc_kt_head *h)
+{
+	struct sqldb *c = rget(s);
+	int rc = c ? ktdb_head(c, h) : ST_ERR;
+
+	rput(s, c);
+	return rc;
+}
+
+int
+store_kt_consistency(struct store *s, uint64_t from, uint64_t to, nc_kt_cons *out)
+{
+	struct sqldb *c = rget(s);
+	int rc = c ? ktdb_consistency(c, from, to, out) : ST_ERR;
+
+	rput(s, c);
+	return rc;
+}
+
+int
+store_kt_entries(struct store *s, uint64_t start, size_t count, nc_kt_entries *e)
+{
+	struct sqldb *c = rget(s);
+	int rc = c ? ktdb_entries(c, start, count, e) : ST_ERR;
+
+	rput(s, c);
+	return rc;
+}
+
+int
+store_kt_label(struct store *s, const char *user, uint64_t version,
+    nc_kt_labelproof *l)
+{
+	struct sqldb *c = rget(s);
+	int rc = c ? ktdb_label(c, user, version, l) : ST_ERR;
+
+	rput(s, c);
+	return rc;
+}
+
+struct ktfill {
+	char user[NC_NAME_MAX + 1];
+	uint64_t version;
+	struct store_kt_leaf leaf;
+};
+
+/* Appends f's leaf if its version is still the user's and unlogged. */
+static int
+j_kt_fill(struct store *s, struct sqldb *c, void *arg)
+{
+	struct ktfill *f = arg;
+	sqlite3_stmt *st = sqldb_q(c, Q_USER_DL, "t", f->user);
+	nc_kt_labelproof l;
+	int rc = sqldb_step(st);
+	uint64_t cur = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+
+	if (st)
+		sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ST_ERR;
+	if (cur != f->version || (rc = ktdb_label(c, f->user, f->version, &l)) == ST_OK)
+		return ST_OK;
+	if (rc != ST_NOTFOUND)
+		return rc;
+	s->kt_grew = 1;
+	return ktdb_append(c, f->user, f->version, &f->leaf);
+}
+
+int
+store_kt_backfill(struct store *s, store_kt_fill_fn fn, void *arg)
+{
+	static const char q[] = "SELECT name, dl_version, identity, dl FROM users u"
+	    " WHERE dl_version > 0 AND NOT EXISTS (SELECT 1 FROM kt_leaves k"
+	    " WHERE k.user = u.name AND k.version = u.dl_version) ORDER BY name";
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st = NULL;
+	struct ktfill f;
+	uint8_t id[NC_PK_LEN];
+	const char *name;
+	int rc = ST_ERR;
+
+	if (c == NULL || sqlite3_prepare_v2(c->db, q, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqldb_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		if (name == NULL || strlen(name) > NC_NAME_MAX ||
+		    sqldb_blob(st, 2, id, NC_PK_LEN) != 0)
+			continue;   /* nothing a list was accepted for */
+		snprintf(f.user, sizeof f.user, "%s", name);
+		f.version = (uint64_t)sqlite3_column_int64(st, 1);
+		if (fn(arg, f.user, f.version, id, sqlite3_column_blob(st, 3),
+		    (size_t)sqlite3_column_bytes(st, 3), &f.leaf) != 0 ||
+		    submit(s, j_kt_fill, NULL, &f) != ST_OK)
+			break;
+	}
+	rc = rc == SQLITE_DONE ? ST_OK : ST_ERR;
+out:
+	sqlite3_finalize(st);
 	rput(s, c);
 	return rc;
 }

@@ -121,6 +121,15 @@ put_hashes(nc_enc *e, const nc_merkle_hash *h, size_t n)
 		nc_put_fixed(e, h[i], NC_MERKLE_HASH);
 }
 
+static void
+put_head(nc_enc *e, const nc_kt_head *h)
+{
+	nc_put_u64(e, h->size);
+	nc_put_fixed(e, h->root, NC_MERKLE_HASH);
+	nc_put_u64(e, h->time);
+	nc_put_fixed(e, h->sig, 64);
+}
+
 int
 nc_kt_proof_encode(nc_buf *out, const nc_kt_proof *p)
 {
@@ -134,10 +143,7 @@ nc_kt_proof_encode(nc_buf *out, const nc_kt_proof *p)
 	nc_put_fixed(&e, p->vrf, NC_VRF_PROOF);
 	nc_put_fixed(&e, p->opening, 32);
 	nc_put_u64(&e, p->index);
-	nc_put_u64(&e, p->head.size);
-	nc_put_fixed(&e, p->head.root, NC_MERKLE_HASH);
-	nc_put_u64(&e, p->head.time);
-	nc_put_fixed(&e, p->head.sig, 64);
+	put_head(&e, &p->head);
 	put_hashes(&e, p->incl, p->nincl);
 	nc_put_u64(&e, p->since);
 	put_hashes(&e, p->cons, p->ncons);
@@ -164,6 +170,15 @@ get_hashes(nc_dec *d, nc_merkle_hash *h)
 	return d->err ? 0 : n;
 }
 
+static void
+get_head(nc_dec *d, nc_kt_head *h)
+{
+	h->size = nc_get_u64(d);
+	get_fixed(d, h->root, NC_MERKLE_HASH);
+	h->time = nc_get_u64(d);
+	get_fixed(d, h->sig, 64);
+}
+
 int
 nc_kt_proof_decode(nc_kt_proof *p, const uint8_t *b, size_t n)
 {
@@ -176,16 +191,144 @@ nc_kt_proof_decode(nc_kt_proof *p, const uint8_t *b, size_t n)
 	get_fixed(&d, p->vrf, NC_VRF_PROOF);
 	get_fixed(&d, p->opening, 32);
 	p->index = nc_get_u64(&d);
-	p->head.size = nc_get_u64(&d);
-	get_fixed(&d, p->head.root, NC_MERKLE_HASH);
-	p->head.time = nc_get_u64(&d);
-	get_fixed(&d, p->head.sig, 64);
+	get_head(&d, &p->head);
 	p->nincl = get_hashes(&d, p->incl);
 	p->since = nc_get_u64(&d);
 	p->ncons = get_hashes(&d, p->cons);
 	nc_dec_check(&d, p->index < p->head.size, "key log proof: leaf outside the tree");
 	nc_dec_check(&d, p->since <= p->head.size, "key log proof: consistency from a larger tree");
 	return nc_dec_end(&d, "key log proof");
+}
+
+/* ---- the log's routes ---- */
+
+int
+nc_kt_head_encode(nc_buf *out, const nc_kt_head *h)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, out);
+	put_head(&e, h);
+	return nc_enc_end(&e);
+}
+
+int
+nc_kt_head_decode(nc_kt_head *h, const uint8_t *b, size_t n)
+{
+	nc_dec d;
+
+	memset(h, 0, sizeof *h);
+	nc_dec_init(&d, b, n);
+	get_head(&d, h);
+	return nc_dec_end(&d, "key log head");
+}
+
+int
+nc_kt_cons_encode(nc_buf *out, const nc_kt_cons *c)
+{
+	nc_enc e;
+
+	if (c->n > NC_MERKLE_PROOF_MAX)
+		return nc_fail(NC_ESOFTWARE, "key log: proof too long");
+	nc_enc_init(&e, out);
+	nc_put_u64(&e, c->from);
+	nc_put_u64(&e, c->to);
+	put_hashes(&e, c->h, c->n);
+	return nc_enc_end(&e);
+}
+
+int
+nc_kt_cons_decode(nc_kt_cons *c, const uint8_t *b, size_t n)
+{
+	nc_dec d;
+
+	memset(c, 0, sizeof *c);
+	nc_dec_init(&d, b, n);
+	c->from = nc_get_u64(&d);
+	c->to = nc_get_u64(&d);
+	c->n = get_hashes(&d, c->h);
+	nc_dec_check(&d, c->from <= c->to, "key log consistency proof: from a larger tree");
+	return nc_dec_end(&d, "key log consistency proof");
+}
+
+int
+nc_kt_entries_encode(nc_buf *out, const nc_kt_entries *en)
+{
+	nc_enc e;
+
+	if (en->n > NC_KT_ENTRIES_MAX)
+		return nc_fail(NC_ESOFTWARE, "key log: too many entries");
+	nc_enc_init(&e, out);
+	nc_put_u64(&e, en->start);
+	nc_put_u16(&e, (uint16_t)en->n);
+	for (size_t i = 0; i < en->n; i++)
+		nc_put_fixed(&e, en->leaf[i], NC_KT_LEAF);
+	return nc_enc_end(&e);
+}
+
+int
+nc_kt_entries_decode(nc_kt_entries *en, const uint8_t *b, size_t n)
+{
+	nc_dec d;
+	size_t i;
+
+	en->start = 0;
+	en->n = 0;
+	nc_dec_init(&d, b, n);
+	en->start = nc_get_u64(&d);
+	en->n = nc_get_u16(&d);
+	nc_dec_check(&d, en->n <= NC_KT_ENTRIES_MAX, "key log entries count");
+	for (i = 0; d.err == 0 && i < en->n; i++) {
+		get_fixed(&d, en->leaf[i], NC_KT_LEAF);
+		nc_dec_check(&d, en->leaf[i][0] == 1, "key log entry version");
+	}
+	nc_dec_check(&d, en->n == 0 || en->start <= UINT64_MAX - en->n,
+	    "key log entries past the end");
+	if (d.err)
+		en->n = 0;
+	return nc_dec_end(&d, "key log entries");
+}
+
+int
+nc_kt_labelproof_encode(nc_buf *out, const nc_kt_labelproof *l)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, out);
+	nc_put_u64(&e, l->version);
+	nc_put_u64(&e, l->index);
+	nc_put_fixed(&e, l->vrf, NC_VRF_PROOF);
+	return nc_enc_end(&e);
+}
+
+int
+nc_kt_labelproof_decode(nc_kt_labelproof *l, const uint8_t *b, size_t n)
+{
+	nc_dec d;
+
+	memset(l, 0, sizeof *l);
+	nc_dec_init(&d, b, n);
+	l->version = nc_get_u64(&d);
+	l->index = nc_get_u64(&d);
+	get_fixed(&d, l->vrf, NC_VRF_PROOF);
+	return nc_dec_end(&d, "key log label proof");
+}
+
+int
+nc_kt_labelproof_verify(uint8_t label[NC_KT_LABEL], const nc_kt_labelproof *l,
+    const uint8_t vrf_pk[32], const char *user)
+{
+	uint8_t a[ALPHA_MAX], beta[NC_VRF_OUTPUT];
+	size_t an;
+	int rc;
+
+	if ((rc = alpha(a, &an, user, l->version)) != 0)
+		return rc;
+	if (nc_vrf_verify(beta, vrf_pk, l->vrf, a, an) != 0)
+		return nc_fail(NC_ESECURITY, "key log: the label's VRF proof does not verify for %.318s",
+		    user);
+	memcpy(label, beta, NC_KT_LABEL);
+	return 0;
 }
 
 int

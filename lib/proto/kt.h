@@ -72,6 +72,53 @@ int nc_kt_proof_encode(nc_buf *out, const nc_kt_proof *p) __attribute__((warn_un
 int nc_kt_proof_decode(nc_kt_proof *p, const uint8_t *b, size_t n)
 	__attribute__((warn_unused_result));
 
+/* ---- what the log's routes answer (GET /v1/kt/...) ---- */
+
+#define NC_KT_ENTRIES_MAX 1000   /* leaves in one answer */
+
+/* A tree head alone: u64 size || root || u64 time || sig[64]. */
+#define NC_KT_HEAD_LEN (8 + NC_MERKLE_HASH + 8 + 64)
+int nc_kt_head_encode(nc_buf *out, const nc_kt_head *h) __attribute__((warn_unused_result));
+int nc_kt_head_decode(nc_kt_head *h, const uint8_t *b, size_t n)
+	__attribute__((warn_unused_result));
+
+/* A consistency proof: u64 from || u64 to || u8 m || m hashes. */
+typedef struct {
+	uint64_t from, to;
+	nc_merkle_hash h[NC_MERKLE_PROOF_MAX];
+	size_t n;
+} nc_kt_cons;
+int nc_kt_cons_encode(nc_buf *out, const nc_kt_cons *c) __attribute__((warn_unused_result));
+int nc_kt_cons_decode(nc_kt_cons *c, const uint8_t *b, size_t n)
+	__attribute__((warn_unused_result));
+
+/* Leaves for auditors: u64 start || u16 n || n leaves (each NC_KT_LEAF
+ * bytes, starting with 1), n <= NC_KT_ENTRIES_MAX. */
+typedef struct {
+	uint64_t start;
+	size_t n;
+	uint8_t leaf[NC_KT_ENTRIES_MAX][NC_KT_LEAF];
+} nc_kt_entries;
+int nc_kt_entries_encode(nc_buf *out, const nc_kt_entries *e)
+	__attribute__((warn_unused_result));
+int nc_kt_entries_decode(nc_kt_entries *e, const uint8_t *b, size_t n)
+	__attribute__((warn_unused_result));
+
+/* One label's VRF proof, for a user's own devices watching the log for
+ * their entries: u64 version || u64 leaf index || vrf[80]. */
+typedef struct {
+	uint64_t version, index;
+	uint8_t vrf[NC_VRF_PROOF];
+} nc_kt_labelproof;
+int nc_kt_labelproof_encode(nc_buf *out, const nc_kt_labelproof *l)
+	__attribute__((warn_unused_result));
+int nc_kt_labelproof_decode(nc_kt_labelproof *l, const uint8_t *b, size_t n)
+	__attribute__((warn_unused_result));
+/* The label the proof gives for (user, l->version) under vrf_pk: 0, or
+ * NC_ESECURITY if the proof is not the VRF key's for that input. */
+int nc_kt_labelproof_verify(uint8_t label[NC_KT_LABEL], const nc_kt_labelproof *l,
+    const uint8_t vrf_pk[32], const char *user) __attribute__((warn_unused_result));
+
 /* ---- the client's side ---- */
 
 int nc_kt_head_verify(const nc_kt_head *h, const uint8_t log_pk[32], const char *domain)

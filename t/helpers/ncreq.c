@@ -15,6 +15,21 @@
  *   ncreq deliver VERSION DEVHEX:ENVHEX:FILE...  batch delivery body
  *   ncreq ack ENVHEX...                 ack body
  *   ncreq hex N                         N random bytes in hex
+ *   ncreq kthead DESC HEAD              check a key-log head (GET /v1/kt/head)
+ *                                       against the log key of the relay's
+ *                                       descriptor DESC (its well-known
+ *                                       answer); print SIZE ROOTHEX TIME
+ *   ncreq ktverify DESC ADDR LIST PROOF [LASTHEAD]   nc_kt_verify the
+ *                                       X-NC-KT-Proof in PROOF (base64) for
+ *                                       the device list LIST of ADDR; the
+ *                                       proof's head goes to PROOF.head;
+ *                                       print SIZE INDEX VERSION
+ *   ncreq ktcons DESC OLDHEAD NEWHEAD CONS   check a consistency proof
+ *   ncreq ktentries DESC HEAD ENTRIES   the entries (from 0) rebuild the
+ *                                       head's root; print their count
+ *   ncreq ktlabel DESC ADDR LABEL ENTRIES   the label proof verifies and
+ *                                       its label is the leaf at its index
+ *                                       in ENTRIES (from 0); print INDEX
  *   ncreq show KIND FILE                decode a response: challenge, count,
  *                                       claim, mailbox, version
  *   ncreq flood URL C N OKFILE          PUT N 400-byte envelopes with ids
@@ -40,6 +55,7 @@
 #include "hex.h"
 #include "idbackup.h"
 #include "keys.h"
+#include "kt.h"
 #include "reqsig.h"
 
 static void
@@ -376,6 +392,214 @@ show(const char *kind, const char *file)
 	nc_buf_free(&b);
 }
 
+/* ---- the key log ---- */
+
+struct desc {
+	char domain[NC_DOMAIN_MAX + 1];
+	uint8_t log_pk[32], vrf_pk[32];
+};
+
+static void
+readdesc(const char *file, struct desc *d)
+{
+	char line[512], hx[80];
+	FILE *f = fopen(file, "r");
+	int got = 0;
+
+	if (f == NULL)
+		die(file);
+	while (fgets(line, sizeof line, f)) {
+		if (sscanf(line, "domain %253s", d->domain) == 1)
+			got |= 1;
+		else if (sscanf(line, "kt-log %70s", hx) == 1 &&
+		    nc_hex_decode(d->log_pk, 32, hx, strlen(hx)) == 0)
+			got |= 2;
+		else if (sscanf(line, "kt-vrf %70s", hx) == 1 &&
+		    nc_hex_decode(d->vrf_pk, 32, hx, strlen(hx)) == 0)
+			got |= 4;
+	}
+	fclose(f);
+	if (got != 7)
+		die("descriptor without domain, kt-log and kt-vrf lines");
+}
+
+static void
+readhead(const char *desc, const char *file, nc_kt_head *h, struct desc *d)
+{
+	nc_buf b = NC_BUF_INIT;
+
+	readdesc(desc, d);
+	slurp(file, &b);
+	if (nc_kt_head_decode(h, b.p, b.len) != 0 ||
+	    nc_kt_head_verify(h, d->log_pk, d->domain) != 0)
+		die(nc_errmsg());
+	nc_buf_free(&b);
+}
+
+static void
+kthead(const char *desc, const char *file)
+{
+	struct desc d;
+	nc_kt_head h;
+	char hx[65];
+
+	readhead(desc, file, &h, &d);
+	nc_hex_encode(hx, h.root, 32);
+	printf("%llu %s %llu\n", (unsigned long long)h.size, hx, (unsigned long long)h.time);
+}
+
+static void
+ktverify(const char *desc, const char *addr, const char *list, const char *proof,
+    const char *last)
+{
+	static nc_kt_proof p;
+	struct desc d;
+	nc_kt_head old;
+	nc_devlist *l = calloc(1, sizeof *l);
+	nc_buf b = NC_BUF_INIT, pb = NC_BUF_INIT, hb = NC_BUF_INIT;
+	char path[4200];
+	size_t n;
+
+	if (l == NULL)
+		die("no memory");
+	if (last)
+		readhead(desc, last, &old, &d);
+	readdesc(desc, &d);
+	slurp(proof, &b);
+	while (b.len > 0 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+		b.len--;
+	if (nc_buf_reserve(&pb, b.len) != 0 ||
+	    sodium_base642bin(pb.p, b.len, (const char *)b.p, b.len, NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		die("proof: not base64");
+	if (nc_kt_proof_decode(&p, pb.p, n) != 0)
+		die(nc_errmsg());
+	nc_buf_reset(&b);
+	slurp(list, &b);
+	/* the identity key is the one the list names (and signs it) */
+	if (nc_devlist_decode(l, b.p, b.len) != 0 || nc_devlist_verify(l) != 0)
+		die(nc_errmsg());
+	if (p.version != l->version)
+		die("proof for another version than the list's");
+	if (nc_kt_verify(&p, d.log_pk, d.vrf_pk, d.domain, addr, l->identity, b.p, b.len,
+	    last ? &old : NULL) != 0)
+		die(nc_errmsg());
+	snprintf(path, sizeof path, "%s.head", proof);
+	if (nc_kt_head_encode(&hb, &p.head) != 0)
+		die(nc_errmsg());
+	{
+		FILE *f = fopen(path, "wb");
+		if (f == NULL || fwrite(hb.p, 1, hb.len, f) != hb.len || fclose(f) != 0)
+			die(path);
+	}
+	printf("%llu %llu %llu\n", (unsigned long long)p.head.size,
+	    (unsigned long long)p.index, (unsigned long long)p.version);
+	nc_buf_free(&b);
+	nc_buf_free(&pb);
+	nc_buf_free(&hb);
+	free(l);
+}
+
+static void
+ktcons(const char *desc, const char *oldf, const char *newf, const char *consf)
+{
+	static nc_kt_cons k;
+	struct desc d;
+	nc_kt_head o, h;
+	nc_buf b = NC_BUF_INIT;
+
+	readhead(desc, oldf, &o, &d);
+	readhead(desc, newf, &h, &d);
+	slurp(consf, &b);
+	if (nc_kt_cons_decode(&k, b.p, b.len) != 0)
+		die(nc_errmsg());
+	if (k.from != o.size || k.to != h.size)
+		die("consistency proof between other sizes");
+	if (nc_merkle_verify_consistency(o.size, h.size, o.root, h.root, k.h, k.n) != 0)
+		die(nc_errmsg());
+	puts("ok");
+	nc_buf_free(&b);
+}
+
+/* MTH over leaf hashes lh[lo..hi) (RFC 9162 2.1.1). */
+static void
+mth(nc_merkle_hash out, nc_merkle_hash *lh, uint64_t lo, uint64_t hi)
+{
+	nc_merkle_hash l, r;
+	uint64_t k = 1;
+
+	if (hi - lo == 1) {
+		memcpy(out, lh[lo], NC_MERKLE_HASH);
+		return;
+	}
+	while (k << 1 < hi - lo)
+		k <<= 1;
+	mth(l, lh, lo, lo + k);
+	mth(r, lh, lo + k, hi);
+	nc_merkle_node(out, l, r);
+}
+
+static nc_kt_entries *
+readentries(const char *file)
+{
+	nc_kt_entries *e = malloc(sizeof *e);
+	nc_buf b = NC_BUF_INIT;
+
+	if (e == NULL)
+		die("no memory");
+	slurp(file, &b);
+	if (nc_kt_entries_decode(e, b.p, b.len) != 0)
+		die(nc_errmsg());
+	if (e->start != 0)
+		die("entries: want them from 0");
+	nc_buf_free(&b);
+	return e;
+}
+
+static void
+ktentries(const char *desc, const char *headf, const char *entf)
+{
+	nc_kt_entries *e = readentries(entf);
+	nc_merkle_hash *lh, root;
+	struct desc d;
+	nc_kt_head h;
+
+	readhead(desc, headf, &h, &d);
+	if (e->n != h.size || h.size == 0)
+		die("entries: not the head's leaves");
+	if ((lh = calloc(e->n, sizeof *lh)) == NULL)
+		die("no memory");
+	for (size_t i = 0; i < e->n; i++)
+		nc_merkle_leaf(lh[i], e->leaf[i], NC_KT_LEAF);
+	mth(root, lh, 0, e->n);
+	if (memcmp(root, h.root, sizeof root) != 0)
+		die("entries: they do not make the head's root");
+	printf("%zu\n", e->n);
+	free(lh);
+	free(e);
+}
+
+static void
+ktlabel(const char *desc, const char *addr, const char *labelf, const char *entf)
+{
+	nc_kt_entries *e = readentries(entf);
+	nc_kt_labelproof l;
+	struct desc d;
+	uint8_t label[NC_KT_LABEL];
+	nc_buf b = NC_BUF_INIT;
+
+	readdesc(desc, &d);
+	slurp(labelf, &b);
+	if (nc_kt_labelproof_decode(&l, b.p, b.len) != 0 ||
+	    nc_kt_labelproof_verify(label, &l, d.vrf_pk, addr) != 0)
+		die(nc_errmsg());
+	if (l.index >= e->n || memcmp(e->leaf[l.index] + 1, label, NC_KT_LABEL) != 0)
+		die("label: not the leaf at its index");
+	printf("%llu\n", (unsigned long long)l.index);
+	nc_buf_free(&b);
+	free(e);
+}
+
 static size_t
 discard(char *p, size_t n, size_t k, void *arg)
 {
@@ -471,6 +695,16 @@ main(int argc, char **argv)
 		randhex(argv[2]);
 	else if (strcmp(cmd, "flood") == 0 && argc == 6)
 		flood(argv[2], argv[3], argv[4], argv[5]);
+	else if (strcmp(cmd, "kthead") == 0 && argc == 4)
+		kthead(argv[2], argv[3]);
+	else if (strcmp(cmd, "ktverify") == 0 && (argc == 6 || argc == 7))
+		ktverify(argv[2], argv[3], argv[4], argv[5], argc == 7 ? argv[6] : NULL);
+	else if (strcmp(cmd, "ktcons") == 0 && argc == 6)
+		ktcons(argv[2], argv[3], argv[4], argv[5]);
+	else if (strcmp(cmd, "ktentries") == 0 && argc == 5)
+		ktentries(argv[2], argv[3], argv[4]);
+	else if (strcmp(cmd, "ktlabel") == 0 && argc == 6)
+		ktlabel(argv[2], argv[3], argv[4], argv[5]);
 	else if (strcmp(cmd, "show") == 0 && argc == 4)
 		show(argv[2], argv[3]);
 	else
