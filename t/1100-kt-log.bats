@@ -249,13 +249,13 @@ updates() {
 	for n in $users; do newuser "$n"; : >"$T/$n.acked"; done
 	clients=
 	for n in $users; do
-		updates "$n" 1 12 &
+		updates "$n" 1 8 &
 		clients="$clients $!"
 	done
 	# kills at set points of the run (so many lists acknowledged), so a
 	# fast machine cannot finish before them
 	kills=0
-	for at in 4 10 16 22; do
+	for at in 3 7 11 15; do
 		while [ "$(cat "$T"/u*.acked | wc -l)" -lt "$at" ]; do sleep 0.02; done
 		relay_kill A
 		kills=$((kills + 1))
@@ -279,7 +279,7 @@ updates() {
 			ncreq ktlabel "$T/desc" "$n@a.test" "$T/resp" "$T/entries" >/dev/null
 		done <"$T/$n.acked"
 		getlist "$n"
-		cmp "$T/$n.got" "$T/$n.dl.12"
+		cmp "$T/$n.got" "$T/$n.dl.8"
 		ncreq ktverify "$T/desc" "$n@a.test" "$T/$n.got" "$T/$n.proof" >/dev/null
 	done
 	[ "$kills" = 4 ]
