@@ -313,7 +313,7 @@ main(int argc, char **argv)
 	char *dash[] = { "-" };
 	char **files = NULL;
 	int c, json = 0, fol = 0, hist = 0, unread = 0, nfiles = 0, rc, rc2;
-	int reported = 0;
+	int reported = 0, dashes = 0;
 
 	if (nc_cli_init("nc-recv") != 0)
 		return NC_ESOFTWARE;
@@ -337,10 +337,12 @@ main(int argc, char **argv)
 		files = argv + optind;
 		nfiles = argc - optind;
 		optind = argc;
+		for (c = 0; c < nfiles; c++)
+			dashes += strcmp(files[c], "-") == 0;
 	}
 	if ((hist ? argc - optind > 1 : optind != argc) ||
 	    (fol && (nfiles || unread)) || (hist && (unread || r.file)) ||
-	    (since && !hist) || (r.file && !*r.file)) {
+	    (since && !hist) || (r.file && !*r.file) || dashes > 1) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}

@@ -129,7 +129,7 @@ setup() { bi_world_check; }
 @test "cmd 111: nc-send: message with a UTF-16 surrogate" { cmdcase 65 '\355\240\200\n' bob nc-send alice@a.test; }
 @test "cmd 112: nc-send: message cut inside a UTF-8 sequence" { cmdcase 65 'hi \342\202' bob nc-send alice@a.test; }
 @test "cmd 113: nc-recv: unknown option" { cmdcase 64 '' bob nc-recv --bogus; }
-@test "cmd 114: nc-recv: an extra argument" { cmdcase 64 '' bob nc-recv extra; }
+@test "cmd 114: nc-recv: an armored file that does not exist" { cmdcase 65 '' bob nc-recv extra; }
 @test "cmd 115: nc-recv: stdin twice" { cmdcase 64 '' bob nc-recv - -; }
 @test "cmd 116: nc-recv: --history with a bad address" { cmdcase 64 '' bob nc-recv --history Bob@b.test; }
 @test "cmd 117: nc-recv: unknown short option" { cmdcase 64 '' bob nc-recv -Z; }
