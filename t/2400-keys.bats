@@ -85,7 +85,7 @@ to_new_bob() { sed -i "s|^relay b.test .*|relay b.test $RELAY_URL_e|" "$W/alice/
 }
 
 @test "key change: nc-keys trust releases the held messages to the new key, in order" {
-	run as alice nc-keys trust bob@b.test
+	run as alice nc-keys trust bob@b.test "$(as alice nc-keys --json show bob@b.test | jq -r .new_fingerprint)"
 	[ "$status" -eq 0 ]
 	run as alice nc-send --flush
 	[ "$status" -eq 0 ]

@@ -6,6 +6,7 @@
 #include "err.h"
 #include "event.h"
 #include "hex.h"
+#include "keys.h"
 #include "relayc.h"
 
 static int
@@ -82,28 +83,53 @@ nc_dir_pin(nc_state *s, const nc_devlist *l)
 	return rc;
 }
 
-/* An identity key that differs from the pin: hold everything, alarm once
- * per new list. */
+/* An identity key that differs from the pin: hold everything. The first
+ * change is an alarm; the same new key again (a later version of its list)
+ * quietly replaces the pending list; yet another key while one is pending
+ * is a louder alarm, counted in changed, that voids any confirmation
+ * (verified, which stands for the pending key while changed > 0). */
 static int
-changed_key(nc_state *s, const nc_devlist *l, const uint8_t *enc, size_t n)
+changed_key(nc_state *s, int changed, const nc_devlist *pend,
+    const nc_devlist *l, const uint8_t *enc, size_t n)
 {
 	sqlite3_stmt *st;
-	int rc, fresh;
+	int rc, again = changed > 0;
 
-	if ((rc = nc_state_prep(s, &st, "UPDATE contact SET changed = 1,"
-	    " new_devlist = ?1 WHERE user = ?2 AND (changed = 0 OR"
-	    " new_devlist IS NULL OR new_devlist != ?1)")) != 0)
+	if (changed > 0 && memcmp(pend->identity, l->identity, 32) == 0) {
+		if (l->version <= pend->version)
+			goto held;
+		if ((rc = nc_state_prep(s, &st, "UPDATE contact SET new_devlist = ?"
+		    " WHERE user = ?")) != 0)
+			return rc;
+		sqlite3_bind_blob(st, 1, enc, (int)n, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, l->user, -1, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			return rc;
+		goto held;
+	}
+	if ((rc = nc_state_prep(s, &st, "UPDATE contact SET changed = changed + 1,"
+	    " new_devlist = ?, verified = 0 WHERE user = ?")) != 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, enc, (int)n, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, l->user, -1, SQLITE_STATIC);
 	if ((rc = nc_state_done(s, st)) != 0)
 		return rc;
-	fresh = sqlite3_changes(s->db) > 0;
-	if (fresh && (rc = nc_event_add(s, "alarm", "", l->user, "",
-	    "identity key changed; check it, then: nc-keys trust USER", 0)) != 0)
+	if ((rc = nc_event_add(s, "alarm", "", l->user, "", again ?
+	    "identity key CHANGED AGAIN before it was trusted: another new key is "
+	    "offered, a relay or network may be swapping keys; any check made "
+	    "before is void: check the key shown now, then: nc-keys trust USER "
+	    "FINGERPRINT" :
+	    "identity key changed; check it, then: nc-keys trust USER FINGERPRINT",
+	    0)) != 0)
 		return rc;
+	if (again)
+		return nc_fail(NC_ESECURITY, "%s: identity key CHANGED AGAIN before "
+		    "it was trusted (a key checked before is void); messages held "
+		    "(nc-keys show %s)", l->user, l->user);
+held:
 	return nc_fail(NC_ESECURITY, "%s: identity key changed; messages held "
-	    "(nc-keys show %s, then nc-keys trust %s)", l->user, l->user, l->user);
+	    "(nc-keys show %s, then nc-keys trust %s FINGERPRINT)", l->user,
+	    l->user, l->user);
 }
 
 /* Our own list moved on: each device that came or went is an event (a
@@ -140,20 +166,21 @@ static int
 update(nc_state *s, const char *addr, const nc_devlist *l, const uint8_t *enc,
     size_t n)
 {
-	nc_devlist old;
+	nc_devlist old, pend;
 	int found, changed = 0, rc;
 
-	if ((found = load(s, addr, &old, &changed, NULL, NULL)) < 0)
+	if ((found = load(s, addr, &old, &changed, &pend, NULL)) < 0)
 		return -found;
 	if (!found)
 		return store(s, l, enc, n, 1);   /* trust on first use */
 	if (memcmp(old.identity, l->identity, 32) != 0)
-		return changed_key(s, l, enc, n);
+		return changed_key(s, changed, &pend, l, enc, n);
 	if (changed) {
-		/* Back to the pinned key: nothing to accept any more. */
+		/* Back to the pinned key: nothing to accept any more (and a
+		 * confirmation of the other key means nothing now). */
 		sqlite3_stmt *st;
 		if ((rc = nc_state_prep(s, &st, "UPDATE contact SET changed = 0,"
-		    " new_devlist = NULL WHERE user = ?")) != 0)
+		    " new_devlist = NULL, verified = 0 WHERE user = ?")) != 0)
 			return rc;
 		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 		if ((rc = nc_state_done(s, st)) != 0)
@@ -231,7 +258,8 @@ nc_dir_get(nc_state *s, const char *addr, int want_fetch, nc_devlist *out)
 			return -found;
 		if (found && changed)
 			return nc_fail(NC_ESECURITY, "%s: identity key changed; messages "
-			    "held (nc-keys trust %s)", addr, addr);
+			    "held (nc-keys show %s, then nc-keys trust %s FINGERPRINT)",
+			    addr, addr, addr);
 		if (found)
 			return 0;
 	}
@@ -240,7 +268,8 @@ nc_dir_get(nc_state *s, const char *addr, int want_fetch, nc_devlist *out)
 	/* A contact whose key changed before stays refused until trusted. */
 	if (load(s, addr, out, &changed, NULL, NULL) == 1 && changed)
 		return nc_fail(NC_ESECURITY, "%s: identity key changed; messages "
-		    "held (nc-keys trust %s)", addr, addr);
+		    "held (nc-keys show %s, then nc-keys trust %s FINGERPRINT)",
+		    addr, addr, addr);
 	return 0;
 }
 
@@ -255,67 +284,135 @@ nc_dir_show(nc_state *s, const char *addr, nc_devlist *l, int *changed,
 	return found ? 0 : nc_fail(NC_ENOUSER, "%s: not a contact yet", addr);
 }
 
-int
-nc_dir_trust(nc_state *s, const char *addr)
+/* Does the number the user checked (32 hex digits of a fingerprint or the
+ * 60 digits of a safety number, separators removed) name identity? */
+static int
+names_key(const char *checked, const char *self_addr, const uint8_t self_id[32],
+    const char *addr, const uint8_t identity[32])
 {
-	nc_devlist l, l2;
+	char want[NC_SAFETY_LEN], *o = want;
+
+	if (strlen(checked) == 32)
+		nc_fingerprint(want, identity);
+	else if (nc_safety_number(want, self_addr, self_id, addr, identity) != 0)
+		return 0;
+	for (const char *p = want; *p; p++)
+		if (*p != ' ')
+			*o++ = *p;
+	*o = '\0';
+	return strcmp(want, checked) == 0;
+}
+
+static int
+pin_pending(nc_state *s, const char *addr, const nc_devlist *l2, int verified)
+{
+	static const char *const q[] = {
+		"UPDATE contact SET changed = 0, new_devlist = NULL, verified = ?2"
+		" WHERE user = ?1",
+		/* Sessions and envelopes made for the old keys are void; queued
+		 * messages are encrypted afresh to the keys just accepted. */
+		"DELETE FROM session WHERE user = ?1",
+		"DELETE FROM outenv WHERE peer = ?1",
+		"UPDATE outbox SET next_try = 0 WHERE peer = ?1",
+	};
 	sqlite3_stmt *st;
 	nc_buf enc = NC_BUF_INIT;
-	int changed = 0, found, rc;
+	int rc;
 
+	rc = nc_devlist_encode(l2, &enc);
+	if (rc == 0)
+		rc = store(s, l2, enc.p, enc.len, 0);
+	nc_buf_free(&enc);
+	for (size_t i = 0; rc == 0 && i < sizeof q / sizeof q[0]; i++) {
+		if ((rc = nc_state_prep(s, &st, q[i])) != 0)
+			break;
+		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
+		if (i == 0)
+			sqlite3_bind_int(st, 2, verified);
+		rc = nc_state_done(s, st);
+	}
+	return rc;
+}
+
+int
+nc_dir_trust(nc_state *s, const char *addr, const char *self_addr,
+    const uint8_t self_id[32], const char *checked, int *pinned)
+{
+	nc_devlist l, l2;
+	char fpr[NC_FPR_LEN];
+	int changed = 0, verified = 0, found, rc;
+
+	*pinned = 0;
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
-	if ((found = load(s, addr, &l, &changed, &l2, NULL)) <= 0) {
+	if ((found = load(s, addr, &l, &changed, &l2, &verified)) <= 0) {
 		rc = found < 0 ? -found : nc_fail(NC_ENOUSER, "%s: not a contact yet",
 		    addr);
 		goto fail;
 	}
-	if (changed) {
-		if ((rc = nc_devlist_encode(&l2, &enc)) != 0 ||
-		    (rc = store(s, &l2, enc.p, enc.len, 0)) != 0 ||
-		    (rc = nc_state_prep(s, &st, "UPDATE contact SET changed = 0,"
-		    " new_devlist = NULL, verified = 0 WHERE user = ?")) != 0)
-			goto fail;
-		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-		if ((rc = nc_state_done(s, st)) != 0)
-			goto fail;
-		/* Sessions and envelopes made for the old keys are void; queued
-		 * messages are encrypted afresh to the keys just accepted. */
-		if ((rc = nc_state_prep(s, &st, "DELETE FROM session WHERE user = ?")) != 0)
-			goto fail;
-		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-		if ((rc = nc_state_done(s, st)) != 0 ||
-		    (rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE peer = ?")) != 0)
-			goto fail;
-		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-		if ((rc = nc_state_done(s, st)) != 0 ||
-		    (rc = nc_state_prep(s, &st,
-		    "UPDATE outbox SET next_try = 0 WHERE peer = ?")) != 0)
-			goto fail;
-		sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
-		if ((rc = nc_state_done(s, st)) != 0)
-			goto fail;
+	if (!changed) {
+		/* Nothing pending; a number given must still be this key's. */
+		rc = checked && !names_key(checked, self_addr, self_id, addr,
+		    l.identity) ? nc_fail(NC_ESECURITY, "%s: that is not its key "
+		    "(and no changed key waits to be trusted)", addr) : 0;
+		goto fail;
 	}
-	nc_buf_free(&enc);
+	nc_fingerprint(fpr, l2.identity);
+	/* Compared and pinned in one transaction: a key the relay swaps in
+	 * after the user's check can never be the one pinned. */
+	if (checked && !names_key(checked, self_addr, self_id, addr, l2.identity)) {
+		rc = names_key(checked, self_addr, self_id, addr, l.identity) ?
+		    nc_fail(NC_ESECURITY, "%s: that is the old key, pinned before "
+		    "the change; the new key offered is %s", addr, fpr) :
+		    nc_fail(NC_ESECURITY, "%s: the key offered now is not the one "
+		    "you checked (it is %s%s); nothing trusted: check again",
+		    addr, fpr, changed > 1 ? ", and the key changed more than "
+		    "once" : "");
+		goto fail;
+	}
+	if (!checked && !verified) {
+		rc = nc_fail(NC_EUSAGE, "%s: say which key you checked: nc-keys trust "
+		    "%s FINGERPRINT (or the safety number), as nc-keys show prints "
+		    "the new key", addr, addr);
+		goto fail;
+	}
+	/* A safety number compared (here or by verify) is a verification. */
+	if ((rc = pin_pending(s, addr, &l2, !checked || strlen(checked) == 60)) != 0)
+		goto fail;
+	*pinned = 1;
 	return nc_state_commit(s);
 fail:
-	nc_buf_free(&enc);
 	nc_state_rollback(s);
 	return rc;
 }
 
 int
-nc_dir_verified(nc_state *s, const char *addr)
+nc_dir_verified(nc_state *s, const char *addr, const uint8_t identity[32])
 {
+	nc_devlist l, l2;
 	sqlite3_stmt *st;
-	int rc;
+	int changed = 0, found, rc;
 
-	if ((rc = nc_state_prep(s, &st,
-	    "UPDATE contact SET verified = 1 WHERE user = ? AND changed = 0")) != 0)
+	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
+	/* Only if the key compared is still the one concerned: the pinned
+	 * key, or the pending one while a change waits (then verified
+	 * confirms it for nc-keys trust, until another key comes). */
+	if ((found = load(s, addr, &l, &changed, &l2, NULL)) <= 0 ||
+	    memcmp(changed ? l2.identity : l.identity, identity, 32) != 0) {
+		rc = found < 0 ? -found : found == 0 ? nc_fail(NC_ENOUSER,
+		    "%s: not a contact yet", addr) : nc_fail(NC_ESECURITY,
+		    "%s: its key changed meanwhile; check again", addr);
+		goto fail;
+	}
+	if ((rc = nc_state_prep(s, &st,
+	    "UPDATE contact SET verified = 1 WHERE user = ?")) != 0)
+		goto fail;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	if ((rc = nc_state_done(s, st)) != 0)
-		return rc;
-	return sqlite3_changes(s->db) ? 0 :
-	    nc_fail(NC_ENOUSER, "%s: not a contact, or its key changed", addr);
+		goto fail;
+	return nc_state_commit(s);
+fail:
+	nc_state_rollback(s);
+	return rc;
 }
