@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,6 +218,12 @@ main(int argc, char **argv)
 		return ch;
 	if (issue)
 		rc.domain = "localhost";
+	/* No core dumps: they would hold the key log's signing key and
+	 * login secrets (security review, issue 14 item 4). */
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) != 0) {
+		perror("nc-relayd: cannot disable core dumps");
+		return NC_EOSERR;
+	}
 	if (sodium_init() < 0)
 		return NC_ESOFTWARE;
 	/* Signals go to the main thread only, which waits for them. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -23,6 +24,14 @@ nc_cli_init(const char *prog)
 	/* Everything a command creates (state.db and its WAL, which sqlite
 	 * makes with the umask) is for this user alone. */
 	umask(077);
+	/* No core dumps: a crash would write the identity key, ratchet states
+	 * and plaintext to disk (security review, issue 14 item 4). Not
+	 * PR_SET_DUMPABLE, which would also hide /proc/self from our own
+	 * tools. Children (the network helper) inherit the limit. */
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) != 0) {
+		fprintf(stderr, "%s: cannot disable core dumps\n", prog);
+		return NC_EOSERR;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "%s: libsodium failed to start\n", prog);
 		return NC_ESOFTWARE;
