@@ -47,8 +47,8 @@ setup() { bi_relay_check; }
 @test "relay 026: method GET not allowed on /v1/users/bob/prekeys/claim -> 405" { rq '405' GET '/v1/users/bob/prekeys/claim' ''; }
 @test "relay 027: method DELETE not allowed on /v1/users/bob/devicelist -> 405" { rq '405' DELETE '/v1/users/bob/devicelist' ''; }
 @test "relay 028: method POST not allowed on /v1/users/bob/devicelist -> 405" { rq '405' POST '/v1/users/bob/devicelist' ''; }
-@test "relay 029: method PATCH not allowed on /v1/blobs/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd -> 405" { rq '405' PATCH '/v1/blobs/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd' ''; }
-@test "relay 030: method POST not allowed on /v1/blobs/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd -> 405" { rq '405' POST '/v1/blobs/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd' ''; }
+@test "relay 029: PATCH on /v1/blobs/ID without ?offset (an append needs one) -> 400" { rq '400' PATCH '/v1/blobs/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd' ''; }
+@test "relay 030: POST on /v1/blobs/ID without ?length (an upload needs one) -> 400" { rq '400' POST '/v1/blobs/cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd' ''; }
 @test "relay 031: method POST not allowed on /.well-known/newchat -> 405" { rq '405' POST '/.well-known/newchat' ''; }
 @test "relay 032: method DELETE not allowed on /.well-known/newchat -> 405" { rq '405' DELETE '/.well-known/newchat' ''; }
 @test "relay 033: method GET not allowed on /v1/users/bob/devices -> 405" { rq '405' GET '/v1/users/bob/devices' ''; }
