@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api_int.h"
 #include "devlist.h"
 #include "keys.h"
@@ -126,6 +128,66 @@ h_prekeys_get(struct call *c)
 		reply(c->a, 200);
 }
 
+/* One-time prekeys are claimed anonymously: unbounded, anyone could empty
+ * a device's pool (the next session then runs without one). So claims are
+ * also counted per target device - a token bucket per (user, device),
+ * whoever asks: CLAIM_BURST at once, then one per CLAIM_EVERY seconds;
+ * past that 429 with Retry-After (the sender's message waits in its
+ * outbox). Off with the other anonymous limits (--rate-anon 0). */
+#define CLAIM_BURST 20
+#define CLAIM_EVERY 300
+#define RL_CLAIM 100   /* a bucket class of its own, beside ratelimit.h's */
+
+static unsigned
+claim_take(struct call *c, const char *user, const uint8_t dev[NC_DEVID_LEN])
+{
+	uint8_t h[16];
+	char key[33];
+
+	/* The key names user and device in 32 characters (rl_take reads 79). */
+	crypto_generichash(h, sizeof h, (const uint8_t *)user, strlen(user) + 1,
+	    dev, NC_DEVID_LEN);
+	sodium_bin2hex(key, sizeof key, h, sizeof h);
+	return rl_take(c->r->rl, RL_CLAIM, key, 1.0 / CLAIM_EVERY, CLAIM_BURST,
+	    (double)c->q->now);
+}
+
+/* 1 (answered 429) when a device the claim is for has no claim left. */
+static int
+claim_limited(struct call *c, const char *user, const struct nc_claim_req *q)
+{
+	static _Thread_local nc_devlist l;
+	static const uint8_t none[NC_DEVID_LEN];
+	nc_buf enc = NC_BUF_INIT;
+	uint64_t v;
+	unsigned w, wait = 0;
+	size_t i;
+
+	if (c->r->conf.rate_anon <= 0)
+		return 0;
+	for (i = 0; i < q->n; i++)
+		if ((w = claim_take(c, user, q->dev[i])) > wait)
+			wait = w;
+	if (q->n == 0) {
+		/* Every current device: those of the stored list; before a list
+		 * exists, one bucket for the user's registered devices. */
+		if (store_devlist_get(c->r->store, user, &enc, &v) == ST_OK &&
+		    nc_devlist_decode(&l, enc.p, enc.len) == 0)
+			for (int j = 0; j < l.n; j++) {
+				if ((w = claim_take(c, user, l.dev[j].id)) > wait)
+					wait = w;
+			}
+		else if ((w = claim_take(c, user, none)) > wait)
+			wait = w;
+		nc_buf_free(&enc);
+	}
+	if (wait == 0)
+		return 0;
+	fail(c->a, 429, "too many prekey claims for this device, retry later");
+	c->a->retry_after = wait;
+	return 1;
+}
+
 void
 h_claim(struct call *c)
 {
@@ -140,6 +202,8 @@ h_claim(struct call *c)
 		fail(c->a, 400, nc_errmsg());
 		return;
 	}
+	if (claim_limited(c, user, &q))
+		return;
 	if ((rc = store_claim(c->r->store, user, &q, &r)) != ST_OK)
 		fail_store(c->a, rc, "user or device");
 	else if (nc_claim_resp_enc(&c->a->body, &r) != 0)
