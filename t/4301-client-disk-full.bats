@@ -43,21 +43,26 @@ setup() {
 }
 
 # fill: a file beside the database takes every free byte; then envelopes
-# to junk until the relay answers 503 three times running (until then they
-# fit in the free pages of its log and database).
+# to junk until the relay answers 503 three times running: 8 KiB ones, then
+# 1-byte ones (until then they fit in the free pages of its log and
+# database: a commit that failed leaves the log file longer, and a smaller
+# one may fit there).
 fill() {
-	local i n=0 T=$BATS_FILE_TMPDIR U=$RELAY_URL_b dev
+	local i n env T=$BATS_FILE_TMPDIR U=$RELAY_URL_b dev
 	dev=$(cat "$T/junk.dev")
 	dd if=/dev/zero of="$MNT/fill" bs=4k 2>/dev/null || true
 	[ "$(df --output=avail "$MNT" | tail -n 1 | tr -d ' ')" -eq 0 ]
-	for ((i = 0; i < 400 && n < 3; i++)); do
-		if [ "$(req PUT "/v1/users/junk/devices/$dev/mailbox/$(printf '%08x%024x' $$ "$i")" "$T/junk.env")" = 503 ]; then
-			n=$((n + 1))
-		else
-			n=0
-		fi
+	printf x >"$T/junk.tiny"
+	for env in junk.env junk.tiny; do
+		for ((i = 0, n = 0; i < 400 && n < 3; i++)); do
+			if [ "$(req PUT "/v1/users/junk/devices/$dev/mailbox/$(printf '%08x%024x' $((RANDOM * 32768 + RANDOM)) "$i")" "$T/$env")" = 503 ]; then
+				n=$((n + 1))
+			else
+				n=0
+			fi
+		done
+		[ "$n" -eq 3 ]
 	done
-	[ "$n" -eq 3 ]
 }
 
 @test "full disk at the recipient's relay: nc-send queues (75) naming the relay's 503, not 'unreachable'; --flush delivers once space returns" {
