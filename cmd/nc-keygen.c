@@ -15,6 +15,7 @@ usage(FILE *f)
 {
 	fputs("usage: nc-keygen [-hqvV] [--json] USER@DOMAIN\n"
 	    "       nc-keygen [-hqvV] --backup\n"
+	    "       nc-keygen [-hqvV] --passwd\n"
 	    "       nc-keygen [-hqvV] --delete USER@DOMAIN\n"
 	    "  Creates NC_HOME with new keys for USER@DOMAIN, registers with the\n"
 	    "  relay of DOMAIN (password from NC_PASSWORD, NC_PASSWORD_FILE or\n"
@@ -24,6 +25,9 @@ usage(FILE *f)
 	    "  Run again after an interruption, it finishes the same sign-up.\n"
 	    "  --backup: on a device holding the identity key, make sure the relay\n"
 	    "  has that backup (accounts made before backups have none).\n"
+	    "  --passwd: change the password (current one as above, the new one\n"
+	    "  from NC_NEW_PASSWORD, NC_NEW_PASSWORD_FILE or the terminal); other\n"
+	    "  devices keep working.\n"
 	    "  --delete: delete the account at its relay with the password\n"
 	    "  (everything the relay holds; the name becomes free), and this\n"
 	    "  NC_HOME's identity if it is that user's.\n", f);
@@ -72,6 +76,23 @@ do_backup(void)
 }
 
 static int
+do_passwd(void)
+{
+	nc_state *s;
+	nc_self self;
+	int rc;
+
+	if ((rc = nc_cli_open(&s, &self)) != 0)
+		return rc;
+	if ((rc = nc_account_passwd(s, &self)) == 0)
+		nc_cli_info("%s: password changed; use the new one from now on",
+		    self.addr);
+	nc_self_free(&self);
+	nc_state_close(s);
+	return rc;
+}
+
+static int
 do_delete(const char *addr)
 {
 	char home[4096];
@@ -93,11 +114,12 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "backup", no_argument, NULL, 'b' },
 		{ "delete", no_argument, NULL, 'd' },
+		{ "passwd", no_argument, NULL, 'p' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char home[4096];
-	int c, json = 0, rc, added = 0, backup = 0, del = 0;
+	int c, json = 0, rc, added = 0, backup = 0, del = 0, passwd = 0;
 
 	if (nc_cli_init("nc-keygen") != 0)
 		return NC_ESOFTWARE;
@@ -106,17 +128,19 @@ main(int argc, char **argv)
 			backup = 1;
 		else if (c == 'd')
 			del = 1;
+		else if (c == 'p')
+			passwd = 1;
 		else if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 			return rc;
-	if (optind != argc - (backup ? 0 : 1) || (backup && del)) {
+	if (optind != argc - (backup || passwd ? 0 : 1) || backup + del + passwd > 1) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}
 	/* The relay's answers are parsed in a process that never held the
 	 * keys made here, or the password (lib/net/netproc.c). */
 	(void)nc_netproc_start();
-	if (backup || del) {
-		rc = backup ? do_backup() : do_delete(argv[optind]);
+	if (backup || del || passwd) {
+		rc = backup ? do_backup() : passwd ? do_passwd() : do_delete(argv[optind]);
 		nc_cli_error(rc);
 		return nc_cli_exit(rc);
 	}

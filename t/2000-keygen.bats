@@ -48,7 +48,7 @@ teardown_file() { world_down; }
 	config mallory
 	NC_PASSWORD=wrong run as mallory nc-keygen alice@a.test
 	[ "$status" -eq 77 ]
-	[[ "$output" == *"wrong password"* ]]
+	[[ "$output" == *"wrong user or password"* ]]
 	[ ! -e "$W/mallory/storage.key" ]
 }
 

@@ -210,8 +210,10 @@ reachable() {
 	[ ! -e "$W/c8/storage.key" ]
 	run as bob nc-send c8@a.test <<<"gone"
 	[ "$status" -eq 67 ]
+	# a deleted user and a wrong password are not told apart
 	run as c8 nc-keygen --delete c8@a.test
-	[ "$status" -eq 67 ]
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"wrong user or password"* ]]
 	# the name is free: a new sign-up with another password
 	NC_PASSWORD=another-horse run as c8 nc-keygen c8@a.test
 	[ "$status" -eq 0 ]
@@ -237,7 +239,7 @@ reachable() {
 
 @test "signup: refused or unreachable before anything was made -> nothing kept" {
 	home c10
-	hostile 'drop POST /v1/users/c10/challenge status=503'
+	hostile 'drop POST /v1/users/c10/opaque status=503'
 	run as c10 nc-keygen c10@a.test
 	[ "$status" -eq 75 ]
 	[ ! -e "$W/c10/storage.key" ]

@@ -29,6 +29,10 @@ static const struct route {
 	{ "POST", "v1/users/*", h_register, B_SMALL },
 	{ "DELETE", "v1/users/*", h_delete_user, B_SMALL },
 	{ "POST", "v1/users/*/challenge", h_challenge, B_NONE },
+	{ "POST", "v1/users/*/opaque", h_opaque_reg, B_SMALL },
+	{ "POST", "v1/users/*/login", h_login, B_SMALL },
+	{ "POST", "v1/users/*/passwd", h_passwd, B_SMALL },
+	{ "POST", "v1/users/*/migrate", h_migrate, B_SMALL },
 	{ "POST", "v1/users/*/devices", h_add_device, B_SMALL },
 	{ "PUT", "v1/users/*/devicelist", h_devlist_put, B_DEVLIST },
 	{ "GET", "v1/users/*/devicelist", h_devlist_get, B_NONE },
@@ -204,13 +208,20 @@ unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 static void
 well_known(struct call *c)
 {
-	char log[65], vrf[65];
+	char log[65], vrf[65], opq[65];
+	uint8_t pk[32];
 
 	/* the key log's keys, for clients to pin (protocol.md 1.1) */
 	nc_hex_encode(log, c->r->kt->log_pk, 32);
 	nc_hex_encode(vrf, c->r->kt->vrf_pk, 32);
+	/* and the OPAQUE server key (protocol.md 1.2) */
+	if (relay_opaque_pk(c->r, pk) != 0) {
+		fail(c->a, 503, "relay keys unavailable");
+		return;
+	}
+	nc_hex_encode(opq, pk, 32);
 	if (nc_buf_printf(&c->a->body, "newchat 1\ndomain %s\nrelay %s\nkt-log %s\n"
-	    "kt-vrf %s\n", c->r->domain, c->r->url, log, vrf) != 0) {
+	    "kt-vrf %s\nopaque %s\n", c->r->domain, c->r->url, log, vrf, opq) != 0) {
 		fail(c->a, 503, "out of memory");
 		return;
 	}

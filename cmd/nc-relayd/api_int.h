@@ -41,6 +41,12 @@ int unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 void h_register(struct call *c);
 void h_challenge(struct call *c);
 void h_add_device(struct call *c);
+void h_opaque_reg(struct call *c);
+void h_login(struct call *c);
+void h_passwd(struct call *c);
+void h_migrate(struct call *c);
+/* The relay's OPAQUE AKE public key (made at the first call): 0 or -1. */
+int relay_opaque_pk(const struct relay *r, uint8_t pk[32]);
 void h_delete_user(struct call *c);
 void h_devlist_put(struct call *c);
 void h_devlist_get(struct call *c);

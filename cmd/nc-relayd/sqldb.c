@@ -58,6 +58,9 @@ static const char *sql[Q_MAX] = {
 	    " ON CONFLICT(user) DO UPDATE SET record = excluded.record,"
 	    " cost = excluded.cost",
 	[Q_OPQ_DELUSER] = "DELETE FROM opaque WHERE user = ?",
+	/* the cost most accounts have: what a fake KE2 says */
+	[Q_OPQ_COMMON] = "SELECT cost FROM opaque GROUP BY cost"
+	    " ORDER BY count(*) DESC, cost DESC LIMIT 1",
 	[Q_USER_INS] = "INSERT INTO users(name, auth_pk, salt, ops, mem, created)"
 	    " VALUES (?, ?, ?, ?, ?, ?)",
 	[Q_USER_DEL] = "DELETE FROM users WHERE name = ?",

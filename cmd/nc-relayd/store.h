@@ -34,10 +34,14 @@ struct store_limits {
 	uint32_t nonces_max;      /* outstanding login challenges per user */
 };
 
+/* cost != 0: an OPAQUE account (record, cost name 1..3, protocol.md
+ * 1.2); else an old-scheme one (auth_pk, salt, Argon2id limits). */
 struct store_account {
 	uint8_t auth_pk[NC_PK_LEN];
 	uint8_t salt[NC_SALT_LEN];
 	uint64_t opslimit, memlimit;
+	uint8_t record[192];
+	int cost;
 };
 
 /* Called after each commit with every (user, device) that got mail. */
@@ -52,7 +56,17 @@ int store_invite_add(struct store *s, const char *code);
 /* invite NULL: open registration; else the invite is consumed. */
 int store_user_create(struct store *s, const char *user, const struct store_account *a,
     const uint8_t dev_pk[NC_PK_LEN], const char *invite, int64_t now);
+/* An old-scheme account's auth key: ST_NOTFOUND for a migrated one. */
 int store_user_get(struct store *s, const char *user, struct store_account *a);
+/* An OPAQUE account's record and cost: ST_NOTFOUND if none. */
+int store_opaque_get(struct store *s, const char *user, uint8_t record[192], int *cost);
+/* The cost name most OPAQUE accounts have (ST_NOTFOUND: none yet). */
+int store_opaque_common_cost(struct store *s, int *cost);
+/* Set user's OPAQUE record (a password change, or the migration of an
+ * old-scheme account, whose auth key and open challenges go), and its
+ * identity-key backup (if n > 0), in one transaction. */
+int store_opaque_set(struct store *s, const char *user, const uint8_t record[192],
+    int cost, const uint8_t *backup, size_t n);
 int store_user_delete(struct store *s, const char *user);
 
 int store_nonce_put(struct store *s, const char *user, const uint8_t n[NC_NONCE_LEN],

@@ -533,9 +533,15 @@ j_user_create(struct store *s, struct sqldb *c, void *arg)
 		if (sqlite3_changes(c->db) != 1)
 			return ST_FORBIDDEN;
 	}
-	OK(sqldb_exec(c, Q_USER_INS, "tbbiii", u->user, u->a->auth_pk,
-	    (size_t)NC_PK_LEN, u->a->salt, (size_t)NC_SALT_LEN,
-	    (int64_t)u->a->opslimit, (int64_t)u->a->memlimit, u->now));
+	if (u->a->cost) {   /* OPAQUE: no auth key, the record instead */
+		OK(sqldb_exec(c, Q_USER_INS, "tbbiii", u->user, NULL, (size_t)0,
+		    NULL, (size_t)0, (int64_t)0, (int64_t)0, u->now));
+		OK(sqldb_exec(c, Q_OPQ_SET, "tbi", u->user, u->a->record,
+		    sizeof u->a->record, (int64_t)u->a->cost));
+	} else
+		OK(sqldb_exec(c, Q_USER_INS, "tbbiii", u->user, u->a->auth_pk,
+		    (size_t)NC_PK_LEN, u->a->salt, (size_t)NC_SALT_LEN,
+		    (int64_t)u->a->opslimit, (int64_t)u->a->memlimit, u->now));
 	nc_device_id(dev, u->pk);
 	OK(sqldb_exec(c, Q_DEV_INS, "tbbi", u->user, dev, (size_t)NC_DEVID_LEN,
 	    u->pk, (size_t)NC_PK_LEN, (int64_t)0));
@@ -558,7 +564,7 @@ store_user_get(struct store *s, const char *user, struct store_account *a)
 	sqlite3_stmt *st;
 	int rc = ST_ERR;
 
-	if (c == NULL || (st = sqldb_q(c, Q_USER_GET, "t", user)) == NULL)
+	if (c == NULL || (st = sqldb_q(c, Q_USER_OLDAUTH, "t", user)) == NULL)
 		goto out;
 	switch (sqldb_step(st)) {
 	case SQLITE_ROW:
@@ -592,6 +598,7 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	OK(sqldb_exec(c, Q_OTPK_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_MAIL_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_IDB_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_OPQ_DELUSER, "t", user));
 	if (ktdb_forget(c, user) != ST_OK)
 		return ST_ERR;
 	return ST_OK;
@@ -601,6 +608,90 @@ int
 store_user_delete(struct store *s, const char *user)
 {
 	return submit(s, j_user_delete, NULL, (void *)user);
+}
+
+/* ---- OPAQUE records ---- */
+
+int
+store_opaque_get(struct store *s, const char *user, uint8_t record[192], int *cost)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_OPQ_GET, "t", user)) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		rc = sqldb_blob(st, 0, record, 192) == 0 ? ST_OK : ST_ERR;
+		*cost = sqlite3_column_int(st, 1);
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+int
+store_opaque_common_cost(struct store *s, int *cost)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_OPQ_COMMON, "")) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		*cost = sqlite3_column_int(st, 0);
+		rc = ST_OK;
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+struct opqset {
+	const char *user;
+	const uint8_t *record, *backup;
+	int cost;
+	size_t n;
+};
+
+static int
+j_opaque_set(struct store *s, struct sqldb *c, void *arg)
+{
+	struct opqset *o = arg;
+	int rc;
+
+	(void)s;
+	if ((rc = user_exists(c, o->user)) != ST_OK)
+		return rc;
+	OK(sqldb_exec(c, Q_OPQ_SET, "tbi", o->user, o->record, (size_t)192,
+	    (int64_t)o->cost));
+	OK(sqldb_exec(c, Q_USER_OLDAUTH_DEL, "t", o->user));
+	OK(sqldb_exec(c, Q_NON_DELUSER, "t", o->user));
+	if (o->n > 0)
+		OK(sqldb_exec(c, Q_IDB_PUT, "tb", o->user, o->backup, o->n));
+	return ST_OK;
+}
+
+int
+store_opaque_set(struct store *s, const char *user, const uint8_t record[192],
+    int cost, const uint8_t *backup, size_t n)
+{
+	struct opqset o = { user, record, backup, cost, n };
+
+	return submit(s, j_opaque_set, NULL, &o);
 }
 
 /* ---- login challenges ---- */

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "idbackup.h"
+#include "opaque.h"
 #include "outbox.h"
 #include "relaymsg.h"
 #include "relayc.h"
@@ -142,6 +143,35 @@ nc_password_for(nc_buf *pw, const char *addr, const char *why, int create,
 		    "short ones offline: use %d or more\n", nc_prog, addr ? addr :
 		    "the new account", n, PW_SHORT + 4);
 	return 0;
+}
+
+int
+nc_new_password(nc_buf *pw, const char *addr)
+{
+	const char *v;
+	nc_buf again = NC_SECBUF_INIT;
+	char prompt[400];
+	int rc;
+
+	nc_buf_reset(pw);
+	if ((v = getenv("NC_NEW_PASSWORD")) != NULL && *v) {
+		if ((rc = nc_buf_addstr(pw, v)) == 0)
+			rc = chomp(pw);
+		return rc;
+	}
+	if ((v = getenv("NC_NEW_PASSWORD_FILE")) != NULL && *v)
+		return pw_file(pw, v);
+	snprintf(prompt, sizeof prompt, "New password for %s: ", addr);
+	if ((rc = pw_tty(pw, prompt)) != 0)
+		return rc;
+	snprintf(prompt, sizeof prompt, "New password for %s again, to confirm: ",
+	    addr);
+	if ((rc = pw_tty(&again, prompt)) == 0 && (again.len != pw->len ||
+	    sodium_memcmp(again.p, pw->p, pw->len) != 0))
+		rc = nc_fail(NC_EUSAGE, "passwords do not match; the password "
+		    "was not changed");
+	nc_buf_free(&again);
+	return rc;
 }
 
 int
@@ -374,98 +404,355 @@ done:
  * nothing at the relay is discarded. */
 #define SIGNUP_KEY "signup"
 
-/* What the relay said to a login challenge. */
+/* OPAQUE (protocol.md 1.2): the relay never sees the password or
+ * anything a guess can be checked against offline; the export key
+ * (through HKDF, label "newchat idkey backup v2") wraps the identity-key
+ * backup. Accounts of the old scheme (Argon2id auth key) move to OPAQUE
+ * at their first login here. */
+#define CONTEXT "newchat opaque v1"
+#define PIN_KEY "opaque-pk"       /* state kv: the relay's AKE key, pinned */
+#define COST_KEY "opaque-cost"    /* state kv: the cost name registered */
+
+/* Whether the name has an account: registration says so (threat model). */
 typedef struct {
-	int exists;     /* 0: no such user */
-	uint8_t salt[16], nonce[32];
-	uint64_t ops, mem;
+	int exists;
 } challenge;
 
 static int
 probe(nc_relay *r, const char *name, challenge *c)
 {
-	int rc = nc_relay_challenge(r, name, c->salt, &c->ops, &c->mem, c->nonce);
+	uint8_t req[32], resp[64];
 
-	c->exists = rc == 0;
-	return rc == NC_ENOUSER ? 0 : rc;
+	/* any group element will do: only the "taken" flag is wanted */
+	crypto_core_ristretto255_random(req);
+	return nc_relay_reg_init(r, name, req, &c->exists, resp);
 }
 
 /* What logging in or registering leaves for the rest of nc-keygen. */
 typedef struct {
 	int exists;     /* the user existed: logged in, not registered */
 	int touched;    /* a request that may have changed the relay left */
-	uint8_t *bk;    /* the password-derived backup key (sodium_malloc) */
+	uint8_t *bk;    /* the OPAQUE export key, 64 bytes (sodium_malloc) */
 	nc_buf idb;     /* exists: the identity-key backup the relay holds */
+	uint64_t seen;  /* the newest device-list version seen before the login */
 } enrolled;
 
-/* The password, named for addr and what it is for (a new account asks
- * twice); then a fresh challenge if a person typed it (the first may have
- * expired meanwhile); then the auth key and backup key. */
 static int
-password_keys(nc_relay *r, const char *addr, const char *name,
-    const char *why, challenge *c, uint8_t auth_sk[64], uint8_t bk[32])
+cost_name(uint64_t ops)
 {
-	nc_buf pw = NC_SECBUF_INIT;
-	uint8_t seed[32], pk[32];
-	int rc, asked;
+	return ops >= crypto_pwhash_OPSLIMIT_SENSITIVE ? NC_COST_SENSITIVE :
+	    ops >= crypto_pwhash_OPSLIMIT_MODERATE ? NC_COST_MODERATE :
+	    NC_COST_INTERACTIVE;
+}
 
-	if ((rc = nc_password_for(&pw, addr, c->exists ? why : "new account",
-	    !c->exists, &asked)) != 0)
+static void
+ksf_of(struct nc_opaque_ksf *k, int cost)
+{
+	k->ops = cost == NC_COST_SENSITIVE ? crypto_pwhash_OPSLIMIT_SENSITIVE :
+	    cost == NC_COST_MODERATE ? crypto_pwhash_OPSLIMIT_MODERATE :
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	k->mem = cost == NC_COST_SENSITIVE ? crypto_pwhash_MEMLIMIT_SENSITIVE :
+	    cost == NC_COST_MODERATE ? crypto_pwhash_MEMLIMIT_MODERATE :
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE;
+}
+
+static void
+ids_of(struct nc_opaque_ids *ids, const nc_self *self)
+{
+	ids->context = (const uint8_t *)CONTEXT;
+	ids->context_len = strlen(CONTEXT);
+	ids->client = (const uint8_t *)self->addr;
+	ids->client_len = strlen(self->addr);
+	ids->server = (const uint8_t *)self->domain;
+	ids->server_len = strlen(self->domain);
+}
+
+/* The relay's AKE key from its well-known answer, checked against the one
+ * pinned in s (pinned now if none): a changed key is an alarm. */
+static int
+relay_pk(nc_relay *r, nc_state *s, const nc_self *self, uint8_t pk[32])
+{
+	nc_buf pin = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = nc_relay_opaque_pk(r, pk)) != 0 || s == NULL)
+		return rc;
+	rc = nc_state_get(s, PIN_KEY, &pin);
+	if (rc == NC_ENOUSER)
+		rc = nc_state_put(s, PIN_KEY, pk, 32);
+	else if (rc == 0 && (pin.len != 32 || sodium_memcmp(pin.p, pk, 32) != 0))
+		rc = nc_fail(NC_ESECURITY, "%s: the relay's OPAQUE key changed since "
+		    "this device first saw it: someone may be impersonating the "
+		    "relay; not logging in (ask the provider)", self->addr);
+	nc_buf_free(&pin);
+	return rc;
+}
+
+/* A login's results: what the operation that follows needs. Secret. */
+typedef struct {
+	uint8_t token[NC_LOGIN_TOKEN_LEN], ke3[64], session[64], export_key[64];
+} login_keys;
+
+/* OPAQUE login with pw: NC_EPERM "wrong user or password" for either. */
+static int
+opaque_login(nc_relay *r, nc_state *s, const nc_self *self, const nc_buf *pw,
+    login_keys *lk)
+{
+	struct nc_opaque_client *c;
+	struct nc_opaque_ids ids;
+	struct nc_opaque_ksf ksf;
+	uint8_t ke1[NC_OPAQUE_KE1], ke2[NC_OPAQUE_KE2], pk[32];
+	int rc, cost;
+	int64_t floor = s ? nc_state_get_int(s, COST_KEY, NC_COST_INTERACTIVE) :
+	    NC_COST_INTERACTIVE;
+
+	if ((rc = relay_pk(r, s, self, pk)) != 0)
+		return rc;
+	if ((c = sodium_malloc(sizeof *c)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	ids_of(&ids, self);
+	if ((rc = nc_opaque_ke1(c, ke1, pw->p, pw->len)) != 0 ||
+	    (rc = nc_relay_login(r, self->name, ke1, &cost, ke2, lk->token)) != 0)
 		goto done;
-	if (c->exists && asked && (rc = probe(r, name, c)) == 0 && !c->exists)
-		rc = nc_fail(NC_ENOUSER, "%s: no such user any more", addr);
+	/* Never a cheaper Argon2id than registered (nor below interactive):
+	 * a relay lowering it would make guesses cheaper. */
+	if (cost < floor) {
+		rc = nc_fail(NC_ESECURITY, "%s: the relay asks for a lower password "
+		    "hashing cost than this account registered with; refusing",
+		    self->addr);
+		goto done;
+	}
+	ksf_of(&ksf, cost);
+	rc = nc_opaque_ke3(c, lk->ke3, lk->session, lk->export_key, pw->p, pw->len,
+	    ke2, &ids, &ksf);
+	if (rc == NC_EPERM)
+		rc = nc_fail(NC_EPERM, "%s: wrong user or password", self->addr);
+	else if (rc == 0 && sodium_memcmp(c->server_pk, pk, 32) != 0)
+		rc = nc_fail(NC_ESECURITY, "%s: the relay's key is not the one the "
+		    "account registered with; not logging in", self->addr);
+done:
+	sodium_memzero(c, sizeof *c);
+	sodium_free(c);
+	return rc;
+}
+
+/* A new OPAQUE record for pw at cost: *taken from the relay; record and
+ * export key out. The response must carry the relay's pinned key. */
+static int
+new_record(nc_relay *r, nc_state *s, const nc_self *self, const nc_buf *pw,
+    int cost, int *taken, uint8_t record[192], uint8_t export_key[64])
+{
+	struct nc_opaque_client *c;
+	struct nc_opaque_ids ids;
+	struct nc_opaque_ksf ksf;
+	uint8_t req[32], resp[64], pk[32];
+	int rc;
+
+	if ((rc = relay_pk(r, s, self, pk)) != 0)
+		return rc;
+	if ((c = sodium_malloc(sizeof *c)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	ids_of(&ids, self);
+	ksf_of(&ksf, cost);
+	if ((rc = nc_opaque_reg_start(c, req, pw->p, pw->len)) != 0 ||
+	    (rc = nc_relay_reg_init(r, self->name, req, taken, resp)) != 0)
+		goto done;
+	if (sodium_memcmp(resp + 32, pk, 32) != 0)
+		rc = nc_fail(NC_ESECURITY, "%s: the relay registers under another "
+		    "key than it publishes; refusing", self->addr);
+	else
+		rc = nc_opaque_reg_finish(c, record, export_key, pw->p, pw->len,
+		    resp, &ids, &ksf);
+done:
+	sodium_memzero(c, sizeof *c);
+	sodium_free(c);
+	return rc;
+}
+
+/* The cost to register with: NC_PWHASH_COST, never below the one this
+ * device remembers. */
+static int
+reg_cost(nc_state *s, int *cost)
+{
+	uint64_t ops, mem;
+	int64_t was = s ? nc_state_get_int(s, COST_KEY, 0) : 0;
+	int rc;
+
+	if ((rc = nc_pwhash_cost(&ops, &mem)) != 0)
+		return rc;
+	*cost = cost_name(ops);
+	if (was > *cost)
+		*cost = (int)was;
+	return 0;
+}
+
+/* An old-scheme account (Argon2id auth key) moves to OPAQUE: log in the
+ * old way - as device dev if given, which takes the old backup, whose
+ * identity key (*id, if NULL) is re-wrapped under the export key - then
+ * register a record authorised by the old auth key's signature. The old
+ * auth key is gone at the relay after it. NC_EPERM "wrong user or
+ * password" if the account is not of that scheme either. */
+static int
+migrate(nc_relay *r, nc_state *s, const nc_self *self, const nc_buf *pw,
+    const nc_device *dev, nc_idkey **id)
+{
+	uint8_t salt[16], nonce[32], seed[32], pk[32], record[192];
+	uint8_t *sk = NULL, *bk = NULL, *ex = NULL;
+	uint64_t ops, mem;
+	nc_buf idb = NC_BUF_INIT;
+	nc_idkey *k = NULL;
+	struct nc_migrate m;
+	int rc, cost, taken;
+
+	rc = nc_relay_challenge(r, self->name, salt, &ops, &mem, nonce);
+	if (rc == NC_ENOUSER)
+		return nc_fail(NC_EPERM, "%s: wrong user or password", self->addr);
 	if (rc != 0)
+		return rc;
+	if ((sk = sodium_malloc(64)) == NULL || (bk = sodium_malloc(32)) == NULL ||
+	    (ex = sodium_malloc(64)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto done;
-	if (!c->exists) {
-		randombytes_buf(c->salt, sizeof c->salt);
-		if ((rc = nc_pwhash_cost(&c->ops, &c->mem)) != 0)
+	}
+	if ((rc = nc_account_derive(pw, salt, ops, mem, seed, bk)) != 0)
+		goto done;
+	crypto_sign_seed_keypair(pk, sk, seed);
+	if (dev) {
+		rc = nc_relay_add_device(r, self->name, self->addr, nonce,
+		    dev->sign_pk, sk, &idb);
+		if (rc == NC_EPERM)
+			rc = nc_fail(NC_EPERM, "%s: wrong user or password", self->addr);
+		if (rc != 0)
+			goto done;
+		if (idb.len > 0 && (rc = nc_idbackup_open(&k, bk, self->addr, idb.p,
+		    idb.len)) != 0)
+			goto done;
+		if (*id == NULL)
+			*id = k, k = NULL;
+		if ((rc = nc_relay_challenge(r, self->name, salt, &ops, &mem,
+		    nonce)) != 0)
 			goto done;
 	}
-	if ((rc = nc_account_derive(&pw, c->salt, c->ops, c->mem, seed, bk)) == 0)
-		crypto_sign_seed_keypair(pk, auth_sk, seed);
+	if ((rc = reg_cost(s, &cost)) != 0)
+		goto done;
+	if (cost < cost_name(ops))
+		cost = cost_name(ops);
+	if ((rc = new_record(r, s, self, pw, cost, &taken, record, ex)) != 0)
+		goto done;
+	memset(&m, 0, sizeof m);
+	memcpy(m.nonce, nonce, 32);
+	memcpy(m.record, record, 192);
+	m.cost = cost;
+	nc_buf_reset(&idb);
+	if (*id && (rc = nc_idbackup_seal_export(&idb, ex, self->addr, *id)) != 0)
+		goto done;
+	if (idb.len > sizeof m.backup) {
+		rc = nc_fail(NC_ESOFTWARE, "identity-key backup too long");
+		goto done;
+	}
+	memcpy(m.backup, idb.p, idb.len);
+	m.backup_len = idb.len;
+	if ((rc = nc_relay_migrate(r, self->name, self->addr, &m, sk)) == 0 && s)
+		rc = nc_state_put_int(s, COST_KEY, cost);
 done:
 	sodium_memzero(seed, sizeof seed);
-	nc_buf_free(&pw);
+	if (k)
+		nc_idkey_free(k);
+	if (sk)
+		sodium_free(sk);
+	if (bk)
+		sodium_free(bk);
+	if (ex)
+		sodium_free(ex);
+	nc_buf_free(&idb);
+	return rc;
+}
+
+/* Log in (migrating an old-scheme account first: *id may receive the
+ * identity key from its old backup, through dev's old login). */
+static int
+login(nc_relay *r, nc_state *s, const nc_self *self, const nc_buf *pw,
+    const nc_device *dev, nc_idkey **id, login_keys *lk)
+{
+	int rc = opaque_login(r, s, self, pw, lk);
+
+	if (rc == NC_EPERM) {
+		char why[300];
+
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		if ((rc = migrate(r, s, self, pw, dev, id)) == 0)
+			rc = opaque_login(r, s, self, pw, lk);
+		else if (rc == NC_EPERM)
+			rc = nc_fail(NC_EPERM, "%s", why);
+	}
 	return rc;
 }
 
 /* Log in with the password as device dev (the relay adds it; a known
- * device again is no error) and take the backup; or, when the challenge
- * found no such user, register it with dev as its first device. */
+ * device again is no error) and take the backup; or, when the name is
+ * free, register it with dev as its first device. */
 static int
-enroll(nc_relay *r, const nc_self *self, const nc_device *dev, challenge *c,
-    const char *why, enrolled *en)
+enroll(nc_relay *r, nc_state *s, nc_self *self, const nc_device *dev,
+    challenge *c, const char *why, enrolled *en)
 {
-	uint8_t *sk;
-	int rc;
+	nc_buf pw = NC_SECBUF_INIT;
+	login_keys *lk = NULL;
+	struct nc_opreq *o = NULL;
+	nc_idkey *mid;
+	uint8_t record[192];
+	int rc, cost, taken;
 
 	en->exists = c->exists;
 	en->touched = 0;
-	if ((sk = sodium_malloc(64)) == NULL ||
-	    (en->bk = sodium_malloc(32)) == NULL) {
+	if ((lk = sodium_malloc(sizeof *lk)) == NULL ||
+	    (o = malloc(sizeof *o)) == NULL ||
+	    (en->bk = sodium_malloc(64)) == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto done;
 	}
-	if ((rc = password_keys(r, self->addr, self->name, why, c, sk,
-	    en->bk)) != 0)
+	if ((rc = nc_password_for(&pw, self->addr, c->exists ? why :
+	    "new account", !c->exists, NULL)) != 0)
 		goto done;
+	if (!c->exists) {
+		if ((rc = reg_cost(s, &cost)) != 0 ||
+		    (rc = new_record(r, s, self, &pw, cost, &taken, record,
+		    en->bk)) != 0)
+			goto done;
+		if (taken) {
+			rc = nc_fail(NC_ECANTCREAT, "%s: name taken", self->addr);
+			goto done;
+		}
+		en->touched = 1;
+		if ((rc = nc_relay_register2(r, self->name, record, cost,
+		    dev->sign_pk)) == 0 && s)
+			rc = nc_state_put_int(s, COST_KEY, cost);
+		goto done;
+	}
+	/* A migration re-wraps the old backup (its identity key through mid)
+	 * under the export key; the add-device answer below carries it. */
+	mid = self->id;
+	rc = login(r, s, self, &pw, dev, &mid, lk);
+	if (mid != self->id)
+		nc_idkey_free(mid);
+	if (rc != 0)
+		goto done;
+	memcpy(en->bk, lk->export_key, 64);
 	en->touched = 1;
-	if (c->exists) {
-		rc = nc_relay_add_device(r, self->name, self->addr, c->nonce,
-		    dev->sign_pk, sk, &en->idb);
-		if (rc == NC_EPERM)
-			rc = nc_fail(NC_EPERM, "%s: wrong password", self->addr);
-	} else
-		/* An Ed25519 secret key is seed || public key. */
-		rc = nc_relay_register(r, self->name, sk + 32, c->salt, c->ops,
-		    c->mem, dev->sign_pk);
+	memset(o, 0, sizeof *o);
+	memcpy(o->token, lk->token, sizeof o->token);
+	memcpy(o->ke3, lk->ke3, sizeof o->ke3);
+	o->op = NC_OP_ADD_DEVICE;
+	memcpy(o->device_sign_pk, dev->sign_pk, 32);
+	rc = nc_relay_op(r, self->name, self->addr, o, lk->session, &en->idb);
+done:
 	/* 4xx: refused (wrong password, name taken meanwhile, invite, bad
 	 * name): nothing changed at the relay. */
 	if (rc == NC_EPERM || rc == NC_EDATA || rc == NC_ECANTCREAT)
 		en->touched = 0;
-done:
-	if (sk)
-		sodium_free(sk);
+	if (lk)
+		sodium_free(lk);
+	free(o);
+	nc_buf_free(&pw);
 	return rc;
 }
 
@@ -517,7 +804,8 @@ join(nc_relay *r, nc_self *self, const enrolled *en, int *sent)
 	nc_devlist cur;
 	int rc, have;
 
-	rc = nc_idbackup_open(&self->id, en->bk, self->addr, en->idb.p, en->idb.len);
+	rc = nc_idbackup_open_export(&self->id, en->bk, self->addr, en->idb.p,
+	    en->idb.len);
 	if (rc == NC_EDATA)
 		return nc_fail(NC_EDATA, "relay %s: malformed identity-key backup",
 		    self->domain);
@@ -534,6 +822,14 @@ join(nc_relay *r, nc_self *self, const enrolled *en, int *sent)
 	if (sodium_memcmp(cur.identity, self->id->pk, 32) != 0)
 		return nc_fail(NC_ESECURITY, "%s: the identity key in the backup "
 		    "does not sign the device list; refusing it", self->addr);
+	/* The newest list (security review item 7): never one older than the
+	 * relay served before the login - listing ourselves in an old list
+	 * would bring back devices the user dropped. */
+	if (cur.version < en->seen)
+		return nc_fail(NC_ESECURITY, "%s: the relay serves device list "
+		    "version %llu after serving version %llu: an older list, "
+		    "refusing it", self->addr, (unsigned long long)cur.version,
+		    (unsigned long long)en->seen);
 	self->list = cur;
 	if (nc_devlist_find(&cur, self->dev->id) >= 0)
 		return 0;   /* listed by an earlier try */
@@ -577,11 +873,12 @@ first_list(nc_relay *r, nc_self *self, const enrolled *en)
 		if ((rc = put_list(r, self)) != 0)
 			return rc;
 	}
-	if (en->idb.len > 0 && nc_idbackup_open(&k, en->bk, self->addr,
+	if (en->idb.len > 0 && nc_idbackup_open_export(&k, en->bk, self->addr,
 	    en->idb.p, en->idb.len) == 0 && sodium_memcmp(k->pk, self->id->pk,
 	    32) == 0)
 		rc = 0;   /* a good one is there */
-	else if ((rc = nc_idbackup_seal(&enc, en->bk, self->addr, self->id)) == 0)
+	else if ((rc = nc_idbackup_seal_export(&enc, en->bk, self->addr,
+	    self->id)) == 0)
 		rc = nc_relay_put_idbackup(r, self->name, self->dev, enc.p, enc.len);
 	if (k)
 		nc_idkey_free(k);
@@ -713,7 +1010,7 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 	nc_state *s = NULL;
 	nc_relay *r = NULL;
 	nc_self self;
-	enrolled en = { 0, 0, NULL, NC_BUF_INIT };
+	enrolled en = { 0, 0, NULL, NC_BUF_INIT, 0 };
 	challenge ch;
 	int rc, added = 0, have, resume = 0, fresh = 0, own_id = 0, sent = 0;
 	nc_devlist cur;
@@ -744,6 +1041,12 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 	}
 	if ((rc = probe(r, self.name, &ch)) != 0)
 		goto out;
+	/* the list as it is before the login, for join's check */
+	if (ch.exists && self.id == NULL) {
+		if ((rc = get_list(r, &self, &cur, &have)) != 0)
+			goto out;
+		en.seen = have ? cur.version : 0;
+	}
 	if (!ch.exists && self.id == NULL) {
 		if (resume) {
 			rc = nc_fail(NC_ENOUSER, "%s: no such user any more "
@@ -758,7 +1061,7 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 		own_id = 1;
 	}
 	if ((rc = save_self(s, &self, 1)) != 0 ||
-	    (rc = enroll(r, &self, self.dev, &ch, resume ? "finishing its "
+	    (rc = enroll(r, s, &self, self.dev, &ch, resume ? "finishing its "
 	    "sign-up" : "logging in to add this device", &en)) != 0)
 		goto out;
 	if (en.exists && self.id == NULL && en.idb.len == 0) {
@@ -833,7 +1136,7 @@ int
 nc_account_backup(nc_state *s, nc_self *self, int *stored)
 {
 	nc_relay *r = NULL;
-	enrolled en = { 0, 0, NULL, NC_BUF_INIT };
+	enrolled en = { 0, 0, NULL, NC_BUF_INIT, 0 };
 	challenge ch;
 	nc_idkey *k = NULL;
 	nc_buf enc = NC_BUF_INIT;
@@ -852,13 +1155,13 @@ nc_account_backup(nc_state *s, nc_self *self, int *stored)
 		goto done;
 	}
 	/* A password login as this very device answers what is stored. */
-	if ((rc = enroll(r, self, self->dev, &ch, "to check its backup",
+	if ((rc = enroll(r, s, self, self->dev, &ch, "to check its backup",
 	    &en)) != 0)
 		goto done;
-	if (en.idb.len > 0 && nc_idbackup_open(&k, en.bk, self->addr, en.idb.p,
-	    en.idb.len) == 0 && sodium_memcmp(k->pk, self->id->pk, 32) == 0)
+	if (en.idb.len > 0 && nc_idbackup_open_export(&k, en.bk, self->addr,
+	    en.idb.p, en.idb.len) == 0 && sodium_memcmp(k->pk, self->id->pk, 32) == 0)
 		goto done;   /* a good one is there */
-	if ((rc = nc_idbackup_seal(&enc, en.bk, self->addr, self->id)) == 0 &&
+	if ((rc = nc_idbackup_seal_export(&enc, en.bk, self->addr, self->id)) == 0 &&
 	    (rc = nc_relay_put_idbackup(r, self->name, self->dev, enc.p,
 	    enc.len)) == 0)
 		*stored = 1;
@@ -869,6 +1172,64 @@ done:
 		sodium_free(en.bk);
 	nc_buf_free(&en.idb);
 	nc_buf_free(&enc);
+	nc_relay_close(r);
+	return rc;
+}
+
+int
+nc_account_passwd(nc_state *s, nc_self *self)
+{
+	nc_relay *r = NULL;
+	nc_buf pw = NC_SECBUF_INIT, npw = NC_SECBUF_INIT, idb = NC_BUF_INIT;
+	nc_buf resp = NC_BUF_INIT;
+	login_keys *lk = NULL;
+	struct nc_opreq *o = NULL;
+	uint8_t *ex = NULL;
+	nc_idkey *mid;
+	int rc, cost, taken;
+
+	/* The backup is re-wrapped under the new export key: only a device
+	 * holding the identity key can do that. */
+	if (self->id == NULL)
+		return nc_fail(NC_EPERM, "%s: this device does not hold the identity "
+		    "key; change the password on one that does", self->addr);
+	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0)
+		return rc;
+	if ((lk = sodium_malloc(sizeof *lk)) == NULL || (o = malloc(sizeof *o)) == NULL ||
+	    (ex = sodium_malloc(64)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	mid = self->id;
+	if ((rc = nc_password_for(&pw, self->addr, "current password", 0,
+	    NULL)) != 0 || (rc = nc_new_password(&npw, self->addr)) != 0 ||
+	    (rc = login(r, s, self, &pw, self->dev, &mid, lk)) != 0 ||
+	    (rc = reg_cost(s, &cost)) != 0 ||
+	    (rc = new_record(r, s, self, &npw, cost, &taken, o->record, ex)) != 0 ||
+	    (rc = nc_idbackup_seal_export(&idb, ex, self->addr, self->id)) != 0)
+		goto done;
+	if (idb.len > sizeof o->backup) {
+		rc = nc_fail(NC_ESOFTWARE, "identity-key backup too long");
+		goto done;
+	}
+	memcpy(o->token, lk->token, sizeof o->token);
+	memcpy(o->ke3, lk->ke3, sizeof o->ke3);
+	o->op = NC_OP_PASSWD;
+	o->cost = cost;
+	memcpy(o->backup, idb.p, idb.len);
+	o->backup_len = idb.len;
+	if ((rc = nc_relay_op(r, self->name, self->addr, o, lk->session, &resp)) == 0)
+		rc = nc_state_put_int(s, COST_KEY, cost);
+done:
+	if (lk)
+		sodium_free(lk);
+	if (ex)
+		sodium_free(ex);
+	free(o);
+	nc_buf_free(&pw);
+	nc_buf_free(&npw);
+	nc_buf_free(&idb);
+	nc_buf_free(&resp);
 	nc_relay_close(r);
 	return rc;
 }
@@ -895,12 +1256,10 @@ nc_account_delete(const char *home, const char *addr, int *local)
 {
 	nc_relay *r = NULL;
 	nc_self self;
-	challenge ch;
-	struct nc_authreq a;
-	nc_buf body = NC_BUF_INIT, resp = NC_BUF_INIT;
-	uint8_t *sk = NULL, *bk = NULL;
-	char path[128];
-	long status;
+	nc_buf pw = NC_SECBUF_INIT, resp = NC_BUF_INIT;
+	login_keys *lk = NULL;
+	struct nc_opreq *o = NULL;
+	nc_idkey *id = NULL;
 	int rc;
 
 	*local = 0;
@@ -910,38 +1269,21 @@ nc_account_delete(const char *home, const char *addr, int *local)
 	strcpy(self.addr, addr);
 	if ((rc = nc_relay_open(&r, home, self.domain)) != 0)
 		return rc;
-	if ((rc = probe(r, self.name, &ch)) != 0)
-		goto done;
-	if (!ch.exists) {
-		rc = nc_fail(NC_ENOUSER, "%s: no such user", addr);
-		goto done;
-	}
-	if ((sk = sodium_malloc(64)) == NULL || (bk = sodium_malloc(32)) == NULL) {
+	if ((lk = sodium_malloc(sizeof *lk)) == NULL || (o = malloc(sizeof *o)) == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto done;
 	}
-	if ((rc = password_keys(r, addr, self.name, "to DELETE the account and "
-	    "everything the relay holds for it", &ch, sk, bk)) != 0)
+	/* No existence probe: an unknown user gets the same "wrong user or
+	 * password" as a wrong password. */
+	if ((rc = nc_password_for(&pw, addr, "to DELETE the account and "
+	    "everything the relay holds for it", 0, NULL)) != 0 ||
+	    (rc = login(r, NULL, &self, &pw, NULL, &id, lk)) != 0)
 		goto done;
-	memset(&a, 0, sizeof a);
-	memcpy(a.nonce, ch.nonce, sizeof a.nonce);
-	snprintf(path, sizeof path, "/v1/users/%s", self.name);
-	if ((rc = nc_auth_sign(&a, NC_AUTH_DELETE, addr, sk)) != 0 ||
-	    (rc = nc_delete_enc(&body, &a)) != 0 ||
-	    (rc = nc_relay_req(r, "DELETE", path, body.p, body.len, NULL, &status,
-	    &resp)) != 0)
-		goto done;
-	if (status == 401 || status == 403)
-		rc = nc_fail(NC_EPERM, "%s: wrong password", addr);
-	else if (status == 404)
-		rc = nc_fail(NC_ENOUSER, "%s: no such user", addr);
-	else if (status == 429 || status >= 500)
-		rc = nc_fail(NC_ETEMP, "relay %s: %ld; try again later",
-		    self.domain, status);
-	else if (status != 204)
-		rc = nc_fail(NC_EDATA, "relay %s: unexpected answer %ld",
-		    self.domain, status);
-	if (rc != 0)
+	memset(o, 0, sizeof *o);
+	memcpy(o->token, lk->token, sizeof o->token);
+	memcpy(o->ke3, lk->ke3, sizeof o->ke3);
+	o->op = NC_OP_DELETE;
+	if ((rc = nc_relay_op(r, self.name, addr, o, lk->session, &resp)) != 0)
 		goto done;
 	/* This NC_HOME's identity of that user is of no use any more. */
 	if (holds(home, addr)) {
@@ -949,11 +1291,12 @@ nc_account_delete(const char *home, const char *addr, int *local)
 		*local = 1;
 	}
 done:
-	if (sk)
-		sodium_free(sk);
-	if (bk)
-		sodium_free(bk);
-	nc_buf_free(&body);
+	if (id)
+		nc_idkey_free(id);
+	if (lk)
+		sodium_free(lk);
+	free(o);
+	nc_buf_free(&pw);
 	nc_buf_free(&resp);
 	nc_relay_close(r);
 	return rc;

@@ -1,7 +1,8 @@
 /* account.h - this device's identity and its account at the relay: the
  * password (NC_PASSWORD, NC_PASSWORD_FILE or a prompt on the terminal),
- * Argon2id -> auth key + backup key (protocol.md 1.2), registration,
- * adding a device, and the keys loaded from the state. */
+ * OPAQUE registration and login (protocol.md 1.2; old Argon2id auth-key
+ * accounts migrate at their next login), adding a device, changing the
+ * password, and the keys loaded from the state. */
 #ifndef NC_ACCOUNT_H
 #define NC_ACCOUNT_H
 
@@ -34,6 +35,9 @@ typedef struct {
  * to get one. */
 int nc_password_for(nc_buf *pw, const char *addr, const char *why, int create,
     int *asked) __attribute__((warn_unused_result));
+/* A new password (nc-keygen --passwd) from NC_NEW_PASSWORD,
+ * NC_NEW_PASSWORD_FILE's first line or the terminal, asked twice. */
+int nc_new_password(nc_buf *pw, const char *addr) __attribute__((warn_unused_result));
 /* The same without a name (confirm: create). */
 int nc_password(nc_buf *pw, int confirm) __attribute__((warn_unused_result));
 /* Argon2id cost from NC_PWHASH_COST (interactive, moderate, sensitive). */
@@ -72,6 +76,11 @@ int nc_self_alarm(nc_state *s, const nc_self *self)
  * unless a good one is there. *stored: 1 if uploaded. */
 int nc_account_backup(nc_state *s, nc_self *self, int *stored)
 	__attribute__((warn_unused_result));
+
+/* Change the account's password: log in with the current one, register
+ * a new OPAQUE record for the new one and re-wrap the identity-key backup
+ * under its export key, in one operation. Needs the identity key. */
+int nc_account_passwd(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
 
 /* Delete addr's account at its relay with the password (everything the
  * relay holds for it; the name becomes free), and this home's state when

@@ -531,6 +531,147 @@ nc_relay_add_device(nc_relay *r, const char *name, const char *addr,
 	return rc;
 }
 
+int
+nc_relay_opaque_pk(nc_relay *r, uint8_t pk[32])
+{
+	nc_buf resp = NC_BUF_INIT;
+	const char *p, *e;
+	int rc;
+
+	if ((rc = call(r, "GET", "/.well-known/newchat", NULL, NULL, &resp)) != 0 ||
+	    (rc = nc_buf_nul(&resp)) != 0)
+		goto done;
+	/* a line "opaque <64 hex>" */
+	for (p = (const char *)resp.p; p && *p; p = e ? e + 1 : NULL) {
+		e = strchr(p, '\n');
+		if (strncmp(p, "opaque ", 7) == 0 && (e ? (size_t)(e - p) : strlen(p)) == 71 &&
+		    nc_hex_decode(pk, 32, p + 7, 64) == 0)
+			goto done;
+	}
+	rc = nc_fail(NC_EDATA, "relay of %s publishes no OPAQUE key in "
+	    "/.well-known/newchat (an older relay?)", r->domain);
+done:
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_reg_init(nc_relay *r, const char *name, const uint8_t req[32],
+    int *taken, uint8_t resp[64])
+{
+	nc_buf b = NC_BUF_INIT, out = NC_BUF_INIT;
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s/opaque", name);
+	if ((rc = nc_regreq_enc(&b, req)) == 0 &&
+	    (rc = call(r, "POST", path, &b, NULL, &out)) == 0 &&
+	    nc_regresp_dec(taken, resp, out.p, out.len) != 0)
+		rc = nc_fail(NC_EDATA, "relay of %s: malformed registration "
+		    "response", r->domain);
+	nc_buf_free(&b);
+	nc_buf_free(&out);
+	return rc;
+}
+
+int
+nc_relay_register2(nc_relay *r, const char *name, const uint8_t record[192],
+    int cost, const uint8_t dev_sign_pk[32])
+{
+	struct nc_register2 g;
+	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	char path[128];
+	long status;
+	int rc;
+
+	memset(&g, 0, sizeof g);
+	memcpy(g.record, record, 192);
+	g.cost = cost;
+	memcpy(g.device_sign_pk, dev_sign_pk, 32);
+	if (getenv("NC_INVITE"))
+		snprintf(g.invite, sizeof g.invite, "%s", getenv("NC_INVITE"));
+	snprintf(path, sizeof path, "/v1/users/%s", name);
+	if ((rc = nc_register2_enc(&b, &g)) == 0 &&
+	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
+	    &resp)) == 0 && status != 201) {
+		if (status == 409)
+			rc = nc_fail(NC_ECANTCREAT, "%s@%s: name taken", name, r->domain);
+		else
+			rc = status_err(r, status, &resp);
+	}
+	nc_buf_free(&b);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_login(nc_relay *r, const char *name, const uint8_t ke1[96],
+    int *cost, uint8_t ke2[320], uint8_t token[NC_LOGIN_TOKEN_LEN])
+{
+	nc_buf b = NC_BUF_INIT, out = NC_BUF_INIT;
+	char path[128];
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s/login", name);
+	if ((rc = nc_ke1_enc(&b, ke1)) == 0 &&
+	    (rc = call(r, "POST", path, &b, NULL, &out)) == 0 &&
+	    nc_ke2_dec(cost, ke2, token, out.p, out.len) != 0)
+		rc = nc_fail(NC_EDATA, "relay of %s: malformed KE2", r->domain);
+	nc_buf_free(&b);
+	nc_buf_free(&out);
+	return rc;
+}
+
+int
+nc_relay_op(nc_relay *r, const char *name, const char *addr,
+    struct nc_opreq *o, const uint8_t session_key[64], nc_buf *resp)
+{
+	nc_buf b = NC_BUF_INIT;
+	char path[128];
+	const char *method = o->op == NC_OP_DELETE ? "DELETE" : "POST";
+	long status;
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s%s", name, o->op == NC_OP_ADD_DEVICE ?
+	    "/devices" : o->op == NC_OP_PASSWD ? "/passwd" : "");
+	if ((rc = nc_opreq_enc(&b, o, session_key, addr)) == 0 &&
+	    (rc = nc_relay_req(r, method, path, b.p, b.len, NULL, &status,
+	    resp)) == 0 && status != 200 && status != 201 && status != 204) {
+		if (status == 401)
+			rc = nc_fail(NC_EPERM, "%s: wrong user or password", addr);
+		else if (status == 409 && o->op == NC_OP_ADD_DEVICE)
+			rc = nc_fail(NC_ECANTCREAT, "%s: %d devices already",
+			    addr, NC_DEVLIST_MAX);
+		else
+			rc = status_err(r, status, resp);
+	}
+	nc_buf_free(&b);
+	return rc;
+}
+
+int
+nc_relay_migrate(nc_relay *r, const char *name, const char *addr,
+    struct nc_migrate *m, const uint8_t auth_sk[64])
+{
+	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	char path[128];
+	long status;
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s/migrate", name);
+	if ((rc = nc_migrate_enc(&b, m, auth_sk, addr)) == 0 &&
+	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
+	    &resp)) == 0 && status != 204) {
+		if (status == 401)
+			rc = nc_fail(NC_EPERM, "%s: wrong user or password", addr);
+		else
+			rc = status_err(r, status, &resp);
+	}
+	nc_buf_free(&b);
+	nc_buf_free(&resp);
+	return rc;
+}
+
 /* PUT /v1/users/{name}/{what} with bytes p, signed by device d. */
 static int
 put_signed(nc_relay *r, const char *name, const char *what,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "relaymsg.h"
 #include "http.h"
 #include "keys.h"
 #include "x3dh.h"
@@ -75,6 +76,28 @@ int nc_relay_challenge(nc_relay *r, const char *name, uint8_t salt[16],
 int nc_relay_add_device(nc_relay *r, const char *name, const char *addr,
     const uint8_t nonce[32], const uint8_t dev_sign_pk[32],
     const uint8_t auth_sk[64], nc_buf *backup) __attribute__((warn_unused_result));
+/* OPAQUE (protocol.md 1.2). The relay's AKE public key from its
+ * /.well-known/newchat "opaque" line (NC_EDATA if none). */
+int nc_relay_opaque_pk(nc_relay *r, uint8_t pk[32]) __attribute__((warn_unused_result));
+/* Registration request -> response; *taken: the name has an account. */
+int nc_relay_reg_init(nc_relay *r, const char *name, const uint8_t req[32],
+    int *taken, uint8_t resp[64]) __attribute__((warn_unused_result));
+/* A new OPAQUE account (409: NC_ECANTCREAT "name taken"). */
+int nc_relay_register2(nc_relay *r, const char *name, const uint8_t record[192],
+    int cost, const uint8_t dev_sign_pk[32]) __attribute__((warn_unused_result));
+/* KE1 -> cost, KE2, token. */
+int nc_relay_login(nc_relay *r, const char *name, const uint8_t ke1[96],
+    int *cost, uint8_t ke2[320], uint8_t token[NC_LOGIN_TOKEN_LEN])
+	__attribute__((warn_unused_result));
+/* An operation under a login (method and path by o->op); resp: the
+ * answer's body (add device: the identity-key backup). 401 is NC_EPERM
+ * "wrong user or password"; 409 on add device NC_ECANTCREAT. */
+int nc_relay_op(nc_relay *r, const char *name, const char *addr,
+    struct nc_opreq *o, const uint8_t session_key[64], nc_buf *resp)
+	__attribute__((warn_unused_result));
+/* An old-scheme account's move to OPAQUE (401: NC_EPERM). */
+int nc_relay_migrate(nc_relay *r, const char *name, const char *addr,
+    struct nc_migrate *m, const uint8_t auth_sk[64]) __attribute__((warn_unused_result));
 int nc_relay_put_idbackup(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t *p, size_t n) __attribute__((warn_unused_result));
 
@@ -83,6 +106,21 @@ int nc_relay_put_devlist(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t *p, size_t n) __attribute__((warn_unused_result));
 int nc_relay_get_devlist(nc_relay *r, const char *name, nc_buf *out)
 	__attribute__((warn_unused_result));
+/* The same with the key log's proof (protocol.md 1.4): since is the size
+ * of the last head seen from this relay (0: none), sent as X-NC-KT-Since;
+ * proof receives the decoded X-NC-KT-Proof (empty if it was not base64),
+ * *has_proof whether the header came. */
+int nc_relay_get_devlist_kt(nc_relay *r, const char *name, uint64_t since,
+    nc_buf *out, nc_buf *proof, int *has_proof) __attribute__((warn_unused_result));
+/* The key log's keys (kt-log, kt-vrf) of the relay's descriptor; *has 0
+ * for a relay that publishes none. A relay found by discovery gives the
+ * descriptor it was found by; one named in the config is asked for its
+ * /.well-known/newchat once (NC_EDATA for malformed key lines). */
+int nc_relay_kt_keys(nc_relay *r, uint8_t log[32], uint8_t vrf[32], int *has)
+	__attribute__((warn_unused_result));
+/* The keys if the descriptor was already read (no request): 1 keys, 2
+ * none, 0 not read. */
+int nc_relay_kt_descr(const nc_relay *r, uint8_t log[32], uint8_t vrf[32]);
 
 /* Prekeys. */
 int nc_relay_put_prekeys(nc_relay *r, const char *name, const nc_device *d,

@@ -8,27 +8,33 @@
 #include "idbackup.h"
 #include "wire.h"
 
-#define VERSION 1
-
-/* key = HKDF-SHA256(salt 0, IKM backup key, info label): the backup key
- * serves other backups later, each under its own label. */
-static int
-wrap_key(uint8_t key[32], const uint8_t backup_key[32])
+/* Version 1: under the Argon2id backup key (32 bytes); version 2: under
+ * the OPAQUE export key (64 bytes). */
+static const char *
+label_of(int v)
 {
-	return nc_hkdf(key, 32, NULL, 0, backup_key, 32,
-	    (const uint8_t *)NC_IDBACKUP_LABEL, strlen(NC_IDBACKUP_LABEL));
+	return v == 2 ? NC_IDBACKUP_LABEL_V2 : NC_IDBACKUP_LABEL;
 }
 
-/* AD = label 0x00 || u8 1 || u8 0x86 || str addr || fixed[32] identity:
- * a backup opens only for the user and the key it names. */
+/* key = HKDF-SHA256(salt 0, IKM backup or export key, info label): that
+ * key serves other backups later, each under its own label. */
 static int
-make_ad(nc_buf *ad, const char *addr, const uint8_t identity[32])
+wrap_key(uint8_t key[32], int v, const uint8_t *ikm)
+{
+	return nc_hkdf(key, 32, NULL, 0, ikm, v == 2 ? 64 : 32,
+	    (const uint8_t *)label_of(v), strlen(label_of(v)));
+}
+
+/* AD = label 0x00 || u8 version || u8 0x86 || str addr || fixed[32]
+ * identity: a backup opens only for the user and the key it names. */
+static int
+make_ad(nc_buf *ad, int v, const char *addr, const uint8_t identity[32])
 {
 	nc_enc e;
 
 	nc_enc_init(&e, ad);
-	nc_put_fixed(&e, NC_IDBACKUP_LABEL, strlen(NC_IDBACKUP_LABEL) + 1);
-	nc_put_u8(&e, VERSION);
+	nc_put_fixed(&e, label_of(v), strlen(label_of(v)) + 1);
+	nc_put_u8(&e, (uint8_t)v);
 	nc_put_u8(&e, NC_KT_IDBACKUP);
 	nc_put_str(&e, addr);
 	nc_put_fixed(&e, identity, 32);
@@ -43,7 +49,8 @@ nc_idbackup_decode(nc_idbackup *b, const uint8_t *p, size_t n)
 
 	memset(b, 0, sizeof *b);
 	nc_dec_init(&d, p, n);
-	nc_dec_check(&d, nc_get_u8(&d) == VERSION, "version");
+	b->version = nc_get_u8(&d);
+	nc_dec_check(&d, b->version == 1 || b->version == 2, "version");
 	nc_dec_check(&d, nc_get_u8(&d) == NC_KT_IDBACKUP, "type");
 	if ((f = nc_get_fixed(&d, 32)) != NULL)
 		memcpy(b->identity, f, 32);
@@ -58,8 +65,8 @@ nc_idbackup_decode(nc_idbackup *b, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int
-nc_idbackup_seal(nc_buf *out, const uint8_t backup_key[32], const char *addr,
+static int
+seal(nc_buf *out, int v, const uint8_t *backup_key, const char *addr,
     const nc_idkey *id)
 {
 	nc_buf ad = NC_BUF_INIT;
@@ -67,15 +74,15 @@ nc_idbackup_seal(nc_buf *out, const uint8_t backup_key[32], const char *addr,
 	uint8_t key[32], seed[32], nonce[24], ct[48];
 	int rc;
 
-	if ((rc = make_ad(&ad, addr, id->pk)) != 0 ||
-	    (rc = wrap_key(key, backup_key)) != 0)
+	if ((rc = make_ad(&ad, v, addr, id->pk)) != 0 ||
+	    (rc = wrap_key(key, v, backup_key)) != 0)
 		goto done;
 	crypto_sign_ed25519_sk_to_seed(seed, id->sk);
 	randombytes_buf(nonce, sizeof nonce);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, seed, 32, ad.p,
 	    ad.len, NULL, nonce, key);
 	nc_enc_init(&e, out);
-	nc_put_u8(&e, VERSION);
+	nc_put_u8(&e, (uint8_t)v);
 	nc_put_u8(&e, NC_KT_IDBACKUP);
 	nc_put_fixed(&e, id->pk, 32);
 	nc_put_fixed(&e, nonce, 24);
@@ -89,7 +96,21 @@ done:
 }
 
 int
-nc_idbackup_open(nc_idkey **out, const uint8_t backup_key[32], const char *addr,
+nc_idbackup_seal(nc_buf *out, const uint8_t backup_key[32], const char *addr,
+    const nc_idkey *id)
+{
+	return seal(out, 1, backup_key, addr, id);
+}
+
+int
+nc_idbackup_seal_export(nc_buf *out, const uint8_t export_key[64],
+    const char *addr, const nc_idkey *id)
+{
+	return seal(out, 2, export_key, addr, id);
+}
+
+static int
+open_v(nc_idkey **out, int v, const uint8_t *backup_key, const char *addr,
     const uint8_t *p, size_t n)
 {
 	nc_idbackup b;
@@ -99,9 +120,15 @@ nc_idbackup_open(nc_idkey **out, const uint8_t backup_key[32], const char *addr,
 	int rc;
 
 	*out = NULL;
-	if ((rc = nc_idbackup_decode(&b, p, n)) != 0 ||
-	    (rc = make_ad(&ad, addr, b.identity)) != 0 ||
-	    (rc = wrap_key(key, backup_key)) != 0)
+	if ((rc = nc_idbackup_decode(&b, p, n)) != 0)
+		goto done;
+	if (b.version != v) {
+		rc = nc_fail(NC_ESECURITY, "identity-key backup of version %d where "
+		    "%d was expected", b.version, v);
+		goto done;
+	}
+	if ((rc = make_ad(&ad, v, addr, b.identity)) != 0 ||
+	    (rc = wrap_key(key, v, backup_key)) != 0)
 		goto done;
 	enc[0] = 1;
 	enc[1] = NC_KT_IDENTITY_SK;
@@ -127,4 +154,18 @@ done:
 	sodium_memzero(enc, sizeof enc);
 	nc_buf_free(&ad);
 	return rc;
+}
+
+int
+nc_idbackup_open(nc_idkey **out, const uint8_t backup_key[32], const char *addr,
+    const uint8_t *p, size_t n)
+{
+	return open_v(out, 1, backup_key, addr, p, n);
+}
+
+int
+nc_idbackup_open_export(nc_idkey **out, const uint8_t export_key[64],
+    const char *addr, const uint8_t *p, size_t n)
+{
+	return open_v(out, 2, export_key, addr, p, n);
 }

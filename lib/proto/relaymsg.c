@@ -571,3 +571,313 @@ nc_ack_dec(struct nc_ack *a, const void *p, size_t n)
 		get(&d, a->envid[i], NC_ENVID_LEN);
 	return nc_dec_end(&d, "ack");
 }
+
+/* ---- OPAQUE (protocol.md 1.2) ---- */
+
+static int
+dec2(nc_dec *d, const void *p, size_t n)
+{
+	nc_dec_init(d, p, n);
+	return nc_get_u8(d) == V2_OPAQUE;
+}
+
+static int
+cost_ok(int c)
+{
+	return c >= NC_COST_INTERACTIVE && c <= NC_COST_SENSITIVE;
+}
+
+int
+nc_regreq_enc(nc_buf *b, const uint8_t req[32])
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V2_OPAQUE);
+	nc_put_fixed(&e, req, 32);
+	return enc_done(&e, "registration request");
+}
+
+int
+nc_regreq_dec(uint8_t req[32], const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec2(&d, p, n), "version");
+	get(&d, req, 32);
+	return nc_dec_end(&d, "registration request");
+}
+
+int
+nc_regresp_enc(nc_buf *b, int taken, const uint8_t resp[64])
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V2_OPAQUE);
+	nc_put_u8(&e, taken ? 1 : 0);
+	nc_put_fixed(&e, resp, 64);
+	return enc_done(&e, "registration response");
+}
+
+int
+nc_regresp_dec(int *taken, uint8_t resp[64], const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec2(&d, p, n), "version");
+	*taken = nc_get_u8(&d);
+	nc_dec_check(&d, *taken <= 1, "taken");
+	get(&d, resp, 64);
+	return nc_dec_end(&d, "registration response");
+}
+
+int
+nc_register2_enc(nc_buf *b, const struct nc_register2 *r)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V2_OPAQUE);
+	nc_put_fixed(&e, r->record, 192);
+	nc_put_u8(&e, (uint8_t)r->cost);
+	nc_put_fixed(&e, r->device_sign_pk, NC_PK_LEN);
+	if (strlen(r->invite) > NC_INVITE_MAX || !cost_ok(r->cost))
+		e.err = e.err ? e.err : NC_EDATA;
+	nc_put_str(&e, r->invite);
+	return enc_done(&e, "register");
+}
+
+int
+nc_register2_dec(struct nc_register2 *r, const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec2(&d, p, n), "version");
+	get(&d, r->record, 192);
+	r->cost = nc_get_u8(&d);
+	nc_dec_check(&d, cost_ok(r->cost), "cost");
+	get(&d, r->device_sign_pk, NC_PK_LEN);
+	nc_get_str(&d, r->invite, sizeof r->invite);
+	return nc_dec_end(&d, "register");
+}
+
+int
+nc_ke1_enc(nc_buf *b, const uint8_t ke1[96])
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V2_OPAQUE);
+	nc_put_fixed(&e, ke1, 96);
+	return enc_done(&e, "KE1");
+}
+
+int
+nc_ke1_dec(uint8_t ke1[96], const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec2(&d, p, n), "version");
+	get(&d, ke1, 96);
+	return nc_dec_end(&d, "KE1");
+}
+
+int
+nc_ke2_enc(nc_buf *b, int cost, const uint8_t ke2[320],
+    const uint8_t token[NC_LOGIN_TOKEN_LEN])
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V2_OPAQUE);
+	nc_put_u8(&e, (uint8_t)cost);
+	nc_put_fixed(&e, ke2, 320);
+	nc_put_fixed(&e, token, NC_LOGIN_TOKEN_LEN);
+	return enc_done(&e, "KE2");
+}
+
+int
+nc_ke2_dec(int *cost, uint8_t ke2[320], uint8_t token[NC_LOGIN_TOKEN_LEN],
+    const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec2(&d, p, n), "version");
+	*cost = nc_get_u8(&d);
+	nc_dec_check(&d, cost_ok(*cost), "cost");
+	get(&d, ke2, 320);
+	get(&d, token, NC_LOGIN_TOKEN_LEN);
+	return nc_dec_end(&d, "KE2");
+}
+
+/* record, cost, u16 n, backup: shared by op 3 and the migration. */
+static void
+put_rec(nc_enc *e, const uint8_t record[192], int cost, const uint8_t *bk, size_t n)
+{
+	nc_put_fixed(e, record, 192);
+	nc_put_u8(e, (uint8_t)cost);
+	if (!cost_ok(cost) || n > NC_IDBACKUP_MAX)
+		e->err = e->err ? e->err : NC_EDATA;
+	nc_put_u16(e, (uint16_t)(n > NC_IDBACKUP_MAX ? 0 : n));
+	nc_put_fixed(e, bk, n > NC_IDBACKUP_MAX ? 0 : n);
+}
+
+static void
+get_rec(nc_dec *d, uint8_t record[192], int *cost, uint8_t *bk, size_t *n)
+{
+	get(d, record, 192);
+	*cost = nc_get_u8(d);
+	nc_dec_check(d, cost_ok(*cost), "cost");
+	*n = nc_get_u16(d);
+	nc_dec_check(d, *n <= NC_IDBACKUP_MAX, "backup length");
+	if (*n > NC_IDBACKUP_MAX)
+		*n = 0;
+	get(d, bk, *n);
+}
+
+#define OP_LABEL "newchat op v1"
+#define MIGRATE_LABEL "newchat migrate v1"
+
+/* label 0x00 || str addr || p[0..n) */
+static int
+bound_msg(nc_buf *m, const char *label, const char *addr, const void *p, size_t n)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, m);
+	nc_put_fixed(&e, label, strlen(label) + 1);
+	nc_put_str(&e, addr);
+	nc_put_fixed(&e, p, n);
+	return enc_done(&e, label);
+}
+
+static int
+op_mac(uint8_t mac[64], const uint8_t key[64], const char *addr, const void *p,
+    size_t n)
+{
+	nc_buf m = NC_BUF_INIT;
+	int rc;
+
+	crypto_auth_hmacsha512_state st;
+
+	if ((rc = bound_msg(&m, OP_LABEL, addr, p, n)) == 0) {
+		crypto_auth_hmacsha512_init(&st, key, 64);
+		crypto_auth_hmacsha512_update(&st, m.p, m.len);
+		crypto_auth_hmacsha512_final(&st, mac);
+		sodium_memzero(&st, sizeof st);
+	}
+	nc_buf_free(&m);
+	return rc;
+}
+
+int
+nc_opreq_enc(nc_buf *b, struct nc_opreq *o, const uint8_t key[64], const char *addr)
+{
+	nc_enc e;
+	size_t start = b->len;
+	int rc;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V2_OPAQUE);
+	nc_put_fixed(&e, o->token, NC_LOGIN_TOKEN_LEN);
+	nc_put_fixed(&e, o->ke3, 64);
+	nc_put_u8(&e, (uint8_t)o->op);
+	if (o->op == NC_OP_ADD_DEVICE)
+		nc_put_fixed(&e, o->device_sign_pk, NC_PK_LEN);
+	else if (o->op == NC_OP_PASSWD)
+		put_rec(&e, o->record, o->cost, o->backup, o->backup_len);
+	else if (o->op != NC_OP_DELETE)
+		e.err = e.err ? e.err : NC_EDATA;
+	if ((rc = enc_done(&e, "operation")) != 0)
+		return rc;
+	o->maclen = b->len - start;
+	if ((rc = op_mac(o->mac, key, addr, b->p + start, o->maclen)) != 0)
+		return rc;
+	return nc_buf_add(b, o->mac, sizeof o->mac);
+}
+
+int
+nc_opreq_dec(struct nc_opreq *o, const void *p, size_t n)
+{
+	nc_dec d;
+
+	memset(o, 0, sizeof *o);
+	nc_dec_check(&d, dec2(&d, p, n), "version");
+	get(&d, o->token, NC_LOGIN_TOKEN_LEN);
+	get(&d, o->ke3, 64);
+	o->op = nc_get_u8(&d);
+	if (o->op == NC_OP_ADD_DEVICE)
+		get(&d, o->device_sign_pk, NC_PK_LEN);
+	else if (o->op == NC_OP_PASSWD)
+		get_rec(&d, o->record, &o->cost, o->backup, &o->backup_len);
+	else
+		nc_dec_check(&d, o->op == NC_OP_DELETE, "operation");
+	o->maclen = d.pos;
+	get(&d, o->mac, NC_OP_MAC_LEN);
+	return nc_dec_end(&d, "operation");
+}
+
+int
+nc_opreq_verify(const struct nc_opreq *o, const void *p, const uint8_t key[64],
+    const char *addr)
+{
+	uint8_t mac[64];
+	int ok;
+
+	ok = op_mac(mac, key, addr, p, o->maclen) == 0 &&
+	    sodium_memcmp(mac, o->mac, sizeof mac) == 0;
+	sodium_memzero(mac, sizeof mac);
+	return ok ? 0 : nc_fail(NC_EPERM, "operation: bad MAC");
+}
+
+int
+nc_migrate_enc(nc_buf *b, struct nc_migrate *m, const uint8_t auth_sk[64],
+    const char *addr)
+{
+	nc_buf msg = NC_BUF_INIT;
+	nc_enc e;
+	size_t start = b->len;
+	int rc;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V2_OPAQUE);
+	nc_put_fixed(&e, m->nonce, NC_NONCE_LEN);
+	put_rec(&e, m->record, m->cost, m->backup, m->backup_len);
+	if ((rc = enc_done(&e, "migrate")) != 0)
+		return rc;
+	m->siglen = b->len - start;
+	if ((rc = bound_msg(&msg, MIGRATE_LABEL, addr, b->p + start, m->siglen)) == 0) {
+		crypto_sign_detached(m->sig, NULL, msg.p, msg.len, auth_sk);
+		rc = nc_buf_add(b, m->sig, sizeof m->sig);
+	}
+	nc_buf_free(&msg);
+	return rc;
+}
+
+int
+nc_migrate_dec(struct nc_migrate *m, const void *p, size_t n)
+{
+	nc_dec d;
+
+	memset(m, 0, sizeof *m);
+	nc_dec_check(&d, dec2(&d, p, n), "version");
+	get(&d, m->nonce, NC_NONCE_LEN);
+	get_rec(&d, m->record, &m->cost, m->backup, &m->backup_len);
+	m->siglen = d.pos;
+	get(&d, m->sig, NC_SIG_LEN);
+	return nc_dec_end(&d, "migrate");
+}
+
+int
+nc_migrate_verify(const struct nc_migrate *m, const void *p,
+    const uint8_t auth_pk[NC_PK_LEN], const char *addr)
+{
+	nc_buf msg = NC_BUF_INIT;
+	int ok;
+
+	ok = bound_msg(&msg, MIGRATE_LABEL, addr, p, m->siglen) == 0 &&
+	    crypto_sign_verify_detached(m->sig, msg.p, msg.len, auth_pk) == 0;
+	nc_buf_free(&msg);
+	return ok ? 0 : nc_fail(NC_EPERM, "migrate: bad signature");
+}

@@ -96,6 +96,86 @@ int nc_auth_sign(struct nc_authreq *a, int op, const char *addr,
 int nc_auth_verify(const struct nc_authreq *a, int op, const char *addr,
     const uint8_t auth_pk[NC_PK_LEN]) __attribute__((warn_unused_result));
 
+/* OPAQUE (protocol.md 1.2): every message starts with u8 2. */
+#define V2_OPAQUE 2
+#define NC_LOGIN_TOKEN_LEN 192    /* nonce 24, sealed (id 16, expiry 8, KE3 64, session key 64), tag 16 */
+#define NC_OP_MAC_LEN 64
+#define NC_IDBACKUP_MAX 256       /* the relay's cap on a backup */
+/* Argon2id cost names: the client's choice, kept with the record. */
+enum { NC_COST_INTERACTIVE = 1, NC_COST_MODERATE = 2, NC_COST_SENSITIVE = 3 };
+/* Operations under a login. */
+enum { NC_OP_ADD_DEVICE = 1, NC_OP_DELETE = 2, NC_OP_PASSWD = 3 };
+
+/* POST /v1/users/{user}/opaque: fixed[32] registration request; 200:
+ * u8 taken (the name has an account), fixed[64] registration response. */
+int nc_regreq_enc(nc_buf *b, const uint8_t req[32]) __attribute__((warn_unused_result));
+int nc_regreq_dec(uint8_t req[32], const void *p, size_t n) __attribute__((warn_unused_result));
+int nc_regresp_enc(nc_buf *b, int taken, const uint8_t resp[64]) __attribute__((warn_unused_result));
+int nc_regresp_dec(int *taken, uint8_t resp[64], const void *p, size_t n)
+	__attribute__((warn_unused_result));
+
+/* POST /v1/users/{user} (u8 2): fixed[192] record, u8 cost,
+ * fixed[32] device_sign_pk, str invite. */
+struct nc_register2 {
+	uint8_t record[192];
+	int cost;
+	uint8_t device_sign_pk[NC_PK_LEN];
+	char invite[NC_INVITE_MAX + 1];
+};
+int nc_register2_enc(nc_buf *b, const struct nc_register2 *r) __attribute__((warn_unused_result));
+int nc_register2_dec(struct nc_register2 *r, const void *p, size_t n)
+	__attribute__((warn_unused_result));
+
+/* POST /v1/users/{user}/login: fixed[96] KE1; 200: u8 cost,
+ * fixed[320] KE2, fixed[192] token. */
+int nc_ke1_enc(nc_buf *b, const uint8_t ke1[96]) __attribute__((warn_unused_result));
+int nc_ke1_dec(uint8_t ke1[96], const void *p, size_t n) __attribute__((warn_unused_result));
+int nc_ke2_enc(nc_buf *b, int cost, const uint8_t ke2[320],
+    const uint8_t token[NC_LOGIN_TOKEN_LEN]) __attribute__((warn_unused_result));
+int nc_ke2_dec(int *cost, uint8_t ke2[320], uint8_t token[NC_LOGIN_TOKEN_LEN],
+    const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* An operation under a login (add device: POST /v1/users/{user}/devices;
+ * delete: DELETE /v1/users/{user}; password change: POST
+ * /v1/users/{user}/passwd): fixed[192] token, fixed[64] KE3, u8 op, then
+ * op 1: fixed[32] device_sign_pk; op 2: nothing; op 3: fixed[192] record,
+ * u8 cost, u16 n, fixed[n] identity-key backup (n <= 256); then
+ * fixed[64] MAC = HMAC-SHA512(session key, "newchat op v1" 0x00 ||
+ * str "user@domain" || every byte before the MAC). */
+struct nc_opreq {
+	uint8_t token[NC_LOGIN_TOKEN_LEN], ke3[64], mac[NC_OP_MAC_LEN];
+	int op;
+	uint8_t device_sign_pk[NC_PK_LEN];
+	uint8_t record[192];
+	int cost;
+	uint8_t backup[NC_IDBACKUP_MAX];
+	size_t backup_len;
+	size_t maclen;      /* decoded: bytes before the MAC */
+};
+/* Encode o with its MAC under session_key. */
+int nc_opreq_enc(nc_buf *b, struct nc_opreq *o, const uint8_t session_key[64],
+    const char *addr) __attribute__((warn_unused_result));
+int nc_opreq_dec(struct nc_opreq *o, const void *p, size_t n) __attribute__((warn_unused_result));
+/* 0 if o->mac is right for the decoded bytes p; NC_EPERM otherwise. */
+int nc_opreq_verify(const struct nc_opreq *o, const void *p,
+    const uint8_t session_key[64], const char *addr) __attribute__((warn_unused_result));
+
+/* POST /v1/users/{user}/migrate, an old-scheme account's move to OPAQUE:
+ * fixed[32] challenge nonce, fixed[192] record, u8 cost, u16 n,
+ * fixed[n] backup, fixed[64] sig: the old auth key's Ed25519 signature of
+ * "newchat migrate v1" 0x00 || str "user@domain" || every byte before it. */
+struct nc_migrate {
+	uint8_t nonce[NC_NONCE_LEN], record[192], sig[NC_SIG_LEN];
+	int cost;
+	uint8_t backup[NC_IDBACKUP_MAX];
+	size_t backup_len, siglen;
+};
+int nc_migrate_enc(nc_buf *b, struct nc_migrate *m, const uint8_t auth_sk[64],
+    const char *addr) __attribute__((warn_unused_result));
+int nc_migrate_dec(struct nc_migrate *m, const void *p, size_t n) __attribute__((warn_unused_result));
+int nc_migrate_verify(const struct nc_migrate *m, const void *p,
+    const uint8_t auth_pk[NC_PK_LEN], const char *addr) __attribute__((warn_unused_result));
+
 /* PUT /v1/users/{user}/devices/{dev}/prekeys */
 struct nc_otpk {
 	uint32_t id;

@@ -30,6 +30,11 @@ one(int kind, const uint8_t *p, size_t n)
 	static struct nc_deliver dl;
 	static struct nc_mailbox mb;
 	static struct nc_ack ack;
+	static struct nc_register2 r2;
+	static struct nc_opreq op;
+	static struct nc_migrate mg;
+	static uint8_t x[320], tok[NC_LOGIN_TOKEN_LEN];
+	int i;
 	nc_buf b = NC_BUF_INIT;
 	int rc = -1;
 
@@ -45,6 +50,15 @@ one(int kind, const uint8_t *p, size_t n)
 	case 8: if (nc_deliver_dec(&dl, p, n) == 0) rc = nc_deliver_enc(&b, &dl); break;
 	case 9: if (nc_mailbox_dec(&mb, p, n) == 0) rc = nc_mailbox_enc(&b, &mb); break;
 	case 10: if (nc_ack_dec(&ack, p, n) == 0) rc = nc_ack_enc(&b, &ack); break;
+	/* OPAQUE (protocol.md 1.2) */
+	case 11: if (nc_regreq_dec(x, p, n) == 0) rc = nc_regreq_enc(&b, x); break;
+	case 12: if (nc_regresp_dec(&i, x, p, n) == 0) rc = nc_regresp_enc(&b, i, x); break;
+	case 13: if (nc_register2_dec(&r2, p, n) == 0) rc = nc_register2_enc(&b, &r2); break;
+	case 14: if (nc_ke1_dec(x, p, n) == 0) rc = nc_ke1_enc(&b, x); break;
+	case 15: if (nc_ke2_dec(&i, x, tok, p, n) == 0) rc = nc_ke2_enc(&b, i, x, tok); break;
+	/* MAC'd and signed: the MAC or signature is all that follows */
+	case 16: if (nc_opreq_dec(&op, p, n) == 0 && op.maclen + NC_OP_MAC_LEN != n) abort(); break;
+	case 17: if (nc_migrate_dec(&mg, p, n) == 0 && mg.siglen + NC_SIG_LEN != n) abort(); break;
 	default: {
 		char u[NC_NAME_MAX + 1], d[NC_DOMAIN_MAX + 1], s[512];
 		size_t k = n < sizeof s - 1 ? n : sizeof s - 1;
@@ -67,6 +81,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	one(data[0] % 12, data + 1, size - 1);
+	one(data[0] % 19, data + 1, size - 1);
 	return 0;
 }
