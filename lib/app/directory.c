@@ -6,6 +6,7 @@
 #include "err.h"
 #include "event.h"
 #include "hex.h"
+#include "keylog.h"
 #include "keys.h"
 #include "relayc.h"
 
@@ -213,19 +214,25 @@ update(nc_state *s, const char *addr, const nc_devlist *l, const uint8_t *enc,
 	return store(s, l, enc, n, 0);
 }
 
+/* Every fetch carries the key log's proof (keylog.h): checked in the
+ * transaction that would pin the list, so an alarm is recorded and the
+ * list is not taken. */
 static int
 fetch(nc_state *s, const char *addr, nc_devlist *out)
 {
 	nc_relay *r = NULL;
-	nc_buf enc = NC_BUF_INIT;
+	nc_buf enc = NC_BUF_INIT, proof = NC_BUF_INIT;
+	nc_keylog_ctx k;
 	char name[NC_USER_MAX + 1];
 	const char *domain = NULL;
-	int rc, rc2;
+	int rc, rc2, has_proof = 0;
 
 	if ((rc = domain_of(addr, name, sizeof name, &domain)) != 0 ||
 	    (rc = nc_relay_open(&r, s->home, domain)) != 0)
 		return rc;
-	rc = nc_relay_get_devlist(r, name, &enc);
+	if ((rc = nc_keylog_prepare(s, r, domain, addr, &k)) == 0)
+		rc = nc_relay_get_devlist_kt(r, name, k.has ? k.last.size : 0, &enc,
+		    &proof, &has_proof);
 	nc_relay_close(r);
 	if (rc == NC_ENOUSER)
 		rc = nc_fail(NC_ENOUSER, "%s: no such user", addr);
@@ -239,12 +246,15 @@ fetch(nc_state *s, const char *addr, nc_devlist *out)
 	}
 	if ((rc = nc_state_begin(s)) != 0)
 		goto done;
-	rc = update(s, addr, out, enc.p, enc.len);
+	if ((rc = nc_keylog_check(s, domain, addr, &k, out, enc.p, enc.len, &proof,
+	    has_proof)) == 0)
+		rc = update(s, addr, out, enc.p, enc.len);
 	/* An alarm is recorded even though the lookup fails. */
 	if ((rc2 = nc_state_commit(s)) != 0 && rc == 0)
 		rc = rc2;
 done:
 	nc_buf_free(&enc);
+	nc_buf_free(&proof);
 	return rc;
 }
 

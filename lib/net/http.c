@@ -214,6 +214,24 @@ on_header(char *p, size_t size, size_t n, void *ud)
 	if (k >= 5 && memcmp(p, "HTTP/", 5) == 0) {   /* a new response */
 		s->resp->retry_after = -1;
 		s->resp->date = 0;
+		s->resp->kt_proof[0] = '\0';
+	}
+	if (k > 14 && strncasecmp(p, "X-NC-KT-Proof:", 14) == 0) {
+		size_t i = 14, e = k;
+
+		while (i < e && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		while (e > i && (p[e - 1] == '\r' || p[e - 1] == '\n' ||
+		    p[e - 1] == ' ' || p[e - 1] == '\t'))
+			e--;
+		/* Too long to be a proof: "!" decodes as nothing (an alarm). */
+		if (e - i >= sizeof s->resp->kt_proof || memchr(p + i, '\0', e - i))
+			strcpy(s->resp->kt_proof, "!");
+		else {
+			memcpy(s->resp->kt_proof, p + i, e - i);
+			s->resp->kt_proof[e - i] = '\0';
+		}
+		return k;
 	}
 	if (k > 5 && strncasecmp(p, "Date:", 5) == 0) {
 		size_t i = 5, e = k;
@@ -412,6 +430,7 @@ nc_http_here(const nc_http_req *req, nc_http_resp *resp)
 	resp->retry_after = -1;
 	resp->content_type[0] = '\0';
 	resp->date = 0;
+	resp->kt_proof[0] = '\0';
 	if (req->url == NULL || req->method == NULL)
 		return nc_fail(NC_ESOFTWARE, "http: no URL or method");
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") &&

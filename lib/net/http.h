@@ -17,6 +17,7 @@
 #define NC_HTTP_CONNECT_MS  10000            /* connect timeout */
 #define NC_HTTP_TIMEOUT_MS  30000            /* default total timeout */
 #define NC_HTTP_MAX_DEFAULT ((size_t)1 << 20) /* default response limit */
+#define NC_HTTP_KTPROOF_MAX 8192             /* X-NC-KT-Proof kept, with NUL */
 
 /* Initialise with designated initializers so fields added later are 0:
  *   nc_http_req r = { .method = "GET", .url = u }; */
@@ -38,9 +39,12 @@ typedef struct {
 	long retry_after;            /* Retry-After in seconds, -1 if none */
 	char content_type[128];      /* "" if none */
 	int64_t date;                /* the Date header, unix seconds; 0 if none */
+	/* X-NC-KT-Proof (protocol.md 1.4) as sent, "" if none; "!" if it was
+	 * longer than fits (a proof of a 2^63 tree is < 6,000 characters). */
+	char kt_proof[NC_HTTP_KTPROOF_MAX];
 } nc_http_resp;
 
-#define NC_HTTP_RESP_INIT { 0, NC_BUF_INIT, -1, "", 0 }
+#define NC_HTTP_RESP_INIT { 0, NC_BUF_INIT, -1, "", 0, "" }
 
 /* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110 5.6.7, what
  * every current server sends) as unix seconds; -1 if it is not one. */

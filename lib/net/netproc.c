@@ -129,6 +129,7 @@ nc_netproc_resp_enc(nc_buf *out, int rc, const char *msg,
 	    (uint64_t)resp->retry_after + 1);
 	put_text(&e, rc ? "" : resp->content_type);
 	nc_put_u64(&e, rc || resp->date < 0 ? 0 : (uint64_t)resp->date);
+	put_text(&e, rc ? "" : resp->kt_proof);
 	nc_put_bytes(&e, rc ? NULL : resp->body.p, rc ? 0 : resp->body.len);
 	return nc_enc_end(&e);
 }
@@ -157,10 +158,12 @@ nc_netproc_resp_dec(const uint8_t *p, size_t len, size_t max, int *rc,
 	date = nc_get_u64(&d);
 	nc_dec_check(&d, date < (uint64_t)1 << 40, "netproc: date");
 	resp->date = (int64_t)date;
+	get_text(&d, resp->kt_proof, sizeof resp->kt_proof - 1);
 	body = nc_get_bytes(&d, max, &n);
 	/* One encoding only: a message with an error, the rest without. */
 	nc_dec_check(&d, *rc ? resp->status == 0 && ra == 0 && n == 0 &&
-	    date == 0 && resp->content_type[0] == '\0' : m[0] == '\0',
+	    date == 0 && resp->content_type[0] == '\0' &&
+	    resp->kt_proof[0] == '\0' : m[0] == '\0',
 	    "netproc: fields");
 	if (nc_dec_end(&d, "netproc response") != 0)
 		return NC_EDATA;
@@ -499,6 +502,7 @@ nc_netproc_start_call(const nc_http_req *req, nc_http_call *call)
 	resp->status = 0;
 	resp->retry_after = -1;
 	resp->content_type[0] = '\0';
+	resp->kt_proof[0] = '\0';
 	/* The proxy is the one this process was told about: the helper's
 	 * environment is a copy from the time it started. */
 	q.proxy = req->proxy ? req->proxy :

@@ -21,10 +21,19 @@ struct nc_relay {
 	char cafile[4096];
 	char proxy[NC_URL_MAX + 1];
 	long timeout_ms;
+	/* The key log's keys from the descriptor (protocol.md 1.1): kt 0 not
+	 * read yet, 1 read with both keys, 2 read without (an older relay). */
+	int kt;
+	uint8_t kt_log[32], kt_vrf[32];
 };
 
 /* Resolved relays, so one process asks the well-known URL once. */
-static struct { char domain[NC_DOMAIN_MAX + 1]; char url[NC_URL_MAX + 1]; } seen[8];
+static struct {
+	char domain[NC_DOMAIN_MAX + 1];
+	char url[NC_URL_MAX + 1];
+	int kt;
+	uint8_t kt_log[32], kt_vrf[32];
+} seen[8];
 static int nseen;
 
 static int64_t (*clockfn)(void *, const uint8_t *, int64_t);
@@ -131,6 +140,37 @@ nc_relay_descriptor(const char *domain, long status, const uint8_t *body,
 	return 0;
 }
 
+/* The kt-log and kt-vrf lines of a descriptor: 1 both (keys set), 0
+ * neither, NC_EDATA one alone, twice or malformed. */
+static int
+kt_lines(const uint8_t *body, size_t n, uint8_t log[32], uint8_t vrf[32])
+{
+	const char *p = (const char *)body, *end = p + n, *e;
+	int nlog = 0, nvrf = 0;
+
+	for (; p < end; p = e + 1) {
+		size_t k;
+
+		if ((e = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			e = end;
+		k = (size_t)(e - p);
+		if (k > 0 && p[k - 1] == '\r')
+			k--;
+		if (k >= 7 && (memcmp(p, "kt-log ", 7) == 0 ||
+		    memcmp(p, "kt-vrf ", 7) == 0)) {
+			int islog = p[3] == 'l';
+
+			if (k != 7 + 64 || nc_hex_decode(islog ? log : vrf, 32, p + 7,
+			    64) != 0 || (islog ? nlog++ : nvrf++) > 0)
+				return nc_fail(NC_EDATA, "a malformed %.6s line", p);
+		}
+	}
+	if (nlog != nvrf)
+		return nc_fail(NC_EDATA, "%s without %s", nlog ? "kt-log" : "kt-vrf",
+		    nlog ? "kt-vrf" : "kt-log");
+	return nlog;
+}
+
 /* The relay of r->domain from https://DOMAIN/.well-known/newchat. A
  * domain that does not resolve or serves no descriptor is NC_ENOHOST (a
  * typo, say: permanent); one whose server is down, NC_EUNAVAIL. */
@@ -165,6 +205,12 @@ wellknown(nc_relay *r, const char *home)
 	}
 	rc = nc_relay_descriptor(r->domain, a.status, a.body.p, a.body.len,
 	    r->url, sizeof r->url);
+	if (rc == 0) {
+		int k = kt_lines(a.body.p, a.body.len, r->kt_log, r->kt_vrf);
+
+		/* A malformed key line is no key: the fetch that needs one says so. */
+		r->kt = k == 1 ? 1 : k == 0 ? 2 : 0;
+	}
 	if (rc == NC_ESECURITY)
 		rc = nc_fail(rc, "relay of %s: %s; if you trust it, name it yourself: add "
 		    "`relay %s URL` to %s/config", r->domain, nc_errmsg(), r->domain, home);
@@ -205,8 +251,12 @@ nc_relay_open(nc_relay **out, const char *home, const char *domain)
 		snprintf(r->url, sizeof r->url, "%s", v);
 	nc_config_free(cfg);
 	for (i = 0; !r->url[0] && i < nseen; i++)
-		if (strcmp(seen[i].domain, domain) == 0)
+		if (strcmp(seen[i].domain, domain) == 0) {
 			strcpy(r->url, seen[i].url);
+			r->kt = seen[i].kt;
+			memcpy(r->kt_log, seen[i].kt_log, 32);
+			memcpy(r->kt_vrf, seen[i].kt_vrf, 32);
+		}
 	if (!r->url[0]) {
 		if ((rc = wellknown(r, home)) != 0) {
 			free(r);
@@ -214,6 +264,9 @@ nc_relay_open(nc_relay **out, const char *home, const char *domain)
 		}
 		if (nseen < 8) {
 			strcpy(seen[nseen].domain, domain);
+			seen[nseen].kt = r->kt;
+			memcpy(seen[nseen].kt_log, r->kt_log, 32);
+			memcpy(seen[nseen].kt_vrf, r->kt_vrf, 32);
 			strcpy(seen[nseen++].url, r->url);
 		}
 	}
@@ -275,10 +328,22 @@ pending_init(nc_relay_pending *p)
 	p->resp = (nc_http_resp)NC_HTTP_RESP_INIT;
 }
 
+static void req_start_x(nc_relay *, const char *, const char *, const void *,
+    size_t, const nc_device *, nc_relay_pending *, const char *);
+
 /* Build and start one request (nc_relay_req's first half). */
 static void
 req_start(nc_relay *r, const char *method, const char *path,
     const void *body, size_t n, const nc_device *signer, nc_relay_pending *p)
+{
+	req_start_x(r, method, path, body, n, signer, p, NULL);
+}
+
+/* The same with one more header line (extra, or NULL). */
+static void
+req_start_x(nc_relay *r, const char *method, const char *path,
+    const void *body, size_t n, const nc_device *signer, nc_relay_pending *p,
+    const char *extra)
 {
 	nc_http_req q = { .method = method };
 	nc_reqsig_hdrs h;
@@ -309,8 +374,9 @@ req_start(nc_relay *r, const char *method, const char *path,
 		hdrs[1] = hd[1];
 		hdrs[2] = hd[2];
 		hdrs[3] = hd[3];
-		q.headers = hdrs;
 	}
+	hdrs[signer ? 4 : 0] = extra;
+	q.headers = hdrs;
 	q.url = url;
 	q.body = body;
 	q.bodylen = n;
@@ -709,6 +775,76 @@ nc_relay_get_devlist(nc_relay *r, const char *name, nc_buf *out)
 
 	snprintf(path, sizeof path, "/v1/users/%s/devicelist", name);
 	return call(r, "GET", path, NULL, NULL, out);
+}
+
+int
+nc_relay_get_devlist_kt(nc_relay *r, const char *name, uint64_t since,
+    nc_buf *out, nc_buf *proof, int *has_proof)
+{
+	nc_relay_pending p;
+	char path[128], since_h[64];
+	long status;
+	int rc;
+
+	*has_proof = 0;
+	nc_buf_reset(proof);
+	snprintf(path, sizeof path, "/v1/users/%s/devicelist", name);
+	snprintf(since_h, sizeof since_h, "X-NC-KT-Since: %llu",
+	    (unsigned long long)since);
+	req_start_x(r, "GET", path, NULL, 0, NULL, &p, since > 0 ? since_h : NULL);
+	/* req_wait frees the body only: the header stays in p.resp. */
+	if ((rc = req_wait(&p, &status, out, NULL)) != 0)
+		return rc;
+	if (status != 200)
+		return status_err(r, status, out);
+	if (p.resp.kt_proof[0] != '\0') {
+		const char *b = p.resp.kt_proof;
+		size_t bl = strlen(b), got = 0;
+
+		*has_proof = 1;
+		/* Undecodable base64 leaves proof empty: nc_kt_proof_decode
+		 * refuses it, and the caller raises the alarm. */
+		if (nc_buf_reserve(proof, bl) == 0 && sodium_base642bin(proof->p,
+		    bl, b, bl, NULL, &got, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
+			proof->len = got;
+	}
+	return 0;
+}
+
+int
+nc_relay_kt_keys(nc_relay *r, uint8_t log[32], uint8_t vrf[32], int *has)
+{
+	nc_buf resp = NC_BUF_INIT;
+	int rc = 0, k;
+
+	/* A relay named in the config was never asked for its descriptor:
+	 * once, at its own URL. */
+	if (r->kt == 0) {
+		if ((rc = call(r, "GET", "/.well-known/newchat", NULL, NULL,
+		    &resp)) != 0)
+			goto done;
+		if (resp.len > 4096 || (k = kt_lines(resp.p, resp.len, r->kt_log,
+		    r->kt_vrf)) < 0) {
+			rc = nc_fail(NC_EDATA, "relay of %s: its /.well-known/newchat: %s",
+			    r->domain, resp.len > 4096 ? "too long" : nc_errmsg());
+			goto done;
+		}
+		r->kt = k == 1 ? 1 : 2;
+	}
+	*has = r->kt == 1;
+	memcpy(log, r->kt_log, 32);
+	memcpy(vrf, r->kt_vrf, 32);
+done:
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_kt_descr(const nc_relay *r, uint8_t log[32], uint8_t vrf[32])
+{
+	memcpy(log, r->kt_log, 32);
+	memcpy(vrf, r->kt_vrf, 32);
+	return r->kt;
 }
 
 static void

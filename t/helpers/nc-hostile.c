@@ -31,6 +31,10 @@
  *             client a request with no answer (or an answer that stops
  *             short). The log line says "cut B/TOTAL".
  *
+ * Any rule may add ktproof=F: the answer's X-NC-KT-Proof header (the key
+ * log's proof, forwarded as the relay sent it otherwise) becomes the
+ * contents of file F, or goes when F is empty.
+ *
  * A rule fires on its K-th match (n=K), from its K-th match on (from=K), or
  * on every match. The first rule that fires decides. Counters are kept per
  * rule text, so an unchanged line keeps counting across re-reads;
@@ -96,6 +100,7 @@ struct rule {
 	long n, from, offset, len, status, times, ms, xor_, after;
 	int has_offset, has_len, dir;   /* dir: 0 auto, 1 req, 2 resp */
 	char file[256];
+	char ktproof[256];    /* ktproof=F: the X-NC-KT-Proof answered */
 };
 
 struct req {
@@ -174,6 +179,8 @@ parse_rule(struct rule *r, const char *line)
 			r->dir = !strcmp(v, "resp") ? 2 : 1;
 		else if (!strncmp(tok, "file=", 5))
 			snprintf(r->file, sizeof r->file, "%s", v);
+		else if (!strncmp(tok, "ktproof=", 8))
+			snprintf(r->ktproof, sizeof r->ktproof, "%s", v);
 		else if (strncmp(tok, "id=", 3))   /* id= only makes a line unique */
 			return -1;
 	}
@@ -455,6 +462,7 @@ struct resp {
 	long status;
 	nc_buf body;
 	char ctype[128], retry[32], crange[96];
+	char ktproof[8192];   /* X-NC-KT-Proof */
 	long cut;             /* >= 0: answer only this many body bytes, then close */
 };
 
@@ -491,6 +499,7 @@ on_header(char *p, size_t sz, size_t nm, void *cls)
 	header_value(r->ctype, sizeof r->ctype, p, sz * nm, "Content-Type");
 	header_value(r->retry, sizeof r->retry, p, sz * nm, "Retry-After");
 	header_value(r->crange, sizeof r->crange, p, sz * nm, "Content-Range");
+	header_value(r->ktproof, sizeof r->ktproof, p, sz * nm, "X-NC-KT-Proof");
 	return sz * nm;
 }
 
@@ -781,6 +790,8 @@ answer(struct MHD_Connection *c, const struct resp *r)
 		MHD_add_response_header(mr, "Retry-After", r->retry);
 	if (r->crange[0])
 		MHD_add_response_header(mr, "Content-Range", r->crange);
+	if (r->ktproof[0])
+		MHD_add_response_header(mr, "X-NC-KT-Proof", r->ktproof);
 	ret = MHD_queue_response(c, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
@@ -920,6 +931,19 @@ serve(const char *method, struct req *q, struct curl_slist *hdrs,
 	}
 	release(method, path);
 done:
+	if (fired && rule.ktproof[0]) {
+		nc_buf k = NC_BUF_INIT;
+
+		r->ktproof[0] = '\0';
+		if (read_file(&k, rule.ktproof) == 0) {
+			while (k.len > 0 && (k.p[k.len - 1] == '\n' ||
+			    k.p[k.len - 1] == '\r'))
+				k.len--;
+			snprintf(r->ktproof, sizeof r->ktproof, "%.*s", (int)k.len,
+			    (char *)k.p);
+		}
+		nc_buf_free(&k);
+	}
 	record(n, method, q->target, &q->body, changed ? &sent : NULL, r, action);
 	nc_buf_free(&sent);
 }

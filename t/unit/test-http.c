@@ -566,7 +566,7 @@ frames(void)
 	nc_http_req r = { .method = "POST", .url = "http://x/y", .headers = h,
 	    .body = body, .bodylen = sizeof body, .timeout_ms = 1234,
 	    .max_response = 999, .cafile = "/ca.pem" };
-	nc_http_resp a = { 201, NC_BUF_INIT, 7, "text/plain", 1800000000 };
+	nc_http_resp a = { 201, NC_BUF_INIT, 7, "text/plain", 1800000000, "" };
 	nc_http_resp c = NC_HTTP_RESP_INIT;
 	nc_netproc_req *q = calloc(1, sizeof *q);
 	nc_buf b = NC_BUF_INIT;

@@ -1,0 +1,563 @@
+/* keylog.c - the client's side of a relay's key log (keylog.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "event.h"
+#include "hex.h"
+#include "keylog.h"
+#include "keys.h"
+#include "wire.h"
+
+#define KEY_MAX (NC_ADDR_MAX + 64)
+
+/* An alarm: the event, and NC_ESECURITY with the same one line. */
+static int __attribute__((format(printf, 3, 4)))
+alarm_(nc_state *s, const char *addr, const char *fmt, ...)
+{
+	char msg[700];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if ((rc = nc_event_add(s, "alarm", "", addr ? addr : "", "", msg, 0)) != 0)
+		return rc;
+	return nc_fail(NC_ESECURITY, "%s", msg);
+}
+
+static void
+kkey(char *out, const char *domain, const char *what)
+{
+	snprintf(out, KEY_MAX, "kt/%s/%s", domain, what);
+}
+
+/* A 32-byte value: 1 found, 0 absent. */
+static int
+get32(nc_state *s, const char *k, uint8_t out[32])
+{
+	nc_buf b = NC_BUF_INIT;
+	int found = nc_state_get(s, k, &b) == 0 && b.len == 32;
+
+	if (found)
+		memcpy(out, b.p, 32);
+	nc_buf_free(&b);
+	return found;
+}
+
+static int
+get_head(nc_state *s, const char *k, nc_kt_head *h)
+{
+	nc_buf b = NC_BUF_INIT;
+	int found = nc_state_get(s, k, &b) == 0 &&
+	    nc_kt_head_decode(h, b.p, b.len) == 0;
+
+	if (!found)
+		memset(h, 0, sizeof *h);
+	nc_buf_free(&b);
+	return found;
+}
+
+static int
+put_head(nc_state *s, const char *k, const nc_kt_head *h)
+{
+	nc_buf b = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = nc_kt_head_encode(&b, h)) == 0)
+		rc = nc_state_put(s, k, b.p, b.len);
+	nc_buf_free(&b);
+	return rc;
+}
+
+static const char *
+domain_of(const char *addr, char *name, size_t max)
+{
+	const char *at = strchr(addr, '@');
+
+	if (at == NULL || (size_t)(at - addr) >= max)
+		return NULL;
+	memcpy(name, addr, (size_t)(at - addr));
+	name[at - addr] = '\0';
+	return at + 1;
+}
+
+int
+nc_keylog_prepare(nc_state *s, nc_relay *r, const char *domain,
+    const char *addr, nc_keylog_ctx *k)
+{
+	char key[KEY_MAX], a[65], b[65];
+	uint8_t dlog[32], dvrf[32];
+	int descr;
+
+	memset(k, 0, sizeof *k);
+	kkey(key, domain, "log");
+	k->pinned = get32(s, key, k->log);
+	kkey(key, domain, "vrf");
+	k->pinned = get32(s, key, k->vrf) && k->pinned;
+	kkey(key, domain, "head");
+	get_head(s, key, &k->last);
+	descr = nc_relay_kt_descr(r, dlog, dvrf);
+	if (k->pinned) {
+		k->has = 1;
+		/* The descriptor this process found the relay by (no request). */
+		if (descr == 2)
+			return alarm_(s, addr, "key log: the relay of %s no longer "
+			    "publishes its key log (pinned before); nothing sent to %s",
+			    domain, addr);
+		if (descr == 1 && (sodium_memcmp(dlog, k->log, 32) != 0 ||
+		    sodium_memcmp(dvrf, k->vrf, 32) != 0)) {
+			nc_hex_encode(a, k->log, 32);
+			nc_hex_encode(b, dlog, 32);
+			return alarm_(s, addr, "key log: the relay of %s changed its log "
+			    "keys (pinned kt-log %.16s..., now %.16s...); nothing sent "
+			    "to %s", domain, a, b, addr);
+		}
+		return 0;
+	}
+	return nc_relay_kt_keys(r, k->log, k->vrf, &k->has);
+}
+
+static int
+put_position(nc_state *s, const char *domain, const char *name,
+    uint64_t index, uint64_t version, const nc_kt_head *h)
+{
+	char key[KEY_MAX];
+	nc_buf b = NC_BUF_INIT;
+	nc_enc e;
+	int rc;
+
+	snprintf(key, sizeof key, "kt/%s/u/%s", domain, name);
+	nc_enc_init(&e, &b);
+	nc_put_u64(&e, index);
+	nc_put_u64(&e, version);
+	if ((rc = nc_enc_end(&e)) == 0 && (rc = nc_kt_head_encode(&b, h)) == 0)
+		rc = nc_state_put(s, key, b.p, b.len);
+	nc_buf_free(&b);
+	return rc;
+}
+
+int
+nc_keylog_check(nc_state *s, const char *domain, const char *addr,
+    const nc_keylog_ctx *k, const nc_devlist *l, const uint8_t *enc, size_t n,
+    const nc_buf *proof, int has_proof)
+{
+	static nc_kt_proof p;   /* 4 KB of hashes: not on the stack */
+	char key[KEY_MAX], name[NC_USER_MAX + 1], why[600];
+	nc_kt_head stored;
+	int rc;
+
+	if (domain_of(addr, name, sizeof name) == NULL)
+		return nc_fail(NC_EUSAGE, "%s: not a valid user@domain", addr);
+	kkey(key, domain, "none");
+	if (!k->has)   /* an older relay: accepted as before, said by show */
+		return nc_state_put_int(s, key, 1);
+	if (!has_proof)
+		return alarm_(s, addr, "key log: the relay of %s sent %s's keys "
+		    "without a proof, though it publishes a key log; nothing sent "
+		    "to %s", domain, addr, addr);
+	if (nc_kt_proof_decode(&p, proof->p, proof->len) != 0)
+		return alarm_(s, addr, "key log: the relay of %s sent a malformed "
+		    "proof with %s's keys; nothing sent to %s", domain, addr, addr);
+	if (p.version != l->version)
+		return alarm_(s, addr, "key log: the proof is for version %llu of "
+		    "%s's keys, the relay sent version %llu; nothing sent to %s",
+		    (unsigned long long)p.version, addr,
+		    (unsigned long long)l->version, addr);
+	if (nc_kt_verify(&p, k->log, k->vrf, domain, addr, l->identity, enc, n,
+	    k->last.size ? &k->last : NULL) != 0) {
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		return alarm_(s, addr, "%s (relay of %s, %s's keys); nothing sent "
+		    "to %s", why, domain, addr, addr);
+	}
+	/* Another process may have stored a newer head meanwhile: keep the
+	 * larger; one of the same size must be the same tree. */
+	kkey(key, domain, "head");
+	get_head(s, key, &stored);
+	if (stored.size == p.head.size && stored.size > 0 &&
+	    sodium_memcmp(stored.root, p.head.root, 32) != 0)
+		return alarm_(s, addr, "key log: the relay of %s signed two "
+		    "different trees of %llu leaves (a split view); nothing sent "
+		    "to %s", domain, (unsigned long long)stored.size, addr);
+	if (p.head.size > stored.size && (rc = put_head(s, key, &p.head)) != 0)
+		return rc;
+	if (!k->pinned) {
+		kkey(key, domain, "log");
+		if ((rc = nc_state_put(s, key, k->log, 32)) != 0)
+			return rc;
+		kkey(key, domain, "vrf");
+		if ((rc = nc_state_put(s, key, k->vrf, 32)) != 0)
+			return rc;
+		kkey(key, domain, "none");
+		if ((rc = nc_state_put_int(s, key, 0)) != 0)
+			return rc;
+	}
+	return put_position(s, domain, name, p.index, p.version, &p.head);
+}
+
+int
+nc_keylog_position(nc_state *s, const char *addr, uint64_t *index,
+    uint64_t *version, nc_kt_head *h, int *nolog)
+{
+	char key[KEY_MAX], name[NC_USER_MAX + 1];
+	const char *domain = domain_of(addr, name, sizeof name);
+	nc_buf b = NC_BUF_INIT;
+	int found = 0;
+
+	*nolog = 0;
+	if (domain == NULL)
+		return 0;
+	snprintf(key, sizeof key, "kt/%s/u/%s", domain, name);
+	if (nc_state_get(s, key, &b) == 0 && b.len == 16 + NC_KT_HEAD_LEN &&
+	    nc_kt_head_decode(h, b.p + 16, NC_KT_HEAD_LEN) == 0) {
+		nc_dec d;
+
+		nc_dec_init(&d, b.p, 16);
+		*index = nc_get_u64(&d);
+		*version = nc_get_u64(&d);
+		found = d.err == 0;
+	}
+	nc_buf_free(&b);
+	kkey(key, domain, "none");
+	*nolog = !found && nc_state_get_int(s, key, 0) == 1;
+	return found;
+}
+
+/* GET path with a 200 answer into out; 404 is NC_ENOUSER. */
+static int
+get(nc_relay *r, const char *domain, const char *path, nc_buf *out)
+{
+	long status;
+	int rc;
+
+	if ((rc = nc_relay_req(r, "GET", path, NULL, 0, NULL, &status, out)) != 0)
+		return rc;
+	if (status == 404)
+		return NC_ENOUSER;
+	if (status != 200)
+		return nc_fail(status >= 500 || status == 429 ? NC_ETEMP : NC_EDATA,
+		    "relay of %s answered %ld to GET %s", domain, status, path);
+	return 0;
+}
+
+/* The log's keys for domain: pinned, else the descriptor's (not pinned
+ * here: only a verified fetch or an audit pins). */
+static int
+keys_for(nc_state *s, nc_relay *r, const char *domain, uint8_t log[32],
+    uint8_t vrf[32], int *pinned)
+{
+	char key[KEY_MAX];
+	int has = 0, rc;
+
+	kkey(key, domain, "log");
+	*pinned = get32(s, key, log);
+	kkey(key, domain, "vrf");
+	*pinned = get32(s, key, vrf) && *pinned;
+	if (*pinned)
+		return 0;
+	if ((rc = nc_relay_kt_keys(r, log, vrf, &has)) != 0)
+		return rc;
+	return has ? 0 : nc_fail(NC_EUNAVAIL, "the relay of %s publishes no key "
+	    "log (an older relay)", domain);
+}
+
+static int
+fetch_head(nc_state *s, nc_relay *r, const char *domain, const uint8_t log[32],
+    nc_kt_head *h)
+{
+	nc_buf b = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = get(r, domain, "/v1/kt/head", &b)) == 0 &&
+	    (nc_kt_head_decode(h, b.p, b.len) != 0 ||
+	    nc_kt_head_verify(h, log, domain) != 0))
+		rc = alarm_(s, NULL, "key log: the relay of %s sent a tree head its "
+		    "log key did not sign", domain);
+	nc_buf_free(&b);
+	return rc == NC_ENOUSER ? nc_fail(NC_EDATA, "relay of %s: no /v1/kt/head "
+	    "(an older relay?)", domain) : rc;
+}
+
+int
+nc_keylog_history(nc_state *s, const char *addr, nc_keylog_version *out,
+    size_t max, size_t *n, nc_kt_head *head)
+{
+	char name[NC_USER_MAX + 1], path[256];
+	const char *domain = domain_of(addr, name, sizeof name);
+	uint8_t log[32], vrf[32];
+	nc_kt_entries *e = NULL;
+	nc_kt_labelproof lp;
+	nc_relay *r = NULL;
+	nc_buf b = NC_BUF_INIT;
+	int pinned, rc;
+
+	*n = 0;
+	if (domain == NULL)
+		return nc_fail(NC_EUSAGE, "%s: not a valid user@domain", addr);
+	if ((rc = nc_relay_open(&r, s->home, domain)) != 0 ||
+	    (rc = keys_for(s, r, domain, log, vrf, &pinned)) != 0)
+		goto done;
+	if ((e = malloc(sizeof *e)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	for (uint64_t v = 1; *n < max; v++) {
+		nc_keylog_version *o = &out[*n];
+
+		snprintf(path, sizeof path, "/v1/kt/label?user=%s&version=%llu",
+		    name, (unsigned long long)v);
+		if ((rc = get(r, domain, path, &b)) == NC_ENOUSER) {
+			rc = 0;
+			break;
+		}
+		if (rc != 0)
+			goto done;
+		if (nc_kt_labelproof_decode(&lp, b.p, b.len) != 0 || lp.version != v ||
+		    nc_kt_labelproof_verify(o->label, &lp, vrf, addr) != 0) {
+			rc = alarm_(s, addr, "key log: the relay of %s sent a label of "
+			    "%s (version %llu) its VRF key did not make", domain, addr,
+			    (unsigned long long)v);
+			goto done;
+		}
+		snprintf(path, sizeof path, "/v1/kt/entries?start=%llu&count=1",
+		    (unsigned long long)lp.index);
+		if ((rc = get(r, domain, path, &b)) != 0 ||
+		    (rc = nc_kt_entries_decode(e, b.p, b.len)) != 0 || e->n != 1 ||
+		    e->start != lp.index || memcmp(e->leaf[0] + 1, o->label,
+		    NC_KT_LABEL) != 0) {
+			rc = alarm_(s, addr, "key log: the relay of %s says version %llu "
+			    "of %s is leaf %llu, which does not hold its label", domain,
+			    (unsigned long long)v, addr, (unsigned long long)lp.index);
+			goto done;
+		}
+		o->version = v;
+		o->index = lp.index;
+		memcpy(o->commitment, e->leaf[0] + 1 + NC_KT_LABEL, 32);
+		(*n)++;
+	}
+	/* The head last: every leaf read must be in it. */
+	if ((rc = fetch_head(s, r, domain, log, head)) != 0)
+		goto done;
+	for (size_t i = 0; i < *n; i++)
+		if (out[i].index >= head->size) {
+			rc = alarm_(s, addr, "key log: the relay of %s shows leaf %llu "
+			    "past its newest head (%llu leaves)", domain,
+			    (unsigned long long)out[i].index,
+			    (unsigned long long)head->size);
+			goto done;
+		}
+done:
+	free(e);
+	nc_buf_free(&b);
+	nc_relay_close(r);
+	return rc;
+}
+
+/* ---- audits ---- */
+
+/* The right edge of a tree of size leaves: the perfect subtrees of its
+ * binary decomposition, largest first (at most 64). */
+typedef struct {
+	uint64_t size;
+	size_t k;
+	nc_merkle_hash h[64];
+} edge;
+
+static void
+edge_add(edge *g, const nc_merkle_hash leaf)
+{
+	nc_merkle_hash cur;
+	uint64_t sz = g->size;
+
+	memcpy(cur, leaf, 32);
+	/* Each trailing 1 bit of the old size is a subtree to merge with. */
+	while (sz & 1) {
+		nc_merkle_node(cur, g->h[--g->k], cur);
+		sz >>= 1;
+	}
+	memcpy(g->h[g->k++], cur, 32);
+	g->size++;
+}
+
+/* RFC 9162 MTH: the subtrees folded from the right. */
+static void
+edge_root(const edge *g, nc_merkle_hash out)
+{
+	if (g->k == 0) {
+		crypto_hash_sha256(out, NULL, 0);
+		return;
+	}
+	memcpy(out, g->h[g->k - 1], 32);
+	for (size_t i = g->k - 1; i-- > 0;)
+		nc_merkle_node(out, g->h[i], out);
+}
+
+static int
+edge_load(nc_state *s, const char *domain, edge *g, nc_merkle_hash root)
+{
+	char key[KEY_MAX];
+	nc_buf b = NC_BUF_INIT;
+	nc_dec d;
+	int rc = 0;
+
+	memset(g, 0, sizeof *g);
+	kkey(key, domain, "audit");
+	if (nc_state_get(s, key, &b) != 0) {
+		crypto_hash_sha256(root, NULL, 0);
+		goto done;
+	}
+	nc_dec_init(&d, b.p, b.len);
+	g->size = nc_get_u64(&d);
+	{
+		const uint8_t *p = nc_get_fixed(&d, 32);
+
+		if (p)
+			memcpy(root, p, 32);
+	}
+	g->k = nc_get_u8(&d);
+	nc_dec_check(&d, g->k <= 64 && g->k == (size_t)__builtin_popcountll(g->size),
+	    "audit state");
+	for (size_t i = 0; i < g->k && !d.err; i++) {
+		const uint8_t *p = nc_get_fixed(&d, 32);
+
+		if (p)
+			memcpy(g->h[i], p, 32);
+	}
+	if (nc_dec_end(&d, "audit state") != 0)
+		rc = nc_fail(NC_ESOFTWARE, "state.db: %s is damaged; delete it to "
+		    "audit the log from its start", key);
+done:
+	nc_buf_free(&b);
+	return rc;
+}
+
+static int
+edge_store(nc_state *s, const char *domain, const edge *g, const nc_merkle_hash root)
+{
+	char key[KEY_MAX];
+	nc_buf b = NC_BUF_INIT;
+	nc_enc e;
+	int rc;
+
+	kkey(key, domain, "audit");
+	nc_enc_init(&e, &b);
+	nc_put_u64(&e, g->size);
+	nc_put_fixed(&e, root, 32);
+	nc_put_u8(&e, (uint8_t)g->k);
+	for (size_t i = 0; i < g->k; i++)
+		nc_put_fixed(&e, g->h[i], 32);
+	if ((rc = nc_enc_end(&e)) == 0)
+		rc = nc_state_put(s, key, b.p, b.len);
+	nc_buf_free(&b);
+	return rc;
+}
+
+int
+nc_keylog_audit(nc_state *s, const char *domain, uint64_t *read,
+    uint64_t *from, nc_kt_head *head)
+{
+	static edge g;
+	uint8_t log[32], vrf[32];
+	nc_merkle_hash oldroot, root;
+	nc_kt_entries *e = NULL;
+	nc_kt_cons c;
+	nc_relay *r = NULL;
+	nc_buf b = NC_BUF_INIT;
+	char path[128], key[KEY_MAX];
+	uint64_t oldsize;
+	int pinned, rc;
+
+	*read = 0;
+	if ((rc = nc_relay_open(&r, s->home, domain)) != 0 ||
+	    (rc = keys_for(s, r, domain, log, vrf, &pinned)) != 0 ||
+	    (rc = fetch_head(s, r, domain, log, head)) != 0 ||
+	    (rc = edge_load(s, domain, &g, oldroot)) != 0)
+		goto done;
+	*from = oldsize = g.size;
+	if (head->size < oldsize) {
+		rc = alarm_(s, NULL, "key log: the relay of %s shows an older tree "
+		    "(%llu leaves) than the one audited before (%llu)", domain,
+		    (unsigned long long)head->size, (unsigned long long)oldsize);
+		goto done;
+	}
+	if ((e = malloc(sizeof *e)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	while (g.size < head->size) {
+		uint64_t want = head->size - g.size;
+
+		snprintf(path, sizeof path, "/v1/kt/entries?start=%llu&count=%llu",
+		    (unsigned long long)g.size, (unsigned long long)(want >
+		    NC_KT_ENTRIES_MAX ? NC_KT_ENTRIES_MAX : want));
+		if ((rc = get(r, domain, path, &b)) != 0 && rc != NC_ENOUSER)
+			goto done;
+		if (rc != 0 || nc_kt_entries_decode(e, b.p, b.len) != 0 ||
+		    e->start != g.size || e->n == 0 || e->n > want) {
+			rc = alarm_(s, NULL, "key log: the relay of %s does not serve "
+			    "the leaves from %llu of its signed tree of %llu", domain,
+			    (unsigned long long)g.size, (unsigned long long)head->size);
+			goto done;
+		}
+		for (size_t i = 0; i < e->n; i++) {
+			nc_merkle_hash lh;
+
+			/* A leaf is 0x01 || label || commitment (3.4). */
+			if (e->leaf[i][0] != 1) {
+				rc = alarm_(s, NULL, "key log: leaf %llu of the relay of %s "
+				    "is not a key-log leaf", (unsigned long long)g.size,
+				    domain);
+				goto done;
+			}
+			nc_merkle_leaf(lh, e->leaf[i], NC_KT_LEAF);
+			edge_add(&g, lh);
+		}
+		*read += e->n;
+	}
+	edge_root(&g, root);
+	if (sodium_memcmp(root, head->root, 32) != 0) {
+		rc = alarm_(s, NULL, "key log: the leaves of the relay of %s do not "
+		    "make the root it signed for %llu leaves", domain,
+		    (unsigned long long)head->size);
+		goto done;
+	}
+	/* The relay's own proof must agree with what was rebuilt. */
+	if (oldsize > 0 && oldsize < head->size) {
+		snprintf(path, sizeof path, "/v1/kt/consistency?from=%llu&to=%llu",
+		    (unsigned long long)oldsize, (unsigned long long)head->size);
+		if ((rc = get(r, domain, path, &b)) != 0 && rc != NC_ENOUSER)
+			goto done;
+		if (rc != 0 || nc_kt_cons_decode(&c, b.p, b.len) != 0 ||
+		    c.from != oldsize || c.to != head->size ||
+		    nc_merkle_verify_consistency(oldsize, head->size, oldroot,
+		    head->root, c.h, c.n) != 0) {
+			rc = alarm_(s, NULL, "key log: the tree of the relay of %s does "
+			    "not extend the one audited before (%llu leaves)", domain,
+			    (unsigned long long)oldsize);
+			goto done;
+		}
+	}
+	if ((rc = nc_state_begin(s)) != 0)
+		goto done;
+	if ((rc = edge_store(s, domain, &g, root)) == 0 && !pinned) {
+		kkey(key, domain, "log");
+		if ((rc = nc_state_put(s, key, log, 32)) == 0) {
+			kkey(key, domain, "vrf");
+			rc = nc_state_put(s, key, vrf, 32);
+		}
+	}
+	if (rc == 0)
+		rc = nc_state_commit(s);
+	else
+		nc_state_rollback(s);
+done:
+	free(e);
+	nc_buf_free(&b);
+	nc_relay_close(r);
+	return rc;
+}
