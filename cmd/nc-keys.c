@@ -8,11 +8,14 @@
 #include "err.h"
 #include "hex.h"
 #include "json.h"
+#include "keylog.h"
 
 static void
 usage(FILE *f)
 {
 	fputs("usage: nc-keys [-hqvV] [--json] show [USER@DOMAIN]\n"
+	    "       nc-keys [-hqvV] [--json] history USER@DOMAIN\n"
+	    "       nc-keys [-hqvV] [--json] audit [DOMAIN ...]\n"
 	    "       nc-keys [-hqvV] verify USER@DOMAIN [SAFETY-NUMBER ...]\n"
 	    "       nc-keys [-hqvV] trust USER@DOMAIN FINGERPRINT|SAFETY-NUMBER\n"
 	    "  show: fingerprints, devices and the safety number with USER.\n"
@@ -20,7 +23,10 @@ usage(FILE *f)
 	    "    without it, print the number. Quoted or not: 05502 52484 ...\n"
 	    "  trust: accept USER's changed identity key, the one whose fingerprint\n"
 	    "    or safety number you checked (as show prints the new key; refused\n"
-	    "    with 1 if the key offered now is another), releasing held messages.\n",
+	    "    with 1 if the key offered now is another), releasing held messages.\n"
+	    "  history: every version of USER's keys in its relay's key log.\n"
+	    "  audit: replay each DOMAIN's key log (default: this user's and its\n"
+	    "    contacts' domains) from the last audit; exit 1 if inconsistent.\n",
 	    f);
 }
 
@@ -30,14 +36,19 @@ show(nc_state *s, nc_self *self, const char *addr, int json)
 	nc_devlist l, l2;
 	nc_buf o = NC_BUF_INIT;
 	char fpr[NC_FPR_LEN], fpr2[NC_FPR_LEN], sn[NC_SAFETY_LEN], sn2[NC_SAFETY_LEN];
-	char h[33];
-	int changed = 0, verified = 0, rc, i;
+	char h[33], root[65];
+	nc_kt_head kh;
+	uint64_t kidx = 0, kver = 0;
+	int changed = 0, verified = 0, rc, i, inlog, nolog;
 
 	rc = nc_dir_show(s, addr, &l, &changed, &l2, &verified);
 	if (rc == NC_ENOUSER && (rc = nc_dir_get(s, addr, 1, &l)) == 0)
 		rc = nc_dir_show(s, addr, &l, &changed, &l2, &verified);
 	if (rc != 0)
 		return rc;
+	inlog = nc_keylog_position(s, addr, &kidx, &kver, &kh, &nolog);
+	if (inlog)
+		nc_hex_encode(root, kh.root, 32);
 	nc_fingerprint(fpr, l.identity);
 	if (changed)
 		nc_fingerprint(fpr2, l2.identity);
@@ -60,8 +71,14 @@ show(nc_state *s, nc_self *self, const char *addr, int json)
 			nc_hex_encode(h, l.dev[i].id, 16);
 			rc = nc_buf_printf(&o, "%s\"%s\"", i ? "," : "", h);
 		}
-		if (rc == 0)
-			rc = nc_buf_addstr(&o, "]}\n");
+		if (rc == 0 && inlog)
+			rc = nc_buf_printf(&o, "],\"key_log\":{\"leaf\":%llu,"
+			    "\"version\":%llu,\"tree_size\":%llu,\"root\":\"%s\"}}\n",
+			    (unsigned long long)kidx, (unsigned long long)kver,
+			    (unsigned long long)kh.size, root);
+		else if (rc == 0)
+			rc = nc_buf_printf(&o, "],\"key_log\":%s}\n", nolog ?
+			    "\"none\"" : "null");
 	} else {
 		rc = nc_buf_printf(&o, "%s\n  fingerprint:   %s\n  status:        %s\n",
 		    addr, fpr, changed > 1 ? "IDENTITY KEY CHANGED AGAIN (held; "
@@ -85,11 +102,125 @@ show(nc_state *s, nc_self *self, const char *addr, int json)
 			nc_hex_encode(h, l.dev[i].id, 16);
 			rc = nc_buf_printf(&o, "  device:        %s\n", h);
 		}
+		/* The proof of the keys fetched last (the pending ones while a
+		 * change is held). */
+		if (rc == 0 && inlog)
+			rc = nc_buf_printf(&o, "  key log:       version %llu, leaf %llu "
+			    "of a tree of %llu\n  log root:      %s\n",
+			    (unsigned long long)kver, (unsigned long long)kidx,
+			    (unsigned long long)kh.size, root);
+		else if (rc == 0)
+			rc = nc_buf_printf(&o, "  key log:       %s\n", nolog ?
+			    "none: its relay publishes no key log (an older relay), "
+			    "keys not checked against one" : "not checked yet");
 	}
 	if (rc == 0 && fwrite(o.p, 1, o.len, stdout) != o.len)
 		rc = nc_fail(NC_EIO, "standard output: write error");
 	nc_buf_free(&o);
 	return rc;
+}
+
+static int
+history(nc_state *s, const char *addr, int json)
+{
+	static nc_keylog_version v[NC_KEYLOG_HISTORY_MAX];
+	nc_kt_head head;
+	char label[65], com[65], root[65];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = nc_keylog_history(s, addr, v, NC_KEYLOG_HISTORY_MAX, &n,
+	    &head)) != 0)
+		return rc;
+	nc_hex_encode(root, head.root, 32);
+	if (!json)
+		printf("%s: %zu version%s in the key log (tree of %llu, root %s)\n",
+		    addr, n, n == 1 ? "" : "s", (unsigned long long)head.size, root);
+	for (size_t i = 0; i < n; i++) {
+		nc_hex_encode(label, v[i].label, 32);
+		nc_hex_encode(com, v[i].commitment, 32);
+		if (json)
+			printf("{\"type\":\"keylog\",\"user\":\"%s\",\"version\":%llu,"
+			    "\"leaf\":%llu,\"label\":\"%s\",\"commitment\":\"%s\","
+			    "\"tree_size\":%llu,\"root\":\"%s\"}\n", addr,
+			    (unsigned long long)v[i].version,
+			    (unsigned long long)v[i].index, label, com,
+			    (unsigned long long)head.size, root);
+		else
+			printf("  version %llu: leaf %llu, label %.16s..., commitment "
+			    "%.16s...\n", (unsigned long long)v[i].version,
+			    (unsigned long long)v[i].index, label, com);
+	}
+	return ferror(stdout) ? nc_fail(NC_EIO, "standard output: write error") : 0;
+}
+
+/* The domains to audit by default: this user's, then its contacts'. */
+static int
+domains(nc_state *s, const char *self, char (*out)[NC_DOMAIN_MAX + 1], int max,
+    int *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	snprintf(out[(*n)++], NC_DOMAIN_MAX + 1, "%s", strchr(self, '@') + 1);
+	if ((rc = nc_state_prep(s, &st, "SELECT DISTINCT substr(user, "
+	    "instr(user, '@') + 1) FROM contact ORDER BY 1")) != 0)
+		return rc;
+	while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
+		const char *d = (const char *)sqlite3_column_text(st, 0);
+
+		if (d && strcmp(d, out[0]) != 0 && strlen(d) <= NC_DOMAIN_MAX)
+			snprintf(out[(*n)++], NC_DOMAIN_MAX + 1, "%s", d);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+audit(nc_state *s, const char *self, char **given, int ngiven, int json)
+{
+	static char dom[256][NC_DOMAIN_MAX + 1];
+	nc_kt_head head;
+	uint64_t read, from;
+	char root[65];
+	int n = 0, rc, worst = 0;
+
+	if (ngiven > 0) {
+		for (int i = 0; i < ngiven && i < 256; i++) {
+			if (strlen(given[i]) > NC_DOMAIN_MAX || strchr(given[i], '@') ||
+			    strchr(given[i], '/'))
+				return nc_fail(NC_EUSAGE, "%s: not a domain", given[i]);
+			snprintf(dom[n++], sizeof dom[0], "%s", given[i]);
+		}
+	} else if ((rc = domains(s, self, dom, 256, &n)) != 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		from = 0;
+		if ((rc = nc_keylog_audit(s, dom[i], &read, &from, &head)) != 0) {
+			if (n == 1)
+				return rc;
+			/* One line per domain; a security failure wins. */
+			nc_cli_error(rc);
+			if (rc == NC_ESECURITY || worst == 0)
+				worst = rc;
+			continue;
+		}
+		nc_hex_encode(root, head.root, 32);
+		if (json)
+			printf("{\"type\":\"audit\",\"domain\":\"%s\",\"tree_size\":%llu,"
+			    "\"from\":%llu,\"read\":%llu,\"root\":\"%s\",\"status\":"
+			    "\"consistent\"}\n", dom[i], (unsigned long long)head.size,
+			    (unsigned long long)from, (unsigned long long)read, root);
+		else
+			printf("%s: consistent, %llu leaves (%llu new read from leaf %llu), "
+			    "root %s\n", dom[i], (unsigned long long)head.size,
+			    (unsigned long long)read, (unsigned long long)from, root);
+	}
+	if (worst != 0)
+		return nc_fail(worst, "audit: not every domain could be audited "
+		    "(above)");
+	return ferror(stdout) ? nc_fail(NC_EIO, "standard output: write error") : 0;
 }
 
 /* The safety number as typed: one quoted word or the twelve groups as
@@ -235,7 +366,11 @@ main(int argc, char **argv)
 	n = argc - optind;
 	cmd = n > 0 ? argv[optind] : "";
 	addr = n > 1 ? argv[optind + 1] : NULL;
+	if (strcmp(cmd, "audit") == 0)
+		addr = NULL;   /* domains, not addresses */
 	if (!((strcmp(cmd, "show") == 0 && n <= 2) ||
+	    (strcmp(cmd, "history") == 0 && n == 2) ||
+	    (strcmp(cmd, "audit") == 0 && n <= 257) ||
 	    (strcmp(cmd, "trust") == 0 && n >= 2 && n <= 14) ||
 	    (strcmp(cmd, "verify") == 0 && n >= 2 && n <= 14)) ||
 	    (addr && !nc_addr_valid(addr))) {
@@ -246,6 +381,10 @@ main(int argc, char **argv)
 		goto out;
 	if (strcmp(cmd, "show") == 0)
 		rc = show(s, &self, addr ? addr : self.addr, json);
+	else if (strcmp(cmd, "history") == 0)
+		rc = history(s, addr, json);
+	else if (strcmp(cmd, "audit") == 0)
+		rc = audit(s, self.addr, argv + optind + 1, n - 1, json);
 	else if (strcmp(cmd, "trust") == 0)
 		rc = trust(s, &self, addr, argv + optind + 2, n - 2);
 	else
