@@ -21,6 +21,7 @@ struct nc_config {
 	size_t nrelays;
 	char *cafile, *proxy;
 	long gap_window;   /* -1: not set */
+	int policy;        /* NC_POLICY_*: 0 not set (the key log) */
 };
 
 static int
@@ -277,6 +278,15 @@ parse_line(nc_config *cfg, size_t ln, char *line)
 		cfg->gap_window = v;
 		return 0;
 	}
+	if (strcmp(f[0], "policy") == 0) {
+		if (n != 2 || (strcmp(f[1], "log") != 0 && strcmp(f[1], "tofu") != 0))
+			return nc_fail(NC_ECONFIG, "config:%zu: usage: policy log|tofu",
+			    ln);
+		if (cfg->policy != 0)
+			return nc_fail(NC_ECONFIG, "config:%zu: policy given twice", ln);
+		cfg->policy = strcmp(f[1], "tofu") == 0 ? NC_POLICY_TOFU : NC_POLICY_LOG;
+		return 0;
+	}
 	return nc_fail(NC_ECONFIG, "config:%zu: unknown keyword \"%.32s\"", ln,
 	    f[0]);
 }
@@ -389,6 +399,12 @@ const char *
 nc_config_proxy(const nc_config *cfg)
 {
 	return cfg ? cfg->proxy : NULL;
+}
+
+int
+nc_config_policy(const nc_config *cfg)
+{
+	return cfg && cfg->policy ? cfg->policy : NC_POLICY_LOG;
 }
 
 long

@@ -47,5 +47,11 @@ const char *nc_config_relay(const nc_config *cfg, const char *domain);
 const char *nc_config_cafile(const nc_config *cfg);   /* or NULL */
 const char *nc_config_proxy(const nc_config *cfg);    /* or NULL */
 long nc_config_gap_window(const nc_config *cfg);      /* or -1 */
+/* How a contact's keys are trusted: NC_POLICY_LOG (the default) demands
+ * the key log's proof with every fetch from a relay that publishes a log;
+ * NC_POLICY_TOFU ("policy tofu": bots, tests of the layer below) takes
+ * keys on first use and alarms on changes, as with a relay without a log. */
+enum { NC_POLICY_LOG = 1, NC_POLICY_TOFU = 2 };
+int nc_config_policy(const nc_config *cfg);
 
 #endif

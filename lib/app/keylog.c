@@ -9,6 +9,7 @@
 #include "err.h"
 #include "event.h"
 #include "hex.h"
+#include "home.h"
 #include "keylog.h"
 #include "keys.h"
 #include "wire.h"
@@ -87,6 +88,20 @@ domain_of(const char *addr, char *name, size_t max)
 	return at + 1;
 }
 
+/* "policy tofu" in the config: no proofs demanded (home.h). */
+static int
+policy_tofu(nc_state *s)
+{
+	nc_config *cfg = NULL;
+	int tofu;
+
+	if (nc_config_load(&cfg, s->home) != 0)
+		return 0;
+	tofu = nc_config_policy(cfg) == NC_POLICY_TOFU;
+	nc_config_free(cfg);
+	return tofu;
+}
+
 int
 nc_keylog_prepare(nc_state *s, nc_relay *r, const char *domain,
     const char *addr, nc_keylog_ctx *k)
@@ -96,6 +111,8 @@ nc_keylog_prepare(nc_state *s, nc_relay *r, const char *domain,
 	int descr;
 
 	memset(k, 0, sizeof *k);
+	if (policy_tofu(s))
+		return 0;   /* k->has 0: checked as with a relay without a log */
 	kkey(key, domain, "log");
 	k->pinned = get32(s, key, k->log);
 	kkey(key, domain, "vrf");

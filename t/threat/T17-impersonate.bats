@@ -17,6 +17,8 @@ world_setup() {
 	evil_start a.test
 	user alice alice@a.test
 	user bob bob@b.test
+	# The layer below the key log (see T20): bob takes keys on first use.
+	echo "policy tofu" >>"$W/bob/config"
 	echo "t17-hello" | as alice nc-send bob@b.test
 	as bob nc-recv --json >"$W/o"
 	echo "t17-reply" | as bob nc-send alice@a.test

@@ -7,6 +7,9 @@
 # checked with the pending key and pins it in the same transaction; another
 # key while one is pending is a louder alarm and voids a confirmation made
 # by `nc-keys verify`; show and verify give the pending key's safety number.
+# This is the layer below the key log: alice runs "policy tofu" (as with a
+# relay that publishes no log); with the log, K2 has no proof and is
+# refused outright.
 # Shows: bob really re-keyed (K1, fingerprint F1, which alice checks with
 # him); the network then serves mallory's K2; trust F1 is refused (exit 1),
 # nothing is pinned and nothing reaches mallory; with K1 served again,
@@ -18,6 +21,10 @@ load lib
 world_setup() {
 	evil_start b.test
 	user alice alice@a.test
+	# The layer below the key log: a key change the log does not prove is
+	# refused before it can be pending (T21), so alice takes keys on first
+	# use here ("policy tofu", as for a relay without a log).
+	echo "policy tofu" >>"$W/alice/config"
 	user bob bob@b.test
 	echo "t20-before" | as alice nc-send bob@b.test
 	as bob nc-recv --json >"$W/o"
