@@ -121,8 +121,20 @@ config_good(void)
 	CHECK_INT(nc_config_parse(&cfg, "", 0), 0);
 	CHECK(nc_config_relay(cfg, "a.test") == NULL);
 	CHECK(nc_config_cafile(cfg) == NULL && nc_config_proxy(cfg) == NULL);
+	CHECK_INT(nc_config_policy(cfg), NC_POLICY_LOG);   /* the default */
 	nc_config_free(cfg);
 	CHECK(nc_config_relay(NULL, "a.test") == NULL);
+
+	/* policy log|tofu, once */
+	CHECK_INT(nc_config_parse(&cfg, "policy tofu\n", 12), 0);
+	CHECK_INT(nc_config_policy(cfg), NC_POLICY_TOFU);
+	nc_config_free(cfg);
+	CHECK_INT(nc_config_parse(&cfg, "policy log\n", 11), 0);
+	CHECK_INT(nc_config_policy(cfg), NC_POLICY_LOG);
+	nc_config_free(cfg);
+	CHECK_INT(nc_config_parse(&cfg, "policy none\n", 12), NC_ECONFIG);
+	CHECK_INT(nc_config_parse(&cfg, "policy tofu\npolicy log\n", 23), NC_ECONFIG);
+	CHECK_INT(nc_config_parse(&cfg, "policy\n", 7), NC_ECONFIG);
 }
 
 static const struct {
