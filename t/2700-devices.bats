@@ -225,6 +225,15 @@ set_backup() { sqlite3 "$RELAY_DIR_a/relay.db" "UPDATE idbackup SET v = X'$2' WH
 	sqlite3 "$RELAY_DIR_a/relay.db" "UPDATE users SET dl_version = 9,
 	    dl = X'$(od -An -tx1 -v "$W/mal.dl" | tr -d ' \n')' WHERE name = 'dave'"
 	sqlite3 "$W/dave/state.db" "UPDATE kv SET v = '0' WHERE k = 'devlist_check'"
+	# the key log does not hold that list: refused by the log first
+	run as dave nc-recv --json
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(count_type alarm)" -eq 1 ]
+	[[ "$output" == *"nc-recv: dave@a.test: our own device list: key log: "*"without a proof"* ]]
+	# the layer below (policy tofu, or a relay without a log): the identity
+	sqlite3 "$W/dave/state.db" "UPDATE kv SET v = '0' WHERE k = 'devlist_check'"
+	echo "policy tofu" >>"$W/dave/config"
 	run as dave nc-recv --json
 	echo "$output"
 	[ "$status" -eq 1 ]

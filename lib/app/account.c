@@ -1312,9 +1312,14 @@ nc_self_check(nc_state *s, nc_self *self, int force)
 	if (!force && nc_state_get_int(s, "devlist_check", 0) > now)
 		return 0;
 	/* The directory records what changed ("device" events) or raises
-	 * the alarm when another identity key signs our list. */
-	if ((rc = nc_dir_get(s, self->addr, 1, &l)) != 0)
+	 * the alarm when another identity key signs our list, or the key log
+	 * does not prove it; the latter is kept for nc_self_alarm, since the
+	 * list it refused is not recorded as changed. */
+	if ((rc = nc_dir_get(s, self->addr, 1, &l)) != 0) {
+		if (rc == NC_ESECURITY)
+			(void)!nc_state_put(s, "self_alarm", nc_errmsg(), strlen(nc_errmsg()));
 		return rc;
+	}
 	return nc_state_put_int(s, "devlist_check", now + 3600);
 }
 
@@ -1322,12 +1327,18 @@ int
 nc_self_alarm(nc_state *s, const nc_self *self)
 {
 	nc_devlist l;
+	char why[512];
 	int changed = 0;
 
 	if (nc_dir_show(s, self->addr, &l, &changed, NULL, NULL) == 0 && changed)
 		return nc_fail(NC_ESECURITY, "%s: our own device list is signed by "
 		    "another identity key: the password or a device may be "
 		    "compromised", self->addr);
+	if (nc_state_get_str(s, "self_alarm", why, sizeof why) == 0 && why[0]) {
+		(void)!nc_state_put(s, "self_alarm", "", 0);
+		return nc_fail(NC_ESECURITY, "%s: our own device list: %s", self->addr,
+		    why);
+	}
 	return 0;
 }
 
