@@ -132,7 +132,13 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 			goto done;
 		rc = end_seq(o, seq);
 	} else {
-		if (history)
+		/* A message not (yet) handed to the relay must not read
+		 * like a sent one. */
+		if (history && dir && (strcmp(status, "queued") == 0 ||
+		    strcmp(status, "failed") == 0))
+			rc = nc_buf_printf(&pre, "%s > [%s] %s: ", when, status,
+			    peer);
+		else if (history)
 			rc = nc_buf_printf(&pre, "%s %s%s: ", when, dir ? "> " : "",
 			    peer);
 		else if (dir)

@@ -79,12 +79,16 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 			    (const uint8_t (*)[16])ack, nack, &p);
 			(void)!nc_outbox_flush(s, self, NULL, 0, &f);
 			rc = nc_relay_ack_wait(&p);
+			/* A follower runs for hours: the session states it
+			 * replaced leave the WAL now, not at its exit. */
+			if (wait > 0)
+				nc_state_scrub(s);
 		}
 	}
 	*more = n == NC_RELAY_LIST_MAX && !fail;
 	/* What could not be stored is said, not hidden behind an exit 0 (a
 	 * sender's relay that cannot be reached is only waited for). */
-	if (rc == 0 && fail && fail != NC_EUNAVAIL)
+	if (rc == 0 && fail && fail != NC_EUNAVAIL && fail != NC_ENOHOST)
 		rc = nc_fail(fail, "%s; the message stays on the relay for the"
 		    " next run", why);
 done:
@@ -149,6 +153,7 @@ nc_inbox_after(nc_state *s, nc_self *self, const nc_rx *rx)
 	if (nc_session_receipts(s, self) == 0)
 		(void)!nc_outbox_flush(s, self, NULL, 0, &f);
 	(void)!nc_prekeys_maintain(s, self, rx->prekey > 0);
+	(void)!nc_session_prekeys_prune(s, (int64_t)time(NULL));
 	/* A device added elsewhere shows up within the hour even if it
 	 * never writes to us (errors: an alarm recorded, or later). */
 	(void)!nc_self_check(s, self, 0);

@@ -1,6 +1,7 @@
 /* session.c - X3DH session set-up, ratchet state kept encrypted in the
  * state database, and the receive transaction. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,6 +109,7 @@ session_put(nc_state *s, const char *user, const uint8_t dev[16],
 		sqlite3_bind_blob(st, 4, pct.p, (int)pct.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
 	rc = nc_state_done(s, st);
+	s->scrub = 1;   /* the state it replaced must not stay in the WAL */
 done:
 	nc_buf_free(&ct);
 	nc_buf_free(&pct);
@@ -382,6 +384,31 @@ nc_session_prune(nc_state *s, int64_t now)
 	sqlite3_bind_int64(st, 1, now - NC_SEEN_KEEP_SECS);
 	if ((rc = nc_state_done(s, st)) != 0)
 		goto fail;
+	nc_state_lazy(s);   /* lost to a power failure: pruned next time */
+	return nc_state_commit(s);
+fail:
+	nc_state_rollback(s);
+	return rc;
+}
+
+int
+nc_session_prekeys_prune(nc_state *s, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM prekey WHERE kind = 2 AND"
+	    " (created < ?1 OR rowid NOT IN (SELECT rowid FROM prekey WHERE"
+	    " kind = 2 ORDER BY created DESC, id DESC LIMIT ?2))")) != 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now - NC_OTPK_LIFE);
+	sqlite3_bind_int(st, 2, NC_OTPK_KEEP);
+	if ((rc = nc_state_done(s, st)) != 0)
+		goto fail;
+	if (sqlite3_changes(s->db) > 0)
+		s->scrub = 1;   /* secrets: not to be left in the WAL either */
 	nc_state_lazy(s);   /* lost to a power failure: pruned next time */
 	return nc_state_commit(s);
 fail:
@@ -751,6 +778,55 @@ own_device(nc_state *s, nc_self *self, const uint8_t dev[NC_DEVID_LEN],
 	return nc_dir_get(s, self->addr, 1, &l) == 0 && in_list(&l, dev);
 }
 
+/* How long a contact's pinned device list is trusted without asking its
+ * relay again: a device the user dropped keeps speaking for the user at
+ * most this long to a contact who only receives. NC_DEVLIST_MAXAGE
+ * (seconds) is for tests. */
+static int64_t
+devlist_maxage(void)
+{
+	const char *e = getenv("NC_DEVLIST_MAXAGE");
+	char *end;
+	long long v;
+
+	if (e == NULL || *e == '\0')
+		return NC_DEVLIST_MAXAGE;
+	v = strtoll(e, &end, 10);
+	return *end == '\0' && v >= 0 ? (int64_t)v : NC_DEVLIST_MAXAGE;
+}
+
+/* The device list of the certificate's user to check it against: the
+ * pinned one while it is fresh; fetched again when it names no such device,
+ * when the certificate proves a newer list exists, or when the last check
+ * is older than the bound (a dropped device then fails the check: the
+ * newest list seen is the one that decides). */
+static int
+sender_list(nc_state *s, const nc_cert *c, nc_devlist *l)
+{
+	const char *user = c->who.user;
+	int64_t now = (int64_t)time(NULL);
+	char k[16 + NC_ADDR_MAX];
+	int rc, changed = 0;
+
+	snprintf(k, sizeof k, "devlist_check/%s", user);
+	rc = nc_dir_show(s, user, l, &changed, NULL, NULL);
+	if (rc == 0 && nc_cert_check(c, l) == 0 &&
+	    c->devlist_version <= l->version &&
+	    nc_state_get_int(s, k, 0) + devlist_maxage() > now)
+		return 0;
+	if (rc != 0 && rc != NC_ENOUSER)
+		return rc;
+	rc = nc_dir_get(s, user, 1, l);
+	if (rc == 0)
+		return nc_state_put_int(s, k, now);
+	/* The pinned list, even while a changed key awaits trust: messages
+	 * from the devices we trust still count. */
+	if (rc == NC_ESECURITY && nc_dir_show(s, user, l, &changed, NULL,
+	    NULL) == 0 && changed)
+		return nc_state_put_int(s, k, now);
+	return rc;
+}
+
 int
 nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
     uint8_t envid[16], nc_rx *rx)
@@ -798,13 +874,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		goto out;
 	}
 	/* The sender must be a device its user's trusted list names. */
-	/* The pinned list, even while a changed key awaits trust: messages
-	 * from the devices we trust still count. */
-	rc = nc_dir_show(s, u.cert.who.user, &l, NULL, NULL, NULL);
-	if (rc == NC_ENOUSER)
-		rc = nc_dir_get(s, u.cert.who.user, 1, &l);
-	else if (rc == 0 && nc_cert_check(&u.cert, &l) != 0)
-		rc = nc_dir_get(s, u.cert.who.user, 1, &l);
+	rc = sender_list(s, &u.cert, &l);
 	if (rc == 0 && (rc = nc_cert_check(&u.cert, &l)) != 0)
 		rc = nc_fail(NC_ESECURITY, "sender's device is not in its device list");
 	if (rc == NC_ESECURITY || rc == NC_ENOUSER) {
@@ -918,7 +988,9 @@ nc_session_receipts(nc_state *s, nc_self *self)
 				rc = nc_session_encrypt(s, self, &l, "", &pl, 1, NULL);
 			}
 		}
-		if (rc == NC_ETEMP || rc == NC_EUNAVAIL)
+		/* A domain that stops resolving may come back: keep the
+		 * receipts owed rather than drop them. */
+		if (rc == NC_ETEMP || rc == NC_EUNAVAIL || rc == NC_ENOHOST)
 			return 0;   /* later */
 		if ((rc = forget_rcpt(s, peer, dev, acks, n)) != 0)
 			return rc;

@@ -63,8 +63,21 @@ int nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env,
  * past the longest TTL), and the replay tags of first messages older than
  * the grace period of signed prekeys (their prekey is gone, so a replay
  * fails without the tag). Call after the old signed prekeys are deleted. */
+/* A contact's pinned device list is checked with its relay again when a
+ * message comes and the last check is older than this (seconds). */
+#define NC_DEVLIST_MAXAGE 86400L
 #define NC_SEEN_KEEP_SECS (NC_TTL_MAX + 35L * 86400)
 int nc_session_prune(nc_state *s, int64_t now) __attribute__((warn_unused_result));
+/* Unused one-time prekey secrets: one published (its created time) more
+ * than NC_OTPK_LIFE ago can no longer start a session (the longest a
+ * sender's outbox retries, plus a day of clock difference): deleted; and
+ * at most NC_OTPK_KEEP are kept, the oldest going first (a pool drained
+ * and refilled again and again would otherwise grow without bound; a
+ * message that claimed a dropped one fails to open and is reported). */
+#define NC_OTPK_LIFE (NC_TTL_MAX + 86400L)
+#define NC_OTPK_KEEP (2 * NC_OTPK_TARGET)
+int nc_session_prekeys_prune(nc_state *s, int64_t now)
+	__attribute__((warn_unused_result));
 
 /* Turn owed delivery receipts into envelopes (outenv rows). */
 int nc_session_receipts(nc_state *s, nc_self *self)

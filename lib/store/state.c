@@ -444,6 +444,22 @@ nc_state_check(nc_state *s)
 	return 0;
 }
 
+void
+nc_state_scrub(nc_state *s)
+{
+	if (!s->scrub || s->depth > 0)
+		return;
+	/* TRUNCATE waits for readers: only briefly, a busy state.db is
+	 * scrubbed by the next command. */
+	sqlite3_busy_timeout(s->db, 100);
+	if (sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE,
+	    NULL, NULL) == SQLITE_OK) {
+		s->scrub = 0;
+		s->unsynced = 0;   /* all of it is in state.db, synced */
+	}
+	sqlite3_busy_timeout(s->db, 30000);
+}
+
 int
 nc_state_close(nc_state *s)
 {
@@ -453,6 +469,7 @@ nc_state_close(nc_state *s)
 		return 0;
 	if (s->db) {
 		nc_state_rollback(s);
+		nc_state_scrub(s);   /* its checkpoint syncs too */
 		rc = nc_state_sync(s);
 		sqlite3_finalize(s->begin_st);
 		sqlite3_finalize(s->commit_st);

@@ -24,6 +24,7 @@ typedef struct nc_state {
 	int durable;         /* the open transaction is synced at commit */
 	int unsynced;        /* commits not yet synced to disk */
 	int lazy;            /* the open transaction needs no sync of its own */
+	int scrub;           /* a session state was replaced (nc_state_scrub) */
 	dev_t db_dev;        /* state.db as opened (nc_state_check) */
 	ino_t db_ino;
 	sqlite3_stmt *begin_st, *commit_st;
@@ -66,6 +67,14 @@ void nc_state_rollback(nc_state *s);
 void nc_state_durable(nc_state *s);
 void nc_state_lazy(nc_state *s);
 int nc_state_sync(nc_state *s) __attribute__((warn_unused_result));
+/* Forward secrecy at rest: once a session state has been replaced
+ * (s->scrub), the WAL still holds the earlier one; copy the WAL into
+ * state.db (secure_delete overwrites the old rows there) and truncate it
+ * to nothing. Called by nc_state_close and after each batch a long-running
+ * reader stores. Another process reading at the time makes it a no-op
+ * (tried again at the next one). Blocks freed by the file system are out
+ * of sqlite's reach: full-disk encryption is the defence there. */
+void nc_state_scrub(nc_state *s);
 
 /* Encryption at rest: out = u8 1, fixed[24] nonce, ciphertext; the AD is
  * "newchat at-rest v1" 0x00 table 0x00 row. nc_state_unseal fails with
