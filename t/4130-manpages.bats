@@ -71,6 +71,7 @@ norm() {
 	    -e 's#http://127\.0\.0\.1:[0-9]+#<url>#g' \
 	    -e 's/^(<id> [^ ]+) [0-9]+[smhd] /\1 <age> /' \
 	    -e "s#$W/home#/home/alice#g" \
+	    -e 's/(no such domain [^ ]+) \([^)]*\)/\1 (<resolver>)/' \
 	    -e 's/"seq":[0-9]+,//g' -e 's/,"seq":[0-9]+//g' -e 's/[[:space:]]+$//'
 }
 
