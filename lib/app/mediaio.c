@@ -735,8 +735,11 @@ rm_tree(const char *path)
 		return;
 	archive_read_disk_set_symlink_physical(disk);
 	if (archive_read_disk_open(disk, path) == ARCHIVE_OK) {
-		while ((ent = archive_entry_new()) != NULL &&
-		    archive_read_next_header2(disk, ent) == ARCHIVE_OK) {
+		while ((ent = archive_entry_new()) != NULL) {
+			if (archive_read_next_header2(disk, ent) != ARCHIVE_OK) {
+				archive_entry_free(ent);   /* the one past the end */
+				break;
+			}
 			const char *p = archive_entry_sourcepath(ent);
 
 			archive_read_disk_descend(disk);
