@@ -38,12 +38,26 @@ kkey(char *out, const char *domain, const char *what)
 	snprintf(out, KEY_MAX, "kt/%s/%s", domain, what);
 }
 
+/* A stored value, or nothing: absence is no error, so the reason of an
+ * earlier failure (the one the command will print) is kept. */
+static int
+get_quiet(nc_state *s, const char *k, nc_buf *b)
+{
+	char saved[512];
+	int rc;
+
+	snprintf(saved, sizeof saved, "%s", nc_errmsg());
+	if ((rc = nc_state_get(s, k, b)) != 0)
+		nc_fail(rc, "%s", saved);
+	return rc;
+}
+
 /* A 32-byte value: 1 found, 0 absent. */
 static int
 get32(nc_state *s, const char *k, uint8_t out[32])
 {
 	nc_buf b = NC_BUF_INIT;
-	int found = nc_state_get(s, k, &b) == 0 && b.len == 32;
+	int found = get_quiet(s, k, &b) == 0 && b.len == 32;
 
 	if (found)
 		memcpy(out, b.p, 32);
@@ -55,7 +69,7 @@ static int
 get_head(nc_state *s, const char *k, nc_kt_head *h)
 {
 	nc_buf b = NC_BUF_INIT;
-	int found = nc_state_get(s, k, &b) == 0 &&
+	int found = get_quiet(s, k, &b) == 0 &&
 	    nc_kt_head_decode(h, b.p, b.len) == 0;
 
 	if (!found)
