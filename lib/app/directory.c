@@ -317,8 +317,7 @@ static int
 pin_pending(nc_state *s, const char *addr, const nc_devlist *l2, int verified)
 {
 	static const char *const q[] = {
-		"UPDATE contact SET changed = 0, new_devlist = NULL, verified = ?2"
-		" WHERE user = ?1",
+		"UPDATE contact SET changed = 0, new_devlist = NULL, verified = ?2 WHERE user = ?1",
 		/* Sessions and envelopes made for the old keys are void; queued
 		 * messages are encrypted afresh to the keys just accepted. */
 		"DELETE FROM session WHERE user = ?1",

@@ -458,7 +458,7 @@ ktverify(const char *desc, const char *addr, const char *list, const char *proof
 	nc_devlist *l = calloc(1, sizeof *l);
 	nc_buf b = NC_BUF_INIT, pb = NC_BUF_INIT, hb = NC_BUF_INIT;
 	char path[4200];
-	size_t n;
+	size_t n = 0;
 
 	if (l == NULL)
 		die("no memory");
