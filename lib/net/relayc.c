@@ -515,15 +515,35 @@ call(nc_relay *r, const char *method, const char *path, const nc_buf *body,
 	return rc;
 }
 
+
+/* POST an encoded registration; 409 is a taken name. */
+static int
+post_register(nc_relay *r, const char *name, const nc_buf *b)
+{
+	nc_buf resp = NC_BUF_INIT;
+	char path[128];
+	long status;
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/users/%s", name);
+	if ((rc = nc_relay_req(r, "POST", path, b->p, b->len, NULL, &status,
+	    &resp)) == 0 && status != 201) {
+		if (status == 409)
+			rc = nc_fail(NC_ECANTCREAT, "%s@%s: name taken", name, r->domain);
+		else
+			rc = status_err(r, status, &resp);
+	}
+	nc_buf_free(&resp);
+	return rc;
+}
+
 int
 nc_relay_register(nc_relay *r, const char *name, const uint8_t auth_pk[32],
     const uint8_t salt[16], uint64_t ops, uint64_t mem,
     const uint8_t dev_sign_pk[32])
 {
 	struct nc_register g;
-	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
-	char path[128];
-	long status;
+	nc_buf b = NC_BUF_INIT;
 	int rc;
 
 	memset(&g, 0, sizeof g);
@@ -534,17 +554,9 @@ nc_relay_register(nc_relay *r, const char *name, const uint8_t auth_pk[32],
 	memcpy(g.device_sign_pk, dev_sign_pk, 32);
 	if (getenv("NC_INVITE"))
 		snprintf(g.invite, sizeof g.invite, "%s", getenv("NC_INVITE"));
-	snprintf(path, sizeof path, "/v1/users/%s", name);
-	if ((rc = nc_register_enc(&b, &g)) == 0 &&
-	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
-	    &resp)) == 0 && status != 201) {
-		if (status == 409)
-			rc = nc_fail(NC_ECANTCREAT, "%s@%s: name taken", name, r->domain);
-		else
-			rc = status_err(r, status, &resp);
-	}
+	if ((rc = nc_register_enc(&b, &g)) == 0)
+		rc = post_register(r, name, &b);
 	nc_buf_free(&b);
-	nc_buf_free(&resp);
 	return rc;
 }
 
@@ -645,9 +657,7 @@ nc_relay_register2(nc_relay *r, const char *name, const uint8_t record[192],
     int cost, const uint8_t dev_sign_pk[32])
 {
 	struct nc_register2 g;
-	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
-	char path[128];
-	long status;
+	nc_buf b = NC_BUF_INIT;
 	int rc;
 
 	memset(&g, 0, sizeof g);
@@ -656,17 +666,9 @@ nc_relay_register2(nc_relay *r, const char *name, const uint8_t record[192],
 	memcpy(g.device_sign_pk, dev_sign_pk, 32);
 	if (getenv("NC_INVITE"))
 		snprintf(g.invite, sizeof g.invite, "%s", getenv("NC_INVITE"));
-	snprintf(path, sizeof path, "/v1/users/%s", name);
-	if ((rc = nc_register2_enc(&b, &g)) == 0 &&
-	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, NULL, &status,
-	    &resp)) == 0 && status != 201) {
-		if (status == 409)
-			rc = nc_fail(NC_ECANTCREAT, "%s@%s: name taken", name, r->domain);
-		else
-			rc = status_err(r, status, &resp);
-	}
+	if ((rc = nc_register2_enc(&b, &g)) == 0)
+		rc = post_register(r, name, &b);
 	nc_buf_free(&b);
-	nc_buf_free(&resp);
 	return rc;
 }
 
