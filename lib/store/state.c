@@ -278,6 +278,24 @@ fail:
 /* After every commit that wrote to the WAL (autocommit statements too):
  * the WAL needs a sync now; and sqlite's own autocheckpoint, which this
  * hook replaces. */
+/* The connection runs with synchronous=OFF (opendb): durability comes from
+ * nc_state_sync alone. A checkpoint is the one write that must sync by
+ * itself, the WAL before its pages are copied and state.db after, or a
+ * power failure once the log starts over loses what it held: NORMAL for
+ * its duration. */
+static int
+checkpoint(sqlite3 *db, const char *name, int mode)
+{
+	int rc;
+
+	if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return SQLITE_ERROR;
+	rc = sqlite3_wal_checkpoint_v2(db, name, mode, NULL, NULL);
+	(void)sqlite3_exec(db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+	return rc;
+}
+
 static int
 on_wal(void *ctx, sqlite3 *db, const char *name, int pages)
 {
@@ -297,13 +315,11 @@ on_wal(void *ctx, sqlite3 *db, const char *name, int pages)
 		retry_at = 0;   /* started over meanwhile */
 	if (pages >= 8 * WAL_PAGES && pages >= retry_at) {
 		sqlite3_busy_timeout(db, 100);
-		retry_at = sqlite3_wal_checkpoint_v2(db, name,
-		    SQLITE_CHECKPOINT_RESTART, NULL, NULL) == SQLITE_OK ? 0 :
-		    pages + WAL_PAGES;
+		retry_at = checkpoint(db, name, SQLITE_CHECKPOINT_RESTART) ==
+		    SQLITE_OK ? 0 : pages + WAL_PAGES;
 		sqlite3_busy_timeout(db, 30000);
 	} else if (pages >= WAL_PAGES)
-		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-		    NULL, NULL);
+		(void)checkpoint(db, name, SQLITE_CHECKPOINT_PASSIVE);
 	return SQLITE_OK;
 }
 
@@ -327,17 +343,21 @@ opendb(nc_state *s, int create)
 	}
 	sqlite3_busy_timeout(s->db, 30000);
 	sqlite3_wal_hook(s->db, on_wal, s);
-	/* WAL lets readers run beside a writer. synchronous=NORMAL: a commit
+	/* WAL lets readers run beside a writer. synchronous=OFF: a commit
 	 * is in the WAL (safe from a crash of the process) but reaches the
 	 * disk only at nc_state_sync: the commits that something outside
 	 * depends on (ratchet state before an envelope leaves, a message
 	 * before it is acknowledged) are synced before that happens, and
-	 * nc_state_close syncs the rest; see state.h. The WAL stays when
-	 * the last connection closes (checkpoints run as it fills up), so a
-	 * command does not pay for a checkpoint and a new WAL every time. */
+	 * nc_state_close syncs the rest; see state.h. Not NORMAL, which
+	 * also syncs the WAL's header each time the log starts over (after
+	 * every nc_state_scrub): the next nc_state_sync covers the header
+	 * with the frames, and a lazy commit lost with its header is lost
+	 * as it may be. Checkpoints sync (checkpoint() above). The WAL
+	 * stays when the last connection closes (checkpoints run as it
+	 * fills up, or nc_state_scrub empties it). */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	if ((rc = nc_state_exec(s, "PRAGMA journal_mode=WAL;"
-	    "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+	    "PRAGMA synchronous=OFF; PRAGMA foreign_keys=ON;"
 	    "PRAGMA secure_delete=ON; PRAGMA journal_size_limit=4194304")) != 0)
 		return rc;
 	return migrate(s);
@@ -452,8 +472,7 @@ nc_state_scrub(nc_state *s)
 	/* TRUNCATE waits for readers: only briefly, a busy state.db is
 	 * scrubbed by the next command. */
 	sqlite3_busy_timeout(s->db, 100);
-	if (sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE,
-	    NULL, NULL) == SQLITE_OK) {
+	if (checkpoint(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE) == SQLITE_OK) {
 		s->scrub = 0;
 		s->unsynced = 0;   /* all of it is in state.db, synced */
 	}
