@@ -55,6 +55,13 @@ _newchat() {
 			return 0
 		fi
 		;;
+	nc-sync)
+		opts="--json --help --version -h -q -v -V"
+		if [ -z "$sub" ] && [[ $cur != -* ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "devices" -- "$cur")
+			return 0
+		fi
+		;;
 	nc-media)
 		opts="--json --ttl --output --help --version -o -h -q -v -V"
 		if [ -z "$sub" ] && [[ $cur != -* ]]; then
@@ -90,4 +97,4 @@ _newchat() {
 	return 0
 }
 
-complete -F _newchat nc-keygen nc-keys nc-send nc-recv nc-media nc-relayd
+complete -F _newchat nc-keygen nc-keys nc-send nc-recv nc-sync nc-media nc-relayd
