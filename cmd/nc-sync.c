@@ -8,19 +8,27 @@
 #include "err.h"
 #include "netproc.h"
 #include "sync.h"
+#include "syncbackup.h"
 
 static const struct {
 	const char *name;
 	int (*run)(int, char **);
 } cmds[] = {
 	{ "devices", nc_sync_devices },
+	{ "backup", nc_sync_cmd_backup },
+	{ "restore", nc_sync_cmd_restore },
+	{ "export", nc_sync_cmd_export },
+	{ "import", nc_sync_cmd_import },
 };
 
 static void
 usage(FILE *f)
 {
 	fputs("usage: nc-sync [-hV] COMMAND [-hqv] [--json] [ARG ...]\n"
-	    "  devices [--json]    this user's devices: id, name, added, last seen\n",
+	    "  devices [--json]    this user's devices: id, name, added, last seen\n"
+	    "  backup [--recovery-code] [--password]   encrypted, incremental, to the relay\n"
+	    "  restore USER@DOMAIN [--recovery-code] [--min-counter N]   into an empty NC_HOME\n"
+	    "  export FILE | import FILE   the same records as one archive file\n",
 	    f);
 }
 

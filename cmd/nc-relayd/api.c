@@ -5,7 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "api_int.h"
+#include "backup.h"
 #include "hex.h"
 #include "ratelimit.h"
 #include "replay.h"
@@ -18,8 +21,11 @@
 #define DEVLIST_BODY 4096
 #define IDBACKUP_BODY 256
 #define DELIVER_BODY ((uint64_t)8 << 20)
+#define BACKUP_REC_BODY NC_BACKUP_RECORD_WIRE_MAX
+#define BACKUP_HEAD_BODY NC_BACKUP_HEAD_MAX
 
-enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB };
+enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB,
+	B_BACKUP_REC, B_BACKUP_HEAD };
 
 static const struct route {
 	const char *method, *path;   /* '*' matches one segment */
@@ -50,6 +56,11 @@ static const struct route {
 	{ "POST", "v1/blobs/*", h_blob_create, B_NONE },
 	{ "PATCH", "v1/blobs/*", h_blob_append, B_BLOB },
 	{ "GET", "v1/blobs/*/upload", h_blob_offset, B_NONE },
+	{ "PUT", "v1/users/*/backup", h_backup_head_put, B_BACKUP_HEAD },
+	{ "GET", "v1/users/*/backup", h_backup_head_get, B_NONE },
+	{ "PUT", "v1/users/*/backup/records/*", h_backup_rec_put, B_BACKUP_REC },
+	{ "GET", "v1/users/*/backup/records/*", h_backup_rec_get, B_NONE },
+	{ "GET", "v1/users/*/backup/keys/*", h_backup_key_get, B_NONE },
 	{ "GET", "v1/kt/head", h_kt_head, B_NONE },
 	{ "GET", "v1/kt/consistency", h_kt_consistency, B_NONE },
 	{ "GET", "v1/kt/entries", h_kt_entries, B_NONE },
@@ -160,6 +171,28 @@ unsigned_req(struct call *c, const char *user, const uint8_t *dev)
 	return unsigned_req_joining(c, user, dev, NULL);
 }
 
+/* 1 (pk set) if list, signed by the identity key of the list stored for
+ * user, names dev. */
+static int
+identity_joins(struct call *c, const char *user, const nc_devlist *list,
+    const uint8_t *dev, uint8_t pk[NC_PK_LEN])
+{
+	static _Thread_local nc_devlist cur;
+	nc_buf b = NC_BUF_INIT;
+	uint64_t v;
+	int i, ok;
+
+	if ((i = nc_devlist_find(list, dev)) < 0 || nc_devlist_verify(list) != 0)
+		return 0;
+	ok = store_devlist_get(c->r->store, user, &b, &v) == ST_OK &&
+	    nc_devlist_decode(&cur, b.p, b.len) == 0 &&
+	    sodium_memcmp(cur.identity, list->identity, NC_PK_LEN) == 0;
+	nc_buf_free(&b);
+	if (ok)
+		memcpy(pk, list->dev[i].sign_pk, NC_PK_LEN);
+	return ok;
+}
+
 int
 unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
     const nc_devlist *joining)
@@ -183,6 +216,12 @@ unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
 	 * (it took the identity key from its backup, protocol.md 1.3). */
 	if (rc == ST_GONE && joining && nc_devlist_find(joining, rs.dev) >= 0)
 		rc = store_device_joining(c->r->store, user, rs.dev, pk);
+	/* A device the relay does not know may sign a list that names it
+	 * when the identity key the user's lists are pinned to signs that
+	 * list (a restore from backup, a device linked by code): the list
+	 * gives its key (protocol.md 1.3). */
+	if (rc == ST_NOTFOUND && joining && identity_joins(c, user, joining, rs.dev, pk))
+		rc = ST_OK;
 	if (rc != ST_OK) {
 		if (rc == ST_ERR)
 			fail(c->a, 503, "storage unavailable, retry later");
@@ -313,6 +352,8 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	case B_DELIVER: *max = DELIVER_BODY; break;
 	case B_ACK: *max = NC_ACK_BODY_MAX; break;
 	case B_BLOB: *stream = 1; *max = r->conf.blob_max; break;
+	case B_BACKUP_REC: *max = BACKUP_REC_BODY; break;
+	case B_BACKUP_HEAD: *max = BACKUP_HEAD_BODY; break;
 	}
 	return 0;
 }

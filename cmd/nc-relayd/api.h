@@ -32,6 +32,7 @@ struct api_req {
 	const char *h_delete_hash, *h_delete_token, *h_expires;
 	const char *h_range;            /* blob GET: "bytes=N-" */
 	const char *h_kt_since;         /* device-list GET: X-NC-KT-Since */
+	const char *h_backup_token;     /* backup reads: X-NC-Backup-Token */
 	const uint8_t *body;
 	size_t body_len;
 	const char *body_file;         /* blob PUT: the body, streamed to disk */

@@ -554,6 +554,7 @@ dispatch(struct req *q)
 	r->h_delete_hash = header(q->mc, "X-NC-Delete-Hash");
 	r->h_delete_token = header(q->mc, "X-NC-Delete-Token");
 	r->h_expires = header(q->mc, "X-NC-Expires");
+	r->h_backup_token = header(q->mc, "X-NC-Backup-Token");
 	r->h_range = header(q->mc, "Range");
 	r->h_kt_since = header(q->mc, "X-NC-KT-Since");
 	r->body = q->body.p;

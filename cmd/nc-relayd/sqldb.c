@@ -30,6 +30,12 @@ static const char *schema_sql =
 	" size INTEGER, expires INTEGER);"
 	/* the password-wrapped identity key (protocol.md 1.2, 2.10) */
 	"CREATE TABLE IF NOT EXISTS idbackup(user TEXT PRIMARY KEY, v BLOB NOT NULL);"
+	/* the encrypted backup slot (protocol.md 1.9): one head per user and
+	 * its records by content hash (keep: a mark while a head is put) */
+	"CREATE TABLE IF NOT EXISTS backup(user TEXT PRIMARY KEY, counter INTEGER NOT NULL,"
+	" access BLOB NOT NULL, keys BLOB NOT NULL, manifest BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS backup_rec(user TEXT, hash BLOB, v BLOB NOT NULL,"
+	" keep INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(user, hash)) WITHOUT ROWID;"
 	/* the OPAQUE record and its Argon2id cost name (protocol.md 1.2); an
 	 * account made before OPAQUE has users.auth_pk instead, until its
 	 * next login migrates it */
@@ -114,6 +120,20 @@ static const char *sql[Q_MAX] = {
 	    " ON CONFLICT(user) DO UPDATE SET v = excluded.v",
 	[Q_IDB_GET] = "SELECT v FROM idbackup WHERE user = ?",
 	[Q_IDB_DELUSER] = "DELETE FROM idbackup WHERE user = ?",
+	[Q_BK_GET] = "SELECT counter, access, keys, manifest FROM backup WHERE user = ?",
+	[Q_BK_SET] = "INSERT INTO backup(user, counter, access, keys, manifest)"
+	    " VALUES (?, ?, ?, ?, ?) ON CONFLICT(user) DO UPDATE SET"
+	    " counter = excluded.counter, access = excluded.access,"
+	    " keys = excluded.keys, manifest = excluded.manifest",
+	[Q_BK_DELUSER] = "DELETE FROM backup WHERE user = ?",
+	[Q_BKR_PUT] = "INSERT OR IGNORE INTO backup_rec(user, hash, v) VALUES (?, ?, ?)",
+	[Q_BKR_GET] = "SELECT v FROM backup_rec WHERE user = ? AND hash = ?",
+	[Q_BKR_USAGE] = "SELECT count(*), coalesce(sum(length(v)), 0) FROM backup_rec"
+	    " WHERE user = ?",
+	[Q_BKR_UNMARK] = "UPDATE backup_rec SET keep = 0 WHERE user = ? AND keep != 0",
+	[Q_BKR_MARK] = "UPDATE backup_rec SET keep = 1 WHERE user = ? AND hash = ?",
+	[Q_BKR_PRUNE] = "DELETE FROM backup_rec WHERE user = ? AND keep = 0",
+	[Q_BKR_DELUSER] = "DELETE FROM backup_rec WHERE user = ?",
 	[Q_KT_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM kt_leaves",
 	[Q_KT_LEAF_INS] = "INSERT INTO kt_leaves(idx, user, version, label, commitment,"
 	    " opening, vrf) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -291,4 +311,10 @@ sqldb_blob(sqlite3_stmt *st, int col, void *out, size_t n)
 		return -1;
 	memcpy(out, p, n);
 	return 0;
+}
+
+int
+sqldb_changes(struct sqldb *c)
+{
+	return sqlite3_changes(c->db);
 }

@@ -17,6 +17,8 @@ enum {
 	Q_MAIL_HASH, Q_MAIL_INS, Q_MAIL_LIST, Q_MAIL_ACK, Q_MAIL_DELUSER,
 	Q_BLOB_INS, Q_BLOB_GET, Q_BLOB_DEL, Q_BLOB_EXPIRED,
 	Q_IDB_PUT, Q_IDB_GET, Q_IDB_DELUSER,
+	Q_BK_GET, Q_BK_SET, Q_BK_DELUSER, Q_BKR_PUT, Q_BKR_GET, Q_BKR_USAGE,
+	Q_BKR_UNMARK, Q_BKR_MARK, Q_BKR_PRUNE, Q_BKR_DELUSER,
 	Q_KT_SIZE, Q_KT_LEAF_INS, Q_KT_LEAF_FIND, Q_KT_LEAVES, Q_KT_FORGET,
 	Q_KT_NODE_INS, Q_KT_NODE_GET, Q_KT_HEAD_INS, Q_KT_HEAD_LAST,
 	Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVE, Q_RELEASE, Q_ROLLBACK_TO,
@@ -40,6 +42,8 @@ sqlite3_stmt *sqldb_q(struct sqldb *c, int id, const char *fmt, ...);
 int sqldb_step(sqlite3_stmt *st);
 /* Run id to completion (no rows wanted): 0 or -1. */
 int sqldb_exec(struct sqldb *c, int id, const char *fmt, ...);
+/* Rows the last statement run on c changed. */
+int sqldb_changes(struct sqldb *c);
 /* Copy blob column col into out[n]: 0 if it had exactly n bytes. */
 int sqldb_blob(sqlite3_stmt *st, int col, void *out, size_t n);
 

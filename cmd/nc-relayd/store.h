@@ -92,6 +92,32 @@ int store_device_joining(struct store *s, const char *user,
 int store_idbackup_put(struct store *s, const char *user, const uint8_t *p, size_t n);
 int store_idbackup_get(struct store *s, const char *user, nc_buf *out);
 
+/* The encrypted backup slot (protocol.md 1.9), opaque to the relay:
+ * records by the BLAKE2b-256 of their bytes (a hash held is kept; ST_FULL
+ * past STORE_BACKUP_RECORDS or STORE_BACKUP_BYTES for the user), and one
+ * head per user. A head's counter must exceed the stored one
+ * (ST_CONFLICT); every record it lists must be held (ST_STALE, nothing
+ * changed); records it does not list are deleted with its commit. All of
+ * it goes with the account. */
+#define STORE_BACKUP_RECORDS 100000
+#define STORE_BACKUP_BYTES ((int64_t)1 << 30)
+struct store_backup_head {
+	uint64_t counter;
+	uint8_t access[32];             /* BLAKE2b-256 of the read token */
+	const uint8_t *keys, *manifest; /* stored as given */
+	size_t keys_len, manifest_len;
+	const uint8_t (*hashes)[32];    /* the records the manifest lists */
+	size_t n;
+};
+int store_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
+    const uint8_t *p, size_t n);
+int store_backup_rec_get(struct store *s, const char *user, const uint8_t hash[32],
+    nc_buf *out);
+int store_backup_head_put(struct store *s, const char *user,
+    const struct store_backup_head *h);
+/* access, and (each unless NULL) the keys and the manifest; ST_NOTFOUND. */
+int store_backup_head_get(struct store *s, const char *user, uint8_t access[32],
+    nc_buf *keys, nc_buf *manifest);
 /* A device-list version's leaf in the key log (kt.h), made by the caller
  * (the VRF takes half a millisecond: not on the writer's thread). */
 struct store_kt_leaf {

@@ -598,6 +598,8 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	OK(sqldb_exec(c, Q_OTPK_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_MAIL_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_IDB_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_BK_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_BKR_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_OPQ_DELUSER, "t", user));
 	if (ktdb_forget(c, user) != ST_OK)
 		return ST_ERR;
@@ -976,6 +978,151 @@ store_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *vers
 		if (*version > 0)
 			rc = nc_buf_add(out, sqlite3_column_blob(st, 2),
 			    (size_t)sqlite3_column_bytes(st, 2)) == 0 ? ST_OK : ST_ERR;
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+/* ---- the encrypted backup slot ---- */
+
+struct bkrput {
+	const char *user;
+	const uint8_t *hash, *p;
+	size_t n;
+};
+
+static int
+j_backup_rec_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct bkrput *b = arg;
+	sqlite3_stmt *st;
+	int64_t n = 0, bytes = 0;
+	int rc;
+
+	(void)s;
+	if ((rc = user_exists(c, b->user)) != ST_OK)
+		return rc;
+	if ((st = sqldb_q(c, Q_BKR_USAGE, "t", b->user)) == NULL)
+		return ST_ERR;
+	if (sqldb_step(st) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 0);
+		bytes = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (n >= STORE_BACKUP_RECORDS || bytes + (int64_t)b->n > STORE_BACKUP_BYTES)
+		return ST_FULL;
+	OK(sqldb_exec(c, Q_BKR_PUT, "tbb", b->user, b->hash, (size_t)32, b->p, b->n));
+	return ST_OK;
+}
+
+int
+store_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
+    const uint8_t *p, size_t n)
+{
+	struct bkrput b = { user, hash, p, n };
+
+	return submit(s, j_backup_rec_put, NULL, &b);
+}
+
+int
+store_backup_rec_get(struct store *s, const char *user, const uint8_t hash[32],
+    nc_buf *out)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_BKR_GET, "tb", user, hash,
+	    (size_t)32)) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		rc = nc_buf_add(out, sqlite3_column_blob(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0)) == 0 ? ST_OK : ST_ERR;
+		break;
+	case SQLITE_DONE:
+		rc = ST_NOTFOUND;
+		break;
+	}
+	sqlite3_reset(st);
+out:
+	rput(s, c);
+	return rc;
+}
+
+struct bkhput {
+	const char *user;
+	const struct store_backup_head *h;
+};
+
+static int
+j_backup_head_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct bkhput *b = arg;
+	const struct store_backup_head *h = b->h;
+	sqlite3_stmt *st;
+	int rc;
+
+	(void)s;
+	if ((rc = user_exists(c, b->user)) != ST_OK)
+		return rc;
+	if ((st = sqldb_q(c, Q_BK_GET, "t", b->user)) == NULL)
+		return ST_ERR;
+	rc = sqldb_step(st);
+	if (rc == SQLITE_ROW && (uint64_t)sqlite3_column_int64(st, 0) >= h->counter)
+		rc = ST_CONFLICT;
+	else
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_OK : ST_ERR;
+	sqlite3_reset(st);
+	if (rc != ST_OK)
+		return rc;
+	/* Every record the manifest lists must be here; the rest go. */
+	OK(sqldb_exec(c, Q_BKR_UNMARK, "t", b->user));
+	for (size_t i = 0; i < h->n; i++) {
+		OK(sqldb_exec(c, Q_BKR_MARK, "tb", b->user, h->hashes[i], (size_t)32));
+		if (sqldb_changes(c) != 1)
+			return ST_STALE;
+	}
+	OK(sqldb_exec(c, Q_BKR_PRUNE, "t", b->user));
+	OK(sqldb_exec(c, Q_BK_SET, "tibbb", b->user, (int64_t)h->counter, h->access,
+	    (size_t)32, h->keys, h->keys_len, h->manifest, h->manifest_len));
+	return ST_OK;
+}
+
+int
+store_backup_head_put(struct store *s, const char *user,
+    const struct store_backup_head *h)
+{
+	struct bkhput b = { user, h };
+
+	if (h->counter > INT64_MAX)
+		return ST_CONFLICT;
+	return submit(s, j_backup_head_put, NULL, &b);
+}
+
+int
+store_backup_head_get(struct store *s, const char *user, uint8_t access[32],
+    nc_buf *keys, nc_buf *manifest)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	int rc = ST_ERR;
+
+	if (c == NULL || (st = sqldb_q(c, Q_BK_GET, "t", user)) == NULL)
+		goto out;
+	switch (sqldb_step(st)) {
+	case SQLITE_ROW:
+		rc = sqldb_blob(st, 1, access, 32) == 0 &&
+		    (keys == NULL || nc_buf_add(keys, sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2)) == 0) &&
+		    (manifest == NULL || nc_buf_add(manifest, sqlite3_column_blob(st, 3),
+		    (size_t)sqlite3_column_bytes(st, 3)) == 0) ? ST_OK : ST_ERR;
 		break;
 	case SQLITE_DONE:
 		rc = ST_NOTFOUND;

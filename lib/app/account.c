@@ -1407,3 +1407,109 @@ nc_self_free(nc_self *self)
 	self->id = NULL;
 	self->dev = NULL;
 }
+
+int
+nc_account_export_key(nc_relay *r, nc_state *s, const char *addr, const char *why,
+    uint8_t export_key[64])
+{
+	nc_buf pw = NC_SECBUF_INIT;
+	login_keys *lk;
+	nc_self self;
+	int rc;
+
+	memset(&self, 0, sizeof self);
+	if ((rc = split(addr, self.name, self.domain)) != 0)
+		return rc;
+	snprintf(self.addr, sizeof self.addr, "%s", addr);
+	if ((lk = sodium_malloc(sizeof *lk)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	if ((rc = nc_password_for(&pw, addr, why, 0, NULL)) == 0 &&
+	    (rc = opaque_login(r, s, &self, &pw, lk)) == 0)
+		memcpy(export_key, lk->export_key, 64);
+	sodium_memzero(lk, sizeof *lk);
+	sodium_free(lk);
+	nc_buf_free(&pw);
+	return rc;
+}
+
+int
+nc_account_join_id(const char *home, const char *addr, const nc_idkey *id,
+    nc_state **out)
+{
+	nc_state *s = NULL;
+	nc_relay *r = NULL;
+	nc_self self;
+	nc_devlist cur;
+	nc_buf b = NC_SECBUF_INIT;
+	int rc, have, sent = 0;
+
+	*out = NULL;
+	memset(&self, 0, sizeof self);
+	if ((rc = split(addr, self.name, self.domain)) != 0)
+		return rc;
+	snprintf(self.addr, sizeof self.addr, "%s", addr);
+	if (exists_in(home, "storage.key") || exists_in(home, "state.db"))
+		return nc_fail(NC_ECANTCREAT, "%s holds an identity already; restore "
+		    "into an empty NC_HOME", home);
+	if ((rc = nc_relay_open(&r, home, self.domain)) != 0)
+		return rc;
+	if ((rc = get_list(r, &self, &cur, &have)) != 0)
+		goto out;
+	if (!have) {
+		rc = nc_fail(NC_ENOUSER, "%s: the relay has no device list for it",
+		    addr);
+		goto out;
+	}
+	if (sodium_memcmp(cur.identity, id->pk, 32) != 0) {
+		rc = nc_fail(NC_ESECURITY, "%s: the relay's device list is signed by "
+		    "another identity key than the one restored; refusing it", addr);
+		goto out;
+	}
+	if (cur.n >= NC_DEVLIST_MAX) {
+		rc = nc_fail(NC_ECANTCREAT, "%s: %d devices listed already (remove "
+		    "one first)", addr, NC_DEVLIST_MAX);
+		goto out;
+	}
+	if ((rc = nc_state_create(&s, home)) != 0)
+		goto out;
+	if ((self.dev = nc_device_gen()) == NULL ||
+	    (rc = nc_idkey_encode(id, &b)) != 0 ||
+	    (self.id = nc_idkey_decode(b.p, b.len)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
+		goto out;
+	}
+	if ((rc = save_self(s, &self, 1)) != 0 ||
+	    (rc = nc_state_put_int(s, "joined", 1)) != 0)
+		goto out;
+	self.list = cur;
+	self.list.version = cur.version + 1;
+	self.list.created = (uint64_t)time(NULL);
+	nc_device_entry(self.dev, &self.list.dev[self.list.n++]);
+	sent = 1;
+	if ((rc = put_list(r, &self)) != 0 ||
+	    (rc = save_self(s, &self, 1)) != 0 ||
+	    (rc = nc_prekeys_maintain(s, &self, 1)) != 0 ||
+	    (rc = nc_state_put_int(s, "devlist_check", (int64_t)time(NULL) +
+	    3600)) != 0 || (rc = nc_state_put_int(s, SIGNUP_KEY, 0)) != 0)
+		goto out;
+	hello(s, &self);
+out:
+	if (rc != 0 && s != NULL && !sent) {
+		nc_state_close(s);
+		s = NULL;
+		discard(home);
+	} else if (rc != 0 && s != NULL) {
+		char why[512];
+
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		rc = nc_fail(rc, "%s; this device is not fully listed: remove %s and "
+		    "restore again", why, home);
+		nc_state_close(s);
+		s = NULL;
+	}
+	nc_buf_free(&b);
+	nc_relay_close(r);
+	nc_self_free(&self);
+	*out = s;
+	return rc;
+}

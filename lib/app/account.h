@@ -88,6 +88,21 @@ int nc_account_passwd(nc_state *s, nc_self *self) __attribute__((warn_unused_res
 int nc_account_delete(const char *home, const char *addr, int *local)
 	__attribute__((warn_unused_result));
 
+/* The OPAQUE export key of addr's account (the password from
+ * nc_password_for, asked "why"), without any operation: for the backup
+ * (lib/app/syncbackup.c). s may be NULL (a new home: nothing pinned). */
+struct nc_relay;
+int nc_account_export_key(struct nc_relay *r, nc_state *s, const char *addr,
+    const char *why, uint8_t export_key[64]) __attribute__((warn_unused_result));
+
+/* A new device of addr in a new state at home (which must hold none),
+ * listed by the identity key id rather than the password (a restore from
+ * backup): the relay's current list must be signed by id; it gets this
+ * device added, signed by id and sent by this device (protocol.md 1.3),
+ * prekeys published, the other devices told. *out: the open state. */
+int nc_account_join_id(const char *home, const char *addr, const nc_idkey *id,
+    nc_state **out) __attribute__((warn_unused_result));
+
 /* This device's keys; NC_ECONFIG while its sign-up has no device list. */
 int nc_self_load(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
 void nc_self_free(nc_self *self);

@@ -1106,3 +1106,79 @@ nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
 	nc_relay_ack_start(r, name, d, ids, n, &p);
 	return nc_relay_ack_wait(&p);
 }
+
+/* ---- the encrypted backup slot (protocol.md 1.9) ---- */
+
+/* A backup read with the token: 200 into out; 404 NC_ENOUSER. */
+static int
+backup_get(nc_relay *r, const char *path, const uint8_t token[32], nc_buf *out)
+{
+	nc_relay_pending p;
+	char hdr[100], hex[65];
+	long status;
+	int rc;
+
+	hdr[0] = '\0';
+	if (token) {
+		nc_hex_encode(hex, token, 32);
+		snprintf(hdr, sizeof hdr, "X-NC-Backup-Token: %s", hex);
+	}
+	req_start_x(r, "GET", path, NULL, 0, NULL, &p, token ? hdr : NULL);
+	rc = req_wait(&p, &status, out, NULL);
+	sodium_memzero(hdr, sizeof hdr);
+	sodium_memzero(hex, sizeof hex);
+	if (rc == 0 && status != 200)
+		rc = status_err(r, status, out);
+	return rc;
+}
+
+int
+nc_relay_backup_key(nc_relay *r, const char *name, const uint8_t locator[32],
+    nc_buf *out)
+{
+	char path[200], hex[65];
+
+	nc_hex_encode(hex, locator, 32);
+	snprintf(path, sizeof path, "/v1/users/%s/backup/keys/%s", name, hex);
+	return backup_get(r, path, NULL, out);
+}
+
+int
+nc_relay_backup_head(nc_relay *r, const char *name, const uint8_t token[32],
+    nc_buf *out)
+{
+	char path[128];
+
+	snprintf(path, sizeof path, "/v1/users/%s/backup", name);
+	return backup_get(r, path, token, out);
+}
+
+int
+nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
+    const uint8_t hash[32], nc_buf *out)
+{
+	char path[200], hex[65];
+
+	nc_hex_encode(hex, hash, 32);
+	snprintf(path, sizeof path, "/v1/users/%s/backup/records/%s", name, hex);
+	return backup_get(r, path, token, out);
+}
+
+int
+nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t hash[32], const uint8_t *p, size_t n)
+{
+	nc_buf b = { (uint8_t *)p, n, n, 0 };
+	char path[200], hex[65];
+
+	nc_hex_encode(hex, hash, 32);
+	snprintf(path, sizeof path, "/v1/users/%s/backup/records/%s", name, hex);
+	return call(r, "PUT", path, &b, d, NULL);
+}
+
+int
+nc_relay_backup_put_head(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t *p, size_t n)
+{
+	return put_signed(r, name, "backup", d, p, n);
+}

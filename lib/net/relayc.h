@@ -179,4 +179,20 @@ void nc_relay_ack_start(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t (*ids)[16], size_t n, nc_relay_pending *p);
 int nc_relay_ack_wait(nc_relay_pending *p) __attribute__((warn_unused_result));
 
+/* The encrypted backup slot (protocol.md 1.9). Reads: the wrapped root
+ * key under a locator (anonymous), the head's manifest and a record by
+ * hash (with the read token); NC_ENOUSER for 404. Writes are signed by a
+ * current device. */
+int nc_relay_backup_key(nc_relay *r, const char *name, const uint8_t locator[32],
+    nc_buf *out) __attribute__((warn_unused_result));
+int nc_relay_backup_head(nc_relay *r, const char *name, const uint8_t token[32],
+    nc_buf *out) __attribute__((warn_unused_result));
+int nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
+    const uint8_t hash[32], nc_buf *out) __attribute__((warn_unused_result));
+int nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t hash[32], const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+int nc_relay_backup_put_head(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t *p, size_t n) __attribute__((warn_unused_result));
+
 #endif

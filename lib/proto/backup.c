@@ -16,6 +16,8 @@
 #define RECORD_KEY "newchat backup record key v1"
 #define ID_KEY "newchat backup id key v1"
 #define MANIFEST_CTX "newchat backup manifest v1"
+#define LOCATOR_KEY "newchat backup locator v1"
+#define ACCESS_KEY "newchat backup access v1"
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define WRAPPED_LEN (1 + NONCE + NC_BACKUP_KEY + TAG)
@@ -297,14 +299,12 @@ nc_backup_manifest_free(nc_backup_manifest *m)
 	memset(m, 0, sizeof *m);
 }
 
-int
-nc_backup_manifest_verify(nc_backup_manifest *m, const uint8_t *p, size_t n,
-    const char *user, const uint8_t idpk[32], uint64_t min_counter)
+/* Decodes; *body: the length signed, *sig: the signature. */
+static int
+manifest_decode(nc_backup_manifest *m, char who[401], const uint8_t *p, size_t n,
+    size_t *body, const uint8_t **sig)
 {
-	crypto_sign_state st;
-	char who[401];
-	const uint8_t *f, *sig;
-	size_t body;
+	const uint8_t *f;
 	uint32_t i;
 	nc_dec d;
 
@@ -326,12 +326,36 @@ nc_backup_manifest_verify(nc_backup_manifest *m, const uint8_t *p, size_t n,
 		nc_dec_check(&d, i == 0 || memcmp(m->e[i - 1].hid, m->e[i].hid, 32) < 0,
 		    "backup manifest entries sorted and unique");
 	}
-	body = d.pos;
-	sig = nc_get_fixed(&d, 64);
+	*body = d.pos;
+	*sig = nc_get_fixed(&d, 64);
 	if (nc_dec_end(&d, "backup manifest") != 0) {
 		nc_backup_manifest_free(m);
 		return NC_EDATA;
 	}
+	return 0;
+}
+
+int
+nc_backup_manifest_parse(nc_backup_manifest *m, char user[401], const uint8_t *p, size_t n)
+{
+	const uint8_t *sig;
+	size_t body;
+
+	return manifest_decode(m, user, p, n, &body, &sig);
+}
+
+int
+nc_backup_manifest_verify(nc_backup_manifest *m, const uint8_t *p, size_t n,
+    const char *user, const uint8_t idpk[32], uint64_t min_counter)
+{
+	crypto_sign_state st;
+	char who[401];
+	const uint8_t *sig;
+	size_t body;
+	int rc;
+
+	if ((rc = manifest_decode(m, who, p, n, &body, &sig)) != 0)
+		return rc;
 	manifest_msg(&st, p, body);
 	if (strcmp(who, user) != 0 || crypto_sign_final_verify(&st, sig, idpk) != 0) {
 		nc_backup_manifest_free(m);
@@ -356,4 +380,132 @@ nc_backup_manifest_find(const nc_backup_manifest *m, const uint8_t hid[32])
 		return NULL;
 	memcpy(key.hid, hid, 32);
 	return bsearch(&key, m->e, m->n, sizeof *m->e, cmp_entry);
+}
+
+/* ---- the relay's slot ---- */
+
+void
+nc_backup_locator(uint8_t out[32], const uint8_t *secret, size_t n)
+{
+	uint8_t k[32];
+
+	/* BLAKE2b takes keys of at most 64 bytes: longer secrets hashed first */
+	if (n > crypto_generichash_KEYBYTES_MAX) {
+		crypto_generichash(k, sizeof k, secret, n, NULL, 0);
+		secret = k;
+		n = sizeof k;
+	}
+	crypto_generichash(out, 32, (const uint8_t *)LOCATOR_KEY, sizeof LOCATOR_KEY - 1,
+	    secret, n);
+	sodium_memzero(k, sizeof k);
+}
+
+void
+nc_backup_token(uint8_t token[32], uint8_t access[32], const uint8_t root[NC_BACKUP_KEY])
+{
+	subkey(token, root, ACCESS_KEY);
+	crypto_generichash(access, 32, token, 32, NULL, 0);
+}
+
+static void
+put_keys(nc_enc *e, const nc_backup_head *h)
+{
+	nc_put_u8(e, h->k);
+	for (unsigned i = 0; i < h->k && i < NC_BACKUP_WRAPS_MAX; i++) {
+		nc_put_fixed(e, h->keys[i].locator, 32);
+		nc_put_u16(e, h->keys[i].n);
+		nc_put_fixed(e, h->keys[i].wrapped, h->keys[i].n);
+	}
+}
+
+int
+nc_backup_head_encode(nc_buf *out, const nc_backup_head *h)
+{
+	nc_enc e;
+
+	if (h->k > NC_BACKUP_WRAPS_MAX || h->manifest_len == 0 ||
+	    h->manifest_len > NC_BACKUP_MANIFEST_MAX)
+		return nc_fail(NC_EDATA, "backup: head out of bounds");
+	for (unsigned i = 0; i < h->k; i++)
+		if (h->keys[i].n == 0 || h->keys[i].n > NC_BACKUP_WRAPPED_MAX)
+			return nc_fail(NC_EDATA, "backup: wrapped key out of bounds");
+	nc_buf_reset(out);
+	nc_enc_init(&e, out);
+	nc_put_u8(&e, 1);
+	nc_put_fixed(&e, h->access, 32);
+	put_keys(&e, h);
+	nc_put_u32(&e, (uint32_t)h->manifest_len);
+	nc_put_fixed(&e, h->manifest, h->manifest_len);
+	return nc_enc_end(&e);
+}
+
+/* The keys part from d into h; its bytes are d's from start. */
+static void
+get_keys(nc_dec *d, nc_backup_head *h)
+{
+	const uint8_t *f;
+	unsigned i;
+
+	h->k = nc_get_u8(d);
+	nc_dec_check(d, h->k <= NC_BACKUP_WRAPS_MAX, "backup: at most 4 wrapped keys");
+	for (i = 0; d->err == 0 && i < h->k; i++) {
+		if ((f = nc_get_fixed(d, 32)) != NULL)
+			memcpy(h->keys[i].locator, f, 32);
+		h->keys[i].n = nc_get_u16(d);
+		nc_dec_check(d, h->keys[i].n >= 1 && h->keys[i].n <= NC_BACKUP_WRAPPED_MAX,
+		    "backup: wrapped key length");
+		if (d->err == 0 && (f = nc_get_fixed(d, h->keys[i].n)) != NULL)
+			memcpy(h->keys[i].wrapped, f, h->keys[i].n);
+	}
+}
+
+int
+nc_backup_head_decode(nc_backup_head *h, const uint8_t *p, size_t n)
+{
+	size_t start;
+	uint32_t m;
+	nc_dec d;
+
+	memset(h, 0, sizeof *h);
+	nc_dec_init(&d, p, n);
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "backup head version");
+	if ((h->keys_enc = nc_get_fixed(&d, 32)) != NULL)
+		memcpy(h->access, h->keys_enc, 32);
+	start = d.pos;
+	get_keys(&d, h);
+	h->keys_enc = p + start;
+	h->keys_len = d.pos - start;
+	m = nc_get_u32(&d);
+	nc_dec_check(&d, m >= 1 && m <= NC_BACKUP_MANIFEST_MAX, "backup manifest length");
+	h->manifest = nc_get_fixed(&d, m);
+	h->manifest_len = m;
+	if (nc_dec_end(&d, "backup head") != 0) {
+		memset(h, 0, sizeof *h);
+		return NC_EDATA;
+	}
+	return 0;
+}
+
+int
+nc_backup_keys_find(const uint8_t *keys, size_t n, const uint8_t locator[32],
+    const uint8_t **w, size_t *wn)
+{
+	static _Thread_local nc_backup_head h;
+	size_t pos = 0;
+	nc_dec d;
+
+	nc_dec_init(&d, keys, n);
+	get_keys(&d, &h);
+	if (nc_dec_end(&d, "backup keys") != 0)
+		return NC_EDATA;
+	for (unsigned i = 0; i < h.k; i++) {
+		pos += 32 + 2;
+		if (sodium_memcmp(h.keys[i].locator, locator, 32) == 0) {
+			*w = keys + 1 + pos;
+			*wn = h.keys[i].n;
+			return 0;
+		}
+		pos += h.keys[i].n;
+	}
+	return NC_ENOUSER;
 }

@@ -76,9 +76,59 @@ int nc_backup_manifest_sign(nc_buf *out, nc_backup_manifest *m, const char *user
 int nc_backup_manifest_verify(nc_backup_manifest *m, const uint8_t *p, size_t n,
     const char *user, const uint8_t idpk[32], uint64_t min_counter)
 	__attribute__((warn_unused_result));
+/* Decoding alone, the signature unchecked (to find the identity record
+ * whose key checks it): user gets the user it names. NC_EDATA. */
+int nc_backup_manifest_parse(nc_backup_manifest *m, char user[401], const uint8_t *p,
+    size_t n) __attribute__((warn_unused_result));
 void nc_backup_manifest_free(nc_backup_manifest *m);
 /* The entry for hid, or NULL. */
 const nc_backup_entry *nc_backup_manifest_find(const nc_backup_manifest *m,
     const uint8_t hid[32]);
+
+/* ---- the relay's backup slot (protocol.md 1.9) ----
+ * locator = BLAKE2b-256(key secret, "newchat backup locator v1"): where
+ *           the root key wrapped by that secret is found, so a relay's
+ *           answer names no wrapped key to whoever lacks the secret
+ * token   = BLAKE2b-256(key root, "newchat backup access v1"): reads the
+ *           manifest and records; the relay keeps access = BLAKE2b-256(token)
+ * head    = u8 1 || fixed[32] access || keys || u32 m || fixed[m] manifest
+ * keys    = u8 k (0..4) || k x (fixed[32] locator || u16 n (1..256) ||
+ *           fixed[n] wrapped) */
+#define NC_BACKUP_WRAPS_MAX 4
+#define NC_BACKUP_WRAPPED_MAX 256
+#define NC_BACKUP_SLOT_ENTRIES 65536      /* records a relay's slot lists */
+#define NC_BACKUP_MANIFEST_MAX (1 + 2 + 400 + 8 + 4 + (size_t)NC_BACKUP_SLOT_ENTRIES * 64 + 64)
+#define NC_BACKUP_HEAD_MAX (1 + 32 + 1 + NC_BACKUP_WRAPS_MAX * (32 + 2 + NC_BACKUP_WRAPPED_MAX) + \
+	4 + NC_BACKUP_MANIFEST_MAX)
+#define NC_BACKUP_RECORD_WIRE_MAX ((size_t)8 << 20)   /* one record at the relay */
+
+void nc_backup_locator(uint8_t out[32], const uint8_t *secret, size_t n);
+void nc_backup_token(uint8_t token[32], uint8_t access[32], const uint8_t root[NC_BACKUP_KEY]);
+
+typedef struct {
+	uint8_t locator[32];
+	uint16_t n;
+	uint8_t wrapped[NC_BACKUP_WRAPPED_MAX];
+} nc_backup_wrap_slot;
+
+typedef struct {
+	uint8_t access[32];
+	uint8_t k;
+	nc_backup_wrap_slot keys[NC_BACKUP_WRAPS_MAX];
+	const uint8_t *keys_enc;   /* decode: the keys part as sent */
+	size_t keys_len;
+	const uint8_t *manifest;   /* points into the encoding / the caller's */
+	size_t manifest_len;
+} nc_backup_head;
+
+int nc_backup_head_encode(nc_buf *out, const nc_backup_head *h)
+	__attribute__((warn_unused_result));
+/* Strict; the pointers point into p. NC_EDATA. */
+int nc_backup_head_decode(nc_backup_head *h, const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+/* The wrapped key under locator in an encoded keys part: 0 (*w, *wn point
+ * into keys), NC_ENOUSER when none, NC_EDATA when malformed. */
+int nc_backup_keys_find(const uint8_t *keys, size_t n, const uint8_t locator[32],
+    const uint8_t **w, size_t *wn) __attribute__((warn_unused_result));
 
 #endif

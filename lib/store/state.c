@@ -99,6 +99,10 @@ static const char *migrations[] = {
 	"  VALUES ('sent', NEW.id, NEW.peer, NEW.time, NEW.seq, 1); END;"
 	"DROP INDEX event_unprinted;"
 	"ALTER TABLE seen ADD COLUMN h BLOB;",
+	/* nc-sync backup (lib/app/syncbackup.c): each record of the last
+	 * backup, its content's keyed fingerprint, hidden id and hash */
+	"CREATE TABLE backup(id TEXT PRIMARY KEY, fp BLOB NOT NULL,"
+	"  hid BLOB NOT NULL, hash BLOB NOT NULL);",
 };
 
 int

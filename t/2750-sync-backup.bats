@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# nc-sync backup / restore / export / import (issue 16 item 3): an
+# encrypted, incremental backup at the user's relay; a restore into an
+# empty NC_HOME with the password or the recovery code is a new device of
+# the user with the history, contacts and settings, whose conversations go
+# on in new sessions both ways.
+
+load helpers/relay
+load helpers/client
+
+setup_file() {
+	world_up
+	mkuser alice alice@a.test
+	mkuser bob bob@b.test
+	for i in 1 2 3; do
+		NC_HOME=$W/alice nc-send bob@b.test <<<"a to b $i" >/dev/null
+		NC_HOME=$W/bob nc-recv >/dev/null
+		NC_HOME=$W/bob nc-send alice@a.test <<<"b to a $i" >/dev/null
+		NC_HOME=$W/alice nc-recv >/dev/null
+	done
+}
+
+teardown_file() { world_down; }
+
+hist() {   # NAME: the bodies of NAME's history, in order
+	as "$1" nc-recv --history --json | jq -r '.body'
+}
+
+@test "backup: the first one uploads everything and prints the recovery code once" {
+	run as alice nc-sync backup --recovery-code
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$(grep '^backup ' <<<"$output")" =~ ^backup\ 1:\ ([0-9]+)\ records,\ ([0-9]+)\ uploaded ]]
+	[ "${BASH_REMATCH[1]}" -eq "${BASH_REMATCH[2]}" ]
+	[[ "$output" == *"recovery code: "* ]]
+	sed -n 's/^recovery code: //p' <<<"$output" >"$W/alice.code"
+	grep -Eqx '([A-Z2-7]{4}-){7}[A-Z2-7]{4}' "$W/alice.code"
+	# nothing of the history or the keys in clear at the relay
+	run sqlite3 "$RELAY_DIR_a/relay.db" "SELECT count(*) FROM backup_rec WHERE user = 'alice'"
+	[ "$output" -ge 5 ]
+	! sqlite3 "$RELAY_DIR_a/relay.db" .dump | grep -q "a to b"
+	! grep -rqa "b to a 1" "$RELAY_DIR_a"
+}
+
+@test "backup: incremental - nothing new uploads ~1 record, ten messages ~10" {
+	run as alice nc-sync backup --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq .counter <<<"$output")" -eq 2 ]
+	[ "$(jq .uploaded <<<"$output")" -le 1 ]   # the meta record (its time)
+	for i in $(seq 1 10); do as bob nc-send alice@a.test <<<"more $i" >/dev/null; done
+	as alice nc-recv >/dev/null
+	run as alice nc-sync backup --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	up=$(jq .uploaded <<<"$output")
+	[ "$up" -ge 1 ] && [ "$up" -le 12 ]
+	[ "$(jq .counter <<<"$output")" -eq 3 ]
+	# the relay keeps only what the newest manifest lists
+	n=$(sqlite3 "$RELAY_DIR_a/relay.db" "SELECT count(*) FROM backup_rec WHERE user = 'alice'")
+	[ "$n" -eq "$(jq .records <<<"$output")" ]
+}
+
+@test "restore: with the password into an empty home - history, contacts, new device" {
+	as alice nc-recv --history | sed 's/^[^ ]* //' >/dev/null
+	hist alice >"$W/alice.hist"
+	config alice2
+	run as alice2 nc-sync restore alice@a.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$(grep '^restored' <<<"$output")" == "restored alice@a.test from backup 3 of "*": 1 contacts, 16 messages" ]]
+	diff <(hist alice2) "$W/alice.hist"
+	# the same identity, another device
+	[ "$(as alice2 nc-keys show | grep -i fingerprint)" = "$(as alice nc-keys show | grep -i fingerprint)" ]
+	# bob's trust in alice's key is not asked again, and restored history
+	# is not printed as new
+	run as alice2 nc-recv
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"a to b 1"* ]]
+}
+
+@test "restore: conversations go on both ways in new sessions" {
+	run as alice2 nc-send bob@b.test <<<"from the restored home"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run as bob nc-recv
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"from the restored home"* ]]
+	run as bob nc-send alice@a.test <<<"back to the restored home"
+	[ "$status" -eq 0 ]
+	run as alice2 nc-recv
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"back to the restored home"* ]]
+}
+
+@test "restore: with the recovery code (no password), into another empty home" {
+	config alice3
+	run env -u NC_PASSWORD NC_HOME="$W/alice3" nc-sync restore alice@a.test --recovery-code <"$W/alice.code"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	diff <(hist alice3 | head -16) "$W/alice.hist"
+	run as alice3 nc-send bob@b.test <<<"from the code's home"
+	[ "$status" -eq 0 ]
+	run as bob nc-recv
+	[[ "$output" == *"from the code's home"* ]]
+	run as bob nc-send alice@a.test <<<"to every alice"
+	[ "$status" -eq 0 ]
+	run as alice3 nc-recv
+	[[ "$output" == *"to every alice"* ]]
+}
+
+@test "restore: a wrong code or password opens nothing (77), the home stays empty" {
+	config alice4
+	run env NC_HOME="$W/alice4" nc-sync restore alice@a.test --recovery-code <<<"AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA"
+	echo "$output"
+	[ "$status" -eq 77 ]
+	run env NC_HOME="$W/alice4" NC_PASSWORD=wrong nc-sync restore alice@a.test
+	echo "$output"
+	[ "$status" -eq 77 ]
+	[ ! -e "$W/alice4/state.db" ]
+	# a home with an identity is refused
+	run as alice nc-sync restore alice@a.test
+	[ "$status" -ne 0 ]
+}
+
+@test "export/import: one archive file, the same records; a stolen file opens nothing" {
+	run as alice nc-sync export "$W/alice.tar"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %a "$W/alice.tar")" = 600 ]
+	tar -tf "$W/alice.tar" | grep -qx 'newchat-backup/head'
+	! grep -qa "a to b" "$W/alice.tar"
+	config alice5
+	run env NC_HOME="$W/alice5" NC_PASSWORD=wrong nc-sync import "$W/alice.tar"
+	[ "$status" -eq 77 ]
+	[ ! -e "$W/alice5/state.db" ]
+	run env -u NC_PASSWORD NC_HOME="$W/alice5" nc-sync import "$W/alice.tar" --recovery-code <<<"BBBB-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA"
+	[ "$status" -eq 77 ]
+	run env -u NC_PASSWORD NC_HOME="$W/alice5" nc-sync import "$W/alice.tar" --recovery-code <"$W/alice.code"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	diff <(hist alice5 | head -16) "$W/alice.hist"
+}
+
+@test "backup: a device without the identity key, and usage errors" {
+	run as bob nc-sync backup --min-counter 3
+	[ "$status" -eq 64 ]
+	run as bob nc-sync restore
+	[ "$status" -eq 64 ]
+	run as bob nc-sync restore not-an-address
+	[ "$status" -eq 64 ]
+}
