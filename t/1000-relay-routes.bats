@@ -153,8 +153,9 @@ teardown() {
 	# a list that does not name the signer: refused
 	ncreq devlist "$T/alice" alice@a.test 2 "$T/tab" >"$T/dl2tab"
 	[ "$(sreq "$T/phone" PUT /v1/users/alice/devicelist "$T/dl2tab")" = 401 ]
-	# a stranger named in the list, never added by password: refused
-	ncreq devlist "$T/alice" alice@a.test 2 "$T/o" >"$T/dl2o"
+	# a stranger named in a list another identity key signs: refused (a
+	# list the pinned key signs lists it: the next test)
+	ncreq devlist "$T/o" alice@a.test 2 "$T/o" >"$T/dl2o"
 	[ "$(sreq "$T/o" PUT /v1/users/alice/devicelist "$T/dl2o")" = 401 ]
 	# the phone signs the list naming it: accepted, and it is current now
 	ncreq devlist "$T/alice" alice@a.test 2 "$T/phone" >"$T/dl2"
@@ -170,6 +171,33 @@ teardown() {
 	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
 	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
 	[ "$(sreq "$T/phone" PUT /v1/users/alice/devicelist "$T/dl4")" = 201 ]
+}
+
+@test "relay: a device it does not know lists itself by a list the pinned identity key signs (protocol.md 1.3)" {
+	newuser alice
+	mkdir -p "$T/new" "$T/o"
+	ncreq keygen "$T/new"; ncreq keygen "$T/o"
+	cp "$T/alice/id.sk" "$T/new/id.sk"
+	# no list at the relay yet: nothing is pinned, nothing joins
+	ncreq devlist "$T/alice" alice@a.test 1 "$T/new" >"$T/dl1n"
+	[ "$(sreq "$T/new" PUT /v1/users/alice/devicelist "$T/dl1n")" = 401 ]
+	ncreq devlist "$T/alice" alice@a.test 1 >"$T/dl1"
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl1")" = 201 ]
+	ndev=$(devid new)
+	# signed by another identity key: refused, the relay's list unchanged
+	ncreq devlist "$T/o" alice@a.test 2 "$T/new" >"$T/dl2o"
+	[ "$(sreq "$T/new" PUT /v1/users/alice/devicelist "$T/dl2o")" = 401 ]
+	# a list that does not name the signer: refused
+	ncreq devlist "$T/alice" alice@a.test 2 "$T/o" >"$T/dl2x"
+	[ "$(sreq "$T/new" PUT /v1/users/alice/devicelist "$T/dl2x")" = 401 ]
+	# the pinned key's list naming it: accepted, and it is current now
+	ncreq devlist "$T/alice" alice@a.test 2 "$T/new" >"$T/dl2"
+	[ "$(sreq "$T/new" PUT /v1/users/alice/devicelist "$T/dl2")" = 201 ]
+	[ "$(sreq "$T/new" GET "/v1/users/alice/devices/$ndev/prekeys")" = 200 ]
+	# an old version is still refused (no rollback through this door)
+	ncreq keygen "$T/o"; cp "$T/alice/id.sk" "$T/o/id.sk"
+	ncreq devlist "$T/alice" alice@a.test 2 "$T/o" >"$T/dl2b"
+	[ "$(sreq "$T/o" PUT /v1/users/alice/devicelist "$T/dl2b")" = 409 ]
 }
 
 @test "relay: device lists: strictly increasing versions, pinned identity, signed" {
