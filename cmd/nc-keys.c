@@ -16,6 +16,7 @@ usage(FILE *f)
 	fputs("usage: nc-keys [-hqvV] [--json] show [USER@DOMAIN]\n"
 	    "       nc-keys [-hqvV] [--json] history USER@DOMAIN\n"
 	    "       nc-keys [-hqvV] [--json] audit [DOMAIN ...]\n"
+	    "       nc-keys [-hqvV] [--json] audit --self\n"
 	    "       nc-keys [-hqvV] verify USER@DOMAIN [SAFETY-NUMBER ...]\n"
 	    "       nc-keys [-hqvV] trust USER@DOMAIN FINGERPRINT|SAFETY-NUMBER\n"
 	    "  show: fingerprints, devices and the safety number with USER.\n"
@@ -26,7 +27,9 @@ usage(FILE *f)
 	    "    with 1 if the key offered now is another), releasing held messages.\n"
 	    "  history: every version of USER's keys in its relay's key log.\n"
 	    "  audit: replay each DOMAIN's key log (default: this user's and its\n"
-	    "    contacts' domains) from the last audit; exit 1 if inconsistent.\n",
+	    "    contacts' domains) from the last audit; exit 1 if inconsistent.\n"
+	    "    --self: this user's own entries in its relay's log; exit 1 for a\n"
+	    "    version its devices were not shown.\n",
 	    f);
 }
 
@@ -223,6 +226,34 @@ audit(nc_state *s, const char *self, char **given, int ngiven, int json)
 	return ferror(stdout) ? nc_fail(NC_EIO, "standard output: write error") : 0;
 }
 
+/* Our own keys in our relay's log, now (not waiting for the hourly check
+ * nc-recv makes). */
+static int
+audit_self(nc_state *s, nc_self *self, int json)
+{
+	uint64_t index, version;
+	nc_kt_head h;
+	int nolog = 0, rc;
+
+	if ((rc = nc_self_check(s, self, 1)) != 0 && rc != NC_ESECURITY)
+		return rc;
+	if ((rc = nc_self_alarm(s, self)) != 0)
+		return rc;
+	if (nc_keylog_position(s, self->addr, &index, &version, &h, &nolog) != 1)
+		return nc_fail(NC_EUNAVAIL, "%s: the relay of %s publishes no key "
+		    "log: nothing to audit", self->addr, self->domain);
+	if (json)
+		printf("{\"type\":\"audit\",\"user\":\"%s\",\"version\":%llu,"
+		    "\"leaf\":%llu,\"tree_size\":%llu,\"status\":\"consistent\"}\n",
+		    self->addr, (unsigned long long)version,
+		    (unsigned long long)index, (unsigned long long)h.size);
+	else
+		printf("%s: consistent: version %llu (leaf %llu of %llu) is the "
+		    "newest the log holds\n", self->addr, (unsigned long long)version,
+		    (unsigned long long)index, (unsigned long long)h.size);
+	return ferror(stdout) ? nc_fail(NC_EIO, "standard output: write error") : 0;
+}
+
 /* The safety number as typed: one quoted word or the twelve groups as
  * separate words ("05502 52484 ..."), spaces and dashes allowed between
  * digits. Its 60 digits into out; NC_EUSAGE for anything else. */
@@ -351,17 +382,20 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "self", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	nc_state *s;
 	nc_self self;
 	const char *cmd, *addr;
-	int c, json = 0, rc, n;
+	int c, json = 0, rc, n, own = 0;
 
 	if (nc_cli_init("nc-keys") != 0)
 		return NC_ESOFTWARE;
 	while ((c = getopt_long(argc, argv, "hjqvV", opts, NULL)) != -1)
-		if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
+		if (c == 'S')
+			own = 1;
+		else if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 			return rc;
 	n = argc - optind;
 	cmd = n > 0 ? argv[optind] : "";
@@ -373,7 +407,8 @@ main(int argc, char **argv)
 	    (strcmp(cmd, "audit") == 0 && n <= 257) ||
 	    (strcmp(cmd, "trust") == 0 && n >= 2 && n <= 14) ||
 	    (strcmp(cmd, "verify") == 0 && n >= 2 && n <= 14)) ||
-	    (addr && !nc_addr_valid(addr))) {
+	    (addr && !nc_addr_valid(addr)) ||
+	    (own && (strcmp(cmd, "audit") != 0 || n != 1))) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}
@@ -383,6 +418,8 @@ main(int argc, char **argv)
 		rc = show(s, &self, addr ? addr : self.addr, json);
 	else if (strcmp(cmd, "history") == 0)
 		rc = history(s, addr, json);
+	else if (own)
+		rc = audit_self(s, &self, json);
 	else if (strcmp(cmd, "audit") == 0)
 		rc = audit(s, self.addr, argv + optind + 1, n - 1, json);
 	else if (strcmp(cmd, "trust") == 0)

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "event.h"
 #include "fsutil.h"
+#include "held.h"
 #include "netproc.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -25,6 +26,8 @@ usage(FILE *f)
 	    "       nc-recv [-hqvV] [--json] [--cursor-file FILE] --unread\n"
 	    "       nc-recv [-hqvV] [--json] --history [--since TIME|SEQ] [--follow]\n"
 	    "               [USER@DOMAIN]\n"
+	    "       nc-recv [-hqvV] [--json] --held | --release USER@DOMAIN |\n"
+	    "               --reject USER@DOMAIN\n"
 	    "  Fetches this device's messages, decrypts and stores them,\n"
 	    "  acknowledges them to the relay and prints what this reader has\n"
 	    "  not printed yet: the default reader (shared by every nc-recv of\n"
@@ -33,6 +36,9 @@ usage(FILE *f)
 	    "  --unread lists what the reader has not printed, --history what is\n"
 	    "  stored; neither marks anything read. Local sequence numbers are\n"
 	    "  the \"seq\" of --json.\n"
+	    "  A message from a sender not looked up yet is held (config\n"
+	    "  first-contact): --held lists them, --release looks the sender up\n"
+	    "  and reads them, --reject drops them.\n"
 	    "  Exit 1: a tampered, forged or replayed envelope was refused;\n"
 	    "  74: the messages could not be stored (nothing was printed twice).\n",
 	    f);
@@ -299,6 +305,9 @@ main(int argc, char **argv)
 		{ "unread", no_argument, NULL, 'U' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "cursor-file", required_argument, NULL, 'C' },
+		{ "held", no_argument, NULL, 'L' },
+		{ "release", required_argument, NULL, 'R' },
+		{ "reject", required_argument, NULL, 'X' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -309,11 +318,11 @@ main(int argc, char **argv)
 	nc_flush fl;
 	reader r;
 	uint64_t cursor = 0;
-	const char *since = NULL;
+	const char *since = NULL, *release = NULL, *reject = NULL;
 	char *dash[] = { "-" };
 	char **files = NULL;
 	int c, json = 0, fol = 0, hist = 0, unread = 0, nfiles = 0, rc, rc2;
-	int reported = 0, dashes = 0;
+	int reported = 0, dashes = 0, held = 0, n;
 
 	if (nc_cli_init("nc-recv") != 0)
 		return NC_ESOFTWARE;
@@ -327,11 +336,25 @@ main(int argc, char **argv)
 		case 'U': unread = 1; break;
 		case 'S': since = optarg; break;
 		case 'C': r.file = optarg; break;
+		case 'L': held = 1; break;
+		case 'R': release = optarg; break;
+		case 'X': reject = optarg; break;
 		default:
 			if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 				return rc;
 			break;
 		}
+	}
+	if ((held + !!release + !!reject > 1) || ((held || release || reject) &&
+	    (hist || unread || fol || r.file || optind < argc))) {
+		usage(stderr);
+		return NC_EUSAGE;
+	}
+	if ((release && !nc_addr_valid(release)) ||
+	    (reject && !nc_addr_valid(reject))) {
+		nc_cli_error(nc_fail(NC_EUSAGE, "%s: not a valid user@domain",
+		    release ? release : reject));
+		return NC_EUSAGE;
 	}
 	if (!hist && !unread && optind < argc) {
 		files = argv + optind;
@@ -366,11 +389,30 @@ main(int argc, char **argv)
 		nc_cli_error(rc);
 		return nc_cli_exit(rc);
 	}
-	if ((!hist || fol) && !unread && nfiles == 0)
+	if ((!hist || fol) && !unread && !held && !reject && nfiles == 0)
 		(void)nc_netproc_start();   /* loads libcurl while the state opens */
 	memset(&self, 0, sizeof self);
-	if ((rc = nc_cli_open(&s, (hist && !fol) || unread ? NULL : &self)) != 0)
+	if ((rc = nc_cli_open(&s, (hist && !fol) || unread || held || reject ?
+	    NULL : &self)) != 0)
 		goto out;
+	if (held) {
+		rc = nc_held_list(s, stdout, json);
+		goto done;
+	}
+	if (reject || release) {
+		rc = reject ? nc_held_reject(s, reject, &n) :
+		    nc_held_release(s, &self, release, &rx, &n);
+		if (n == 0 && rc == 0)
+			nc_cli_info("nothing held from %s", reject ? reject : release);
+		else if (reject && rc == 0)
+			nc_cli_info("%d message%s from %s dropped unread", n,
+			    n == 1 ? "" : "s", reject);
+		if (reject)
+			goto done;
+		if (rc == 0)
+			nc_inbox_after(s, &self, &rx);   /* receipts owed */
+		goto shown;
+	}
 	if (unread) {
 		/* What this reader would print next, left unread. */
 		if (!r.file)
@@ -401,6 +443,11 @@ main(int argc, char **argv)
 	}
 	if ((rc2 = nc_inbox_gaps(s)) != 0 && rc == 0)
 		rc = rc2;
+shown:
+	if (rx.dropped > 0)
+		nc_cli_info("%d message%s from unknown senders dropped: %d held "
+		    "already (nc-recv --held)", rx.dropped, rx.dropped == 1 ? "" :
+		    "s", NC_HELD_MAX);
 	/* What was committed is printed even when the relay or the disk
 	 * failed us (only what was committed: nothing twice). */
 	if ((rc2 = show(s, &v, &r)) != 0 && rc == 0)

@@ -18,7 +18,7 @@ setup_file() {
 	declare -p RELAY_URL_e RELAY_PID_e | sed 's/^declare -[a-z-]* /export /' >>"$W/relays.env"
 	mkdir -p "$W/newbob"
 	chmod 700 "$W/newbob"
-	{ echo "relay a.test $RELAY_URL_a"; echo "relay b.test $RELAY_URL_e"; } >"$W/newbob/config"
+	{ echo "relay a.test $RELAY_URL_a"; echo "relay b.test $RELAY_URL_e"; echo "first-contact fetch"; } >"$W/newbob/config"
 	NC_HOME=$W/newbob nc-keygen bob@b.test >/dev/null
 }
 
@@ -108,7 +108,7 @@ to_new_bob() {
 	declare -p RELAY_URL_f RELAY_PID_f | sed 's/^declare -[a-z-]* /export /' >>"$W/relays.env"
 	mkdir -p "$W/malice"
 	chmod 700 "$W/malice"
-	{ echo "relay a.test $RELAY_URL_f"; echo "relay b.test $RELAY_URL_b"; } >"$W/malice/config"
+	{ echo "relay a.test $RELAY_URL_f"; echo "relay b.test $RELAY_URL_b"; echo "first-contact fetch"; } >"$W/malice/config"
 	NC_HOME=$W/malice nc-keygen alice@a.test >/dev/null
 	as malice nc-send bob@b.test <<<"impostor" >/dev/null
 	# bob's view of a.test is the impostor's relay now

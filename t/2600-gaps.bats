@@ -119,7 +119,7 @@ armored() {   # armored NAME BODY: alice seals BODY to bob into $W/NAME.asc
 		echo "$v: $output"
 		[ "$status" -eq 78 ]
 		lines_eq 1
-		[[ "$output" == *config:[34]:*gap-window* ]]
+		[[ "$output" == *config:[345]:*gap-window* ]]
 	done
 	[[ "$output" == *twice* ]]
 	rm "$W/alice.config"

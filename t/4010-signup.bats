@@ -42,6 +42,7 @@ home() {
 	{
 		echo "relay a.test $PROXY"
 		echo "relay b.test $RELAY_URL_b"
+		echo "first-contact fetch"   # bob is looked up at once (held.h)
 	} >"$W/$1/config"
 }
 

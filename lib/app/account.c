@@ -15,8 +15,10 @@
 #include "cli.h"
 #include "directory.h"
 #include "err.h"
+#include "event.h"
 #include "fsutil.h"
 #include "idbackup.h"
+#include "keylog.h"
 #include "opaque.h"
 #include "outbox.h"
 #include "relaymsg.h"
@@ -381,7 +383,8 @@ nc_prekeys_maintain(nc_state *s, nc_self *self, int force)
 		 * the seen marks and replay tags nothing needs any more. */
 		sqlite3_stmt *st;
 		if ((rc = nc_state_prep(s, &st, "DELETE FROM prekey WHERE kind = 1"
-		    " AND id < ? AND created < ?")) == 0) {
+		    " AND id < ? AND created < ? AND id NOT IN (SELECT spk FROM"
+		    " held WHERE spk IS NOT NULL)")) == 0) {
 			sqlite3_bind_int64(st, 1, id);
 			sqlite3_bind_int64(st, 2, now - NC_SPK_GRACE_SECS);
 			rc = nc_state_done(s, st);
@@ -1302,6 +1305,34 @@ done:
 	return rc;
 }
 
+/* Our own entries in the key log (issue 19, 3): a version after the list
+ * the relay serves us - asked once more, in case another of our devices
+ * made it just now - is a list shown to others and hidden from us: the
+ * relay, or someone with the password, made it. An alarm, on every device
+ * of the user at its next check. */
+static int
+self_monitor(nc_state *s, nc_self *self, nc_devlist *l)
+{
+	int newer, rc;
+
+	if ((rc = nc_keylog_monitor(s, self->addr, l->version, &newer)) != 0 ||
+	    !newer)
+		return rc;
+	if ((rc = nc_dir_get(s, self->addr, 1, l)) != 0 ||
+	    (rc = nc_keylog_monitor(s, self->addr, l->version, &newer)) != 0 ||
+	    !newer)
+		return rc;
+	nc_fail(NC_ESECURITY, "key log: the log of %s holds version %llu of %s's"
+	    " device list, but its relay serves this device version %llu: a list"
+	    " this user's devices were not shown (made by the relay, or by "
+	    "someone with the password)", self->domain,
+	    (unsigned long long)l->version + 1, self->addr,
+	    (unsigned long long)l->version);
+	if ((rc = nc_event_add(s, "alarm", "", self->addr, "", nc_errmsg(), 0)) != 0)
+		return rc;
+	return NC_ESECURITY;
+}
+
 int
 nc_self_check(nc_state *s, nc_self *self, int force)
 {
@@ -1315,7 +1346,9 @@ nc_self_check(nc_state *s, nc_self *self, int force)
 	 * the alarm when another identity key signs our list, or the key log
 	 * does not prove it; the latter is kept for nc_self_alarm, since the
 	 * list it refused is not recorded as changed. */
-	if ((rc = nc_dir_get(s, self->addr, 1, &l)) != 0) {
+	if ((rc = nc_dir_get(s, self->addr, 1, &l)) == 0)
+		rc = self_monitor(s, self, &l);
+	if (rc != 0) {
 		if (rc == NC_ESECURITY)
 			(void)!nc_state_put(s, "self_alarm", nc_errmsg(), strlen(nc_errmsg()));
 		return rc;

@@ -275,6 +275,14 @@ nc_dir_get(nc_state *s, const char *addr, int want_fetch, nc_devlist *out)
 	}
 	if ((found = fetch(s, addr, out)) != 0)
 		return found;
+	/* Checked with its relay now: a message from it need not ask again
+	 * (session.c's sender_list; lost, it asks once more). */
+	{
+		char k[16 + NC_ADDR_MAX];
+
+		snprintf(k, sizeof k, "devlist_check/%s", addr);
+		(void)!nc_state_put_int(s, k, (int64_t)time(NULL));
+	}
 	/* A contact whose key changed before stays refused until trusted. */
 	if (load(s, addr, out, &changed, NULL, NULL) == 1 && changed)
 		return nc_fail(NC_ESECURITY, "%s: identity key changed; messages "

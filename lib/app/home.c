@@ -22,6 +22,7 @@ struct nc_config {
 	char *cafile, *proxy;
 	long gap_window;   /* -1: not set */
 	int policy;        /* NC_POLICY_*: 0 not set (the key log) */
+	int first;         /* NC_FIRST_*: 0 not set */
 };
 
 static int
@@ -287,6 +288,18 @@ parse_line(nc_config *cfg, size_t ln, char *line)
 		cfg->policy = strcmp(f[1], "tofu") == 0 ? NC_POLICY_TOFU : NC_POLICY_LOG;
 		return 0;
 	}
+	if (strcmp(f[0], "first-contact") == 0) {
+		if (n != 2 || (strcmp(f[1], "hold") != 0 &&
+		    strcmp(f[1], "fetch") != 0))
+			return nc_fail(NC_ECONFIG, "config:%zu: usage: first-contact "
+			    "hold|fetch", ln);
+		if (cfg->first != 0)
+			return nc_fail(NC_ECONFIG, "config:%zu: first-contact given "
+			    "twice", ln);
+		cfg->first = strcmp(f[1], "hold") == 0 ? NC_FIRST_HOLD :
+		    NC_FIRST_FETCH;
+		return 0;
+	}
 	return nc_fail(NC_ECONFIG, "config:%zu: unknown keyword \"%.32s\"", ln,
 	    f[0]);
 }
@@ -405,6 +418,14 @@ int
 nc_config_policy(const nc_config *cfg)
 {
 	return cfg && cfg->policy ? cfg->policy : NC_POLICY_LOG;
+}
+
+int
+nc_config_first_contact(const nc_config *cfg)
+{
+	if (cfg && cfg->first)
+		return cfg->first;
+	return cfg && cfg->proxy && *cfg->proxy ? NC_FIRST_FETCH : NC_FIRST_HOLD;
 }
 
 long

@@ -6,6 +6,8 @@
  *   proxy URL            proxy for all requests (NC_PROXY overrides it)
  *   gap-window SECONDS   how long a missing message may be late before it
  *                        is reported (0 .. 604800)
+ *   policy log|tofu      how contacts' keys are trusted (below)
+ *   first-contact hold|fetch  a message from a sender not known yet (below)
  * plus '#' comment lines and blank lines; anything else is an error. */
 #ifndef NC_HOME_H
 #define NC_HOME_H
@@ -53,5 +55,13 @@ long nc_config_gap_window(const nc_config *cfg);      /* or -1 */
  * keys on first use and alarms on changes, as with a relay without a log. */
 enum { NC_POLICY_LOG = 1, NC_POLICY_TOFU = 2 };
 int nc_config_policy(const nc_config *cfg);
+/* A message from a sender whose device list is not pinned: NC_FIRST_HOLD
+ * keeps it unopened, and asks nobody, until the user releases it or
+ * writes to the sender (lib/store/held.c): looking the sender up at its
+ * domain would tell that domain when, and from where, the user reads.
+ * NC_FIRST_FETCH looks it up at once (bots). Not set: hold, unless a
+ * proxy is configured (the lookup then goes through it). */
+enum { NC_FIRST_HOLD = 1, NC_FIRST_FETCH = 2 };
+int nc_config_first_contact(const nc_config *cfg);
 
 #endif

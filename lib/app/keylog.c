@@ -314,18 +314,55 @@ fetch_head(nc_state *s, nc_relay *r, const char *domain, const uint8_t log[32],
 	    "(an older relay?)", domain) : rc;
 }
 
+/* Version v of addr in its relay's log (r, with VRF key vrf): 1 found, o
+ * filled (the label's VRF proof checked, its leaf read), 0 not in the log,
+ * or -rc (an alarm for anything that does not check). */
+static int
+read_version(nc_state *s, nc_relay *r, const char *domain, const char *name,
+    const char *addr, const uint8_t vrf[32], uint64_t v, nc_kt_entries *e,
+    nc_buf *b, nc_keylog_version *o)
+{
+	char path[256];
+	nc_kt_labelproof lp;
+	int rc;
+
+	snprintf(path, sizeof path, "/v1/kt/label?user=%s&version=%llu", name,
+	    (unsigned long long)v);
+	if ((rc = get(r, domain, path, b)) == NC_ENOUSER)
+		return 0;
+	if (rc != 0)
+		return -rc;
+	if (nc_kt_labelproof_decode(&lp, b->p, b->len) != 0 || lp.version != v ||
+	    nc_kt_labelproof_verify(o->label, &lp, vrf, addr) != 0)
+		return -alarm_(s, addr, "key log: the relay of %s sent a label of "
+		    "%s (version %llu) its VRF key did not make", domain, addr,
+		    (unsigned long long)v);
+	snprintf(path, sizeof path, "/v1/kt/entries?start=%llu&count=1",
+	    (unsigned long long)lp.index);
+	if ((rc = get(r, domain, path, b)) != 0 ||
+	    (rc = nc_kt_entries_decode(e, b->p, b->len)) != 0 || e->n != 1 ||
+	    e->start != lp.index || memcmp(e->leaf[0] + 1, o->label,
+	    NC_KT_LABEL) != 0)
+		return -alarm_(s, addr, "key log: the relay of %s says version %llu "
+		    "of %s is leaf %llu, which does not hold its label", domain,
+		    (unsigned long long)v, addr, (unsigned long long)lp.index);
+	o->version = v;
+	o->index = lp.index;
+	memcpy(o->commitment, e->leaf[0] + 1 + NC_KT_LABEL, 32);
+	return 1;
+}
+
 int
 nc_keylog_history(nc_state *s, const char *addr, nc_keylog_version *out,
     size_t max, size_t *n, nc_kt_head *head)
 {
-	char name[NC_USER_MAX + 1], path[256];
+	char name[NC_USER_MAX + 1];
 	const char *domain = domain_of(addr, name, sizeof name);
 	uint8_t log[32], vrf[32];
 	nc_kt_entries *e = NULL;
-	nc_kt_labelproof lp;
 	nc_relay *r = NULL;
 	nc_buf b = NC_BUF_INIT;
-	int pinned, rc;
+	int pinned, rc, f;
 
 	*n = 0;
 	if (domain == NULL)
@@ -338,37 +375,13 @@ nc_keylog_history(nc_state *s, const char *addr, nc_keylog_version *out,
 		goto done;
 	}
 	for (uint64_t v = 1; *n < max; v++) {
-		nc_keylog_version *o = &out[*n];
-
-		snprintf(path, sizeof path, "/v1/kt/label?user=%s&version=%llu",
-		    name, (unsigned long long)v);
-		if ((rc = get(r, domain, path, &b)) == NC_ENOUSER) {
-			rc = 0;
+		if ((f = read_version(s, r, domain, name, addr, vrf, v, e, &b,
+		    &out[*n])) < 0) {
+			rc = -f;
+			goto done;
+		}
+		if (f == 0)
 			break;
-		}
-		if (rc != 0)
-			goto done;
-		if (nc_kt_labelproof_decode(&lp, b.p, b.len) != 0 || lp.version != v ||
-		    nc_kt_labelproof_verify(o->label, &lp, vrf, addr) != 0) {
-			rc = alarm_(s, addr, "key log: the relay of %s sent a label of "
-			    "%s (version %llu) its VRF key did not make", domain, addr,
-			    (unsigned long long)v);
-			goto done;
-		}
-		snprintf(path, sizeof path, "/v1/kt/entries?start=%llu&count=1",
-		    (unsigned long long)lp.index);
-		if ((rc = get(r, domain, path, &b)) != 0 ||
-		    (rc = nc_kt_entries_decode(e, b.p, b.len)) != 0 || e->n != 1 ||
-		    e->start != lp.index || memcmp(e->leaf[0] + 1, o->label,
-		    NC_KT_LABEL) != 0) {
-			rc = alarm_(s, addr, "key log: the relay of %s says version %llu "
-			    "of %s is leaf %llu, which does not hold its label", domain,
-			    (unsigned long long)v, addr, (unsigned long long)lp.index);
-			goto done;
-		}
-		o->version = v;
-		o->index = lp.index;
-		memcpy(o->commitment, e->leaf[0] + 1 + NC_KT_LABEL, 32);
 		(*n)++;
 	}
 	/* The head last: every leaf read must be in it. */
@@ -382,6 +395,62 @@ nc_keylog_history(nc_state *s, const char *addr, nc_keylog_version *out,
 			    (unsigned long long)head->size);
 			goto done;
 		}
+done:
+	free(e);
+	nc_buf_free(&b);
+	nc_relay_close(r);
+	return rc;
+}
+
+int
+nc_keylog_monitor(nc_state *s, const char *addr, uint64_t version,
+    int *newer)
+{
+	char name[NC_USER_MAX + 1];
+	const char *domain = domain_of(addr, name, sizeof name);
+	uint64_t index, pver;
+	uint8_t log[32], vrf[32];
+	nc_keylog_version o;
+	nc_kt_head h;
+	nc_kt_entries *e = NULL;
+	nc_relay *r = NULL;
+	nc_buf b = NC_BUF_INIT;
+	int pinned, nolog = 0, rc, f;
+
+	*newer = 0;
+	if (domain == NULL)
+		return nc_fail(NC_EUSAGE, "%s: not a valid user@domain", addr);
+	/* Nothing proven yet, or no log to watch. */
+	if (policy_tofu(s) ||
+	    nc_keylog_position(s, addr, &index, &pver, &h, &nolog) != 1)
+		return 0;
+	if ((rc = nc_relay_open(&r, s->home, domain)) != 0 ||
+	    (rc = keys_for(s, r, domain, log, vrf, &pinned)) != 0)
+		goto done;
+	if ((e = malloc(sizeof *e)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto done;
+	}
+	/* The version this device holds is the leaf that proved it. */
+	f = pver == version ? read_version(s, r, domain, name, addr, vrf,
+	    version, e, &b, &o) : 0;
+	if (f < 0) {
+		rc = -f;
+		goto done;
+	}
+	if (f == 1 && o.index != index) {
+		rc = alarm_(s, addr, "key log: the log of %s shows version %llu of "
+		    "%s at leaf %llu, but leaf %llu proved it to this device: two "
+		    "entries for one version", domain, (unsigned long long)version,
+		    addr, (unsigned long long)o.index, (unsigned long long)index);
+		goto done;
+	}
+	/* No version after it. */
+	if ((f = read_version(s, r, domain, name, addr, vrf, version + 1, e, &b,
+	    &o)) < 0)
+		rc = -f;
+	else
+		*newer = f;
 done:
 	free(e);
 	nc_buf_free(&b);

@@ -58,6 +58,16 @@ typedef struct {
 int nc_keylog_history(nc_state *s, const char *addr, nc_keylog_version *out,
     size_t max, size_t *n, nc_kt_head *head) __attribute__((warn_unused_result));
 
+/* Monitoring one's own keys (issue 19, 3): addr's list, as this device
+ * holds it at version, against its relay's log: the leaf of that version
+ * must be the one that proved it to this device (else an alarm: two
+ * entries for one version), and *newer says whether the log holds version
+ * + 1 (a list the relay did not serve this device: the caller fetches its
+ * list again, and alarms if the relay still does not serve it). 0 when the
+ * relay has no log or nothing was proven yet. */
+int nc_keylog_monitor(nc_state *s, const char *addr, uint64_t version,
+    int *newer) __attribute__((warn_unused_result));
+
 /* Replay domain's log from the last audited head to the newest: *read
  * leaves read, *head the new head. NC_ESECURITY (alarm recorded) on any
  * inconsistency. */

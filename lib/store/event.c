@@ -208,6 +208,14 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, const nc_view *v, nc_buf *o)
 		return fmt_message(s, sqlite3_column_int64(ev, 6), seq, json, o);
 	if (strcmp(type, "device") == 0)
 		return fmt_device(o, json, seq, peer, id, reason);
+	if (strcmp(type, "held") == 0 && !json)
+		return nc_buf_printf(o, "held %s: a message from a sender not looked"
+		    " up yet (nc-recv --release %s reads it)\n", peer, peer);
+	if (strcmp(type, "held") == 0)
+		return nc_json_kv(o, "type", "held") || nc_json_kv(o, "from", peer) ||
+		    nc_json_kv(o, "device", dev) || nc_json_kv(o, "envelope", id) ||
+		    nc_json_kv(o, "status", "unverified") ? NC_EOSERR :
+		    end_seq(o, seq);
 	if (!json) {
 		if (strcmp(type, "receipt") == 0)
 			return v->verbose <= 0 ? 0 :

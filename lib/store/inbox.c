@@ -8,6 +8,7 @@
 #include "event.h"
 #include "fsutil.h"
 #include "gap.h"
+#include "held.h"
 #include "home.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -29,6 +30,9 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 	int rc, rc1, fail = 0;
 
 	*more = 0;
+	/* What was held from a sender who is a contact now (the user wrote
+	 * to it, or looked it up) comes first; the rest stays held. */
+	(void)!nc_held_release(s, self, NULL, rx, NULL);
 	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0)
 		return rc;
 	if (wait > 0)

@@ -9,6 +9,7 @@
 #include "err.h"
 #include "event.h"
 #include "hex.h"
+#include "held.h"
 #include "outbox.h"
 #include "payload.h"
 #include "relayc.h"
@@ -574,8 +575,15 @@ flush_start(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
 	 * longer held. */
 	if (rc == NC_ESECURITY && has_messages(s, pf->peer))
 		rc = nc_dir_get(s, pf->peer, 1, &pf->l);
-	if (rc == 0)
+	/* Writing to a sender whose messages were held (held.h) looked it
+	 * up: they are read first, so the reply continues their session. */
+	if (rc == 0) {
+		nc_rx rx;
+
+		memset(&rx, 0, sizeof rx);
+		(void)!nc_held_release(s, self, pf->peer, &rx, NULL);
 		rc = encrypt_queued(s, self, &pf->l, only, all);
+	}
 	if (rc == 0 && at) {
 		memcpy(pf->name, pf->peer, (size_t)(at - pf->peer));
 		pf->name[at - pf->peer] = '\0';

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "event.h"
 #include "gap.h"
+#include "held.h"
 #include "hex.h"
 #include "relayc.h"
 #include "session.h"
@@ -382,7 +383,8 @@ nc_session_prune(nc_state *s, int64_t now)
 	    (rc = nc_state_prep(s, &st, "DELETE FROM seen WHERE at < ?")) != 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now - NC_SEEN_KEEP_SECS);
-	if ((rc = nc_state_done(s, st)) != 0)
+	if ((rc = nc_state_done(s, st)) != 0 ||
+	    (rc = nc_held_prune(s, now)) != 0)
 		goto fail;
 	nc_state_lazy(s);   /* lost to a power failure: pruned next time */
 	return nc_state_commit(s);
@@ -399,9 +401,12 @@ nc_session_prekeys_prune(nc_state *s, int64_t now)
 
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
+	/* (Those a held envelope needs stay: held.h bounds their number
+	 * and age.) */
 	if ((rc = nc_state_prep(s, &st, "DELETE FROM prekey WHERE kind = 2 AND"
 	    " (created < ?1 OR rowid NOT IN (SELECT rowid FROM prekey WHERE"
-	    " kind = 2 ORDER BY created DESC, id DESC LIMIT ?2))")) != 0)
+	    " kind = 2 ORDER BY created DESC, id DESC LIMIT ?2)) AND id NOT IN"
+	    " (SELECT otpk FROM held WHERE otpk IS NOT NULL)")) != 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now - NC_OTPK_LIFE);
 	sqlite3_bind_int(st, 2, NC_OTPK_KEEP);
@@ -873,6 +878,9 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		rc = rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
 		goto out;
 	}
+	/* A sender not known yet is not looked up now (held.h). */
+	if ((rc = nc_held_take(s, &u, envid, env, n, rx)) != 1)
+		goto out;
 	/* The sender must be a device its user's trusted list names. */
 	rc = sender_list(s, &u.cert, &l);
 	if (rc == 0 && (rc = nc_cert_check(&u.cert, &l)) != 0)

@@ -46,6 +46,10 @@ typedef struct {
 	                       byte the same: nothing to do */
 	int refreshed;      /* armored: our own device list refetched */
 	int64_t received;   /* when the relay took the envelope (0: now) */
+	int held;           /* from senders not known yet: held (held.h) */
+	int dropped;        /* ... and dropped: NC_HELD_MAX held already */
+	int nohold;         /* releasing: look every sender up */
+	int first;          /* the config's first-contact (0: not read yet) */
 } nc_rx;
 
 /* Open, check, decrypt and store one envelope. 0: done (acknowledge it);

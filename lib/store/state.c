@@ -103,6 +103,12 @@ static const char *migrations[] = {
 	 * backup, its content's keyed fingerprint, hidden id and hash */
 	"CREATE TABLE backup(id TEXT PRIMARY KEY, fp BLOB NOT NULL,"
 	"  hid BLOB NOT NULL, hash BLOB NOT NULL);",
+	/* envelopes from senders not known yet, as they came (env sealed at
+	 * rest), until the user has them looked up (lib/store/held.c); the
+	 * prekeys they need (spk, otpk) are kept meanwhile */
+	"CREATE TABLE held(envid BLOB PRIMARY KEY, peer TEXT NOT NULL,"
+	"  dev BLOB NOT NULL, at INTEGER NOT NULL, spk INTEGER, otpk INTEGER,"
+	"  env BLOB NOT NULL);",
 };
 
 int

@@ -61,6 +61,11 @@ config() {
 	{
 		echo "relay a.test $RELAY_URL_a"
 		echo "relay b.test $RELAY_URL_b"
+		# Messages from senders not known yet are looked up at once, as
+		# before the default became holding them (held.h; t/4620 tests
+		# that, and README's transcript runs with FIRST_CONTACT= unset).
+		[ -z "${FIRST_CONTACT-fetch}" ] ||
+		    echo "first-contact ${FIRST_CONTACT-fetch}"
 		# more lines for NAME's config (e.g. gap-window), kept on rewrites
 		[ ! -f "$W/$1.config" ] || cat "$W/$1.config"
 	} >"$W/$1/config"

@@ -132,6 +132,9 @@ user() {
 	{
 		echo "relay a.test $HA_URL"
 		echo "relay b.test $HB_URL"
+		# senders not known yet looked up at once (T45 tests holding)
+		[ -z "${FIRST_CONTACT-fetch}" ] ||
+		    echo "first-contact ${FIRST_CONTACT-fetch}"
 	} >"$W/$name/config"
 	for kv in "$@"; do
 		sed -i "/^relay ${kv%%=*} /d" "$W/$name/config"
@@ -179,7 +182,7 @@ state_digest() {
 	for f in "$h"/*.db; do
 		[ -f "$f" ] || continue
 		sqlite3 "$f" .dump 2>/dev/null |
-		    grep -vE "^INSERT INTO kv VALUES\('(read-seq|devlist_check|self_alarm|kt/[^']*)'"
+		    grep -vE "^INSERT INTO kv VALUES\('(read-seq|devlist_check[^']*|self_alarm|kt/[^']*)'"
 	done | sha256sum | cut -d' ' -f1
 }
 
