@@ -352,6 +352,22 @@ read_version(nc_state *s, nc_relay *r, const char *domain, const char *name,
 	return 1;
 }
 
+/* domain's relay, its log keys and room for a page of leaves, for
+ * reading versions (the caller frees *e and closes *r either way). */
+static int
+open_log(nc_state *s, const char *domain, nc_relay **r, uint8_t log[32],
+    uint8_t vrf[32], nc_kt_entries **e)
+{
+	int pinned, rc;
+
+	if ((rc = nc_relay_open(r, s->home, domain)) != 0 ||
+	    (rc = keys_for(s, *r, domain, log, vrf, &pinned)) != 0)
+		return rc;
+	if ((*e = malloc(sizeof **e)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	return 0;
+}
+
 int
 nc_keylog_history(nc_state *s, const char *addr, nc_keylog_version *out,
     size_t max, size_t *n, nc_kt_head *head)
@@ -362,18 +378,13 @@ nc_keylog_history(nc_state *s, const char *addr, nc_keylog_version *out,
 	nc_kt_entries *e = NULL;
 	nc_relay *r = NULL;
 	nc_buf b = NC_BUF_INIT;
-	int pinned, rc, f;
+	int rc, f;
 
 	*n = 0;
 	if (domain == NULL)
 		return nc_fail(NC_EUSAGE, "%s: not a valid user@domain", addr);
-	if ((rc = nc_relay_open(&r, s->home, domain)) != 0 ||
-	    (rc = keys_for(s, r, domain, log, vrf, &pinned)) != 0)
+	if ((rc = open_log(s, domain, &r, log, vrf, &e)) != 0)
 		goto done;
-	if ((e = malloc(sizeof *e)) == NULL) {
-		rc = nc_fail(NC_EOSERR, "out of memory");
-		goto done;
-	}
 	for (uint64_t v = 1; *n < max; v++) {
 		if ((f = read_version(s, r, domain, name, addr, vrf, v, e, &b,
 		    &out[*n])) < 0) {
@@ -415,7 +426,7 @@ nc_keylog_monitor(nc_state *s, const char *addr, uint64_t version,
 	nc_kt_entries *e = NULL;
 	nc_relay *r = NULL;
 	nc_buf b = NC_BUF_INIT;
-	int pinned, nolog = 0, rc, f;
+	int nolog = 0, rc, f;
 
 	*newer = 0;
 	if (domain == NULL)
@@ -424,13 +435,8 @@ nc_keylog_monitor(nc_state *s, const char *addr, uint64_t version,
 	if (policy_tofu(s) ||
 	    nc_keylog_position(s, addr, &index, &pver, &h, &nolog) != 1)
 		return 0;
-	if ((rc = nc_relay_open(&r, s->home, domain)) != 0 ||
-	    (rc = keys_for(s, r, domain, log, vrf, &pinned)) != 0)
+	if ((rc = open_log(s, domain, &r, log, vrf, &e)) != 0)
 		goto done;
-	if ((e = malloc(sizeof *e)) == NULL) {
-		rc = nc_fail(NC_EOSERR, "out of memory");
-		goto done;
-	}
 	/* The version this device holds is the leaf that proved it. */
 	f = pver == version ? read_version(s, r, domain, name, addr, vrf,
 	    version, e, &b, &o) : 0;
