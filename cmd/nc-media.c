@@ -89,20 +89,6 @@ print_rec(const nc_media_rec *r, int json)
 	return rc;
 }
 
-/* Proxy and CA file from NC_HOME's config, when there is one. */
-static nc_config *
-transport(void)
-{
-	char home[4096];
-	nc_config *cfg = NULL;
-
-	if (nc_home_path(home, sizeof home) != 0 || access(home, F_OK) != 0 ||
-	    nc_config_load(&cfg, home) != 0)
-		return NULL;
-	nc_media_transport(nc_config_proxy(cfg), nc_config_cafile(cfg));
-	return cfg;
-}
-
 static int
 put(const char *path, const nc_media_opts *o, int json)
 {
@@ -139,7 +125,7 @@ main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
-	nc_media_opts o = { 0, 0, -1 };
+	nc_media_opts o = { 0, 0, -1, 0, NULL, 0 };
 	nc_media_meta m;
 	nc_media_rec *v;
 	nc_state *s;
@@ -176,7 +162,7 @@ main(int argc, char **argv)
 	o.progress = isatty(2) && nc_verbose >= 0;
 	if (getenv("NC_MEDIA_AS_ARCHIVE"))   /* tests: a tar given as a directory */
 		o.kind = 1;
-	cfg = transport();
+	cfg = nc_media_config();
 	if (strcmp(cmd, "put") == 0)
 		rc = put(arg, &o, json);
 	else if (strcmp(cmd, "get") == 0) {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "err.h"
 #include "event.h"
@@ -28,6 +29,8 @@ usage(FILE *f)
 	    "               [USER@DOMAIN]\n"
 	    "       nc-recv [-hqvV] [--json] --held | --release USER@DOMAIN |\n"
 	    "               --reject USER@DOMAIN\n"
+	    "  --save DIR (not with --history, --unread): fetch the files of\n"
+	    "  the messages about to be printed into DIR first.\n"
 	    "  Fetches this device's messages, decrypts and stores them,\n"
 	    "  acknowledges them to the relay and prints what this reader has\n"
 	    "  not printed yet: the default reader (shared by every nc-recv of\n"
@@ -50,6 +53,7 @@ typedef struct {
 	const char *file;   /* cursor file, or NULL */
 	int hist;
 	int64_t pos;        /* cursor file and history: last seq printed */
+	const char *save;   /* --save DIR */
 } reader;
 
 /* A cursor file: one decimal sequence number and a newline. Missing: 0,
@@ -107,17 +111,24 @@ static int
 show(nc_state *s, const nc_view *v, reader *r)
 {
 	int64_t was = r->pos;
-	int rc, rc2;
+	int rc, rc2, saved = 0;
+	char why[300] = "";
 
+	/* Files first, so the lines say where they went. */
+	if (r->save && !r->hist && (saved = nc_attach_save(s, r->save, r->file ?
+	    r->pos : nc_event_position(s), isatty(2) && nc_verbose >= 0)) != 0)
+		snprintf(why, sizeof why, "%s", nc_errmsg());
 	if (r->hist)
 		return nc_history_print(s, v, stdout, &r->pos);
 	if (r->file == NULL)
-		return nc_event_print(s, v, stdout, NULL);
-	rc = nc_event_print_after(s, v, stdout, &r->pos, NULL);
-	if (r->pos != was && (rc2 = cursor_write(r->file, r->pos)) != 0 &&
-	    rc == 0)
-		rc = rc2;
-	return rc;
+		rc = nc_event_print(s, v, stdout, NULL);
+	else {
+		rc = nc_event_print_after(s, v, stdout, &r->pos, NULL);
+		if (r->pos != was && (rc2 = cursor_write(r->file, r->pos)) != 0 &&
+		    rc == 0)
+			rc = rc2;
+	}
+	return rc ? rc : saved ? nc_fail(saved, "%s", why) : 0;
 }
 
 /* Fetch until the mailbox is empty (one long-poll round when wait > 0). */
@@ -308,6 +319,7 @@ main(int argc, char **argv)
 		{ "held", no_argument, NULL, 'L' },
 		{ "release", required_argument, NULL, 'R' },
 		{ "reject", required_argument, NULL, 'X' },
+		{ "save", required_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -339,6 +351,7 @@ main(int argc, char **argv)
 		case 'L': held = 1; break;
 		case 'R': release = optarg; break;
 		case 'X': reject = optarg; break;
+		case 'D': r.save = optarg; break;
 		default:
 			if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 				return rc;
@@ -365,7 +378,8 @@ main(int argc, char **argv)
 	}
 	if ((hist ? argc - optind > 1 : optind != argc) ||
 	    (fol && (nfiles || unread)) || (hist && (unread || r.file)) ||
-	    (since && !hist) || (r.file && !*r.file) || dashes > 1) {
+	    (since && !hist) || (r.file && !*r.file) || dashes > 1 ||
+	    (r.save && (hist || unread || !*r.save))) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}

@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "err.h"
 #include "fsutil.h"
@@ -26,9 +27,12 @@ usage(FILE *f)
 	    "       nc-send [-hqvV] -f | --flush\n"
 	    "       nc-send [-hjqvV] --queue\n"
 	    "       nc-send [-hqvV] --cancel ID\n"
+	    "       nc-send [-hjqvV] --attach FILE [--attach FILE...] USER@DOMAIN...\n"
 	    "  Encrypts standard input (UTF-8 text, at most 64 KiB) to every\n"
 	    "  device of each USER@DOMAIN and delivers it; prints the message id\n"
 	    "  (-j, --json: one object per recipient with its state).\n"
+	    "  --attach: upload FILE (or a directory) once, send its link; the\n"
+	    "  text is then optional (not read from a terminal).\n"
 	    "  Exit 75: queued, retried by nc-send --flush and nc-recv; 68: no\n"
 	    "  such domain, nothing queued; see nc-send(1) for every status.\n", f);
 }
@@ -45,9 +49,13 @@ number(const char *s, long max)
 }
 
 static int
-readmsg(nc_buf *msg)
+readmsg(nc_buf *msg, int files)
 {
-	int rc = nc_buf_readfd(msg, 0, MSG_MAX + 1);
+	int rc;
+
+	if (files && isatty(0))
+		return 0;   /* files alone */
+	rc = nc_buf_readfd(msg, 0, MSG_MAX + 1);
 
 	if (rc == NC_EDATA || (rc == 0 && msg->len > MSG_MAX)) {
 		nc_fail(NC_EDATA, "message longer than 64 KiB");
@@ -61,7 +69,7 @@ readmsg(nc_buf *msg)
 	 * message's: `echo hi | nc-send` sends "hi". */
 	if (msg->len > 0 && msg->p[msg->len - 1] == '\n')
 		msg->len--;
-	if (msg->len == 0)
+	if (msg->len == 0 && !files)
 		return nc_fail(NC_EDATA, "empty message");
 	if (!nc_utf8_valid(msg->p, msg->len))
 		return nc_fail(NC_EDATA, "message is not UTF-8 text");
@@ -83,12 +91,13 @@ main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "attach", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
 	nc_send_opts o;
-	nc_buf msg = NC_SECBUF_INIT;
-	const char *cancel = NULL;
-	int c, flush = 0, queue = 0, rc, i, j, n;
+	nc_buf msg = NC_SECBUF_INIT, body = NC_SECBUF_INIT;
+	const char *cancel = NULL, *files[NC_ATTACH_ARGS];
+	int c, flush = 0, queue = 0, rc, i, j, n, nfiles = 0;
 
 	if (nc_cli_init("nc-send") != 0)
 		return NC_ESOFTWARE;
@@ -97,6 +106,14 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "fhjo:qt:vVw:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': flush = 1; break;
+		case 'A':
+			if (nfiles == NC_ATTACH_ARGS) {
+				fprintf(stderr, "nc-send: --attach: at most %d files\n",
+				    NC_ATTACH_ARGS);
+				return NC_EUSAGE;
+			}
+			files[nfiles++] = optarg;
+			break;
 		case 'Q': queue = 1; break;
 		case 'C':
 			if (strlen(optarg) != 32 ||
@@ -136,7 +153,7 @@ main(int argc, char **argv)
 	}
 	/* One of four things: send, --flush, --queue or --cancel. */
 	if ((flush + queue + (cancel != NULL) > 0 ? optind != argc || o.out ||
-	    flush + queue + (cancel != NULL) > 1 : optind == argc) ||
+	    flush + queue + (cancel != NULL) > 1 || nfiles : optind == argc) ||
 	    (o.json && o.out && strcmp(o.out, "-") == 0)) {
 		usage(stderr);
 		return NC_EUSAGE;
@@ -161,10 +178,21 @@ main(int argc, char **argv)
 		(void)nc_netproc_start();   /* loads libcurl while the state opens */
 	if (flush)
 		rc = nc_send_flush(&o);
-	else if ((rc = readmsg(&msg)) == 0)
+	else if ((rc = readmsg(&msg, nfiles > 0)) == 0 && nfiles > 0) {
+		if ((rc = nc_attach_upload(files, (size_t)nfiles, msg.p, msg.len,
+		    isatty(2) && nc_verbose >= 0, &body)) != 0) {
+			nc_cli_error(rc);   /* nothing sent */
+			rc = -rc;
+		} else {
+			o.files = 1;
+			rc = nc_send(&o, (const char **)argv + optind,
+			    argc - optind, body.p, body.len);
+		}
+	} else if (rc == 0)
 		rc = nc_send(&o, (const char **)argv + optind, argc - optind,
 		    msg.p, msg.len);
 	nc_buf_free(&msg);
+	nc_buf_free(&body);
 	if (rc < 0)
 		return nc_cli_exit(-rc);   /* reported already */
 	nc_cli_error(rc == NC_ETEMP ? 0 : rc);

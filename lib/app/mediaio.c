@@ -41,6 +41,19 @@ nc_media_transport(const char *proxy, const char *cafile)
 	t_cafile = cafile;
 }
 
+nc_config *
+nc_media_config(void)
+{
+	char home[4096];
+	nc_config *cfg = NULL;
+
+	if (nc_home_path(home, sizeof home) != 0 || access(home, F_OK) != 0 ||
+	    nc_config_load(&cfg, home) != 0)
+		return NULL;
+	nc_media_transport(nc_config_proxy(cfg), nc_config_cafile(cfg));
+	return cfg;
+}
+
 /* A number from the environment (tests shrink limits with it). */
 static uint64_t
 env_num(const char *name, uint64_t dflt)
@@ -878,6 +891,80 @@ dir_of(const char *path, char *out, size_t n)
 		snprintf(out, n, "%.*s", (int)(sl - path), path);
 }
 
+/* Candidate k for name in dir: name itself, then NAME-k.EXT, kept within
+ * NAME_MAX bytes (cut at a character's start); a leading dot is '_'. */
+static void
+candidate(char *out, size_t max, const char *dir, const char *name, int k)
+{
+	char base[NC_MEDIA_NAME_MAX + 1], suf[16];
+	const char *dot = strrchr(name, '.');
+	size_t bl, el, room;
+
+	if (dot == NULL || dot == name)
+		dot = name + strlen(name);
+	snprintf(suf, sizeof suf, k ? "-%d" : "", k);
+	bl = (size_t)(dot - name);
+	el = strlen(dot);
+	room = NC_MEDIA_NAME_MAX - strlen(suf);
+	if (el > room / 2)
+		el = 0, dot = "";           /* a long "extension": not kept */
+	if (bl > room - el)
+		bl = room - el;
+	while (bl > 0 && ((unsigned char)name[bl] & 0xc0) == 0x80)
+		bl--;
+	memcpy(base, name, bl);
+	base[bl] = '\0';
+	if (base[0] == '.')
+		base[0] = '_';
+	snprintf(out, max, "%s/%s%s%s", dir, base, suf, dot);
+}
+
+/* Put from (a file, or a directory when isdir) at dir/name or the first
+ * free candidate: never over anything there (link(2) and mkdir(2) fail on
+ * an existing name, symbolic links included). */
+static int
+place_free(const char *from, int isdir, const char *dir, const char *name,
+    char *dest, size_t max)
+{
+	for (int k = 0; k < 1000; k++) {
+		candidate(dest, max, dir, name, k);
+		if (isdir) {
+			if (mkdir(dest, 0700) != 0) {
+				if (errno == EEXIST)
+					continue;
+				break;
+			}
+			if (rename(from, dest) == 0)
+				return 0;
+			rmdir(dest);
+			break;
+		}
+		if (link(from, dest) == 0) {
+			unlink(from);
+			return 0;
+		}
+		if (errno == EEXIST)
+			continue;
+		/* no hard links here: claim the name, then replace it */
+		{
+			int fd = open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+
+			if (fd < 0 && errno == EEXIST)
+				continue;
+			if (fd < 0)
+				break;
+			close(fd);
+			if (rename(from, dest) == 0)
+				return 0;
+			unlink(dest);
+			break;
+		}
+	}
+	return nc_fail(NC_ECANTCREAT, "%s: cannot save %s there: %s", dir, name,
+	    errno == EEXIST ? "too many files of that name" : strerror(errno));
+}
+
 int
 nc_media_get(const char *link, const char *out, const nc_media_opts *o,
     nc_media_meta *m)
@@ -937,11 +1024,11 @@ nc_media_get(const char *link, const char *out, const nc_media_opts *o,
 		char stage[PATH_MAX + 64], top[PATH_MAX + 320];
 
 		snprintf(dest, sizeof dest, "%s/%s", under, m->name);
-		if (!is_dir(under) && mkdir(under, 0700) != 0) {
+		if (!o->save && !is_dir(under) && mkdir(under, 0700) != 0) {
 			rc = nc_fail(NC_ECANTCREAT, "%s: %s", under, strerror(errno));
 			goto out;
 		}
-		if (access(dest, F_OK) == 0) {
+		if (!o->save && access(dest, F_OK) == 0) {
 			rc = nc_fail(NC_ECANTCREAT, "%s exists; give another "
 			    "place with -o DIR", dest);
 			goto out;
@@ -953,12 +1040,21 @@ nc_media_get(const char *link, const char *out, const nc_media_opts *o,
 		}
 		if ((rc = extract(x.out, m->size, stage, m->name)) == 0) {
 			snprintf(top, sizeof top, "%s/%s", stage, m->name);
-			if (rename(top, dest) != 0)
+			if (o->save)
+				rc = place_free(top, 1, under, m->name, dest,
+				    sizeof dest);
+			else if (rename(top, dest) != 0)
 				rc = nc_fail(NC_ECANTCREAT, "%s: %s", dest,
 				    strerror(errno));
 		}
 		rm_tree(stage);
-		goto out;
+		goto saved;
+	}
+	if (o->save) {
+		if ((rc = place_free(tmp, 0, out, m->name, dest, sizeof dest)) != 0)
+			goto out;
+		tmp[0] = '\0';
+		goto synced;
 	}
 	if (out == NULL || is_dir(out)) {
 		snprintf(dest, sizeof dest, "%s/%s", out ? out : ".", m->name);
@@ -974,6 +1070,7 @@ nc_media_get(const char *link, const char *out, const nc_media_opts *o,
 		goto out;
 	}
 	tmp[0] = '\0';
+synced:
 	{
 		int dfd = open(tdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -982,6 +1079,9 @@ nc_media_get(const char *link, const char *out, const nc_media_opts *o,
 			close(dfd);
 		}
 	}
+saved:
+	if (rc == 0 && o->saved != NULL)
+		snprintf(o->saved, o->savedmax, "%s", dest);
 out:
 	nc_media_dec_free(&x.d);
 	if (x.out >= 0)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "home.h"
 #include "media.h"
 #include "state.h"
 
@@ -28,6 +29,12 @@ typedef struct {
 	int64_t ttl;            /* seconds; 0: the relay's default */
 	int progress;           /* a bar on stderr */
 	int kind;               /* -1: from the path; NC_MEDIA_DIR: a tar given as such */
+	/* get into the directory out for nc-recv --save: mode 0600, a name
+	 * that is not taken (NAME-1.EXT, NAME-2.EXT...; a leading dot made
+	 * '_'), the path put into saved[0..savedmax) */
+	int save;
+	char *saved;
+	size_t savedmax;
 } nc_media_opts;
 
 /* Encrypt path (a file, a directory, or "-" for stdin) and upload it to
@@ -47,8 +54,10 @@ int nc_media_rm(nc_state *s, const char *link) __attribute__((warn_unused_result
 int nc_media_list(nc_state *s, nc_media_rec **out, size_t *n)
 	__attribute__((warn_unused_result));
 
-/* The transport settings (proxy, cafile) from NC_HOME's config if there
- * is one; called by nc-media before nc_media_get. */
+/* The transport settings (proxy, cafile) for what follows. */
 void nc_media_transport(const char *proxy, const char *cafile);
+/* NC_HOME's config, if there is one, with its transport settings set:
+ * nc_config_free it after the transfers (NULL: none). */
+nc_config *nc_media_config(void);
 
 #endif

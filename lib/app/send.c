@@ -115,20 +115,20 @@ print_json(const char *msgid, const result *r)
  * to out (nothing is queued: the row says "armored"). */
 static int
 armored(nc_state *s, nc_self *self, const char *rcpt, const char *msgid,
-    const uint8_t *body, size_t len, nc_buf *out)
+    const uint8_t *body, size_t len, int files, nc_buf *out)
 {
 	nc_devlist l;
 	nc_payload pl;
 	int rc;
 
 	memset(&pl, 0, sizeof pl);
-	pl.type = NC_PL_TEXT;
+	pl.type = files ? NC_PL_FILES : NC_PL_TEXT;
 	pl.time = (uint64_t)time(NULL);
 	pl.body = body;
 	pl.bodylen = len;
 	if ((rc = nc_hex_decode(pl.id, 16, msgid, 32)) != 0 ||
 	    (rc = nc_dir_get(s, rcpt, 0, &l)) != 0 ||
-	    (rc = nc_outbox_add(s, msgid, rcpt, body, len, -1)) != 0)
+	    (rc = nc_outbox_add_files(s, msgid, rcpt, body, len, -1, files)) != 0)
 		return rc;
 	return nc_session_encrypt(s, self, &l, msgid, &pl, 0, out);
 }
@@ -274,7 +274,7 @@ nc_send(const nc_send_opts *o, const char **rcpt, int n, const uint8_t *body,
 		set(&res[i], "queued", 0, NULL);
 		if (o->out) {
 			if ((rc = armored(s, &self, rcpt[i], msgid, body, len,
-			    &armor)) != 0)
+			    o->files, &armor)) != 0)
 				set(&res[i], "rejected", rc, nc_errmsg());
 			else
 				set(&res[i], "armored", 0, NULL);
@@ -291,8 +291,8 @@ nc_send(const nc_send_opts *o, const char **rcpt, int n, const uint8_t *body,
 			rc = 0;
 		else if ((rc = discover(s, rcpt[i], why, sizeof why)) != 0)
 			rc = nc_fail(rc, "%s", why);
-		if (rc == 0 && (rc = nc_outbox_add(s, msgid, rcpt[i], body, len,
-		    o->ttl)) == 0)
+		if (rc == 0 && (rc = nc_outbox_add_files(s, msgid, rcpt[i], body,
+		    len, o->ttl, o->files)) == 0)
 			added++;
 		if (rc != 0)
 			set(&res[i], "rejected", rc, nc_errmsg());

@@ -15,6 +15,7 @@ typedef struct {
 	                    is sent */
 	long ttl;        /* seconds until an unaccepted message fails */
 	long wait;       /* seconds to wait for delivery receipts */
+	int files;       /* the body is an attachment payload (attach.h) */
 } nc_send_opts;
 
 /* Returns the exit status, the worst of the recipients' (in this order:

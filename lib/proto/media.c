@@ -224,10 +224,19 @@ nc_media_enc_final(nc_media_enc *e, nc_media_meta *m, uint8_t hash[32])
 		return rc;
 	pad = nc_media_padme(e->size + meta.len) - e->size - meta.len;
 	if ((rc = push_raw(e, NULL, pad)) == 0 &&
-	    (rc = push_raw(e, meta.p, meta.len)) == 0 &&
-	    (rc = flush(e, TAG_FINAL)) == 0)
-		crypto_generichash_final(&e->h, hash, 32);
+	    (rc = push_raw(e, meta.p, meta.len)) == 0)
+		rc = nc_media_enc_close(e, hash);
 	nc_buf_free(&meta);
+	return rc;
+}
+
+int
+nc_media_enc_close(nc_media_enc *e, uint8_t hash[32])
+{
+	int rc;
+
+	if ((rc = flush(e, TAG_FINAL)) == 0)
+		crypto_generichash_final(&e->h, hash, 32);
 	return rc;
 }
 
@@ -494,13 +503,18 @@ bad:
 /* ---- the attachment payload ---- */
 
 int
-nc_media_attach_enc(nc_buf *out, const nc_media_attach *a, size_t n)
+nc_media_attach_enc(nc_buf *out, const nc_media_attach *a, size_t n,
+    const uint8_t *text, size_t textlen)
 {
 	nc_enc e;
 	nc_media_link l;
 
 	if (n < 1 || n > NC_MEDIA_ATTACH_MAX)
 		return nc_fail(NC_EDATA, "media: 1 to %d attachments", NC_MEDIA_ATTACH_MAX);
+	if (textlen > NC_MEDIA_TEXT_MAX || (textlen > 0 &&
+	    !nc_utf8_valid(text, textlen)))
+		return nc_fail(NC_EDATA, "media: the text is not UTF-8 of at "
+		    "most 64 KiB");
 	nc_enc_init(&e, out);
 	nc_put_u8(&e, 1);
 	nc_put_u8(&e, (uint8_t)n);
@@ -513,12 +527,14 @@ nc_media_attach_enc(nc_buf *out, const nc_media_attach *a, size_t n)
 		nc_put_str(&e, a[i].type);
 		nc_put_u64(&e, a[i].size);
 	}
+	nc_put_bytes(&e, textlen ? text : (const uint8_t *)"", textlen);
 	sodium_memzero(&l, sizeof l);
 	return nc_enc_end(&e);
 }
 
 int
-nc_media_attach_dec(nc_media_attach *a, size_t *n, const uint8_t *p, size_t len)
+nc_media_attach_dec(nc_media_attach *a, size_t *n, const uint8_t **text,
+    size_t *textlen, const uint8_t *p, size_t len)
 {
 	nc_dec d;
 	nc_media_link l;
@@ -538,10 +554,16 @@ nc_media_attach_dec(nc_media_attach *a, size_t *n, const uint8_t *p, size_t len)
 		    !nc_media_name_ok(a[i].name) || !nc_media_type_ok(a[i].type)))
 			ok = 0;
 	}
+	*text = nc_get_bytes(&d, NC_MEDIA_TEXT_MAX, textlen);
 	sodium_memzero(&l, sizeof l);
-	if (nc_dec_end(&d, "attachments") != 0 || !ok) {
+	if (nc_dec_end(&d, "attachments") != 0 || !ok ||
+	    !nc_utf8_valid(*text, *textlen)) {
 		*n = 0;
+		*text = NULL;
+		*textlen = 0;
 		return nc_fail(NC_EDATA, "media: malformed attachment list");
 	}
+	if (*textlen == 0)
+		*text = (const uint8_t *)"";
 	return 0;
 }

@@ -92,6 +92,10 @@ int nc_media_enc_commit(nc_media_enc *e, size_t n)
  * final tag; the ciphertext's hash into hash. */
 int nc_media_enc_final(nc_media_enc *e, nc_media_meta *m, uint8_t hash[32])
 	__attribute__((warn_unused_result));
+/* The final chunk of what was pushed, nothing added (nc_media_enc_final
+ * ends with it; tests make hostile files with it). */
+int nc_media_enc_close(nc_media_enc *e, uint8_t hash[32])
+	__attribute__((warn_unused_result));
 void nc_media_enc_free(nc_media_enc *e);
 
 typedef struct {
@@ -145,12 +149,15 @@ int nc_media_link_parse(nc_media_link *l, const char *s)
 int nc_media_link_make(nc_media_link *l, char *out, size_t max)
 	__attribute__((warn_unused_result));
 
-/* The attachment payload a message carries (nc-send --attach, to come):
+/* The attachment payload: the body of a message with files (payload
+ * type 5, NC_PL_FILES; protocol.md 2.11):
  *   u8 1, u8 n (1..NC_MEDIA_ATTACH_MAX),
- *   n x { str link, str name, str type, u64 size }
+ *   n x { str link, str name, str type, u64 size },
+ *   bytes text (UTF-8, 0..NC_MEDIA_TEXT_MAX bytes)
  * name, type and size repeat the file's header so a reader can show
  * them before fetching; the header fetched is what counts. */
 #define NC_MEDIA_ATTACH_MAX 32
+#define NC_MEDIA_TEXT_MAX   65536
 typedef struct {
 	char link[NC_MEDIA_LINK_MAX + 1];
 	char name[NC_MEDIA_NAME_MAX + 1];
@@ -158,10 +165,12 @@ typedef struct {
 	uint64_t size;
 } nc_media_attach;
 
-int nc_media_attach_enc(nc_buf *out, const nc_media_attach *a, size_t n)
+int nc_media_attach_enc(nc_buf *out, const nc_media_attach *a, size_t n,
+    const uint8_t *text, size_t textlen) __attribute__((warn_unused_result));
+/* a: room for NC_MEDIA_ATTACH_MAX; every link must parse, the text be
+ * UTF-8. *text points into p ("" when empty). */
+int nc_media_attach_dec(nc_media_attach *a, size_t *n, const uint8_t **text,
+    size_t *textlen, const uint8_t *p, size_t len)
 	__attribute__((warn_unused_result));
-/* a: room for NC_MEDIA_ATTACH_MAX; every link must parse. */
-int nc_media_attach_dec(nc_media_attach *a, size_t *n, const uint8_t *p,
-    size_t len) __attribute__((warn_unused_result));
 
 #endif

@@ -9,8 +9,11 @@
 #include "buf.h"
 #include "devlist.h"
 
-/* SENT: a copy of a text we sent, for our own other devices. */
-enum { NC_PL_TEXT = 1, NC_PL_RECEIPT = 2, NC_PL_CONTROL = 3, NC_PL_SENT = 4 };
+/* SENT: a copy of a text we sent, for our own other devices. FILES: a
+ * text with attachments (body: media.h's attachment payload); SENT_FILES:
+ * its copy (a SENT body whose text is a FILES body). */
+enum { NC_PL_TEXT = 1, NC_PL_RECEIPT = 2, NC_PL_CONTROL = 3, NC_PL_SENT = 4,
+	NC_PL_FILES = 5, NC_PL_SENT_FILES = 6 };
 
 #define NC_PL_BODY_MAX (128u << 10)   /* 128 KiB */
 #define NC_PL_ACKS_MAX 500            /* message ids in one receipt */

@@ -5,10 +5,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "err.h"
 #include "event.h"
 #include "devlist.h"
+#include "hex.h"
 #include "json.h"
+#include "media.h"
+#include "wire.h"
 
 void
 nc_time_iso(char out[32], int64_t t)
@@ -84,7 +89,66 @@ end_seq(nc_buf *o, int64_t seq)
 	return nc_buf_printf(o, ",\"seq\":%lld}\n", (long long)seq);
 }
 
-#define MSG_COLS "m.id, m.dir, m.peer, m.dev, m.time, m.body, m.status"
+#define MSG_COLS "m.id, m.dir, m.peer, m.dev, m.time, m.body, m.status, " \
+	"m.files, m.seq"
+
+/* Where nc-recv --save put attachment i of message seq ("" if nowhere). */
+static void
+saved_path(nc_state *s, int64_t seq, size_t i, char *out, size_t max)
+{
+	nc_buf b = NC_BUF_INIT;
+	char k[64];
+
+	out[0] = '\0';
+	snprintf(k, sizeof k, NC_SAVED_KEY "%lld/%zu", (long long)seq, i);
+	if (nc_state_get_secret(s, k, &b) == 0 && b.len < max &&
+	    nc_utf8_valid(b.p, b.len)) {
+		memcpy(out, b.p, b.len);
+		out[b.len] = '\0';
+	} else
+		nc_clearerr();   /* not saved: no error */
+	nc_buf_free(&b);
+}
+
+/* The attachments of message seq: a JSON array (after the body), or a
+ * line each with the prefix: where it was saved, or how to fetch it. */
+static int
+fmt_files(nc_state *s, int64_t seq, const nc_media_attach *a, size_t n,
+    int json, const char *prefix, nc_buf *o)
+{
+	char saved[4200], hash[65];
+	nc_media_link l;
+	int rc = 0;
+
+	if (json && (rc = nc_buf_addstr(o, ",\"attachments\":[")) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		saved_path(s, seq, i, saved, sizeof saved);
+		if (nc_media_link_parse(&l, a[i].link) != 0)
+			return nc_fail(NC_ESOFTWARE, "state: a stored link does not parse");
+		nc_hex_encode(hash, l.hash, 32);
+		sodium_memzero(&l, sizeof l);
+		if (!json) {
+			rc = nc_buf_printf(o, "%s[file] %s (%llu bytes%s%s)", prefix,
+			    a[i].name, (unsigned long long)a[i].size,
+			    *a[i].type ? ", " : "", a[i].type);
+			if (rc == 0)
+				rc = *saved ? nc_buf_printf(o, " saved to %s\n", saved) :
+				    nc_buf_printf(o, ": nc-media get '%s'\n", a[i].link);
+			continue;
+		}
+		rc = nc_buf_addstr(o, i ? ",{\"name\":" : "{\"name\":") ||
+		    nc_json_str(o, a[i].name, strlen(a[i].name)) ||
+		    nc_buf_printf(o, ",\"size\":%llu", (unsigned long long)a[i].size) ||
+		    nc_json_kv(o, "type", a[i].type) || nc_json_kv(o, "hash", hash) ||
+		    nc_json_kv(o, "link", a[i].link) ||
+		    (*saved && nc_json_kv(o, "saved", saved)) ||
+		    nc_buf_addstr(o, "}") ? NC_EOSERR : 0;
+	}
+	if (rc == 0 && json)
+		rc = nc_buf_addstr(o, "]");
+	return rc;
+}
 
 /* One message row (the columns MSG_COLS of st) as a line, event seq; dir
  * 1 rows say "to" instead of "from". */
@@ -92,10 +156,14 @@ static int
 fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
     nc_buf *o)
 {
+	static _Thread_local nc_media_attach att[NC_MEDIA_ATTACH_MAX];
 	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
 	char row[600], when[32], self[NC_ADDR_MAX + 1] = "";
 	const char *id, *peer, *dev, *status;
-	int dir, rc;
+	const uint8_t *text;
+	size_t natt = 0, textlen;
+	int dir, rc, files = sqlite3_column_int(st, 7);
+	int64_t mseq = sqlite3_column_int64(st, 8);
 
 	id = (const char *)sqlite3_column_text(st, 0);
 	dir = sqlite3_column_int(st, 1);
@@ -110,6 +178,11 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 	if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
 	    (size_t)sqlite3_column_bytes(st, 5), &body)) != 0)
 		goto done;
+	text = body.p;
+	textlen = body.len;
+	if (files && (rc = nc_media_attach_dec(att, &natt, &text, &textlen,
+	    body.p, body.len)) != 0)
+		goto done;
 	/* An event about a message going out is a copy one of our other
 	 * devices sent: from us, to peer. */
 	if (dir && !history &&
@@ -123,7 +196,8 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 		    (rc = nc_json_kv(o, "device", dev)) != 0 ||
 		    (rc = nc_json_kv(o, "time", when)) != 0 ||
 		    (rc = nc_buf_addstr(o, ",\"body\":")) != 0 ||
-		    (rc = nc_json_str(o, (const char *)body.p, body.len)) != 0)
+		    (rc = nc_json_str(o, (const char *)text, textlen)) != 0 ||
+		    (natt && (rc = fmt_files(s, mseq, att, natt, 1, "", o)) != 0))
 			goto done;
 		if (history && ((rc = nc_json_kv(o, "dir", dir ? "out" : "in")) != 0 ||
 		    (rc = nc_json_kv(o, "status", status)) != 0))
@@ -145,8 +219,11 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 			rc = nc_buf_printf(&pre, "%s > %s: ", self, peer);
 		else
 			rc = nc_buf_printf(&pre, "%s: ", peer);
-		if (rc == 0 && (rc = nc_buf_nul(&pre)) == 0)
-			rc = text_lines(o, (const char *)pre.p, body.p, body.len);
+		if (rc == 0 && (rc = nc_buf_nul(&pre)) == 0 && (textlen > 0 ||
+		    natt == 0))
+			rc = text_lines(o, (const char *)pre.p, text, textlen);
+		if (rc == 0 && natt)
+			rc = fmt_files(s, mseq, att, natt, 0, (const char *)pre.p, o);
 	}
 done:
 	nc_buf_free(&body);
@@ -441,10 +518,10 @@ nc_history_print(nc_state *s, const nc_view *v, FILE *out, int64_t *pos)
 		sqlite3_bind_text(st, 4, v->peer, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		nc_buf_reset(&line);   /* JSON objects start on an empty one */
-		if ((rc = fmt_row(s, st, sqlite3_column_int64(st, 7), v->json, 1,
+		if ((rc = fmt_row(s, st, sqlite3_column_int64(st, 9), v->json, 1,
 		    &line)) != 0 || (rc = nc_buf_add(&o, line.p, line.len)) != 0)
 			break;
-		last = sqlite3_column_int64(st, 7);
+		last = sqlite3_column_int64(st, 9);
 		if (o.len >= 8192) {
 			if ((rc = emit(out, &o)) != 0)
 				break;

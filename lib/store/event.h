@@ -12,6 +12,10 @@
 
 #include "state.h"
 
+/* kv keys NC_SAVED_KEY "SEQ/I": where nc-recv --save put attachment I
+ * of message SEQ (a secret: a file name). */
+#define NC_SAVED_KEY "saved/"
+
 /* Record an event (inside the caller's transaction, if any). msg: the
  * message row for "message" events, else 0. */
 int nc_event_add(nc_state *s, const char *type, const char *id,

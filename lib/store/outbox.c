@@ -22,6 +22,13 @@ int
 nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
     const uint8_t *body, size_t n, int64_t ttl)
 {
+	return nc_outbox_add_files(s, msgid, peer, body, n, ttl, 0);
+}
+
+int
+nc_outbox_add_files(nc_state *s, const char *msgid, const char *peer,
+    const uint8_t *body, size_t n, int64_t ttl, int files)
+{
 	sqlite3_stmt *st;
 	nc_buf ct = NC_BUF_INIT;
 	char row[600];
@@ -33,8 +40,9 @@ nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
 		return rc;
 	if ((rc = nc_state_seal(s, "message", row, body, n, &ct)) != 0 ||
 	    (rc = nc_state_prep(s, &st, "INSERT INTO message(id, dir, peer, dev,"
-	    " time, body, status) VALUES (?, 1, ?, '', ?, ?, ?)")) != 0)
+	    " time, body, status, files) VALUES (?, 1, ?, '', ?, ?, ?, ?)")) != 0)
 		goto fail;
+	sqlite3_bind_int(st, 6, files != 0);
 	/* ttl < 0: exported armored, never queued. */
 	sqlite3_bind_text(st, 5, ttl < 0 ? "armored" : "queued", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 1, msgid, -1, SQLITE_STATIC);
@@ -193,6 +201,25 @@ sent_copy(nc_state *s, const char *id, const nc_buf *text, nc_buf *out)
 	return nc_sent_encode(out, tov, n, text->p, text->len);
 }
 
+/* 1 if message id to peer carries files (its body an attachment
+ * payload), 0 if not, -rc. */
+static int
+has_files(nc_state *s, const char *peer, const char *id)
+{
+	sqlite3_stmt *st;
+	int files = 0, rc;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT files FROM message WHERE dir = 1"
+	    " AND peer = ? AND id = ?")) != 0)
+		return -rc;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		files = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return files;
+}
+
 /* The payload of sent message id to peer (`from`: the peer of the message
  * row it was read from; they differ for a copy to our own devices, whose
  * body is in copy). */
@@ -206,7 +233,10 @@ load_payload(nc_state *s, const nc_self *self, const char *peer,
 
 	snprintf(row, sizeof row, "1/%s/%s", from, id);
 	memset(pl, 0, sizeof *pl);
-	pl->type = own ? NC_PL_SENT : NC_PL_TEXT;
+	if ((rc = has_files(s, from, id)) < 0)
+		return -rc;
+	pl->type = rc ? (own ? NC_PL_SENT_FILES : NC_PL_FILES) :
+	    (own ? NC_PL_SENT : NC_PL_TEXT);
 	pl->time = (uint64_t)time;
 	nc_buf_reset(body);
 	nc_buf_reset(copy);

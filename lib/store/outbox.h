@@ -18,6 +18,11 @@
 int nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
     const uint8_t *body, size_t n, int64_t ttl)
 	__attribute__((warn_unused_result));
+/* The same for a message with files: body is an attachment payload
+ * (media.h), sent as payload type 5 (6 to our own devices). */
+int nc_outbox_add_files(nc_state *s, const char *msgid, const char *peer,
+    const uint8_t *body, size_t n, int64_t ttl, int files)
+	__attribute__((warn_unused_result));
 
 /* Queue a copy of message msgid (already added for its recipients) for
  * our own other devices: an outbox row for our own address. */

@@ -15,6 +15,7 @@
 #include "gap.h"
 #include "held.h"
 #include "hex.h"
+#include "media.h"
 #include "relayc.h"
 #include "session.h"
 #include "wire.h"
@@ -546,24 +547,40 @@ done:
 	return st;
 }
 
+/* A message's body: UTF-8 text, or (files) an attachment payload. */
+static int
+body_ok(const uint8_t *p, size_t n, int files)
+{
+	static _Thread_local nc_media_attach a[NC_MEDIA_ATTACH_MAX];
+	const uint8_t *t;
+	size_t na, tn;
+
+	if (files ? nc_media_attach_dec(a, &na, &t, &tn, p, n) != 0 :
+	    !nc_utf8_valid(p, n))
+		return nc_fail(NC_ESECURITY, files ? "malformed attachments" :
+		    "message text is not UTF-8");
+	return 0;
+}
+
 static int
 store_text(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
 {
 	sqlite3_stmt *st;
 	nc_buf ct = NC_BUF_INIT;
 	char id[33], dev[33], row[600];
-	int rc;
+	int rc, files = pl->type == NC_PL_FILES;
 
-	if (!nc_utf8_valid(pl->body, pl->bodylen))
-		return nc_fail(NC_ESECURITY, "message text is not UTF-8");
+	if ((rc = body_ok(pl->body, pl->bodylen, files)) != 0)
+		return rc;
 	nc_hex_encode(id, pl->id, 16);
 	nc_hex_encode(dev, u->cert.who.dev, 16);
 	snprintf(row, sizeof row, "0/%s/%s", u->cert.who.user, id);
 	if ((rc = nc_state_seal(s, "message", row, pl->body, pl->bodylen, &ct)) != 0 ||
 	    (rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO message(id, dir,"
-	    " peer, dev, time, body, status) VALUES (?, 0, ?, ?, ?, ?,"
-	    " 'received')")) != 0)
+	    " peer, dev, time, body, status, files) VALUES (?, 0, ?, ?, ?, ?,"
+	    " 'received', ?)")) != 0)
 		goto done;
+	sqlite3_bind_int(st, 6, files);
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, u->cert.who.user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
@@ -601,14 +618,14 @@ store_sent(nc_state *s, const nc_self *self, const nc_unsealed *u,
 	nc_buf ct = NC_BUF_INIT;
 	char id[33], dev[33], row[600];
 	uint16_t i;
-	int rc = 0;
+	int rc = 0, files = pl->type == NC_PL_SENT_FILES;
 
 	if (strcmp(u->cert.who.user, self->addr) != 0)
 		return nc_fail(NC_ESECURITY, "a sent copy from another user");
 	if (nc_sent_decode(&sc, pl->body, pl->bodylen) != 0)
 		return nc_fail(NC_ESECURITY, "%s", nc_errmsg());
-	if (!nc_utf8_valid(sc.text, sc.textlen))
-		return nc_fail(NC_ESECURITY, "message text is not UTF-8");
+	if ((rc = body_ok(sc.text, sc.textlen, files)) != 0)
+		return rc;
 	nc_hex_encode(id, pl->id, 16);
 	nc_hex_encode(dev, u->cert.who.dev, 16);
 	for (i = 0; i < sc.nto && rc == 0; i++) {
@@ -616,9 +633,10 @@ store_sent(nc_state *s, const nc_self *self, const nc_unsealed *u,
 		nc_buf_reset(&ct);
 		if ((rc = nc_state_seal(s, "message", row, sc.text, sc.textlen,
 		    &ct)) != 0 || (rc = nc_state_prep(s, &st, "INSERT OR IGNORE"
-		    " INTO message(id, dir, peer, dev, time, body, status) VALUES"
-		    " (?, 1, ?, ?, ?, ?, 'sent')")) != 0)
+		    " INTO message(id, dir, peer, dev, time, body, status, files)"
+		    " VALUES (?, 1, ?, ?, ?, ?, 'sent', ?)")) != 0)
 			break;
+		sqlite3_bind_int(st, 6, files);
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, sc.to[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
@@ -705,9 +723,9 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 		    nc_errmsg());
 	if (which < 0)
 		goto done;
-	if (pl.type == NC_PL_TEXT)
+	if (pl.type == NC_PL_TEXT || pl.type == NC_PL_FILES)
 		rc = store_text(s, u, &pl);
-	else if (pl.type == NC_PL_SENT)
+	else if (pl.type == NC_PL_SENT || pl.type == NC_PL_SENT_FILES)
 		rc = store_sent(s, self, u, &pl);
 	else if (pl.type == NC_PL_RECEIPT)
 		rc = store_receipt(s, u, &pl);

@@ -109,6 +109,9 @@ static const char *migrations[] = {
 	"CREATE TABLE held(envid BLOB PRIMARY KEY, peer TEXT NOT NULL,"
 	"  dev BLOB NOT NULL, at INTEGER NOT NULL, spk INTEGER, otpk INTEGER,"
 	"  env BLOB NOT NULL);",
+	/* files = 1: body is an attachment payload (media.h: the links and
+	 * the text), payload types 5 and 6 on the wire */
+	"ALTER TABLE message ADD COLUMN files INTEGER NOT NULL DEFAULT 0;",
 };
 
 int

@@ -46,13 +46,15 @@ attach(const uint8_t *data, size_t size)
 {
 	static nc_media_attach a[NC_MEDIA_ATTACH_MAX], b[NC_MEDIA_ATTACH_MAX];
 	nc_buf out = NC_BUF_INIT;
-	size_t n, m;
+	const uint8_t *t, *t2;
+	size_t n, m, tn, tn2;
 
-	if (nc_media_attach_dec(a, &n, data, size) == 0) {
+	if (nc_media_attach_dec(a, &n, &t, &tn, data, size) == 0) {
 		if (n < 1 || n > NC_MEDIA_ATTACH_MAX ||
-		    nc_media_attach_enc(&out, a, n) != 0 || out.len != size ||
+		    nc_media_attach_enc(&out, a, n, t, tn) != 0 || out.len != size ||
 		    memcmp(out.p, data, size) != 0 ||
-		    nc_media_attach_dec(b, &m, out.p, out.len) != 0 || m != n)
+		    nc_media_attach_dec(b, &m, &t2, &tn2, out.p, out.len) != 0 ||
+		    m != n || tn2 != tn || memcmp(t, t2, tn) != 0)
 			abort();
 	}
 	nc_buf_free(&out);

@@ -513,10 +513,25 @@ kat(void)
 	snprintf(a[0].name, sizeof a[0].name, "kat.bin");
 	snprintf(a[0].type, sizeof a[0].type, "application/octet-stream");
 	a[0].size = sizeof content;
-	CHECK_INT(nc_media_attach_enc(&ab, a, 1), 0);
+	CHECK_INT(nc_media_attach_enc(&ab, a, 1, (const uint8_t *)"h\xc3\xa9", 3), 0);
 	kat_hex("attach", ab.p, ab.len);
-	CHECK_INT(nc_media_attach_dec(a2, &n, ab.p, ab.len), 0);
-	CHECK(n == 1 && strcmp(a2[0].link, link) == 0 && a2[0].size == sizeof content);
+	{
+		const uint8_t *t;
+		size_t tn;
+
+		CHECK_INT(nc_media_attach_dec(a2, &n, &t, &tn, ab.p, ab.len), 0);
+		CHECK(n == 1 && strcmp(a2[0].link, link) == 0 &&
+		    a2[0].size == sizeof content && tn == 3 && memcmp(t, "h\xc3\xa9", 3) == 0);
+		/* no text, a text that is not UTF-8, one byte more: */
+		nc_buf_reset(&ab);
+		CHECK_INT(nc_media_attach_enc(&ab, a, 1, NULL, 0), 0);
+		CHECK_INT(nc_media_attach_dec(a2, &n, &t, &tn, ab.p, ab.len), 0);
+		CHECK(tn == 0 && t != NULL);
+		CHECK_INT(nc_buf_add(&ab, "x", 1), 0);
+		CHECK(nc_media_attach_dec(a2, &n, &t, &tn, ab.p, ab.len) != 0);
+		nc_buf_reset(&ab);
+		CHECK(nc_media_attach_enc(&ab, a, 1, (const uint8_t *)"\xff", 1) != 0);
+	}
 	nc_buf_free(&ct);
 	nc_buf_free(&pt);
 	nc_buf_free(&ab);

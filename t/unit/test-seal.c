@@ -49,7 +49,7 @@ payloads(void)
 	for (size_t i = 0; i < b.len; i++)
 		bad += nc_payload_decode(&q, b.p, i) == NC_EDATA;
 	CHECK_INT(bad, (long long)b.len);
-	b.p[1] = 5;   /* 4 is a sent copy now; 5 is unknown */
+	b.p[1] = 7;   /* 5 and 6 carry files now (media.h); 7 is unknown */
 	CHECK_INT(nc_payload_decode(&q, b.p, b.len), NC_EDATA);
 	nc_buf_reset(&b);
 	/* Receipts carry acknowledged ids, and only receipts do. */
