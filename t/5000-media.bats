@@ -39,7 +39,7 @@ blobfile() {
 # chunks themselves must catch a change, not the hash).
 relink() {
 	local h n
-	h=$(b2sum -l 256 "$2" | cut -d' ' -f1)
+	h=$("$NC_BIN/t/nc-forge-media" hash "$2")
 	n=$(stat -c %s "$2")
 	echo "$1" | sed -E "s/&h=[0-9a-f]{64}&n=[0-9]+$/\&h=$h\&n=$n/"
 }

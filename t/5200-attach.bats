@@ -111,10 +111,10 @@ json_field() {
 	local name link
 	mkdir -p "$BATS_TEST_TMPDIR/fake"
 	for name in "../x" "/etc/passwd" "a$(printf '\033')[2Jb" ".." "sub/x"; do
-		link=$(printf 'evil' | "$NC_BIN/t/nc-forge-attach" file "$RELAY_URL_a" "$name" "$BATS_TEST_TMPDIR/ct")
+		link=$(printf 'evil' | "$NC_BIN/t/nc-forge-media" file "$RELAY_URL_a" "$name" "$BATS_TEST_TMPDIR/ct")
 		curl -sf -T "$BATS_TEST_TMPDIR/ct" -H "X-NC-Delete-Hash: $(printf '%064d' 0)" \
 		    "${link%%#*}" >/dev/null
-		NC_HOME=$W/alice "$NC_BIN/t/nc-forge-attach" send "$link" innocent.txt bob@b.test
+		NC_HOME=$W/alice "$NC_BIN/t/nc-forge-media" send "$link" innocent.txt bob@b.test
 		run --separate-stderr as bob nc-recv --save "$SAVE"
 		[ "$status" -eq 1 ]
 		[[ "$output" == "alice@a.test: [file] innocent.txt (1 bytes): nc-media get '$link'" ]]
@@ -126,7 +126,7 @@ json_field() {
 	done
 	# the announced name itself must be one the format allows: such a
 	# message is refused whole (a forged list), nothing stored
-	run env NC_HOME="$W/alice" "$NC_BIN/t/nc-forge-attach" send "$link" "../x" bob@b.test
+	run env NC_HOME="$W/alice" "$NC_BIN/t/nc-forge-media" send "$link" "../x" bob@b.test
 	[ "$status" -ne 0 ]
 }
 

@@ -114,10 +114,42 @@ nc_media_ctsize(uint64_t p)
 
 /* ---- encryption ---- */
 
+/* The link's hash covers the stream header and, of every chunk c of len
+ * bytes, its authentication: the encrypted tag byte c[0] and the 16-byte
+ * MAC c[len - 16 .. len) - 17 bytes a chunk, so that it costs nothing
+ * beside the encryption (hashing all of the ciphertext cost twice the
+ * encryption). */
+static void
+hash_chunk(crypto_generichash_state *h, const uint8_t *c, size_t len)
+{
+	uint8_t a[NC_MEDIA_ABYTES];
+
+	a[0] = c[0];
+	memcpy(a + 1, c + len - (NC_MEDIA_ABYTES - 1), NC_MEDIA_ABYTES - 1);
+	crypto_generichash_update(h, a, sizeof a);
+}
+
+void
+nc_media_hash(uint8_t out[32], const uint8_t *ct, size_t n)
+{
+	crypto_generichash_state h;
+	size_t off = n < NC_MEDIA_HDRBYTES ? n : NC_MEDIA_HDRBYTES;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, ct, off);
+	while (off < n) {
+		size_t k = n - off < NC_MEDIA_CTCHUNK ? n - off : NC_MEDIA_CTCHUNK;
+
+		if (k > NC_MEDIA_ABYTES)
+			hash_chunk(&h, ct + off, k);
+		off += k;
+	}
+	crypto_generichash_final(&h, out, 32);
+}
+
 static int
 emit_ct(nc_media_enc *e, const uint8_t *p, size_t n)
 {
-	crypto_generichash_update(&e->h, p, n);
 	e->ctlen += n;
 	return e->out(e->ctx, p, n);
 }
@@ -139,6 +171,7 @@ nc_media_enc_init(nc_media_enc *e, const uint8_t key[32], nc_media_sink out,
 	 * then exactly init_pull's derivation of the state from it. */
 	nc_random(hdr, sizeof hdr);
 	crypto_secretstream_xchacha20poly1305_init_pull(&e->st, hdr, key);
+	crypto_generichash_update(&e->h, hdr, sizeof hdr);
 	return emit_ct(e, hdr, sizeof hdr);
 }
 
@@ -152,6 +185,7 @@ flush(nc_media_enc *e, unsigned char tag)
 	{
 		size_t n = e->fill + NC_MEDIA_ABYTES;
 
+		hash_chunk(&e->h, e->buf, n);
 		e->fill = 0;
 		return e->err = emit_ct(e, e->buf, n);
 	}
@@ -295,6 +329,8 @@ chunk(nc_media_dec *d, size_t len)
 	size_t keep, emit, e1, e2, total;
 	int rc;
 
+	if (len > NC_MEDIA_ABYTES)
+		hash_chunk(&d->h, d->ct, len);
 	if (len <= NC_MEDIA_ABYTES ||
 	    crypto_secretstream_xchacha20poly1305_pull(&d->st, m, &mlen, &tag,
 	    d->ct, len, NULL, 0) != 0)
@@ -329,7 +365,6 @@ nc_media_dec_feed(nc_media_dec *d, const uint8_t *p, size_t n)
 {
 	int rc;
 
-	crypto_generichash_update(&d->h, p, n);
 	while (n > 0) {
 		size_t k;
 
@@ -346,6 +381,7 @@ nc_media_dec_feed(nc_media_dec *d, const uint8_t *p, size_t n)
 			d->ctin += k;
 			if (d->hdrfill < NC_MEDIA_HDRBYTES)
 				continue;
+			crypto_generichash_update(&d->h, d->hdr, NC_MEDIA_HDRBYTES);
 			if (crypto_secretstream_xchacha20poly1305_init_pull(&d->st,
 			    d->hdr, d->key) != 0)
 				return nc_fail(NC_ESECURITY, "media: bad stream header");
@@ -376,17 +412,22 @@ nc_media_dec_end(nc_media_dec *d, const uint8_t hash[32], nc_media_meta *m)
 	uint64_t total;
 	int rc;
 
-	crypto_generichash_final(&d->h, h, 32);
-	if (sodium_memcmp(h, hash, 32) != 0)
-		return nc_fail(NC_ESECURITY, "media: the file's hash is not the "
-		    "link's (the file was changed, cut or extended)");
+	/* The last chunk (not a full one) hashed first. A chunk that does
+	 * not authenticate is said as such; so is a hash that is not the
+	 * link's, before anything else. */
 	if (!d->final && d->started && d->ctfill > 0) {
 		size_t n = d->ctfill;
 
 		d->ctfill = 0;
-		if ((rc = chunk(d, n)) != 0)
-			return rc;
-	}
+		rc = chunk(d, n);
+	} else
+		rc = 0;
+	crypto_generichash_final(&d->h, h, 32);
+	if (rc == 0 && sodium_memcmp(h, hash, 32) != 0)
+		return nc_fail(NC_ESECURITY, "media: the file's hash is not the "
+		    "link's (the file was changed, cut or extended)");
+	if (rc != 0)
+		return rc;
 	if (!d->final)
 		return nc_fail(NC_ESECURITY, "media: the file ends before its "
 		    "final chunk (truncated)");

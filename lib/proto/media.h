@@ -8,8 +8,10 @@
  * the last one shorter or equal and tagged FINAL. The plaintext is the
  * content, zero padding, and the file header (name, type, size) at its
  * end, so a stream of unknown length can be encrypted in one pass; its
- * length is padme(size + header length). The BLAKE2b-256 of all the
- * ciphertext travels in the link beside the key. */
+ * length is padme(size + header length). The link carries, beside the
+ * key, the BLAKE2b-256 of the stream header and of every chunk's 17
+ * authentication bytes (its first byte, the encrypted tag, and its last
+ * 16, the MAC), in order: computed in the same pass as the encryption. */
 #ifndef NC_MEDIA_H
 #define NC_MEDIA_H
 
@@ -61,6 +63,10 @@ int nc_media_meta_dec(nc_media_meta *m, const uint8_t *p, size_t n)
 uint64_t nc_media_padme(uint64_t len);
 /* Ciphertext bytes for a plaintext (content + padding + header) of p. */
 uint64_t nc_media_ctsize(uint64_t p);
+
+/* The link's hash of a whole ciphertext ct[0..n) in memory (what the
+ * encryptor computes as it goes; for tests and tools). */
+void nc_media_hash(uint8_t out[32], const uint8_t *ct, size_t n);
 
 /* Output of the encryptor and decryptor: 0 to go on, else an nc_err that
  * the call returns. */

@@ -186,6 +186,29 @@ decrypt(const uint8_t *ct, size_t n, const uint8_t k[32], const uint8_t hash[32]
 	return rc;
 }
 
+/* The link's hash of ct[0..n) as protocol.md 2.11 says, written apart
+ * from media.c: the stream header, then each chunk's first byte and last
+ * 16 (a piece shorter than 17 bytes at the end counts whole). */
+static void
+link_hash(uint8_t out[32], const uint8_t *ct, size_t n)
+{
+	crypto_generichash_state h;
+	size_t off = n < NC_MEDIA_HDRBYTES ? n : NC_MEDIA_HDRBYTES;
+
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, ct, off);
+	while (off < n) {
+		size_t k = n - off < NC_MEDIA_CTCHUNK ? n - off : NC_MEDIA_CTCHUNK;
+
+		if (k >= 17) {
+			crypto_generichash_update(&h, ct + off, 1);
+			crypto_generichash_update(&h, ct + off + k - 16, 16);
+		}
+		off += k;
+	}
+	crypto_generichash_final(&h, out, 32);
+}
+
 /* Decrypt with the hash made to match ct: what the chunks alone refuse. */
 static int
 decrypt_any(const uint8_t *ct, size_t n)
@@ -195,7 +218,7 @@ decrypt_any(const uint8_t *ct, size_t n)
 	nc_media_meta m;
 	int rc;
 
-	crypto_generichash(h, 32, ct, n, NULL, 0);
+	link_hash(h, ct, n);
 	rc = decrypt(ct, n, key, h, 4096, &pt, &m);
 	nc_buf_free(&pt);
 	return rc;
@@ -331,7 +354,7 @@ raw_stream(nc_buf *ct, uint8_t hash[32], const uint8_t *p, size_t n,
 		CHECK_INT(nc_buf_add(ct, c, k + NC_MEDIA_ABYTES), 0);
 		off += k;
 	} while (off < n);
-	crypto_generichash(hash, 32, ct->p, ct->len, NULL, 0);
+	link_hash(hash, ct->p, ct->len);
 	free(c);
 }
 
@@ -480,6 +503,14 @@ kat(void)
 	kat_hex("chunk0_first64", ct.p + NC_MEDIA_HDRBYTES, 64);
 	kat_hex("last64", ct.p + ct.len - 64, 64);
 	kat_hex("hash", hash, 32);
+	{   /* the hash as protocol.md 2.11 defines it, computed apart */
+		uint8_t want[32];
+
+		link_hash(want, ct.p, ct.len);
+		CHECK(memcmp(want, hash, 32) == 0);
+		nc_media_hash(want, ct.p, ct.len);
+		CHECK(memcmp(want, hash, 32) == 0);
+	}
 	CHECK_INT(decrypt(ct.p, ct.len, key, hash, 777, &pt, &m), 0);
 	CHECK(pt.len == sizeof content && memcmp(pt.p, content, sizeof content) == 0);
 	{   /* libsodium alone reads the first chunk: a plain secretstream */

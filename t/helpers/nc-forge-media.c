@@ -1,11 +1,15 @@
-/* nc-forge-attach - a hostile sender for the attachment tests
- * (t/5200-attach.bats): files whose header carries a name no honest
- * client writes, and messages naming any link.
- *   nc-forge-attach file BASEURL NAME CTFILE < CONTENT
+/* nc-forge-media - a hostile sender for the media tests (t/5000-media.bats,
+ * t/5200-attach.bats): files whose header carries a name no honest client
+ * writes, messages naming any link, and the link hash of any bytes.
+ *   nc-forge-media hash CTFILE
+ *       the link's hash of CTFILE (protocol.md 2.11: the stream header,
+ *       then each chunk's first byte and last 16), written here apart from
+ *       lib/proto/media.c
+ *   nc-forge-media file BASEURL NAME CTFILE < CONTENT
  *       encrypt CONTENT under a fresh key with the raw header name NAME
  *       (no check: "../x", "/etc/passwd", control characters), write the
  *       ciphertext to CTFILE and print its link at BASEURL (a random id)
- *   nc-forge-attach send LINK NAME USER@DOMAIN
+ *   nc-forge-media send LINK NAME USER@DOMAIN
  *       send, from NC_HOME, a message with no text whose one attachment
  *       is LINK, announced as NAME (nc_send, as nc-send --attach does) */
 #include <stdio.h>
@@ -109,16 +113,47 @@ send_link(const char *link, const char *name, const char *to)
 	return rc < 0 ? -rc : rc;
 }
 
+static int
+hash(const char *ctfile)
+{
+	static uint8_t c[NC_MEDIA_CTCHUNK];
+	crypto_generichash_state h;
+	uint8_t out[32];
+	char hex[65];
+	FILE *f = fopen(ctfile, "rb");
+	size_t k;
+
+	if (f == NULL || fread(c, 1, NC_MEDIA_HDRBYTES, f) != NC_MEDIA_HDRBYTES)
+		return 1;
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, c, NC_MEDIA_HDRBYTES);
+	while ((k = fread(c, 1, sizeof c, f)) > 0) {
+		if (k < 17)
+			return 1;
+		crypto_generichash_update(&h, c, 1);
+		crypto_generichash_update(&h, c + k - 16, 16);
+	}
+	fclose(f);
+	crypto_generichash_final(&h, out, 32);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", out[i]);
+	puts(hex);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	if (nc_cli_init("nc-forge-attach") != 0)
+	if (nc_cli_init("nc-forge-media") != 0)
 		return 70;
+	if (argc == 3 && strcmp(argv[1], "hash") == 0)
+		return hash(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "file") == 0)
 		return forge(argv[2], argv[3], argv[4]);
 	if (argc == 5 && strcmp(argv[1], "send") == 0)
 		return send_link(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: nc-forge-attach file BASEURL NAME CTFILE < CONTENT\n"
-	    "       nc-forge-attach send LINK NAME USER@DOMAIN\n");
+	fprintf(stderr, "usage: nc-forge-media hash CTFILE\n"
+	    "       nc-forge-media file BASEURL NAME CTFILE < CONTENT\n"
+	    "       nc-forge-media send LINK NAME USER@DOMAIN\n");
 	return 64;
 }
