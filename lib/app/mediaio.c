@@ -929,7 +929,9 @@ candidate(char *out, size_t max, const char *dir, const char *name, int k)
 
 	if (dot == NULL || dot == name)
 		dot = name + strlen(name);
-	snprintf(suf, sizeof suf, k ? "-%d" : "", k);
+	suf[0] = '\0';
+	if (k)
+		snprintf(suf, sizeof suf, "-%d", k);
 	bl = (size_t)(dot - name);
 	el = strlen(dot);
 	room = NC_MEDIA_NAME_MAX - strlen(suf);
