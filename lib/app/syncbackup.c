@@ -130,7 +130,8 @@ record(run *u, const char *id, const uint8_t fp[32], build_fn build, const void 
 	snprintf(e->id, sizeof e->id, "%s", id);
 	memcpy(e->fp, fp, 32);
 	snprintf(key.id, sizeof key.id, "%s", id);
-	o = u->a ? NULL : bsearch(&key, u->old, u->nold, sizeof *u->old, cmp_ent);
+	o = u->a || u->nold == 0 ? NULL :
+	    bsearch(&key, u->old, u->nold, sizeof *u->old, cmp_ent);
 	if (o && sodium_memcmp(o->fp, fp, 32) == 0) {
 		memcpy(e->hid, o->hid, 32);
 		memcpy(e->hash, o->hash, 32);
@@ -761,7 +762,8 @@ src_record(source *src, const uint8_t token[32], const uint8_t hash[32], nc_buf 
 	if (src->r)
 		return nc_relay_backup_record(src->r, src->name, token, hash, out);
 	memcpy(key.hash, hash, 32);
-	if ((a = bsearch(&key, src->recs, src->nrecs, sizeof *src->recs, cmp_arec)) == NULL)
+	if (src->nrecs == 0 ||
+	    (a = bsearch(&key, src->recs, src->nrecs, sizeof *src->recs, cmp_arec)) == NULL)
 		return nc_fail(NC_ENOUSER, "not in the archive");
 	return nc_buf_add(out, a->b.p, a->b.len);
 }
@@ -864,7 +866,7 @@ apply_contact(nc_state *s, const char *self_addr, const nc_buf *d, nc_sync_resto
 	nc_dec_check(&dec, version <= INT64_MAX && first <= INT64_MAX, "contact numbers");
 	if ((rc = nc_dec_end(&dec, "contact record")) != 0)
 		return rc;
-	if (strcmp(user, self_addr) == 0)
+	if (s == NULL || strcmp(user, self_addr) == 0)
 		return 0;
 	if ((rc = nc_state_prep(s, &st, "INSERT OR REPLACE INTO contact(user, identity,"
 	    " devlist, version, changed, new_devlist, verified, first_seen)"
@@ -913,8 +915,8 @@ apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
 		nc_get_str(&dec, status, 32);
 		nc_dec_check(&dec, (dir == 0 || dir == 1) && t <= INT64_MAX && id[0] && peer[0],
 		    "history message");
-		if (dec.err)
-			break;
+		if (dec.err || s == NULL)
+			continue;
 		snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
 		nc_buf_reset(&ct);
 		if ((rc = nc_state_seal(s, "message", row, body, bn, &ct)) != 0 ||
@@ -961,7 +963,7 @@ apply_settings(nc_state *s, const nc_buf *d)
 		known = 0;
 		for (int j = 0; settings[j]; j++)
 			known |= strcmp(settings[j], k) == 0;
-		if (dec.err == 0 && known)
+		if (dec.err == 0 && known && s != NULL)
 			rc = nc_state_put(s, k, v, vn);
 	}
 	if (rc == 0)
@@ -981,7 +983,7 @@ apply_meta(const nc_buf *d, const char *addr, nc_sync_restored *out)
 	out->time = nc_get_u64(&dec);
 	if (nc_dec_end(&dec, "meta record") != 0)
 		return NC_EDATA;
-	if (strcmp(who, addr) != 0)
+	if (addr && strcmp(who, addr) != 0)
 		return nc_fail(NC_ESECURITY, "backup: made for %s, not %s", who, addr);
 	return 0;
 }
@@ -1006,6 +1008,24 @@ apply_config(const char *home, const nc_buf *d)
 	if (rc != 0)
 		unlink(tmp);
 	return rc;
+}
+
+int
+nc_sync_record_check(const char *id, const uint8_t *p, size_t n)
+{
+	nc_sync_restored out;
+	nc_buf d = { (uint8_t *)p, n, n, 0 };
+
+	memset(&out, 0, sizeof out);
+	if (strncmp(id, "contact/", 8) == 0)
+		return apply_contact(NULL, "", &d, &out);
+	if (strncmp(id, "hist/", 5) == 0)
+		return apply_history(NULL, &d, &out);
+	if (strcmp(id, "settings") == 0)
+		return apply_settings(NULL, &d);
+	if (strcmp(id, "meta") == 0)
+		return apply_meta(&d, NULL, &out);
+	return 0;
 }
 
 /* Everything but the identity (taken by the join) into the new state. */
@@ -1152,10 +1172,16 @@ restore_from(source *src, const char *home, const char *addr, const char *code,
 		goto out;
 	out->counter = m.counter;
 	out->records = m.n;
-	for (uint32_t i = 0; i < m.n; i++)
-		if (strcmp(v[i].id, "meta") == 0 && (rc = apply_meta(&v[i].data, addr,
-		    out)) != 0)
+	for (uint32_t i = 0; i < m.n; i++) {
+		if (strcmp(v[i].id, "meta") == 0)
+			rc = apply_meta(&v[i].data, addr, out);
+		else
+			rc = nc_sync_record_check(v[i].id, v[i].data.p, v[i].data.len);
+		if (rc != 0) {
+			rc = nc_fail(rc, "backup: record %s: %s", v[i].id, nc_errmsg());
 			goto out;
+		}
+	}
 	/* All checked: now this home becomes a device of the user. */
 	if ((rc = nc_account_join_id(home, addr, id, &s)) != 0)
 		goto out;

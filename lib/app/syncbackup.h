@@ -64,6 +64,11 @@ int nc_sync_restore(const char *home, const char *addr, const char *code,
 int nc_sync_import(const char *home, const char *file, const char *code,
     uint64_t min_counter, nc_sync_restored *out) __attribute__((warn_unused_result));
 
+/* Decode a record's data as restore does, writing nothing: 0 or NC_EDATA
+ * (every record is checked so before a restore writes anything). */
+int nc_sync_record_check(const char *id, const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+
 /* The sub-commands (cmd/nc-sync.c): argv[0] is the sub-command's name;
  * errors printed; the exit code returned. */
 int nc_sync_cmd_backup(int argc, char **argv);

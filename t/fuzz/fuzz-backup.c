@@ -13,6 +13,33 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The relay's slot (protocol.md 1.9): a head decodes strictly and encodes
+ * back to the same bytes; a keys part finds only what it holds; a
+ * manifest parses (unsigned) as it verifies. */
+static void
+slot(int kind, const uint8_t *p, size_t n)
+{
+	static nc_backup_head h;
+	nc_backup_manifest m;
+	nc_buf out = NC_BUF_INIT;
+	const uint8_t *w;
+	size_t wn;
+	char user[401];
+
+	if (kind == 0 && nc_backup_head_decode(&h, p, n) == 0) {
+		if (nc_backup_head_encode(&out, &h) != 0 || out.len != n ||
+		    memcmp(out.p, p, n) != 0)
+			abort();
+	} else if (kind == 1 && n >= 32 &&
+	    nc_backup_keys_find(p + 32, n - 32, p, &w, &wn) == 0) {
+		if (w < p + 32 || w + wn > p + n || wn == 0 || wn > NC_BACKUP_WRAPPED_MAX ||
+		    memcmp(w - 34, p, 32) != 0)
+			abort();
+	} else if (kind == 2 && nc_backup_manifest_parse(&m, user, p, n) == 0)
+		nc_backup_manifest_free(&m);
+	nc_buf_free(&out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -32,6 +59,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
+	if (data[0] >= 0xf0 && data[0] <= 0xf2) {
+		slot(data[0] - 0xf0, data + 1, size - 1);
+		return 0;
+	}
 	switch (data[0] % 4) {
 	case 0:
 		if (nc_backup_manifest_verify(&m, data + 1, size - 1, "alice@a.test", pk, 0) == 0)
