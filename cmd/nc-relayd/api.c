@@ -46,6 +46,7 @@ static const struct route {
 	{ "PUT", "v1/users/*/devices/*/prekeys", h_prekeys_put, B_PREKEYS },
 	{ "GET", "v1/users/*/devices/*/prekeys", h_prekeys_get, B_NONE },
 	{ "POST", "v1/users/*/prekeys/claim", h_claim, B_CLAIM },
+	{ "POST", "v1/users/*/devices/*/counter", h_counter, B_SMALL },
 	{ "PUT", "v1/users/*/devices/*/mailbox/*", h_mail_put, B_ENVELOPE },
 	{ "POST", "v1/users/*/deliver", h_deliver, B_DELIVER },
 	{ "GET", "v1/users/*/devices/*/mailbox", h_mail_list, B_NONE },

@@ -39,6 +39,7 @@ int unsigned_req_joining(struct call *c, const char *user, const uint8_t *dev,
     const nc_devlist *joining);
 
 void h_register(struct call *c);
+void h_counter(struct call *c);
 void h_challenge(struct call *c);
 void h_add_device(struct call *c);
 void h_opaque_reg(struct call *c);

@@ -128,6 +128,32 @@ h_prekeys_get(struct call *c)
 		reply(c->a, 200);
 }
 
+/* A device's counter (protocol.md 1.10): only the device itself moves it. */
+void
+h_counter(struct call *c)
+{
+	const char *user = c->seg[2];
+	struct nc_counter_req q;
+	struct nc_counter cur;
+	uint8_t dev[NC_DEVID_LEN];
+	int rc;
+
+	if (bad_user(c, user) || bad_id(c, c->seg[4], dev) ||
+	    unsigned_req(c, user, dev))
+		return;
+	if (nc_counter_req_dec(&q, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, nc_errmsg());
+		return;
+	}
+	rc = store_counter(c->r->store, user, dev, &q, &cur);
+	if (rc != ST_OK && rc != ST_CONFLICT)
+		fail_store(c->a, rc, "device");
+	else if (nc_counter_enc(&c->a->body, &cur) != 0)
+		fail(c->a, 503, "out of memory");
+	else
+		reply(c->a, rc == ST_OK ? 200 : 409);
+}
+
 /* One-time prekeys are claimed anonymously: unbounded, anyone could empty
  * a device's pool (the next session then runs without one). So claims are
  * also counted per target device - a token bucket per (user, device),

@@ -49,7 +49,10 @@ static const char *schema_sql =
 	"CREATE TABLE IF NOT EXISTS kt_nodes(level INTEGER, idx INTEGER, hash BLOB NOT NULL,"
 	" PRIMARY KEY(level, idx)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS kt_heads(size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
-	" time INTEGER NOT NULL, sig BLOB NOT NULL);";
+	" time INTEGER NOT NULL, sig BLOB NOT NULL);"
+	/* each device's counter (protocol.md 1.10): sessions that heal */
+	"CREATE TABLE IF NOT EXISTS counters(user TEXT, dev BLOB, n INTEGER NOT NULL,"
+	" tag BLOB NOT NULL, PRIMARY KEY(user, dev));";
 #define SCHEMA_VERSION 1
 
 static const char *sql[Q_MAX] = {
@@ -104,6 +107,11 @@ static const char *sql[Q_MAX] = {
 	[Q_OTPK_TAKE] = "DELETE FROM otpk WHERE rowid = (SELECT rowid FROM otpk"
 	    " WHERE user = ? AND dev = ? ORDER BY id LIMIT 1) RETURNING id, pk",
 	[Q_OTPK_DELUSER] = "DELETE FROM otpk WHERE user = ?",
+	[Q_OTPK_DELDEV] = "DELETE FROM otpk WHERE user = ? AND dev = ?",
+	[Q_CTR_GET] = "SELECT n, tag FROM counters WHERE user = ? AND dev = ?",
+	[Q_CTR_SET] = "INSERT INTO counters(user, dev, n, tag) VALUES (?, ?, ?, ?)"
+	    " ON CONFLICT(user, dev) DO UPDATE SET n = excluded.n, tag = excluded.tag",
+	[Q_CTR_DELUSER] = "DELETE FROM counters WHERE user = ?",
 	[Q_MAIL_HASH] = "SELECT hash FROM mail WHERE user = ? AND dev = ? AND envid = ?",
 	[Q_MAIL_INS] = "INSERT INTO mail(user, dev, envid, hash, received, env)"
 	    " VALUES (?, ?, ?, ?, ?, ?)",

@@ -140,6 +140,10 @@ int store_prekeys_put(struct store *s, const char *user, const uint8_t dev[NC_DE
     const struct nc_prekeys *k);
 int store_prekeys_count(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     struct nc_prekey_count *c);
+/* A device's counter, compared and set (relaymsg.h): ST_OK, out the new
+ * value; ST_CONFLICT, out the value held; ST_NOTFOUND, ST_GONE. */
+int store_counter(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const struct nc_counter_req *q, struct nc_counter *out);
 /* Atomically hands out one one-time prekey per device (q->n == 0: every
  * current device). Devices without a signed prekey are left out. */
 int store_claim(struct store *s, const char *user, const struct nc_claim_req *q,

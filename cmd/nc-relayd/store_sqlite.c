@@ -601,6 +601,7 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	OK(sqldb_exec(c, Q_BK_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_BKR_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_OPQ_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_CTR_DELUSER, "t", user));
 	if (ktdb_forget(c, user) != ST_OK)
 		return ST_ERR;
 	return ST_OK;
@@ -1327,6 +1328,63 @@ store_prekeys_count(struct store *s, const char *user, const uint8_t dev[NC_DEVI
 	}
 	rput(s, c);
 	return rc;
+}
+
+struct ctr {
+	const char *user;
+	const uint8_t *dev;
+	const struct nc_counter_req *q;
+	struct nc_counter *out;
+};
+
+/* Compare and set: (n, tag) becomes (n + 1, next); the same request again
+ * (its answer lost) finds (n + 1, next) and succeeds again. Otherwise
+ * ST_CONFLICT and out is what the relay holds. */
+static int
+j_counter(struct store *s, struct sqldb *c, void *arg)
+{
+	struct ctr *k = arg;
+	struct devstate d;
+	sqlite3_stmt *st;
+	int rc;
+
+	(void)s;
+	if ((rc = devstate(c, k->user, k->dev, &d)) != ST_OK)
+		return rc;
+	memset(k->out, 0, sizeof *k->out);
+	if ((st = sqldb_q(c, Q_CTR_GET, "tb", k->user, k->dev,
+	    (size_t)NC_DEVID_LEN)) == NULL)
+		return ST_ERR;
+	if ((rc = sqldb_step(st)) == SQLITE_ROW) {
+		k->out->n = (uint64_t)sqlite3_column_int64(st, 0);
+		if (sqldb_blob(st, 1, k->out->tag, 16) != 0)
+			rc = SQLITE_ERROR;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return ST_ERR;
+	if (k->out->n == k->q->cur.n + 1 &&
+	    memcmp(k->out->tag, k->q->next, 16) == 0)
+		return ST_OK;
+	if (k->out->n != k->q->cur.n || memcmp(k->out->tag, k->q->cur.tag, 16) != 0)
+		return ST_CONFLICT;
+	k->out->n = k->q->cur.n + 1;
+	memcpy(k->out->tag, k->q->next, 16);
+	OK(sqldb_exec(c, Q_CTR_SET, "tbib", k->user, k->dev, (size_t)NC_DEVID_LEN,
+	    (int64_t)k->out->n, k->out->tag, (size_t)16));
+	if (k->q->flags & NC_COUNTER_DROP_OTPK)
+		OK(sqldb_exec(c, Q_OTPK_DELDEV, "tb", k->user, k->dev,
+		    (size_t)NC_DEVID_LEN));
+	return ST_OK;
+}
+
+int
+store_counter(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const struct nc_counter_req *q, struct nc_counter *out)
+{
+	struct ctr k = { user, dev, q, out };
+
+	return submit(s, j_counter, NULL, &k);
 }
 
 struct claim {

@@ -353,6 +353,26 @@ rotate_due(nc_state *s, uint32_t *id, int64_t now)
 }
 
 int
+nc_prekeys_renew(nc_state *s, nc_self *self, nc_relay *r)
+{
+	nc_spk spk;
+	uint32_t id;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (rotate_due(s, &id, now) < 0)
+		return NC_ESOFTWARE;
+	if ((rc = nc_state_put_int(s, "otpk_next", nc_state_get_int(s,
+	    "otpk_next", 1) + NC_PREKEY_ID_JUMP)) != 0 ||
+	    (rc = nc_spk_gen(&spk, self->dev, id + NC_PREKEY_ID_JUMP,
+	    (uint64_t)now)) != 0)
+		return rc;
+	rc = publish(s, self, r, &spk, NC_OTPK_TARGET);
+	nc_spk_wipe(&spk);
+	return rc;
+}
+
+int
 nc_prekeys_maintain(nc_state *s, nc_self *self, int force)
 {
 	nc_relay *r = NULL;

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "devlist.h"
 #include "keys.h"
+#include "payload.h"
 #include "state.h"
 
 /* Everything a command needs to act as this device. */
@@ -57,8 +58,7 @@ int nc_account_derive(const nc_buf *pw, const uint8_t salt[16], uint64_t ops,
  * sign-up with them (each step is skipped when the relay has it). A home
  * whose sign-up is finished is refused (NC_ECANTCREAT). */
 enum { NC_ADDED_LISTED = 1, NC_ADDED_UNLISTED = 2 };
-/* Control message bodies (payload type 3): u8 1, u8 kind. */
-enum { NC_CTL_DEVICE_ADDED = 1 };
+/* Control message bodies (payload type 3): payload.h, NC_CTL_*. */
 int nc_account_create(const char *home, const char *addr, int *added)
 	__attribute__((warn_unused_result));
 
@@ -111,6 +111,14 @@ void nc_self_free(nc_self *self);
  * rotate the signed prekey when due. force: ask the relay even if the
  * local bookkeeping says nothing is needed. */
 int nc_prekeys_maintain(nc_state *s, nc_self *self, int force)
+	__attribute__((warn_unused_result));
+/* A restored copy publishes new prekeys (after the relay dropped the
+ * one-time prekeys it held): a new signed prekey and NC_OTPK_TARGET
+ * one-time prekeys, their ids moved past any the original may have used
+ * since (NC_PREKEY_ID_JUMP), so that no id names two secrets. */
+#define NC_PREKEY_ID_JUMP 65536
+struct nc_relay;
+int nc_prekeys_renew(nc_state *s, nc_self *self, struct nc_relay *r)
 	__attribute__((warn_unused_result));
 
 #endif

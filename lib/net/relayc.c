@@ -916,6 +916,33 @@ nc_relay_prekey_count(nc_relay *r, const char *name, const nc_device *d,
 }
 
 int
+nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
+    const struct nc_counter_req *q, int *moved, struct nc_counter *out)
+{
+	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	char path[200];
+	long status;
+	int rc;
+
+	*moved = 0;
+	devpath(path, sizeof path, name, d->id, "/counter");
+	if ((rc = nc_counter_req_enc(&b, q)) == 0 &&
+	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, d, &status,
+	    &resp)) == 0) {
+		if (status != 200 && status != 409)
+			rc = status_err(r, status, &resp);
+		else if (nc_counter_dec(out, resp.p, resp.len) != 0)
+			rc = nc_fail(NC_EUNAVAIL, "relay of %s: malformed counter",
+			    r->domain);
+		else
+			*moved = status == 200;
+	}
+	nc_buf_free(&b);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
 nc_relay_claim(nc_relay *r, const char *name,
     const uint8_t (*devs)[NC_DEVID_LEN], size_t n, nc_bundle *out,
     uint8_t (*outdev)[NC_DEVID_LEN], size_t *nout)

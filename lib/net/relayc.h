@@ -128,6 +128,12 @@ int nc_relay_put_prekeys(nc_relay *r, const char *name, const nc_device *d,
 	__attribute__((warn_unused_result));
 int nc_relay_prekey_count(nc_relay *r, const char *name, const nc_device *d,
     uint32_t *spk_id, uint32_t *count) __attribute__((warn_unused_result));
+/* Move this device's counter from q->cur to (q->cur.n + 1, q->next)
+ * (protocol.md 1.9): 0 and *moved = 1, out the new value; 0 and *moved =
+ * 0 when the relay holds another value (out: that value). */
+int nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
+    const struct nc_counter_req *q, int *moved, struct nc_counter *out)
+	__attribute__((warn_unused_result));
 /* Claim bundles of devs[0..n) (n <= 64); out[i] / outdev[i] for each
  * returned, *nout of them. */
 int nc_relay_claim(nc_relay *r, const char *name,

@@ -96,6 +96,49 @@ nc_sent_decode(nc_sent *sc, const uint8_t *p, size_t n)
 	return 0;
 }
 
+int
+nc_control_encode(nc_buf *out, int kind, const uint8_t *envids, uint16_t n)
+{
+	nc_enc e;
+
+	if (kind != NC_CTL_DEVICE_ADDED && kind != NC_CTL_UNREAD)
+		return nc_fail(NC_ESOFTWARE, "control: unknown kind %d", kind);
+	if (kind == NC_CTL_UNREAD && (n < 1 || n > NC_PL_ACKS_MAX))
+		return nc_fail(NC_ESOFTWARE, "control: %u envelope ids", n);
+	nc_enc_init(&e, out);
+	nc_put_u8(&e, 1);
+	nc_put_u8(&e, (uint8_t)kind);
+	if (kind == NC_CTL_UNREAD) {
+		nc_put_u16(&e, n);
+		nc_put_fixed(&e, envids, (size_t)n * 16);
+	}
+	return nc_enc_end(&e);
+}
+
+int
+nc_control_decode(nc_control *c, const uint8_t *p, size_t n)
+{
+	nc_dec d;
+
+	memset(c, 0, sizeof *c);
+	nc_dec_init(&d, p, n);
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "control version");
+	c->kind = nc_get_u8(&d);
+	nc_dec_check(&d, c->kind == NC_CTL_DEVICE_ADDED ||
+	    c->kind == NC_CTL_UNREAD, "control kind");
+	if (d.err == 0 && c->kind == NC_CTL_UNREAD) {
+		c->n = nc_get_u16(&d);
+		nc_dec_check(&d, c->n >= 1 && c->n <= NC_PL_ACKS_MAX,
+		    "envelope ids");
+		c->envids = nc_get_fixed(&d, (size_t)c->n * 16);
+	}
+	if (nc_dec_end(&d, "control") != 0) {
+		memset(c, 0, sizeof *c);
+		return nc_fail(NC_EDATA, "control: malformed");
+	}
+	return 0;
+}
+
 /* Padme (Nikitin et al., "Reducing metadata leakage from encrypted files
  * and communication with PURBs"): keep the top floor(log2 E) + 1 bits of
  * the length, E = floor(log2 L); at most ~12% overhead. Minimum 256. */

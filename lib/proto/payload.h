@@ -48,6 +48,22 @@ int nc_sent_encode(nc_buf *out, const char *const *to, size_t nto,
 int nc_sent_decode(nc_sent *sc, const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));
 
+/* The body of a CONTROL payload: u8 1, u8 kind, then for kind 2 (could
+ * not decrypt) u16 n (1..NC_PL_ACKS_MAX), n x fixed[16] envelope ids.
+ * Kind 1 (device added) has nothing more. */
+enum { NC_CTL_DEVICE_ADDED = 1, NC_CTL_UNREAD = 2 };
+typedef struct {
+	int kind;
+	uint16_t n;              /* kind 2: envelope ids */
+	const uint8_t *envids;   /* n x 16 bytes, into the decoded bytes */
+} nc_control;
+
+int nc_control_encode(nc_buf *out, int kind, const uint8_t *envids,
+    uint16_t n) __attribute__((warn_unused_result));
+/* Strict: a known kind, nothing left over. */
+int nc_control_decode(nc_control *c, const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+
 /* Padme (with a 256-byte minimum): the padded size for n bytes. */
 size_t nc_padme(size_t n);
 

@@ -347,6 +347,68 @@ nc_prekey_count_dec(struct nc_prekey_count *c, const void *p, size_t n)
 }
 
 int
+nc_counter_req_enc(nc_buf *b, const struct nc_counter_req *q)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u8(&e, q->flags);
+	nc_put_u64(&e, q->cur.n);
+	nc_put_fixed(&e, q->cur.tag, 16);
+	nc_put_fixed(&e, q->next, 16);
+	return enc_done(&e, "counter request");
+}
+
+int
+nc_counter_req_dec(struct nc_counter_req *q, const void *p, size_t n)
+{
+	const uint8_t *t, *x;
+	nc_dec d;
+
+	memset(q, 0, sizeof *q);
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	q->flags = nc_get_u8(&d);
+	nc_dec_check(&d, (q->flags & ~NC_COUNTER_DROP_OTPK) == 0, "flags");
+	q->cur.n = nc_get_u64(&d);
+	nc_dec_check(&d, q->cur.n < INT64_MAX, "counter");
+	t = nc_get_fixed(&d, 16);
+	x = nc_get_fixed(&d, 16);
+	if (t && x) {
+		memcpy(q->cur.tag, t, 16);
+		memcpy(q->next, x, 16);
+	}
+	return nc_dec_end(&d, "counter request");
+}
+
+int
+nc_counter_enc(nc_buf *b, const struct nc_counter *c)
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u64(&e, c->n);
+	nc_put_fixed(&e, c->tag, 16);
+	return enc_done(&e, "counter");
+}
+
+int
+nc_counter_dec(struct nc_counter *c, const void *p, size_t n)
+{
+	const uint8_t *t;
+	nc_dec d;
+
+	memset(c, 0, sizeof *c);
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	c->n = nc_get_u64(&d);
+	nc_dec_check(&d, c->n <= INT64_MAX, "counter");
+	if ((t = nc_get_fixed(&d, 16)) != NULL)
+		memcpy(c->tag, t, 16);
+	return nc_dec_end(&d, "counter");
+}
+
+int
 nc_claim_req_enc(nc_buf *b, const struct nc_claim_req *c)
 {
 	nc_enc e;

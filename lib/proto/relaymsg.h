@@ -198,6 +198,26 @@ struct nc_prekey_count {
 	uint32_t otpk_count;
 };
 int nc_prekey_count_enc(nc_buf *b, const struct nc_prekey_count *c) __attribute__((warn_unused_result));
+
+/* A device's counter (protocol.md 1.10, sessions that heal). Request:
+ * u8 1, u8 flags, u64 n, fixed[16] tag, fixed[16] next (42 bytes): "the
+ * counter is (n, tag): make it (n + 1, next)". Answer (200, and 409 when
+ * it was not): u8 1, u64 n, fixed[16] tag (25 bytes). */
+#define NC_COUNTER_DROP_OTPK 0x01   /* flags: drop the one-time prekeys held */
+#define NC_COUNTER_REQ_LEN 42
+struct nc_counter {
+	uint64_t n;
+	uint8_t tag[16];
+};
+struct nc_counter_req {
+	uint8_t flags;
+	struct nc_counter cur;
+	uint8_t next[16];
+};
+int nc_counter_req_enc(nc_buf *b, const struct nc_counter_req *q) __attribute__((warn_unused_result));
+int nc_counter_req_dec(struct nc_counter_req *q, const void *p, size_t n) __attribute__((warn_unused_result));
+int nc_counter_enc(nc_buf *b, const struct nc_counter *c) __attribute__((warn_unused_result));
+int nc_counter_dec(struct nc_counter *c, const void *p, size_t n) __attribute__((warn_unused_result));
 int nc_prekey_count_dec(struct nc_prekey_count *c, const void *p, size_t n) __attribute__((warn_unused_result));
 
 /* POST /v1/users/{user}/prekeys/claim: n == 0 is the empty body (every

@@ -302,6 +302,9 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, const nc_view *v, nc_buf *o)
 		if (strcmp(type, "missing") == 0)
 			return nc_buf_printf(o, "missing %s: %s (device %.8s)\n",
 			    peer, reason, dev);
+		if (strcmp(type, "session") == 0)
+			return nc_buf_printf(o, "session %s %s: %s (device %.8s)\n",
+			    peer, id, reason, dev);
 		return nc_buf_printf(o, "alarm%s%s: %s\n", *peer ? " " : "", peer,
 		    reason);
 	}
@@ -317,6 +320,9 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, const nc_view *v, nc_buf *o)
 		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "device", dev) ||
 		    nc_buf_printf(o, ",\"count\":%lld", (long long)n) ||
 		    nc_json_kv(o, "reason", reason);
+	else if (strcmp(type, "session") == 0)
+		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "device", dev) ||
+		    nc_json_kv(o, "status", id) || nc_json_kv(o, "reason", reason);
 	else
 		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "reason", reason);
 	if (rc != 0)

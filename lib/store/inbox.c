@@ -9,6 +9,7 @@
 #include "fsutil.h"
 #include "gap.h"
 #include "held.h"
+#include "heal.h"
 #include "home.h"
 #include "inbox.h"
 #include "outbox.h"
@@ -71,6 +72,7 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		 * first, so that the same sync covers their ratchet steps; they
 		 * go out while the relay deletes (with the network helper, at
 		 * the same time: two round trips in the time of one). */
+		(void)!nc_heal_owed(s, self);
 		(void)!nc_session_receipts(s, self);
 		/* Nor may it when what was stored went into a state.db that
 		 * has been deleted meanwhile (a long-running --follow). */
@@ -154,6 +156,7 @@ nc_inbox_after(nc_state *s, nc_self *self, const nc_rx *rx)
 {
 	nc_flush f;
 
+	(void)!nc_heal_owed(s, self);
 	if (nc_session_receipts(s, self) == 0)
 		(void)!nc_outbox_flush(s, self, NULL, 0, &f);
 	(void)!nc_prekeys_maintain(s, self, rx->prekey > 0);

@@ -10,6 +10,7 @@
 #include "event.h"
 #include "hex.h"
 #include "held.h"
+#include "heal.h"
 #include "outbox.h"
 #include "payload.h"
 #include "relayc.h"
@@ -742,6 +743,10 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 	while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
 		snprintf(peers[n++], sizeof peers[0], "%s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
+	/* Before anything made with a session is made or leaves: a stale
+	 * state (a restored copy) starts new sessions instead. */
+	if (n > 0 && (rc = nc_heal_check(s, self)) != 0)
+		return rc;
 	/* A few peers at a time (the network helper's workers): each one's
 	 * envelopes are made and committed, its first batch starts, then
 	 * the next peer's; then the answers. */

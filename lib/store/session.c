@@ -14,6 +14,7 @@
 #include "event.h"
 #include "gap.h"
 #include "held.h"
+#include "heal.h"
 #include "hex.h"
 #include "media.h"
 #include "relayc.h"
@@ -125,14 +126,15 @@ session_save(nc_state *s, const char *user, const uint8_t dev[16],
 	return session_put(s, user, dev, r, 0, NULL);
 }
 
+/* A session to send with: one there, and not marked for a restart. */
 static int
 has_session(nc_state *s, const char *user, const uint8_t dev[16])
 {
 	sqlite3_stmt *st;
 	int found = 0;
 
-	if (nc_state_prep(s, &st,
-	    "SELECT 1 FROM session WHERE user = ? AND dev = ?") != 0)
+	if (nc_state_prep(s, &st, "SELECT 1 FROM session WHERE user = ? AND"
+	    " dev = ? AND restart = 0") != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
@@ -231,7 +233,9 @@ add_outenv(nc_state *s, const uint8_t envid[16], const char *msgid,
 	sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, dev, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 5, env->p, (int)env->len, SQLITE_STATIC);
-	return nc_state_done(s, st);
+	if ((rc = nc_state_done(s, st)) != 0)
+		return rc;
+	return nc_heal_sent(s, envid, msgid, peer, dev);
 }
 
 /* Encrypt to device i of l inside the open transaction. */
@@ -240,17 +244,24 @@ encrypt_one(nc_state *s, nc_self *self, const nc_devlist *l, int i,
     const nc_bundle *b, const char *msgid, const nc_payload *pl,
     nc_buf *armored)
 {
-	nc_ratchet *st;
+	nc_ratchet *st, *old = NULL;
 	nc_party me, peer;
 	nc_cert cert;
 	nc_x3dh_out x;
 	nc_buf env = NC_BUF_INIT;
 	uint8_t envid[16];
-	int rc;
+	int rc, fresh = 0;
 
 	st = session_load(s, l->user, l->dev[i].id, &rc);
 	if (rc != 0)
 		return rc;
+	/* Marked for a restart (this device found its state stale, or could
+	 * not decrypt the peer): a new session, the old one kept as the
+	 * previous for what is still on its way under it. */
+	if (st != NULL && !has_session(s, l->user, l->dev[i].id)) {
+		old = st;
+		st = NULL;
+	}
 	party_self(&me, self);
 	party_peer(&peer, l, i);
 	if (st == NULL) {
@@ -260,14 +271,19 @@ encrypt_one(nc_state *s, nc_self *self, const nc_devlist *l, int i,
 			return rc;
 		st = nc_ratchet_init_initiator(&x);
 		sodium_memzero(&x, sizeof x);
-		if (st == NULL)
+		if (st == NULL) {
+			nc_ratchet_free(old);
 			return nc_fail(NC_ESOFTWARE, "ratchet: %s", nc_errmsg());
+		}
+		fresh = 1;
 	}
 	cert.who = me;
 	cert.devlist_version = self->list.version;
 	if ((rc = nc_envelope_make(&env, envid, st, self->dev, &cert,
 	    l->dev[i].id, l->dev[i].dh_pk, pl)) != 0 ||
-	    (rc = session_save(s, l->user, l->dev[i].id, st)) != 0 ||
+	    (rc = (old ? session_put(s, l->user, l->dev[i].id, st, 1, old) :
+	    session_save(s, l->user, l->dev[i].id, st))) != 0 ||
+	    (fresh && (rc = nc_heal_started(s, l->user, l->dev[i].id, 1)) != 0) ||
 	    (!armored && (rc = add_outenv(s, envid, msgid, l->user,
 	    l->dev[i].id, &env)) != 0))
 		goto done;
@@ -275,6 +291,7 @@ encrypt_one(nc_state *s, nc_self *self, const nc_devlist *l, int i,
 		rc = nc_armor_encode(armored, env.p, env.len);
 done:
 	nc_ratchet_free(st);
+	nc_ratchet_free(old);
 	nc_buf_free(&env);
 	return rc;
 }
@@ -385,7 +402,7 @@ nc_session_prune(nc_state *s, int64_t now)
 		goto fail;
 	sqlite3_bind_int64(st, 1, now - NC_SEEN_KEEP_SECS);
 	if ((rc = nc_state_done(s, st)) != 0 ||
-	    (rc = nc_held_prune(s, now)) != 0)
+	    (rc = nc_held_prune(s, now)) != 0 || (rc = nc_heal_prune(s, now)) != 0)
 		goto fail;
 	nc_state_lazy(s);   /* lost to a power failure: pruned next time */
 	return nc_state_commit(s);
@@ -478,9 +495,12 @@ simple(nc_state *s, const char *sql, const void *blob, size_t n, int64_t v)
 	return nc_state_done(s, st);
 }
 
-/* A new responder session from a prekey message. */
+/* A new responder session from a prekey message. *replayed: refused
+ * because its first message was taken before (a replay, never a reason
+ * to heal). */
 static nc_ratchet *
-respond(nc_state *s, nc_self *self, const nc_unsealed *u, int *rc)
+respond(nc_state *s, nc_self *self, const nc_unsealed *u, int *rc,
+    int *replayed)
 {
 	nc_buf spkb = NC_SECBUF_INIT, otpkb = NC_SECBUF_INIT;
 	nc_spk spk;
@@ -502,6 +522,7 @@ respond(nc_state *s, nc_self *self, const nc_unsealed *u, int *rc)
 		f = sqlite3_step(q) == SQLITE_ROW;
 		sqlite3_finalize(q);
 		if (f) {
+			*replayed = 1;
 			*rc = nc_fail(NC_ESECURITY, "replayed first message");
 			return NULL;
 		}
@@ -677,10 +698,13 @@ store_receipt(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
 }
 
 /* The decrypt-and-store transaction: the current session, then the
- * previous one, then (a prekey message) a new one. */
+ * previous one, then (a prekey message) a new one. *outofstep: it failed
+ * only because no session here decrypts it (protocol.md 2.13): the
+ * envelope is genuine (sealed by a listed device), so the sessions are
+ * out of step - not tampered, forged or replayed. */
 static int
 receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
-    const uint8_t h[32], const nc_unsealed *u, nc_rx *rx)
+    const uint8_t h[32], const nc_unsealed *u, nc_rx *rx, int *outofstep)
 {
 	nc_buf pt = NC_SECBUF_INIT;
 	nc_payload pl;
@@ -689,7 +713,7 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	const uint8_t *dev = u->cert.who.dev;
 	nc_ratchet *keep[2];
 	uint32_t lost = 0;
-	int rc, f, which = -1;
+	int rc, f, which = -1, replayed = 0, prev_pending = 0;
 
 	if ((f = seen(s, envid)) != 0)
 		return f < 0 ? NC_ESOFTWARE : 0;
@@ -698,6 +722,12 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 		prev = session_get(s, user, dev, 1, &rc);
 	if (rc != 0)
 		goto done;
+	/* Only a session we started and that never got an answer may become
+	 * current again by decrypting (two devices that started sessions at
+	 * once converge so): one the peer or we replaced by a restart stays
+	 * replaced, so that a message held back under it cannot roll the
+	 * conversation back to it. */
+	prev_pending = prev && nc_ratchet_pending(prev, NULL);
 	rc = nc_fail(NC_ESECURITY, "no session with this device");
 	if (cur && (lost = nc_ratchet_lost(cur),
 	    rc = nc_envelope_decrypt(&pl, &pt, cur, u)) == 0)
@@ -710,8 +740,10 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	}
 	if (which < 0 && u->prekey) {
 		/* The peer started a new session (or this is the first). */
-		if ((fresh = respond(s, self, u, &rc)) == NULL)
+		if ((fresh = respond(s, self, u, &rc, &replayed)) == NULL) {
+			*outofstep = rc == NC_ESECURITY && !replayed;
 			goto done;
+		}
 		nc_buf_reset(&pt);
 		if ((rc = nc_envelope_decrypt(&pl, &pt, fresh, u)) != 0)
 			nc_fail(rc, "cannot decrypt first message: %s", nc_errmsg());
@@ -721,7 +753,13 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	} else if (which < 0)
 		nc_fail(rc, "cannot decrypt (tampered, forged or replayed): %s",
 		    nc_errmsg());
-	if (which < 0)
+	if (which < 0) {
+		*outofstep = rc == NC_ESECURITY;
+		goto done;
+	}
+	/* The peer restarted: said before what came with the new session. */
+	if (which == 2 && cur != NULL && (rc = nc_heal_restarted(s, user, dev,
+	    "its device started a new session")) != 0)
 		goto done;
 	if (pl.type == NC_PL_TEXT || pl.type == NC_PL_FILES)
 		rc = store_text(s, u, &pl);
@@ -729,15 +767,28 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 		rc = store_sent(s, self, u, &pl);
 	else if (pl.type == NC_PL_RECEIPT)
 		rc = store_receipt(s, u, &pl);
+	else if (pl.type == NC_PL_CONTROL)
+		rc = nc_heal_control(s, user, dev, &pl);
 	if (rc != 0)
 		goto done;
-	/* The session that decrypted becomes the current one. */
+	/* The session that decrypted becomes the current one (the newest
+	 * wins: a replaced one decrypts, but stays the previous one). */
 	if (which == 0)
 		rc = session_save(s, user, dev, cur);
-	else if (which == 1)
+	else if (which == 1 && prev_pending)
 		rc = session_put(s, user, dev, prev, 1, cur);
-	else
+	else if (which == 1)
+		rc = session_put(s, user, dev, cur, 1, prev);
+	else {
 		rc = session_put(s, user, dev, fresh, 1, cur);
+		/* The peer's new session is the one to use (a restart of ours
+		 * that was due is no longer needed). */
+		if (rc == 0)
+			rc = nc_heal_started(s, user, dev, 0);
+	}
+	/* It speaks the session that is current now. */
+	if (rc == 0 && (which != 1 || prev_pending))
+		rc = nc_heal_spoken(s, user, dev);
 	/* Counters show what never came; a skipped key used now fills a gap. */
 	keep[0] = which == 0 ? cur : which == 1 ? prev : fresh;
 	keep[1] = which == 0 ? prev : cur;
@@ -860,7 +911,7 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	nc_devlist l;
 	uint8_t h[32];
 	char why[600];
-	int rc, f, same = 0;
+	int rc, f, same = 0, outofstep = 0;
 
 	memset(envid, 0, 16);
 	if (n >= 17)
@@ -913,12 +964,28 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 		goto out;
 	if ((rc = nc_state_begin(s)) != 0)
 		goto out;
-	if ((rc = receive_txn(s, self, envid, h, &u, rx)) == 0) {
+	if ((rc = receive_txn(s, self, envid, h, &u, rx, &outofstep)) == 0) {
 		/* Synced before the ack, once for a whole batch (inbox.c). */
 		rc = nc_state_commit(s);
 		goto out;
 	}
 	nc_state_rollback(s);
+	/* Genuine but undecryptable here: reported missing, and the sender's
+	 * device is told (with a new session): never an alarm, never silently
+	 * lost. */
+	if (rc == NC_ESECURITY && outofstep && !rx->direct) {
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		if ((rc = nc_state_begin(s)) != 0)
+			goto out;
+		if ((rc = nc_heal_missing(s, u.cert.who.user, u.cert.who.dev,
+		    envid, why)) != 0 || (rc = mark_seen(s, envid, h)) != 0) {
+			nc_state_rollback(s);
+			goto out;
+		}
+		rc = nc_state_commit(s);
+		rx->stored++;
+		goto out;
+	}
 	if (rc == NC_ESECURITY || rc == NC_EDATA) {
 		snprintf(why, sizeof why, "%s", nc_errmsg());
 		rc = alarm(s, rx, envid, h, u.cert.who.user, why);
@@ -973,6 +1040,16 @@ nc_session_receipts(nc_state *s, nc_self *self)
 
 	for (;;) {
 		if ((rc = nc_state_prep(s, &st,
+		    "SELECT peer, dev FROM rcpt LIMIT 1")) != 0)
+			return rc;
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			return 0;
+		}
+		sqlite3_finalize(st);
+		/* Receipts are sealed with sessions: not with stale ones. */
+		if ((rc = nc_heal_check(s, self)) != 0 ||
+		    (rc = nc_state_prep(s, &st,
 		    "SELECT peer, dev FROM rcpt LIMIT 1")) != 0)
 			return rc;
 		if (sqlite3_step(st) != SQLITE_ROW) {

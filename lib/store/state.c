@@ -112,6 +112,23 @@ static const char *migrations[] = {
 	/* files = 1: body is an attachment payload (media.h: the links and
 	 * the text), payload types 5 and 6 on the wire */
 	"ALTER TABLE message ADD COLUMN files INTEGER NOT NULL DEFAULT 0;",
+	/* Sessions that heal (protocol.md 2.13). sentenv: which message
+	 * each envelope sent carried, so that a peer's "could not decrypt
+	 * these envelopes" names messages; heal: envelopes a peer device
+	 * sent that could not be decrypted here, to tell it (with a new
+	 * session; heal.restart 0: a later message of that device decrypted
+	 * with the current session, so it speaks that one and no new one is
+	 * needed). session.restart: start a new session at the next send;
+	 * session.healed: when this device last started one (the rate
+	 * limit). */
+	"CREATE TABLE sentenv(envid BLOB PRIMARY KEY, id TEXT NOT NULL,"
+	"  peer TEXT NOT NULL, dev BLOB NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX sentenv_at ON sentenv(at);"
+	"CREATE TABLE heal(peer TEXT NOT NULL, dev BLOB NOT NULL,"
+	"  envid BLOB NOT NULL, restart INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY(peer, dev, envid));"
+	"ALTER TABLE session ADD COLUMN restart INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE session ADD COLUMN healed INTEGER NOT NULL DEFAULT 0;",
 };
 
 int

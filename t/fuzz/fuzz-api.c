@@ -33,6 +33,8 @@ one(int kind, const uint8_t *p, size_t n)
 	static struct nc_register2 r2;
 	static struct nc_opreq op;
 	static struct nc_migrate mg;
+	static struct nc_counter_req cq2;
+	static struct nc_counter ct;
 	static uint8_t x[320], tok[NC_LOGIN_TOKEN_LEN];
 	int i;
 	nc_buf b = NC_BUF_INIT;
@@ -59,6 +61,8 @@ one(int kind, const uint8_t *p, size_t n)
 	/* MAC'd and signed: the MAC or signature is all that follows */
 	case 16: if (nc_opreq_dec(&op, p, n) == 0 && op.maclen + NC_OP_MAC_LEN != n) abort(); break;
 	case 17: if (nc_migrate_dec(&mg, p, n) == 0 && mg.siglen + NC_SIG_LEN != n) abort(); break;
+	case 18: if (nc_counter_req_dec(&cq2, p, n) == 0) rc = nc_counter_req_enc(&b, &cq2); break;
+	case 19: if (nc_counter_dec(&ct, p, n) == 0) rc = nc_counter_enc(&b, &ct); break;
 	default: {
 		char u[NC_NAME_MAX + 1], d[NC_DOMAIN_MAX + 1], s[512];
 		size_t k = n < sizeof s - 1 ? n : sizeof s - 1;
@@ -81,6 +85,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	one(data[0] % 19, data + 1, size - 1);
+	one(data[0] % 21, data + 1, size - 1);
 	return 0;
 }
