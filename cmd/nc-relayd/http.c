@@ -3,7 +3,17 @@
  * arrives, header size (the connection memory limit), connections per
  * address, an inactivity timeout, and a total deadline per request (a reaper
  * thread shuts down sockets past it: MHD's own timeout only measures
- * inactivity, which a slow sender resets byte by byte). */
+ * inactivity, which a slow sender resets byte by byte).
+ *
+ * Connections (issue 20): MHD on epoll, long-polls suspended (no thread or
+ * poll slot each). Every connection is on one list: idle (no request in
+ * progress, oldest first), busy (a request arriving or answered) or none
+ * (suspended). Past --conns-max a connection is still accepted - MHD's own
+ * limit is higher, so nothing is left in the listen queue - and its request
+ * answered 503 with Retry-After; idle ones past --idle-max, and any idle
+ * one when a new connection finds the relay full, are closed oldest first;
+ * long-polls past --polls-max get 503. So idle sockets and long-polls can
+ * never take the room deliveries need. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,15 +36,27 @@
 #include "reqsig.h"
 #include "waiters.h"
 
-/* One TCP connection, for the deadline reaper. */
+enum { C_IDLE, C_BUSY, C_PARKED, C_GONE };
+
+/* One TCP connection, for the limits and the deadline reaper. */
 struct conn {
 	int fd;
-	int64_t deadline_ms;
-	int parked;               /* suspended in a long-poll: exempt */
+	int where;                /* C_*: the list it is on (none if parked/gone) */
+	int over;                 /* accepted past conns_max: answered 503 */
+	int64_t deadline_ms;      /* busy: the request's end */
+	int64_t since_ms;         /* idle: since when */
 	struct conn *prev, *next;
 };
 
-/* One request. */
+struct clist {
+	struct conn *head, *tail;
+	long n;
+};
+
+#define STREAM_PATH_MAX 4200
+
+/* One request (a held long-poll is one of these, a struct conn and MHD's
+ * connection: keep it small). */
 struct req {
 	struct http *h;
 	struct conn *conn;
@@ -47,9 +70,11 @@ struct req {
 	uint64_t max, got;
 	nc_buf body;
 	int stream_fd;
-	char stream_path[4200];
+	char *stream_path;        /* a streamed body's file (malloc'd), or NULL */
 	int waiting;              /* suspended: 1 armed, 2 woken */
 	int held;                 /* suspended, counted in h->held */
+	int polled;               /* counted in h->polls */
+	int close;                /* answer with Connection: close */
 	int64_t wait_until_ms;
 	struct waiter w;
 	struct api_resp a;
@@ -62,9 +87,11 @@ struct http {
 	struct relay *r;
 	struct MHD_Daemon *d;
 	pthread_mutex_t mu;
-	struct conn *conns;
+	struct clist idle, busy;
+	long live;                /* connections not shut down by us */
 	long active;
 	long held;                /* connections suspended now */
+	long polls;               /* long-polls held now */
 	pthread_t reaper;
 	int stop;
 	char *tls_cert, *tls_key;
@@ -87,7 +114,7 @@ http_conf_defaults(struct http_conf *c)
 	c->threads = 4;
 	c->workers = 64;
 	c->conns_per_ip = 64;
-	c->conns_max = 1000;
+	c->conns_max = 0;         /* from the descriptor limit */
 	c->idle_timeout = 15;
 	c->request_timeout = 30;
 	c->upload_timeout = 600;
@@ -99,6 +126,83 @@ now_ms(void)
 	return waiters_now_ms();
 }
 
+/* ---- connection lists (all under h->mu) ---- */
+
+static struct clist *
+list_of(struct http *h, int where)
+{
+	return where == C_IDLE ? &h->idle : where == C_BUSY ? &h->busy : NULL;
+}
+
+static void
+c_unlink(struct http *h, struct conn *c)
+{
+	struct clist *l = list_of(h, c->where);
+
+	if (l == NULL)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	l->n--;
+}
+
+/* Move c to the end of list where (a gone connection stays gone). */
+static void
+c_move(struct http *h, struct conn *c, int where)
+{
+	struct clist *l;
+
+	if (c == NULL || c->where == C_GONE)
+		return;
+	c_unlink(h, c);
+	c->where = where;
+	if ((l = list_of(h, where)) == NULL)
+		return;
+	c->prev = l->tail;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+	l->n++;
+	if (where == C_IDLE)
+		c->since_ms = now_ms();
+}
+
+/* Close c from our side: MHD sees the socket end and cleans up. */
+static void
+c_drop(struct http *h, struct conn *c)
+{
+	c_unlink(h, c);
+	c->where = C_GONE;
+	h->live--;
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+/* Close the oldest idle connection if it has been idle min_ms: 1 if one
+ * was. A client's fresh connection is idle only until its request line
+ * arrives, a few milliseconds; what stays idle is what holds a socket and
+ * says nothing. */
+static int
+drop_idle(struct http *h, int64_t now, int64_t min_ms)
+{
+	struct conn *c = h->idle.head;
+
+	if (c == NULL || now - c->since_ms < min_ms)
+		return 0;
+	c_drop(h, c);
+	return 1;
+}
+
+#define IDLE_MIN_MS 1000   /* younger idle connections are never dropped */
+
 /* ---- deadlines ---- */
 
 static void *
@@ -106,8 +210,8 @@ reaper(void *arg)
 {
 	struct http *h = arg;
 	struct timespec ts = { 0, 250 * 1000000 };
-	struct conn *c;
-	int64_t now;
+	struct conn *c, *next;
+	int64_t now, idle_max_ms = (int64_t)h->conf.request_timeout * 1000;
 
 	for (;;) {
 		nanosleep(&ts, NULL);
@@ -117,11 +221,18 @@ reaper(void *arg)
 			return NULL;
 		}
 		now = now_ms();
-		for (c = h->conns; c; c = c->next)
-			if (!c->parked && now > c->deadline_ms) {
-				shutdown(c->fd, SHUT_RDWR);
-				c->deadline_ms = INT64_MAX;
-			}
+		for (c = h->busy.head; c; c = next) {
+			next = c->next;
+			if (now > c->deadline_ms)
+				c_drop(h, c);
+		}
+		/* A request line dribbled in byte by byte, or an idle socket
+		 * past its time; then the idle past the cap. */
+		while (drop_idle(h, now, idle_max_ms))
+			;
+		while (h->idle.n > (long)h->conf.idle_max &&
+		    drop_idle(h, now, IDLE_MIN_MS))
+			;
 		pthread_mutex_unlock(&h->mu);
 	}
 }
@@ -132,8 +243,8 @@ set_deadline(struct http *h, struct conn *c, unsigned seconds)
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&h->mu);
-	if (c->deadline_ms != INT64_MAX)
-		c->deadline_ms = now_ms() + (int64_t)seconds * 1000;
+	c_move(h, c, C_BUSY);
+	c->deadline_ms = now_ms() + (int64_t)seconds * 1000;
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -154,8 +265,7 @@ hold(struct req *q)
 	}
 	h->held++;
 	q->held = 1;
-	if (q->conn)
-		q->conn->parked = 1;
+	c_move(h, q->conn, C_PARKED);
 	pthread_mutex_unlock(&h->mu);
 	MHD_suspend_connection(q->mc);
 	return 1;
@@ -173,10 +283,9 @@ back(struct req *q)
 	q->held = 0;
 	h->held--;
 	if (q->conn) {
-		q->conn->parked = 0;
-		if (q->conn->deadline_ms != INT64_MAX)
-			q->conn->deadline_ms = now_ms() +
-			    (int64_t)h->conf.request_timeout * 1000;
+		c_move(h, q->conn, C_BUSY);
+		q->conn->deadline_ms = now_ms() +
+		    (int64_t)h->conf.request_timeout * 1000;
 	}
 	pthread_mutex_unlock(&h->mu);
 }
@@ -189,29 +298,33 @@ on_connection(void *cls, struct MHD_Connection *mc, void **sctx,
 	struct conn *c = *sctx;
 	const union MHD_ConnectionInfo *ci;
 
-	pthread_mutex_lock(&h->mu);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci && (c = calloc(1, sizeof *c)) != NULL) {
-			c->fd = ci->connect_fd;
-			c->deadline_ms = now_ms() + (int64_t)h->conf.request_timeout * 1000;
-			c->next = h->conns;
-			if (h->conns)
-				h->conns->prev = c;
-			h->conns = c;
-			*sctx = c;
-		}
+		if (ci == NULL || (c = calloc(1, sizeof *c)) == NULL)
+			return;
+		c->fd = ci->connect_fd;
+		c->where = C_PARKED;   /* on no list yet */
+		pthread_mutex_lock(&h->mu);
+		c_move(h, c, C_IDLE);
+		/* Full: room from an idle one, or this one is told 503. */
+		if (++h->live > (long)h->conf.conns_max &&
+		    !drop_idle(h, now_ms(), IDLE_MIN_MS))
+			c->over = 1;
+		pthread_mutex_unlock(&h->mu);
+		if (c->over)   /* and it does not keep its socket long */
+			MHD_set_connection_option(mc, MHD_CONNECTION_OPTION_TIMEOUT,
+			    (unsigned)2);
+		*sctx = c;
 	} else if (c != NULL) {
-		if (c->prev)
-			c->prev->next = c->next;
-		else
-			h->conns = c->next;
-		if (c->next)
-			c->next->prev = c->prev;
+		pthread_mutex_lock(&h->mu);
+		if (c->where != C_GONE) {
+			c_unlink(h, c);
+			h->live--;
+		}
+		pthread_mutex_unlock(&h->mu);
 		free(c);
 		*sctx = NULL;
 	}
-	pthread_mutex_unlock(&h->mu);
 }
 
 /* ---- request life ---- */
@@ -261,18 +374,20 @@ on_completed(void *cls, struct MHD_Connection *mc, void **rctx,
 	waiters_remove(h->r->waiters, &q->w);
 	if (q->stream_fd >= 0)
 		close(q->stream_fd);
-	if (q->stream_path[0] && !q->a.file_taken)
+	if (q->stream_path && q->stream_path[0] && !q->a.file_taken)
 		unlink(q->stream_path);
+	free(q->stream_path);
 	api_resp_free(&q->a);
 	nc_buf_free(&q->body);
-	set_deadline(h, q->conn, h->conf.request_timeout);
 	free(q->target);
 	free(q->method);
+	pthread_mutex_lock(&h->mu);
+	c_move(h, q->conn, C_IDLE);   /* until its next request, if any */
+	h->active--;
+	h->polls -= q->polled;
+	pthread_mutex_unlock(&h->mu);
 	free(q);
 	*rctx = NULL;
-	pthread_mutex_lock(&h->mu);
-	h->active--;
-	pthread_mutex_unlock(&h->mu);
 }
 
 static enum MHD_Result
@@ -306,10 +421,14 @@ send_resp(struct req *q, struct api_resp *a)
 		snprintf(ra, sizeof ra, "%u", a->retry_after);
 		MHD_add_response_header(rs, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
+	if (q->close)
+		MHD_add_response_header(rs, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc = MHD_queue_response(q->mc, (unsigned)a->status, rs);
 	MHD_destroy_response(rs);
 	return rc;
 }
+
+#define RETRY_FULL 5   /* Retry-After of a 503 for lack of room */
 
 static enum MHD_Result
 refuse(struct req *q, int status, const char *why)
@@ -317,6 +436,8 @@ refuse(struct req *q, int status, const char *why)
 	api_resp_free(&q->a);
 	api_resp_init(&q->a);
 	q->a.status = status;
+	if (status == 503)
+		q->a.retry_after = RETRY_FULL;
 	q->a.ctype = "text/plain";
 	if (nc_buf_printf(&q->a.body, "%s\n", why) != 0)
 		return MHD_NO;
@@ -422,6 +543,10 @@ begin(struct req *q, const char *method)
 	int stream, status;
 
 	q->started = 1;
+	if (q->conn && q->conn->over) {
+		q->close = 1;
+		return refuse(q, 503, "relay full, retry later");
+	}
 	if (q->too_long)
 		return refuse(q, 414, "request target too long");
 	if ((q->method = strdup(method)) == NULL)
@@ -437,7 +562,9 @@ begin(struct req *q, const char *method)
 		return refuse(q, 413, "request body too large for this route");
 	if (stream) {
 		set_deadline(h, q->conn, h->conf.upload_timeout);
-		if (store_blob_tmp(h->r->store, q->stream_path, sizeof q->stream_path,
+		if ((q->stream_path = calloc(1, STREAM_PATH_MAX)) == NULL)
+			return MHD_NO;
+		if (store_blob_tmp(h->r->store, q->stream_path, STREAM_PATH_MAX,
 		    &q->stream_fd) != ST_OK) {
 			q->stream_path[0] = '\0';
 			return refuse(q, 503, "cannot store uploads now");
@@ -492,14 +619,32 @@ wait_mail(struct req *q)
 	q->w.deadline_ms = q->wait_until_ms;
 	q->w.fire = wake;
 	q->w.arg = q;
+	if (!q->polled) {   /* a new long-poll: is there room? */
+		pthread_mutex_lock(&h->mu);
+		if (h->polls < (long)h->conf.polls_max) {
+			q->polled = 1;
+			h->polls++;
+		}
+		pthread_mutex_unlock(&h->mu);
+		if (!q->polled)
+			return refuse(q, 503, "too many long-polls held, retry later");
+	}
 	if (!hold(q)) {   /* stopping: the listing as it is now */
 		q->waiting = 0;
 		relay_api_list(h->r, &q->a.wait, &q->a, 1);
 		return send_resp(q, &q->a);
 	}
 	q->waiting = 1;
-	if (!waiters_add(h->r->waiters, &q->w, q->a.wait.gen))
-		wake(q);   /* mail came meanwhile: list again */
+	switch (waiters_add(h->r->waiters, &q->w, q->a.wait.gen)) {
+	case 1:
+		break;
+	case 0:   /* mail came meanwhile: list again */
+		wake(q);
+		break;
+	default:  /* no memory to wait: answer what there is */
+		q->wait_until_ms = 0;
+		wake(q);
+	}
 	return MHD_YES;
 }
 
@@ -778,6 +923,52 @@ on_panic(void *cls, const char *file, unsigned line, const char *reason)
 	abort();
 }
 
+#define FD_RESERVE 256          /* descriptors kept for files, sqlite, pipes */
+#define CONNS_AUTO_MAX 100000   /* --conns-max by default, descriptors allowing */
+
+/* Connections MHD itself accepts for conns_max of ours: the rest are told
+ * 503 rather than left in the listen queue. */
+static unsigned
+headroom(unsigned conns_max)
+{
+	return conns_max / 16 + 16;
+}
+
+/* conns_max (0: as many as the descriptor limit allows, up to
+ * CONNS_AUTO_MAX), polls_max and idle_max (0: a share of conns_max). 0, or
+ * NC_EUSAGE with the reason on stderr. */
+static int
+size_limits(struct http_conf *c)
+{
+	struct rlimit rl;
+	unsigned long long fds = 1024, budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		fds = rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (unsigned long long)rl.rlim_cur;
+	budget = fds > FD_RESERVE + 64 ? fds - FD_RESERVE : 64;
+	if (c->conns_max == 0) {
+		c->conns_max = (unsigned)((budget - 16) * 16 / 17);
+		if (c->conns_max > CONNS_AUTO_MAX)
+			c->conns_max = CONNS_AUTO_MAX;
+	} else if (c->conns_max + (unsigned long long)headroom(c->conns_max) > budget) {
+		fprintf(stderr, "nc-relayd: --conns-max %u needs %llu file "
+		    "descriptors, the limit is %llu: raise it (ulimit -n, "
+		    "LimitNOFILE= in systemd) or lower --conns-max\n", c->conns_max,
+		    c->conns_max + (unsigned long long)headroom(c->conns_max) + FD_RESERVE, fds);
+		return NC_EUSAGE;
+	}
+	if (c->polls_max == 0)
+		c->polls_max = c->conns_max - c->conns_max / 16 * 3;
+	if (c->idle_max == 0)
+		c->idle_max = c->conns_max / 8 + 1;
+	if (c->polls_max > c->conns_max || c->idle_max > c->conns_max) {
+		fprintf(stderr, "nc-relayd: --polls-max and --idle-max must not exceed "
+		    "--conns-max (%u)\n", c->conns_max);
+		return NC_EUSAGE;
+	}
+	return 0;
+}
+
 int
 http_start(struct http **hp, const struct http_conf *c, struct relay *r,
     char *url, size_t urllen)
@@ -787,12 +978,18 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 	socklen_t sl;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+	int rc0;
 
 	if (h == NULL)
 		return -1;
 	MHD_set_panic_func(on_panic, NULL);
 	h->conf = *c;
 	h->r = r;
+	if ((rc0 = size_limits(&h->conf)) != 0) {
+		free(h);
+		return rc0;
+	}
+	c = &h->conf;
 	if (c->trust_proxy)   /* checked by main(): unparsable trusts no one */
 		h->proxy_af = parse_addr(c->trust_proxy, strlen(c->trust_proxy), h->proxy);
 	pthread_mutex_init(&h->mu, NULL);
@@ -821,7 +1018,8 @@ http_start(struct http **hp, const struct http_conf *c, struct relay *r,
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->conns_max,
+	    MHD_OPTION_CONNECTION_LIMIT, c->conns_max + headroom(c->conns_max),
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->conns_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->idle_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,

@@ -11,7 +11,9 @@ struct http_conf {
 	unsigned threads;            /* MHD's I/O threads */
 	unsigned workers;            /* threads that run requests */
 	unsigned conns_per_ip;
-	unsigned conns_max;
+	unsigned conns_max;          /* 0: from the descriptor limit */
+	unsigned polls_max;          /* long-polls held; 0: 13/16 of conns_max */
+	unsigned idle_max;           /* idle connections; 0: 1/8 of conns_max */
 	unsigned idle_timeout;       /* seconds without a byte */
 	unsigned request_timeout;    /* seconds for a whole request */
 	unsigned upload_timeout;     /* ... when it streams a blob */

@@ -28,6 +28,7 @@ usage_to(FILE *f)
 	    "usage: nc-relayd -d datadir -l addr:port -D domain [--tls-cert file\n"
 	    "                 --tls-key file] [--invite-only] [--public-url url]\n"
 	    "                 [--threads n] [--workers n] [--conns-per-ip n]\n"
+	    "                 [--conns-max n] [--polls-max n] [--idle-max n]\n"
 	    "                 [--rate-register n]\n"
 	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
 	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
@@ -117,7 +118,8 @@ ip_addr(const char *s)
 }
 
 enum { O_CERT = 256, O_KEY, O_INVITE_ONLY, O_URL, O_ISSUE, O_THREADS,
-	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS, O_TRUSTPROXY };
+	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS, O_TRUSTPROXY,
+	O_CONNSMAX, O_POLLSMAX, O_IDLEMAX };
 
 static const struct option longopts[] = {
 	{ "tls-cert", required_argument, NULL, O_CERT },
@@ -135,10 +137,28 @@ static const struct option longopts[] = {
 	{ "mailbox-max", required_argument, NULL, O_MAILMAX },
 	{ "workers", required_argument, NULL, O_WORKERS },
 	{ "trust-proxy", required_argument, NULL, O_TRUSTPROXY },
+	{ "conns-max", required_argument, NULL, O_CONNSMAX },
+	{ "polls-max", required_argument, NULL, O_POLLSMAX },
+	{ "idle-max", required_argument, NULL, O_IDLEMAX },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* Every held long-poll is a socket: the soft descriptor limit (often 1024)
+ * goes up to the hard one, which the administrator sets (LimitNOFILE=). */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1 << 20;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);   /* else: the limit as it is */
+}
 
 /* Waits for SIGTERM/SIGINT, sweeping expired data once a minute. */
 static void
@@ -189,6 +209,9 @@ main(int argc, char **argv)
 		case O_BLOBMAX: rc.blob_max = num(optarg, (uint64_t)1 << 40); break;
 		case O_WORKERS: hc.workers = (unsigned)num(optarg, 4096); break;
 		case O_TRUSTPROXY: hc.trust_proxy = ip_addr(optarg); break;
+		case O_CONNSMAX: hc.conns_max = (unsigned)num(optarg, 1000000); break;
+		case O_POLLSMAX: hc.polls_max = (unsigned)num(optarg, 1000000); break;
+		case O_IDLEMAX: hc.idle_max = (unsigned)num(optarg, 1000000); break;
 		case O_MAILMAX: rc.lim.mail_count = (uint32_t)num(optarg, UINT32_MAX); break;
 		case O_REQTIME:
 			hc.request_timeout = (unsigned)num(optarg, 3600);
@@ -224,6 +247,7 @@ main(int argc, char **argv)
 		perror("nc-relayd: cannot disable core dumps");
 		return NC_EOSERR;
 	}
+	raise_nofile();
 	if (sodium_init() < 0)
 		return NC_ESOFTWARE;
 	/* Signals go to the main thread only, which waits for them. */

@@ -4,6 +4,7 @@
 #ifndef RELAY_WAITERS_H
 #define RELAY_WAITERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "relaymsg.h"
@@ -15,6 +16,7 @@ struct waiter {
 	void (*fire)(void *arg);        /* called once, with the lock held */
 	void *arg;
 	int armed;
+	size_t slot, heap_i;            /* waiters.c's */
 	struct waiter *prev, *next;
 };
 
@@ -24,7 +26,8 @@ struct waiters *waiters_new(void);
 void waiters_free(struct waiters *ws);
 /* A counter bumped by every notification: read it before listing. */
 uint64_t waiters_gen(struct waiters *ws);
-/* Arm w, unless mail arrived since gen was read: then 0 (list again). */
+/* Arm w, unless mail arrived since gen was read: then 0 (list again);
+ * -1 out of memory. */
 int waiters_add(struct waiters *ws, struct waiter *w, uint64_t gen);
 /* Disarm w if it has not fired; safe to call at any time. */
 void waiters_remove(struct waiters *ws, struct waiter *w);
@@ -32,5 +35,7 @@ void waiters_notify(struct waiters *ws, const char *user, const uint8_t dev[NC_D
 /* Fire every waiter and every later one at once (shutdown). */
 void waiters_fire_all(struct waiters *ws);
 int64_t waiters_now_ms(void);
+/* Long-polls armed now. */
+size_t waiters_count(struct waiters *ws);
 
 #endif
