@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "err.h"
 #include "fsutil.h"
+#include "groupapp.h"
 #include "hex.h"
 #include "netproc.h"
 #include "send.h"
@@ -28,9 +29,11 @@ usage(FILE *f)
 	    "       nc-send [-hjqvV] --queue\n"
 	    "       nc-send [-hqvV] --cancel ID\n"
 	    "       nc-send [-hjqvV] --attach FILE [--attach FILE...] USER@DOMAIN...\n"
+	    "       nc-send [-hjqvV] -g GROUP\n"
 	    "  Encrypts standard input (UTF-8 text, at most 64 KiB) to every\n"
 	    "  device of each USER@DOMAIN and delivers it; prints the message id\n"
-	    "  (-j, --json: one object per recipient with its state).\n"
+	    "  (-j, --json: one object per recipient with its state); -g: to\n"
+	    "  every member of GROUP (nc-group(1)).\n"
 	    "  --attach: upload FILE (or a directory) once, send its link; the\n"
 	    "  text is then optional (not read from a terminal).\n"
 	    "  Exit 75: queued, retried by nc-send --flush and nc-recv; 68: no\n"
@@ -88,6 +91,7 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "queue", no_argument, NULL, 'Q' },
 		{ "cancel", required_argument, NULL, 'C' },
+		{ "group", required_argument, NULL, 'g' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
@@ -96,14 +100,14 @@ main(int argc, char **argv)
 	};
 	nc_send_opts o;
 	nc_buf msg = NC_SECBUF_INIT, body = NC_SECBUF_INIT;
-	const char *cancel = NULL, *files[NC_ATTACH_ARGS];
+	const char *cancel = NULL, *group = NULL, *files[NC_ATTACH_ARGS];
 	int c, flush = 0, queue = 0, rc, i, j, n, nfiles = 0;
 
 	if (nc_cli_init("nc-send") != 0)
 		return NC_ESOFTWARE;
 	memset(&o, 0, sizeof o);
 	o.ttl = NC_TTL_DEFAULT;
-	while ((c = getopt_long(argc, argv, "fhjo:qt:vVw:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fg:hjo:qt:vVw:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': flush = 1; break;
 		case 'A':
@@ -115,6 +119,7 @@ main(int argc, char **argv)
 			files[nfiles++] = optarg;
 			break;
 		case 'Q': queue = 1; break;
+		case 'g': group = optarg; break;
 		case 'C':
 			if (strlen(optarg) != 32 ||
 			    strspn(optarg, "0123456789abcdef") != 32) {
@@ -150,6 +155,21 @@ main(int argc, char **argv)
 				return rc;
 			break;
 		}
+	}
+	if (group) {
+		/* A group's members are the recipients (groupcmd.c). */
+		if (optind != argc || flush || queue || cancel || o.out || nfiles) {
+			usage(stderr);
+			return NC_EUSAGE;
+		}
+		(void)nc_netproc_start();
+		if ((rc = readmsg(&msg, 0)) == 0)
+			rc = nc_group_send(o.json, group, msg.p, msg.len);
+		nc_buf_free(&msg);
+		if (rc < 0)
+			return nc_cli_exit(-rc);
+		nc_cli_error(rc);
+		return nc_cli_exit(rc);
 	}
 	/* One of four things: send, --flush, --queue or --cancel. */
 	if ((flush + queue + (cancel != NULL) > 0 ? optind != argc || o.out ||

@@ -13,7 +13,8 @@ nc_payload_encode(const nc_payload *pl, nc_buf *out)
 {
 	nc_enc e;
 
-	if (pl->type < NC_PL_TEXT || pl->type > NC_PL_SENT_FILES ||
+	if ((pl->type != NC_PL_GROUP && (pl->type < NC_PL_TEXT ||
+	    pl->type > NC_PL_SENT_FILES)) ||
 	    pl->bodylen > NC_PL_BODY_MAX || pl->nacks > NC_PL_ACKS_MAX ||
 	    (pl->type == NC_PL_RECEIPT) != (pl->nacks > 0))
 		return nc_fail(NC_EDATA, "payload: bad type, size or receipt");
@@ -38,7 +39,8 @@ nc_payload_decode(nc_payload *pl, const uint8_t *p, size_t n)
 	nc_dec_init(&d, p, n);
 	nc_dec_check(&d, nc_get_u8(&d) == PAYLOAD_VERSION, "version");
 	pl->type = nc_get_u8(&d);
-	nc_dec_check(&d, pl->type >= NC_PL_TEXT && pl->type <= NC_PL_SENT_FILES, "type");
+	nc_dec_check(&d, pl->type == NC_PL_GROUP ||
+	    (pl->type >= NC_PL_TEXT && pl->type <= NC_PL_SENT_FILES), "type");
 	if ((f = nc_get_fixed(&d, 16)) != NULL)
 		memcpy(pl->id, f, 16);
 	pl->time = nc_get_u64(&d);

@@ -14,6 +14,8 @@
  * its copy (a SENT body whose text is a FILES body). */
 enum { NC_PL_TEXT = 1, NC_PL_RECEIPT = 2, NC_PL_CONTROL = 3, NC_PL_SENT = 4,
 	NC_PL_FILES = 5, NC_PL_SENT_FILES = 6 };
+/* GROUP: group traffic (lib/proto/groupmsg.h, protocol.md 3.5). */
+#define NC_PL_GROUP 8
 
 #define NC_PL_BODY_MAX (128u << 10)   /* 128 KiB */
 #define NC_PL_ACKS_MAX 500            /* message ids in one receipt */

@@ -11,6 +11,7 @@
 #include "event.h"
 #include "devlist.h"
 #include "hex.h"
+#include "groupapp.h"
 #include "json.h"
 #include "media.h"
 #include "wire.h"
@@ -154,7 +155,7 @@ fmt_files(nc_state *s, int64_t seq, const nc_media_attach *a, size_t n,
  * 1 rows say "to" instead of "from". */
 static int
 fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
-    nc_buf *o)
+    const char *group, nc_buf *o)
 {
 	static _Thread_local nc_media_attach att[NC_MEDIA_ATTACH_MAX];
 	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
@@ -194,6 +195,7 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 		    (dir && !history && (rc = nc_json_kv(o, "from", self)) != 0) ||
 		    (rc = nc_json_kv(o, dir ? "to" : "from", peer)) != 0 ||
 		    (rc = nc_json_kv(o, "device", dev)) != 0 ||
+		    (*group && (rc = nc_json_kv(o, "group", group)) != 0) ||
 		    (rc = nc_json_kv(o, "time", when)) != 0 ||
 		    (rc = nc_buf_addstr(o, ",\"body\":")) != 0 ||
 		    (rc = nc_json_str(o, (const char *)text, textlen)) != 0 ||
@@ -217,7 +219,15 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 			    peer);
 		else if (dir)
 			rc = nc_buf_printf(&pre, "%s > %s: ", self, peer);
-		else
+		else if (*group) {
+			char name[128];
+
+			nc_group_name(s, group, name, sizeof name);
+			for (char *c = name; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
+			rc = nc_buf_printf(&pre, "[%s] %s: ", name, peer);
+		} else
 			rc = nc_buf_printf(&pre, "%s: ", peer);
 		if (rc == 0 && (rc = nc_buf_nul(&pre)) == 0 && (textlen > 0 ||
 		    natt == 0))
@@ -245,7 +255,8 @@ fmt_device(nc_buf *o, int json, int64_t seq, const char *user,
 }
 
 static int
-fmt_message(nc_state *s, int64_t msg, int64_t seq, int json, nc_buf *o)
+fmt_message(nc_state *s, int64_t msg, int64_t seq, int json,
+    const char *group, nc_buf *o)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -258,7 +269,7 @@ fmt_message(nc_state *s, int64_t msg, int64_t seq, int json, nc_buf *o)
 		rc = nc_fail(NC_ESOFTWARE, "state: message %lld missing",
 		    (long long)msg);
 	else
-		rc = fmt_row(s, st, seq, json, 0, o);
+		rc = fmt_row(s, st, seq, json, 0, group, o);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -282,7 +293,13 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, const nc_view *v, nc_buf *o)
 	if (strcmp(type, "sent") == 0)
 		return 0;   /* in the history only */
 	if (strcmp(type, "message") == 0)
-		return fmt_message(s, sqlite3_column_int64(ev, 6), seq, json, o);
+		return fmt_message(s, sqlite3_column_int64(ev, 6), seq, json,
+		    reason, o);
+	if (strcmp(type, "group") == 0) {
+		if ((rc = nc_group_fmt_event(s, o, json, id, peer, reason)) != 0)
+			return rc;
+		return json ? end_seq(o, seq) : 0;
+	}
 	if (strcmp(type, "device") == 0)
 		return fmt_device(o, json, seq, peer, id, reason);
 	if (strcmp(type, "held") == 0 && !json)
@@ -324,7 +341,8 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, const nc_view *v, nc_buf *o)
 		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "device", dev) ||
 		    nc_json_kv(o, "status", id) || nc_json_kv(o, "reason", reason);
 	else
-		rc = nc_json_kv(o, "peer", peer) || nc_json_kv(o, "reason", reason);
+		rc = (*id && nc_json_kv(o, "group", id)) ||
+		    nc_json_kv(o, "peer", peer) || nc_json_kv(o, "reason", reason);
 	if (rc != 0)
 		return NC_EOSERR;
 	return end_seq(o, seq);
@@ -524,7 +542,7 @@ nc_history_print(nc_state *s, const nc_view *v, FILE *out, int64_t *pos)
 		sqlite3_bind_text(st, 4, v->peer, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		nc_buf_reset(&line);   /* JSON objects start on an empty one */
-		if ((rc = fmt_row(s, st, sqlite3_column_int64(st, 9), v->json, 1,
+		if ((rc = fmt_row(s, st, sqlite3_column_int64(st, 9), v->json, 1, "",
 		    &line)) != 0 || (rc = nc_buf_add(&o, line.p, line.len)) != 0)
 			break;
 		last = sqlite3_column_int64(st, 9);

@@ -11,6 +11,7 @@
 #include "held.h"
 #include "heal.h"
 #include "home.h"
+#include "groupapp.h"
 #include "inbox.h"
 #include "outbox.h"
 #include "relayc.h"
@@ -157,6 +158,7 @@ nc_inbox_after(nc_state *s, nc_self *self, const nc_rx *rx)
 	nc_flush f;
 
 	(void)!nc_heal_owed(s, self);
+	nc_group_retry(s, self);   /* group payloads waiting for a member */
 	if (nc_session_receipts(s, self) == 0)
 		(void)!nc_outbox_flush(s, self, NULL, 0, &f);
 	(void)!nc_prekeys_maintain(s, self, rx->prekey > 0);

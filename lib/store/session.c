@@ -13,6 +13,7 @@
 #include "err.h"
 #include "event.h"
 #include "gap.h"
+#include "groupapp.h"
 #include "held.h"
 #include "heal.h"
 #include "hex.h"
@@ -769,6 +770,9 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 		rc = store_receipt(s, u, &pl);
 	else if (pl.type == NC_PL_CONTROL)
 		rc = nc_heal_control(s, user, dev, &pl);
+	else if (pl.type == NC_PL_GROUP)
+		rc = nc_group_receive(s, self, user, dev, u->cert.who.identity,
+		    pl.body, pl.bodylen, &rx->security);
 	if (rc != 0)
 		goto done;
 	/* The session that decrypted becomes the current one (the newest
