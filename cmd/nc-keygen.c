@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "devinfo.h"
+#include "devlink.h"
 #include "err.h"
 #include "home.h"
 #include "json.h"
@@ -13,7 +15,8 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: nc-keygen [-hqvV] [--json] USER@DOMAIN\n"
+	fputs("usage: nc-keygen [-hqvV] [--json] [--name NAME] USER@DOMAIN\n"
+	    "       nc-keygen [-hqvV] [--json] --link [--name NAME] USER@DOMAIN\n"
 	    "       nc-keygen [-hqvV] --backup\n"
 	    "       nc-keygen [-hqvV] --passwd\n"
 	    "       nc-keygen [-hqvV] --delete USER@DOMAIN\n"
@@ -23,6 +26,10 @@ usage(FILE *f)
 	    "  user it adds this device: the identity key comes from its\n"
 	    "  password-sealed backup at the relay, and the device lists itself.\n"
 	    "  Run again after an interruption, it finishes the same sign-up.\n"
+	    "  --link: no password: print a one-time code (valid 10 minutes) and\n"
+	    "  wait; on a device of USER run nc-sync link CODE, which sends the\n"
+	    "  identity key, contacts and history; this device then lists itself.\n"
+	    "  --name: what nc-sync devices calls this device (e.g. laptop).\n"
 	    "  --backup: on a device holding the identity key, make sure the relay\n"
 	    "  has that backup (accounts made before backups have none).\n"
 	    "  --passwd: change the password (current one as above, the new one\n"
@@ -115,11 +122,15 @@ main(int argc, char **argv)
 		{ "backup", no_argument, NULL, 'b' },
 		{ "delete", no_argument, NULL, 'd' },
 		{ "passwd", no_argument, NULL, 'p' },
+		{ "link", no_argument, NULL, 'l' },
+		{ "name", required_argument, NULL, 'n' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char home[4096];
-	int c, json = 0, rc, added = 0, backup = 0, del = 0, passwd = 0;
+	int c, json = 0, rc, added = 0, backup = 0, del = 0, passwd = 0, link = 0;
+	const char *name = NULL;
+	unsigned nc = 0, nh = 0;
 
 	if (nc_cli_init("nc-keygen") != 0)
 		return NC_ESOFTWARE;
@@ -130,9 +141,14 @@ main(int argc, char **argv)
 			del = 1;
 		else if (c == 'p')
 			passwd = 1;
+		else if (c == 'l')
+			link = 1;
+		else if (c == 'n')
+			name = optarg;
 		else if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 			return rc;
-	if (optind != argc - (backup || passwd ? 0 : 1) || backup + del + passwd > 1) {
+	if (optind != argc - (backup || passwd ? 0 : 1) ||
+	    backup + del + passwd + link > 1 || (name && (backup || del || passwd))) {
 		usage(stderr);
 		return NC_EUSAGE;
 	}
@@ -141,6 +157,27 @@ main(int argc, char **argv)
 	(void)nc_netproc_start();
 	if (backup || del || passwd) {
 		rc = backup ? do_backup() : passwd ? do_passwd() : do_delete(argv[optind]);
+		nc_cli_error(rc);
+		return nc_cli_exit(rc);
+	}
+	if (name && !nc_devname_valid(name, strlen(name))) {
+		fprintf(stderr, "nc-keygen: --name: 1 to %d bytes of text, no "
+		    "control characters\n", NC_DEVNAME_MAX);
+		return NC_EUSAGE;
+	}
+	nc_account_set_name(name);
+	if (link) {
+		if ((rc = nc_home_open(home, sizeof home)) == 0) {
+			nc_cli_info("on a device of %s, run: nc-sync link CODE (the "
+			    "code below, valid 10 minutes); waiting", argv[optind]);
+			rc = nc_devlink_new(home, argv[optind], name, stdout, &nc, &nh);
+		}
+		if (rc == 0) {
+			nc_cli_info("linked to %s: %u contact%s and %u message%s of "
+			    "history arrived; your other devices will report this one",
+			    argv[optind], nc, nc == 1 ? "" : "s", nh, nh == 1 ? "" : "s");
+			rc = show(json);
+		}
 		nc_cli_error(rc);
 		return nc_cli_exit(rc);
 	}

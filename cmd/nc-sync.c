@@ -14,11 +14,13 @@ static const struct {
 	const char *name;
 	int (*run)(int, char **);
 } cmds[] = {
+	{ "link", nc_sync_link },
 	{ "devices", nc_sync_devices },
 	{ "backup", nc_sync_cmd_backup },
 	{ "restore", nc_sync_cmd_restore },
 	{ "export", nc_sync_cmd_export },
 	{ "import", nc_sync_cmd_import },
+	{ "revoke", nc_sync_revoke },
 };
 
 static void
@@ -28,8 +30,11 @@ usage(FILE *f)
 	    "  devices [--json]    this user's devices: id, name, added, last seen\n"
 	    "  backup [--recovery-code] [--password]   encrypted, incremental, to the relay\n"
 	    "  restore USER@DOMAIN [--recovery-code] [--min-counter N]   into an empty NC_HOME\n"
-	    "  export FILE | import FILE   the same records as one archive file\n",
-	    f);
+	    "  export FILE | import FILE   the same records as one archive file\n"
+	    "  link CODE           send the identity key, contacts and history to\n"
+	    "                      the new device showing CODE (nc-keygen --link)\n"
+	    "  revoke DEVICE       drop DEVICE from the signed device list\n"
+	    "  COMMAND -h          that command's usage\n", f);
 }
 
 int

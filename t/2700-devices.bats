@@ -48,7 +48,7 @@ set_backup() { sqlite3 "$RELAY_DIR_a/relay.db" "UPDATE idbackup SET v = X'$2' WH
 	[ "$status" -eq 0 ]
 	dev2=$(cat "$W/alice.dev2")
 	[ "$(count_type device)" -eq 1 ]
-	[[ "$output" == *"{\"type\":\"device\",\"user\":\"alice@a.test\",\"device\":\"$dev2\",\"status\":\"added\",\"seq\":"* ]]
+	[[ "$output" == *"{\"type\":\"device\",\"user\":\"alice@a.test\",\"device\":\"$dev2\",\"status\":\"added\",\"name\":\"\",\"seq\":"* ]]
 	# bob's message came to this device too, once
 	[ "$(grep -c '"body":"hello both' <<<"$output")" -eq 1 ]
 	run as alice nc-recv --json

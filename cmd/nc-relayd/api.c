@@ -10,6 +10,7 @@
 #include "api_int.h"
 #include "backup.h"
 #include "hex.h"
+#include "link.h"
 #include "ratelimit.h"
 #include "replay.h"
 #include "reqsig.h"
@@ -24,7 +25,7 @@
 #define BACKUP_REC_BODY NC_BACKUP_RECORD_WIRE_MAX
 #define BACKUP_HEAD_BODY NC_BACKUP_HEAD_MAX
 
-enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB,
+enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB, B_LINK,
 	B_BACKUP_REC, B_BACKUP_HEAD };
 
 static const struct route {
@@ -51,6 +52,9 @@ static const struct route {
 	{ "POST", "v1/users/*/deliver", h_deliver, B_DELIVER },
 	{ "GET", "v1/users/*/devices/*/mailbox", h_mail_list, B_NONE },
 	{ "POST", "v1/users/*/devices/*/mailbox/ack", h_mail_ack, B_ACK },
+	{ "PUT", "v1/users/*/link/*", h_link_open, B_NONE },
+	{ "POST", "v1/users/*/link/*", h_link_put, B_LINK },
+	{ "GET", "v1/users/*/link/*", h_link_take, B_NONE },
 	{ "PUT", "v1/blobs/*", h_blob_put, B_BLOB },
 	{ "GET", "v1/blobs/*", h_blob_get, B_NONE },
 	{ "DELETE", "v1/blobs/*", h_blob_delete, B_NONE },
@@ -353,6 +357,7 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	case B_DELIVER: *max = DELIVER_BODY; break;
 	case B_ACK: *max = NC_ACK_BODY_MAX; break;
 	case B_BLOB: *stream = 1; *max = r->conf.blob_max; break;
+	case B_LINK: *max = NC_LINK_BODY_MAX; break;
 	case B_BACKUP_REC: *max = BACKUP_REC_BODY; break;
 	case B_BACKUP_HEAD: *max = BACKUP_HEAD_BODY; break;
 	}

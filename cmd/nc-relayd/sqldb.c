@@ -52,7 +52,12 @@ static const char *schema_sql =
 	" time INTEGER NOT NULL, sig BLOB NOT NULL);"
 	/* each device's counter (protocol.md 1.10): sessions that heal */
 	"CREATE TABLE IF NOT EXISTS counters(user TEXT, dev BLOB, n INTEGER NOT NULL,"
-	" tag BLOB NOT NULL, PRIMARY KEY(user, dev));";
+	" tag BLOB NOT NULL, PRIMARY KEY(user, dev));"
+	/* provisioning boxes for linking a device (protocol.md 1.11): one
+	 * sealed message each, taken once; a used box is kept, empty, until
+	 * it expires, so the message cannot be put there again */
+	"CREATE TABLE IF NOT EXISTS links(box BLOB PRIMARY KEY, user TEXT NOT NULL,"
+	" expires INTEGER NOT NULL, msg BLOB, used INTEGER NOT NULL DEFAULT 0);";
 #define SCHEMA_VERSION 1
 
 static const char *sql[Q_MAX] = {
@@ -142,6 +147,21 @@ static const char *sql[Q_MAX] = {
 	[Q_BKR_MARK] = "UPDATE backup_rec SET keep = 1 WHERE user = ? AND hash = ?",
 	[Q_BKR_PRUNE] = "DELETE FROM backup_rec WHERE user = ? AND keep = 0",
 	[Q_BKR_DELUSER] = "DELETE FROM backup_rec WHERE user = ?",
+	/* a device dropped from the list (revoked): its mail and prekeys go */
+	[Q_DEV_PURGE_MAIL] = "DELETE FROM mail WHERE user = ?1 AND dev IN"
+	    " (SELECT dev FROM devices WHERE user = ?1 AND listed = 2)",
+	[Q_DEV_PURGE_OTPK] = "DELETE FROM otpk WHERE user = ?1 AND dev IN"
+	    " (SELECT dev FROM devices WHERE user = ?1 AND listed = 2)",
+	[Q_DEV_PURGE] = "UPDATE devices SET spk_id = NULL, spk_pk = NULL,"
+	    " spk_sig = NULL, mail_n = 0, mail_bytes = 0 WHERE user = ? AND listed = 2",
+	[Q_LINK_COUNT] = "SELECT count(*) FROM links WHERE user = ? AND used = 0"
+	    " AND expires >= ?",
+	[Q_LINK_INS] = "INSERT INTO links(box, user, expires) VALUES (?, ?, ?)",
+	[Q_LINK_GET] = "SELECT user, expires, msg, used FROM links WHERE box = ?",
+	[Q_LINK_SET] = "UPDATE links SET msg = ? WHERE box = ?",
+	[Q_LINK_USED] = "UPDATE links SET msg = NULL, used = 1 WHERE box = ?",
+	[Q_LINK_DELUSER] = "DELETE FROM links WHERE user = ?",
+	[Q_LINK_SWEEP] = "DELETE FROM links WHERE expires < ?",
 	[Q_KT_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM kt_leaves",
 	[Q_KT_LEAF_INS] = "INSERT INTO kt_leaves(idx, user, version, label, commitment,"
 	    " opening, vrf) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -216,7 +216,21 @@ typedef int (*store_kt_fill_fn)(void *arg, const char *user, uint64_t version,
     struct store_kt_leaf *out);
 int store_kt_backfill(struct store *s, store_kt_fill_fn fn, void *arg);
 
-/* Drop expired challenges and blobs. */
+/* Provisioning boxes for linking a device (protocol.md 1.11), named by
+ * the hash of the new device's code. open: a new empty box of user
+ * until expires (ST_NOTFOUND no such user, ST_EXISTS, ST_FULL: 4 open
+ * already). put: its one message (ST_NOTFOUND no box or expired,
+ * ST_CONFLICT it has one, ST_GONE taken already). take: the message, once
+ * (out empty: none yet; then ST_GONE), committed before it returns. */
+#define NC_LINK_BOX 16
+int store_link_open(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+    int64_t expires, int64_t now);
+int store_link_put(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+    const uint8_t *p, size_t n, int64_t now);
+int store_link_take(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+    int64_t now, nc_buf *out);
+
+/* Drop expired challenges, blobs and provisioning boxes. */
 int store_sweep(struct store *s, int64_t now);
 
 #endif

@@ -602,6 +602,7 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	OK(sqldb_exec(c, Q_BKR_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_OPQ_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_CTR_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_LINK_DELUSER, "t", user));
 	if (ktdb_forget(c, user) != ST_OK)
 		return ST_ERR;
 	return ST_OK;
@@ -944,6 +945,11 @@ j_devlist_put(struct store *s, struct sqldb *c, void *arg)
 	for (size_t i = 0; i < p->ndev; i++)
 		OK(sqldb_exec(c, Q_DEV_INS, "tbbi", p->user, p->dev[i],
 		    (size_t)NC_DEVID_LEN, p->pk[i], (size_t)NC_PK_LEN, (int64_t)1));
+	/* A device the list no longer names is revoked: its mailbox and
+	 * prekeys go with it (protocol.md 1.4). */
+	OK(sqldb_exec(c, Q_DEV_PURGE_MAIL, "t", p->user));
+	OK(sqldb_exec(c, Q_DEV_PURGE_OTPK, "t", p->user));
+	OK(sqldb_exec(c, Q_DEV_PURGE, "t", p->user));
 	s->kt_grew = 1;
 	return ktdb_append(c, p->user, p->version, p->kt);
 }
@@ -1967,6 +1973,7 @@ j_sweep(struct store *s, struct sqldb *c, void *arg)
 
 	(void)s;
 	OK(sqldb_exec(c, Q_NON_SWEEP, "i", w->now));
+	OK(sqldb_exec(c, Q_LINK_SWEEP, "i", w->now));
 	st = sqldb_q(c, Q_BLOB_EXPIRED, "i", w->now);
 	while (sqldb_step(st) == SQLITE_ROW) {
 		if (w->n == w->cap) {
@@ -2005,4 +2012,131 @@ store_sweep(struct store *s, int64_t now)
 
 	free(w.ids);
 	return rc;
+}
+
+/* ---- provisioning boxes (protocol.md 1.11) ---- */
+
+struct linkjob {
+	const char *user;
+	const uint8_t *box;
+	int64_t expires, now;
+	const uint8_t *p;
+	size_t n;
+	nc_buf *out;
+};
+
+#define LINKS_OPEN_MAX 4   /* open boxes per user */
+
+/* The box's row: ST_OK (*has_msg, *used set), ST_NOTFOUND when there is
+ * none for this user or it expired. */
+static int
+link_row(struct sqldb *c, const struct linkjob *j, int *has_msg, int *used,
+    nc_buf *out)
+{
+	sqlite3_stmt *st = sqldb_q(c, Q_LINK_GET, "b", j->box, (size_t)NC_LINK_BOX);
+	int rc = sqldb_step(st);
+
+	if (rc == SQLITE_ROW) {
+		const char *u = (const char *)sqlite3_column_text(st, 0);
+		rc = u && strcmp(u, j->user) == 0 &&
+		    sqlite3_column_int64(st, 1) >= j->now ? ST_OK : ST_NOTFOUND;
+		*has_msg = sqlite3_column_type(st, 2) == SQLITE_BLOB;
+		*used = sqlite3_column_int(st, 3);
+		if (rc == ST_OK && out && *has_msg && nc_buf_add(out,
+		    sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2)) != 0)
+			rc = ST_ERR;
+	} else
+		rc = rc == SQLITE_DONE ? ST_NOTFOUND : ST_ERR;
+	if (st)
+		sqlite3_reset(st);
+	return rc;
+}
+
+static int
+j_link_open(struct store *s, struct sqldb *c, void *arg)
+{
+	struct linkjob *j = arg;
+	sqlite3_stmt *st;
+	int rc, has, used;
+	int64_t n;
+
+	(void)s;
+	if ((rc = user_exists(c, j->user)) != ST_OK)
+		return rc;
+	if ((rc = link_row(c, j, &has, &used, NULL)) != ST_NOTFOUND)
+		return rc == ST_OK ? ST_EXISTS : rc;
+	st = sqldb_q(c, Q_LINK_COUNT, "ti", j->user, j->now);
+	if (sqldb_step(st) != SQLITE_ROW) {
+		if (st)
+			sqlite3_reset(st);
+		return ST_ERR;
+	}
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (n >= LINKS_OPEN_MAX)
+		return ST_FULL;
+	OK(sqldb_exec(c, Q_LINK_SWEEP, "i", j->now));
+	OK(sqldb_exec(c, Q_LINK_INS, "bti", j->box, (size_t)NC_LINK_BOX, j->user,
+	    j->expires));
+	return ST_OK;
+}
+
+int
+store_link_open(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+    int64_t expires, int64_t now)
+{
+	struct linkjob j = { user, box, expires, now, NULL, 0, NULL };
+
+	return submit(s, j_link_open, NULL, &j);
+}
+
+static int
+j_link_put(struct store *s, struct sqldb *c, void *arg)
+{
+	struct linkjob *j = arg;
+	int rc, has = 0, used = 0;
+
+	(void)s;
+	if ((rc = link_row(c, j, &has, &used, NULL)) != ST_OK)
+		return rc;
+	if (used)
+		return ST_GONE;
+	if (has)
+		return ST_CONFLICT;
+	OK(sqldb_exec(c, Q_LINK_SET, "bb", j->p, j->n, j->box, (size_t)NC_LINK_BOX));
+	return ST_OK;
+}
+
+int
+store_link_put(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+    const uint8_t *p, size_t n, int64_t now)
+{
+	struct linkjob j = { user, box, 0, now, p, n, NULL };
+
+	return submit(s, j_link_put, NULL, &j);
+}
+
+static int
+j_link_take(struct store *s, struct sqldb *c, void *arg)
+{
+	struct linkjob *j = arg;
+	int rc, has = 0, used = 0;
+
+	(void)s;
+	if ((rc = link_row(c, j, &has, &used, j->out)) != ST_OK)
+		return rc;
+	if (used)
+		return ST_GONE;
+	if (has)
+		OK(sqldb_exec(c, Q_LINK_USED, "b", j->box, (size_t)NC_LINK_BOX));
+	return ST_OK;
+}
+
+int
+store_link_take(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+    int64_t now, nc_buf *out)
+{
+	struct linkjob j = { user, box, 0, now, NULL, 0, out };
+
+	return submit(s, j_link_take, NULL, &j);
 }

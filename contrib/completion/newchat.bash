@@ -58,7 +58,7 @@ _newchat() {
 	nc-sync)
 		opts="--json --help --version -h -q -v -V"
 		if [ -z "$sub" ] && [[ $cur != -* ]]; then
-			mapfile -t COMPREPLY < <(compgen -W "devices" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "link devices revoke" -- "$cur")
 			return 0
 		fi
 		;;

@@ -13,7 +13,9 @@
 
 #include "account.h"
 #include "cli.h"
+#include "devinfo.h"
 #include "directory.h"
+#include "hex.h"
 #include "err.h"
 #include "event.h"
 #include "fsutil.h"
@@ -913,21 +915,47 @@ first_list(nc_relay *r, nc_self *self, const enrolled *en)
  * message makes each refetch our list (its certificate names a newer
  * version) and report the new device. Best effort: they also look
  * hourly. */
-static void
-hello(nc_state *s, nc_self *self)
+static const char *devname_given;   /* nc-keygen --name */
+
+void
+nc_account_set_name(const char *name)
 {
-	static const uint8_t body[2] = { 1, NC_CTL_DEVICE_ADDED };
+	devname_given = name;
+}
+
+static int name_self(nc_state *s, const nc_self *self, const char *devname);
+
+static void
+hello_kind(nc_state *s, nc_self *self, int kind)
+{
+	uint8_t body[3 + NC_DEVNAME_MAX];
+	char hex[33], name[NC_DEVNAME_MAX + 1];
+	size_t n;
 	nc_payload pl;
 	nc_flush f;
 
+	/* u8 1, u8 kind, and (added) the name this device gave itself */
+	nc_hex_encode(hex, self->dev->id, NC_DEVID_LEN);
+	nc_devinfo_name(s, hex, name);
+	n = kind == NC_CTL_DEVICE_ADDED ? strlen(name) : 0;
+	body[0] = 1;
+	body[1] = (uint8_t)kind;
+	body[2] = (uint8_t)n;
+	memcpy(body + 3, name, n);
 	memset(&pl, 0, sizeof pl);
 	pl.type = NC_PL_CONTROL;
 	randombytes_buf(pl.id, sizeof pl.id);
 	pl.time = (uint64_t)time(NULL);
 	pl.body = body;
-	pl.bodylen = sizeof body;
+	pl.bodylen = 3 + n;
 	if (nc_session_encrypt(s, self, &self->list, "", &pl, 0, NULL) == 0)
 		(void)!nc_outbox_flush(s, self, NULL, 1, &f);
+}
+
+static void
+hello(nc_state *s, nc_self *self)
+{
+	hello_kind(s, self, NC_CTL_DEVICE_ADDED);
 }
 
 /* Store this device's keys and list, and where sign-up stands, in one
@@ -1122,6 +1150,8 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 	    (rc = nc_prekeys_maintain(s, &self, 1)) != 0 ||
 	    (rc = nc_state_put_int(s, "devlist_check", (int64_t)time(NULL) +
 	    3600)) != 0 || (rc = nc_state_put_int(s, SIGNUP_KEY, 0)) != 0)
+		goto out;
+	if ((rc = name_self(s, &self, devname_given)) != 0)
 		goto out;
 	if (added == NC_ADDED_LISTED)
 		hello(s, &self);
@@ -1565,4 +1595,167 @@ out:
 	nc_self_free(&self);
 	*out = s;
 	return rc;
+}
+
+/* This device's name and when it joined, for nc-sync devices. */
+static int
+name_self(nc_state *s, const nc_self *self, const char *devname)
+{
+	char hex[33];
+	int rc;
+
+	nc_hex_encode(hex, self->dev->id, NC_DEVID_LEN);
+	if ((rc = nc_devinfo_set_added(s, hex, (int64_t)time(NULL))) == 0 &&
+	    devname && *devname)
+		rc = nc_devinfo_set_name(s, hex, devname);
+	return rc;
+}
+
+int
+nc_account_name(nc_state *s, const nc_self *self, const char *devname)
+{
+	return name_self(s, self, devname);
+}
+
+int
+nc_account_link(const char *home, const char *addr, nc_idkey **id,
+    const char *devname, int (*import)(nc_state *, void *), void *ctx)
+{
+	nc_state *s = NULL;
+	nc_relay *r = NULL;
+	nc_self self;
+	nc_devlist cur;
+	int rc, have, listed = 0;
+
+	memset(&self, 0, sizeof self);
+	if ((rc = split(addr, self.name, self.domain)) != 0)
+		return rc;
+	strcpy(self.addr, addr);
+	if (exists_in(home, "storage.key"))
+		return nc_fail(NC_ECANTCREAT, "%s already holds an identity; a new "
+		    "device needs an empty NC_HOME", home);
+	if ((rc = nc_relay_open(&r, home, self.domain)) != 0 ||
+	    (rc = get_list(r, &self, &cur, &have)) != 0)
+		goto out;
+	if (!have || sodium_memcmp(cur.identity, (*id)->pk, 32) != 0) {
+		rc = nc_fail(NC_ESECURITY, "%s: the identity key the link message "
+		    "carries does not sign the user's device list; refusing it",
+		    addr);
+		goto out;
+	}
+	if (cur.n >= NC_DEVLIST_MAX) {
+		rc = nc_fail(NC_ECANTCREAT, "%s: %d devices listed already",
+		    addr, NC_DEVLIST_MAX);
+		goto out;
+	}
+	if ((rc = nc_state_create(&s, home)) != 0)
+		goto out;
+	if ((self.dev = nc_device_gen()) == NULL) {
+		rc = nc_fail(NC_EOSERR, "cannot make keys: %s", nc_errmsg());
+		goto out;
+	}
+	self.id = *id;
+	*id = NULL;
+	/* The keys first, then the list that names this device: a retry
+	 * (nc-keygen USER@DOMAIN with the password) finishes it. */
+	if ((rc = save_self(s, &self, 1)) != 0)
+		goto out;
+	self.list = cur;
+	self.list.version = cur.version + 1;
+	self.list.created = (uint64_t)time(NULL);
+	nc_device_entry(self.dev, &self.list.dev[self.list.n++]);
+	if ((rc = put_list(r, &self)) != 0)
+		goto out;
+	listed = 1;
+	if ((rc = save_self(s, &self, 1)) != 0)
+		goto out;
+	if ((rc = nc_state_begin(s)) != 0)
+		goto out;
+	if ((rc = name_self(s, &self, devname)) != 0 ||
+	    (rc = import(s, ctx)) != 0) {
+		nc_state_rollback(s);
+		goto out;
+	}
+	if ((rc = nc_state_commit(s)) != 0 ||
+	    (rc = nc_prekeys_maintain(s, &self, 1)) != 0 ||
+	    (rc = nc_state_put_int(s, "devlist_check", (int64_t)time(NULL) +
+	    3600)) != 0 || (rc = nc_state_put_int(s, SIGNUP_KEY, 0)) != 0)
+		goto out;
+	hello(s, &self);
+out:
+	if (rc != 0 && s != NULL && !listed) {
+		nc_state_close(s);
+		s = NULL;
+		discard(home);
+	}
+	nc_relay_close(r);
+	nc_state_close(s);
+	nc_self_free(&self);
+	return rc;
+}
+
+int
+nc_account_revoke(nc_state *s, nc_self *self, const uint8_t dev[NC_DEVID_LEN])
+{
+	nc_relay *r = NULL;
+	nc_devlist cur, l;
+	sqlite3_stmt *st;
+	int rc, have, i, j;
+
+	if (self->id == NULL)
+		return nc_fail(NC_EPERM, "%s: this device does not hold the identity "
+		    "key; revoke from one that does", self->addr);
+	if ((rc = nc_relay_open(&r, s->home, self->domain)) != 0 ||
+	    (rc = get_list(r, self, &cur, &have)) != 0)
+		goto out;
+	if (!have || sodium_memcmp(cur.identity, self->id->pk, 32) != 0) {
+		rc = nc_fail(NC_ESECURITY, "%s: the relay's device list is not "
+		    "signed by our identity key", self->addr);
+		goto out;
+	}
+	if ((i = nc_devlist_find(&cur, dev)) < 0) {
+		rc = nc_fail(NC_EUSAGE, "no such device in the device list");
+		goto out;
+	}
+	l = cur;
+	for (j = i; j + 1 < l.n; j++)
+		l.dev[j] = l.dev[j + 1];
+	l.n--;
+	l.version = cur.version + 1;
+	l.created = (uint64_t)time(NULL);
+	self->list = l;
+	if ((rc = put_list(r, self)) != 0 || (rc = save_self(s, self, 0)) != 0)
+		goto out;
+	/* Our pin follows (a "device revoked" event), the device's sessions
+	 * are retired, and the other devices hear of it now. */
+	if ((rc = nc_self_check(s, self, 1)) != 0)
+		goto out;
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM session WHERE user = ?"
+	    " AND dev = ?")) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, self->addr, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, dev, NC_DEVID_LEN, SQLITE_STATIC);
+	if ((rc = nc_state_done(s, st)) != 0)
+		goto out;
+	if (self->list.n > 1)
+		hello_kind(s, self, NC_CTL_DEVICE_REVOKED);
+out:
+	nc_relay_close(r);
+	return rc;
+}
+
+int
+nc_self_revoked(nc_state *s, nc_self *self)
+{
+	nc_devlist l;
+	int rc = nc_self_check(s, self, 1);
+
+	if (rc != 0 && rc != NC_EUNAVAIL && rc != NC_ETEMP && rc != NC_ENOHOST)
+		return 0;   /* an alarm: recorded, nc-recv reports it */
+	if (nc_dir_show(s, self->addr, &l, NULL, NULL, NULL) == 0 &&
+	    nc_devlist_find(&l, self->dev->id) < 0)
+		return nc_fail(NC_EPERM, "%s: this device was revoked (it is no "
+		    "longer in the device list); link it again with nc-keygen "
+		    "--link in an empty NC_HOME", self->addr);
+	return 0;
 }

@@ -62,11 +62,34 @@ enum { NC_ADDED_LISTED = 1, NC_ADDED_UNLISTED = 2 };
 int nc_account_create(const char *home, const char *addr, int *added)
 	__attribute__((warn_unused_result));
 
+/* A new device linked by code (nc-keygen --link): *id, the identity key
+ * the link message carried (taken: *id becomes NULL), must sign addr's
+ * device list at the relay; a new state at home (empty) lists this device
+ * under it, named devname (may be NULL), import(s, ctx) adds what the
+ * message carried in the transaction that names it, prekeys are
+ * published and the other devices told. */
+int nc_account_link(const char *home, const char *addr, nc_idkey **id,
+    const char *devname, int (*import)(nc_state *, void *), void *ctx)
+	__attribute__((warn_unused_result));
+/* Drop dev from our signed device list (needs the identity key): the
+ * relay deletes its mailbox and prekeys and refuses its requests; our
+ * sessions with it are retired; the other devices are told. */
+int nc_account_revoke(nc_state *s, nc_self *self, const uint8_t dev[NC_DEVID_LEN])
+	__attribute__((warn_unused_result));
+/* The name nc_account_create gives the device (nc-keygen --name). */
+void nc_account_set_name(const char *name);
+/* Record this device's name (may be NULL) and when it was added. */
+int nc_account_name(nc_state *s, const nc_self *self, const char *devname)
+	__attribute__((warn_unused_result));
+
 /* Refetch and verify our own device list (at most hourly unless force):
  * new or dropped devices become "device" events; another identity key is
  * an alarm (NC_ESECURITY). */
 int nc_self_check(nc_state *s, nc_self *self, int force)
 	__attribute__((warn_unused_result));
+/* NC_EPERM if this device is no longer in our own list as the relay
+ * serves it now (revoked); offline, as last seen. */
+int nc_self_revoked(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
 /* NC_ESECURITY if our own list was seen signed by another identity key. */
 int nc_self_alarm(nc_state *s, const nc_self *self)
 	__attribute__((warn_unused_result));

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "devinfo.h"
 #include "directory.h"
 #include "err.h"
 #include "event.h"
@@ -150,17 +151,39 @@ own_changes(nc_state *s, const nc_devlist *old, const nc_devlist *l,
 		if (nc_devlist_find(old, l->dev[i].id) < 0) {
 			nc_hex_encode(hex, l->dev[i].id, NC_DEVID_LEN);
 			if ((rc = nc_event_add(s, "device", hex, l->user, hex,
-			    "added", 0)) != 0)
+			    "added", 0)) != 0 ||
+			    (rc = nc_devinfo_set_added(s, hex, (int64_t)time(NULL))) != 0)
 				return rc;
 		}
 	for (i = 0; i < old->n; i++)
 		if (nc_devlist_find(l, old->dev[i].id) < 0) {
 			nc_hex_encode(hex, old->dev[i].id, NC_DEVID_LEN);
 			if ((rc = nc_event_add(s, "device", hex, l->user, hex,
-			    "removed", 0)) != 0)
+			    "revoked", 0)) != 0)
 				return rc;
 		}
 	return nc_state_put(s, "devlist", enc, n);
+}
+
+/* A device the user dropped (revoked): our sessions with it go. */
+static int
+retire(nc_state *s, const nc_devlist *old, const nc_devlist *l)
+{
+	sqlite3_stmt *st;
+	int i, rc;
+
+	for (i = 0; i < old->n; i++) {
+		if (nc_devlist_find(l, old->dev[i].id) >= 0)
+			continue;
+		if ((rc = nc_state_prep(s, &st, "DELETE FROM session WHERE"
+		    " user = ? AND dev = ?")) != 0)
+			return rc;
+		sqlite3_bind_text(st, 1, l->user, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, old->dev[i].id, NC_DEVID_LEN, SQLITE_STATIC);
+		if ((rc = nc_state_done(s, st)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int
@@ -209,7 +232,8 @@ update(nc_state *s, const char *addr, const nc_devlist *l, const uint8_t *enc,
 		}
 		return 0;
 	}
-	if ((rc = own_changes(s, &old, l, enc, n)) != 0)
+	if ((rc = own_changes(s, &old, l, enc, n)) != 0 ||
+	    (rc = retire(s, &old, l)) != 0)
 		return rc;
 	return store(s, l, enc, n, 0);
 }

@@ -261,6 +261,15 @@ nc_send(const nc_send_opts *o, const char **rcpt, int n, const uint8_t *body,
 		nc_cli_error(rc);
 		return -rc;
 	}
+	/* A revoked device sends nothing more (its mail is gone, contacts
+	 * drop it): our own list as the relay has it now; offline, as last
+	 * seen (the message is queued as usual). */
+	if ((rc = nc_self_revoked(s, &self)) != 0) {
+		nc_cli_error(rc);
+		nc_self_free(&self);
+		nc_state_close(s);
+		return -rc;
+	}
 	if ((res = calloc((size_t)n, sizeof *res)) == NULL) {
 		nc_self_free(&self);
 		nc_state_close(s);

@@ -1,16 +1,21 @@
 /* sync.c - nc-sync devices, link and revoke (sync.h). */
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "devinfo.h"
+#include "devlink.h"
 #include "directory.h"
 #include "err.h"
 #include "event.h"
 #include "hex.h"
 #include "json.h"
+#include "link.h"
 #include "sync.h"
 
 /* The sub-command's usage, for nc_cli_flag. */
@@ -135,6 +140,140 @@ nc_sync_devices(int argc, char **argv)
 		    "list (revoked)", self.addr);
 done:
 	nc_buf_free(&o);
+	nc_self_free(&self);
+	nc_state_close(s);
+	return rc;
+}
+
+struct link_opts {
+	unsigned long hist;
+};
+
+static int
+link_opt(int c, const char *arg, void *ctx)
+{
+	struct link_opts *o = ctx;
+	char *end;
+
+	if (c != 'H')
+		return NC_EUSAGE;
+	o->hist = strtoul(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || o->hist > NC_LINK_MSGS_MAX) {
+		fprintf(stderr, "nc-sync: --history: 0 to %u messages\n",
+		    NC_LINK_MSGS_MAX);
+		return NC_EUSAGE;
+	}
+	return -1;
+}
+
+int
+nc_sync_link(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "history", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct link_opts o = { 10000 };
+	char code[NC_LINK_CODE_MAX + 1] = "";
+	nc_state *s = NULL;
+	nc_self self;
+	unsigned nc = 0, nh = 0;
+	int rc, json = 0, i;
+
+	if ((rc = parse(argc, argv, "usage: nc-sync link [-hqv] [--history N] CODE\n"
+	    "  On a device of this user: send the identity key, the contacts with\n"
+	    "  their trust state and the newest N messages (default 10000, as\n"
+	    "  many as fit in 8 MB) to the new device that shows CODE\n"
+	    "  (nc-keygen --link). CODE may be typed in several words.\n",
+	    longs, &json, link_opt, &o)) >= 0)
+		return rc;
+	if (optind >= argc) {
+		usage(stderr);
+		return NC_EUSAGE;
+	}
+	for (i = optind; i < argc; i++)
+		if (strlen(code) + strlen(argv[i]) >= sizeof code)
+			return nc_fail(NC_EDATA, "link code: too long");
+		else
+			strcat(code, argv[i]);
+	if ((rc = nc_cli_open(&s, &self)) != 0)
+		return rc;
+	if ((rc = nc_devlink_send(s, &self, code, (unsigned)o.hist, &nc, &nh)) == 0)
+		nc_cli_info("%s: sent the identity key, %u contact%s and %u message%s "
+		    "to the new device; it lists itself and says hello", self.addr,
+		    nc, nc == 1 ? "" : "s", nh, nh == 1 ? "" : "s");
+	sodium_memzero(code, sizeof code);
+	nc_self_free(&self);
+	nc_state_close(s);
+	return rc;
+}
+
+/* DEVICE: a whole id, a unique prefix of at least 4 hex digits, or a
+ * unique name. */
+static int
+find_device(nc_state *s, const nc_devlist *l, const char *want,
+    uint8_t id[NC_DEVID_LEN])
+{
+	char hex[33], name[NC_DEVNAME_MAX + 1];
+	size_t n = strlen(want);
+	int i, found = -1, many = 0;
+
+	for (i = 0; i < l->n; i++) {
+		nc_hex_encode(hex, l->dev[i].id, NC_DEVID_LEN);
+		nc_devinfo_name(s, hex, name);
+		if ((n >= 4 && n <= 32 && strncmp(hex, want, n) == 0) ||
+		    (*name && strcmp(name, want) == 0)) {
+			many += found >= 0;
+			found = i;
+		}
+	}
+	if (found < 0)
+		return nc_fail(NC_EUSAGE, "%s: no such device (nc-sync devices "
+		    "lists them)", want);
+	if (many)
+		return nc_fail(NC_EUSAGE, "%s: names more than one device; give "
+		    "more of its id", want);
+	memcpy(id, l->dev[found].id, NC_DEVID_LEN);
+	return 0;
+}
+
+int
+nc_sync_revoke(int argc, char **argv)
+{
+	nc_state *s = NULL;
+	nc_self self;
+	nc_devlist l;
+	uint8_t id[NC_DEVID_LEN];
+	char hex[33];
+	int rc, json = 0;
+
+	if ((rc = parse(argc, argv, "usage: nc-sync revoke [-hqv] DEVICE\n"
+	    "  Drop DEVICE (its id, a unique prefix of 4+ hex digits, or its\n"
+	    "  name) from this user's signed device list: the relay deletes its\n"
+	    "  mailbox and prekeys and refuses it; contacts stop encrypting to\n"
+	    "  it; the other devices report it.\n", NULL, &json, NULL, NULL)) >= 0)
+		return rc;
+	if (optind != argc - 1) {
+		usage(stderr);
+		return NC_EUSAGE;
+	}
+	if ((rc = nc_cli_open(&s, &self)) != 0)
+		return rc;
+	if ((rc = own_list(s, &self, &l)) != 0 ||
+	    (rc = find_device(s, &l, argv[optind], id)) != 0)
+		goto done;
+	if (memcmp(id, self.dev->id, NC_DEVID_LEN) == 0) {
+		rc = nc_fail(NC_EUSAGE, "that is this device: revoke it from "
+		    "another one");
+		goto done;
+	}
+	nc_hex_encode(hex, id, NC_DEVID_LEN);
+	if ((rc = nc_account_revoke(s, &self, id)) == 0) {
+		printf("%s\n", hex);
+		nc_cli_info("device %s revoked: removed from the device list, its "
+		    "mailbox and keys deleted at the relay", hex);
+	}
+done:
 	nc_self_free(&self);
 	nc_state_close(s);
 	return rc;

@@ -10,5 +10,7 @@
 #include "state.h"
 
 int nc_sync_devices(int argc, char **argv) __attribute__((warn_unused_result));
+int nc_sync_link(int argc, char **argv) __attribute__((warn_unused_result));
+int nc_sync_revoke(int argc, char **argv) __attribute__((warn_unused_result));
 
 #endif

@@ -1209,3 +1209,81 @@ nc_relay_backup_put_head(nc_relay *r, const char *name, const nc_device *d,
 {
 	return put_signed(r, name, "backup", d, p, n);
 }
+
+/* ---- provisioning boxes (protocol.md 1.11) ---- */
+
+static void
+link_path(char *path, size_t max, const char *name, const uint8_t box[16])
+{
+	char hex[33];
+
+	nc_hex_encode(hex, box, 16);
+	snprintf(path, max, "/v1/users/%s/link/%s", name, hex);
+}
+
+static int
+link_err(nc_relay *r, long status, const nc_buf *body)
+{
+	if (status == 404)
+		return nc_fail(NC_EDATA, "relay of %s: no such link code (expired, "
+		    "or for another user): make a new one", r->domain);
+	if (status == 409 || status == 410)
+		return nc_fail(NC_EDATA, "relay of %s: this link code was used "
+		    "already: make a new one", r->domain);
+	return status_err(r, status, body);
+}
+
+int
+nc_relay_link_open(nc_relay *r, const char *name, const uint8_t box[16])
+{
+	nc_buf resp = NC_BUF_INIT;
+	char path[128];
+	long status;
+	int rc;
+
+	link_path(path, sizeof path, name, box);
+	if ((rc = nc_relay_req(r, "PUT", path, NULL, 0, NULL, &status, &resp)) == 0 &&
+	    status != 201)
+		rc = status == 404 ? nc_fail(NC_ENOUSER, "%s@%s: no such user", name,
+		    r->domain) : status_err(r, status, &resp);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_link_put(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t box[16], const nc_buf *body)
+{
+	nc_buf resp = NC_BUF_INIT;
+	char path[128];
+	long status;
+	int rc;
+
+	link_path(path, sizeof path, name, box);
+	if ((rc = nc_relay_req(r, "POST", path, body->p, body->len, d, &status,
+	    &resp)) == 0 && status != 201)
+		rc = link_err(r, status, &resp);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
+nc_relay_link_take(nc_relay *r, const char *name, const uint8_t box[16],
+    nc_buf *out, int *got)
+{
+	char path[128];
+	long status;
+	int rc;
+
+	*got = 0;
+	link_path(path, sizeof path, name, box);
+	if ((rc = nc_relay_req(r, "GET", path, NULL, 0, NULL, &status, out)) != 0)
+		return rc;
+	if (status == 200)
+		*got = 1;
+	else if (status == 204)
+		nc_buf_reset(out);
+	else
+		rc = link_err(r, status, out);
+	return rc;
+}

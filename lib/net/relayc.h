@@ -122,6 +122,17 @@ int nc_relay_kt_keys(nc_relay *r, uint8_t log[32], uint8_t vrf[32], int *has)
  * none, 0 not read. */
 int nc_relay_kt_descr(const nc_relay *r, uint8_t log[32], uint8_t vrf[32]);
 
+/* Provisioning boxes for linking by code (protocol.md 1.11): open one
+ * (a new device), put the sealed link message (a device of the user,
+ * signed), take it (once: *got 0 while there is none yet). An unknown,
+ * expired or used box is NC_EDATA with what to do. */
+int nc_relay_link_open(nc_relay *r, const char *name, const uint8_t box[16])
+	__attribute__((warn_unused_result));
+int nc_relay_link_put(nc_relay *r, const char *name, const nc_device *d,
+    const uint8_t box[16], const nc_buf *body) __attribute__((warn_unused_result));
+int nc_relay_link_take(nc_relay *r, const char *name, const uint8_t box[16],
+    nc_buf *out, int *got) __attribute__((warn_unused_result));
+
 /* Prekeys. */
 int nc_relay_put_prekeys(nc_relay *r, const char *name, const nc_device *d,
     const nc_spk *spk, const nc_otpk *otpk, size_t n)

@@ -53,7 +53,7 @@ int nc_sent_decode(nc_sent *sc, const uint8_t *p, size_t n)
 /* The body of a CONTROL payload: u8 1, u8 kind, then for kind 2 (could
  * not decrypt) u16 n (1..NC_PL_ACKS_MAX), n x fixed[16] envelope ids.
  * Kind 1 (device added) has nothing more. */
-enum { NC_CTL_DEVICE_ADDED = 1, NC_CTL_UNREAD = 2 };
+enum { NC_CTL_DEVICE_ADDED = 1, NC_CTL_UNREAD = 2, NC_CTL_DEVICE_REVOKED = 3 };
 typedef struct {
 	int kind;
 	uint16_t n;              /* kind 2: envelope ids */

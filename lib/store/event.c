@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "err.h"
+#include "devinfo.h"
 #include "event.h"
 #include "devlist.h"
 #include "hex.h"
@@ -243,13 +244,18 @@ done:
 
 /* A device came to or left our own list. */
 static int
-fmt_device(nc_buf *o, int json, int64_t seq, const char *user,
+fmt_device(nc_state *s, nc_buf *o, int json, int64_t seq, const char *user,
     const char *dev, const char *status)
 {
+	char name[NC_DEVNAME_MAX + 1];
+
+	nc_devinfo_name(s, dev, name);
 	if (!json)
-		return nc_buf_printf(o, "device %s %s: %s\n", dev, status, user);
+		return nc_buf_printf(o, "device %s %s: %s%s%s%s\n", dev, status,
+		    user, *name ? " (" : "", name, *name ? ")" : "");
 	if (nc_json_kv(o, "type", "device") || nc_json_kv(o, "user", user) ||
-	    nc_json_kv(o, "device", dev) || nc_json_kv(o, "status", status))
+	    nc_json_kv(o, "device", dev) || nc_json_kv(o, "status", status) ||
+	    nc_json_kv(o, "name", name))
 		return NC_EOSERR;
 	return end_seq(o, seq);
 }
@@ -301,7 +307,7 @@ fmt_event(nc_state *s, sqlite3_stmt *ev, const nc_view *v, nc_buf *o)
 		return json ? end_seq(o, seq) : 0;
 	}
 	if (strcmp(type, "device") == 0)
-		return fmt_device(o, json, seq, peer, id, reason);
+		return fmt_device(s, o, json, seq, peer, id, reason);
 	if (strcmp(type, "held") == 0 && !json)
 		return nc_buf_printf(o, "held %s: a message from a sender not looked"
 		    " up yet (nc-recv --release %s reads it)\n", peer, peer);
@@ -413,6 +419,21 @@ int64_t
 nc_event_position(nc_state *s)
 {
 	return nc_state_get_int(s, READ_SEQ, 0);
+}
+
+int
+nc_event_skip(nc_state *s)
+{
+	sqlite3_stmt *st;
+	int64_t last = 0;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT coalesce(max(seq), 0) FROM event")) != 0)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return nc_state_put_int(s, READ_SEQ, last);
 }
 
 /* A write failed: give the default reader back the events from `from` on,

@@ -50,6 +50,10 @@ int nc_event_print_after(nc_state *s, const nc_view *v, FILE *out,
 /* The default reader's position (0: nothing printed yet). */
 int64_t nc_event_position(nc_state *s);
 
+/* Move the default reader past every stored event (history imported
+ * when a device is linked is there to re-read, not news). */
+int nc_event_skip(nc_state *s) __attribute__((warn_unused_result));
+
 /* Print an event that is not stored (alarms about armored input). */
 int nc_event_direct(FILE *out, int json, const char *type, const char *peer,
     const char *reason) __attribute__((warn_unused_result));

@@ -20,6 +20,7 @@
 #include "media.h"
 #include "relayc.h"
 #include "session.h"
+#include "devinfo.h"
 #include "wire.h"
 
 static void
@@ -762,6 +763,23 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	if (which == 2 && cur != NULL && (rc = nc_heal_restarted(s, user, dev,
 	    "its device started a new session")) != 0)
 		goto done;
+	/* Our own devices: when each was last heard from, and the name a
+	 * new one gives itself in its hello (u8 1, u8 1, u8 n, name). */
+	if (strcmp(user, self->addr) == 0 &&
+	    (rc = nc_devinfo_set_seen(s, dev, (int64_t)time(NULL))) != 0)
+		goto done;
+	if (pl.type == NC_PL_CONTROL && strcmp(user, self->addr) == 0 &&
+	    pl.bodylen >= 3 && pl.body[0] == 1 && pl.body[1] == 1 &&
+	    pl.bodylen == 3u + pl.body[2] && nc_devname_valid((const char *)
+	    pl.body + 3, pl.body[2])) {
+		char hex[33], name[NC_DEVNAME_MAX + 1];
+
+		nc_hex_encode(hex, dev, NC_DEVID_LEN);
+		memcpy(name, pl.body + 3, pl.body[2]);
+		name[pl.body[2]] = '\0';
+		if ((rc = nc_devinfo_set_name(s, hex, name)) != 0)
+			goto done;
+	}
 	if (pl.type == NC_PL_TEXT || pl.type == NC_PL_FILES)
 		rc = store_text(s, u, &pl);
 	else if (pl.type == NC_PL_SENT || pl.type == NC_PL_SENT_FILES)
