@@ -28,10 +28,19 @@ teardown() {
 	head -c 2000 /dev/zero >"$T/reg"
 	[ "$(req POST /v1/users/bob "$T/reg")" = 413 ]
 	[ "$(req POST /v1/users/bob/challenge "$T/reg")" = 413 ]
-	# chunked (no Content-Length) past the limit: the connection is dropped
-	run curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Transfer-Encoding: chunked' \
+	# chunked (no Content-Length) past the limit: 413 once the body ends
+	run curl -s -o "$T/resp" -w '%{http_code}' -X PUT -H 'Transfer-Encoding: chunked' \
 	    --data-binary @"$T/big" "$U/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)"
-	[ "$output" != 201 ]
+	[ "$output" = 413 ]
+	grep -q 'too large' "$T/resp"
+	run curl -s -o "$T/resp" -w '%{http_code}' -X POST -H 'Transfer-Encoding: chunked' \
+	    --data-binary @"$T/reg" "$U/v1/users/bob"
+	[ "$output" = 413 ]
+	# and one that goes on past twice the limit loses its connection
+	head -c $((8 << 20)) /dev/zero >"$T/huge"
+	run curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Transfer-Encoding: chunked' \
+	    --data-binary @"$T/huge" "$U/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)"
+	[ "$output" != 201 ] && [ "$output" != 413 ]
 	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox")" = 200 ]
 	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 0 ]
 }

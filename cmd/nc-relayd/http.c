@@ -67,7 +67,7 @@ struct req {
 	struct api_req r;
 	char *target, *method;
 	int started, too_long, failed;
-	uint64_t max, got;
+	uint64_t max, got, over;   /* over: bytes past max, discarded */
 	nc_buf body;
 	int stream_fd;
 	char *stream_path;        /* a streamed body's file (malloc'd), or NULL */
@@ -583,8 +583,15 @@ take(struct req *q, const char *data, size_t n)
 
 	if (q->failed)
 		return MHD_YES;   /* discard what follows a refusal */
-	if (n > q->max - q->got)
-		return MHD_NO;    /* chunked body past the limit: drop the connection */
+	/* A chunked body past the limit (its size shows only now): MHD
+	 * answers only once the body has ended, so the rest is read and
+	 * dropped, for as much again as the route allows (at least 64 KiB),
+	 * and 413 is the answer; a body that goes on past that loses its
+	 * connection. */
+	if (q->over > 0 || n > q->max - q->got) {
+		q->over += n;
+		return q->over <= (q->max > 65536 ? q->max : 65536) ? MHD_YES : MHD_NO;
+	}
 	q->got += n;
 	if (q->stream_fd < 0)
 		return nc_buf_add(&q->body, data, n) == 0 ? MHD_YES : MHD_NO;
@@ -756,6 +763,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 	}
 	if (q->failed)
 		return MHD_YES;
+	if (q->over > 0)
+		return refuse(q, 413, "request body too large for this route");
 	return finish(q);
 }
 
