@@ -201,7 +201,18 @@ drop_idle(struct http *h, int64_t now, int64_t min_ms)
 	return 1;
 }
 
-#define IDLE_MIN_MS 1000   /* younger idle connections are never dropped */
+/* Idle connections younger than this are never dropped: a client's request
+ * line follows its connection within a round trip. Past --idle-max (a
+ * flood of silent sockets) the bound is shorter, so room is made at each
+ * of the reaper's turns and a client behind the flood is not refused. */
+#define IDLE_MIN_MS 1000
+#define IDLE_FLOOD_MS 100
+
+static int64_t
+idle_min(const struct http *h)
+{
+	return h->idle.n > (long)h->conf.idle_max ? IDLE_FLOOD_MS : IDLE_MIN_MS;
+}
 
 /* ---- deadlines ---- */
 
@@ -231,7 +242,7 @@ reaper(void *arg)
 		while (drop_idle(h, now, idle_max_ms))
 			;
 		while (h->idle.n > (long)h->conf.idle_max &&
-		    drop_idle(h, now, IDLE_MIN_MS))
+		    drop_idle(h, now, IDLE_FLOOD_MS))
 			;
 		pthread_mutex_unlock(&h->mu);
 	}
@@ -308,7 +319,7 @@ on_connection(void *cls, struct MHD_Connection *mc, void **sctx,
 		c_move(h, c, C_IDLE);
 		/* Full: room from an idle one, or this one is told 503. */
 		if (++h->live > (long)h->conf.conns_max &&
-		    !drop_idle(h, now_ms(), IDLE_MIN_MS))
+		    !drop_idle(h, now_ms(), idle_min(h)))
 			c->over = 1;
 		pthread_mutex_unlock(&h->mu);
 		if (c->over)   /* and it does not keep its socket long */

@@ -11,6 +11,10 @@
 # drops the laptop; bob, who never writes to alice, refuses the laptop's
 # "payment request" (exit 1, an alarm, nothing printed) once the bound has
 # passed, and still reads alice's remaining device.
+# The laptop's own client refuses to send once it is dropped (nc-send exits
+# 77), but a thief runs what he likes: his envelopes are made here before
+# the drop (nc-send -o, the same bytes a patched client would send after
+# it) and reach bob afterwards (nc-recv - reads them as a delivery).
 
 WORLD_NEEDS="nc-keys nc-droplist"
 load lib
@@ -25,6 +29,8 @@ world_setup() {
 	echo "t22-before" | as laptop nc-send bob@b.test
 	as bob nc-recv --json >"$W/o"
 	as alice nc-recv --json >>"$W/o"   # alice's device learns of the laptop
+	echo "t22-pay 500 to mallory" | as laptop nc-send -o "$W/pay1" bob@b.test
+	echo "t22-pay again" | as laptop nc-send -o "$W/pay2" bob@b.test
 	devices laptop | grep -vxFf "$W/home.dev" >"$W/laptop.dev"
 	as alice nc-droplist "$(cat "$W/laptop.dev")"
 }
@@ -37,8 +43,7 @@ world_setup() {
 }
 
 @test "T22: the dropped laptop's message is refused once the bound has passed" {
-	echo "t22-pay 500 to mallory" | as laptop nc-send bob@b.test
-	run env NC_DEVLIST_MAXAGE=0 NC_HOME="$W/bob" nc-recv --json
+	run env NC_DEVLIST_MAXAGE=0 NC_HOME="$W/bob" nc-recv --json - <"$W/pay1"
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" != *"t22-pay"* ]]
@@ -47,10 +52,13 @@ world_setup() {
 	# bob now holds the list without the laptop
 	[ "$(devices bob)" = "$(cat "$W/home.dev")" ]
 	# and it stays refused (the list is fresh now, no bound involved)
-	echo "t22-pay again" | as laptop nc-send bob@b.test
-	run as bob nc-recv --json
+	run as bob nc-recv --json - <"$W/pay2"
 	[ "$status" -eq 1 ]
 	[[ "$output" != *"t22-pay"* ]]
+	# the laptop's own client knows it was dropped
+	run as laptop nc-send bob@b.test <<<"t22-from the laptop"
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"revoked"* ]]
 }
 
 @test "T22: control: alice's remaining device still speaks for her" {

@@ -32,7 +32,7 @@ static void
 code(void)
 {
 	nc_link_code c, d;
-	char s[NC_LINK_CODE_MAX + 1], t[NC_LINK_CODE_MAX + 1];
+	char s[NC_LINK_CODE_MAX + 1], t[NC_LINK_CODE_MAX + 2];
 	size_t i;
 	int caught = 0, tried = 0;
 
