@@ -18,7 +18,7 @@ teardown_file() { world_down; }
 
 @test "--help: usage on stdout, exit 0, for every command and nc-relayd" {
 	local c
-	for c in nc-keygen nc-keys nc-send nc-recv nc-sync nc-relayd; do
+	for c in nc-keygen nc-keys nc-send nc-recv nc-sync nc-group nc-relayd; do
 		run --separate-stderr "$c" --help
 		[ "$status" -eq 0 ]
 		[[ "$output" == usage:* ]]
@@ -30,7 +30,7 @@ teardown_file() { world_down; }
 	local c v
 	v=$(sed -n 's/^#define NC_VERSION "\(.*\)"$/\1/p' "$BATS_TEST_DIRNAME/../lib/app/version.h")
 	[ -n "$v" ]
-	for c in nc-keygen nc-keys nc-send nc-recv nc-sync nc-relayd; do
+	for c in nc-keygen nc-keys nc-send nc-recv nc-sync nc-group nc-relayd; do
 		run "$c" --version
 		[ "$status" -eq 0 ]
 		[ "$output" = "$c (newchat) $v" ]

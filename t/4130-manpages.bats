@@ -28,7 +28,7 @@ load helpers/relay
 load helpers/client
 load helpers/examples
 
-PAGES="nc-keygen.1 nc-send.1 nc-recv.1 nc-keys.1 nc-media.1 nc-relayd.8 newchat-config.5"
+PAGES="nc-keygen.1 nc-send.1 nc-recv.1 nc-keys.1 nc-media.1 nc-group.1 nc-relayd.8 newchat-config.5"
 
 setup_file() {
 	world_up
@@ -70,6 +70,7 @@ norm() {
 	    -e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} /<time> /' \
 	    -e 's#http://127\.0\.0\.1:[0-9]+#<url>#g' \
 	    -e 's/^(<id> [^ ]+) [0-9]+[smhd] /\1 <age> /' \
+	    -e 's/\(state [0-9a-f]{16}\)$/(state <hash>)/' \
 	    -e "s#$W/home#/home/alice#g" \
 	    -e 's/(no such domain [^ ]+) \([^)]*\)/\1 (<resolver>)/' \
 	    -e 's/"seq":[0-9]+,//g' -e 's/,"seq":[0-9]+//g' -e 's/[[:space:]]+$//'
@@ -165,8 +166,9 @@ run_cmd() {
 
 # shape NAME CMD...: the JSON lines of example NAME (a line starting with
 # a space goes on from the one before) and of CMD have the same keys in
-# the same order; a string value "..." stands for any string, "TEXT..."
-# for one starting with TEXT, a number for any number; the rest is equal
+# the same order, in every object, and arrays the same length; a string
+# value "..." stands for any string, "TEXT..." for one starting with TEXT,
+# a number for any number; the rest is equal
 shape() {
 	local name=$1 want got i
 	shift
@@ -177,12 +179,18 @@ shape() {
 	[ "${#got[@]}" -eq "${#want[@]}" ]
 	for i in "${!want[@]}"; do
 		jq -en --argjson w "${want[$i]}" --argjson g "${got[$i]}" '
-		    ($w | keys_unsorted) == ($g | keys_unsorted) and
-		    all($w | to_entries[]; .key as $k | .value as $v | $g[$k] as $x |
-		        if ($v | type) == "string" and ($v | endswith("...")) then
-		            ($x | type) == "string" and ($x | startswith($v | rtrimstr("...")))
-		        elif ($v | type) == "number" then ($x | type) == "number"
-		        else $x == $v end)' >/dev/null ||
+		    def like($w; $g):
+		        if ($w | type) == "object" then ($g | type) == "object" and
+		            ($w | keys_unsorted) == ($g | keys_unsorted) and
+		            all($w | keys_unsorted[]; . as $k | like($w[$k]; $g[$k]))
+		        elif ($w | type) == "array" then ($g | type) == "array" and
+		            ($w | length) == ($g | length) and
+		            all(range($w | length); . as $j | like($w[$j]; $g[$j]))
+		        elif ($w | type) == "string" and ($w | endswith("...")) then
+		            ($g | type) == "string" and ($g | startswith($w | rtrimstr("...")))
+		        elif ($w | type) == "number" then ($g | type) == "number"
+		        else $g == $w end;
+		    like($w; $g)' >/dev/null ||
 		    { echo "not the shape of: ${want[$i]}"; return 1; }
 	done
 }
@@ -362,6 +370,53 @@ shape() {
 	transcript keys-show keys-verify
 	run as alice nc-keys show bob@b.test
 	[[ "$output" == *verified* ]]
+}
+
+@test "manpages: group-session: a group across two providers; a removed member reads nothing after" {
+	for u in bob carol erin; do as $u nc-recv >/dev/null; done
+	transcript group-session
+	run as erin nc-recv
+	echo "$output"
+	[ "$(printf '%s\n' "$output" | tail -n 2)" = "$(printf '[friends] alice@a.test removed carol@a.test\n[friends] alice@a.test: Carol has left the team.')" ]
+	run as bob nc-recv
+	[[ "$output" == *"[friends] alice@a.test: Carol has left the team."* ]]
+	# nothing for carol since
+	run as carol nc-recv
+	[ -z "$output" ]
+}
+
+@test "manpages: group-show: list, show, log as alice holds them" {
+	transcript group-show
+	# bob holds the same state
+	[ "$(as bob nc-group show --json friends | jq -r .state)" = \
+	  "$(as alice nc-group show --json friends | jq -r .state)" ]
+}
+
+@test "manpages: group-list-json, group-show-json, group-log-json: nc-group --json" {
+	shape group-list-json as alice nc-group list --json
+	shape group-show-json as alice nc-group show --json friends
+	shape group-log-json as alice nc-group --json log friends
+}
+
+@test "manpages: nc-group(1) names every sub-command, option and exit status of the code" {
+	man=$(cat "$BATS_TEST_DIRNAME/../man/nc-group.1")
+	src=$BATS_TEST_DIRNAME/../cmd/nc-group.c
+	for c in $(grep -o 'strcmp(cmd, "[a-z]*")' "$src" | sed 's/.*"\(.*\)".*/\1/' | sort -u); do
+		grep -qE "^\.(It )?Cm .*\b$c\b" <<<"$man" || { echo "sub-command $c"; false; }
+	done
+	for f in $(grep -o '{ "[a-z-]*", ' "$src" | sed 's/{ "\(.*\)", /\1/'); do
+		grep -q -- "Fl -$f" <<<"$man" || { echo "--$f"; false; }
+	done
+	shorts=$(grep -o 'getopt_long(argc, argv, "[^"]*"' "$src" | sed 's/.*"\(.*\)"/\1/' | tr -d ':+' | fold -w1)
+	for c in $shorts; do
+		grep -qE "^\.It Fl $c( |$)" <<<"$man" || { echo "-$c"; false; }
+	done
+	for rc in 0 64 75 77; do
+		grep -q "^\.It $rc\$" <<<"$man" || { echo "exit $rc"; false; }
+	done
+	run nc-group --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == usage:* ]]
 }
 
 # last: bob@b.test's old device is gone after it
