@@ -26,7 +26,7 @@
 #define BACKUP_HEAD_BODY NC_BACKUP_HEAD_MAX
 
 enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB, B_LINK,
-	B_BACKUP_REC, B_BACKUP_HEAD };
+	B_BACKUP_REC, B_BACKUP_HEAD, B_PUSH };
 
 static const struct route {
 	const char *method, *path;   /* '*' matches one segment */
@@ -52,6 +52,9 @@ static const struct route {
 	{ "POST", "v1/users/*/deliver", h_deliver, B_DELIVER },
 	{ "GET", "v1/users/*/devices/*/mailbox", h_mail_list, B_NONE },
 	{ "POST", "v1/users/*/devices/*/mailbox/ack", h_mail_ack, B_ACK },
+	{ "PUT", "v1/users/*/devices/*/push", h_push_put, B_PUSH },
+	{ "GET", "v1/users/*/devices/*/push", h_push_get, B_NONE },
+	{ "DELETE", "v1/users/*/devices/*/push", h_push_delete, B_NONE },
 	{ "PUT", "v1/users/*/link/*", h_link_open, B_NONE },
 	{ "POST", "v1/users/*/link/*", h_link_put, B_LINK },
 	{ "GET", "v1/users/*/link/*", h_link_take, B_NONE },
@@ -360,6 +363,7 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	case B_LINK: *max = NC_LINK_BODY_MAX; break;
 	case B_BACKUP_REC: *max = BACKUP_REC_BODY; break;
 	case B_BACKUP_HEAD: *max = BACKUP_HEAD_BODY; break;
+	case B_PUSH: *max = NC_PUSH_BODY_MAX; break;
 	}
 	return 0;
 }

@@ -32,7 +32,7 @@ usage_to(FILE *f)
 	    "                 [--rate-register n]\n"
 	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
 	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
-	    "                 [--trust-proxy addr]\n"
+	    "                 [--trust-proxy addr] [--push-allow-local]\n"
 	    "       nc-relayd -d datadir --issue-invite\n"
 	    "       nc-relayd -h | --help | -V | --version\n"
 	    "  e.g. nc-relayd -d /var/lib/newchat -l 127.0.0.1:8080 -D example.org\n");
@@ -119,7 +119,7 @@ ip_addr(const char *s)
 
 enum { O_CERT = 256, O_KEY, O_INVITE_ONLY, O_URL, O_ISSUE, O_THREADS,
 	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS, O_TRUSTPROXY,
-	O_CONNSMAX, O_POLLSMAX, O_IDLEMAX };
+	O_CONNSMAX, O_POLLSMAX, O_IDLEMAX, O_PUSHLOCAL };
 
 static const struct option longopts[] = {
 	{ "tls-cert", required_argument, NULL, O_CERT },
@@ -140,6 +140,7 @@ static const struct option longopts[] = {
 	{ "conns-max", required_argument, NULL, O_CONNSMAX },
 	{ "polls-max", required_argument, NULL, O_POLLSMAX },
 	{ "idle-max", required_argument, NULL, O_IDLEMAX },
+	{ "push-allow-local", no_argument, NULL, O_PUSHLOCAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -212,6 +213,7 @@ main(int argc, char **argv)
 		case O_CONNSMAX: hc.conns_max = (unsigned)num(optarg, 1000000); break;
 		case O_POLLSMAX: hc.polls_max = (unsigned)num(optarg, 1000000); break;
 		case O_IDLEMAX: hc.idle_max = (unsigned)num(optarg, 1000000); break;
+		case O_PUSHLOCAL: rc.push_allow_local = 1; break;
 		case O_MAILMAX: rc.lim.mail_count = (uint32_t)num(optarg, UINT32_MAX); break;
 		case O_REQTIME:
 			hc.request_timeout = (unsigned)num(optarg, 3600);

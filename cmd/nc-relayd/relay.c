@@ -12,6 +12,7 @@
 #include "devlist.h"
 #include "hex.h"
 #include "kt.h"
+#include "push.h"
 #include "ratelimit.h"
 #include "relay.h"
 #include "replay.h"
@@ -40,6 +41,7 @@ on_mail(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN])
 	struct relay *r = arg;
 
 	waiters_notify(r->waiters, user, dev);
+	push_mail(r->push, user, dev);
 }
 
 #define KT_KEYFILE "kt.key"
@@ -188,6 +190,10 @@ relay_open(struct relay **rp, const struct relay_conf *c)
 		relay_close(r);
 		return -1;
 	}
+	if ((r->push = push_new(r->store, c->push_allow_local)) == NULL) {
+		relay_close(r);
+		return -1;
+	}
 	*rp = r;
 	return 0;
 }
@@ -197,7 +203,9 @@ relay_close(struct relay *r)
 {
 	if (r == NULL)
 		return;
+	push_stop(r->push);      /* it reads and writes the store */
 	store_close(r->store);   /* first: its commits notify waiters, and sign */
+	push_free(r->push);
 	sodium_free(r->kt);      /* zeroes it */
 	waiters_free(r->waiters);
 	replay_free(r->replay);

@@ -19,6 +19,7 @@ struct relay_conf {
 	double rate_anon;            /* anonymous deliveries/claims/uploads per second */
 	uint64_t blob_max;           /* bytes */
 	int64_t blob_expiry_max;     /* seconds */
+	int push_allow_local;        /* push to http:// and non-public addresses */
 	struct store_limits lim;
 };
 
@@ -38,6 +39,7 @@ struct relay {
 	struct ratelimit *rl;
 	struct replay *replay;
 	struct waiters *waiters;
+	struct pusher *push;    /* wake-ups to push endpoints (push.h) */
 	struct relay_kt *kt;    /* sodium_malloc'd */
 	atomic_int stopping;    /* set by the main thread, read by workers */
 };

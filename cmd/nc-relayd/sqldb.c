@@ -57,7 +57,10 @@ static const char *schema_sql =
 	 * sealed message each, taken once; a used box is kept, empty, until
 	 * it expires, so the message cannot be put there again */
 	"CREATE TABLE IF NOT EXISTS links(box BLOB PRIMARY KEY, user TEXT NOT NULL,"
-	" expires INTEGER NOT NULL, msg BLOB, used INTEGER NOT NULL DEFAULT 0);";
+	" expires INTEGER NOT NULL, msg BLOB, used INTEGER NOT NULL DEFAULT 0);"
+	/* each device's push endpoint (protocol.md 1.12) */
+	"CREATE TABLE IF NOT EXISTS push(user TEXT, dev BLOB, url TEXT NOT NULL,"
+	" PRIMARY KEY(user, dev)) WITHOUT ROWID;";
 #define SCHEMA_VERSION 1
 
 static const char *sql[Q_MAX] = {
@@ -162,6 +165,14 @@ static const char *sql[Q_MAX] = {
 	[Q_LINK_USED] = "UPDATE links SET msg = NULL, used = 1 WHERE box = ?",
 	[Q_LINK_DELUSER] = "DELETE FROM links WHERE user = ?",
 	[Q_LINK_SWEEP] = "DELETE FROM links WHERE expires < ?",
+	[Q_PUSH_SET] = "INSERT INTO push(user, dev, url) VALUES (?, ?, ?)"
+	    " ON CONFLICT(user, dev) DO UPDATE SET url = excluded.url",
+	[Q_PUSH_DEL] = "DELETE FROM push WHERE user = ? AND dev = ?",
+	[Q_PUSH_DROP] = "DELETE FROM push WHERE user = ? AND dev = ? AND url = ?",
+	[Q_PUSH_GET] = "SELECT url FROM push WHERE user = ? AND dev = ?",
+	[Q_PUSH_DELUSER] = "DELETE FROM push WHERE user = ?",
+	[Q_DEV_PURGE_PUSH] = "DELETE FROM push WHERE user = ?1 AND dev IN"
+	    " (SELECT dev FROM devices WHERE user = ?1 AND listed = 2)",
 	[Q_KT_SIZE] = "SELECT coalesce(max(idx) + 1, 0) FROM kt_leaves",
 	[Q_KT_LEAF_INS] = "INSERT INTO kt_leaves(idx, user, version, label, commitment,"
 	    " opening, vrf) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -230,6 +230,19 @@ int store_link_put(struct store *s, const char *user, const uint8_t box[NC_LINK_
 int store_link_take(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
     int64_t now, nc_buf *out);
 
+/* A device's push endpoint (protocol.md 1.12): one URL per current
+ * device (ST_NOTFOUND, ST_GONE otherwise), replaced by a newer one;
+ * deleted with the account and when the device leaves the list. set with
+ * url NULL removes it (none held is ST_OK too); drop removes it only while
+ * it is still url (a dead endpoint, not the one registered since: ST_OK
+ * either way). get: ST_NOTFOUND when there is none; out has n bytes. */
+int store_push_set(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const char *url);
+int store_push_drop(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const char *url);
+int store_push_get(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    char *out, size_t n);
+
 /* Drop expired challenges, blobs and provisioning boxes. */
 int store_sweep(struct store *s, int64_t now);
 

@@ -603,6 +603,7 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	OK(sqldb_exec(c, Q_OPQ_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_CTR_DELUSER, "t", user));
 	OK(sqldb_exec(c, Q_LINK_DELUSER, "t", user));
+	OK(sqldb_exec(c, Q_PUSH_DELUSER, "t", user));
 	if (ktdb_forget(c, user) != ST_OK)
 		return ST_ERR;
 	return ST_OK;
@@ -949,6 +950,7 @@ j_devlist_put(struct store *s, struct sqldb *c, void *arg)
 	 * prekeys go with it (protocol.md 1.4). */
 	OK(sqldb_exec(c, Q_DEV_PURGE_MAIL, "t", p->user));
 	OK(sqldb_exec(c, Q_DEV_PURGE_OTPK, "t", p->user));
+	OK(sqldb_exec(c, Q_DEV_PURGE_PUSH, "t", p->user));
 	OK(sqldb_exec(c, Q_DEV_PURGE, "t", p->user));
 	s->kt_grew = 1;
 	return ktdb_append(c, p->user, p->version, p->kt);
@@ -1391,6 +1393,84 @@ store_counter(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN]
 	struct ctr k = { user, dev, q, out };
 
 	return submit(s, j_counter, NULL, &k);
+}
+
+/* ---- push endpoints (protocol.md 1.12) ---- */
+
+struct pushset {
+	const char *user;
+	const uint8_t *dev;
+	const char *url;
+	int drop;   /* only while it is still url */
+};
+
+static int
+j_push(struct store *s, struct sqldb *c, void *arg)
+{
+	struct pushset *k = arg;
+	struct devstate d;
+	int rc;
+
+	(void)s;
+	if (k->drop)
+		OK(sqldb_exec(c, Q_PUSH_DROP, "tbt", k->user, k->dev, (size_t)NC_DEVID_LEN,
+		    k->url));
+	else if ((rc = devstate(c, k->user, k->dev, &d)) != ST_OK)
+		return rc;
+	else if (k->url == NULL)
+		OK(sqldb_exec(c, Q_PUSH_DEL, "tb", k->user, k->dev, (size_t)NC_DEVID_LEN));
+	else
+		OK(sqldb_exec(c, Q_PUSH_SET, "tbt", k->user, k->dev, (size_t)NC_DEVID_LEN,
+		    k->url));
+	return ST_OK;
+}
+
+int
+store_push_set(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const char *url)
+{
+	struct pushset k = { user, dev, url, 0 };
+
+	return submit(s, j_push, NULL, &k);
+}
+
+int
+store_push_drop(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    const char *url)
+{
+	struct pushset k = { user, dev, url, 1 };
+
+	return submit(s, j_push, NULL, &k);
+}
+
+int
+store_push_get(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    char *out, size_t n)
+{
+	struct sqldb *c = rget(s);
+	sqlite3_stmt *st;
+	const unsigned char *u;
+	int rc = ST_ERR;
+
+	if (c == NULL)
+		return ST_ERR;
+	if ((st = sqldb_q(c, Q_PUSH_GET, "tb", user, dev, (size_t)NC_DEVID_LEN)) != NULL) {
+		switch (sqldb_step(st)) {
+		case SQLITE_ROW:
+			u = sqlite3_column_text(st, 0);
+			if (u != NULL && (size_t)sqlite3_column_bytes(st, 0) < n) {
+				memcpy(out, u, (size_t)sqlite3_column_bytes(st, 0) + 1);
+				rc = ST_OK;
+			}
+			break;
+		case SQLITE_DONE:
+			rc = ST_NOTFOUND;
+			break;
+		}
+		sqlite3_reset(st);
+	}
+	rput(s, c);
+	return rc;
 }
 
 struct claim {

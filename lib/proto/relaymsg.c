@@ -943,3 +943,131 @@ nc_migrate_verify(const struct nc_migrate *m, const void *p,
 	nc_buf_free(&msg);
 	return ok ? 0 : nc_fail(NC_EPERM, "migrate: bad signature");
 }
+
+/* ---- push endpoints (protocol.md 1.12) ---- */
+
+static int
+url_char(int c, const char *extra)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("-._~!$&'()*+,;=:@", c) != NULL) ||
+	    (c != '\0' && strchr(extra, c) != NULL);
+}
+
+static int
+hexdig(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A DNS name or dotted IPv4: labels of 1..63 of [A-Za-z0-9-], not
+ * starting or ending with '-', 1..253 bytes in all. */
+static int
+push_host(const char *h, size_t n)
+{
+	size_t lab = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i <= n; i++) {
+		int c = i < n ? (unsigned char)h[i] : '.';
+
+		if (c == '.') {
+			if (lab == 0 || h[i - 1] == '-')
+				return 0;
+			lab = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-') {
+			if (lab == 0 && c == '-')
+				return 0;
+			if (++lab > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return 1;
+}
+
+int
+nc_push_url_check(const char *url)
+{
+	size_t n = strlen(url), hn;
+	const char *p, *h, *e;
+	int kind;
+
+	if (n == 0 || n > NC_PUSH_URL_MAX)
+		return NC_PUSH_BAD;
+	if (strncmp(url, "https://", 8) == 0) {
+		kind = NC_PUSH_HTTPS;
+		h = url + 8;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		kind = NC_PUSH_HTTP;
+		h = url + 7;
+	} else
+		return NC_PUSH_BAD;
+	/* the host: [IPv6] or a name/IPv4, up to ':', '/', '?' or the end */
+	if (*h == '[') {
+		if ((e = strchr(h, ']')) == NULL || e == h + 1 || e - h > 46)
+			return NC_PUSH_BAD;
+		for (p = h + 1; p < e; p++)
+			if (!hexdig((unsigned char)*p) && *p != ':' && *p != '.')
+				return NC_PUSH_BAD;
+		p = e + 1;
+	} else {
+		hn = strcspn(h, ":/?");
+		if (!push_host(h, hn))
+			return NC_PUSH_BAD;
+		p = h + hn;
+	}
+	if (*p == ':') {   /* a port: 1..65535, no leading zero */
+		size_t d = strspn(++p, "0123456789");
+
+		if (d == 0 || d > 5 || *p == '0' || atol(p) > 65535)
+			return NC_PUSH_BAD;
+		p += d;
+	}
+	if (*p != '\0' && *p != '/' && *p != '?')
+		return NC_PUSH_BAD;
+	/* path and query: RFC 3986 pchar, '/', and '?' once the query starts */
+	for (int query = 0; *p; p++) {
+		if (*p == '?')
+			query = 1;
+		if (*p == '%') {
+			if (!hexdig((unsigned char)p[1]) || !hexdig((unsigned char)p[2]))
+				return NC_PUSH_BAD;
+			p += 2;
+		} else if (!url_char((unsigned char)*p, query ? "/?" : "/"))
+			return NC_PUSH_BAD;
+	}
+	return kind;
+}
+
+int
+nc_push_enc(nc_buf *b, const char *url)
+{
+	nc_enc e;
+
+	if (nc_push_url_check(url) == NC_PUSH_BAD)
+		return nc_fail(NC_EDATA, "push endpoint: not an http(s) URL of at most %d "
+		    "bytes without a user part or fragment", NC_PUSH_URL_MAX);
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_str(&e, url);
+	return enc_done(&e, "push endpoint");
+}
+
+int
+nc_push_dec(char url[NC_PUSH_URL_MAX + 1], const void *p, size_t n)
+{
+	nc_dec d;
+
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	nc_get_str(&d, url, NC_PUSH_URL_MAX);
+	nc_dec_check(&d, nc_push_url_check(url) != NC_PUSH_BAD, "url");
+	if (nc_dec_end(&d, "push endpoint") != 0) {
+		url[0] = '\0';
+		return nc_fail(NC_EDATA, "push endpoint: want u8 1, str URL: an http(s) URL "
+		    "of at most %d bytes, no user part, no fragment", NC_PUSH_URL_MAX);
+	}
+	return 0;
+}

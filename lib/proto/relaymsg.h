@@ -287,4 +287,20 @@ struct nc_ack {
 int nc_ack_enc(nc_buf *b, const struct nc_ack *a) __attribute__((warn_unused_result));
 int nc_ack_dec(struct nc_ack *a, const void *p, size_t n) __attribute__((warn_unused_result));
 
+/* A device's push endpoint (protocol.md 1.12): PUT body and GET answer of
+ * /v1/users/{user}/devices/{dev}/push: u8 1, str url. url: at most
+ * NC_PUSH_URL_MAX bytes, "https://" or "http://", a host (DNS name, IPv4 or
+ * [IPv6]) and an optional port, then an optional path and query of
+ * RFC 3986 characters (percent-escapes well formed); no user part, no
+ * fragment, no space or control byte. The relay decides which schemes it
+ * takes (http only when its operator allows it). */
+#define NC_PUSH_URL_MAX 1000
+#define NC_PUSH_BODY_MAX (1 + 2 + NC_PUSH_URL_MAX)
+enum { NC_PUSH_BAD = 0, NC_PUSH_HTTPS = 1, NC_PUSH_HTTP = 2 };
+/* NC_PUSH_HTTPS or NC_PUSH_HTTP for a URL of that form, else NC_PUSH_BAD. */
+int nc_push_url_check(const char *url);
+int nc_push_enc(nc_buf *b, const char *url) __attribute__((warn_unused_result));
+int nc_push_dec(char url[NC_PUSH_URL_MAX + 1], const void *p, size_t n)
+	__attribute__((warn_unused_result));
+
 #endif
