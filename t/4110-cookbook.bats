@@ -60,7 +60,7 @@ wait_for() {
 		grep -qE "^@test \"cookbook: ([a-z-]+, )*$(basename "$f")[:,]" "$BATS_TEST_FILENAME" ||
 		    { echo "no test for $(basename "$f")"; false; }
 	done
-	[ "$(ls "$W/ex" | wc -l)" -eq 7 ]
+	[ "$(ls "$W/ex" | wc -l)" -eq 8 ]
 }
 
 @test "cookbook: the extracted text is what the reader sees (mandoc)" {
@@ -183,6 +183,26 @@ wait_for() {
 	    "$(example "$W/ex" queued | sed 's/bob@b.test/nobody@b.test/')"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"not sent"* ]]
+}
+
+@test "cookbook: group-ops: a group across providers, a report to it, one state hash for all" {
+	as bob nc-recv >/dev/null       # what earlier recipes sent him
+	run ex alice group-ops
+	echo "$output"
+	[ "$status" -eq 0 ]
+	lines=$(printf '%s\n' "$output" | wc -l)
+	[ "$lines" -eq 3 ]
+	id=$(printf '%s\n' "$output" | sed -n 1p)
+	[[ "$id" =~ ^[0-9a-f]{32}$ ]]
+	state=$(printf '%s\n' "$output" | sed -n 3p)
+	[[ "$state" =~ ^[0-9a-f]{64}$ ]]
+	run as bob nc-recv
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# (after what the queued recipe left in alice's outbox)
+	printf '%s\n' "$output" | grep -A1 -xF "[ops] alice@a.test created the group: alice@a.test bob@b.test" |
+	    tail -n 1 | grep -q '^\[ops\] alice@a.test: .*load average'
+	[ "$(as bob nc-group show ops | sed -n 's/^state //p')" = "$state" ]
 }
 
 @test "cookbook: two-homes: ~/alice is alice's device, with her conversation" {
