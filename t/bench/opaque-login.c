@@ -5,7 +5,8 @@
  *   2. the relay's CPU per login: KE2 from a record, the token sealed,
  *      then KE3 checked and the token opened, mean over M.
  * Usage: opaque-login [interactive|moderate|sensitive [N [M]]]; prints
- * "name value unit" lines. */
+ * "name value unit" lines. opaque-login ke1 FILE writes the body of a
+ * login request (u8 2, KE1) for wrk (t/bench/login.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,15 @@ main(int argc, char **argv)
 	double best = 1e9, bestk = 1e9, t0, cpu;
 
 	must(sodium_init() >= 0, "sodium_init");
+	if (strcmp(cost, "ke1") == 0 && argc == 3) {
+		FILE *f = fopen(argv[2], "wb");
+		uint8_t v = 2;
+
+		must(f != NULL && nc_opaque_ke1(&c, ke1, pw, sizeof pw - 1) == 0 &&
+		    fwrite(&v, 1, 1, f) == 1 && fwrite(ke1, 1, sizeof ke1, f) == sizeof ke1 &&
+		    fclose(f) == 0, "ke1");
+		return 0;
+	}
 	if (strcmp(cost, "interactive") == 0) {
 		ksf.ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 		ksf.mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
