@@ -90,6 +90,13 @@ gid() { cat "$W/gid"; }
 	printf '%s\n' "$output" | jq -e '.epoch == 0'
 }
 
+@test "group: adding a user who does not exist: 67, the address named once" {
+	run as alice nc-group add friends nobody@b.test
+	echo "$output"
+	[ "$status" -eq 67 ]
+	[ "$output" = "nc-group: nobody@b.test: no such user" ]
+}
+
 @test "group: add, admin, rename reach everyone, in order" {
 	run as alice nc-group add friends dave@a.test
 	echo "$output"

@@ -265,8 +265,9 @@ member_key(nc_state *s, const nc_self *self, const char *user, uint8_t pk[32])
 		memcpy(pk, self->list.identity, 32);
 		return 0;
 	}
-	if ((rc = nc_dir_get(s, user, 0, &l)) != 0)
-		return nc_fail(rc, "%s: %s", user, nc_errmsg());
+	if ((rc = nc_dir_get(s, user, 0, &l)) != 0)   /* named once */
+		return strncmp(nc_errmsg(), user, strlen(user)) == 0 ? rc :
+		    nc_fail(rc, "%s: %s", user, nc_errmsg());
 	memcpy(pk, l.identity, 32);
 	return 0;
 }
