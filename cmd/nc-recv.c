@@ -18,6 +18,9 @@
 #include "netproc.h"
 #include "inbox.h"
 #include "outbox.h"
+#include "relayc.h"
+#include "relaymsg.h"
+#include "state.h"
 
 static void
 usage(FILE *f)
@@ -29,6 +32,7 @@ usage(FILE *f)
 	    "               [USER@DOMAIN]\n"
 	    "       nc-recv [-hqvV] [--json] --held | --release USER@DOMAIN |\n"
 	    "               --reject USER@DOMAIN\n"
+	    "       nc-recv [-hqvV] --push-endpoint URL | none\n"
 	    "  --save DIR (not with --history, --unread): fetch the files of\n"
 	    "  the messages about to be printed into DIR first.\n"
 	    "  Fetches this device's messages, decrypts and stores them,\n"
@@ -42,6 +46,9 @@ usage(FILE *f)
 	    "  A message from a sender not looked up yet is held (config\n"
 	    "  first-contact): --held lists them, --release looks the sender up\n"
 	    "  and reads them, --reject drops them.\n"
+	    "  --push-endpoint URL registers this device's push endpoint with\n"
+	    "  its relay (woken by a content-free POST when mail comes); none\n"
+	    "  removes it.\n"
 	    "  Exit 1: a tampered, forged or replayed envelope was refused;\n"
 	    "  74: the messages could not be stored (nothing was printed twice).\n",
 	    f);
@@ -305,6 +312,39 @@ armored(nc_state *s, nc_self *self, char **files, int n, nc_rx *rx)
 	return rc;
 }
 
+/* --push-endpoint URL|none: register (or remove) this device's push
+ * endpoint with its relay, which checks it first. */
+static int
+push_endpoint(const char *url)
+{
+	nc_state *s = NULL;
+	nc_self self;
+	nc_relay *rl = NULL;
+	int rc, rc2;
+
+	if (strcmp(url, "none") == 0)
+		url = NULL;
+	else if (nc_push_url_check(url) == NC_PUSH_BAD) {
+		nc_cli_error(nc_fail(NC_EUSAGE, "--push-endpoint %s: not an https:// URL "
+		    "(at most %d bytes, no user part or fragment), or none", url,
+		    NC_PUSH_URL_MAX));
+		return NC_EUSAGE;
+	}
+	memset(&self, 0, sizeof self);
+	if ((rc = nc_cli_open(&s, &self)) == 0 &&
+	    (rc = nc_relay_open(&rl, s->home, self.domain)) == 0 &&
+	    (rc = nc_relay_push(rl, self.name, self.dev, url)) == 0)
+		nc_cli_info(url ? "push endpoint registered: the relay of %s wakes it "
+		    "when mail comes" : "push endpoint removed at the relay of %s",
+		    self.domain);
+	nc_relay_close(rl);
+	nc_self_free(&self);
+	if ((rc2 = nc_state_close(s)) != 0 && rc == 0)
+		rc = rc2;
+	nc_cli_error(rc);
+	return nc_cli_exit(rc);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -320,6 +360,7 @@ main(int argc, char **argv)
 		{ "release", required_argument, NULL, 'R' },
 		{ "reject", required_argument, NULL, 'X' },
 		{ "save", required_argument, NULL, 'D' },
+		{ "push-endpoint", required_argument, NULL, 'P' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -330,7 +371,7 @@ main(int argc, char **argv)
 	nc_flush fl;
 	reader r;
 	uint64_t cursor = 0;
-	const char *since = NULL, *release = NULL, *reject = NULL;
+	const char *since = NULL, *release = NULL, *reject = NULL, *push = NULL;
 	char *dash[] = { "-" };
 	char **files = NULL;
 	int c, json = 0, fol = 0, hist = 0, unread = 0, nfiles = 0, rc, rc2;
@@ -352,6 +393,7 @@ main(int argc, char **argv)
 		case 'R': release = optarg; break;
 		case 'X': reject = optarg; break;
 		case 'D': r.save = optarg; break;
+		case 'P': push = optarg; break;
 		default:
 			if ((rc = nc_cli_flag(c, usage, &json)) >= 0)
 				return rc;
@@ -362,6 +404,14 @@ main(int argc, char **argv)
 	    (hist || unread || fol || r.file || optind < argc))) {
 		usage(stderr);
 		return NC_EUSAGE;
+	}
+	if (push != NULL) {
+		if (held || release || reject || hist || unread || fol || r.file ||
+		    r.save || since || optind < argc) {
+			usage(stderr);
+			return NC_EUSAGE;
+		}
+		return push_endpoint(push);
 	}
 	if ((release && !nc_addr_valid(release)) ||
 	    (reject && !nc_addr_valid(reject))) {

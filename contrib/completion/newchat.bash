@@ -45,10 +45,11 @@ _newchat() {
 		;;
 	nc-recv)
 		opts="--json --follow --history --unread --since --cursor-file
-		    --help --version -h -q -v -V -"
+		    --push-endpoint --help --version -h -q -v -V -"
 		case $prev in
 		--cursor-file) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return 0 ;;
 		--since) return 0 ;;
+		--push-endpoint) mapfile -t COMPREPLY < <(compgen -W none -- "$cur"); return 0 ;;
 		esac
 		if [[ $cur != -* ]] && [[ " ${COMP_WORDS[*]} " != *" --history "* ]]; then
 			mapfile -t COMPREPLY < <(compgen -f -- "$cur")   # armored files

@@ -943,6 +943,25 @@ nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
 }
 
 int
+nc_relay_push(nc_relay *r, const char *name, const nc_device *d, const char *url)
+{
+	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
+	char path[200];
+	long status;
+	int rc = 0;
+
+	devpath(path, sizeof path, name, d->id, "/push");
+	if (url != NULL)
+		rc = nc_push_enc(&b, url);
+	if (rc == 0 && (rc = nc_relay_req(r, url ? "PUT" : "DELETE", path, b.p, b.len, d,
+	    &status, &resp)) == 0 && status != (url ? 201 : 204))
+		rc = status_err(r, status, &resp);
+	nc_buf_free(&b);
+	nc_buf_free(&resp);
+	return rc;
+}
+
+int
 nc_relay_claim(nc_relay *r, const char *name,
     const uint8_t (*devs)[NC_DEVID_LEN], size_t n, nc_bundle *out,
     uint8_t (*outdev)[NC_DEVID_LEN], size_t *nout)

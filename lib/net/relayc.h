@@ -145,6 +145,11 @@ int nc_relay_prekey_count(nc_relay *r, const char *name, const nc_device *d,
 int nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
     const struct nc_counter_req *q, int *moved, struct nc_counter *out)
 	__attribute__((warn_unused_result));
+/* Register this device's push endpoint (protocol.md 1.12; url NULL:
+ * remove it). The relay checks the endpoint and says why it refuses one
+ * (NC_EDATA with its reason). */
+int nc_relay_push(nc_relay *r, const char *name, const nc_device *d, const char *url)
+	__attribute__((warn_unused_result));
 /* Claim bundles of devs[0..n) (n <= 64); out[i] / outdev[i] for each
  * returned, *nout of them. */
 int nc_relay_claim(nc_relay *r, const char *name,
