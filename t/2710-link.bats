@@ -196,3 +196,21 @@ link_start() {
 	run as alice nc-sync revoke nosuchdevice
 	[ "$status" -eq 64 ]
 }
+
+@test "link: a history with a file and an armored message (nc-send -o) links, both kept as they were" {
+	echo "carried offline" | as alice nc-send -o "$W/off.asc" bob@b.test >/dev/null
+	echo "the menu" >"$W/menu.txt"
+	echo "with a file" | as alice nc-send --attach "$W/menu.txt" bob@b.test >/dev/null
+	link_start desk desk
+	run --separate-stderr as alice nc-sync link "$(cat "$W/desk.code")"
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	wait "$LINK_PID"
+	cat "$W/desk.err"
+	run as desk nc-recv --history --json bob@b.test
+	echo "$output"
+	printf '%s\n' "$output" | jq -se 'any(.[]; .body == "carried offline" and
+	    .status == "armored")' >/dev/null
+	printf '%s\n' "$output" | jq -se 'any(.[]; .body == "with a file" and
+	    .attachments[0].name == "menu.txt")' >/dev/null
+}

@@ -83,7 +83,7 @@ put_history(nc_state *s, const nc_self *self, unsigned max, nc_buf *out,
 	if (max == 0)
 		return 0;
 	if ((rc = nc_state_prep(s, &st, "SELECT id, dir, peer, dev, time, body,"
-	    " status FROM message ORDER BY seq DESC LIMIT ?")) != 0)
+	    " status, files FROM message ORDER BY seq DESC LIMIT ?")) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, max);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -97,6 +97,7 @@ put_history(nc_state *s, const nc_self *self, unsigned max, nc_buf *out,
 			memcpy(h.dev, me, sizeof h.dev);
 		h.time = (uint64_t)sqlite3_column_int64(st, 4);
 		snprintf(h.status, sizeof h.status, "%s", sqlite3_column_text(st, 6));
+		h.files = sqlite3_column_int(st, 7) != 0;
 		snprintf(row, sizeof row, "%d/%s/%s", h.dir, h.peer, h.id);
 		nc_buf_reset(&body);
 		if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
@@ -242,7 +243,8 @@ import_hist(void *ctx, const nc_link_hist *h)
 	if ((rc = nc_state_seal(s, "message", row, h->body, h->bodylen, &ct)) != 0)
 		return rc;
 	if ((rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO message(id, dir,"
-	    " peer, dev, time, body, status) VALUES (?, ?, ?, ?, ?, ?, ?)")) != 0)
+	    " peer, dev, time, body, status, files) VALUES (?, ?, ?, ?, ?, ?, ?,"
+	    " ?)")) != 0)
 		goto done;
 	sqlite3_bind_text(st, 1, h->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, h->dir);
@@ -253,6 +255,7 @@ import_hist(void *ctx, const nc_link_hist *h)
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)h->time);
 	sqlite3_bind_blob(st, 6, ct.p, (int)ct.len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, h->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 8, h->files);
 	if ((rc = nc_state_done(s, st)) != 0 || sqlite3_changes(s->db) == 0)
 		goto done;
 	if ((rc = nc_event_add(s, "message", h->id, h->peer, h->dev,

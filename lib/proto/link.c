@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "link.h"
+#include "media.h"       /* nc_media_attach_dec */
 #include "relaymsg.h"   /* nc_domain_valid */
 #include "wire.h"
 
@@ -162,13 +163,24 @@ static int
 status_ok(const char *s)
 {
 	static const char *ok[] = { "received", "sent", "delivered", "queued",
-	    "failed", "accepted" };
+	    "failed", "accepted", "armored" };
 	size_t i;
 
 	for (i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		if (strcmp(s, ok[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* A history body with files: an attachment payload as stored (media.h). */
+static int
+body_files_ok(const uint8_t *p, size_t n)
+{
+	static _Thread_local nc_media_attach a[NC_MEDIA_ATTACH_MAX];
+	const uint8_t *t;
+	size_t na, tn;
+
+	return nc_media_attach_dec(a, &na, &t, &tn, p, n) == 0;
 }
 
 int
@@ -192,7 +204,7 @@ nc_link_put_hist(nc_buf *b, const nc_link_hist *h)
 
 	nc_enc_init(&e, b);
 	nc_put_str(&e, h->id);
-	nc_put_u8(&e, h->dir);
+	nc_put_u8(&e, (uint8_t)(h->dir | (h->files ? 2 : 0)));
 	nc_put_str(&e, h->peer);
 	nc_put_str(&e, h->dev);
 	nc_put_u64(&e, h->time);
@@ -285,14 +297,17 @@ nc_link_decode(nc_link_msg *m, const uint8_t *p, size_t n,
 		nc_get_str(&d, h.id, 32);
 		nc_dec_check(&d, hex32_ok(h.id, 0), "history message id");
 		h.dir = nc_get_u8(&d);
-		nc_dec_check(&d, h.dir <= 1, "history direction");
+		nc_dec_check(&d, h.dir <= 3, "history direction and kind");
+		h.files = h.dir >> 1;
+		h.dir &= 1;
 		nc_get_str(&d, h.peer, NC_ADDR_MAX);
 		nc_dec_check(&d, nc_addr_valid(h.peer), "history peer");
 		nc_get_str(&d, h.dev, 32);
 		nc_dec_check(&d, hex32_ok(h.dev, 1), "history device");
 		h.time = nc_get_u64(&d);
 		h.body = nc_get_bytes(&d, NC_LINK_MSG_BODY_MAX, &h.bodylen);
-		nc_dec_check(&d, h.body == NULL || nc_utf8_valid(h.body, h.bodylen),
+		nc_dec_check(&d, h.files ? h.body != NULL && body_files_ok(h.body,
+		    h.bodylen) : h.body == NULL || nc_utf8_valid(h.body, h.bodylen),
 		    "history text");
 		nc_get_str(&d, h.status, 16);
 		nc_dec_check(&d, status_ok(h.status), "history status");

@@ -65,9 +65,10 @@ typedef struct {
 	char peer[NC_ADDR_MAX + 1];
 	char dev[33];             /* sending device (hex), "" */
 	uint64_t time;
-	const uint8_t *body;      /* UTF-8 text */
+	const uint8_t *body;      /* UTF-8 text, or (files) an attachment payload */
 	size_t bodylen;
 	char status[17];
+	uint8_t files;            /* body: the links and text (media.h) */
 } nc_link_hist;
 
 typedef struct {

@@ -107,6 +107,22 @@ on_hist(void *ctx, const nc_link_hist *h)
 	return 0;
 }
 
+/* the decoder's answer to message m with the one history entry h */
+static int
+one_hist(nc_link_msg *m, const nc_buf *cb, const nc_link_hist *h)
+{
+	nc_buf hb = NC_BUF_INIT, p = NC_BUF_INIT;
+	nc_link_msg d;
+	int rc;
+
+	CHECK_INT(nc_link_put_hist(&hb, h), 0);
+	CHECK_INT(nc_link_encode(&p, m, cb, &hb), 0);
+	rc = nc_link_decode(&d, p.p, p.len, NULL, NULL, NULL);
+	nc_buf_free(&hb);
+	nc_buf_free(&p);
+	return rc;
+}
+
 static void
 message(void)
 {
@@ -153,18 +169,17 @@ message(void)
 	CHECK_INT(nc_buf_add(&pt, "", 1), 0);
 	CHECK_INT(nc_link_decode(&d, pt.p, pt.len, NULL, NULL, NULL), NC_EDATA);
 	pt.len--;
-	/* a status or peer outside the rules */
-	strcpy(h.status, "bogus");
-	nc_buf_reset(&hb);
-	CHECK_INT(nc_link_put_hist(&hb, &h), 0);
+	/* a status outside the rules; "armored" (nc-send -o) is one of them;
+	 * a body with files must be an attachment payload, "hello" is not */
 	nc_buf_reset(&cb);
-	{
-		nc_buf p2 = NC_BUF_INIT;
-		m.ncontact = 0;
-		CHECK_INT(nc_link_encode(&p2, &m, &cb, &hb), 0);
-		CHECK_INT(nc_link_decode(&d, p2.p, p2.len, NULL, NULL, NULL), NC_EDATA);
-		nc_buf_free(&p2);
-	}
+	m.ncontact = 0;
+	strcpy(h.status, "bogus");
+	CHECK_INT(one_hist(&m, &cb, &h), NC_EDATA);
+	strcpy(h.status, "armored");
+	CHECK_INT(one_hist(&m, &cb, &h), 0);
+	h.files = 1;
+	CHECK_INT(one_hist(&m, &cb, &h), NC_EDATA);
+	h.files = 0;
 	/* sealed to the code's key: opens with it only, every byte bound */
 	crypto_box_keypair(pk, sk);
 	crypto_box_keypair(pk2, sk2);
