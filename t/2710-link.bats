@@ -94,6 +94,8 @@ link_start() {
 	run as alice nc-sync devices --json
 	echo "$output"
 	lines_eq 2
+	# one object a line, each whole
+	[ "$(printf '%s\n' "$output" | jq -s 'map(.type) | join(" ")')" = '"device device"' ]
 	[[ "$output" == *'"name":"laptop"'* ]]
 	# a message to alice reaches the laptop too, and its reply reaches bob
 	echo "to both" | as bob nc-send alice@a.test >/dev/null

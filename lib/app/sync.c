@@ -88,17 +88,23 @@ device_line(nc_state *s, const nc_self *self, const nc_devlist_dev *d,
 	ta = nc_devinfo_added(s, hex);
 	ts = me ? (int64_t)time(NULL) : nc_devinfo_seen(s, hex);
 	if (json) {
+		/* an object of its own: nc_json_kv opens one in an empty buffer */
+		nc_buf j = NC_BUF_INIT;
+		int rc = 0;
+
 		if (ta)
 			nc_time_iso(added, ta);
 		if (ts)
 			nc_time_iso(seen, ts);
-		if (nc_json_kv(o, "type", "device") ||
-		    nc_json_kv(o, "device", hex) || nc_json_kv(o, "name", name) ||
-		    nc_json_kv(o, "added", ta ? added : "") ||
-		    nc_json_kv(o, "last_seen", ts ? seen : "") ||
-		    nc_buf_printf(o, ",\"this\":%s}\n", me ? "true" : "false"))
-			return NC_EOSERR;
-		return 0;
+		if (nc_json_kv(&j, "type", "device") ||
+		    nc_json_kv(&j, "device", hex) || nc_json_kv(&j, "name", name) ||
+		    nc_json_kv(&j, "added", ta ? added : "") ||
+		    nc_json_kv(&j, "last_seen", ts ? seen : "") ||
+		    nc_buf_printf(&j, ",\"this\":%s}\n", me ? "true" : "false") ||
+		    nc_buf_add(o, j.p, j.len))
+			rc = NC_EOSERR;
+		nc_buf_free(&j);
+		return rc;
 	}
 	if (ta)
 		nc_time_local(added, ta);
