@@ -60,7 +60,7 @@ wait_for() {
 		grep -qE "^@test \"cookbook: ([a-z-]+, )*$(basename "$f")[:,]" "$BATS_TEST_FILENAME" ||
 		    { echo "no test for $(basename "$f")"; false; }
 	done
-	[ "$(ls "$W/ex" | wc -l)" -eq 8 ]
+	[ "$(ls "$W/ex" | wc -l)" -eq 18 ]
 }
 
 @test "cookbook: the extracted text is what the reader sees (mandoc)" {
@@ -74,17 +74,28 @@ wait_for() {
 	done
 }
 
-@test "cookbook: cron-mail: new messages are mailed once, with cron's environment" {
-	tab=$(example "$W/ex" cron-mail)
+# crontab NAME: the PATH (cronpath) and the command (job) of the crontab
+# of example NAME; cron ends a command at an unescaped %
+crontab() {
+	local tab
+	tab=$(example "$W/ex" "$1") || return 1
 	cronpath=$(printf '%s\n' "$tab" | sed -n 's/^PATH=//p')
-	[ -n "$cronpath" ]
+	[ -n "$cronpath" ] || return 1
 	job=$(printf '%s\n' "$tab" | grep -E '^[*0-9]' | sed -E 's/^([^ ]+ +){5}//')
-	[ -n "$job" ]
-	# cron ends a command at an unescaped %
+	[ -n "$job" ] || return 1
 	! printf '%s' "$job" | grep -q '[^\\]%'
+}
+
+# cron_home USER: a home for cron whose default NC_HOME is $W/USER, in $h
+cron_home() {
 	h=$BATS_TEST_TMPDIR/cronhome
 	mkdir -p "$h/.local/share" "$h/bin"
-	ln -s "$W/bob" "$h/.local/share/newchat"   # bob's default NC_HOME
+	ln -sfn "$W/$1" "$h/.local/share/newchat"
+}
+
+@test "cookbook: cron-mail: new messages are mailed once, with cron's environment" {
+	crontab cron-mail
+	cron_home bob                      # bob's default NC_HOME
 	cat >"$h/bin/mail" <<-'EOF'
 	#!/bin/sh
 	[ ! -e "$HOME/mail-fails" ] || exit 1
@@ -213,4 +224,143 @@ wait_for() {
 	[[ "$output" == *"history line"* ]]
 	run ex bob two-homes      # NC_HOME given in the recipe wins
 	[[ "$output" == *"history line"* ]]
+}
+
+# link-new, link-old: the laptop's code, used on alice's first device
+@test "cookbook: link-new, link-old: a laptop linked by code gets the identity and history" {
+	as alice nc-send bob@b.test <<<"before the laptop" >/dev/null
+	config laptop
+	script=$(example "$W/ex" link-new)
+	HOME=$W/home NC_HOME=$W/laptop sh -c "$script" >laptop.out 2>laptop.err &
+	pid=$!
+	for _ in $(seq 100); do
+		[ -s laptop.out ] && break
+		sleep 0.1
+	done
+	code=$(head -n 1 laptop.out)
+	[[ "$code" =~ ^[a-z2-7]{4}(-[a-z2-7]{1,4})+$ ]]
+	# the page's code, as the laptop showed this one
+	script=$(example "$W/ex" link-old | sed -E "s/[a-z2-7]{4}(-[a-z2-7]{1,4}){4,}/$code/")
+	[[ "$script" == *"$code"* ]]
+	run env HOME="$W/home" NC_HOME="$W/alice" sh -c "$script"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait "$pid"
+	cat laptop.err
+	# the same identity, with the history
+	[ "$(tail -n 1 laptop.out)" = "$(grep '^alice@a.test ' "$W/alice.keygen")" ]
+	run as laptop nc-recv --history bob@b.test
+	[[ "$output" == *"before the laptop"* ]]
+	# the laptop's hello gives its name to alice's device
+	run as alice nc-recv
+	[[ "$output" == *"added: alice@a.test (laptop)"* ]]
+	run as alice nc-sync devices
+	echo "$output"
+	[[ "$output" == *" laptop "* ]]
+	# bob's next message reaches the laptop
+	as bob nc-send alice@a.test <<<"to the laptop too" >/dev/null
+	run as laptop nc-recv
+	[[ "$output" == *"bob@b.test: to the laptop too"* ]]
+}
+
+@test "cookbook: revoke: the laptop is dropped; its commands exit 77" {
+	as laptop nc-sync devices --json >devices.json
+	cat devices.json
+	lap=$(jq -r 'select(.this) | .device' devices.json)
+	run ex alice revoke
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$lap laptop "* ]]         # nc-sync devices listed it
+	[ "$(printf '%s\n' "$output" | tail -n 1)" = "$lap" ]
+	run as alice nc-sync devices
+	[[ "$output" != *"$lap"* ]]
+	run as laptop nc-recv
+	[ "$status" -eq 77 ]
+	run as laptop nc-send bob@b.test <<<"from the lost laptop"
+	[ "$status" -eq 77 ]
+}
+
+@test "cookbook: backup-first, cron-backup, restore: a backup from cron restored on a new machine" {
+	run ex alice backup-first           # NC_PASSWORD: the terminal's prompt
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"backup 1: "* ]]
+	grep -Eq '^recovery code: ([A-Z2-7]{4}-){7}[A-Z2-7]{4}$' <<<"$output"
+	as bob nc-send alice@a.test <<<"after the first backup" >/dev/null
+	as alice nc-recv >/dev/null
+	crontab cron-backup
+	cron_home alice
+	# cron: no password, no terminal; nothing printed, so nothing mailed
+	run env -i HOME="$h" LOGNAME=alice SHELL=/bin/sh \
+	    PATH="$NC_BIN:$cronpath" /bin/sh -c "$job"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run as alice nc-sync backup --json
+	[ "$(jq .counter <<<"$output")" -eq 3 ]     # the cron's was number 2
+	# the new machine
+	config alice-new
+	run ex alice-new restore
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run as alice-new nc-recv --history bob@b.test
+	[[ "$output" == *"before the laptop"* ]]
+	[[ "$output" == *"after the first backup"* ]]
+	as alice-new nc-send bob@b.test <<<"from the new machine" >/dev/null
+	run as bob nc-recv
+	[[ "$output" == *"alice@a.test: from the new machine"* ]]
+}
+
+@test "cookbook: attach-send, attach-save: a photo sent with a message, saved by bob" {
+	head -c 100000 /dev/urandom >holiday.jpg
+	run ex alice attach-send
+	echo "$output"
+	[ "$status" -eq 0 ]
+	rm -rf "$W/home/Downloads"
+	run ex bob attach-save
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"alice@a.test: the photos from Friday"* ]]
+	cmp holiday.jpg "$W/home/Downloads/holiday.jpg"
+	[ "$(stat -c %a "$W/home/Downloads/holiday.jpg")" = 600 ]
+	# saved once: a second run fetches nothing again
+	run ex bob attach-save
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/home/Downloads" | wc -l)" -eq 1 ]
+}
+
+@test "cookbook: held: strangers' messages held; carol's read, mallory's dropped unread" {
+	FIRST_CONTACT=hold mkuser dave dave@a.test
+	mkuser carol carol@a.test
+	mkuser mallory mallory@b.test
+	as carol nc-send dave@a.test <<<"hi dave, it's carol" >/dev/null
+	as mallory nc-send dave@a.test <<<"click here" >/dev/null
+	run as dave nc-recv
+	echo "$output"
+	[ "$(grep -c '^held ' <<<"$output")" -eq 2 ]
+	[[ "$output" != *"hi dave"* ]]
+	run ex dave held
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"carol@a.test: 1 message held since "* ]]
+	[[ "$output" == *"mallory@b.test: 1 message held since "* ]]
+	[[ "$output" == *"carol@a.test: hi dave, it's carol"* ]]
+	[[ "$output" != *"click here"* ]]
+	run as dave nc-recv --held
+	[ -z "$output" ]
+	run as dave nc-recv --history
+	[[ "$output" != *"click here"* ]]
+}
+
+@test "cookbook: cron-audit: the self-audit from cron is silent while consistent" {
+	crontab cron-audit
+	cron_home alice
+	run env -i HOME="$h" LOGNAME=alice SHELL=/bin/sh \
+	    PATH="$NC_BIN:$cronpath" /bin/sh -c "$job"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# what it runs says "consistent" (t/threat/T24: the inconsistent case)
+	run as alice nc-keys audit --self
+	[[ "$output" == *"alice@a.test: consistent: version "* ]]
 }
