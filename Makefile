@@ -14,7 +14,7 @@ CC        ?= cc
 CFLAGS    ?= -O2 -g
 LDFLAGS   ?=
 
-PKGS     = libsodium libcurl sqlite3 libmicrohttpd libarchive
+PKGS     = libsodium libcurl sqlite3 libmicrohttpd libarchive libpq
 # Recursive (=) so pkg-config runs only when a recipe needs it: after `deps`.
 # lib/ is layered: proto (encodings and cryptography, no I/O), store (the
 # sqlite state), net (HTTP to relays), app (the commands' shared logic).
@@ -96,7 +96,7 @@ $(B)/t/replay-%: $(B)/t/fuzz/%.o $(B)/t/fuzz/replay.o $(LIBNC) $(filter-out $(B)
 DEPS_PKGS = gcc libc6-dev make pkg-config libsodium-dev libcurl4-openssl-dev \
             libsqlite3-dev libarchive-dev libmicrohttpd-dev bats jq curl clang \
             libclang-rt-14-dev mandoc valgrind sqlite3 procps psmisc openssl xxd \
-            faketime
+            faketime postgresql-15 libpq-dev
 BENCH_PKGS = wrk gnuplot-nox libolm-dev libsignal-protocol-c-dev age
 deps:
 	@sh t/helpers/install-deps $(DEPS_PKGS)

@@ -42,7 +42,7 @@ teardown() {
 	U=$RELAY_URL_B
 	mkdir -p "$T/carol"; ncreq keygen "$T/carol"; ncreq register "$T/carol" >"$T/reg0"
 	[ "$(req POST /v1/users/carol "$T/reg0")" = 403 ]
-	code=$(nc-relayd -d "$RELAY_DIR_B" --issue-invite)
+	code=$(relay_cmd B --issue-invite)
 	[[ $code =~ ^[0-9a-f]{32}$ ]]
 	ncreq register "$T/carol" "$code" >"$T/reg1"
 	[ "$(req POST /v1/users/carol "$T/reg1")" = 201 ]
@@ -79,7 +79,7 @@ teardown() {
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl")" = 201 ]
 	ncreq idbackup "$T/alice" alice@a.test >"$T/idb"
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/idbackup "$T/idb")" = 201 ]
-	[ "$(sqlite3 "$RELAY_DIR_A/relay.db" "SELECT count(*) FROM idbackup")" = 1 ]
+	[ "$(relay_sql A "SELECT count(*) FROM idbackup")" = 1 ]
 	echo hello >"$T/env"
 	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/env")" = 201 ]
 	mkdir -p "$T/x"; ncreq keygen "$T/x"
@@ -93,7 +93,7 @@ teardown() {
 	[ "$(req GET /v1/users/alice/devicelist)" = 404 ]
 	[ "$(req POST /v1/users/alice/challenge)" = 404 ]
 	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$(ncreq hex 16)" "$T/env")" = 404 ]
-	sqlite3 "$RELAY_DIR_A/relay.db" "SELECT (SELECT count(*) FROM users) +
+	relay_sql A "SELECT (SELECT count(*) FROM users) +
 	    (SELECT count(*) FROM devices) + (SELECT count(*) FROM mail) +
 	    (SELECT count(*) FROM nonces) + (SELECT count(*) FROM otpk) +
 	    (SELECT count(*) FROM idbackup)" >"$T/n"

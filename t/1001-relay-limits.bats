@@ -128,5 +128,5 @@ teardown() {
 	[ "$(cat "$T/code")" = 200 ]
 	[ "$(ncreq show mailbox "$T/lp" | wc -l)" = 0 ]
 	[ $((e - s)) -le 3 ]
-	[ "$(sqlite3 "$RELAY_DIR_A/relay.db" 'PRAGMA integrity_check')" = ok ]
+	relay_db_ok A
 }

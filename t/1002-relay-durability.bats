@@ -18,7 +18,7 @@ teardown() {
 kill_restart() {   # SIGKILL the relay, check its database, start it again
 	relay_kill A
 	kills=$((kills + 1))
-	[ "$(sqlite3 "$RELAY_DIR_A/relay.db" 'PRAGMA integrity_check')" = ok ]
+	relay_db_ok A
 	relay_restart A
 }
 
@@ -77,5 +77,5 @@ alive() {   # any of $clients still running
 	[ -z "$(uniq -d "$T/listed.s")" ]                 # nothing twice
 	[ -z "$(comm -23 "$T/acked" "$T/listed.s")" ]     # every 201 is there
 	relay_stop A
-	[ "$(sqlite3 "$RELAY_DIR_A/relay.db" 'PRAGMA integrity_check')" = ok ]
+	relay_db_ok A
 }

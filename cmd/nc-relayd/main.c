@@ -25,17 +25,20 @@ static void
 usage_to(FILE *f)
 {
 	fprintf(f,
-	    "usage: nc-relayd -d datadir -l addr:port -D domain [--tls-cert file\n"
-	    "                 --tls-key file] [--invite-only] [--public-url url]\n"
+	    "usage: nc-relayd -d datadir [--db conninfo] -l addr:port -D domain\n"
+	    "                 [--tls-cert file --tls-key file] [--invite-only]\n"
+	    "                 [--public-url url]\n"
 	    "                 [--threads n] [--workers n] [--conns-per-ip n]\n"
 	    "                 [--conns-max n] [--polls-max n] [--idle-max n]\n"
 	    "                 [--rate-register n]\n"
 	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
 	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
 	    "                 [--trust-proxy addr] [--push-allow-local]\n"
-	    "       nc-relayd -d datadir --issue-invite\n"
+	    "       nc-relayd -d datadir [--db conninfo] --issue-invite\n"
 	    "       nc-relayd -h | --help | -V | --version\n"
-	    "  e.g. nc-relayd -d /var/lib/newchat -l 127.0.0.1:8080 -D example.org\n");
+	    "  e.g. nc-relayd -d /var/lib/newchat -l 127.0.0.1:8080 -D example.org\n"
+	    "       nc-relayd -d /srv/newchat --db postgresql:///newchat -l 127.0.0.1:8081 \\\n"
+	    "           -D example.org\n");
 }
 
 static void
@@ -119,7 +122,7 @@ ip_addr(const char *s)
 
 enum { O_CERT = 256, O_KEY, O_INVITE_ONLY, O_URL, O_ISSUE, O_THREADS,
 	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS, O_TRUSTPROXY,
-	O_CONNSMAX, O_POLLSMAX, O_IDLEMAX, O_PUSHLOCAL };
+	O_CONNSMAX, O_POLLSMAX, O_IDLEMAX, O_PUSHLOCAL, O_DB };
 
 static const struct option longopts[] = {
 	{ "tls-cert", required_argument, NULL, O_CERT },
@@ -141,6 +144,7 @@ static const struct option longopts[] = {
 	{ "polls-max", required_argument, NULL, O_POLLSMAX },
 	{ "idle-max", required_argument, NULL, O_IDLEMAX },
 	{ "push-allow-local", no_argument, NULL, O_PUSHLOCAL },
+	{ "db", required_argument, NULL, O_DB },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -214,6 +218,7 @@ main(int argc, char **argv)
 		case O_POLLSMAX: hc.polls_max = (unsigned)num(optarg, 1000000); break;
 		case O_IDLEMAX: hc.idle_max = (unsigned)num(optarg, 1000000); break;
 		case O_PUSHLOCAL: rc.push_allow_local = 1; break;
+		case O_DB: rc.db = optarg; break;
 		case O_MAILMAX: rc.lim.mail_count = (uint32_t)num(optarg, UINT32_MAX); break;
 		case O_REQTIME:
 			hc.request_timeout = (unsigned)num(optarg, 3600);
@@ -239,7 +244,9 @@ main(int argc, char **argv)
 		    "a free one)\n", hc.listen);
 		return NC_EUSAGE;
 	}
-	if (!issue && (ch = lock_datadir(rc.datadir)) != 0)
+	/* On PostgreSQL, many processes share the database and the blob
+	 * directory: nothing to lock. */
+	if (!issue && rc.db == NULL && (ch = lock_datadir(rc.datadir)) != 0)
 		return ch;
 	if (issue)
 		rc.domain = "localhost";

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "ratelimit.h"
+#include "store.h"
 
 #define SLOTS 16384
 #define PROBE 8
@@ -20,6 +21,7 @@ struct bucket {
 };
 
 struct ratelimit {
+	struct store *shared;   /* the buckets are there, not in b[] */
 	pthread_mutex_t mu;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 	struct bucket b[SLOTS];
@@ -44,6 +46,28 @@ rl_free(struct ratelimit *rl)
 		return;
 	pthread_mutex_destroy(&rl->mu);
 	free(rl);
+}
+
+void
+rl_share(struct ratelimit *rl, struct store *st)
+{
+	rl->shared = st;
+}
+
+/* A bucket shared by every process: named by an unkeyed hash (each
+ * process has its own hkey), a row in the database's btree, where no
+ * probe sequence can be crowded. A database that does not answer limits
+ * nothing: the request meets the same database next and gets its 503. */
+static unsigned
+take_shared(struct ratelimit *rl, const uint8_t *in, size_t n, double rate,
+    double burst, double now)
+{
+	uint8_t k[16];
+	unsigned wait;
+
+	crypto_generichash(k, sizeof k, in, n, NULL, 0);
+	return store_shared_rate(rl->shared, k, rate, burst, now, &wait) == ST_OK ?
+	    wait : 0;
 }
 
 static struct bucket *
@@ -78,6 +102,8 @@ rl_take(struct ratelimit *rl, int cls, const char *addr, double rate,
 		return 0;
 	in[0] = (uint8_t)cls;
 	memcpy(in + 1, addr, n);
+	if (rl->shared)
+		return take_shared(rl, in, n + 1, rate, burst, now);
 	crypto_shorthash(h, in, n + 1, rl->hkey);
 	memcpy(&key, h, sizeof key);
 	key |= 1;   /* 0 marks an empty slot */

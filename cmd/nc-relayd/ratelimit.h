@@ -1,4 +1,5 @@
-/* ratelimit.h - token buckets per (class, client address), in memory. */
+/* ratelimit.h - token buckets per (class, client address): in memory, or
+ * in the store when it is shared by many relay processes (store_shared). */
 #ifndef RELAY_RATELIMIT_H
 #define RELAY_RATELIMIT_H
 
@@ -8,6 +9,9 @@ struct ratelimit;
 
 struct ratelimit *rl_new(void);
 void rl_free(struct ratelimit *rl);
+/* From now on, the buckets of every process on store st (PostgreSQL). */
+struct store;
+void rl_share(struct ratelimit *rl, struct store *st);
 /* Take one token from the bucket of (cls, addr), which refills at rate per
  * second up to burst. 0 if allowed; else the seconds to wait (>= 1). A rate
  * of 0 means no limit. */

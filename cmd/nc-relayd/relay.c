@@ -172,11 +172,19 @@ relay_open(struct relay **rp, const struct relay_conf *c)
 	r->replay = replay_new(1 << 20, 2 * 300);
 	r->waiters = waiters_new();
 	if (r->rl == NULL || r->replay == NULL || r->waiters == NULL ||
-	    store_open(&r->store, c->datadir, &c->lim, on_mail, r) != ST_OK) {
-		fprintf(stderr, "nc-relayd: %s: cannot open the store\n", c->datadir);
+	    (c->db ? store_open_pg(&r->store, c->db, c->datadir, &c->lim, on_mail, r) :
+	    store_open(&r->store, c->datadir, &c->lim, on_mail, r)) != ST_OK) {
+		fprintf(stderr, "nc-relayd: %s: cannot open the store\n",
+		    c->db ? "--db" : c->datadir);
 		r->store = NULL;
 		relay_close(r);
 		return -1;
+	}
+	/* Many processes on one database: one set of limits and one memory
+	 * of signed requests, or each process would be a fresh allowance. */
+	if (store_shared(r->store)) {
+		rl_share(r->rl, r->store);
+		replay_share(r->replay, r->store);
 	}
 	/* The key log: its keys, then the lists stored before it existed. */
 	if ((r->kt = sodium_malloc(sizeof *r->kt)) == NULL || kt_keys(r, c->datadir) != 0) {

@@ -10,7 +10,8 @@
 #include "store.h"
 
 struct relay_conf {
-	const char *datadir;
+	const char *datadir;         /* sqlite's store, or (with db) the blobs */
+	const char *db;              /* PostgreSQL conninfo; NULL: sqlite */
 	const char *domain;
 	const char *public_url;      /* as announced by /.well-known/newchat */
 	int invite_only;

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "replay.h"
+#include "store.h"
 
 struct gen {
 	uint8_t (*key)[16];
@@ -14,6 +15,7 @@ struct gen {
 };
 
 struct replay {
+	struct store *shared;   /* the pairs are there, not in g[] */
 	pthread_mutex_t mu;
 	uint8_t hkey[32];
 	size_t cap, max;   /* slots (power of two), entries allowed */
@@ -54,6 +56,12 @@ replay_free(struct replay *rp)
 	free(rp);
 }
 
+void
+replay_share(struct replay *rp, struct store *st)
+{
+	rp->shared = st;
+}
+
 /* Slot of k in g: where it is, or the empty slot where it would go. */
 static size_t
 slot(const struct replay *rp, const struct gen *g, const uint8_t k[16])
@@ -81,6 +89,16 @@ replay_check(struct replay *rp, const uint8_t dev[16], const uint8_t nonce[16],
 	 * caught however the signature bytes are spelled. */
 	memcpy(in, dev, 16);
 	memcpy(in + 16, nonce, 16);
+	if (rp->shared) {
+		/* one name in every process (so unkeyed), kept as long as
+		 * the two generations below would keep it at most */
+		crypto_generichash(k, sizeof k, in, sizeof in, NULL, 0);
+		switch (store_shared_replay(rp->shared, k, now + 2 * rp->window, now)) {
+		case ST_OK: return 0;
+		case ST_EXISTS: return 1;
+		default: return -1;
+		}
+	}
 	crypto_generichash(k, sizeof k, in, sizeof in, rp->hkey, sizeof rp->hkey);
 	k[0] |= 1;   /* never the all-zero empty marker */
 	pthread_mutex_lock(&rp->mu);

@@ -1,7 +1,8 @@
 /* store.h - the relay's storage, behind one narrow interface. Backends:
- * store_sqlite.c (embedded default); a PostgreSQL one can follow, so no
- * backend type appears here. Every call is thread-safe. A write returns only
- * after its commit is durable; concurrent writes share one commit. */
+ * store_sqlite.c (embedded default, one relay process) and store_pg.c
+ * (PostgreSQL, any number of relay processes on one database); store.c
+ * passes each call to the one that opened the store. Every call is
+ * thread-safe. A write returns only after its commit is durable. */
 #ifndef RELAY_STORE_H
 #define RELAY_STORE_H
 
@@ -49,7 +50,25 @@ typedef void (*store_mail_fn)(void *arg, const char *user, const uint8_t dev[NC_
 
 int store_open(struct store **s, const char *dir, const struct store_limits *l,
     store_mail_fn on_mail, void *arg);
+/* PostgreSQL: conninfo (a postgresql:// URI or key=value string) names the
+ * database; dir still holds the blob files (shared by the processes of one
+ * host). on_mail is also called for mail that other processes delivered. */
+int store_open_pg(struct store **s, const char *conninfo, const char *dir,
+    const struct store_limits *l, store_mail_fn on_mail, void *arg);
 void store_close(struct store *s);   /* finishes queued writes first */
+
+/* 1 if the store is shared by many relay processes (PostgreSQL): rate
+ * limits and the replay memory then live in it too (ratelimit.c,
+ * replay.c), through these two calls, which a store that is not shared
+ * answers ST_ERR. key: a keyed hash naming the bucket or the request. */
+int store_shared(const struct store *s);
+/* Take one token from bucket key (refilling at rate per second up to
+ * burst); *wait: 0 if taken, else the seconds until one is there. */
+int store_shared_rate(struct store *s, const uint8_t key[16], double rate, double burst,
+    double now, unsigned *wait);
+/* ST_OK: first sight, remembered until expires; ST_EXISTS: seen before. */
+int store_shared_replay(struct store *s, const uint8_t key[16], int64_t expires,
+    int64_t now);
 
 int store_invite_add(struct store *s, const char *code);
 

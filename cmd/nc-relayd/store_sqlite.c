@@ -9,18 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
-#include "hex.h"
+#include "blobfs.h"
 #include "sqldb.h"
-#include "store.h"
 #include "store_kt.h"
+#include "store_ops.h"
 
 #define BATCH_MAX 512
 /* The WAL's bound. Passive checkpoints (the checkpointer's, every 200 ms)
@@ -48,6 +46,7 @@ struct job {
 };
 
 struct store {
+	const struct store_ops *ops;   /* first: store.c reads it */
 	char path[4096], blobdir[4096];
 	struct store_limits lim;
 	store_mail_fn on_mail;
@@ -74,6 +73,8 @@ struct store {
 	const char *kt_domain;
 	int kt_grew;
 };
+
+static const struct store_ops sq_ops;
 
 /* ---- health: WAL size, commits, failures ---- */
 
@@ -355,13 +356,14 @@ rput(struct store *s, struct sqldb *c)
 /* ---- open / close ---- */
 
 int
-store_open(struct store **sp, const char *dir, const struct store_limits *l,
+sq_open(struct store **sp, const char *dir, const struct store_limits *l,
     store_mail_fn on_mail, void *arg)
 {
 	struct store *s = calloc(1, sizeof *s);
 
 	if (s == NULL)
 		return ST_ERR;
+	s->ops = &sq_ops;
 	snprintf(s->path, sizeof s->path, "%s/relay.db", dir);
 	snprintf(s->blobdir, sizeof s->blobdir, "%s/blobs", dir);
 	if (mkdir(s->blobdir, 0700) != 0 && errno != EEXIST) {
@@ -401,8 +403,8 @@ fail:
 	return ST_ERR;
 }
 
-void
-store_close(struct store *s)
+static void
+sq_close(struct store *s)
 {
 	struct sqldb *c;
 
@@ -505,8 +507,8 @@ j_invite(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_invite_add(struct store *s, const char *code)
+static int
+sq_invite_add(struct store *s, const char *code)
 {
 	return submit(s, j_invite, NULL, (void *)code);
 }
@@ -548,8 +550,8 @@ j_user_create(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_user_create(struct store *s, const char *user, const struct store_account *a,
+static int
+sq_user_create(struct store *s, const char *user, const struct store_account *a,
     const uint8_t pk[NC_PK_LEN], const char *invite, int64_t now)
 {
 	struct ucreate u = { user, invite, a, pk, now };
@@ -557,8 +559,8 @@ store_user_create(struct store *s, const char *user, const struct store_account 
 	return submit(s, j_user_create, NULL, &u);
 }
 
-int
-store_user_get(struct store *s, const char *user, struct store_account *a)
+static int
+sq_user_get(struct store *s, const char *user, struct store_account *a)
 {
 	struct sqldb *c = rget(s);
 	sqlite3_stmt *st;
@@ -609,16 +611,16 @@ j_user_delete(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_user_delete(struct store *s, const char *user)
+static int
+sq_user_delete(struct store *s, const char *user)
 {
 	return submit(s, j_user_delete, NULL, (void *)user);
 }
 
 /* ---- OPAQUE records ---- */
 
-int
-store_opaque_get(struct store *s, const char *user, uint8_t record[192], int *cost)
+static int
+sq_opaque_get(struct store *s, const char *user, uint8_t record[192], int *cost)
 {
 	struct sqldb *c = rget(s);
 	sqlite3_stmt *st;
@@ -641,8 +643,8 @@ out:
 	return rc;
 }
 
-int
-store_opaque_common_cost(struct store *s, int *cost)
+static int
+sq_opaque_common_cost(struct store *s, int *cost)
 {
 	struct sqldb *c = rget(s);
 	sqlite3_stmt *st;
@@ -690,8 +692,8 @@ j_opaque_set(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_opaque_set(struct store *s, const char *user, const uint8_t record[192],
+static int
+sq_opaque_set(struct store *s, const char *user, const uint8_t record[192],
     int cost, const uint8_t *backup, size_t n)
 {
 	struct opqset o = { user, record, backup, cost, n };
@@ -732,8 +734,8 @@ j_nonce_put(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_nonce_put(struct store *s, const char *user, const uint8_t nonce[NC_NONCE_LEN],
+static int
+sq_nonce_put(struct store *s, const char *user, const uint8_t nonce[NC_NONCE_LEN],
     int64_t expires, int64_t now)
 {
 	struct nonce n = { user, nonce, expires, now, ST_OK };
@@ -765,8 +767,8 @@ j_nonce_take(struct store *s, struct sqldb *c, void *arg)
 	return rc == ST_ERR ? ST_ERR : ST_OK;
 }
 
-int
-store_nonce_take(struct store *s, const char *user, const uint8_t nonce[NC_NONCE_LEN],
+static int
+sq_nonce_take(struct store *s, const char *user, const uint8_t nonce[NC_NONCE_LEN],
     int64_t now)
 {
 	struct nonce n = { user, nonce, 0, now, ST_ERR };
@@ -800,16 +802,16 @@ j_device_add(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_device_add(struct store *s, const char *user, const uint8_t pk[NC_PK_LEN])
+static int
+sq_device_add(struct store *s, const char *user, const uint8_t pk[NC_PK_LEN])
 {
 	struct devadd d = { user, pk };
 
 	return submit(s, j_device_add, NULL, &d);
 }
 
-int
-store_device_key(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_device_key(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     uint8_t pk[NC_PK_LEN])
 {
 	struct sqldb *c = rget(s);
@@ -830,8 +832,8 @@ store_device_key(struct store *s, const char *user, const uint8_t dev[NC_DEVID_L
 	return rc;
 }
 
-int
-store_device_joining(struct store *s, const char *user,
+static int
+sq_device_joining(struct store *s, const char *user,
     const uint8_t dev[NC_DEVID_LEN], uint8_t pk[NC_PK_LEN])
 {
 	struct sqldb *c = rget(s);
@@ -877,16 +879,16 @@ j_idbackup_put(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_idbackup_put(struct store *s, const char *user, const uint8_t *p, size_t n)
+static int
+sq_idbackup_put(struct store *s, const char *user, const uint8_t *p, size_t n)
 {
 	struct idbput b = { user, p, n };
 
 	return submit(s, j_idbackup_put, NULL, &b);
 }
 
-int
-store_idbackup_get(struct store *s, const char *user, nc_buf *out)
+static int
+sq_idbackup_get(struct store *s, const char *user, nc_buf *out)
 {
 	struct sqldb *c = rget(s);
 	sqlite3_stmt *st;
@@ -956,8 +958,8 @@ j_devlist_put(struct store *s, struct sqldb *c, void *arg)
 	return ktdb_append(c, p->user, p->version, p->kt);
 }
 
-int
-store_devlist_put(struct store *s, const char *user, uint64_t version,
+static int
+sq_devlist_put(struct store *s, const char *user, uint64_t version,
     const uint8_t identity[NC_PK_LEN], const uint8_t *list, size_t len,
     const uint8_t (*dev)[NC_DEVID_LEN], const uint8_t (*pk)[NC_PK_LEN], size_t ndev,
     const struct store_kt_leaf *kt)
@@ -971,8 +973,8 @@ store_devlist_put(struct store *s, const char *user, uint64_t version,
 	return submit(s, j_devlist_put, NULL, &p);
 }
 
-int
-store_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *version)
+static int
+sq_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *version)
 {
 	struct sqldb *c = rget(s);
 	sqlite3_stmt *st;
@@ -1030,8 +1032,8 @@ j_backup_rec_put(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
+static int
+sq_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
     const uint8_t *p, size_t n)
 {
 	struct bkrput b = { user, hash, p, n };
@@ -1039,8 +1041,8 @@ store_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
 	return submit(s, j_backup_rec_put, NULL, &b);
 }
 
-int
-store_backup_rec_get(struct store *s, const char *user, const uint8_t hash[32],
+static int
+sq_backup_rec_get(struct store *s, const char *user, const uint8_t hash[32],
     nc_buf *out)
 {
 	struct sqldb *c = rget(s);
@@ -1104,8 +1106,8 @@ j_backup_head_put(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_backup_head_put(struct store *s, const char *user,
+static int
+sq_backup_head_put(struct store *s, const char *user,
     const struct store_backup_head *h)
 {
 	struct bkhput b = { user, h };
@@ -1115,8 +1117,8 @@ store_backup_head_put(struct store *s, const char *user,
 	return submit(s, j_backup_head_put, NULL, &b);
 }
 
-int
-store_backup_head_get(struct store *s, const char *user, uint8_t access[32],
+static int
+sq_backup_head_get(struct store *s, const char *user, uint8_t access[32],
     nc_buf *keys, nc_buf *manifest)
 {
 	struct sqldb *c = rget(s);
@@ -1145,8 +1147,8 @@ out:
 
 /* ---- the key log (store_kt.c) ---- */
 
-void
-store_kt_keys(struct store *s, const uint8_t *log_sk, const char *domain)
+static void
+sq_kt_keys(struct store *s, const uint8_t *log_sk, const char *domain)
 {
 	pthread_mutex_lock(&s->mu);   /* the writer reads them under it... */
 	s->kt_sk = log_sk;
@@ -1154,8 +1156,8 @@ store_kt_keys(struct store *s, const uint8_t *log_sk, const char *domain)
 	pthread_mutex_unlock(&s->mu); /* ...taking a batch: set before it */
 }
 
-int64_t
-store_kt_size(struct store *s)
+static int64_t
+sq_kt_size(struct store *s)
 {
 	struct sqldb *c = rget(s);
 	int64_t n = c ? ktdb_size(c) : -1;
@@ -1164,8 +1166,8 @@ store_kt_size(struct store *s)
 	return n;
 }
 
-int
-store_kt_prove(struct store *s, const char *user, uint64_t version, uint64_t since,
+static int
+sq_kt_prove(struct store *s, const char *user, uint64_t version, uint64_t since,
     nc_kt_proof *p)
 {
 	struct sqldb *c = rget(s);
@@ -1175,8 +1177,8 @@ store_kt_prove(struct store *s, const char *user, uint64_t version, uint64_t sin
 	return rc;
 }
 
-int
-store_kt_head(struct store *s, nc_kt_head *h)
+static int
+sq_kt_head(struct store *s, nc_kt_head *h)
 {
 	struct sqldb *c = rget(s);
 	int rc = c ? ktdb_head(c, h) : ST_ERR;
@@ -1185,8 +1187,8 @@ store_kt_head(struct store *s, nc_kt_head *h)
 	return rc;
 }
 
-int
-store_kt_consistency(struct store *s, uint64_t from, uint64_t to, nc_kt_cons *out)
+static int
+sq_kt_consistency(struct store *s, uint64_t from, uint64_t to, nc_kt_cons *out)
 {
 	struct sqldb *c = rget(s);
 	int rc = c ? ktdb_consistency(c, from, to, out) : ST_ERR;
@@ -1195,8 +1197,8 @@ store_kt_consistency(struct store *s, uint64_t from, uint64_t to, nc_kt_cons *ou
 	return rc;
 }
 
-int
-store_kt_entries(struct store *s, uint64_t start, size_t count, nc_kt_entries *e)
+static int
+sq_kt_entries(struct store *s, uint64_t start, size_t count, nc_kt_entries *e)
 {
 	struct sqldb *c = rget(s);
 	int rc = c ? ktdb_entries(c, start, count, e) : ST_ERR;
@@ -1205,8 +1207,8 @@ store_kt_entries(struct store *s, uint64_t start, size_t count, nc_kt_entries *e
 	return rc;
 }
 
-int
-store_kt_label(struct store *s, const char *user, uint64_t version,
+static int
+sq_kt_label(struct store *s, const char *user, uint64_t version,
     nc_kt_labelproof *l)
 {
 	struct sqldb *c = rget(s);
@@ -1244,8 +1246,8 @@ j_kt_fill(struct store *s, struct sqldb *c, void *arg)
 	return ktdb_append(c, f->user, f->version, &f->leaf);
 }
 
-int
-store_kt_backfill(struct store *s, store_kt_fill_fn fn, void *arg)
+static int
+sq_kt_backfill(struct store *s, store_kt_fill_fn fn, void *arg)
 {
 	static const char q[] = "SELECT name, dl_version, identity, dl FROM users u"
 	    " WHERE dl_version > 0 AND NOT EXISTS (SELECT 1 FROM kt_leaves k"
@@ -1308,8 +1310,8 @@ j_prekeys_put(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_prekeys_put(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_prekeys_put(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     const struct nc_prekeys *k)
 {
 	struct pkput p = { user, dev, k };
@@ -1317,8 +1319,8 @@ store_prekeys_put(struct store *s, const char *user, const uint8_t dev[NC_DEVID_
 	return submit(s, j_prekeys_put, NULL, &p);
 }
 
-int
-store_prekeys_count(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_prekeys_count(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     struct nc_prekey_count *pc)
 {
 	struct sqldb *c = rget(s);
@@ -1354,7 +1356,7 @@ j_counter(struct store *s, struct sqldb *c, void *arg)
 	struct ctr *k = arg;
 	struct devstate d;
 	sqlite3_stmt *st;
-	int rc;
+	int rc, write;
 
 	(void)s;
 	if ((rc = devstate(c, k->user, k->dev, &d)) != ST_OK)
@@ -1371,13 +1373,8 @@ j_counter(struct store *s, struct sqldb *c, void *arg)
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return ST_ERR;
-	if (k->out->n == k->q->cur.n + 1 &&
-	    memcmp(k->out->tag, k->q->next, 16) == 0)
-		return ST_OK;
-	if (k->out->n != k->q->cur.n || memcmp(k->out->tag, k->q->cur.tag, 16) != 0)
-		return ST_CONFLICT;
-	k->out->n = k->q->cur.n + 1;
-	memcpy(k->out->tag, k->q->next, 16);
+	if ((rc = store_counter_next(k->out, k->q, &write)) != ST_OK || !write)
+		return rc;
 	OK(sqldb_exec(c, Q_CTR_SET, "tbib", k->user, k->dev, (size_t)NC_DEVID_LEN,
 	    (int64_t)k->out->n, k->out->tag, (size_t)16));
 	if (k->q->flags & NC_COUNTER_DROP_OTPK)
@@ -1386,8 +1383,8 @@ j_counter(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_counter(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_counter(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     const struct nc_counter_req *q, struct nc_counter *out)
 {
 	struct ctr k = { user, dev, q, out };
@@ -1425,8 +1422,8 @@ j_push(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_push_set(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_push_set(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     const char *url)
 {
 	struct pushset k = { user, dev, url, 0 };
@@ -1434,8 +1431,8 @@ store_push_set(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN
 	return submit(s, j_push, NULL, &k);
 }
 
-int
-store_push_drop(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_push_drop(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     const char *url)
 {
 	struct pushset k = { user, dev, url, 1 };
@@ -1443,8 +1440,8 @@ store_push_drop(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LE
 	return submit(s, j_push, NULL, &k);
 }
 
-int
-store_push_get(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_push_get(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     char *out, size_t n)
 {
 	struct sqldb *c = rget(s);
@@ -1548,8 +1545,8 @@ j_claim(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_claim(struct store *s, const char *user, const struct nc_claim_req *q,
+static int
+sq_claim(struct store *s, const char *user, const struct nc_claim_req *q,
     struct nc_claim_resp *r)
 {
 	struct claim k = { user, q, r };
@@ -1627,8 +1624,8 @@ after_deliver(struct store *s, void *arg)
 			s->on_mail(s->mail_arg, d->user, d->e[i].dev);
 }
 
-int
-store_deliver(struct store *s, const char *user, const struct store_env *e,
+static int
+sq_deliver(struct store *s, const char *user, const struct store_env *e,
     size_t n, const uint64_t *version, uint64_t *cur, int64_t now)
 {
 	struct deliver d = { user, e, n, version, 0, now };
@@ -1639,8 +1636,8 @@ store_deliver(struct store *s, const char *user, const struct store_env *e,
 	return rc;
 }
 
-int
-store_list(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_list(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     uint64_t after, unsigned limit, store_row_fn row, void *arg)
 {
 	struct sqldb *c = rget(s);
@@ -1708,8 +1705,8 @@ j_ack(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_ack(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
+static int
+sq_ack(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
     const struct nc_ack *a)
 {
 	struct ack k = { user, dev, a };
@@ -1717,46 +1714,12 @@ store_ack(struct store *s, const char *user, const uint8_t dev[NC_DEVID_LEN],
 	return submit(s, j_ack, NULL, &k);
 }
 
-/* ---- blobs ---- */
-
-static void
-blob_path(struct store *s, const uint8_t id[32], char *out, size_t n)
-{
-	char hx[65];
-
-	nc_hex_encode(hx, id, 32);
-	snprintf(out, n, "%s/%s", s->blobdir, hx);
-}
-
-static void
-part_path(struct store *s, const uint8_t id[32], char *out, size_t n)
-{
-	char hx[65];
-
-	nc_hex_encode(hx, id, 32);
-	snprintf(out, n, "%s/%s.part", s->blobdir, hx);
-}
+/* ---- blobs (the files: blobfs.c) ---- */
 
 static int
-sync_dir(const char *dir)
+sq_blob_tmp(struct store *s, char *path, size_t n, int *fd)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-int
-store_blob_tmp(struct store *s, char *path, size_t n, int *fd)
-{
-	if (snprintf(path, n, "%s/tmp-XXXXXX", s->blobdir) >= (int)n)
-		return ST_ERR;
-	if ((*fd = mkstemp(path)) < 0)
-		return ST_ERR;
-	return ST_OK;
+	return blobfs_tmp(s->blobdir, path, n, fd);
 }
 
 struct blobput {
@@ -1770,7 +1733,6 @@ static int
 j_blob_put(struct store *s, struct sqldb *c, void *arg)
 {
 	struct blobput *b = arg;
-	char path[4200];
 	sqlite3_stmt *st = sqldb_q(c, Q_BLOB_GET, "b", b->id, (size_t)32);
 	int rc = sqldb_step(st);
 
@@ -1782,35 +1744,26 @@ j_blob_put(struct store *s, struct sqldb *c, void *arg)
 		return ST_ERR;
 	OK(sqldb_exec(c, Q_BLOB_INS, "bbii", b->id, (size_t)32, b->delhash,
 	    (size_t)32, (int64_t)b->size, b->expires));
-	blob_path(s, b->id, path, sizeof path);
-	if (rename(b->tmp, path) != 0 || sync_dir(s->blobdir) != 0)
-		return ST_ERR;
-	return ST_OK;
+	return blobfs_link(s->blobdir, b->id, b->tmp) == 0 ? ST_OK : ST_ERR;
 }
 
-int
-store_blob_put(struct store *s, const uint8_t id[32], const char *tmp, uint64_t size,
+static int
+sq_blob_put(struct store *s, const uint8_t id[32], const char *tmp, uint64_t size,
     const uint8_t delhash[32], int64_t expires)
 {
 	struct blobput b = { id, delhash, tmp, size, expires };
-	int fd = open(tmp, O_RDONLY), rc;
 
-	if (fd < 0)
-		return ST_ERR;
-	rc = fsync(fd);
-	close(fd);
-	if (rc != 0 || size > INT64_MAX)
+	if (blobfs_sync_file(tmp) != 0 || size > INT64_MAX)
 		return ST_ERR;
 	return submit(s, j_blob_put, NULL, &b);
 }
 
-int
-store_blob_open(struct store *s, const uint8_t id[32], int64_t now, int *fd,
+static int
+sq_blob_open(struct store *s, const uint8_t id[32], int64_t now, int *fd,
     uint64_t *size)
 {
 	struct sqldb *c = rget(s);
 	sqlite3_stmt *st;
-	char path[4200];
 	int rc = ST_ERR;
 
 	if (c == NULL || (st = sqldb_q(c, Q_BLOB_GET, "b", id, (size_t)32)) == NULL)
@@ -1822,11 +1775,8 @@ store_blob_open(struct store *s, const uint8_t id[32], int64_t now, int *fd,
 	} else
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? ST_NOTFOUND : ST_ERR;
 	sqlite3_reset(st);
-	if (rc == ST_OK) {
-		blob_path(s, id, path, sizeof path);
-		if ((*fd = open(path, O_RDONLY)) < 0)
-			rc = ST_NOTFOUND;
-	}
+	if (rc == ST_OK)
+		rc = blobfs_open(s->blobdir, id, fd);
 out:
 	rput(s, c);
 	return rc;
@@ -1862,26 +1812,19 @@ static void
 after_blob_delete(struct store *s, void *arg)
 {
 	struct blobdel *b = arg;
-	char path[4200];
 
-	blob_path(s, b->id, path, sizeof path);
-	unlink(path);
-	part_path(s, b->id, path, sizeof path);
-	unlink(path);
+	blobfs_unlink(s->blobdir, b->id);
 }
 
-int
-store_blob_delete(struct store *s, const uint8_t id[32], const uint8_t delhash[32])
+static int
+sq_blob_delete(struct store *s, const uint8_t id[32], const uint8_t delhash[32])
 {
 	struct blobdel b = { id, delhash };
 
 	return submit(s, j_blob_delete, after_blob_delete, &b);
 }
 
-/* ---- resumable uploads (protocol-media.md): the row is made first,
- * the bytes gather in ID.part, which becomes ID when the last one came.
- * The part's length is the offset; an append is synced before it is
- * acknowledged, so an acknowledged offset survives a crash. ---- */
+/* ---- resumable uploads: the row first, then ID.part (blobfs.c) ---- */
 
 struct blobnew {
 	const uint8_t *id, *delhash;
@@ -1893,9 +1836,8 @@ static int
 j_blob_create(struct store *s, struct sqldb *c, void *arg)
 {
 	struct blobnew *b = arg;
-	char path[4200];
 	sqlite3_stmt *st = sqldb_q(c, Q_BLOB_GET, "b", b->id, (size_t)32);
-	int rc = sqldb_step(st), fd;
+	int rc = sqldb_step(st);
 
 	if (st)
 		sqlite3_reset(st);
@@ -1903,19 +1845,15 @@ j_blob_create(struct store *s, struct sqldb *c, void *arg)
 		return ST_EXISTS;
 	if (rc != SQLITE_DONE)
 		return ST_ERR;
-	part_path(s, b->id, path, sizeof path);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		return ST_ERR;
-	close(fd);
-	if (sync_dir(s->blobdir) != 0)
+	if (blobfs_new_part(s->blobdir, b->id) != 0)
 		return ST_ERR;
 	OK(sqldb_exec(c, Q_BLOB_INS, "bbii", b->id, (size_t)32, b->delhash,
 	    (size_t)32, (int64_t)b->length, b->expires));
 	return ST_OK;
 }
 
-int
-store_blob_create(struct store *s, const uint8_t id[32], uint64_t length,
+static int
+sq_blob_create(struct store *s, const uint8_t id[32], uint64_t length,
     const uint8_t delhash[32], int64_t expires)
 {
 	struct blobnew b = { id, delhash, length, expires };
@@ -1946,96 +1884,26 @@ blob_row(struct store *s, const uint8_t id[32], int64_t now, uint64_t *length)
 	return rc;
 }
 
-int
-store_blob_offset(struct store *s, const uint8_t id[32], int64_t now,
+static int
+sq_blob_offset(struct store *s, const uint8_t id[32], int64_t now,
     uint64_t *off, uint64_t *length)
 {
-	char path[4200];
-	struct stat sb;
 	int rc = blob_row(s, id, now, length);
 
-	if (rc != ST_OK)
-		return rc;
-	blob_path(s, id, path, sizeof path);
-	if (stat(path, &sb) == 0) {
-		*off = *length;
-		return ST_OK;
-	}
-	part_path(s, id, path, sizeof path);
-	if (stat(path, &sb) != 0)
-		return ST_NOTFOUND;
-	*off = (uint64_t)sb.st_size;
-	return ST_OK;
+	return rc != ST_OK ? rc : blobfs_offset(s->blobdir, id, *length, off);
 }
 
-/* n bytes of in from its start to out at offset off (in the kernel). */
 static int
-copy_at(int in, int out, uint64_t off, uint64_t n)
-{
-	off_t ip = 0;
-	ssize_t k;
-
-	if (lseek(out, (off_t)off, SEEK_SET) < 0)
-		return -1;
-	while (n > 0) {
-		k = sendfile(out, in, &ip, n > (1u << 30) ? 1u << 30 : (size_t)n);
-		if (k <= 0)
-			return -1;
-		n -= (uint64_t)k;
-	}
-	return 0;
-}
-
-int
-store_blob_append(struct store *s, const uint8_t id[32], uint64_t off,
+sq_blob_append(struct store *s, const uint8_t id[32], uint64_t off,
     const char *tmp, uint64_t n, int64_t now, uint64_t *cur)
 {
-	char part[4200], path[4200];
-	struct stat sb;
 	uint64_t length;
-	int fd = -1, in = -1, rc = blob_row(s, id, now, &length);
+	int rc = blob_row(s, id, now, &length);
 
 	*cur = 0;
 	if (rc != ST_OK)
 		return rc;
-	blob_path(s, id, path, sizeof path);
-	part_path(s, id, part, sizeof part);
-	if ((fd = open(part, O_WRONLY | O_CLOEXEC)) < 0) {
-		*cur = length;
-		return stat(path, &sb) == 0 ? ST_EXISTS : ST_NOTFOUND;
-	}
-	/* One append at a time per upload; a second one is told to ask. */
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &sb) != 0) {
-		rc = ST_CONFLICT;
-		goto out;
-	}
-	*cur = (uint64_t)sb.st_size;
-	if (sb.st_nlink == 0) {      /* completed meanwhile */
-		*cur = length;
-		rc = ST_EXISTS;
-		goto out;
-	}
-	if (off != *cur) {
-		rc = ST_CONFLICT;
-		goto out;
-	}
-	if (n > length - off) {
-		rc = ST_FULL;
-		goto out;
-	}
-	rc = ST_ERR;
-	if ((in = open(tmp, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    copy_at(in, fd, off, n) != 0 || fsync(fd) != 0)
-		goto out;
-	*cur = off + n;
-	if (*cur == length && (rename(part, path) != 0 || sync_dir(s->blobdir) != 0))
-		goto out;
-	rc = ST_OK;
-out:
-	if (in >= 0)
-		close(in);
-	close(fd);
-	return rc;
+	return blobfs_append(s->blobdir, id, off, tmp, n, length, cur);
 }
 
 struct sweep {
@@ -2074,18 +1942,13 @@ static void
 after_sweep(struct store *s, void *arg)
 {
 	struct sweep *w = arg;
-	char path[4200];
 
-	for (size_t i = 0; i < w->n; i++) {
-		blob_path(s, w->ids[i], path, sizeof path);
-		unlink(path);
-		part_path(s, w->ids[i], path, sizeof path);
-		unlink(path);
-	}
+	for (size_t i = 0; i < w->n; i++)
+		blobfs_unlink(s->blobdir, w->ids[i]);
 }
 
-int
-store_sweep(struct store *s, int64_t now)
+static int
+sq_sweep(struct store *s, int64_t now)
 {
 	struct sweep w = { now, NULL, 0, 0 };
 	int rc = submit(s, j_sweep, after_sweep, &w);
@@ -2161,8 +2024,8 @@ j_link_open(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_link_open(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+static int
+sq_link_open(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
     int64_t expires, int64_t now)
 {
 	struct linkjob j = { user, box, expires, now, NULL, 0, NULL };
@@ -2187,8 +2050,8 @@ j_link_put(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_link_put(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+static int
+sq_link_put(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
     const uint8_t *p, size_t n, int64_t now)
 {
 	struct linkjob j = { user, box, 0, now, p, n, NULL };
@@ -2212,11 +2075,32 @@ j_link_take(struct store *s, struct sqldb *c, void *arg)
 	return ST_OK;
 }
 
-int
-store_link_take(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
+static int
+sq_link_take(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
     int64_t now, nc_buf *out)
 {
 	struct linkjob j = { user, box, 0, now, NULL, 0, out };
 
 	return submit(s, j_link_take, NULL, &j);
 }
+
+/* One relay process per data directory (main.c locks it): rate limits and
+ * the replay memory stay in its memory. */
+static int
+sq_shared_rate(struct store *s, const uint8_t key[16], double rate, double burst,
+    double now, unsigned *wait)
+{
+	(void)s, (void)key, (void)rate, (void)burst, (void)now, (void)wait;
+	return ST_ERR;
+}
+
+static int
+sq_shared_replay(struct store *s, const uint8_t key[16], int64_t expires, int64_t now)
+{
+	(void)s, (void)key, (void)expires, (void)now;
+	return ST_ERR;
+}
+
+#define STORE_PREFIX sq
+#define STORE_SHARED 0
+static const struct store_ops sq_ops = STORE_TABLE;
