@@ -426,3 +426,27 @@ shape() {
 	run as alice nc-keys show bob@b.test
 	[[ "$output" != *CHANGED* ]]
 }
+
+# after keys-change: alice's other devices then hear of the laptop
+@test "manpages: keygen-link-new, keygen-link-old: a laptop linked by the code it shows" {
+	local d=$W/run-link re='[a-z2-7]{4}(-[a-z2-7]{1,4}){4,}' cmd code
+	mkdir -p "$d"
+	config laptop
+	cmd=$(sed -n 's/^laptop\$ //p' "$W/ex/keygen-link-new")
+	(cd "$d" && HOME=$W/home NC_HOME=$W/laptop eval "$cmd") >"$d/new" 2>&1 &
+	for _ in $(seq 100); do
+		code=$(grep -oxE "$re" "$d/new" || true)
+		[ -z "$code" ] || break
+		sleep 0.1
+	done
+	[ -n "$code" ]
+	cmd=$(sed -n 's/^\$ //p' "$W/ex/keygen-link-old" | sed -E "s/$re/$code/")
+	(cd "$d" && HOME=$W/home NC_HOME=$W/home/.local/share/newchat eval "$cmd") >"$d/old" 2>&1
+	wait $!
+	# the transcripts, with the code and the numbers of what was sent as placeholders
+	lnorm() { norm | sed -E -e "s/$re/<code>/" -e 's/[0-9]+ contacts? and [0-9]+ messages/N contacts and M messages/'; }
+	diff -u <(sed 1d "$W/ex/keygen-link-new" | lnorm) <(lnorm <"$d/new")
+	diff -u <(sed 1d "$W/ex/keygen-link-old" | lnorm) <(lnorm <"$d/old")
+	run as laptop nc-sync devices
+	[[ "$output" == *" laptop "* ]]
+}
