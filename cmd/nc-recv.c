@@ -17,6 +17,7 @@
 #include "held.h"
 #include "netproc.h"
 #include "inbox.h"
+#include "keylog.h"
 #include "outbox.h"
 #include "relayc.h"
 #include "relaymsg.h"
@@ -184,6 +185,8 @@ follow(nc_state *s, nc_self *self, const nc_view *v, reader *r, nc_rx *rx)
 		} else
 			delay = 1;
 		nc_inbox_after(s, self, rx);
+		if ((rc = nc_keylog_gossip(s)) != 0 && rc != NC_ESECURITY)
+			nc_cli_error(rc);   /* an alarm is an event, shown below */
 		if ((rc = nc_inbox_gaps(s)) != 0)
 			nc_cli_error(rc);
 		if ((rc = show(s, v, r)) != 0) {
@@ -473,8 +476,10 @@ main(int argc, char **argv)
 			    n == 1 ? "" : "s", reject);
 		if (reject)
 			goto done;
-		if (rc == 0)
+		if (rc == 0) {
 			nc_inbox_after(s, &self, &rx);   /* receipts owed */
+			rc = nc_keylog_gossip(s);
+		}
 		goto shown;
 	}
 	if (unread) {
@@ -503,6 +508,10 @@ main(int argc, char **argv)
 		} else {
 			rc = fetch(s, &self, 0, &cursor, &rx);
 			nc_inbox_after(s, &self, &rx);
+			/* Heads contacts gossiped (after the batch: a proof may
+			 * be asked for). */
+			if ((rc2 = nc_keylog_gossip(s)) != 0 && rc == 0)
+				rc = rc2;
 		}
 	}
 	if ((rc2 = nc_inbox_gaps(s)) != 0 && rc == 0)

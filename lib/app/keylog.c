@@ -667,3 +667,160 @@ done:
 	nc_relay_close(r);
 	return rc;
 }
+
+/* ---- gossip (issue 19, 4; protocol.md 3.4) ---- */
+
+#define GOSSIP_BATCH 64
+
+/* The alarm of a split view: the provider signed two trees that cannot
+ * both be its one log. */
+static int
+split_alarm(nc_state *s, const char *domain, const char *peer,
+    const nc_kt_head *mine, const nc_kt_head *theirs, const char *how)
+{
+	return alarm_(s, peer, "key log: provider %s showed you and %s different "
+	    "key logs (its signed trees of %llu leaves, yours, and %llu, theirs, "
+	    "%s)", domain, peer, (unsigned long long)mine->size,
+	    (unsigned long long)theirs->size, how);
+}
+
+/* Do the provider's trees lo and hi (lo->size < hi->size) extend one
+ * another? 0 yes, NC_ESECURITY no (*how says why), other: not known now. */
+static int
+gossip_consistent(nc_state *s, const char *domain, const nc_kt_head *lo,
+    const nc_kt_head *hi, const char **how)
+{
+	nc_relay *r = NULL;
+	nc_buf b = NC_BUF_INIT;
+	nc_kt_cons c;
+	nc_merkle_hash empty;
+	char path[128];
+	int rc;
+
+	*how = "which do not extend one another";
+	if (lo->size == 0) {
+		crypto_hash_sha256(empty, NULL, 0);
+		return sodium_memcmp(empty, lo->root, 32) == 0 ? 0 : NC_ESECURITY;
+	}
+	snprintf(path, sizeof path, "/v1/kt/consistency?from=%llu&to=%llu",
+	    (unsigned long long)lo->size, (unsigned long long)hi->size);
+	if ((rc = nc_relay_open(&r, s->home, domain)) == 0 &&
+	    (rc = get(r, domain, path, &b)) == NC_ENOUSER) {
+		*how = "the larger of which it will not prove";
+		rc = NC_ESECURITY;
+	} else if (rc == 0 && (nc_kt_cons_decode(&c, b.p, b.len) != 0 ||
+	    c.from != lo->size || c.to != hi->size ||
+	    nc_merkle_verify_consistency(lo->size, hi->size, lo->root, hi->root,
+	    c.h, c.n) != 0))
+		rc = NC_ESECURITY;
+	nc_buf_free(&b);
+	nc_relay_close(r);
+	return rc;
+}
+
+/* One head peer gossiped for domain's log (g, n bytes): 0 when done with
+ * (checked, or ignored: no log pinned here, or not signed by the pinned
+ * log key), NC_ESECURITY after an alarm, other: try again later. */
+static int
+gossip_one(nc_state *s, const char *domain, const char *peer,
+    const uint8_t *g, size_t n)
+{
+	char key[KEY_MAX + NC_ADDR_MAX];
+	uint8_t log[32], pair[32], was[32], pw[2 * NC_KT_HEAD_LEN];
+	nc_kt_head mine, theirs, now;
+	nc_buf b = NC_BUF_INIT;
+	const char *how = "";
+	int rc, seen;
+
+	kkey(key, domain, "log");
+	if (!get32(s, key, log))
+		return 0;
+	/* A peer cannot raise an alarm with a head the provider did not sign. */
+	if (nc_kt_head_decode(&theirs, g, n) != 0 ||
+	    nc_kt_head_verify(&theirs, log, domain) != 0)
+		return 0;
+	kkey(key, domain, "head");
+	if (!get_head(s, key, &mine))
+		return 0;
+	/* Once per pair of heads (and peer). */
+	memcpy(pw, g, NC_KT_HEAD_LEN);
+	if ((rc = nc_kt_head_encode(&b, &mine)) != 0)
+		return rc;
+	memcpy(pw + NC_KT_HEAD_LEN, b.p, NC_KT_HEAD_LEN);
+	nc_buf_free(&b);
+	crypto_generichash(pair, sizeof pair, pw, sizeof pw, NULL, 0);
+	snprintf(key, sizeof key, "kt/%s/gp/%s", domain, peer);
+	seen = get32(s, key, was) && sodium_memcmp(was, pair, 32) == 0;
+	if (seen)
+		return 0;
+	if (theirs.size == mine.size) {
+		rc = sodium_memcmp(theirs.root, mine.root, 32) == 0 ? 0 : NC_ESECURITY;
+		how = "of one size with different roots";
+	} else if (theirs.size < mine.size)
+		rc = gossip_consistent(s, domain, &theirs, &mine, &how);
+	else if ((rc = gossip_consistent(s, domain, &mine, &theirs, &how)) == 0) {
+		/* A newer head that extends ours: ours from now on. */
+		kkey(key, domain, "head");
+		if (get_head(s, key, &now) && theirs.size > now.size &&
+		    (rc = put_head(s, key, &theirs)) != 0)
+			return rc;
+	}
+	if (rc != 0 && rc != NC_ESECURITY)
+		return rc;
+	snprintf(key, sizeof key, "kt/%s/gp/%s", domain, peer);
+	if (nc_state_put(s, key, pair, 32) != 0)
+		return NC_ETEMP;
+	return rc == 0 ? 0 : split_alarm(s, domain, peer, &mine, &theirs, how);
+}
+
+int
+nc_keylog_gossip(nc_state *s)
+{
+	static struct {
+		char key[KEY_MAX + NC_ADDR_MAX];
+		uint8_t head[NC_KT_HEAD_LEN];
+		size_t n;
+	} p[GOSSIP_BATCH];
+	sqlite3_stmt *st;
+	size_t np = 0;
+	int rc, alarmed = 0;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT k, v FROM kv WHERE k >= 'ktg/' "
+	    "AND k < 'ktg0' ORDER BY k LIMIT 64")) != 0)
+		return rc;
+	while (np < GOSSIP_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		int n = sqlite3_column_bytes(st, 1);
+
+		if (k == NULL || strlen(k) >= sizeof p[np].key)
+			continue;
+		snprintf(p[np].key, sizeof p[np].key, "%s", k);
+		p[np].n = n > 0 && n <= NC_KT_HEAD_LEN ? (size_t)n : 0;
+		if (p[np].n)
+			memcpy(p[np].head, sqlite3_column_blob(st, 1), p[np].n);
+		np++;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < np; i++) {
+		char domain[NC_DOMAIN_MAX + 1];
+		const char *d = p[i].key + 4, *slash = strchr(d, '/');
+
+		rc = 0;
+		if (slash != NULL && (size_t)(slash - d) <= NC_DOMAIN_MAX) {
+			memcpy(domain, d, (size_t)(slash - d));
+			domain[slash - d] = '\0';
+			rc = gossip_one(s, domain, slash + 1, p[i].head, p[i].n);
+		}
+		if (rc == NC_ESECURITY)
+			alarmed++;
+		else if (rc != 0)
+			continue;   /* the relay did not answer: next time */
+		if (nc_state_prep(s, &st, "DELETE FROM kv WHERE k = ?") == 0) {
+			sqlite3_bind_text(st, 1, p[i].key, -1, SQLITE_STATIC);
+			(void)!nc_state_done(s, st);
+		}
+	}
+	return alarmed ? nc_fail(NC_ESECURITY, "key log: %d split view%s found "
+	    "by comparing tree heads with contacts (see the alarm%s)", alarmed,
+	    alarmed == 1 ? "" : "s", alarmed == 1 ? "" : "s") : 0;
+}

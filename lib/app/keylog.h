@@ -74,4 +74,15 @@ int nc_keylog_monitor(nc_state *s, const char *addr, uint64_t version,
 int nc_keylog_audit(nc_state *s, const char *domain, uint64_t *read,
     uint64_t *from, nc_kt_head *head) __attribute__((warn_unused_result));
 
+/* Gossip (issue 19, 4; protocol.md 3.4): check the heads contacts
+ * gossiped that differ from this device's (kept by the receive path as
+ * kt-gossip rows "ktg/DOMAIN/PEER"), once per pair of heads ("kt/DOMAIN/
+ * gp/PEER": BLAKE2b-256 of their head || ours): a head not signed by
+ * DOMAIN's pinned log key is ignored; one of the size of ours with another
+ * root, or one that the provider cannot prove consistent with ours (one
+ * consistency proof fetched), is an alarm naming the peer; a newer
+ * consistent head becomes ours. NC_ESECURITY when any alarm was raised;
+ * rows the relay could not be asked about stay for the next run. */
+int nc_keylog_gossip(nc_state *s) __attribute__((warn_unused_result));
+
 #endif

@@ -63,7 +63,8 @@ nc_envelope_make(nc_buf *out, uint8_t envid[16], nc_ratchet *st,
 
 	nc_random(envid, 16);
 	/* Plaintext: reserved once (never reallocated), wiped below. */
-	if ((rc = nc_buf_reserve(&pt, 34 + pl->bodylen + (size_t)pl->nacks * 16)) == 0 &&
+	if ((rc = nc_buf_reserve(&pt, 34 + pl->bodylen + (size_t)pl->nacks * 16 +
+	    1 + (size_t)pl->ngossip * (2 + NC_DOMAIN_MAX + NC_PL_HEAD_LEN))) == 0 &&
 	    (rc = nc_payload_encode(pl, &pt)) == 0 &&
 	    (rc = nc_ratchet_encrypt(st, &rm, pt.p, pt.len)) == 0 &&
 	    (rc = nc_seal(&sealed, self, cert, envid, rcpt_dev, rcpt_dh,

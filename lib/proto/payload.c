@@ -4,6 +4,10 @@
 
 #include "err.h"
 #include "payload.h"
+#include "kt.h"
+#include "relaymsg.h"
+
+_Static_assert(NC_PL_HEAD_LEN == NC_KT_HEAD_LEN, "a gossiped head is a kt head");
 #include "wire.h"
 
 #define PAYLOAD_VERSION 1
@@ -16,8 +20,12 @@ nc_payload_encode(const nc_payload *pl, nc_buf *out)
 	if ((pl->type != NC_PL_GROUP && (pl->type < NC_PL_TEXT ||
 	    pl->type > NC_PL_SENT_FILES)) ||
 	    pl->bodylen > NC_PL_BODY_MAX || pl->nacks > NC_PL_ACKS_MAX ||
-	    (pl->type == NC_PL_RECEIPT) != (pl->nacks > 0))
+	    (pl->type == NC_PL_RECEIPT) != (pl->nacks > 0) ||
+	    pl->ngossip > NC_PL_GOSSIP_MAX)
 		return nc_fail(NC_EDATA, "payload: bad type, size or receipt");
+	for (size_t i = 0; i < pl->ngossip; i++)
+		if (!nc_domain_valid(pl->gossip[i].domain))
+			return nc_fail(NC_EDATA, "payload: bad gossip domain");
 	nc_enc_init(&e, out);
 	nc_put_u8(&e, PAYLOAD_VERSION);
 	nc_put_u8(&e, (uint8_t)pl->type);
@@ -26,6 +34,15 @@ nc_payload_encode(const nc_payload *pl, nc_buf *out)
 	nc_put_bytes(&e, pl->body, pl->bodylen);
 	nc_put_u16(&e, pl->nacks);
 	nc_put_fixed(&e, pl->acks, (size_t)pl->nacks * 16);
+	/* Gossip: absent when empty, so a payload without it is the bytes it
+	 * always was. */
+	if (pl->ngossip > 0) {
+		nc_put_u8(&e, pl->ngossip);
+		for (size_t i = 0; i < pl->ngossip; i++) {
+			nc_put_str(&e, pl->gossip[i].domain);
+			nc_put_fixed(&e, pl->gossip[i].head, NC_PL_HEAD_LEN);
+		}
+	}
 	return nc_enc_end(&e);
 }
 
@@ -49,6 +66,20 @@ nc_payload_decode(nc_payload *pl, const uint8_t *p, size_t n)
 	nc_dec_check(&d, pl->nacks <= NC_PL_ACKS_MAX, "acks");
 	nc_dec_check(&d, (pl->type == NC_PL_RECEIPT) == (pl->nacks > 0), "receipt");
 	pl->acks = nc_get_fixed(&d, (size_t)pl->nacks * 16);
+	if (d.err == 0 && nc_dec_left(&d) > 0) {
+		pl->ngossip = nc_get_u8(&d);
+		nc_dec_check(&d, pl->ngossip >= 1 && pl->ngossip <= NC_PL_GOSSIP_MAX,
+		    "gossip");
+		for (size_t i = 0; i < pl->ngossip && d.err == 0; i++) {
+			const uint8_t *h;
+
+			nc_get_str(&d, pl->gossip[i].domain, NC_DOMAIN_MAX);
+			nc_dec_check(&d, nc_domain_valid(pl->gossip[i].domain),
+			    "gossip domain");
+			if ((h = nc_get_fixed(&d, NC_PL_HEAD_LEN)) != NULL)
+				memcpy(pl->gossip[i].head, h, NC_PL_HEAD_LEN);
+		}
+	}
 	if (nc_dec_end(&d, "payload") != 0) {
 		memset(pl, 0, sizeof *pl);
 		return nc_fail(NC_EDATA, "payload: malformed");

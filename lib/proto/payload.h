@@ -20,6 +20,17 @@ enum { NC_PL_TEXT = 1, NC_PL_RECEIPT = 2, NC_PL_CONTROL = 3, NC_PL_SENT = 4,
 #define NC_PL_BODY_MAX (128u << 10)   /* 128 KiB */
 #define NC_PL_ACKS_MAX 500            /* message ids in one receipt */
 
+/* Gossip (protocol.md 2.5, issue 19 item 4): up to two tree heads of key
+ * logs the sender holds, each with the domain whose log signed it; the
+ * head is kt.h's 112-byte encoding (NC_KT_HEAD_LEN), checked by the
+ * receiver against that domain's pinned log key (lib/app/keylog.c). */
+#define NC_PL_GOSSIP_MAX 2
+#define NC_PL_HEAD_LEN 112
+typedef struct {
+	char domain[NC_DOMAIN_MAX + 1];
+	uint8_t head[NC_PL_HEAD_LEN];
+} nc_pl_gossip;
+
 typedef struct {
 	int type;
 	uint8_t id[16];          /* random message id */
@@ -28,7 +39,11 @@ typedef struct {
 	size_t bodylen;
 	uint16_t nacks;          /* receipts only; 0 otherwise */
 	const uint8_t *acks;     /* nacks x 16 bytes */
+	uint8_t ngossip;         /* 0..NC_PL_GOSSIP_MAX: nothing on the wire if 0 */
+	nc_pl_gossip gossip[NC_PL_GOSSIP_MAX];
 } nc_payload;
+/* The tail of a positional initializer: no gossip. */
+#define NC_PL_NOGOSSIP 0, { { "", { 0 } }, { "", { 0 } } }
 
 int nc_payload_encode(const nc_payload *pl, nc_buf *out) __attribute__((warn_unused_result));
 /* Strict; pl's pointers point into p. */

@@ -298,16 +298,69 @@ done:
 	return rc;
 }
 
+/* Gossip (protocol.md 2.5, 3.4): the newest key-log heads this device
+ * holds for the domain of addr and its own, from local state only (no
+ * request: nothing on the hot path). */
+static void
+gossip_add(nc_state *s, nc_payload *pl, const char *addr)
+{
+	const char *dom = strchr(addr, '@');
+	char key[16 + NC_DOMAIN_MAX];
+	nc_buf b = NC_BUF_INIT;
+
+	if (dom == NULL || pl->ngossip >= NC_PL_GOSSIP_MAX ||
+	    strlen(++dom) > NC_DOMAIN_MAX)
+		return;
+	for (size_t i = 0; i < pl->ngossip; i++)
+		if (strcmp(pl->gossip[i].domain, dom) == 0)
+			return;
+	snprintf(key, sizeof key, "kt/%s/head", dom);
+	if (nc_state_get(s, key, &b) == 0 && b.len == NC_PL_HEAD_LEN) {
+		snprintf(pl->gossip[pl->ngossip].domain, NC_DOMAIN_MAX + 1, "%s", dom);
+		memcpy(pl->gossip[pl->ngossip++].head, b.p, NC_PL_HEAD_LEN);
+	}
+	nc_buf_free(&b);
+}
+
+/* A peer's gossiped heads that differ from this device's: kept for
+ * nc_keylog_gossip (lib/app/keylog.c), which checks them after the batch,
+ * outside the transaction. Heads equal to ours cost nothing more. */
+static int
+gossip_note(nc_state *s, const char *peer, const nc_payload *pl)
+{
+	char key[16 + NC_DOMAIN_MAX + NC_ADDR_MAX];
+	nc_buf b = NC_BUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; i < pl->ngossip && rc == 0; i++) {
+		snprintf(key, sizeof key, "kt/%s/head", pl->gossip[i].domain);
+		nc_buf_reset(&b);
+		if (nc_state_get(s, key, &b) != 0)
+			continue;   /* no log of that domain known here */
+		if (b.len == NC_PL_HEAD_LEN &&
+		    memcmp(b.p, pl->gossip[i].head, NC_PL_HEAD_LEN) == 0)
+			continue;
+		snprintf(key, sizeof key, "ktg/%s/%s", pl->gossip[i].domain, peer);
+		rc = nc_state_put(s, key, pl->gossip[i].head, NC_PL_HEAD_LEN);
+	}
+	nc_buf_free(&b);
+	return rc;
+}
+
 static int
 encrypt_to(nc_state *s, nc_self *self, const nc_devlist *l,
-    const char *msgid, const nc_payload *pl, int offline, nc_buf *armored,
+    const char *msgid, const nc_payload *pl0, int offline, nc_buf *armored,
     const dev_filter *f)
 {
+	nc_payload gpl = *pl0, *pl = &gpl;
 	nc_bundle b[NC_DEVLIST_MAX];
 	uint8_t bdev[NC_DEVLIST_MAX][NC_DEVID_LEN];
 	size_t nb, j;
 	int i, rc;
 
+	gpl.ngossip = 0;
+	gossip_add(s, pl, l->user);
+	gossip_add(s, pl, self->addr);
 	if ((rc = claim(s, l, self, offline, f, b, bdev, &nb)) != 0)
 		return rc;
 	if ((rc = nc_state_begin(s)) != 0) {
@@ -791,6 +844,8 @@ receive_txn(nc_state *s, nc_self *self, const uint8_t envid[16],
 	else if (pl.type == NC_PL_GROUP)
 		rc = nc_group_receive(s, self, user, dev, u->cert.who.identity,
 		    pl.body, pl.bodylen, &rx->security);
+	if (rc == 0 && pl.ngossip > 0)
+		rc = gossip_note(s, user, &pl);
 	if (rc != 0)
 		goto done;
 	/* The session that decrypted becomes the current one (the newest

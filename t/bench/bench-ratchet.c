@@ -146,7 +146,7 @@ envelopes(int alternating, int n, int seal_only)
 	tuser *u[2] = { &A, &B };
 	nc_cert c[2];
 	nc_buf e = NC_BUF_INIT, ub = NC_BUF_INIT, pb = NC_BUF_INIT;
-	nc_payload pl = { NC_PL_TEXT, { 1 }, 1700000000, pt, MSG, 0, NULL }, q;
+	nc_payload pl = { NC_PL_TEXT, { 1 }, 1700000000, pt, MSG, 0, NULL, NC_PL_NOGOSSIP }, q;
 	nc_unsealed un;
 	uint8_t id[16];
 	double t;

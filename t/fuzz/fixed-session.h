@@ -16,7 +16,7 @@ fx_init(void)
 	static int done;
 	nc_ratchet *sa;
 	nc_cert c;
-	nc_payload p = { NC_PL_TEXT, { 1 }, 1700000000, (const uint8_t *)"fixed", 5, 0, NULL };
+	nc_payload p = { NC_PL_TEXT, { 1 }, 1700000000, (const uint8_t *)"fixed", 5, 0, NULL, NC_PL_NOGOSSIP };
 	uint8_t id[16];
 
 	if (done)

@@ -94,7 +94,7 @@ generate(void)
 	emit_buf("ratchet.b.state", &k);
 
 	nc_cert c = { a.party, 1 };
-	nc_payload p = { NC_PL_TEXT, { 0 }, 1700000000, (const uint8_t *)"sealed hello", 12, 0, NULL };
+	nc_payload p = { NC_PL_TEXT, { 0 }, 1700000000, (const uint8_t *)"sealed hello", 12, 0, NULL, NC_PL_NOGOSSIP };
 	uint8_t envid[16];
 	memset(p.id, 0x11, 16);
 	CHECK_INT(nc_envelope_make(&env, envid, sa, a.dev, &c, b.party.dev, b.party.dh_pk, &p), 0);

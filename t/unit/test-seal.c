@@ -36,7 +36,7 @@ devlist_of(nc_devlist *l, const tuser *u)
 static void
 payloads(void)
 {
-	nc_payload p = { NC_PL_TEXT, { 1, 2, 3 }, 1700000000, (const uint8_t *)"hi", 2, 0, NULL }, q;
+	nc_payload p = { NC_PL_TEXT, { 1, 2, 3 }, 1700000000, (const uint8_t *)"hi", 2, 0, NULL, NC_PL_NOGOSSIP }, q;
 	nc_buf b = NC_BUF_INIT;
 	uint8_t acks[32];
 
@@ -109,7 +109,7 @@ make_env(tuser *from, nc_ratchet *st, tuser *to, const char *text, uint8_t envid
 {
 	nc_cert c;
 	nc_payload p = { NC_PL_TEXT, { 9 }, 1700000001, (const uint8_t *)text,
-	    strlen(text), 0, NULL };
+	    strlen(text), 0, NULL, NC_PL_NOGOSSIP };
 	nc_buf out = NC_BUF_INIT;
 
 	cert_of(&c, from);
@@ -439,7 +439,7 @@ eprop_run(uint64_t seed)
 			snprintf(f->text, sizeof f->text, "env %d", sent++);
 			cert_of(&c, who[s]);
 			nc_payload p = { NC_PL_TEXT, { 0 }, 1, (const uint8_t *)f->text,
-			    strlen(f->text), 0, NULL };
+			    strlen(f->text), 0, NULL, NC_PL_NOGOSSIP };
 			if (nc_envelope_make(&f->env, id, st, who[s]->dev, &c,
 			    who[d]->party.dev, who[d]->party.dh_pk, &p) != 0) {
 				ECHECK(s == 1);   /* responder before its first message */
