@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "attach.h"
 #include "cli.h"
 #include "err.h"
@@ -148,6 +149,14 @@ fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor, nc_rx *rx)
 	while (rc == 0 && more) {
 		rc = nc_inbox_fetch(s, self, wait, cursor, &more, rx);
 		wait = 0;
+	}
+	if (rc == NC_EPERM) {
+		/* Our mailbox refused: say "revoked" if that is why. */
+		char why[600];
+
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		if (nc_self_revoked(s, self) != NC_EPERM)
+			nc_fail(NC_EPERM, "%s", why);
 	}
 	return rc;
 }

@@ -176,6 +176,7 @@ link_start() {
 	run --separate-stderr as laptop nc-recv
 	echo "$stderr"
 	[ "$status" -eq 77 ]
+	[[ "$stderr" == "nc-recv: alice@a.test: this device was revoked"* ]]
 	run --separate-stderr as laptop nc-send bob@b.test <<<"still here?"
 	echo "$stderr"
 	[ "$status" -eq 77 ]

@@ -31,7 +31,7 @@ nc_devinfo_name(nc_state *s, const char *hex, char name[NC_DEVNAME_MAX + 1])
 	char k[64];
 
 	key(k, sizeof k, "name", hex);
-	if (nc_state_get_str(s, k, name, NC_DEVNAME_MAX + 1) != 0 ||
+	if (nc_state_find_str(s, k, name, NC_DEVNAME_MAX + 1) != 0 ||
 	    !nc_devname_valid(name, strlen(name)))
 		name[0] = '\0';
 }

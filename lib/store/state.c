@@ -675,8 +675,11 @@ kv_put(nc_state *s, const char *k, const void *v, size_t n, int secret)
 	return nc_state_done(s, st);
 }
 
+/* quiet: an absent key returns NC_ENOUSER and leaves the last error's
+ * reason alone (a lookup with a default must not replace the reason a
+ * command is about to print). */
 static int
-kv_get(nc_state *s, const char *k, nc_buf *out, int secret)
+kv_get(nc_state *s, const char *k, nc_buf *out, int secret, int quiet)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -689,7 +692,7 @@ kv_get(nc_state *s, const char *k, nc_buf *out, int secret)
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		if (rc == SQLITE_DONE)
-			return nc_fail(NC_ENOUSER, "state: no %s", k);
+			return quiet ? NC_ENOUSER : nc_fail(NC_ENOUSER, "state: no %s", k);
 		return nc_state_dberr(s, "read");
 	}
 	if (secret)
@@ -711,7 +714,7 @@ nc_state_put(nc_state *s, const char *k, const void *v, size_t n)
 int
 nc_state_get(nc_state *s, const char *k, nc_buf *out)
 {
-	return kv_get(s, k, out, 0);
+	return kv_get(s, k, out, 0, 0);
 }
 
 int
@@ -729,7 +732,7 @@ nc_state_put_secret(nc_state *s, const char *k, const void *v, size_t n)
 int
 nc_state_get_secret(nc_state *s, const char *k, nc_buf *out)
 {
-	return kv_get(s, k, out, 1);
+	return kv_get(s, k, out, 1, 0);
 }
 
 int64_t
@@ -737,7 +740,7 @@ nc_state_get_int(nc_state *s, const char *k, int64_t dflt)
 {
 	char v[32];
 
-	if (nc_state_get_str(s, k, v, sizeof v) != 0)
+	if (nc_state_find_str(s, k, v, sizeof v) != 0)
 		return dflt;
 	return strtoll(v, NULL, 10);
 }
@@ -751,14 +754,14 @@ nc_state_put_int(nc_state *s, const char *k, int64_t v)
 	return nc_state_put(s, k, t, strlen(t));
 }
 
-int
-nc_state_get_str(nc_state *s, const char *k, char *out, size_t max)
+static int
+get_str(nc_state *s, const char *k, char *out, size_t max, int quiet)
 {
 	nc_buf b = NC_BUF_INIT;
 	int rc;
 
 	out[0] = '\0';
-	if ((rc = nc_state_get(s, k, &b)) != 0)
+	if ((rc = kv_get(s, k, &b, 0, quiet)) != 0)
 		goto done;
 	if (b.len >= max || memchr(b.p, 0, b.len) != NULL) {
 		rc = nc_fail(NC_ESOFTWARE, "state: %s: bad value", k);
@@ -769,6 +772,18 @@ nc_state_get_str(nc_state *s, const char *k, char *out, size_t max)
 done:
 	nc_buf_free(&b);
 	return rc;
+}
+
+int
+nc_state_get_str(nc_state *s, const char *k, char *out, size_t max)
+{
+	return get_str(s, k, out, max, 0);
+}
+
+int
+nc_state_find_str(nc_state *s, const char *k, char *out, size_t max)
+{
+	return get_str(s, k, out, max, 1);
 }
 
 static int64_t reqtime(nc_state *, const uint8_t[32], int64_t);

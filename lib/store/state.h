@@ -100,6 +100,10 @@ int nc_state_put_int(nc_state *s, const char *k, int64_t v)
 	__attribute__((warn_unused_result));
 int nc_state_get_str(nc_state *s, const char *k, char *out, size_t max)
 	__attribute__((warn_unused_result));
+/* The same for a key that may well be absent: NC_ENOUSER then, and the
+ * last error's reason is left as it was (nc_state_get_int uses it). */
+int nc_state_find_str(nc_state *s, const char *k, char *out, size_t max)
+	__attribute__((warn_unused_result));
 
 /* Statement helpers: prepare (NC_EOSERR with sqlite's reason) and run a
  * statement without results. */
