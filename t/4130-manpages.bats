@@ -28,7 +28,7 @@ load helpers/relay
 load helpers/client
 load helpers/examples
 
-PAGES="nc-keygen.1 nc-send.1 nc-recv.1 nc-keys.1 nc-media.1 nc-group.1 nc-relayd.8 newchat-config.5"
+PAGES="nc-keygen.1 nc-send.1 nc-recv.1 nc-keys.1 nc-media.1 nc-group.1 nc-sync.1 nc-relayd.8 newchat-config.5"
 
 setup_file() {
 	world_up
@@ -449,4 +449,25 @@ shape() {
 	diff -u <(sed 1d "$W/ex/keygen-link-old" | lnorm) <(lnorm <"$d/old")
 	run as laptop nc-sync devices
 	[[ "$output" == *" laptop "* ]]
+}
+
+@test "manpages: sync-devices-json: nc-sync devices --json, one object a line" {
+	shape sync-devices-json as erin nc-sync devices --json
+	[ "$status" -eq 0 ]
+}
+
+@test "manpages: sync-cron: the nightly backup runs with cron's environment, silent" {
+	local tab path job
+	tab=$(example "$W/ex" sync-cron)
+	path=$(printf '%s\n' "$tab" | sed -n 's/^PATH=//p')
+	job=$(printf '%s\n' "$tab" | grep -E '^[*0-9]' | sed -E 's/^([^ ]+ +){5}//')
+	[ -n "$path" ] && [ -n "$job" ]
+	n=$(as alice nc-sync backup --json | jq .counter)   # by hand, the password
+	run env -i HOME="$W/home" LOGNAME=alice SHELL=/bin/sh PATH="$NC_BIN:$path" \
+	    /bin/sh -c "$job"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run as alice nc-sync backup --json
+	[ "$(jq .counter <<<"$output")" -eq $((n + 2)) ]   # cron's was n + 1
 }
