@@ -241,5 +241,8 @@ main(int argc, char **argv)
 	for (i = 0; i < 600; i++)
 		if (statuses[i])
 			printf("status %ld %ld\n", i, statuses[i]);
+	free(src);
+	free(fd);
+	free(state);
 	return fflush(stdout) != 0;
 }
