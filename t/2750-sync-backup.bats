@@ -152,3 +152,19 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	run as bob nc-sync restore not-an-address
 	[ "$status" -eq 64 ]
 }
+
+@test "backup: a message with a file is restored as one (its attachments, not its payload as text)" {
+	head -c 5000 /dev/urandom >"$BATS_TEST_TMPDIR/menu.pdf"
+	as bob nc-send --attach "$BATS_TEST_TMPDIR/menu.pdf" alice@a.test <<<"the menu" >/dev/null
+	as alice nc-recv >/dev/null
+	run as alice nc-sync backup
+	[ "$status" -eq 0 ]
+	want=$(as alice nc-recv --history --json | jq -c 'select(.body == "the menu") | .attachments | map(.name, .size, .hash)')
+	[ "$(jq -c '.[0:2]' <<<"$want")" = '["menu.pdf",5000]' ]
+	config alice6
+	run as alice6 nc-sync restore alice@a.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	got=$(as alice6 nc-recv --history --json | jq -c 'select(.body == "the menu") | .attachments | map(.name, .size, .hash)')
+	[ "$got" = "$want" ]
+}

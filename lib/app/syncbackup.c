@@ -21,6 +21,7 @@
 #include "hex.h"
 #include "home.h"
 #include "keys.h"
+#include "media.h"
 #include "relayc.h"
 #include "syncbackup.h"
 #include "wire.h"
@@ -305,8 +306,8 @@ build_hist(run *u, const void *arg, nc_buf *out)
 	int rc, dir;
 	const char *id, *peer;
 
-	if ((rc = nc_state_prep(u->s, &st, "SELECT id, dir, peer, dev, time, body, status"
-	    " FROM message WHERE seq >= ? AND seq < ? ORDER BY seq")) != 0)
+	if ((rc = nc_state_prep(u->s, &st, "SELECT id, dir, peer, dev, time, body, status,"
+	    " files FROM message WHERE seq >= ? AND seq < ? ORDER BY seq")) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, k * NC_SYNC_HIST_CHUNK);
 	sqlite3_bind_int64(st, 2, (k + 1) * NC_SYNC_HIST_CHUNK);
@@ -324,7 +325,8 @@ build_hist(run *u, const void *arg, nc_buf *out)
 		    (size_t)sqlite3_column_bytes(st, 5), &body)) != 0)
 			break;
 		nc_put_str(&e, id);
-		nc_put_u8(&e, (uint8_t)dir);
+		/* bit 1: the body is an attachment payload (as a link's history) */
+		nc_put_u8(&e, (uint8_t)(dir | (sqlite3_column_int(st, 7) ? 2 : 0)));
 		nc_put_str(&e, peer);
 		nc_put_str(&e, (const char *)sqlite3_column_text(st, 3));
 		nc_put_u64(&e, (uint64_t)sqlite3_column_int64(st, 4));
@@ -896,7 +898,7 @@ apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
 	size_t bn;
 	uint64_t t;
 	uint16_t n, i;
-	int dir, rc = 0;
+	int dir, files, rc = 0;
 	nc_buf ct = NC_BUF_INIT;
 	sqlite3_stmt *st;
 	nc_dec dec;
@@ -913,7 +915,10 @@ apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
 		t = nc_get_u64(&dec);
 		body = nc_get_bytes(&dec, NC_BACKUP_RECORD_MAX, &bn);
 		nc_get_str(&dec, status, 32);
-		nc_dec_check(&dec, (dir == 0 || dir == 1) && t <= INT64_MAX && id[0] && peer[0],
+		files = dir >> 1;
+		dir &= 1;
+		nc_dec_check(&dec, files <= 1 && t <= INT64_MAX && id[0] && peer[0] &&
+		    (!files || (body != NULL && nc_media_attach_ok(body, bn))),
 		    "history message");
 		if (dec.err || s == NULL)
 			continue;
@@ -921,7 +926,7 @@ apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
 		nc_buf_reset(&ct);
 		if ((rc = nc_state_seal(s, "message", row, body, bn, &ct)) != 0 ||
 		    (rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO message(id, dir, peer,"
-		    " dev, time, body, status) VALUES (?, ?, ?, ?, ?, ?, ?)")) != 0)
+		    " dev, time, body, status, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) != 0)
 			break;
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, dir);
@@ -930,6 +935,7 @@ apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
 		sqlite3_bind_int64(st, 5, (int64_t)t);
 		sqlite3_bind_blob(st, 6, ct.p, (int)ct.len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 8, files);
 		if ((rc = nc_state_done(s, st)) != 0 || sqlite3_changes(s->db) == 0)
 			continue;
 		out->messages++;

@@ -172,17 +172,6 @@ status_ok(const char *s)
 	return 0;
 }
 
-/* A history body with files: an attachment payload as stored (media.h). */
-static int
-body_files_ok(const uint8_t *p, size_t n)
-{
-	static _Thread_local nc_media_attach a[NC_MEDIA_ATTACH_MAX];
-	const uint8_t *t;
-	size_t na, tn;
-
-	return nc_media_attach_dec(a, &na, &t, &tn, p, n) == 0;
-}
-
 int
 nc_link_put_contact(nc_buf *b, const nc_link_contact *c)
 {
@@ -306,7 +295,7 @@ nc_link_decode(nc_link_msg *m, const uint8_t *p, size_t n,
 		nc_dec_check(&d, hex32_ok(h.dev, 1), "history device");
 		h.time = nc_get_u64(&d);
 		h.body = nc_get_bytes(&d, NC_LINK_MSG_BODY_MAX, &h.bodylen);
-		nc_dec_check(&d, h.files ? h.body != NULL && body_files_ok(h.body,
+		nc_dec_check(&d, h.files ? h.body != NULL && nc_media_attach_ok(h.body,
 		    h.bodylen) : h.body == NULL || nc_utf8_valid(h.body, h.bodylen),
 		    "history text");
 		nc_get_str(&d, h.status, 16);

@@ -574,6 +574,16 @@ nc_media_attach_enc(nc_buf *out, const nc_media_attach *a, size_t n,
 }
 
 int
+nc_media_attach_ok(const uint8_t *p, size_t len)
+{
+	static _Thread_local nc_media_attach a[NC_MEDIA_ATTACH_MAX];
+	const uint8_t *t;
+	size_t na, tn;
+
+	return nc_media_attach_dec(a, &na, &t, &tn, p, len) == 0;
+}
+
+int
 nc_media_attach_dec(nc_media_attach *a, size_t *n, const uint8_t **text,
     size_t *textlen, const uint8_t *p, size_t len)
 {

@@ -178,5 +178,8 @@ int nc_media_attach_enc(nc_buf *out, const nc_media_attach *a, size_t n,
 int nc_media_attach_dec(nc_media_attach *a, size_t *n, const uint8_t **text,
     size_t *textlen, const uint8_t *p, size_t len)
 	__attribute__((warn_unused_result));
+/* 1 if p is an attachment payload as stored (a message with files in a
+ * history that travels: a link, a backup). */
+int nc_media_attach_ok(const uint8_t *p, size_t len);
 
 #endif
