@@ -761,8 +761,8 @@ get_str(nc_state *s, const char *k, char *out, size_t max, int quiet)
 	int rc;
 
 	out[0] = '\0';
-	if ((rc = kv_get(s, k, &b, 0, quiet)) != 0)
-		goto done;
+	if ((rc = kv_get(s, k, &b, 0, quiet)) != 0 || b.len == 0)
+		goto done;   /* an empty value has no buffer: "" */
 	if (b.len >= max || memchr(b.p, 0, b.len) != NULL) {
 		rc = nc_fail(NC_ESOFTWARE, "state: %s: bad value", k);
 		goto done;
