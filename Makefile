@@ -124,7 +124,7 @@ check-tsan: deps
 	@$(MAKE) --no-print-directory B=build-tsan CC=gcc \
 	    CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" all
 	@rm -rf build-tsan/reports && mkdir -p build-tsan/reports
-	@NC_BUILD=build-tsan NC_QUICK=1 \
+	@NC_BUILD=build-tsan NC_TSAN=1 NC_QUICK=1 \
 	    NC_SAN_LOGS=$(CURDIR)/build-tsan/reports \
 	    TSAN_OPTIONS=halt_on_error=0:report_signal_unsafe=0:log_path=$(CURDIR)/build-tsan/reports/tsan \
 	    bash t/run
