@@ -34,18 +34,10 @@ echo "relay a.test $url" >"$T/alice/config"
 NC_HOME=$T/alice NC_PASSWORD="a bench password" NC_PWHASH_COST=interactive \
     nc-keygen alice@a.test >/dev/null
 
-measure() {   # measure USER: sets rps, p99 (ms); fails on any non-200
-	wrk -t2 -c32 -d"${dur}s" --latency -s t/bench/login.lua \
-	    "$url/v1/users/$1/login" -- "$T/ke1" >"$T/wrk" 2>&1
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$T/wrk")
-	p99=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-	    f = u == "us" ? 0.001 : u == "s" ? 1000 : u == "m" ? 60000 : 1; printf "%.2f", v * f}' "$T/wrk")
-	if grep -q 'Non-2xx' "$T/wrk" || [ -z "$rps" ]; then
-		cat "$T/wrk" >&2
-		echo "bench: login as $1: errors" >&2
-		exit 1
-	fi
-	echo "  login KE2 for $1: $rps req/s, p99 $p99 ms" >&2
+. t/bench/wrk.bash
+measure() {   # measure USER: sets rps, p99 (ms)
+	wrk_measure "$T/wrk" t/bench/login.lua "$url/v1/users/$1/login" \
+	    "login KE2 for $1" "$T/ke1"
 }
 measure alice
 rps_real=$rps p99_real=$p99

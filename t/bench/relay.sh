@@ -8,7 +8,6 @@ set -eu
 cd "$(dirname "$0")/../.."
 B=${NC_BUILD:-build}
 out=$B/bench
-dur=${BENCH_SECONDS:-10}
 csv=${BENCH_CSV:-$out/bench.csv}
 mkdir -p "$out"
 tmp=$(mktemp -d)
@@ -39,19 +38,9 @@ stop() {
 	pid=
 }
 
-# measure URL PATH: sets rps and p99 (ms); fails on any non-2xx answer.
-measure() {
-	wrk -t2 -c32 -d"${dur}s" --latency -s t/bench/put.lua "$1" -- "$2" >"$tmp/wrk" 2>&1
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk")
-	p99=$(awk '$1 == "99%" {v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-	    f = u == "us" ? 0.001 : u == "s" ? 1000 : u == "m" ? 60000 : 1; printf "%.2f", v * f}' "$tmp/wrk")
-	if grep -q 'Non-2xx' "$tmp/wrk" || [ -z "$rps" ]; then
-		cat "$tmp/wrk" >&2
-		echo "bench: $1$2: errors" >&2
-		exit 1
-	fi
-	echo "  $3: $rps req/s, p99 $p99 ms" >&2
-}
+. t/bench/wrk.bash
+# measure URL PATH LABEL: PUTs of 400-byte envelopes (put.lua)
+measure() { wrk_measure "$tmp/wrk" t/bench/put.lua "$1" "$3" "$2"; }
 
 for mode in none normal full; do
 	start "$out/floor-mhd" "$mode" "$tmp/floor-$mode.db"
