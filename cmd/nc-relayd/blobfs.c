@@ -23,16 +23,23 @@ blobfs_path(const char *dir, const uint8_t id[32], int part, char *out, size_t n
 	snprintf(out, n, "%s/%s%s", dir, hx, part ? ".part" : "");
 }
 
-int
-blobfs_sync_dir(const char *dir)
+/* fsync a file or directory by its name: 0, or -1 with errno. */
+static int
+sync_path(const char *path, int flags)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
+	int fd = open(path, O_RDONLY | flags), rc;
 
 	if (fd < 0)
 		return -1;
 	rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+int
+blobfs_sync_dir(const char *dir)
+{
+	return sync_path(dir, O_DIRECTORY);
 }
 
 int
@@ -48,13 +55,7 @@ blobfs_tmp(const char *dir, char *path, size_t n, int *fd)
 int
 blobfs_sync_file(const char *path)
 {
-	int fd = open(path, O_RDONLY), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	return sync_path(path, 0);
 }
 
 int
