@@ -15,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 objs=$(ls "$B"/cmd/nc-relayd/*.o | grep -v '/main\.o$')
 ${CC:-cc} -O2 -Ilib/proto -Icmd/nc-relayd $(pkg-config --cflags libsodium sqlite3) \
     -o "$out/kt-log" t/bench/kt-log.c $objs "$B/libnewchat.a" \
-    $(pkg-config --libs libsodium libcurl sqlite3 libmicrohttpd libarchive) -lpthread -lm
+    $(pkg-config --libs libsodium libcurl sqlite3 libmicrohttpd libarchive libpq) -lpthread -lm
 mkdir "$tmp/d"
 "$out/kt-log" "$tmp/d" "${KT_LEAVES:-100000}" | tee "$tmp/res"
 rate=$(awk '/^append_rate_[0-9]+_writers/ { print $2 }' "$tmp/res")

@@ -9,9 +9,14 @@
 # own, is an alarm after the batch. The world: relay b.test is forked (a
 # copy of its data, its log key with it, run as a second instance); each
 # copy appends a different user, alice reads the fork, bob the original.
-# Shows: heads that agree raise nothing; after the fork one message either
-# way is an alarm at the receiver (exit 1, the message still shown), once
-# per pair of heads; a gossiped head the provider did not sign is ignored.
+# Shows: heads that agree raise nothing; a newer head that extends the
+# receiver's is proved by one consistency proof from the provider and
+# adopted, and when the provider does not answer that request the head is
+# kept and checked at the next nc-recv (no alarm meanwhile); after the
+# fork one message either way is an alarm at the receiver (exit 1, the
+# message still shown), once per pair of heads, also when the gossiped
+# head is larger and the provider's consistency proof fails against the
+# receiver's own; a gossiped head the provider did not sign is ignored.
 
 WORLD_NEEDS="nc-keys sqlite3"
 load lib
@@ -29,6 +34,22 @@ head_of() {   # head_of NAME DOMAIN: the newest head NAME holds, in hex
 	sqlite3 "$W/$1/state.db" "SELECT hex(v) FROM kv WHERE k = 'kt/$2/head'"
 }
 
+size_of() {   # size_of HEX-HEAD: its tree size (u64, big-endian, first)
+	echo $((16#${1:0:16}))
+}
+
+gossip_rows() {   # gossip_rows NAME: gossiped heads NAME has yet to check
+	sqlite3 "$W/$1/state.db" "SELECT count(*) FROM kv WHERE k >= 'ktg/' AND k < 'ktg0'"
+}
+
+# grow USER: b.test's log grows by USER's list, and bob sees it (his head
+# is then ahead of alice's)
+grow() {
+	user "$1" "$1@b.test"
+	as bob nc-keys show "$1@b.test" >/dev/null
+	[ "$(size_of "$(head_of bob b.test)")" -gt "$(size_of "$(head_of alice b.test)")" ]
+}
+
 @test "T25: heads that agree: no alarm either way" {
 	echo "t25-agree" | as alice nc-send bob@b.test
 	run as bob nc-recv --json
@@ -41,6 +62,47 @@ head_of() {   # head_of NAME DOMAIN: the newest head NAME holds, in hex
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" != *'"alarm"'* ]]
+}
+
+@test "T25: a newer head that extends hers: one consistency proof, adopted, no alarm" {
+	grow carol
+	mine=$(head_of alice b.test) theirs=$(head_of bob b.test)
+	echo "t25-newer" | as bob nc-send alice@a.test
+	run as alice nc-recv --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *t25-newer* ]]
+	[[ "$output" != *'"alarm"'* ]]
+	[ "$(head_of alice b.test)" = "$theirs" ]
+	[ "$(gossip_rows alice)" -eq 0 ]
+	grep -q "GET /v1/kt/consistency?from=$(size_of "$mine")&to=$(size_of "$theirs") 200" \
+	    "$HB_REC/log"
+}
+
+@test "T25: the provider does not answer the check: the head is kept, no alarm; checked at the next nc-recv" {
+	grow erin
+	mine=$(head_of alice b.test) theirs=$(head_of bob b.test)
+	hostile b "drop GET /v1/kt/consistency status=503"
+	echo "t25-retry" | as bob nc-send alice@a.test
+	run as alice nc-recv --json
+	echo "$output"
+	hostile b ""
+	[ "$status" -eq 0 ]
+	[[ "$output" == *t25-retry* ]]
+	[[ "$output" != *'"alarm"'* ]]
+	[ "$(head_of alice b.test)" = "$mine" ]
+	[ "$(gossip_rows alice)" -eq 1 ]
+	grep -q "GET /v1/kt/consistency?from=$(size_of "$mine")&to=$(size_of "$theirs") 503" \
+	    "$HB_REC/log"
+	# the provider answers again: no new message, the kept head is checked
+	run as alice nc-recv --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *'"alarm"'* ]]
+	[ "$(head_of alice b.test)" = "$theirs" ]
+	[ "$(gossip_rows alice)" -eq 0 ]
+	grep -q "GET /v1/kt/consistency?from=$(size_of "$mine")&to=$(size_of "$theirs") 200" \
+	    "$HB_REC/log"
 }
 
 @test "T25: the world: b.test forked, alice and bob hold heads of the two trees" {
@@ -89,6 +151,23 @@ head_of() {   # head_of NAME DOMAIN: the newest head NAME holds, in hex
 	[ "$status" -eq 0 ]
 	[[ "$output" == *t25-again* ]]
 	[[ "$output" != *'"alarm"'* ]]
+}
+
+@test "T25: a larger head that does not extend hers: the provider's consistency proof fails, an alarm" {
+	# the original grows past the fork alice holds; bob sees it
+	grow frank
+	mine=$(head_of alice b.test) theirs=$(head_of bob b.test)
+	echo "t25-ahead" | as bob nc-send alice@a.test
+	run as alice nc-recv --json
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *t25-ahead* ]]
+	printf '%s\n' "$output" | grep '"type":"alarm"' |
+	    grep 'key log: provider b.test showed you and bob@b.test different key logs' |
+	    grep -q 'which do not extend one another'
+	[ "$(head_of alice b.test)" = "$mine" ]   # the fork's head is not replaced
+	grep -q "GET /v1/kt/consistency?from=$(size_of "$mine")&to=$(size_of "$theirs") 200" \
+	    "$HB_REC/log"
 }
 
 @test "T25: a gossiped head the provider did not sign: ignored, no alarm" {
