@@ -4,6 +4,7 @@
 # makes one HTTP request"), measured in the same run, one run of each in
 # turn. Two such floors: a request the relay refuses at once (404), and one
 # whose bytes it commits durably first (201), as every nc-send needs.
+# Also nc-send with the key log on beside off (policy tofu).
 # Appends rows to $BENCH_CSV: group,metric,unit,better,ours,ref_name,ref_value
 set -eu
 cd "$(dirname "$0")/../.."
@@ -88,6 +89,20 @@ NC_HOME=$T/bob
 nc-recv >/dev/null
 row nc-recv-1 "$(pair_stored "echo one | NC_HOME=$T/alice nc-send bob@b.test >/dev/null" \
     /dev/null nc-recv)" 1.8 "curl PUT stored"
+# nc-send to an established contact with the key log (policy log, the
+# default: heads kept and gossiped, proofs checked at fetches) against a
+# sender who runs without it (policy tofu: no proofs, no heads), both to
+# bob with sessions both ways (issue 19: at most 1.05x).
+mkdir -m 700 "$T/ann"
+{ cat "$T/alice/config"; echo "policy tofu"; } >"$T/ann/config"
+NC_HOME=$T/ann nc-keygen ann@a.test >/dev/null
+echo hello | NC_HOME=$T/ann nc-send bob@b.test >/dev/null
+NC_HOME=$T/bob nc-recv >/dev/null
+echo hello | NC_HOME=$T/bob nc-send ann@a.test >/dev/null
+NC_HOME=$T/ann nc-recv >/dev/null
+row "nc-send key log on" "$("$T/pairtime" "$RUNS" '' "$T/msg" \
+    env NC_HOME="$T/alice" nc-send bob@b.test -- \
+    env NC_HOME="$T/ann" nc-send bob@b.test)" 1.05 "nc-send key log off"
 NC_HOME=$T/alice
 row "nc-send -o -" "$(pair '' "$T/msg" nc-send -o - bob@b.test)" 0.5
 NC_HOME=$T/bob
