@@ -4,7 +4,8 @@
 # and ~90% resumes at the last segment the relay acknowledged - the relay's
 # own offset route says where, and the bytes the proxy forwarded show
 # nothing was sent again but the cut segment's - and a download cut
-# part-way resumes with Range. Each ends with a verified file.
+# part-way resumes with Range. Each ends with a verified file. A link
+# slowed down by the proxy shows the progress bar's time left.
 
 load helpers/relay
 load helpers/client
@@ -162,4 +163,26 @@ length $n" ]
 	[ "$status" -eq 65 ]
 	[ "$output" = "nc-media: relay answered a range that was not asked for" ]
 	[ -z "$(ls -A "$OUT")" ]
+}
+
+@test "media: the progress bar on a slow link: size, rate and time left on stderr when it is a terminal" {
+	local link
+	head -c 262144 /dev/urandom >"$BATS_TEST_TMPDIR/g"
+	# the first append and the first fetch held 300 ms: the bar drawn
+	# after them has a rate to tell the time left by
+	printf '%s\n' "delay PATCH /v1/blobs/* n=1 ms=300" "delay GET /v1/blobs/* n=1 ms=300" >"$W/script"
+	run script -qec "NC_MEDIA_SEGMENT=65536 NC_HOME='$W/alice' nc-media put '$BATS_TEST_TMPDIR/g' >'$BATS_TEST_TMPDIR/link'" /dev/null </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ uploading\ [0-9.]+\ KiB\ /\ [0-9.]+\ KiB\ \ [0-9.]+\ [KMG]?i?B/s\ \ 0:[0-9][0-9]\ left ]]
+	[[ "$output" =~ uploading\ [0-9.]+\ KiB\ in\ [0-9.]+\ s\ \([0-9.]+\ [KMG]?i?B/s\) ]]
+	link=$(cat "$BATS_TEST_TMPDIR/link")
+	run script -qec "NC_HOME='$W/alice' nc-media get '$link' -o '$OUT'" /dev/null </dev/null
+	: >"$W/script"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ downloading\ [0-9.]+\ KiB\ /\ [0-9.]+\ KiB\ \ [0-9.]+\ [KMG]?i?B/s\ \ 0:[0-9][0-9]\ left ]]
+	cmp "$BATS_TEST_TMPDIR/g" "$OUT/g"
+	# not a terminal: no bar, only the line saying what was fetched
+	as alice nc-media get "$(direct "$link")" -o - 2>"$BATS_TEST_TMPDIR/err" |
+	    cmp - "$BATS_TEST_TMPDIR/g"
+	[ "$(cat "$BATS_TEST_TMPDIR/err")" = "nc-media: g (262144 bytes, application/octet-stream)" ]
 }

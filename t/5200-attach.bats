@@ -5,6 +5,8 @@
 # verified first, 0600, never outside DIR, never over a file (a suffix).
 # A hostile sender's names ("../x", "/etc/passwd", control characters)
 # and a blob changed at the relay are refused with nothing written.
+# Our other device gets the files in the sent copy (payload type 6); the
+# upload draws a progress bar on a terminal only.
 
 bats_require_minimum_version 1.5.0
 
@@ -156,4 +158,51 @@ json_field() {
 	[[ "$output" == *"nope"* ]]
 	run as bob nc-recv
 	[ "$output" = "" ]
+}
+
+@test "attach: the sent copy (payload type 6) brings the files to our other device; --save fetches only what others sent" {
+	config alice2
+	as alice2 nc-keygen alice@a.test >/dev/null
+	as alice nc-recv >/dev/null   # the new device's hello: copies go to it
+	head -c 70000 /dev/urandom >"$BATS_TEST_TMPDIR/pic.jpg"
+	run as alice nc-send --attach "$BATS_TEST_TMPDIR/pic.jpg" bob@b.test <<<"from the phone"
+	[ "$status" -eq 0 ]
+	id=$output
+	run as alice2 nc-recv --save "$SAVE" --json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"\"id\":\"$id\",\"from\":\"alice@a.test\",\"to\":\"bob@b.test\""*'"sent":true'* ]]
+	[[ "$output" == *'"body":"from the phone","attachments":[{"name":"pic.jpg","size":70000,"type":"image/jpeg","hash":"'* ]]
+	[[ "$output" != *'"saved"'* ]]
+	[ -z "$(ls -A "$SAVE")" ]
+	link=$(json_field link)
+	# the same link the sending device uploaded, fetchable here
+	[ "$link" = "$(as alice nc-media ls | grep pic.jpg | cut -f1)" ]
+	as alice2 nc-media -q get "$link" -o "$BATS_TEST_TMPDIR/got"
+	cmp "$BATS_TEST_TMPDIR/pic.jpg" "$BATS_TEST_TMPDIR/got"
+	# text: from us to bob, the file and how to fetch it
+	run as alice2 nc-recv --history bob@b.test
+	[[ "$output" == *" > bob@b.test: from the phone"* ]]
+	[[ "$output" == *" > bob@b.test: [file] pic.jpg (70000 bytes, image/jpeg): nc-media get '$link'"* ]]
+	# bob got it once, with the file
+	run as bob nc-recv --save "$SAVE"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"alice@a.test: [file] pic.jpg (70000 bytes, image/jpeg) saved to $SAVE/pic.jpg"* ]]
+	cmp "$BATS_TEST_TMPDIR/pic.jpg" "$SAVE/pic.jpg"
+}
+
+@test "attach: a progress bar on stderr when it is a terminal (script(1)'s pty), nothing otherwise" {
+	head -c 300000 /dev/urandom >"$BATS_TEST_TMPDIR/big.bin"
+	# stdout to a file: what the pty shows is stderr alone
+	run script -qec "NC_HOME='$W/alice' nc-send --attach '$BATS_TEST_TMPDIR/big.bin' bob@b.test </dev/null >'$BATS_TEST_TMPDIR/id'" /dev/null </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ uploading\ [0-9.]+\ KiB\ in\ [0-9.]+\ s\ \([0-9.]+\ [KMG]?i?B/s\) ]]
+	[ -s "$BATS_TEST_TMPDIR/id" ]
+	# not a terminal: not a byte on stderr
+	run --separate-stderr as alice nc-send --attach "$BATS_TEST_TMPDIR/big.bin" bob@b.test </dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# nor with -q on a terminal
+	run script -qec "NC_HOME='$W/alice' nc-send -q --attach '$BATS_TEST_TMPDIR/big.bin' bob@b.test </dev/null" /dev/null </dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
