@@ -117,14 +117,21 @@ check-asan: deps
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash t/run
 
-# The suite with every program built under ThreadSanitizer (~11 minutes on
-# 2 cores; CI runs it). Reports go to build-tsan/reports; any report fails
-# the run.
+# The suite with every program built under ThreadSanitizer (CI runs it).
+# A data race needs threads: the relay's (connections, waiters, push, the
+# PostgreSQL listener) and the client's network process. TSAN_TESTS are
+# the files that drive those concurrently; the rest send one request at a
+# time and find nothing more under TSan (check and check-asan run them).
+# Reports go to build-tsan/reports; any report fails the run.
+TSAN_TESTS = $(wildcard t/1*.bats) t/2120-netproc.bats t/2130-push-client.bats \
+             t/2500-concurrency.bats t/2510-late-ack.bats t/2630-parallel.bats \
+             t/4210-relay-wal.bats t/4300-relay-disk-full.bats \
+             t/5100-media-resume.bats
 check-tsan: deps
 	@$(MAKE) --no-print-directory B=build-tsan CC=gcc \
 	    CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" all
 	@rm -rf build-tsan/reports && mkdir -p build-tsan/reports
-	@NC_BUILD=build-tsan NC_TSAN=1 NC_QUICK=1 \
+	@NC_BUILD=build-tsan NC_TSAN=1 NC_QUICK=1 NC_TESTS="$(TSAN_TESTS)" \
 	    NC_SAN_LOGS=$(CURDIR)/build-tsan/reports \
 	    TSAN_OPTIONS=halt_on_error=0:report_signal_unsafe=0:log_path=$(CURDIR)/build-tsan/reports/tsan \
 	    bash t/run
