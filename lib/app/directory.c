@@ -6,6 +6,7 @@
 #include "directory.h"
 #include "err.h"
 #include "event.h"
+#include "groupapp.h"
 #include "hex.h"
 #include "keylog.h"
 #include "keys.h"
@@ -142,19 +143,23 @@ own_changes(nc_state *s, const nc_devlist *old, const nc_devlist *l,
     const uint8_t *enc, size_t n)
 {
 	char self[NC_ADDR_MAX + 1], hex[33];
-	int i, rc;
+	int i, rc, added;
 
 	if (nc_state_get_str(s, "addr", self, sizeof self) != 0 ||
 	    strcmp(self, l->user) != 0)
 		return 0;
-	for (i = 0; i < l->n; i++)
+	for (i = 0, added = 0; i < l->n; i++)
 		if (nc_devlist_find(old, l->dev[i].id) < 0) {
 			nc_hex_encode(hex, l->dev[i].id, NC_DEVID_LEN);
 			if ((rc = nc_event_add(s, "device", hex, l->user, hex,
 			    "added", 0)) != 0 ||
 			    (rc = nc_devinfo_set_added(s, hex, (int64_t)time(NULL))) != 0)
 				return rc;
+			added++;
 		}
+	/* a new device of ours joins our groups through this one */
+	if (added && (rc = nc_group_sync_own(s, self)) != 0)
+		return rc;
 	for (i = 0; i < old->n; i++)
 		if (nc_devlist_find(l, old->dev[i].id) < 0) {
 			nc_hex_encode(hex, old->dev[i].id, NC_DEVID_LEN);

@@ -10,6 +10,7 @@
 
 #include "account.h"
 #include "buf.h"
+#include "group.h"
 #include "state.h"
 
 /* The grace after a commit during which a message of the epoch before
@@ -46,6 +47,20 @@ int nc_group_receive(nc_state *s, nc_self *self, const char *user,
 /* Encrypt what waits in the group outbox to its members (pairwise) and
  * hand it to the outbox; errors are left for the next try. */
 void nc_group_retry(nc_state *s, nc_self *self);
+
+/* Our own list gained a device: queue, for our own devices, a SYNC
+ * (protocol.md 3.5) of every group we are in - its current commit and
+ * the sender keys of its epoch that this device holds - so the new one
+ * joins them. Inside the caller's transaction; sent with the outbox. */
+int nc_group_sync_own(nc_state *s, const char *self)
+	__attribute__((warn_unused_result));
+
+/* This device has just joined group g through a SYNC: a fresh sender
+ * key of its own, queued for every member (its own user's other devices
+ * too); a member's relay-checked device list learns of this device from
+ * it, so what members send next reaches it. */
+int nc_group_announce(nc_state *s, nc_self *self, const nc_group_state *g)
+	__attribute__((warn_unused_result));
 
 /* For nc-recv's lines: the name of group id (32 hex digits; "?" when
  * unknown), and a "group" event (reason as recorded) as text (a whole

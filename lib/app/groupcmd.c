@@ -36,9 +36,17 @@ out_one(nc_state *s, nc_self *self, int64_t seq, const char *op,
 	nc_devlist l;
 	int rc;
 
-	if (strcmp(user, self->addr) == 0)
+	if (strcmp(user, self->addr) == 0) {
+		/* our own list as stored now: a device linked since this
+		 * process read it gets its copy too */
+		nc_buf b = NC_BUF_INIT;
+
 		l = self->list;
-	else if ((rc = nc_dir_get(s, user, 0, &l)) != 0)
+		if (nc_state_get(s, "devlist", &b) == 0 &&
+		    nc_devlist_decode(&l, b.p, b.len) != 0)
+			l = self->list;
+		nc_buf_free(&b);
+	} else if ((rc = nc_dir_get(s, user, 0, &l)) != 0)
 		return rc;
 	memset(&pl, 0, sizeof pl);
 	pl.type = NC_PL_GROUP;
@@ -157,6 +165,128 @@ deliver(nc_state *s, nc_self *self, const char *op)
 		    "nc-recv retry", n, n == 1 ? "" : "s", why[0] ? why :
 		    "relay unreachable");
 	return NC_ETEMP;
+}
+
+static void new_op(char op[33]);
+
+/* ---- our own new devices ---- */
+
+struct syncing {
+	nc_state *s;
+	const char *self;
+	const char *op;
+	nc_buf keys;
+	const uint8_t *commit;
+	size_t commitlen;
+	unsigned nkeys;
+	int part;
+};
+
+/* Queue what has gathered as one SYNC payload (part y->part). */
+static int
+sync_flush(struct syncing *y)
+{
+	nc_buf body = NC_BUF_INIT;
+	nc_gm m;
+	int rc;
+
+	memset(&m, 0, sizeof m);
+	m.kind = NC_GM_SYNC;
+	m.commit = y->commit;
+	m.commitlen = y->commitlen;
+	m.keys = y->keys.p;
+	m.keyslen = y->keys.len;
+	m.nkeys = y->nkeys;
+	if ((rc = nc_gm_encode(&body, &m)) == 0)
+		rc = nc_gdb_out_add(y->s, y->op, y->part++, y->self, body.p, body.len);
+	nc_buf_free(&body);
+	nc_buf_reset(&y->keys);
+	y->commit = NULL;   /* the first payload carries it */
+	y->commitlen = 0;
+	y->nkeys = 0;
+	return rc;
+}
+
+static int
+sync_key(const nc_skey *k, const char *user, const uint8_t dev[16], void *arg)
+{
+	struct syncing *y = arg;
+	uint8_t dist[NC_SKEY_DIST_LEN];
+	int rc;
+
+	if (y->nkeys == NC_GM_SYNC_KEYS && (rc = sync_flush(y)) != 0)
+		return rc;
+	nc_skey_dist(dist, k);
+	rc = nc_gm_sync_key_put(&y->keys, user, dev, dist);
+	sodium_memzero(dist, sizeof dist);
+	y->nkeys++;
+	return rc;
+}
+
+static int
+sync_group(nc_state *s, const nc_group_state *g, int member, void *arg)
+{
+	struct syncing *y = arg;
+	nc_buf c = NC_BUF_INIT;
+	char op[33];
+	int rc;
+
+	if (!member)
+		return 0;
+	if ((rc = nc_gdb_commit(s, g->id, g->epoch, &c)) != 0)
+		return rc == NC_ENOUSER ? 0 : rc;
+	new_op(op);
+	y->op = op;
+	y->part = 0;
+	y->commit = c.p;
+	y->commitlen = c.len;
+	y->nkeys = 0;
+	nc_buf_reset(&y->keys);
+	if ((rc = nc_gdb_keys_each(s, g->id, g->epoch, sync_key, y)) == 0)
+		rc = sync_flush(y);
+	nc_buf_free(&c);
+	return rc;
+}
+
+int
+nc_group_announce(nc_state *s, nc_self *self, const nc_group_state *g)
+{
+	nc_skey k;
+	nc_gm m;
+	nc_buf body = NC_BUF_INIT;
+	uint8_t dist[NC_SKEY_DIST_LEN];
+	char op[33];
+	uint32_t i;
+	int rc;
+
+	nc_skey_new(&k, g);
+	nc_skey_dist(dist, &k);
+	memset(&m, 0, sizeof m);
+	m.kind = NC_GM_SKEY;
+	m.dist = dist;
+	new_op(op);
+	if ((rc = nc_gdb_key_put(s, &k, self->addr, self->dev->id, 1)) != 0 ||
+	    (rc = nc_gm_encode(&body, &m)) != 0)
+		goto out;
+	for (i = 0; i < g->n && rc == 0; i++)
+		if ((rc = nc_gdb_out_add(s, op, 0, g->m[i].addr, body.p,
+		    body.len)) == 0)
+			rc = nc_gdb_sent_mark(s, k.id, g->m[i].addr);
+out:
+	sodium_memzero(&k, sizeof k);
+	sodium_memzero(dist, sizeof dist);
+	nc_buf_free(&body);
+	return rc;
+}
+
+int
+nc_group_sync_own(nc_state *s, const char *self)
+{
+	struct syncing y = { s, self, NULL, NC_SECBUF_INIT, NULL, 0, 0, 0 };
+	int rc = nc_gdb_each(s, sync_group, &y);
+
+	nc_buf_free(&y.keys);
+	return rc;
 }
 
 /* ---- changes ---- */

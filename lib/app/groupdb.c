@@ -408,6 +408,37 @@ nc_gdb_own_key(nc_state *s, const nc_group_state *g, nc_skey *k,
 }
 
 int
+nc_gdb_keys_each(nc_state *s, const uint8_t grp[NC_GROUP_ID], uint64_t epoch,
+    int (*fn)(const nc_skey *, const char *, const uint8_t[16], void *),
+    void *arg)
+{
+	sqlite3_stmt *st;
+	nc_skey k;
+	char user[NC_ADDR_MAX + 1];
+	uint8_t dev[16];
+	int rc;
+
+	if ((rc = nc_gdb_init(s)) != 0 || (rc = nc_state_prep(s, &st,
+	    "SELECT grp, kid, v, user, dev FROM grp_key WHERE grp = ? AND"
+	    " epoch = ? ORDER BY rowid")) != 0)
+		return rc;
+	sqlite3_bind_blob(st, 1, grp, NC_GROUP_ID, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)epoch);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_bytes(st, 4) != 16)
+			continue;
+		if ((rc = key_read(s, st, &k)) != 0)
+			break;
+		snprintf(user, sizeof user, "%s", sqlite3_column_text(st, 3));
+		memcpy(dev, sqlite3_column_blob(st, 4), 16);
+		rc = fn(&k, user, dev, arg);
+		sodium_memzero(&k, sizeof k);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int
 nc_gdb_skip_put(nc_state *s, const uint8_t grp[NC_GROUP_ID],
     const uint8_t kid[NC_SKEY_ID], uint32_t idx, const uint8_t mk[32])
 {

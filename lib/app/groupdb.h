@@ -53,6 +53,12 @@ int nc_gdb_key_get(nc_state *s, const uint8_t grp[NC_GROUP_ID],
 int nc_gdb_own_key(nc_state *s, const nc_group_state *g, nc_skey *k,
     int64_t *created) __attribute__((warn_unused_result));
 
+/* Call fn for every sender key of group grp's epoch (own and others'),
+ * oldest first, with the user and device it is of. */
+int nc_gdb_keys_each(nc_state *s, const uint8_t grp[NC_GROUP_ID],
+    uint64_t epoch, int (*fn)(const nc_skey *, const char *,
+    const uint8_t[16], void *), void *arg) __attribute__((warn_unused_result));
+
 /* A skipped message key kept, and taken (deleted) when used: 0 or
  * NC_ENOUSER. */
 int nc_gdb_skip_put(nc_state *s, const uint8_t grp[NC_GROUP_ID],

@@ -312,6 +312,62 @@ rx_skey(rx_ctx *c, const nc_gm *m)
 	return rc;
 }
 
+/* A SYNC from one of our own devices (the sealed sender proved our own
+ * identity key: it is us): the group's current state, taken as it is if
+ * it is newer than ours, and the sender keys that device holds. */
+static int
+rx_sync(rx_ctx *c, const nc_gm *m)
+{
+	nc_group_state peek, cur;
+	nc_skey k;
+	char user[NC_ADDR_MAX + 1];
+	uint8_t dev[16];
+	const uint8_t *dist;
+	size_t off = 0;
+	int rc = 0, member, have;
+	unsigned i;
+
+	memset(&cur, 0, sizeof cur);
+	memset(&peek, 0, sizeof peek);
+	if (strcmp(c->user, c->self->addr) != 0) {
+		(*c->alarms)++;
+		return nc_event_add(c->s, "alarm", "", c->user, "",
+		    "group state offered by another user (only the user's own "
+		    "devices may): refused", 0);
+	}
+	if (m->commitlen > 0) {
+		if (nc_gdb_commit_state(&peek, m->commit, m->commitlen) != 0) {
+			(*c->alarms)++;
+			return nc_event_add(c->s, "alarm", "", c->user, "",
+			    "a malformed group commit", 0);
+		}
+		rc = nc_gdb_load(c->s, peek.id, &cur, &member, NULL);
+		have = rc == 0;
+		if (rc == 0 || rc == NC_ENOUSER)
+			rc = 0;
+		member = in_state(&peek, c->self->addr);
+		if (rc == 0 && (!have || cur.epoch < peek.epoch))
+			rc = nc_gdb_save(c->s, &peek, member, m->commit, m->commitlen);
+		if (rc == 0 && !have && member)
+			rc = nc_group_announce(c->s, c->self, &peek);
+	}
+	for (i = 0; rc == 0 && i < m->nkeys; i++) {
+		if ((rc = nc_gm_sync_key(m, &off, user, dev, &dist)) != 0 ||
+		    (rc = nc_skey_from_dist(&k, dist, NC_SKEY_DIST_LEN)) != 0)
+			break;
+		/* never ours by this device: no signing secret comes */
+		if (sodium_memcmp(dev, c->self->dev->id, 16) != 0 ||
+		    strcmp(user, c->self->addr) != 0)
+			rc = nc_gdb_key_put(c->s, &k, user, dev, 0);
+		sodium_memzero(&k, sizeof k);
+	}
+	nc_group_free(&peek);
+	nc_group_free(&cur);
+	if (rc == 0 && !c->retrying)
+		rc = retry_pending(c);
+	return rc;
+}
+
 /* A message's transcript against ours: what the sender saw of a key
  * must be what we saw of it. */
 static int
@@ -514,6 +570,7 @@ dispatch(rx_ctx *c, const uint8_t *body, size_t n)
 	switch (m.kind) {
 	case NC_GM_COMMIT: return rx_commit(c, &m, body, n);
 	case NC_GM_SKEY: return rx_skey(c, &m);
+	case NC_GM_SYNC: return rx_sync(c, &m);
 	default: return rx_msg(c, &m, body, n);
 	}
 }

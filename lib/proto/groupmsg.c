@@ -1,6 +1,8 @@
 /* groupmsg.c - group traffic inside pairwise payloads (groupmsg.h). */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "err.h"
 #include "groupmsg.h"
 #include "wire.h"
@@ -36,10 +38,60 @@ nc_gm_encode(nc_buf *out, const nc_gm *m)
 		nc_put_fixed(&e, ref, sizeof ref);
 		nc_put_bytes(&e, m->blob, m->bloblen);
 		break;
+	case NC_GM_SYNC:
+		if (m->commitlen > NC_GM_COMMIT_MAX || m->nkeys > NC_GM_SYNC_KEYS)
+			return nc_fail(NC_EDATA, "group sync too large");
+		nc_put_bytes(&e, m->commit, m->commitlen);
+		nc_put_u16(&e, (uint16_t)m->nkeys);
+		nc_put_fixed(&e, m->keys, m->keyslen);
+		break;
 	default:
 		return nc_fail(NC_EDATA, "group payload: unknown kind");
 	}
 	return nc_enc_end(&e);
+}
+
+/* One SYNC key entry from d (strict). */
+static void
+get_sync_key(nc_dec *d, char user[NC_ADDR_MAX + 1], uint8_t dev[16],
+    const uint8_t **dist)
+{
+	const uint8_t *f;
+
+	nc_get_str(d, user, NC_ADDR_MAX);
+	nc_dec_check(d, nc_addr_valid(user), "user");
+	if ((f = nc_get_fixed(d, 16)) != NULL)
+		memcpy(dev, f, 16);
+	*dist = nc_get_fixed(d, NC_SKEY_DIST_LEN);
+}
+
+int
+nc_gm_sync_key_put(nc_buf *b, const char *user, const uint8_t dev[16],
+    const uint8_t dist[NC_SKEY_DIST_LEN])
+{
+	nc_enc e;
+
+	nc_enc_init(&e, b);
+	nc_put_str(&e, user);
+	nc_put_fixed(&e, dev, 16);
+	nc_put_fixed(&e, dist, NC_SKEY_DIST_LEN);
+	return nc_enc_end(&e);
+}
+
+int
+nc_gm_sync_key(const nc_gm *m, size_t *off, char user[NC_ADDR_MAX + 1],
+    uint8_t dev[16], const uint8_t **dist)
+{
+	nc_dec d;
+
+	if (m->kind != NC_GM_SYNC || *off >= m->keyslen)
+		return nc_fail(NC_EDATA, "group sync: no more keys");
+	nc_dec_init(&d, m->keys + *off, m->keyslen - *off);
+	get_sync_key(&d, user, dev, dist);
+	if (d.err)
+		return nc_fail(NC_EDATA, "group sync: a malformed key");
+	*off = m->keyslen - nc_dec_left(&d);
+	return 0;
 }
 
 int
@@ -70,6 +122,28 @@ nc_gm_decode(nc_gm *m, const uint8_t *p, size_t n)
 		    NC_GROUP_REF_LEN) == 0, "ref");
 		m->blob = nc_get_bytes(&d, NC_GM_BLOB_MAX, &m->bloblen);
 		break;
+	case NC_GM_SYNC: {
+		char user[NC_ADDR_MAX + 1];
+		uint8_t dev[16];
+		const uint8_t *dist;
+		size_t left;
+		unsigned i;
+		nc_skey k;
+
+		m->commit = nc_get_bytes(&d, NC_GM_COMMIT_MAX, &m->commitlen);
+		m->nkeys = nc_get_u16(&d);
+		nc_dec_check(&d, m->nkeys <= NC_GM_SYNC_KEYS, "keys");
+		left = nc_dec_left(&d);
+		m->keys = p + (n - left);
+		for (i = 0; i < m->nkeys && !d.err; i++) {
+			get_sync_key(&d, user, dev, &dist);
+			nc_dec_check(&d, dist == NULL || nc_skey_from_dist(&k, dist,
+			    NC_SKEY_DIST_LEN) == 0, "key");
+		}
+		sodium_memzero(&k, sizeof k);
+		m->keyslen = left - nc_dec_left(&d);
+		break;
+	}
 	default:
 		nc_dec_check(&d, 0, "kind");
 	}

@@ -13,12 +13,13 @@
 #include "buf.h"
 #include "group.h"
 
-enum { NC_GM_COMMIT = 1, NC_GM_SKEY = 2, NC_GM_MSG = 3 };
+enum { NC_GM_COMMIT = 1, NC_GM_SKEY = 2, NC_GM_MSG = 3, NC_GM_SYNC = 4 };
 
 #define NC_GM_COMMIT_MAX (96u << 10)   /* a commit, or a state */
 #define NC_GM_BLOB_MAX ((64u << 10) + 4096)
 #define NC_GM_SEEN_MAX 64
 #define NC_GM_TEXT_MAX (64u << 10)
+#define NC_GM_SYNC_KEYS 64             /* sender keys in one SYNC */
 
 typedef struct {
 	int kind;
@@ -34,15 +35,32 @@ typedef struct {
 	nc_group_ref ref;
 	const uint8_t *blob;
 	size_t bloblen;
+	/* SYNC (from the user's own device): the commit of the current
+	 * epoch (may be empty: keys only) and nkeys entries, as
+	 * nc_gm_sync_key_put writes them */
+	const uint8_t *keys;
+	size_t keyslen;
+	unsigned nkeys;
 } nc_gm;
 
 /* u8 1 || u8 kind || COMMIT: bytes commit || bytes prev
  *                    SKEY:   fixed dist[NC_SKEY_DIST_LEN]
  *                    MSG:    u64 epoch || state[32] || ref[NC_GROUP_REF_LEN]
- *                            || bytes blob */
+ *                            || bytes blob
+ *                    SYNC:   bytes commit (0..) || u16 n (0..64) ||
+ *                            n x (str user || dev[16] || dist[101]) */
 int nc_gm_encode(nc_buf *out, const nc_gm *m) __attribute__((warn_unused_result));
 /* Strict; pointers point into p. */
 int nc_gm_decode(nc_gm *m, const uint8_t *p, size_t n) __attribute__((warn_unused_result));
+
+/* One entry of a SYNC's keys: whose key it is (user, device) and its
+ * distribution message, added to b. */
+int nc_gm_sync_key_put(nc_buf *b, const char *user, const uint8_t dev[16],
+    const uint8_t dist[NC_SKEY_DIST_LEN]) __attribute__((warn_unused_result));
+/* The entry at *off of a decoded SYNC's keys (*off moves past it):
+ * 0, or NC_EDATA past the end. */
+int nc_gm_sync_key(const nc_gm *m, size_t *off, char user[NC_ADDR_MAX + 1],
+    uint8_t dev[16], const uint8_t **dist) __attribute__((warn_unused_result));
 
 /* What one member device last saw from one sender key. */
 typedef struct {
