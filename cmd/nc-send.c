@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "attach.h"
+#include "groupmsg.h"
 #include "cli.h"
 #include "err.h"
 #include "fsutil.h"
@@ -29,12 +30,13 @@ usage(FILE *f)
 	    "       nc-send [-hjqvV] --queue\n"
 	    "       nc-send [-hqvV] --cancel ID\n"
 	    "       nc-send [-hjqvV] --attach FILE [--attach FILE...] USER@DOMAIN...\n"
-	    "       nc-send [-hjqvV] -g GROUP\n"
+	    "       nc-send [-hjqvV] -g GROUP [--attach FILE...]\n"
 	    "  Encrypts standard input (UTF-8 text, at most 64 KiB) to every\n"
 	    "  device of each USER@DOMAIN and delivers it; prints the message id\n"
 	    "  (-j, --json: one object per recipient with its state); -g: to\n"
 	    "  every member of GROUP (nc-group(1)).\n"
-	    "  --attach: upload FILE (or a directory) once, send its link; the\n"
+	    "  --attach: upload FILE (or a directory) once, send its link (to\n"
+	    "  every recipient or member); the\n"
 	    "  text is then optional (not read from a terminal).\n"
 	    "  Exit 75: queued, retried by nc-send --flush and nc-recv; 68: no\n"
 	    "  such domain, nothing queued; see nc-send(1) for every status.\n", f);
@@ -77,6 +79,30 @@ readmsg(nc_buf *msg, int files)
 	if (!nc_utf8_valid(msg->p, msg->len))
 		return nc_fail(NC_EDATA, "message is not UTF-8 text");
 	return 0;
+}
+
+/* nc-send -g GROUP --attach FILE...: each file goes up once, the one
+ * attachment payload goes to every member in the group's blob. */
+static int
+group_files(const nc_send_opts *o, const char *group, const char **files,
+    int nfiles, const nc_buf *msg, nc_buf *body)
+{
+	int rc;
+
+	if ((rc = nc_attach_upload(files, (size_t)nfiles, msg->p, msg->len,
+	    isatty(2) && nc_verbose >= 0, body)) != 0) {
+		nc_cli_error(rc);   /* nothing sent */
+		return -rc;
+	}
+	if (body->len > NC_GM_TEXT_MAX) {
+		nc_cli_error(nc_fail(NC_EDATA, "--attach: the links and the text "
+		    "take %zu bytes, more than a group message holds (%u): "
+		    "nothing sent", body->len, NC_GM_TEXT_MAX));
+		nc_cli_hint("a shorter text or fewer files; what went up "
+		    "expires unless shared (nc-media ls, nc-media rm)");
+		return -NC_EDATA;
+	}
+	return nc_group_send(o->json, group, body->p, body->len, 1);
 }
 
 int
@@ -158,14 +184,17 @@ main(int argc, char **argv)
 	}
 	if (group) {
 		/* A group's members are the recipients (groupcmd.c). */
-		if (optind != argc || flush || queue || cancel || o.out || nfiles) {
+		if (optind != argc || flush || queue || cancel || o.out) {
 			usage(stderr);
 			return NC_EUSAGE;
 		}
 		(void)nc_netproc_start();
-		if ((rc = readmsg(&msg, 0)) == 0)
-			rc = nc_group_send(o.json, group, msg.p, msg.len);
+		if ((rc = readmsg(&msg, nfiles > 0)) == 0 && nfiles > 0)
+			rc = group_files(&o, group, files, nfiles, &msg, &body);
+		else if (rc == 0)
+			rc = nc_group_send(o.json, group, msg.p, msg.len, 0);
 		nc_buf_free(&msg);
+		nc_buf_free(&body);
 		if (rc < 0)
 			return nc_cli_exit(-rc);
 		nc_cli_error(rc);

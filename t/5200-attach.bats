@@ -206,3 +206,45 @@ json_field() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+# blobs N: how many blobs of exactly N bytes both relays hold
+blobs() { find "$RELAY_DIR_a/blobs" "$RELAY_DIR_b/blobs" -type f -size "$1c" | wc -l; }
+
+@test "attach: files sent to a group go up once; every member sees them, --save fetches them" {
+	local gid l n
+	[ -d "$W/carol" ] || mkuser carol carol@b.test
+	gid=$(as alice nc-group create pics bob@b.test carol@b.test)
+	as bob nc-recv >/dev/null
+	as carol nc-recv >/dev/null
+	head -c 150000 /dev/urandom >"$BATS_TEST_TMPDIR/x.png"
+	head -c 123457 /dev/urandom >"$BATS_TEST_TMPDIR/y.bin"
+	run as alice nc-send -g pics --attach "$BATS_TEST_TMPDIR/x.png" \
+	    --attach "$BATS_TEST_TMPDIR/y.bin" <<<"for the album"
+	[ "$status" -eq 0 ]
+	run as bob nc-recv --json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"\"from\":\"alice@a.test\""*"\"group\":\"$gid\""*'"body":"for the album","attachments":[{"name":"x.png","size":150000,"type":"image/png"'*'{"name":"y.bin","size":123457,'* ]]
+	# one blob per file at the relays, whatever the number of members
+	# (counted by the size of its ciphertext), each the one in the link
+	[ "$(printf '%s\n' "$output" | grep -o '"link":"[^"]*"' | wc -l)" -eq 2 ]
+	for l in $(printf '%s\n' "$output" | grep -o '"link":"[^"]*"' | cut -d'"' -f4); do
+		n=${l##*&n=}
+		[ "$(blobs "$n")" -eq 1 ]
+		u=${l%%#*}
+		[ -f "$RELAY_DIR_a/blobs/${u##*/}" ]
+	done
+	[ "$(as alice nc-media ls | grep -c 'x.png')" -eq 1 ]
+	run as carol nc-recv --save "$SAVE"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"[pics] alice@a.test: for the album"* ]]
+	[[ "$output" == *"[pics] alice@a.test: [file] x.png (150000 bytes, image/png) saved to $SAVE/x.png"* ]]
+	cmp "$BATS_TEST_TMPDIR/x.png" "$SAVE/x.png"
+	cmp "$BATS_TEST_TMPDIR/y.bin" "$SAVE/y.bin"
+	# links and text past what a group message holds: 65, nothing sent
+	run as alice nc-send -g pics --attach "$BATS_TEST_TMPDIR/y.bin" \
+	    < <(head -c 65500 /dev/zero | tr '\0' a)
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"more than a group message holds (65536): nothing sent"* ]]
+	run as bob nc-recv
+	[ "$output" = "" ]
+}

@@ -33,8 +33,11 @@ int nc_group_list(const nc_group_opts *o);
 int nc_group_show(const nc_group_opts *o, const char *group);
 int nc_group_log(const nc_group_opts *o, const char *group);
 
-/* nc-send -g GROUP: the exit status, negated when reported already. */
-int nc_group_send(int json, const char *group, const uint8_t *body, size_t len);
+/* nc-send -g GROUP: the exit status, negated when reported already.
+ * files: body is an attachment payload (nc_attach_upload), uploaded once
+ * whatever the number of members. */
+int nc_group_send(int json, const char *group, const uint8_t *body, size_t len,
+    int files);
 
 /* A group payload from user's device dev (identity: the user's identity
  * key, as the sealed sender proved it), inside the receiving transaction:

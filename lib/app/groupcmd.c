@@ -880,7 +880,7 @@ seen_view(nc_state *s, const nc_group_state *g, nc_gm_inner *in)
  * moved). */
 static int
 queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
-    const char *op, const uint8_t *text, size_t len)
+    const char *op, const uint8_t *text, size_t len, int files)
 {
 	nc_skey k;
 	nc_gm m;
@@ -921,6 +921,7 @@ queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
 	in->time = (uint64_t)time(NULL);
 	in->text = text;
 	in->textlen = len;
+	in->files = files;
 	memset(&m, 0, sizeof m);
 	m.kind = NC_GM_MSG;
 	m.epoch = g->epoch;
@@ -964,7 +965,8 @@ out:
 }
 
 int
-nc_group_send(int json, const char *group, const uint8_t *body, size_t len)
+nc_group_send(int json, const char *group, const uint8_t *body, size_t len,
+    int files)
 {
 	nc_state *s;
 	nc_self self;
@@ -988,7 +990,7 @@ nc_group_send(int json, const char *group, const uint8_t *body, size_t len)
 		goto out;
 	}
 	new_op(op);
-	if ((rc = queue_message(s, &self, &g, op, body, len)) != 0)
+	if ((rc = queue_message(s, &self, &g, op, body, len, files)) != 0)
 		goto out;
 	rc = deliver(s, &self, op);
 	if (json)

@@ -418,9 +418,10 @@ store_msg(rx_ctx *c, const nc_group_state *g, const nc_gm_inner *in)
 	snprintf(row, sizeof row, "0/%s/%s", c->user, id);
 	if ((rc = nc_state_seal(c->s, "message", row, in->text, in->textlen,
 	    &ct)) != 0 || (rc = nc_state_prep(c->s, &st, "INSERT OR IGNORE INTO"
-	    " message(id, dir, peer, dev, time, body, status) VALUES (?, 0, ?,"
-	    " ?, ?, ?, 'received')")) != 0)
+	    " message(id, dir, peer, dev, time, body, status, files) VALUES (?,"
+	    " 0, ?, ?, ?, ?, 'received', ?)")) != 0)
 		goto done;
+	sqlite3_bind_int(st, 6, in->files);   /* an attachment payload */
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c->user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);

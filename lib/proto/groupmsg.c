@@ -5,9 +5,11 @@
 
 #include "err.h"
 #include "groupmsg.h"
+#include "media.h"
 #include "wire.h"
 
 #define GM_VERSION 1
+#define GM_INNER_FILES 2   /* an inner plaintext whose text has files */
 
 int
 nc_gm_encode(nc_buf *out, const nc_gm *m)
@@ -164,7 +166,7 @@ nc_gm_inner_encode(nc_buf *out, const nc_gm_inner *in)
 	    in->textlen > NC_GM_TEXT_MAX)
 		return nc_fail(NC_EDATA, "group message: bad size");
 	nc_enc_init(&e, out);
-	nc_put_u8(&e, GM_VERSION);
+	nc_put_u8(&e, in->files ? GM_INNER_FILES : GM_VERSION);
 	nc_put_fixed(&e, in->id, 16);
 	nc_put_u64(&e, in->time);
 	nc_put_u8(&e, in->nseen);
@@ -182,11 +184,13 @@ nc_gm_inner_decode(nc_gm_inner *in, const uint8_t *p, size_t n)
 {
 	const uint8_t *f;
 	nc_dec d;
-	int i;
+	int i, v;
 
 	memset(in, 0, sizeof *in);
 	nc_dec_init(&d, p, n);
-	nc_dec_check(&d, nc_get_u8(&d) == GM_VERSION, "version");
+	v = nc_get_u8(&d);
+	nc_dec_check(&d, v == GM_VERSION || v == GM_INNER_FILES, "version");
+	in->files = v == GM_INNER_FILES;
 	if ((f = nc_get_fixed(&d, 16)) != NULL)
 		memcpy(in->id, f, 16);
 	in->time = nc_get_u64(&d);
@@ -200,8 +204,9 @@ nc_gm_inner_decode(nc_gm_inner *in, const uint8_t *p, size_t n)
 			memcpy(in->seen[i].hash, f, 32);
 	}
 	in->text = nc_get_bytes(&d, NC_GM_TEXT_MAX, &in->textlen);
-	nc_dec_check(&d, in->textlen > 0 && nc_utf8_valid(in->text, in->textlen),
-	    "text");
+	nc_dec_check(&d, in->textlen > 0 && (in->files ?
+	    nc_media_attach_ok(in->text, in->textlen) :
+	    nc_utf8_valid(in->text, in->textlen)), "text");
 	if (nc_dec_end(&d, "group message") != 0) {
 		memset(in, 0, sizeof *in);
 		return nc_fail(NC_EDATA, "group message: malformed");

@@ -70,8 +70,10 @@ typedef struct {
 } nc_gm_seen;
 
 /* The plaintext in a blob:
- * u8 1 || id[16] || u64 time || u8 n (0..64) || n x (key[8] || u32 index
- * || hash[32]) || bytes text (1..64 KiB, UTF-8) */
+ * u8 v || id[16] || u64 time || u8 n (0..64) || n x (key[8] || u32 index
+ * || hash[32]) || bytes text (1..64 KiB)
+ * v 1: text is UTF-8; v 2: text is an attachment payload (media.h, a
+ * message with files: nc-send -g --attach). */
 typedef struct {
 	uint8_t id[16];
 	uint64_t time;
@@ -79,6 +81,7 @@ typedef struct {
 	nc_gm_seen seen[NC_GM_SEEN_MAX];
 	const uint8_t *text;
 	size_t textlen;
+	int files;                     /* v 2 */
 } nc_gm_inner;
 
 int nc_gm_inner_encode(nc_buf *out, const nc_gm_inner *in)

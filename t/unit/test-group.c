@@ -4,7 +4,8 @@
  * member who holds the chain key), and a seeded property test: random
  * commits by random authors reach three members in random order with
  * duplicates and drops repaired late; every member ends at the same state
- * hash, and exactly the commits the rules allow are accepted. */
+ * hash, and exactly the commits the rules allow are accepted. The
+ * plaintext of a group message: text (v 1) or files (v 2), strict. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 
 #include "err.h"
 #include "group.h"
+#include "groupmsg.h"
+#include "media.h"
 #include "check.h"
 
 #define USERS 8
@@ -419,6 +422,66 @@ property(void)
 	    "%d refused as the rules say\n", runs, accepted, refused);
 }
 
+/* The inner plaintext: v 1 carries UTF-8 text, v 2 an attachment
+ * payload; each decodes as what it is and nothing else. */
+static void
+inner(void)
+{
+	static nc_gm_inner in, out;
+	static nc_media_attach a[1];
+	nc_buf b = NC_BUF_INIT, ab = NC_BUF_INIT;
+
+	memset(&in, 0, sizeof in);
+	memset(in.id, 7, 16);
+	in.time = 1700000000;
+	in.nseen = 1;
+	memset(in.seen[0].key, 1, NC_SKEY_ID);
+	in.seen[0].index = 3;
+	in.text = (const uint8_t *)"hi";
+	in.textlen = 2;
+	CHECK_INT(nc_gm_inner_encode(&b, &in), 0);
+	CHECK(b.len > 0 && b.p[0] == 1);
+	CHECK_INT(nc_gm_inner_decode(&out, b.p, b.len), 0);
+	CHECK(!out.files && out.textlen == 2 && memcmp(out.text, "hi", 2) == 0 &&
+	    out.nseen == 1 && out.seen[0].index == 3);
+	/* with files: version 2, the attachment payload as it is */
+	snprintf(a[0].link, sizeof a[0].link, "https://a.test/v1/blobs/%064d"
+	    "#k=%064d&h=%064d&n=%d", 0, 0, 0, 4113);
+	snprintf(a[0].name, sizeof a[0].name, "x.png");
+	snprintf(a[0].type, sizeof a[0].type, "image/png");
+	a[0].size = 4000;
+	CHECK_INT(nc_media_attach_enc(&ab, a, 1, (const uint8_t *)"hi", 2), 0);
+	in.text = ab.p;
+	in.textlen = ab.len;
+	in.files = 1;
+	nc_buf_reset(&b);
+	CHECK_INT(nc_gm_inner_encode(&b, &in), 0);
+	CHECK(b.len > 0 && b.p[0] == 2);
+	CHECK_INT(nc_gm_inner_decode(&out, b.p, b.len), 0);
+	CHECK(out.files && out.textlen == ab.len && memcmp(out.text, ab.p, ab.len) == 0);
+	/* v 2 whose text is not an attachment payload, v 1 whose text is
+	 * not UTF-8, an unknown version: refused */
+	in.text = (const uint8_t *)"hi";
+	in.textlen = 2;
+	nc_buf_reset(&b);
+	CHECK_INT(nc_gm_inner_encode(&b, &in), 0);
+	CHECK(nc_gm_inner_decode(&out, b.p, b.len) != 0);
+	in.files = 0;
+	in.text = (const uint8_t *)"\xff";
+	in.textlen = 1;
+	nc_buf_reset(&b);
+	CHECK_INT(nc_gm_inner_encode(&b, &in), 0);
+	CHECK(nc_gm_inner_decode(&out, b.p, b.len) != 0);
+	in.text = (const uint8_t *)"hi";
+	in.textlen = 2;
+	nc_buf_reset(&b);
+	CHECK_INT(nc_gm_inner_encode(&b, &in), 0);
+	b.p[0] = 3;
+	CHECK(nc_gm_inner_decode(&out, b.p, b.len) != 0);
+	nc_buf_free(&b);
+	nc_buf_free(&ab);
+}
+
 int
 main(void)
 {
@@ -426,6 +489,7 @@ main(void)
 		return 2;
 	chain();
 	messages();
+	inner();
 	property();
 	return check_done("group");
 }
