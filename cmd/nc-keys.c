@@ -8,6 +8,7 @@
 #include "err.h"
 #include "hex.h"
 #include "json.h"
+#include "home.h"
 #include "keylog.h"
 
 static void
@@ -19,6 +20,7 @@ usage(FILE *f)
 	    "       nc-keys [-hqvV] [--json] audit --self\n"
 	    "       nc-keys [-hqvV] verify USER@DOMAIN [SAFETY-NUMBER ...]\n"
 	    "       nc-keys [-hqvV] trust USER@DOMAIN FINGERPRINT|SAFETY-NUMBER\n"
+	    "       nc-keys [-hqvV] [--json] policy [log|tofu|verified]\n"
 	    "  show: fingerprints, devices and the safety number with USER.\n"
 	    "  verify: mark USER verified when SAFETY-NUMBER matches (exit 1 if not);\n"
 	    "    without it, print the number. Quoted or not: 05502 52484 ...\n"
@@ -29,8 +31,35 @@ usage(FILE *f)
 	    "  audit: replay each DOMAIN's key log (default: this user's and its\n"
 	    "    contacts' domains) from the last audit; exit 1 if inconsistent.\n"
 	    "    --self: this user's own entries in its relay's log; exit 1 for a\n"
-	    "    version its devices were not shown.\n",
+	    "    version its devices were not shown.\n"
+	    "  policy: print, or set in the config, how contacts' keys are trusted:\n"
+	    "    log (default: the key log's proof with every fetch), tofu (first\n"
+	    "    use, for bots), verified (log, and send only to contacts marked\n"
+	    "    verified; messages to others are held).\n",
 	    f);
+}
+
+/* nc-keys policy [NAME]: the home's trust policy, printed or set. */
+static int
+policy(nc_state *s, const char *name, int json)
+{
+	nc_config *cfg = NULL;
+	int rc, p;
+
+	if (name != NULL && (rc = nc_config_set_policy(s->home, name)) != 0)
+		return rc;
+	if ((rc = nc_config_load(&cfg, s->home)) != 0)
+		return rc;
+	p = nc_config_policy(cfg);
+	nc_config_free(cfg);
+	if (json)
+		printf("{\"policy\":\"%s\"}\n", nc_policy_name(p));
+	else
+		printf("policy: %s (%s)\n", nc_policy_name(p),
+		    p == NC_POLICY_TOFU ? "keys taken on first use, no key-log proofs" :
+		    p == NC_POLICY_VERIFIED ? "key-log proofs, and messages only to "
+		    "contacts marked verified" : "key-log proofs with every fetch");
+	return 0;
 }
 
 static int
@@ -400,13 +429,16 @@ main(int argc, char **argv)
 	n = argc - optind;
 	cmd = n > 0 ? argv[optind] : "";
 	addr = n > 1 ? argv[optind + 1] : NULL;
-	if (strcmp(cmd, "audit") == 0)
+	if (strcmp(cmd, "audit") == 0 || strcmp(cmd, "policy") == 0)
 		addr = NULL;   /* domains, not addresses */
 	if (!((strcmp(cmd, "show") == 0 && n <= 2) ||
 	    (strcmp(cmd, "history") == 0 && n == 2) ||
 	    (strcmp(cmd, "audit") == 0 && n <= 257) ||
 	    (strcmp(cmd, "trust") == 0 && n >= 2 && n <= 14) ||
-	    (strcmp(cmd, "verify") == 0 && n >= 2 && n <= 14)) ||
+	    (strcmp(cmd, "verify") == 0 && n >= 2 && n <= 14) ||
+	    (strcmp(cmd, "policy") == 0 && (n == 1 || (n == 2 &&
+	    (strcmp(argv[optind + 1], "log") == 0 || strcmp(argv[optind + 1], "tofu") == 0 ||
+	    strcmp(argv[optind + 1], "verified") == 0))))) ||
 	    (addr && !nc_addr_valid(addr)) ||
 	    (own && (strcmp(cmd, "audit") != 0 || n != 1))) {
 		usage(stderr);
@@ -424,6 +456,8 @@ main(int argc, char **argv)
 		rc = audit(s, self.addr, argv + optind + 1, n - 1, json);
 	else if (strcmp(cmd, "trust") == 0)
 		rc = trust(s, &self, addr, argv + optind + 2, n - 2);
+	else if (strcmp(cmd, "policy") == 0)
+		rc = policy(s, n == 2 ? argv[optind + 1] : NULL, json);
 	else
 		rc = verify(s, &self, addr, argv + optind + 2, n - 2);
 	nc_self_free(&self);

@@ -83,3 +83,46 @@ kv() { sqlite3 "$W/$1/state.db" "SELECT hex(v) FROM kv WHERE k = '$2'"; }
 	[ "$status" -ne 0 ]
 	[ "$(printf '%s\n' "$output" | grep -c .)" -eq 1 ]
 }
+
+@test "policy: log by default; verified holds messages to a contact not verified until nc-keys verify; tofu; set in the config" {
+	run as alice nc-keys --json policy
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"policy":"log"}' ]
+	run as alice nc-keys policy verified
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "policy: verified "* ]]
+	[ "$(grep -c '^policy ' "$W/alice/config")" -eq 1 ]
+	grep -qx 'policy verified' "$W/alice/config"
+	grep -q '^relay b.test ' "$W/alice/config"   # the other lines kept
+	# bob is not verified: held, nothing reaches him
+	run as alice nc-send bob@b.test <<<"pol-held"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bob@b.test: not verified"* ]]
+	run as bob nc-recv
+	[[ "$output" != *pol-held* ]]
+	# compared and marked verified: the held message goes at the next
+	# flush (as after nc-keys trust), new ones at once
+	n=$(as alice nc-keys verify bob@b.test)
+	as alice nc-keys verify bob@b.test "$n"
+	as alice nc-send --flush
+	run as alice nc-send bob@b.test <<<"pol-verified"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run as bob nc-recv
+	echo "$output"
+	[[ "$output" == *pol-held* && "$output" == *pol-verified* ]]
+	# tofu (bots): sends as before; one policy line, replaced
+	run as alice nc-keys policy tofu
+	[ "$status" -eq 0 ]
+	grep -qx 'policy tofu' "$W/alice/config"
+	[ "$(grep -c '^policy ' "$W/alice/config")" -eq 1 ]
+	run as alice nc-send bob@b.test <<<"pol-tofu"
+	[ "$status" -eq 0 ]
+	run as alice nc-keys policy nonsense
+	[ "$status" -eq 64 ]
+	run as alice nc-keys policy log
+	[ "$status" -eq 0 ]
+	grep -qx 'policy log' "$W/alice/config"
+}

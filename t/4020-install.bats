@@ -64,7 +64,7 @@ comp() {
 @test "bash completion: subcommands, options, contacts of NC_HOME" {
 	command -v sqlite3 >/dev/null || skip "needs sqlite3"
 	run comp nc-keys ""
-	[ "$output" = "$(printf '%s\n' show history audit verify trust)" ]
+	[ "$output" = "$(printf '%s\n' show history audit verify trust policy)" ]
 	run comp nc-keys ver
 	[ "$output" = verify ]
 	run comp nc-keygen --de

@@ -72,7 +72,7 @@ _newchat() {
 		argopts="--name" ;;
 	nc-keys)
 		opts="--json --self --help --version -h -j -q -v -V"
-		subs="show history audit verify trust" ;;
+		subs="show history audit verify trust policy" ;;
 	nc-send)
 		opts="--json --flush --queue --cancel --ttl --wait --output --group
 		    --attach --quiet --verbose --help --version
@@ -149,6 +149,7 @@ _newchat() {
 	fi
 	case $cmd:$sub in
 	nc-keys:audit) _newchat_words "$(_newchat_domains)" ;;
+	nc-keys:policy) ((npos == 0)) && _newchat_words "log tofu verified" ;;
 	nc-keys:*) ((npos == 0)) && _newchat_words "$(_newchat_contacts)" ;;
 	nc-sync:export|nc-sync:import) ((npos == 0)) && _newchat_files ;;
 	nc-media:put) ((npos == 0)) && _newchat_files ;;

@@ -8,6 +8,7 @@
 #include "event.h"
 #include "groupapp.h"
 #include "hex.h"
+#include "home.h"
 #include "keylog.h"
 #include "keys.h"
 #include "relayc.h"
@@ -461,4 +462,26 @@ nc_dir_verified(nc_state *s, const char *addr, const uint8_t identity[32])
 fail:
 	nc_state_rollback(s);
 	return rc;
+}
+
+int
+nc_dir_sendable(nc_state *s, const char *addr)
+{
+	nc_devlist l;
+	nc_config *cfg = NULL;
+	int rc, policy, found, verified = 0;
+
+	if ((rc = nc_config_load(&cfg, s->home)) != 0)
+		return rc;
+	policy = nc_config_policy(cfg);
+	nc_config_free(cfg);
+	if (policy != NC_POLICY_VERIFIED)
+		return 0;
+	if ((found = load(s, addr, &l, NULL, NULL, &verified)) < 0)
+		return -found;
+	if (found && verified)
+		return 0;
+	return nc_fail(NC_ESECURITY, "%s: not verified, and this home sends only to "
+	    "verified contacts (policy verified); messages held (compare the "
+	    "safety number: nc-keys verify %s SAFETY-NUMBER)", addr, addr);
 }

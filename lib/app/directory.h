@@ -14,6 +14,10 @@
  * or a rolled-back or malformed list). */
 int nc_dir_get(nc_state *s, const char *addr, int fetch, nc_devlist *out)
 	__attribute__((warn_unused_result));
+/* May a message be sent to addr under this home's policy? 0 yes; under
+ * "policy verified" (home.h) a contact not marked verified (nc-keys
+ * verify) is NC_ESECURITY, "...: not verified ...; messages held". */
+int nc_dir_sendable(nc_state *s, const char *addr) __attribute__((warn_unused_result));
 /* Pin addr's own list without asking anyone (our own list at keygen). */
 int nc_dir_pin(nc_state *s, const nc_devlist *l) __attribute__((warn_unused_result));
 /* Accept a changed identity key, exactly the one the user checked:

@@ -280,12 +280,17 @@ parse_line(nc_config *cfg, size_t ln, char *line)
 		return 0;
 	}
 	if (strcmp(f[0], "policy") == 0) {
-		if (n != 2 || (strcmp(f[1], "log") != 0 && strcmp(f[1], "tofu") != 0))
-			return nc_fail(NC_ECONFIG, "config:%zu: usage: policy log|tofu",
-			    ln);
+		int p = 0;
+
+		for (int i = NC_POLICY_LOG; n == 2 && i <= NC_POLICY_VERIFIED; i++)
+			if (strcmp(f[1], nc_policy_name(i)) == 0)
+				p = i;
+		if (p == 0)
+			return nc_fail(NC_ECONFIG, "config:%zu: usage: policy "
+			    "log|tofu|verified", ln);
 		if (cfg->policy != 0)
 			return nc_fail(NC_ECONFIG, "config:%zu: policy given twice", ln);
-		cfg->policy = strcmp(f[1], "tofu") == 0 ? NC_POLICY_TOFU : NC_POLICY_LOG;
+		cfg->policy = p;
 		return 0;
 	}
 	if (strcmp(f[0], "first-contact") == 0) {
@@ -355,24 +360,33 @@ nc_config_parse(nc_config **cfgp, const char *text, size_t len)
 	return 0;
 }
 
+/* home's config file: its path and text (none: empty). */
+static int
+config_read(const char *home, char path[4096], nc_buf *b)
+{
+	int rc, n;
+
+	n = snprintf(path, 4096, "%s/config", home);
+	if (n < 0 || n >= 4096)
+		return nc_fail(NC_ECONFIG, "NC_HOME: path too long");
+	rc = nc_read_file(path, b, NC_CONFIG_MAXSIZE);
+	if (rc == NC_EIO && errno == ENOENT)
+		rc = 0, b->len = 0;
+	else if (rc == NC_EDATA)
+		rc = NC_ECONFIG;   /* too large, or not a file: keep the reason */
+	return rc;
+}
+
 int
 nc_config_load(nc_config **cfgp, const char *home)
 {
 	nc_buf b = NC_BUF_INIT;
 	char path[4096];
 	const char *env, *why;
-	int rc, n;
+	int rc;
 
 	*cfgp = NULL;
-	n = snprintf(path, sizeof path, "%s/config", home);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return nc_fail(NC_ECONFIG, "NC_HOME: path too long");
-	rc = nc_read_file(path, &b, NC_CONFIG_MAXSIZE);
-	if (rc == NC_EIO && errno == ENOENT)
-		rc = 0, b.len = 0;
-	else if (rc == NC_EDATA)
-		rc = NC_ECONFIG;   /* too large, or not a file: keep the reason */
-	if (rc == 0)
+	if ((rc = config_read(home, path, &b)) == 0)
 		rc = nc_config_parse(cfgp, (const char *)b.p, b.len);
 	nc_buf_free(&b);
 	if (rc != 0)
@@ -418,6 +432,49 @@ int
 nc_config_policy(const nc_config *cfg)
 {
 	return cfg && cfg->policy ? cfg->policy : NC_POLICY_LOG;
+}
+
+const char *
+nc_policy_name(int policy)
+{
+	return policy == NC_POLICY_TOFU ? "tofu" : policy == NC_POLICY_VERIFIED ?
+	    "verified" : "log";
+}
+
+int
+nc_config_set_policy(const char *home, const char *name)
+{
+	nc_buf in = NC_BUF_INIT, out = NC_BUF_INIT;
+	nc_config *cfg = NULL;
+	char path[4096];
+	size_t i = 0;
+	int rc;
+
+	rc = config_read(home, path, &in);
+	/* every line but the policy lines, as it was; then the new one */
+	while (rc == 0 && i < in.len) {
+		const char *l = (const char *)in.p + i, *nl = memchr(l, '\n', in.len - i);
+		size_t len = nl ? (size_t)(nl - l) + 1 : in.len - i, k = 0;
+
+		while (k < len && (l[k] == ' ' || l[k] == '\t'))
+			k++;
+		if (!(len - k >= 7 && memcmp(l + k, "policy", 6) == 0 &&
+		    (l[k + 6] == ' ' || l[k + 6] == '\t' || l[k + 6] == '\n')))
+			rc = nc_buf_add(&out, l, len);
+		if (rc == 0 && nl == NULL && len > 0)
+			rc = nc_buf_add(&out, "\n", 1);
+		i += len;
+	}
+	if (rc == 0)
+		rc = nc_buf_printf(&out, "policy %s\n", name);
+	if (rc == 0 && out.len > NC_CONFIG_MAXSIZE)
+		rc = nc_fail(NC_ECONFIG, "%s: too large", path);
+	if (rc == 0 && (rc = nc_config_parse(&cfg, (const char *)out.p, out.len)) == 0)
+		rc = nc_write_atomic(path, out.p, out.len, 0600);
+	nc_config_free(cfg);
+	nc_buf_free(&in);
+	nc_buf_free(&out);
+	return rc;
 }
 
 int

@@ -52,9 +52,18 @@ long nc_config_gap_window(const nc_config *cfg);      /* or -1 */
 /* How a contact's keys are trusted: NC_POLICY_LOG (the default) demands
  * the key log's proof with every fetch from a relay that publishes a log;
  * NC_POLICY_TOFU ("policy tofu": bots, tests of the layer below) takes
- * keys on first use and alarms on changes, as with a relay without a log. */
-enum { NC_POLICY_LOG = 1, NC_POLICY_TOFU = 2 };
+ * keys on first use and alarms on changes, as with a relay without a log;
+ * NC_POLICY_VERIFIED ("policy verified", the careful) demands the proofs
+ * as log does and sends only to contacts whose safety number was compared
+ * (nc-keys verify): messages to others are held. */
+enum { NC_POLICY_LOG = 1, NC_POLICY_TOFU = 2, NC_POLICY_VERIFIED = 3 };
 int nc_config_policy(const nc_config *cfg);
+/* The policy's name ("log", "tofu", "verified"). */
+const char *nc_policy_name(int policy);
+/* The config of home with its policy line replaced by "policy NAME" (other
+ * lines as they were); checked by nc_config_parse before it is written. */
+int nc_config_set_policy(const char *home, const char *name)
+	__attribute__((warn_unused_result));
 /* A message from a sender whose device list is not pinned: NC_FIRST_HOLD
  * keeps it unopened, and asks nobody, until the user releases it or
  * writes to the sender (lib/store/held.c): looking the sender up at its

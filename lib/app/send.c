@@ -128,6 +128,7 @@ armored(nc_state *s, nc_self *self, const char *rcpt, const char *msgid,
 	pl.bodylen = len;
 	if ((rc = nc_hex_decode(pl.id, 16, msgid, 32)) != 0 ||
 	    (rc = nc_dir_get(s, rcpt, 0, &l)) != 0 ||
+	    (strcmp(rcpt, self->addr) != 0 && (rc = nc_dir_sendable(s, rcpt)) != 0) ||
 	    (rc = nc_outbox_add_files(s, msgid, rcpt, body, len, -1, files)) != 0)
 		return rc;
 	return nc_session_encrypt(s, self, &l, msgid, &pl, 0, out);

@@ -606,6 +606,9 @@ flush_start(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
 	 * longer held. */
 	if (rc == NC_ESECURITY && has_messages(s, pf->peer))
 		rc = nc_dir_get(s, pf->peer, 1, &pf->l);
+	/* "policy verified": only to contacts whose number was compared */
+	if (rc == 0 && strcmp(pf->peer, self->addr) != 0)
+		rc = nc_dir_sendable(s, pf->peer);
 	/* Writing to a sender whose messages were held (held.h) looked it
 	 * up: they are read first, so the reply continues their session. */
 	if (rc == 0) {

@@ -125,7 +125,10 @@ config_good(void)
 	nc_config_free(cfg);
 	CHECK(nc_config_relay(NULL, "a.test") == NULL);
 
-	/* policy log|tofu, once */
+	/* policy log|tofu|verified, once */
+	CHECK_INT(nc_config_parse(&cfg, "policy verified\n", 16), 0);
+	CHECK_INT(nc_config_policy(cfg), NC_POLICY_VERIFIED);
+	nc_config_free(cfg);
 	CHECK_INT(nc_config_parse(&cfg, "policy tofu\n", 12), 0);
 	CHECK_INT(nc_config_policy(cfg), NC_POLICY_TOFU);
 	nc_config_free(cfg);
@@ -135,6 +138,10 @@ config_good(void)
 	CHECK_INT(nc_config_parse(&cfg, "policy none\n", 12), NC_ECONFIG);
 	CHECK_INT(nc_config_parse(&cfg, "policy tofu\npolicy log\n", 23), NC_ECONFIG);
 	CHECK_INT(nc_config_parse(&cfg, "policy\n", 7), NC_ECONFIG);
+	CHECK_INT(nc_config_parse(&cfg, "policy log tofu\n", 16), NC_ECONFIG);
+	CHECK(strcmp(nc_policy_name(NC_POLICY_VERIFIED), "verified") == 0 &&
+	    strcmp(nc_policy_name(NC_POLICY_TOFU), "tofu") == 0 &&
+	    strcmp(nc_policy_name(NC_POLICY_LOG), "log") == 0);
 }
 
 static const struct {
