@@ -155,7 +155,7 @@ fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor, nc_rx *rx)
 		char why[600];
 
 		snprintf(why, sizeof why, "%s", nc_errmsg());
-		if (nc_self_revoked(s, self) != NC_EPERM)
+		if (nc_self_revoked(s, self, 1) != NC_EPERM)
 			nc_fail(NC_EPERM, "%s", why);
 	}
 	return rc;

@@ -1745,10 +1745,10 @@ out:
 }
 
 int
-nc_self_revoked(nc_state *s, nc_self *self)
+nc_self_revoked(nc_state *s, nc_self *self, int online)
 {
 	nc_devlist l;
-	int rc = nc_self_check(s, self, 1);
+	int rc = online ? nc_self_check(s, self, self->list.n > 1) : 0;
 
 	if (rc != 0 && rc != NC_EUNAVAIL && rc != NC_ETEMP && rc != NC_ENOHOST)
 		return 0;   /* an alarm: recorded, nc-recv reports it */

@@ -87,9 +87,12 @@ int nc_account_name(nc_state *s, const nc_self *self, const char *devname)
  * an alarm (NC_ESECURITY). */
 int nc_self_check(nc_state *s, nc_self *self, int force)
 	__attribute__((warn_unused_result));
-/* NC_EPERM if this device is no longer in our own list as the relay
- * serves it now (revoked); offline, as last seen. */
-int nc_self_revoked(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
+/* NC_EPERM if this device is no longer in our own list (revoked). online:
+ * the list as the relay serves it now when we had other devices (only one
+ * of them can revoke us), else as checked within the hour; offline (0), or
+ * with the relay unreachable, as last seen. */
+int nc_self_revoked(nc_state *s, nc_self *self, int online)
+	__attribute__((warn_unused_result));
 /* NC_ESECURITY if our own list was seen signed by another identity key. */
 int nc_self_alarm(nc_state *s, const nc_self *self)
 	__attribute__((warn_unused_result));

@@ -264,8 +264,9 @@ nc_send(const nc_send_opts *o, const char **rcpt, int n, const uint8_t *body,
 	}
 	/* A revoked device sends nothing more (its mail is gone, contacts
 	 * drop it): our own list as the relay has it now; offline, as last
-	 * seen (the message is queued as usual). */
-	if ((rc = nc_self_revoked(s, &self)) != 0) {
+	 * seen (the message is queued as usual). -o writes a file: no
+	 * network for that. */
+	if ((rc = nc_self_revoked(s, &self, !o->out)) != 0) {
 		nc_cli_error(rc);
 		nc_self_free(&self);
 		nc_state_close(s);
