@@ -16,7 +16,10 @@
 # fork one message either way is an alarm at the receiver (exit 1, the
 # message still shown), once per pair of heads, also when the gossiped
 # head is larger and the provider's consistency proof fails against the
-# receiver's own; a gossiped head the provider did not sign is ignored.
+# receiver's own; a gossiped head the provider did not sign is ignored;
+# last (alice's nc-recv tries the message again at every run), a
+# device-list fetch whose head does not extend the one held is refused,
+# nothing sent.
 
 WORLD_NEEDS="nc-keys sqlite3"
 load lib
@@ -181,4 +184,17 @@ grow() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *t25-forged* ]]
 	[[ "$output" != *'"alarm"'* ]]
+}
+
+@test "T25: a fetch whose head does not extend the one alice holds (the fork's): alarm, nothing sent" {
+	# frank's list comes from the original relay, with a consistency proof
+	# from the size of alice's head, which is the fork's
+	mine=$(head_of alice b.test)
+	run as alice nc-send frank@b.test <<<"t25-to-frank"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"key log: "* ]]
+	[ "$(head_of alice b.test)" = "$mine" ]
+	run as frank nc-recv
+	[[ "$output" != *t25-to-frank* ]]
 }
