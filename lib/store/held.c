@@ -27,6 +27,26 @@ policy(nc_state *s, nc_rx *rx)
 	return rx->first;
 }
 
+/* 1 when this user wrote to peer - from this device or another (a sent
+ * copy), or in a history a link or a restore brought: someone the user
+ * chose to talk to is no stranger, and looking it up tells its domain
+ * nothing the conversation did not. 0 not, -rc. */
+static int
+wrote_to(nc_state *s, const char *peer)
+{
+	sqlite3_stmt *st;
+	int rc, f;
+
+	if ((rc = nc_state_prep(s, &st, "SELECT 1 FROM message WHERE dir = 1"
+	    " AND peer = ? LIMIT 1")) != 0)
+		return -rc;
+	sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);
+	f = sqlite3_step(st);
+	rc = f == SQLITE_ROW ? 1 : f == SQLITE_DONE ? 0 : -nc_state_dberr(s, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 nc_held_take(nc_state *s, const nc_unsealed *u, const uint8_t envid[16],
     const uint8_t *env, size_t n, nc_rx *rx)
@@ -43,6 +63,8 @@ nc_held_take(nc_state *s, const nc_unsealed *u, const uint8_t envid[16],
 	if ((rc = nc_dir_show(s, user, &l, NULL, NULL, NULL)) != NC_ENOUSER)
 		return rc == 0 ? 1 : rc;
 	nc_clearerr();
+	if ((p = wrote_to(s, user)) != 0)
+		return p < 0 ? -p : 1;
 	if ((p = policy(s, rx)) < 0)
 		return -p;
 	if (p != NC_FIRST_HOLD)
@@ -92,8 +114,8 @@ fail:
 	return rc;
 }
 
-/* The oldest held envelope of peer (NULL: of any contact) after skip
- * others: 1 found, 0 none, -rc. */
+/* The oldest held envelope of peer (NULL: of any contact, or anyone this
+ * user wrote to: wrote_to) after skip others: 1 found, 0 none, -rc. */
 static int
 next(nc_state *s, const char *peer, int skip, uint8_t envid[16], nc_buf *env)
 {
@@ -105,7 +127,8 @@ next(nc_state *s, const char *peer, int skip, uint8_t envid[16], nc_buf *env)
 	    "SELECT envid, env FROM held WHERE peer = ?1 ORDER BY at, rowid"
 	    " LIMIT 1 OFFSET ?2" :
 	    "SELECT envid, env FROM held WHERE peer IN (SELECT user FROM"
-	    " contact) ORDER BY at, rowid LIMIT 1 OFFSET ?2")) != 0)
+	    " contact) OR peer IN (SELECT peer FROM message WHERE dir = 1)"
+	    " ORDER BY at, rowid LIMIT 1 OFFSET ?2")) != 0)
 		return -rc;
 	if (peer)
 		sqlite3_bind_text(st, 1, peer, -1, SQLITE_STATIC);

@@ -7,8 +7,10 @@
  * opened to learn who claims to send it, nothing decrypted, no session
  * started, no receipt - and a "held" event says so. It is released (looked
  * up, checked and read as any message) when the user asks (nc-recv
- * --release USER), or writes to the sender (nc-send pins its list), or
- * otherwise makes it a contact (nc-keys show USER); --reject drops it. */
+ * --release USER), or writes to the sender (nc-send pins its list; from
+ * another of the user's devices: the sent copy, or a linked or restored
+ * history, shows it), or otherwise makes it a contact (nc-keys show USER);
+ * --reject drops it. */
 #ifndef NC_HELD_H
 #define NC_HELD_H
 

@@ -72,7 +72,10 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		 * it: one sync for the batch. The receipts for it are sealed
 		 * first, so that the same sync covers their ratchet steps; they
 		 * go out while the relay deletes (with the network helper, at
-		 * the same time: two round trips in the time of one). */
+		 * the same time: two round trips in the time of one). What
+		 * was held from someone this batch made a contact (a sent copy
+		 * from another of this user's devices) is read now too. */
+		(void)!nc_held_release(s, self, NULL, rx, NULL);
 		(void)!nc_heal_owed(s, self);
 		(void)!nc_session_receipts(s, self);
 		/* Nor may it when what was stored went into a state.db that

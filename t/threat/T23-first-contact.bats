@@ -13,8 +13,9 @@
 # prints them as held, not as messages; --release looks alice up, checks
 # and prints them in order; a forged "alice" (the attacker's own relay
 # signs her list) is refused at release; writing to a sender releases
-# without --release; --reject drops; through a proxy every a.test request
-# passes the proxy.
+# without --release, and so does writing from another of the user's
+# devices (its sent copy); --reject drops; through a proxy every a.test
+# request passes the proxy.
 
 WORLD_NEEDS="nc-keys python3"
 load lib
@@ -114,6 +115,29 @@ world_setup() {
 	[ "$output" = "carol@a.test: t23-carol" ]
 	run as carol nc-recv
 	[[ "$output" == *"bob@b.test: t23-reply"* ]]
+}
+
+@test "T23: someone the user wrote to from another device is no stranger" {
+	FIRST_CONTACT= user bob2 bob@b.test
+	user frank frank@a.test
+	# held on bob's second device, which has not met frank
+	echo "t23-frank-1" | as frank nc-send bob@b.test
+	run as bob2 nc-recv
+	[[ "$output" == "held frank@a.test: "* ]]
+	# bob answers from his first device: the second gets the sent copy,
+	# and with it frank is a contact there: what was held is read, and
+	# frank's next message is not held
+	as bob nc-recv >/dev/null
+	echo "t23-bob-1" | as bob nc-send frank@a.test
+	run as bob2 nc-recv
+	echo "$output"
+	[[ "$output" == *"frank@a.test: t23-frank-1"* ]]
+	echo "t23-frank-2" | as frank nc-send bob@b.test
+	run as bob2 nc-recv
+	echo "$output"
+	[ "$output" = "frank@a.test: t23-frank-2" ]
+	run as bob2 nc-recv --held
+	[ -z "$output" ]
 }
 
 @test "T23: --reject drops what is held, unread; nothing asked" {
