@@ -116,6 +116,15 @@ gid() { cat "$W/gid"; }
 	# bob is an admin now: his change counts
 	run as bob nc-group show --json pals
 	printf '%s\n' "$output" | jq -e '.epoch == 3 and (.members | length) == 4'
+	# what is already so changes nothing: no new epoch, nothing sent
+	run as alice nc-group --json add pals dave@a.test
+	[ "$status" -eq 0 ]
+	[ "$(jq .epoch <<<"$output")" = 3 ]
+	run as alice nc-group admin pals bob@b.test
+	[ "$status" -eq 0 ]
+	run as alice nc-group rename pals pals
+	[ "$status" -eq 0 ]
+	[ "$(as alice nc-group show --json pals | jq .epoch)" = 3 ]
 	s1=$(as alice nc-group show --json pals | jq -r .state)
 	s2=$(as dave nc-group show --json pals | jq -r .state)
 	[ "$s1" = "$s2" ]

@@ -490,6 +490,7 @@ nc_group_change(const nc_group_opts *o, const char *op_name, const char *group,
 	uint8_t id[NC_GROUP_ID], pk[32];
 	char op[33], gid[2 * NC_GROUP_ID + 1];
 	int rc, i, member, admins = 0, leave = strcmp(op_name, "leave") == 0;
+	int changed = leave || strcmp(op_name, "remove") == 0;
 	uint32_t j;
 
 	memset(&cur, 0, sizeof cur);
@@ -533,8 +534,10 @@ nc_group_change(const nc_group_opts *o, const char *op_name, const char *group,
 			goto out;
 		}
 		rc = nc_group_drop(&next, self.addr);
-	} else if (strcmp(op_name, "rename") == 0)
+	} else if (strcmp(op_name, "rename") == 0) {
+		changed = strcmp(next.name, args[0]) != 0;
 		snprintf(next.name, sizeof next.name, "%s", args[0]);
+	}
 	for (i = 0; !leave && strcmp(op_name, "rename") != 0 && i < n && rc == 0;
 	    i++) {
 		m = nc_group_find(&next, args[i]);
@@ -543,6 +546,7 @@ nc_group_change(const nc_group_opts *o, const char *op_name, const char *group,
 				continue;   /* a member already */
 			if ((rc = member_key(s, &self, args[i], pk)) == 0)
 				rc = nc_group_put(&next, args[i], pk, NC_GROUP_MEMBER);
+			changed = 1;
 		} else if (m == NULL)
 			rc = nc_fail(NC_EUSAGE, "%s: not a member of %s", args[i],
 			    cur.name);
@@ -552,11 +556,24 @@ nc_group_change(const nc_group_opts *o, const char *op_name, const char *group,
 				    args[i]);
 			else
 				rc = nc_group_drop(&next, args[i]);
-		} else
+		} else if (m->role != NC_GROUP_ADMIN) {
 			rc = nc_group_put(&next, args[i], m->idpk, NC_GROUP_ADMIN);
+			changed = 1;
+		}
 	}
 	if (rc != 0)
 		goto out;
+	if (!changed) {
+		/* Already so (a member, an admin, that name): no new epoch,
+		 * nothing sent, as mkdir -p. */
+		if (o->json)
+			printf("{\"group\":\"%s\",\"epoch\":%llu}\n", gid,
+			    (unsigned long long)cur.epoch);
+		else if (nc_verbose > 0)
+			nc_cli_info("%s: already so; still epoch %llu", cur.name,
+			    (unsigned long long)cur.epoch);
+		goto out;
+	}
 	if (next.n == 0) {
 		/* The last member leaves: nobody to tell. */
 		rc = nc_state_begin(s);
