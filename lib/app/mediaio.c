@@ -807,8 +807,8 @@ rm_tree(const char *path)
  * only; no hard links, no sparse files; no set-id bits; caps on entries
  * and bytes; libarchive's secure flags against .., absolute paths and
  * writing through symbolic links. */
-static int
-extract(int fd, uint64_t len, const char *stage, const char *name)
+int
+nc_media_extract(int fd, uint64_t len, const char *stage, const char *name)
 {
 	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
 	struct archive_entry *ent;
@@ -1067,7 +1067,7 @@ nc_media_get(const char *link, const char *out, const nc_media_opts *o,
 			rc = nc_fail(NC_ECANTCREAT, "%s: %s", under, strerror(errno));
 			goto out;
 		}
-		if ((rc = extract(x.out, m->size, stage, m->name)) == 0) {
+		if ((rc = nc_media_extract(x.out, m->size, stage, m->name)) == 0) {
 			snprintf(top, sizeof top, "%s/%s", stage, m->name);
 			if (o->save)
 				rc = place_free(top, 1, under, m->name, dest,

@@ -54,6 +54,15 @@ int nc_media_rm(nc_state *s, const char *link) __attribute__((warn_unused_result
 int nc_media_list(nc_state *s, nc_media_rec **out, size_t *n)
 	__attribute__((warn_unused_result));
 
+/* The archive reader nc_media_get uses on a directory (verified first):
+ * extract the tar archive in fd (len bytes, read from its start) into the
+ * existing empty directory stage, entries under name/ only; files,
+ * directories and symbolic links only, no hard links, sparse files or
+ * set-id bits, at most NC_MEDIA_MAX_ENTRIES entries and NC_MEDIA_MAX_BYTES
+ * (and never more than len) bytes, libarchive's secure flags. On an error
+ * what was written stays in stage (the caller removes it). */
+int nc_media_extract(int fd, uint64_t len, const char *stage, const char *name)
+	__attribute__((warn_unused_result));
 /* The transport settings (proxy, cafile) for what follows. */
 void nc_media_transport(const char *proxy, const char *cafile);
 /* NC_HOME's config, if there is one, with its transport settings set:

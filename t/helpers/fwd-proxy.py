@@ -45,7 +45,7 @@ class Proxy(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = forward
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = forward
 
 
 s = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
