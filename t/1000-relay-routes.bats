@@ -399,7 +399,7 @@ teardown() {
 	[ "$(req GET "$p" "" -H @"$T/h")" = 401 ]
 }
 
-@test "relay: blobs: put, get, conflict, delete by token, expiry, size limit" {
+@test "relay: blobs: put, get, conflict, delete by token, expiry, size limit, rate limit" {
 	relay_stop A
 	relay_start A a.test --blob-max 1048576
 	U=$RELAY_URL_A
@@ -422,6 +422,19 @@ teardown() {
 	head -c 1048577 /dev/zero >"$T/big"
 	[ "$(req PUT "/v1/blobs/$(ncreq hex 32)" "$T/big" -H "X-NC-Delete-Hash: $dh")" = 413 ]
 	[ "$(req GET /v1/blobs/nothex)" = 400 ]
+	# uploads are anonymous, so rate limited per address (burst 2 x n)
+	relay_stop A
+	relay_start A a.test --rate-anon 1
+	U=$RELAY_URL_A
+	echo small >"$T/small"
+	args=()
+	for i in 1 2 3 4 5 6 7 8; do
+		args+=(-T "$T/small" "$U/v1/blobs/$(ncreq hex 32)")
+	done
+	curl -s -D "$T/hdrs" -o /dev/null -H "X-NC-Delete-Hash: $dh" "${args[@]}"
+	[ "$(grep -c '^HTTP/1.1 201' "$T/hdrs")" -ge 2 ]
+	[ "$(grep -c '^HTTP/1.1 429' "$T/hdrs")" -ge 1 ]
+	grep -qi '^Retry-After: [0-9]' "$T/hdrs"
 }
 
 @test "relay: --tls-cert and --tls-key serve HTTPS" {
