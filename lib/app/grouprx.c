@@ -191,9 +191,19 @@ rx_commit(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 	if (rc != 0 && rc != NC_ENOUSER)
 		goto done;
 	rc = 0;
-	/* Removed earlier and added again: joins as a new member does. */
-	if (have && !member && peek.epoch > cur.epoch + 1 && m->prevlen > 0)
-		have = 0;
+	/* A commit that comes with the state before it is for a device new
+	 * to the group in its author's eyes: removed earlier and added
+	 * again, or added on the winning chain while this device holds the
+	 * losing one of two concurrent commits (t/unit/test-groupprop.c);
+	 * one that does not fit this device's chain joins as a new member
+	 * does. */
+	if (have && m->prevlen > 0 && peek.epoch > cur.epoch) {
+		if (peek.epoch != cur.epoch + 1 || nc_group_verify(&next, author,
+		    &cur, m->commit, m->commitlen) != 0)
+			have = 0;
+		nc_group_free(&next);
+		memset(&next, 0, sizeof next);
+	}
 	if (!have && c->retrying)
 		goto later;   /* the sender's identity is not kept with it */
 	if (!have) {
@@ -232,8 +242,19 @@ rx_commit(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 			goto done;   /* a group we were removed from */
 		if ((rc = nc_group_verify(&next, author, &cur, m->commit,
 		    m->commitlen)) != 0) {
+			/* Made on the other of two concurrent commits (this
+			 * device holds the one that loses): kept for when the
+			 * winner comes, besides the alarm. */
+			int split = strstr(nc_errmsg(), "another state") != NULL;
+
+			if (c->retrying && split) {
+				rc = LATER;
+				goto done;
+			}
 			rc = galarm(c, cur.id, "a forged or invalid change refused "
 			    "(%s)", nc_errmsg());
+			if (rc == 0 && split)
+				goto later;
 			goto done;
 		}
 		if (strcmp(author, c->user) != 0) {
