@@ -76,6 +76,12 @@ gid() { cat "$W/gid"; }
 	run as bob nc-recv
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+	# the history marks it too
+	run as alice nc-recv --history bob@b.test
+	echo "$output"
+	[[ "$output" == *" [friends] bob@b.test: hi all" ]]
+	as alice nc-recv --history --json bob@b.test | jq -e -s --arg g "$(gid)" \
+	    'map(select(.body == "hi all"))[0].group == $g'
 }
 
 @test "group: a member who is not admin cannot change it (77); nothing changes" {

@@ -152,6 +152,17 @@ fmt_files(nc_state *s, int64_t seq, const nc_media_attach *a, size_t n,
 	return rc;
 }
 
+/* A group's name as a line may show it (control characters as '?'). */
+static const char *
+group_name(nc_state *s, const char *gid, char name[128])
+{
+	nc_group_name(s, gid, name, 128);
+	for (char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return name;
+}
+
 /* One message row (the columns MSG_COLS of st) as a line, event seq; dir
  * 1 rows say "to" instead of "from". */
 static int
@@ -160,7 +171,7 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 {
 	static _Thread_local nc_media_attach att[NC_MEDIA_ATTACH_MAX];
 	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
-	char row[600], when[32], self[NC_ADDR_MAX + 1] = "";
+	char row[600], when[32], self[NC_ADDR_MAX + 1] = "", gname[128];
 	const char *id, *peer, *dev, *status;
 	const uint8_t *text;
 	size_t natt = 0, textlen;
@@ -215,20 +226,18 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 		    strcmp(status, "failed") == 0))
 			rc = nc_buf_printf(&pre, "%s > [%s] %s: ", when, status,
 			    peer);
+		else if (history && *group)
+			rc = nc_buf_printf(&pre, "%s [%s] %s: ", when,
+			    group_name(s, group, gname), peer);
 		else if (history)
 			rc = nc_buf_printf(&pre, "%s %s%s: ", when, dir ? "> " : "",
 			    peer);
 		else if (dir)
 			rc = nc_buf_printf(&pre, "%s > %s: ", self, peer);
-		else if (*group) {
-			char name[128];
-
-			nc_group_name(s, group, name, sizeof name);
-			for (char *c = name; *c; c++)
-				if ((unsigned char)*c < 0x20 || *c == 0x7f)
-					*c = '?';
-			rc = nc_buf_printf(&pre, "[%s] %s: ", name, peer);
-		} else
+		else if (*group)
+			rc = nc_buf_printf(&pre, "[%s] %s: ",
+			    group_name(s, group, gname), peer);
+		else
 			rc = nc_buf_printf(&pre, "%s: ", peer);
 		if (rc == 0 && (rc = nc_buf_nul(&pre)) == 0 && (textlen > 0 ||
 		    natt == 0))
@@ -551,7 +560,8 @@ nc_history_print(nc_state *s, const nc_view *v, FILE *out, int64_t *pos)
 	/* One query for all rows, and lines written a few KiB at a time.
 	 * Messages both ways: received ones and copies have "message"
 	 * events, the ones sent here "sent" events (a trigger, state.c). */
-	if ((rc = nc_state_prep(s, &st, "SELECT " MSG_COLS ", e.seq FROM event e"
+	if ((rc = nc_state_prep(s, &st, "SELECT " MSG_COLS ", e.seq,"
+	    " CASE e.type WHEN 'message' THEN e.reason ELSE '' END FROM event e"
 	    " JOIN message m ON m.seq = e.msg WHERE e.seq > ?1 AND e.seq >= ?2"
 	    " AND e.type IN ('message', 'sent') AND m.time >= ?3"
 	    " AND (?4 IS NULL OR m.peer = ?4) ORDER BY e.seq")) != 0)
@@ -563,8 +573,10 @@ nc_history_print(nc_state *s, const nc_view *v, FILE *out, int64_t *pos)
 		sqlite3_bind_text(st, 4, v->peer, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		nc_buf_reset(&line);   /* JSON objects start on an empty one */
-		if ((rc = fmt_row(s, st, sqlite3_column_int64(st, 9), v->json, 1, "",
-		    &line)) != 0 || (rc = nc_buf_add(&o, line.p, line.len)) != 0)
+		/* a received message's event names its group, if any */
+		if ((rc = fmt_row(s, st, sqlite3_column_int64(st, 9), v->json, 1,
+		    (const char *)sqlite3_column_text(st, 10), &line)) != 0 ||
+		    (rc = nc_buf_add(&o, line.p, line.len)) != 0)
 			break;
 		last = sqlite3_column_int64(st, 9);
 		if (o.len >= 8192) {
