@@ -60,7 +60,7 @@ wait_for() {
 		grep -qE "^@test \"cookbook: ([a-z-]+, )*$(basename "$f")[:,]" "$BATS_TEST_FILENAME" ||
 		    { echo "no test for $(basename "$f")"; false; }
 	done
-	[ "$(ls "$W/ex" | wc -l)" -eq 18 ]
+	[ "$(ls "$W/ex" | wc -l)" -eq 20 ]
 }
 
 @test "cookbook: the extracted text is what the reader sees (mandoc)" {
@@ -327,6 +327,20 @@ cron_home() {
 	run ex bob attach-save
 	[ "$status" -eq 0 ]
 	[ "$(ls "$W/home/Downloads" | wc -l)" -eq 1 ]
+}
+
+@test "cookbook: share-dir, attach-fetch: a directory sent, fetched by a script from --json" {
+	rm -rf slides "$W/home/inbox"
+	mkdir -p slides/img
+	echo "# Monday" >slides/talk.md
+	head -c 30000 /dev/urandom >"slides/img/a b.png"
+	run ex alice share-dir
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run ex bob attach-fetch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	diff -r slides "$W/home/inbox/slides"
 }
 
 @test "cookbook: held: strangers' messages held; carol's read, mallory's dropped unread" {
