@@ -143,6 +143,6 @@ row "export bytes" bytes "$export_bytes" "tar | age bytes" "$floor_bytes" 1.5
 row "import of $N messages" ms "$import_ms" "age -d | tar -x" "$floor_dec" 1.5
 # absolute targets: the ref is the target itself (ratio <= 1 holds it)
 row "incremental backup (10 messages)" ms "$inc" "target 50 ms" 50 1
-row "incremental backup (10 messages, cpu)" ms "$inc_cpu" "target 50 ms" 50 1
+row "incremental backup cpu (10 messages)" ms "$inc_cpu" "target 50 ms" 50 1
 row "incremental backup records" records "$inc_up" "target 20 records" 20 1
 row "link with $NL messages" ms "$link" "target 2000 ms" 2000 1
