@@ -19,8 +19,10 @@ usage(FILE *f)
 	    "  Private groups whose membership only their admins can change,\n"
 	    "  each change signed and sent to every member over the pairwise\n"
 	    "  sessions. GROUP: its id, a unique prefix of it, or its name.\n"
-	    "  create prints the new group's id. Exit 77: not an admin (or not\n"
-	    "  a member); 75: queued for a member whose relay is unreachable.\n",
+	    "  create prints the new group's id. -j, --json: JSON objects;\n"
+	    "  -q, --quiet: errors only; -v, --verbose: the new epoch;\n"
+	    "  -V, --version; -h, --help. Exit 77: not an admin (or not a\n"
+	    "  member); 75: queued for a member whose relay is unreachable.\n",
 	    f);
 }
 
