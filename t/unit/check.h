@@ -45,4 +45,57 @@ check_vectors(void)
 	return "t/vectors";
 }
 
+/* This project's own known answers: lines "name value" in file (under
+ * t/vectors). check_kat_str checks got against the value named name;
+ * NC_KAT_PRINT=1 prints "name got" so the file can be made anew. */
+static inline const char *
+check_kat_get(const char *file, const char *name)
+{
+	static char line[16384];
+	FILE *f = fopen(file, "r");
+	size_t l = strlen(name);
+	const char *v = NULL;
+
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, name, l) == 0 && line[l] == ' ') {
+			line[strcspn(line, "\n")] = '\0';
+			v = line + l + 1;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static inline void
+check_kat_str(const char *file, const char *name, const char *got)
+{
+	const char *want = check_kat_get(file, name);
+
+	if (getenv("NC_KAT_PRINT"))
+		printf("%s %s\n", name, got);
+	check_one(want != NULL && strcmp(want, got) == 0, file, 0, name);
+	if (want && strcmp(want, got) != 0)
+		fprintf(stderr, "    %s: %s, want %s\n", name, got, want);
+}
+
+static inline void
+check_kat_hex(const char *file, const char *name, const unsigned char *p,
+    size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	char *h = malloc(2 * n + 1);
+	size_t i;
+
+	if (h == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		h[2 * i] = hx[p[i] >> 4];
+		h[2 * i + 1] = hx[p[i] & 15];
+	}
+	h[2 * n] = '\0';
+	check_kat_str(file, name, h);
+	free(h);
+}
+
 #endif
