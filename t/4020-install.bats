@@ -255,13 +255,20 @@ usage_items() {
 	[ "$n" -ge 150 ]
 }
 
-@test "zsh completion parses (zsh -n; asserted only where zsh is installed)" {
+@test "zsh completion parses and compinit binds it to every command (make deps installs zsh)" {
 	run bash -n "$ROOT/contrib/completion/newchat.bash"
 	[ "$status" -eq 0 ]
 	head -n 1 "$ROOT/contrib/completion/_newchat" | grep -qx '#compdef nc-keygen nc-keys nc-send nc-recv nc-sync nc-media nc-group nc-relayd'
-	if command -v zsh >/dev/null; then
-		run zsh -n "$ROOT/contrib/completion/_newchat"
-		echo "$output"
-		[ "$status" -eq 0 ]
-	fi
+	run zsh -n "$ROOT/contrib/completion/_newchat"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	mkdir "$BATS_TEST_TMPDIR/fn"
+	cp "$ROOT/contrib/completion/_newchat" "$BATS_TEST_TMPDIR/fn/"
+	run env HOME="$BATS_TEST_TMPDIR" zsh -f -c 'fpath=("$1" $fpath)
+	    autoload -Uz compinit && compinit -u -d "$1/.zcompdump"
+	    for c in nc-keygen nc-keys nc-send nc-recv nc-sync nc-media nc-group nc-relayd; do
+		print -r -- "$c ${_comps[$c]}"; done' zsh "$BATS_TEST_TMPDIR/fn"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' _newchat$' <<<"$output")" -eq 8 ]
 }
