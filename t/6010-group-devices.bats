@@ -78,3 +78,21 @@ teardown_file() { world_down; }
 	run as bob nc-recv
 	[ "$output" = "[friends] alice@a.test: from the phone" ]
 }
+
+@test "group devices: a copy of a member's home taken before its removal reads nothing sent after" {
+	cp -a "$W/bob" "$W/bob-stolen"
+	run as alice nc-group remove friends bob@b.test
+	[ "$status" -eq 0 ]
+	as alice nc-send -g friends <<<"after bob" >/dev/null
+	run as bob-stolen nc-recv
+	echo "stolen: $output"
+	[[ "$output" == *"alice@a.test removed bob@b.test"* ]]
+	[[ "$output" != *"after bob"* ]]
+	run as bob-stolen nc-send -g friends <<<"still here?"
+	[ "$status" -eq 77 ]
+	# alice's laptop has the removal and her message, from her own copy
+	run as laptop nc-recv
+	echo "laptop: $output"
+	[[ "$output" == *"[friends] alice@a.test: after bob"* ]]
+	[ "$(as laptop nc-group show --json friends | jq -r .state)" = "$(as alice nc-group show --json friends | jq -r .state)" ]
+}
