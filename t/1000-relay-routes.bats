@@ -354,6 +354,48 @@ teardown() {
 	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 2 ]   # all or nothing
 }
 
+# gbatch VER_A VER_B [ORDER]: a group batch (protocol.md 1.6) for alice's
+# and bob's devices ($a, $b) with a 300-byte blob; ORDER "ba" puts bob first.
+gbatch() {
+	python3 - "$a" "$b" "$1" "$2" "${3:-ab}" <<'PY'
+import struct, sys
+a, b, va, vb, order = bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), \
+    int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+users = {"a": (b"alice", va, a), "b": (b"bob", vb, b)}
+body = b"\x01" + struct.pack(">I", 300) + bytes(range(256)) + bytes(44) + struct.pack(">H", 2)
+for k in order:
+    name, v, dev = users[k]
+    body += struct.pack(">H", len(name)) + name + struct.pack(">Q", v) + b"\x01" + dev + bytes([7]) * 76
+sys.stdout.buffer.write(body)
+PY
+}
+
+@test "relay: a group batch fills every mailbox in one commit, idempotent by id" {
+	newuser alice; newuser bob
+	a=$(devid alice) b=$(devid bob)
+	e=$(ncreq hex 16)
+	gbatch 0 0 >"$T/gb"
+	[ "$(req PUT "/v1/batches/$e" "$T/gb")" = 201 ]
+	[ "$(req PUT "/v1/batches/$e" "$T/gb")" = 201 ]   # again: stored once
+	for u in alice:$a bob:$b; do
+		[ "$(sreq "$T/${u%%:*}" GET "/v1/users/${u%%:*}/devices/${u#*:}/mailbox")" = 200 ]
+		ncreq show mailbox "$T/resp" >"$T/list"
+		[ "$(wc -l <"$T/list")" = 1 ]
+		[ "$(awk '{print $2, $3}' "$T/list")" = "$e 413" ]   # 113 + the blob
+	done
+	# one stale version: nothing stored for anyone; out of order: 400
+	gbatch 0 5 >"$T/gb5"
+	[ "$(req PUT "/v1/batches/$(ncreq hex 16)" "$T/gb5")" = 409 ]
+	gbatch 0 0 ba >"$T/gba"
+	[ "$(req PUT "/v1/batches/$(ncreq hex 16)" "$T/gba")" = 400 ]
+	[ "$(req PUT /v1/batches/XYZ "$T/gb")" = 400 ]
+	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$a/mailbox")" = 200 ]
+	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 1 ]
+	# the same id with other bytes for a mailbox (a header changed): 409
+	python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; sys.stdout.buffer.write(b)' "$T/gb" >"$T/gbx"
+	[ "$(req PUT "/v1/batches/$e" "$T/gbx")" = 409 ]
+}
+
 @test "relay: a long-poll returns within 1 s of a delivery" {
 	newuser alice
 	dev=$(devid alice)

@@ -9,6 +9,7 @@
 
 #include "api_int.h"
 #include "backup.h"
+#include "gbatch.h"
 #include "hex.h"
 #include "link.h"
 #include "ratelimit.h"
@@ -25,7 +26,7 @@
 #define BACKUP_REC_BODY NC_BACKUP_RECORD_WIRE_MAX
 #define BACKUP_HEAD_BODY NC_BACKUP_HEAD_MAX
 
-enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_ACK, B_BLOB, B_LINK,
+enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_BATCH, B_ACK, B_BLOB, B_LINK,
 	B_BACKUP_REC, B_BACKUP_HEAD, B_PUSH };
 
 static const struct route {
@@ -50,6 +51,7 @@ static const struct route {
 	{ "POST", "v1/users/*/devices/*/counter", h_counter, B_SMALL },
 	{ "PUT", "v1/users/*/devices/*/mailbox/*", h_mail_put, B_ENVELOPE },
 	{ "POST", "v1/users/*/deliver", h_deliver, B_DELIVER },
+	{ "PUT", "v1/batches/*", h_batch, B_BATCH },
 	{ "GET", "v1/users/*/devices/*/mailbox", h_mail_list, B_NONE },
 	{ "POST", "v1/users/*/devices/*/mailbox/ack", h_mail_ack, B_ACK },
 	{ "PUT", "v1/users/*/devices/*/push", h_push_put, B_PUSH },
@@ -358,6 +360,7 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	case B_PREKEYS: *max = PREKEYS_BODY; break;
 	case B_ENVELOPE: *max = NC_ENVELOPE_MAX; break;
 	case B_DELIVER: *max = DELIVER_BODY; break;
+	case B_BATCH: *max = NC_GB_BODY_MAX; break;
 	case B_ACK: *max = NC_ACK_BODY_MAX; break;
 	case B_BLOB: *stream = 1; *max = r->conf.blob_max; break;
 	case B_LINK: *max = NC_LINK_BODY_MAX; break;

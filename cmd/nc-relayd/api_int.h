@@ -57,6 +57,7 @@ void h_prekeys_get(struct call *c);
 void h_claim(struct call *c);
 void h_mail_put(struct call *c);
 void h_deliver(struct call *c);
+void h_batch(struct call *c);
 void h_mail_list(struct call *c);
 void h_mail_ack(struct call *c);
 void h_push_put(struct call *c);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "gbatch.h"
 #include "ratelimit.h"
 #include "waiters.h"
 
@@ -22,6 +23,10 @@ deliver(struct call *c, const char *user, const struct store_env *e, size_t n,
 		reply(c->a, 201);
 		break;
 	case ST_STALE:
+		if (user == NULL) {
+			fail(c->a, 409, "a device list changed since the batch was made");
+			break;
+		}
 		c->a->status = 409;
 		if (nc_version_enc(&c->a->body, cur) != 0)
 			fail(c->a, 503, "out of memory");
@@ -42,7 +47,8 @@ h_mail_put(struct call *c)
 {
 	const char *user = c->seg[2];
 	uint8_t dev[NC_DEVID_LEN], envid[NC_ENVID_LEN];
-	struct store_env e = { dev, envid, c->q->body, c->q->body_len };
+	struct store_env e = { .dev = dev, .envid = envid, .env = c->q->body,
+	    .len = c->q->body_len };
 
 	if (bad_user(c, user) || bad_id(c, c->seg[4], dev) ||
 	    bad_id(c, c->seg[6], envid) || limited(c, RL_ANON))
@@ -59,7 +65,7 @@ h_deliver(struct call *c)
 {
 	const char *user = c->seg[2];
 	static _Thread_local struct nc_deliver d;
-	struct store_env e[NC_DELIVER_MAX];
+	struct store_env e[NC_DELIVER_MAX] = { { 0 } };
 
 	if (bad_user(c, user) || limited(c, RL_ANON))
 		return;
@@ -74,6 +80,58 @@ h_deliver(struct call *c)
 		e[i].len = d.item[i].len;
 	}
 	deliver(c, user, e, d.n, &d.devlist_version);
+}
+
+/* PUT /v1/batches/{envid}: one group message for many mailboxes of this
+ * relay (protocol.md 1.6.1): each gets the envelope u8 2 || envid || dev
+ * || its sealed header || the blob, all in one transaction. The relay
+ * learns the mailboxes and the blob, not the group or the sender. */
+void
+h_batch(struct call *c)
+{
+	static _Thread_local nc_gb_batch b;
+	uint8_t envid[NC_ENVID_LEN];
+	struct store_env *e = NULL;
+	uint8_t (*head)[NC_GB_ENTRY_HEAD] = NULL;
+	size_t i, k;
+
+	if (bad_id(c, c->seg[2], envid))
+		return;
+	if (nc_gb_batch_dec(&b, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, b.too_many ? 413 : 400, b.too_many ?
+		    "group batch: at most 1000 mailboxes, 32 devices a user" : nc_errmsg());
+		return;
+	}
+	if ((uint64_t)b.nmbox * (b.bloblen + NC_GB_ENTRY_HEAD) > NC_GB_STORE_MAX) {
+		fail(c->a, 413, "group batch: mailboxes x blob over 32 MiB; split it");
+		return;
+	}
+	/* a token for each 64 mailboxes, as a delivery of 64 takes one */
+	for (i = 0; i < ((size_t)b.nmbox + NC_DELIVER_MAX - 1) / NC_DELIVER_MAX; i++)
+		if (limited(c, RL_ANON))
+			return;
+	if ((e = calloc(b.nmbox, sizeof *e)) == NULL ||
+	    (head = malloc((size_t)b.nmbox * sizeof *head)) == NULL) {
+		fail(c->a, 503, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b.nusers; i++)
+		for (k = b.user[i].first; k < (size_t)b.user[i].first + b.user[i].n; k++) {
+			nc_gb_entry_head(head[k], envid, b.mbox[k].dev, b.mbox[k].hdr,
+			    b.bloblen);
+			e[k].dev = b.mbox[k].dev;
+			e[k].envid = envid;
+			e[k].env = head[k];
+			e[k].len = NC_GB_ENTRY_HEAD;
+			e[k].tail = b.blob;
+			e[k].tail_len = b.bloblen;
+			e[k].user = b.user[i].name;
+			e[k].version = &b.user[i].version;
+		}
+	deliver(c, NULL, e, b.nmbox, NULL);
+out:
+	free(e);
+	free(head);
 }
 
 /* Encodes rows straight into the response; n is patched in at the end. */

@@ -1,5 +1,6 @@
 /* store.c - store.h's calls, each passed to the backend that opened the
  * store (store_ops.h): sqlite (store_open) or PostgreSQL (store_open_pg). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_ops.h"
@@ -61,4 +62,18 @@ int
 store_shared(const struct store *s)
 {
 	return ops(s)->shared;
+}
+
+const uint8_t *
+store_env_bytes(const struct store_env *e, size_t *len, uint8_t **joined)
+{
+	*joined = NULL;
+	*len = e->len + e->tail_len;
+	if (e->tail_len == 0)
+		return e->env;
+	if ((*joined = malloc(*len)) == NULL)
+		return NULL;
+	memcpy(*joined, e->env, e->len);
+	memcpy(*joined + e->len, e->tail, e->tail_len);
+	return *joined;
 }

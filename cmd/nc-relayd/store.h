@@ -171,12 +171,25 @@ int store_claim(struct store *s, const char *user, const struct nc_claim_req *q,
 struct store_env {
 	const uint8_t *dev, *envid, *env;
 	size_t len;
+	/* A group batch (store_deliver's user NULL): the mailbox's user, the
+	 * device-list version its sender saw (ST_STALE otherwise), and bytes
+	 * stored after env's (the stored envelope is env || tail). */
+	const char *user;
+	const uint64_t *version;
+	const uint8_t *tail;
+	size_t tail_len;
 };
 /* All or nothing. version NULL: any; otherwise ST_STALE unless *version is
  * the current device-list version (then *cur says which it is). Retries of
- * stored ids with the same bytes are ok and store nothing. */
+ * stored ids with the same bytes are ok and store nothing. user NULL: each
+ * e[i] names its user and version (a group batch, in one transaction). */
 int store_deliver(struct store *s, const char *user, const struct store_env *e,
     size_t n, const uint64_t *version, uint64_t *cur, int64_t now);
+
+/* The bytes a backend stores for e (env, or env || tail joined into
+ * *joined, which the caller frees); NULL when out of memory. */
+const uint8_t *store_env_bytes(const struct store_env *e, size_t *len,
+    uint8_t **joined);
 
 typedef int (*store_row_fn)(void *arg, uint64_t cursor, const uint8_t envid[NC_ENVID_LEN],
     uint64_t received, const void *env, size_t len);

@@ -2038,21 +2038,44 @@ struct deliver {
 	int64_t now;
 };
 
+static int store_one(struct store *s, struct pgc *c, struct deliver *d,
+    const char *user, const struct store_env *e, const struct devstate *ds,
+    const uint8_t *env, size_t len);
+
 static int
 deliver_one(struct store *s, struct pgc *c, struct deliver *d, const struct store_env *e)
 {
 	struct devstate ds;
+	const char *user = e->user ? e->user : d->user;
+	const uint64_t *version = e->user ? e->version : d->version;
+	const uint8_t *env;
+	size_t len;
+	uint8_t *joined;
+	int rc;
+
+	if ((rc = devstate(c, user, e->dev, &ds)) != ST_OK)
+		return rc;
+	d->cur = ds.dl_version;
+	if (version != NULL && *version != ds.dl_version)
+		return ST_STALE;
+	if ((env = store_env_bytes(e, &len, &joined)) == NULL)
+		return ST_ERR;
+	rc = store_one(s, c, d, user, e, &ds, env, len);
+	free(joined);
+	return rc;
+}
+
+static int
+store_one(struct store *s, struct pgc *c, struct deliver *d, const char *user,
+    const struct store_env *e, const struct devstate *ds, const uint8_t *env,
+    size_t len)
+{
 	uint8_t h[32], old[32];
 	PGresult *r;
 	int rc;
 
-	if ((rc = devstate(c, d->user, e->dev, &ds)) != ST_OK)
-		return rc;
-	d->cur = ds.dl_version;
-	if (d->version != NULL && *d->version != ds.dl_version)
-		return ST_STALE;
-	crypto_generichash(h, sizeof h, e->env, e->len, NULL, 0);
-	r = q(c, Q_MAIL_HASH, "tbb", d->user, e->dev, (size_t)NC_DEVID_LEN, e->envid,
+	crypto_generichash(h, sizeof h, env, len, NULL, 0);
+	r = q(c, Q_MAIL_HASH, "tbb", user, e->dev, (size_t)NC_DEVID_LEN, e->envid,
 	    (size_t)NC_ENVID_LEN);
 	if (r == NULL)
 		return ST_ERR;
@@ -2061,12 +2084,12 @@ deliver_one(struct store *s, struct pgc *c, struct deliver *d, const struct stor
 	PQclear(r);
 	if (rc != -1)
 		return rc;   /* stored before (idempotent), or a conflict */
-	if (ds.mail_n + 1 > s->lim.mail_count ||
-	    (uint64_t)ds.mail_bytes + e->len > s->lim.mail_bytes)
+	if (ds->mail_n + 1 > s->lim.mail_count ||
+	    (uint64_t)ds->mail_bytes + len > s->lim.mail_bytes)
 		return ST_FULL;
-	OK(ex(c, Q_MAIL_INS, "tbbbib", d->user, e->dev, (size_t)NC_DEVID_LEN, e->envid,
-	    (size_t)NC_ENVID_LEN, h, sizeof h, d->now, e->env, e->len));
-	OK(ex(c, Q_DEV_MAILQ, "iitb", (int64_t)1, (int64_t)e->len, d->user, e->dev,
+	OK(ex(c, Q_MAIL_INS, "tbbbib", user, e->dev, (size_t)NC_DEVID_LEN, e->envid,
+	    (size_t)NC_ENVID_LEN, h, sizeof h, d->now, env, len));
+	OK(ex(c, Q_DEV_MAILQ, "iitb", (int64_t)1, (int64_t)len, user, e->dev,
 	    (size_t)NC_DEVID_LEN));
 	return ST_OK;
 }
@@ -2080,19 +2103,28 @@ j_deliver(struct store *s, struct pgc *c, void *arg)
 	int rc;
 
 	/* The user's row, held to the commit: one mailbox's deliveries and
-	 * acks, in whatever processes, go one after the other. */
-	if ((rc = lock_user(c, d->user, NULL)) != ST_OK)
+	 * acks, in whatever processes, go one after the other. A group batch
+	 * holds each of its users' rows, in the batch's (ascending) order, so
+	 * two batches never wait for each other in a circle. */
+	if (d->user != NULL && (rc = lock_user(c, d->user, NULL)) != ST_OK)
 		return rc;
+	for (size_t i = 0; d->user == NULL && i < d->n; i++)
+		if ((i == 0 || strcmp(d->e[i - 1].user, d->e[i].user) != 0) &&
+		    (rc = lock_user(c, d->e[i].user, NULL)) != ST_OK)
+			return rc;
 	for (size_t i = 0; i < d->n; i++)
 		if ((rc = deliver_one(s, c, d, &d->e[i])) != ST_OK)
 			return rc;
 	/* Sent with the commit, to every listening process (one per device). */
 	for (size_t i = 0; i < d->n; i++) {
-		for (j = 0; j < i && memcmp(d->e[j].dev, d->e[i].dev, NC_DEVID_LEN); j++)
+		const char *u = d->user ? d->user : d->e[i].user;
+
+		for (j = 0; j < i && (memcmp(d->e[j].dev, d->e[i].dev, NC_DEVID_LEN) ||
+		    (d->user == NULL && strcmp(d->e[j].user, u) != 0)); j++)
 			;
 		if (j < i)
 			continue;
-		k = (size_t)snprintf(note, sizeof note, "%s/", d->user);
+		k = (size_t)snprintf(note, sizeof note, "%s/", u);
 		if (k + 2 * NC_DEVID_LEN >= sizeof note)
 			return ST_ERR;
 		nc_hex_encode(note + k, d->e[i].dev, NC_DEVID_LEN);
@@ -2113,7 +2145,7 @@ pg_deliver(struct store *s, const char *user, const struct store_env *e,
 	/* this process's own long-polls at once (the NOTIFY comes too) */
 	if (rc == ST_OK && s->on_mail)
 		for (size_t i = 0; i < n; i++)
-			s->on_mail(s->mail_arg, user, e[i].dev);
+			s->on_mail(s->mail_arg, user ? user : e[i].user, e[i].dev);
 	return rc;
 }
 

@@ -1565,22 +1565,45 @@ struct deliver {
 	int64_t now;
 };
 
+static int store_one(struct store *s, struct sqldb *c, struct deliver *d,
+    const char *user, const struct store_env *e, const struct devstate *ds,
+    const uint8_t *env, size_t len);
+
 static int
 deliver_one(struct store *s, struct sqldb *c, struct deliver *d,
     const struct store_env *e)
 {
 	struct devstate ds;
+	const char *user = e->user ? e->user : d->user;
+	const uint64_t *version = e->user ? e->version : d->version;
+	const uint8_t *env;
+	size_t len;
+	uint8_t *joined;
+	int rc;
+
+	if ((rc = devstate(c, user, e->dev, &ds)) != ST_OK)
+		return rc;
+	d->cur = ds.dl_version;
+	if (version != NULL && *version != ds.dl_version)
+		return ST_STALE;
+	if ((env = store_env_bytes(e, &len, &joined)) == NULL)
+		return ST_ERR;
+	rc = store_one(s, c, d, user, e, &ds, env, len);
+	free(joined);
+	return rc;
+}
+
+static int
+store_one(struct store *s, struct sqldb *c, struct deliver *d, const char *user,
+    const struct store_env *e, const struct devstate *ds, const uint8_t *env,
+    size_t len)
+{
 	uint8_t h[32], old[32];
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = devstate(c, d->user, e->dev, &ds)) != ST_OK)
-		return rc;
-	d->cur = ds.dl_version;
-	if (d->version != NULL && *d->version != ds.dl_version)
-		return ST_STALE;
-	crypto_generichash(h, sizeof h, e->env, e->len, NULL, 0);
-	st = sqldb_q(c, Q_MAIL_HASH, "tbb", d->user, e->dev, (size_t)NC_DEVID_LEN,
+	crypto_generichash(h, sizeof h, env, len, NULL, 0);
+	st = sqldb_q(c, Q_MAIL_HASH, "tbb", user, e->dev, (size_t)NC_DEVID_LEN,
 	    e->envid, (size_t)NC_ENVID_LEN);
 	rc = sqldb_step(st);
 	if (rc == SQLITE_ROW)
@@ -1592,12 +1615,12 @@ deliver_one(struct store *s, struct sqldb *c, struct deliver *d,
 		sqlite3_reset(st);
 	if (rc != -1)
 		return rc;   /* stored before (idempotent), conflict or error */
-	if (ds.mail_n + 1 > s->lim.mail_count ||
-	    (uint64_t)ds.mail_bytes + e->len > s->lim.mail_bytes)
+	if (ds->mail_n + 1 > s->lim.mail_count ||
+	    (uint64_t)ds->mail_bytes + len > s->lim.mail_bytes)
 		return ST_FULL;
-	OK(sqldb_exec(c, Q_MAIL_INS, "tbbbib", d->user, e->dev, (size_t)NC_DEVID_LEN,
-	    e->envid, (size_t)NC_ENVID_LEN, h, sizeof h, d->now, e->env, e->len));
-	OK(sqldb_exec(c, Q_DEV_MAILQ, "iitb", (int64_t)1, (int64_t)e->len, d->user,
+	OK(sqldb_exec(c, Q_MAIL_INS, "tbbbib", user, e->dev, (size_t)NC_DEVID_LEN,
+	    e->envid, (size_t)NC_ENVID_LEN, h, sizeof h, d->now, env, len));
+	OK(sqldb_exec(c, Q_DEV_MAILQ, "iitb", (int64_t)1, (int64_t)len, user,
 	    e->dev, (size_t)NC_DEVID_LEN));
 	return ST_OK;
 }
@@ -1621,7 +1644,8 @@ after_deliver(struct store *s, void *arg)
 
 	if (s->on_mail)
 		for (size_t i = 0; i < d->n; i++)
-			s->on_mail(s->mail_arg, d->user, d->e[i].dev);
+			s->on_mail(s->mail_arg, d->user ? d->user : d->e[i].user,
+			    d->e[i].dev);
 }
 
 static int

@@ -64,6 +64,13 @@ int nc_group_sync_own(nc_state *s, const char *self)
  * it, so what members send next reaches it. */
 int nc_group_announce(nc_state *s, nc_self *self, const nc_group_state *g)
 	__attribute__((warn_unused_result));
+/* The message of op waiting in the group outbox, to each relay that
+ * hosts members in one PUT /v1/batches (protocol.md 1.6.1); members
+ * delivered so leave the outbox, the others stay for the pairwise path.
+ * *sent: the bytes of the batches the relays took. 0 unless the state
+ * fails. */
+int nc_group_batch_out(nc_state *s, nc_self *self, const char *op,
+    uint64_t *sent) __attribute__((warn_unused_result));
 
 /* For nc-recv's lines: the name of group id (32 hex digits; "?" when
  * unknown), and a "group" event (reason as recorded) as text (a whole

@@ -68,7 +68,7 @@ out_one(nc_state *s, nc_self *self, int64_t seq, const char *op,
 /* Everything in the group outbox, in order; a user whose payload fails
  * gets none after it this time. *why: the first failure. */
 static int
-out_all(nc_state *s, nc_self *self, char *why, size_t max)
+out_all(nc_state *s, nc_self *self, int maxpart, char *why, size_t max)
 {
 	sqlite3_stmt *st;
 	nc_buf b = NC_SECBUF_INIT;
@@ -83,9 +83,10 @@ out_all(nc_state *s, nc_self *self, char *why, size_t max)
 		return 0;
 	for (;;) {
 		if ((rc = nc_state_prep(s, &st, "SELECT seq, op, part, user, v FROM"
-		    " grp_out WHERE seq > ? ORDER BY seq LIMIT 1")) != 0)
+		    " grp_out WHERE seq > ? AND part <= ? ORDER BY seq LIMIT 1")) != 0)
 			break;
 		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int(st, 2, maxpart);
 		if (sqlite3_step(st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
 			break;
@@ -125,7 +126,7 @@ out_all(nc_state *s, nc_self *self, char *why, size_t max)
 void
 nc_group_retry(nc_state *s, nc_self *self)
 {
-	(void)!out_all(s, self, NULL, 0);
+	(void)!out_all(s, self, 1, NULL, 0);
 }
 
 /* Members still waiting for operation op: in the group outbox, or as
@@ -153,11 +154,21 @@ deliver(nc_state *s, nc_self *self, const char *op)
 {
 	nc_flush f;
 	char why[600];
+	uint64_t sent;
 	int rc, n;
 
-	if ((rc = out_all(s, self, why, sizeof why)) != 0)
+	/* Commits and sender keys over the pairwise sessions first, then a
+	 * message once to each provider; what is left goes pairwise. */
+	if ((rc = out_all(s, self, 0, why, sizeof why)) != 0)
 		return rc;
 	(void)!nc_outbox_flush(s, self, NULL, 1, &f);
+	if ((rc = nc_group_batch_out(s, self, op, &sent)) != 0)
+		return rc;
+	if (waiting(s, op) > 0) {
+		if ((rc = out_all(s, self, 1, why, sizeof why)) != 0)
+			return rc;
+		(void)!nc_outbox_flush(s, self, NULL, 1, &f);
+	}
 	if ((n = waiting(s, op)) == 0)
 		return 0;
 	if (nc_verbose >= 0)

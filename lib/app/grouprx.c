@@ -579,6 +579,50 @@ done:
 	return rc;
 }
 
+/* A message that came once to the provider: whose it is, the sender key
+ * says (as the pairwise session that brought the key proved); then as
+ * any message from that device. */
+static int
+rx_batched(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
+{
+	nc_group_state cur, g;
+	nc_skey k;
+	nc_gm msg = *m;
+	char kuser[NC_ADDR_MAX + 1];
+	uint8_t kdev[16] = { 0 };
+	rx_ctx kc = *c;
+	uint64_t epoch;
+	int rc, member;
+
+	memset(&g, 0, sizeof g);
+	memset(&cur, 0, sizeof cur);
+	rc = nc_gdb_key_get(c->s, m->ref.group, m->ref.key, &k, kuser, kdev);
+	epoch = k.epoch;
+	sodium_memzero(&k, sizeof k);
+	if (rc == NC_ENOUSER)   /* its key, or the group, comes later */
+		return c->retrying ? LATER : nc_gdb_pending_add(c->s, "", kdev,
+		    raw, rawlen) == 0 ? LATER : NC_EIO;
+	if (rc != 0)
+		return rc;
+	msg.kind = NC_GM_MSG;
+	msg.epoch = epoch;
+	if ((rc = nc_gdb_load(c->s, m->ref.group, &cur, &member, NULL)) != 0)
+		return rc == NC_ENOUSER ? 0 : rc;
+	/* The state the key's epoch had here (the blob's AD binds it: a
+	 * sender at another state for that epoch fails to open). */
+	if (epoch == cur.epoch)
+		rc = nc_group_hash(msg.state, &cur);
+	else if (epoch + 1 == cur.epoch && state_at(c->s, cur.id, epoch, &g) == 0)
+		rc = nc_group_hash(msg.state, &g);
+	nc_group_free(&cur);
+	nc_group_free(&g);
+	if (rc != 0)
+		return rc;
+	kc.user = kuser;
+	kc.dev = kdev;
+	return rx_msg(&kc, &msg, raw, rawlen);
+}
+
 static int
 dispatch(rx_ctx *c, const uint8_t *body, size_t n)
 {
@@ -593,6 +637,7 @@ dispatch(rx_ctx *c, const uint8_t *body, size_t n)
 	case NC_GM_COMMIT: return rx_commit(c, &m, body, n);
 	case NC_GM_SKEY: return rx_skey(c, &m);
 	case NC_GM_SYNC: return rx_sync(c, &m);
+	case NC_GM_BATCHED: return rx_batched(c, &m, body, n);
 	default: return rx_msg(c, &m, body, n);
 	}
 }

@@ -498,8 +498,8 @@ ad(uint8_t out[AD_LEN], const nc_group_state *g, const uint8_t key[NC_SKEY_ID],
 	return 0;
 }
 
-static void
-blob_hash(uint8_t out[32], const uint8_t *blob, size_t n)
+void
+nc_group_blob_hash(uint8_t out[32], const uint8_t *blob, size_t n)
 {
 	crypto_generichash(out, 32, blob, n, (const uint8_t *)BLOB_KEY, sizeof BLOB_KEY - 1);
 }
@@ -538,7 +538,7 @@ nc_group_seal(nc_buf *blob, nc_group_ref *ref, nc_skey *k, const nc_group_state 
 	blob->len = 24 + inner.len + 16;
 	memcpy(ref->group, g->id, NC_GROUP_ID);
 	memcpy(ref->key, k->id, NC_SKEY_ID);
-	blob_hash(ref->hash, blob->p, blob->len);
+	nc_group_blob_hash(ref->hash, blob->p, blob->len);
 done:
 	sodium_memzero(mk, sizeof mk);
 	nc_buf_free(&inner);
@@ -557,7 +557,7 @@ nc_group_open_with(nc_buf *plain, const uint8_t mk[32], const nc_skey *k,
 	if (memcmp(k->group, g->id, NC_GROUP_ID) != 0 || k->epoch != g->epoch ||
 	    memcmp(ref->group, g->id, NC_GROUP_ID) != 0 || memcmp(ref->key, k->id, NC_SKEY_ID) != 0)
 		return nc_fail(NC_ESECURITY, "group message: for another group, epoch or key");
-	blob_hash(h, blob, n);
+	nc_group_blob_hash(h, blob, n);
 	if (n < NC_GROUP_BLOB_OVERHEAD || sodium_memcmp(h, ref->hash, 32) != 0)
 		return nc_fail(NC_ESECURITY, "group message: not the blob it names (tampered)");
 	if ((rc = ad(a, g, k->id, ref->index)) != 0)

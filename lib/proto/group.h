@@ -121,6 +121,8 @@ typedef struct {
 	uint32_t index;
 	uint8_t hash[32];
 } nc_group_ref;
+/* The blob hash a ref names (BLAKE2b-256 keyed with a label). */
+void nc_group_blob_hash(uint8_t out[32], const uint8_t *blob, size_t n);
 void nc_group_ref_encode(uint8_t out[NC_GROUP_REF_LEN], const nc_group_ref *r);
 int nc_group_ref_decode(nc_group_ref *r, const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));

@@ -47,6 +47,13 @@ nc_gm_encode(nc_buf *out, const nc_gm *m)
 		nc_put_u16(&e, (uint16_t)m->nkeys);
 		nc_put_fixed(&e, m->keys, m->keyslen);
 		break;
+	case NC_GM_BATCHED:
+		if (m->bloblen > NC_GM_BLOB_MAX)
+			return nc_fail(NC_EDATA, "group message too large");
+		nc_group_ref_encode(ref, &m->ref);
+		nc_put_fixed(&e, ref, sizeof ref);
+		nc_put_bytes(&e, m->blob, m->bloblen);
+		break;
 	default:
 		return nc_fail(NC_EDATA, "group payload: unknown kind");
 	}
@@ -146,6 +153,12 @@ nc_gm_decode(nc_gm *m, const uint8_t *p, size_t n)
 		m->keyslen = left - nc_dec_left(&d);
 		break;
 	}
+	case NC_GM_BATCHED:
+		f = nc_get_fixed(&d, NC_GROUP_REF_LEN);
+		nc_dec_check(&d, f == NULL || nc_group_ref_decode(&m->ref, f,
+		    NC_GROUP_REF_LEN) == 0, "ref");
+		m->blob = nc_get_bytes(&d, NC_GM_BLOB_MAX, &m->bloblen);
+		break;
 	default:
 		nc_dec_check(&d, 0, "kind");
 	}

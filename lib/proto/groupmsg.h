@@ -13,7 +13,10 @@
 #include "buf.h"
 #include "group.h"
 
-enum { NC_GM_COMMIT = 1, NC_GM_SKEY = 2, NC_GM_MSG = 3, NC_GM_SYNC = 4 };
+/* NC_GM_BATCHED: a message that came once to the provider (gbatch.h),
+ * its header opened: kept in this form while it waits for its key. */
+enum { NC_GM_COMMIT = 1, NC_GM_SKEY = 2, NC_GM_MSG = 3, NC_GM_SYNC = 4,
+	NC_GM_BATCHED = 5 };
 
 #define NC_GM_COMMIT_MAX (96u << 10)   /* a commit, or a state */
 #define NC_GM_BLOB_MAX ((64u << 10) + 4096)
@@ -48,7 +51,8 @@ typedef struct {
  *                    MSG:    u64 epoch || state[32] || ref[NC_GROUP_REF_LEN]
  *                            || bytes blob
  *                    SYNC:   bytes commit (0..) || u16 n (0..64) ||
- *                            n x (str user || dev[16] || dist[101]) */
+ *                            n x (str user || dev[16] || dist[101])
+ *                    BATCHED: ref[NC_GROUP_REF_LEN] || bytes blob */
 int nc_gm_encode(nc_buf *out, const nc_gm *m) __attribute__((warn_unused_result));
 /* Strict; pointers point into p. */
 int nc_gm_decode(nc_gm *m, const uint8_t *p, size_t n) __attribute__((warn_unused_result));

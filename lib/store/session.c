@@ -13,6 +13,8 @@
 #include "err.h"
 #include "event.h"
 #include "gap.h"
+#include "gbatch.h"
+#include "groupmsg.h"
 #include "groupapp.h"
 #include "held.h"
 #include "heal.h"
@@ -978,6 +980,68 @@ sender_list(nc_state *s, const nc_cert *c, nc_devlist *l)
 	return rc;
 }
 
+/* A group message that came once to the provider (envelope version 2,
+ * protocol.md 2.7.1): its header opened with this device's key, then the
+ * group code finds the sender key (and so the sender) and the blob's
+ * signature proves it. Nothing here says who sent it before that. */
+static int
+batch_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
+    uint8_t envid[16], const uint8_t h[32], nc_rx *rx)
+{
+	nc_gb_entry e;
+	nc_gb_ref r;
+	nc_gm m;
+	nc_buf body = NC_BUF_INIT;
+	uint8_t zero[32] = { 0 };
+	char why[300];
+	int rc, f, same = 0;
+
+	if (nc_gb_entry_dec(&e, env, n) != 0) {
+		rc = alarm(s, rx, envid, h, "", "malformed group envelope refused");
+		return rc ? rc : nc_fail(NC_ESECURITY, "malformed group envelope");
+	}
+	memcpy(envid, e.envid, 16);
+	if ((f = seen_as(s, envid, h, &same)) != 0) {
+		if (f > 0 && rx->direct && same)
+			rx->again++;
+		return f < 0 ? NC_ESOFTWARE : 0;
+	}
+	memset(&m, 0, sizeof m);
+	m.kind = NC_GM_BATCHED;
+	nc_group_blob_hash(m.ref.hash, e.blob, e.bloblen);
+	if (sodium_memcmp(e.dev, self->dev->id, 16) != 0 ||
+	    nc_gb_header_open(&r, e.hdr, e.envid, e.dev, self->dev->dh_sk,
+	    self->dev->dh_pk, m.ref.hash) != 0) {
+		snprintf(why, sizeof why, "group envelope refused: %s",
+		    sodium_memcmp(e.dev, self->dev->id, 16) != 0 ?
+		    "addressed to another device" : nc_errmsg());
+		rc = alarm(s, rx, envid, h, "", why);
+		return rc ? rc : nc_fail(NC_ESECURITY, "%s", why);
+	}
+	memcpy(m.ref.group, r.group, NC_GROUP_ID);
+	memcpy(m.ref.key, r.key, NC_SKEY_ID);
+	m.ref.index = r.index;
+	m.blob = e.blob;
+	m.bloblen = e.bloblen;
+	if (nc_gm_encode(&body, &m) != 0) {
+		nc_buf_free(&body);
+		rc = alarm(s, rx, envid, h, "", "group envelope refused: blob too large");
+		return rc ? rc : nc_fail(NC_ESECURITY, "group envelope: blob too large");
+	}
+	if ((rc = nc_state_begin(s)) != 0)
+		goto out;
+	if ((rc = nc_group_receive(s, self, "", zero, zero, body.p, body.len,
+	    &rx->security)) != 0 || (rc = mark_seen(s, envid, h)) != 0) {
+		nc_state_rollback(s);
+		goto out;
+	}
+	rx->stored++;
+	rc = nc_state_commit(s);   /* synced before the ack (inbox.c) */
+out:
+	nc_buf_free(&body);
+	return rc;
+}
+
 int
 nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
     uint8_t envid[16], nc_rx *rx)
@@ -994,6 +1058,10 @@ nc_session_receive(nc_state *s, nc_self *self, const uint8_t *env, size_t n,
 	if (n >= 17)
 		memcpy(envid, env + 1, 16);   /* for the seen mark if it fails */
 	crypto_generichash(h, sizeof h, env, n, NULL, 0);
+	if (n >= 1 && env[0] == NC_GB_ENVELOPE_VERSION) {
+		rc = batch_receive(s, self, env, n, envid, h, rx);
+		goto out;
+	}
 	/* A file may hold one envelope for each of the user's devices: the
 	 * others' are not ours to open, and not forged either. (One for a
 	 * device that is not this user's is refused below, as injected.) */

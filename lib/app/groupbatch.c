@@ -1,0 +1,253 @@
+/* groupbatch.c - a group message to each provider once (issue 17 item 4,
+ * protocol.md 1.6.1): the blob of a message waiting in the group outbox
+ * goes in one PUT /v1/batches/{envid} to each relay that hosts members,
+ * with a header sealed to each of their devices. What a relay refuses
+ * stays in the group outbox and goes over the pairwise sessions as before
+ * (a device list changed, a relay without the route): the batch saves
+ * bytes, the pairwise path stays the one that always works. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "directory.h"
+#include "err.h"
+#include "gbatch.h"
+#include "groupapp.h"
+#include "groupmsg.h"
+#include "hex.h"
+#include "relayc.h"
+
+/* A member waiting for op's message, and its row. */
+typedef struct {
+	int64_t seq;
+	char addr[NC_ADDR_MAX + 1];
+	char name[NC_USER_MAX + 1];
+	char domain[NC_DOMAIN_MAX + 1];
+} member;
+
+static int
+by_domain_name(const void *a, const void *b)
+{
+	const member *x = a, *y = b;
+	int c = strcmp(x->domain, y->domain);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* Rows of op, part 1 (the message), and the message itself. */
+static int
+load(nc_state *s, const char *op, member **out, size_t *n, nc_buf *body)
+{
+	sqlite3_stmt *st;
+	member *m = NULL, *p;
+	char row[NC_ADDR_MAX + 96];
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = nc_state_prep(s, &st, "SELECT seq, user, v FROM grp_out WHERE"
+	    " op = ? AND part = 1 ORDER BY seq")) != 0)
+		return rc;
+	sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *u = (const char *)sqlite3_column_text(st, 1);
+		char *at;
+
+		if ((p = realloc(m, (k + 1) * sizeof *m)) == NULL) {
+			rc = nc_fail(NC_EOSERR, "out of memory");
+			break;
+		}
+		m = p;
+		m[k].seq = sqlite3_column_int64(st, 0);
+		snprintf(m[k].addr, sizeof m[k].addr, "%s", u ? u : "");
+		if ((at = strchr(m[k].addr, '@')) == NULL ||
+		    (size_t)(at - m[k].addr) > NC_USER_MAX)
+			continue;
+		memcpy(m[k].name, m[k].addr, (size_t)(at - m[k].addr));
+		m[k].name[at - m[k].addr] = '\0';
+		snprintf(m[k].domain, sizeof m[k].domain, "%s", at + 1);
+		if (body->len == 0) {
+			snprintf(row, sizeof row, "%s/1/%s", op, m[k].addr);
+			if ((rc = nc_state_unseal(s, "grp_out", row,
+			    sqlite3_column_blob(st, 2),
+			    (size_t)sqlite3_column_bytes(st, 2), body)) != 0)
+				break;
+		}
+		k++;
+	}
+	sqlite3_finalize(st);
+	if (rc != 0) {
+		free(m);
+		return rc;
+	}
+	qsort(m, k, sizeof *m, by_domain_name);
+	*out = m;
+	*n = k;
+	return 0;
+}
+
+/* The delivered rows go (one transaction). */
+static int
+drop_rows(nc_state *s, const member *m, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM grp_out WHERE seq = ?")) != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		sqlite3_bind_int64(st, 1, m[i].seq);
+		rc = nc_state_run(s, st);
+	}
+	sqlite3_finalize(st);
+	if (rc != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	return nc_state_commit(s);
+}
+
+/* One batch for members m[0..n) of one domain, whose device lists are
+ * l[0..n): PUT, and on 201 their rows go. *sent: bytes uploaded. */
+static int
+put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
+    size_t n, const nc_gm *gm, uint64_t *sent, size_t *mailboxes)
+{
+	static nc_gb_batch b;   /* large; one batch at a time */
+	uint8_t (*hdr)[NC_GB_HDR_LEN] = NULL;
+	uint8_t envid[NC_ENVID_LEN], bh[32];
+	char path[64], hex[2 * NC_ENVID_LEN + 1];
+	nc_buf body = NC_BUF_INIT, resp = NC_BUF_INIT;
+	nc_relay *r = NULL;
+	nc_gb_ref ref;
+	long status = 0;
+	size_t i;
+	int j, rc = 0;
+
+	memset(&b, 0, offsetof(nc_gb_batch, user));
+	if ((hdr = malloc(NC_GB_MAX * sizeof *hdr)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	randombytes_buf(envid, sizeof envid);
+	nc_group_blob_hash(bh, gm->blob, gm->bloblen);
+	memcpy(ref.group, gm->ref.group, NC_GROUP_ID);
+	memcpy(ref.key, gm->ref.key, NC_SKEY_ID);
+	ref.index = gm->ref.index;
+	b.blob = gm->blob;
+	b.bloblen = gm->bloblen;
+	for (i = 0; i < n && rc == 0; i++) {
+		nc_gb_user *u = &b.user[b.nusers];
+
+		snprintf(u->name, sizeof u->name, "%s", m[i].name);
+		u->version = l[i].version;
+		u->first = b.nmbox;
+		u->n = 0;
+		for (j = 0; j < l[i].n && rc == 0; j++) {
+			const nc_devlist_dev *d = &l[i].dev[j];
+
+			if (sodium_memcmp(d->id, self->dev->id, NC_DEVID_LEN) == 0)
+				continue;
+			rc = nc_gb_header_seal(hdr[b.nmbox], envid, d->id, d->dh_pk, bh,
+			    &ref);
+			b.mbox[b.nmbox].dev = d->id;
+			b.mbox[b.nmbox].hdr = hdr[b.nmbox];
+			b.nmbox++;
+			u->n++;
+		}
+		if (u->n > 0)
+			b.nusers++;
+	}
+	if (rc != 0 || b.nusers == 0)
+		goto out;
+	if ((rc = nc_gb_batch_enc(&body, &b)) != 0 ||
+	    (rc = nc_relay_open(&r, s->home, m[0].domain)) != 0)
+		goto out;
+	nc_hex_encode(hex, envid, sizeof envid);
+	snprintf(path, sizeof path, "/v1/batches/%s", hex);
+	rc = nc_relay_req(r, "PUT", path, body.p, body.len, NULL, &status, &resp);
+	if (rc == 0 && status != 201)
+		rc = nc_fail(NC_ETEMP, "relay of %s refused the group batch (%ld)",
+		    m[0].domain, status);
+	if (rc == 0) {
+		*sent += body.len;
+		*mailboxes += b.nmbox;
+		rc = drop_rows(s, m, n);
+	}
+out:
+	nc_relay_close(r);
+	nc_buf_free(&body);
+	nc_buf_free(&resp);
+	free(hdr);
+	return rc;
+}
+
+int
+nc_group_batch_out(nc_state *s, nc_self *self, const char *op, uint64_t *sent)
+{
+	member *m = NULL, *ok = NULL;
+	nc_devlist *l = NULL;
+	nc_buf body = NC_SECBUF_INIT;
+	size_t n = 0, i, first, k, c, mbox, cap, mailboxes = 0;
+	nc_gm gm;
+	int rc, batches = 0;
+
+	*sent = 0;
+	if ((rc = load(s, op, &m, &n, &body)) != 0 || n == 0)
+		goto out;
+	if (nc_gm_decode(&gm, body.p, body.len) != 0 || gm.kind != NC_GM_MSG ||
+	    gm.bloblen > NC_GB_BLOB_MAX)
+		goto out;   /* not a message: the pairwise path takes it */
+	if ((l = calloc(n, sizeof *l)) == NULL || (ok = calloc(n, sizeof *ok)) == NULL) {
+		rc = nc_fail(NC_EOSERR, "out of memory");
+		goto out;
+	}
+	cap = (size_t)(NC_GB_STORE_MAX / (gm.bloblen + NC_GB_ENTRY_HEAD));
+	if (cap > NC_GB_MAX)
+		cap = NC_GB_MAX;
+	/* Each domain's members in batches within the relay's bounds; a member
+	 * whose list is not pinned yet, or whose relay refuses, is left to the
+	 * pairwise path. */
+	for (first = 0; first < n; first = i) {
+		for (i = first, k = 0; i < n && strcmp(m[i].domain, m[first].domain) == 0;
+		    i++) {
+			if (strcmp(m[i].addr, self->addr) == 0)
+				l[k] = self->list;
+			else if (nc_dir_get(s, m[i].addr, 0, &l[k]) != 0)
+				continue;
+			ok[k++] = m[i];
+		}
+		for (c = 0; c < k; c += mbox) {
+			size_t devs = 0;
+
+			for (mbox = 0; c + mbox < k && devs + l[c + mbox].n <= cap; mbox++)
+				devs += l[c + mbox].n;
+			if (mbox == 0)
+				break;
+			if (put_batch(s, self, ok + c, l + c, mbox, &gm, sent,
+			    &mailboxes) == 0)
+				batches++;
+			else if (nc_verbose > 0)
+				nc_cli_info("%s: %s; pairwise instead", m[first].domain,
+				    nc_errmsg());
+		}
+	}
+	if (nc_verbose > 0 && batches > 0)
+		nc_cli_info("group message: a blob of %zu bytes to %zu mailboxes in "
+		    "%d batch%s, %llu bytes uploaded", gm.bloblen, mailboxes, batches,
+		    batches == 1 ? "" : "es", (unsigned long long)*sent);
+	rc = 0;
+out:
+	free(m);
+	free(ok);
+	free(l);
+	nc_buf_free(&body);
+	return rc;
+}

@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# One upload per provider (issue 17 item 4, protocol.md 1.6.1): a group
+# message goes once to each relay that hosts members, with a sealed header
+# for each device; every device reads it once; the relay's batch route is
+# idempotent, bounded (413) and blind; a hostile header is an alarm, not
+# a crash. Relays behind recording proxies (t/threat/lib.bash) count the
+# uploads.
+
+load threat/lib
+
+world_setup() {
+	user alice alice@a.test
+	user alice2 alice@a.test      # alice's second device
+	as alice nc-recv >/dev/null   # alice's first device learns of it
+	user bob bob@b.test
+	user bob2 bob@b.test          # bob's second device
+	user carol carol@b.test
+	as alice nc-group create club bob@b.test carol@b.test >"$W/gid"
+	local u
+	for u in alice2 bob bob2 carol; do
+		as "$u" nc-recv >/dev/null
+	done
+	# the first message carries alice's sender key (pairwise) too
+	echo "first" | as alice nc-send -g club >/dev/null
+	for u in alice2 bob bob2 carol; do
+		as "$u" nc-recv >/dev/null
+	done
+}
+
+batches() { grep -c " PUT /v1/batches/[0-9a-f]* 201" "$W/rec-$1/log" || true; }
+pairwise() { deliveries "$1" | grep -c . || true; }
+
+@test "group upload: one PUT per relay, no pairwise envelope, every device once" {
+	local a0 b0 da db u
+	a0=$(batches a) b0=$(batches b) da=$(pairwise a) db=$(pairwise b)
+	run as alice nc-send -g club <<<"once each"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(batches a)" -eq $((a0 + 1)) ]
+	[ "$(batches b)" -eq $((b0 + 1)) ]
+	[ "$(pairwise a)" -eq "$da" ]
+	[ "$(pairwise b)" -eq "$db" ]
+	for u in alice2 bob bob2 carol; do
+		run as "$u" nc-recv --json
+		echo "$u: $output"
+		[ "$status" -eq 0 ]
+		[ "$(printf '%s\n' "$output" | grep -c '"once each"')" -eq 1 ]
+		printf '%s\n' "$output" | jq -se --arg g "$(cat "$W/gid")" \
+		    'map(select(.type == "message")) | length == 1 and
+		     .[0].group == $g and .[0].from == "alice@a.test"'
+	done
+	# what b.test stored says nothing of the group or the sender
+	local id
+	id=$(grep " PUT /v1/batches/" "$W/rec-b/log" | tail -1 | cut -d' ' -f1)
+	! grep -q "alice" "$W/rec-b/$id.req"
+	! grep -q "club" "$W/rec-b/$id.req"
+}
+
+@test "group upload: the batch PUT again is idempotent; under another id it is an alarm" {
+	local id path other
+	echo "replayed" | as alice nc-send -g club >/dev/null
+	read -r id _ path _ < <(grep " PUT /v1/batches/" "$W/rec-b/log" | tail -1)
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+	    --data-binary @"$W/rec-b/$id.req" "$B_URL$path")" = 201 ]
+	run as bob nc-recv --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c '"replayed"')" -eq 1 ]
+	# the relay (or anyone) files it again under a fresh id: the header is
+	# bound to its envelope id, so it opens for no one
+	other=/v1/batches/$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+	    --data-binary @"$W/rec-b/$id.req" "$B_URL$other")" = 201 ]
+	run as bob2 nc-recv --json
+	echo "$output"
+	[ "$(printf '%s\n' "$output" | grep -c '"replayed"')" -eq 1 ]
+	[ "$(count_type alarm)" -eq 1 ]
+	[[ "$output" == *"group envelope refused"* ]]
+	as bob nc-recv >/dev/null 2>&1 || true   # its copy of the same
+}
+
+put() {   # put FILE: the status of PUT /v1/batches/<random> with FILE
+	curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary @"$1" \
+	    "$B_URL/v1/batches/$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+}
+
+@test "group upload: over the bounds is 413, malformed is 400" {
+	# 1001 users; 40 users x 32 devices (1280 mailboxes); 33 devices of a
+	# user; a body cut short
+	python3 - "$W" <<'PY'
+import struct, sys
+def batch(users, devs):
+    b = b"\x01" + struct.pack(">I", 200) + bytes(200) + struct.pack(">H", users)
+    for u in range(users):
+        name = b"u%04d" % u
+        b += struct.pack(">H", len(name)) + name + bytes(8) + bytes([devs])
+        b += (bytes(16) + bytes(76)) * devs
+    return b
+for f, b in (("users", batch(1001, 1)), ("mbox", batch(40, 32)),
+             ("devs", batch(2, 33)), ("cut", batch(40, 32)[:100])):
+    open("%s/%s.bin" % (sys.argv[1], f), "wb").write(b)
+PY
+	[ "$(put "$W/users.bin")" = 413 ]
+	[ "$(put "$W/mbox.bin")" = 413 ]
+	[ "$(put "$W/devs.bin")" = 400 ]
+	[ "$(put "$W/cut.bin")" = 400 ]
+}
+
+@test "group upload: a hostile header is an alarm at the device, no crash" {
+	local dev
+	# bob's device list version and first device, as alice pinned them
+	dev=$(as alice nc-keys show bob@b.test | sed -n 's/^  device: *//p' | head -1)
+	[ -n "$dev" ]
+	curl -s -o "$W/bob.list" "$B_URL/v1/users/bob/devicelist"
+	python3 - "$dev" "$W/bob.list" >"$W/evil.bin" <<'PY'
+import os, struct, sys
+dev, l = bytes.fromhex(sys.argv[1]), open(sys.argv[2], "rb").read()
+n = struct.unpack(">H", l[2:4])[0]
+ver = struct.unpack(">Q", l[4 + n:12 + n])[0]   # protocol.md 2.1
+b = b"\x01" + struct.pack(">I", 300) + os.urandom(300) + struct.pack(">H", 1)
+b += struct.pack(">H", 3) + b"bob" + struct.pack(">Q", ver) + b"\x01" + dev + os.urandom(76)
+sys.stdout.buffer.write(b)
+PY
+	[ "$(put "$W/evil.bin")" = 201 ]
+	run as bob nc-recv --json
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(count_type alarm)" -eq 1 ]
+	[[ "$output" == *"group envelope refused"* ]]
+	# the relay still serves, and the group still works
+	echo "after" | as alice nc-send -g club >/dev/null
+	run as bob nc-recv --json
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"after"'* ]]
+}
