@@ -490,6 +490,19 @@ out:
 	return finish(s, &self, rc);
 }
 
+/* A change's outcome: the group's epoch (JSON, or with -v). */
+static void
+print_epoch(const nc_group_opts *o, const char *gid, const nc_group_state *g,
+    const char *how)
+{
+	if (o->json)
+		printf("{\"group\":\"%s\",\"epoch\":%llu}\n", gid,
+		    (unsigned long long)g->epoch);
+	else if (nc_verbose > 0)
+		nc_cli_info("%s: %sepoch %llu", g->name, how,
+		    (unsigned long long)g->epoch);
+}
+
 int
 nc_group_change(const nc_group_opts *o, const char *op_name, const char *group,
     const char **args, int n)
@@ -577,12 +590,7 @@ nc_group_change(const nc_group_opts *o, const char *op_name, const char *group,
 	if (!changed) {
 		/* Already so (a member, an admin, that name): no new epoch,
 		 * nothing sent, as mkdir -p. */
-		if (o->json)
-			printf("{\"group\":\"%s\",\"epoch\":%llu}\n", gid,
-			    (unsigned long long)cur.epoch);
-		else if (nc_verbose > 0)
-			nc_cli_info("%s: already so; still epoch %llu", cur.name,
-			    (unsigned long long)cur.epoch);
+		print_epoch(o, gid, &cur, "already so; still ");
 		goto out;
 	}
 	if (next.n == 0) {
@@ -604,12 +612,7 @@ nc_group_change(const nc_group_opts *o, const char *op_name, const char *group,
 	if ((rc = commit_change(s, &self, op, &cur, &next)) != 0)
 		goto out;
 	rc = deliver(s, &self, op);
-	if (o->json)
-		printf("{\"group\":\"%s\",\"epoch\":%llu}\n", gid,
-		    (unsigned long long)next.epoch);
-	else if (nc_verbose > 0)
-		nc_cli_info("%s: epoch %llu", next.name,
-		    (unsigned long long)next.epoch);
+	print_epoch(o, gid, &next, "");
 out:
 	nc_group_free(&cur);
 	nc_group_free(&next);
