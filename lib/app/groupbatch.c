@@ -85,7 +85,8 @@ load(nc_state *s, const char *op, member **out, size_t *n, nc_buf *body)
 		free(m);
 		return rc;
 	}
-	qsort(m, k, sizeof *m, by_domain_name);
+	if (k > 1)
+		qsort(m, k, sizeof *m, by_domain_name);
 	*out = m;
 	*n = k;
 	return 0;
