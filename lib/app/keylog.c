@@ -179,9 +179,10 @@ nc_keylog_check(nc_state *s, const char *domain, const char *addr,
     const nc_buf *proof, int has_proof)
 {
 	static nc_kt_proof p;   /* 4 KB of hashes: not on the stack */
-	char key[KEY_MAX], name[NC_USER_MAX + 1], why[600];
+	char key[KEY_MAX], lkey[KEY_MAX], name[NC_USER_MAX + 1], why[600];
+	uint8_t label[NC_KT_LABEL];
 	nc_kt_head stored;
-	int rc;
+	int rc, known;
 
 	if (domain_of(addr, name, sizeof name) == NULL)
 		return nc_fail(NC_EUSAGE, "%s: not a valid user@domain", addr);
@@ -200,12 +201,20 @@ nc_keylog_check(nc_state *s, const char *domain, const char *addr,
 		    "%s's keys, the relay sent version %llu; nothing sent to %s",
 		    (unsigned long long)p.version, addr,
 		    (unsigned long long)l->version, addr);
-	if (nc_kt_verify(&p, k->log, k->vrf, domain, addr, l->identity, enc, n,
-	    k->last.size ? &k->last : NULL) != 0) {
+	/* The label a VRF proof gave for this version once is kept: a
+	 * fetch of the same version again checks the proof gives it, and
+	 * does not verify the proof again (most of a fetch's cost). */
+	snprintf(lkey, sizeof lkey, "kt/%s/l/%s/%llu", domain, name,
+	    (unsigned long long)p.version);
+	known = k->pinned && get32(s, lkey, label);
+	if (nc_kt_verify_label(&p, k->log, k->vrf, domain, addr, l->identity, enc,
+	    n, k->last.size ? &k->last : NULL, label, known) != 0) {
 		snprintf(why, sizeof why, "%s", nc_errmsg());
 		return alarm_(s, addr, "%s (relay of %s, %s's keys); nothing sent "
 		    "to %s", why, domain, addr, addr);
 	}
+	if (!known && (rc = nc_state_put(s, lkey, label, sizeof label)) != 0)
+		return rc;
 	/* Another process may have stored a newer head meanwhile: keep the
 	 * larger; one of the same size must be the same tree. */
 	kkey(key, domain, "head");

@@ -337,6 +337,18 @@ nc_kt_verify(const nc_kt_proof *p, const uint8_t log_pk[32], const uint8_t vrf_p
     const char *user, const uint8_t identity[32], const uint8_t *devlist, size_t n,
     const nc_kt_head *last)
 {
+	uint8_t label[NC_KT_LABEL];
+
+	return nc_kt_verify_label(p, log_pk, vrf_pk, domain, user, identity, devlist, n,
+	    last, label, 0);
+}
+
+int
+nc_kt_verify_label(const nc_kt_proof *p, const uint8_t log_pk[32], const uint8_t vrf_pk[32],
+    const char *domain,
+    const char *user, const uint8_t identity[32], const uint8_t *devlist, size_t n,
+    const nc_kt_head *last, uint8_t label[NC_KT_LABEL], int known)
+{
 	uint8_t a[ALPHA_MAX], beta[NC_VRF_OUTPUT], c[32], leaf[NC_KT_LEAF];
 	nc_merkle_hash lh;
 	size_t an;
@@ -344,11 +356,22 @@ nc_kt_verify(const nc_kt_proof *p, const uint8_t log_pk[32], const uint8_t vrf_p
 
 	if ((rc = nc_kt_head_verify(&p->head, log_pk, domain)) != 0)
 		return rc;
-	if ((rc = alpha(a, &an, user, p->version)) != 0)
-		return rc;
-	if (nc_vrf_verify(beta, vrf_pk, p->vrf, a, an) != 0)
-		return nc_fail(NC_ESECURITY, "key log: the label's VRF proof does not verify for %.318s",
-		    user);
+	if (known) {
+		/* proven before: the proof must give that label again (a VRF
+		 * has one output per input: another is a forged proof) */
+		if (nc_vrf_output(beta, p->vrf) != 0 ||
+		    sodium_memcmp(beta, label, NC_KT_LABEL) != 0)
+			return nc_fail(NC_ESECURITY, "key log: the relay gives version %llu of "
+			    "%.318s another label than the one proven before (it equivocates)",
+			    (unsigned long long)p->version, user);
+	} else {
+		if ((rc = alpha(a, &an, user, p->version)) != 0)
+			return rc;
+		if (nc_vrf_verify(beta, vrf_pk, p->vrf, a, an) != 0)
+			return nc_fail(NC_ESECURITY, "key log: the label's VRF proof does not "
+			    "verify for %.318s", user);
+		memcpy(label, beta, NC_KT_LABEL);
+	}
 	nc_kt_commit(c, p->opening, beta, identity, devlist, n);
 	nc_kt_leaf(leaf, beta, c);
 	nc_merkle_leaf(lh, leaf, sizeof leaf);

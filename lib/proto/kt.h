@@ -136,5 +136,13 @@ int nc_kt_verify(const nc_kt_proof *p, const uint8_t log_pk[32], const uint8_t v
     const char *domain,
     const char *user, const uint8_t identity[32], const uint8_t *devlist, size_t n,
     const nc_kt_head *last) __attribute__((warn_unused_result));
+/* The same; with known 0 the label the VRF proof gives is put in label;
+ * with known 1 label is the one a VRF proof of (user, p->version) gave
+ * before: the proof's output must be that label (else NC_ESECURITY, "the
+ * relay ... equivocates"), and the proof is not verified again. */
+int nc_kt_verify_label(const nc_kt_proof *p, const uint8_t log_pk[32],
+    const uint8_t vrf_pk[32], const char *domain, const char *user,
+    const uint8_t identity[32], const uint8_t *devlist, size_t n, const nc_kt_head *last,
+    uint8_t label[NC_KT_LABEL], int known) __attribute__((warn_unused_result));
 
 #endif

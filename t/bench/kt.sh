@@ -34,6 +34,7 @@ for p in fetch_proof_no_since fetch_proof_with_since consistency_proof; do
 done
 # CPU time: the wall time on a machine that runs other work too is printed above
 echo "kt,client verify per fetch (CPU),ms,lower,$(val '^client_verify_cpu$'),target,0.5,1" >>"$csv"
+echo "kt,client verify per re-fetch of a proven version (CPU),ms,lower,$(val '^client_verify_cached_cpu$'),target,0.5,1" >>"$csv"
 
 # relay DIR: nc-relayd serving the log in DIR as a.test; its URL in $url
 relay() {

@@ -172,6 +172,37 @@ log_of_40(void)
 	CHECK_INT(nc_kt_verify(&p, log_pk, vrf_pk, "a.test", "mallory@a.test", idpk,
 	    (const uint8_t *)lists[17], strlen(lists[17]), &last), NC_ESECURITY);
 	CHECK(strstr(nc_errmsg(), "VRF") != NULL);
+	/* a label proven once: a fetch of that version again does not
+	 * verify the VRF proof, but the proof must give the same label */
+	{
+		uint8_t lab[NC_KT_LABEL], keep[NC_KT_LABEL];
+		const uint8_t *dl = (const uint8_t *)lists[17];
+		size_t dn = strlen(lists[17]);
+
+		CHECK_INT(nc_kt_verify_label(&p, log_pk, vrf_pk, "a.test", users[17], idpk,
+		    dl, dn, &last, lab, 0), 0);
+		memcpy(keep, lab, sizeof keep);
+		/* its response broken, Gamma (so the label) kept: refused when
+		 * the proof is verified, accepted from the cache: not verified */
+		q = p;
+		q.vrf[70] ^= 1;
+		CHECK_INT(nc_kt_verify_label(&q, log_pk, vrf_pk, "a.test", users[17], idpk,
+		    dl, dn, &last, lab, 0), NC_ESECURITY);
+		CHECK(strstr(nc_errmsg(), "VRF proof does not verify") != NULL);
+		CHECK_INT(nc_kt_verify_label(&q, log_pk, vrf_pk, "a.test", users[17], idpk,
+		    dl, dn, &last, keep, 1), 0);
+		/* a genuine VRF proof of another version: another label for this
+		 * version than the one proven (the relay equivocates) */
+		q = p;
+		CHECK_INT(nc_kt_label(lab, q.vrf, vrf_seed, users[17], p.version + 3), 0);
+		CHECK_INT(nc_kt_verify_label(&q, log_pk, vrf_pk, "a.test", users[17], idpk,
+		    dl, dn, &last, keep, 1), NC_ESECURITY);
+		CHECK(strstr(nc_errmsg(), "another label than the one proven before") != NULL);
+		/* a Gamma that is no point */
+		memset(q.vrf, 0xff, 32);
+		CHECK_INT(nc_kt_verify_label(&q, log_pk, vrf_pk, "a.test", users[17], idpk,
+		    dl, dn, &last, keep, 1), NC_ESECURITY);
+	}
 	/* another version than the label's */
 	q = p;
 	q.version++;
