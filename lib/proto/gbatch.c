@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "gbatch.h"
+#include "rng.h"
 #include "wire.h"
 
 #define LABEL "newchat group header v1"
@@ -46,7 +47,8 @@ nc_gb_header_seal(uint8_t out[NC_GB_HDR_LEN], const uint8_t envid[NC_ENVID_LEN],
 	uint8_t ad[NC_ENVID_LEN + NC_DEVID_LEN + 32];
 	int rc = 0;
 
-	crypto_box_keypair(out, esk);
+	nc_random(esk, sizeof esk);
+	crypto_scalarmult_base(out, esk);
 	if (crypto_scalarmult(ss, esk, dh_pk) != 0) {
 		rc = nc_fail(NC_EDATA, "group header: the device's key is not usable");
 		goto out;
