@@ -48,13 +48,16 @@ usage(void)
 	exit(NC_EUSAGE);
 }
 
-/* One data directory, one relay: a second one on the same -d would race
- * the first for its sqlite store and blobs. The lock is held (flock on
- * datadir/lock) until the process ends, however it ends. */
+/* One data directory, one relay on sqlite: a second one on the same -d
+ * would race the first for its sqlite store and blobs. Relays on
+ * PostgreSQL (shared) share the directory (its blobs and keys) with each
+ * other, never with one on sqlite. The lock (flock on datadir/lock) is
+ * held until the process ends, however it ends; the file says who holds
+ * it: the sqlite relay's pid, or "db" for relays on --db. */
 static int
-lock_datadir(const char *dir)
+lock_datadir(const char *dir, int shared)
 {
-	char p[4096], pid[32];
+	char p[4096], who[32];
 	int fd, n;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -70,25 +73,34 @@ lock_datadir(const char *dir)
 		fprintf(stderr, "nc-relayd: %s: %s\n", p, strerror(errno));
 		return NC_ECANTCREAT;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	if (flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
 		int e = errno;
 
 		if (e == EWOULDBLOCK) {
-			n = (int)pread(fd, pid, sizeof pid - 1, 0);
-			pid[n > 0 ? n : 0] = '\0';
-			pid[strspn(pid, "0123456789")] = '\0';
-			fprintf(stderr, "nc-relayd: %s: in use by another nc-relayd"
-			    "%s%s%s; stop it first, or give this one another -d\n",
-			    dir, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+			n = (int)pread(fd, who, sizeof who - 1, 0);
+			who[n > 0 ? n : 0] = '\0';
+			if (strncmp(who, "db\n", 3) == 0)
+				fprintf(stderr, "nc-relayd: %s: in use by nc-relayd on "
+				    "PostgreSQL (--db); stop them first, or give this one "
+				    "another -d\n", dir);
+			else {
+				who[strspn(who, "0123456789")] = '\0';
+				fprintf(stderr, "nc-relayd: %s: in use by another nc-relayd%s"
+				    "%s%s%s; stop it first, or give this one another -d\n",
+				    dir, shared ? " on sqlite" : "", *who ? " (pid " : "", who,
+				    *who ? ")" : "");
+			}
 		} else
 			fprintf(stderr, "nc-relayd: %s: lock: %s\n", p, strerror(e));
 		close(fd);
 		return NC_ETEMP;
 	}
 	/* Whose lock it is, for the message above. */
-	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-		fprintf(stderr, "nc-relayd: %s: cannot note our pid\n", p);
+	n = shared ? snprintf(who, sizeof who, "db\n") :
+	    snprintf(who, sizeof who, "%ld\n", (long)getpid());
+	if ((!shared && ftruncate(fd, 0) != 0) || pwrite(fd, who, (size_t)n, 0) != n ||
+	    (shared && ftruncate(fd, n) != 0))
+		fprintf(stderr, "nc-relayd: %s: cannot note who holds it\n", p);
 	return 0;   /* fd stays open: the lock lives with the process */
 }
 
@@ -245,8 +257,8 @@ main(int argc, char **argv)
 		return NC_EUSAGE;
 	}
 	/* On PostgreSQL, many processes share the database and the blob
-	 * directory: nothing to lock. */
-	if (!issue && rc.db == NULL && (ch = lock_datadir(rc.datadir)) != 0)
+	 * directory: a shared lock, which keeps a relay on sqlite out. */
+	if (!issue && (ch = lock_datadir(rc.datadir, rc.db != NULL)) != 0)
 		return ch;
 	if (issue)
 		rc.domain = "localhost";
