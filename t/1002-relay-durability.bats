@@ -1,7 +1,10 @@
 #!/usr/bin/env bats
 # nc-relayd durability: deliveries that got 201 survive SIGKILL at random
 # moments; after every restart the database passes integrity_check; every
-# acknowledged envelope is listed exactly once.
+# acknowledged envelope is listed exactly once. On PostgreSQL
+# (NC_RELAY_DB=pg, run by t/1050) two relay processes share the database,
+# the one killed is picked at random, and the server itself is stopped
+# once without a checkpoint (pg_ctl -m immediate, a crash) and restarted.
 
 load helpers/relay
 load helpers/relay-req
@@ -15,43 +18,65 @@ teardown() {
 	relay_stop_all
 }
 
-kill_restart() {   # SIGKILL the relay, check its database, start it again
-	relay_kill A
+kill_restart() {   # SIGKILL a relay, check its database, start it again
+	local r
+	r=$(echo $relays | tr ' ' '\n' | shuf -n 1)
+	relay_kill "$r"
 	kills=$((kills + 1))
-	relay_db_ok A
-	relay_restart A
+	relay_db_ok "$r"
+	relay_restart "$r"
 }
 
-alive() {   # any of $clients still running
-	local p
-	for p in $clients; do kill -0 "$p" 2>/dev/null && return 0; done
-	return 1
+# PostgreSQL crashes and comes back.
+pg_crash() {
+	pg_stop "$NC_PG_DIR" immediate
+	pg_restart "$NC_PG_DIR"
+	pgkills=$((pgkills + 1))
+}
+
+# What a relay may say on stderr about the crash (once each way, whenever
+# it notices): taken off its stderr, which must then be empty.
+pg_crash_said() {
+	local r err
+	for r in $relays; do
+		err=$(_relay_err "$r")
+		sed -i -e '/^nc-relayd: database: reachable again$/d' \
+		    -e '/^nc-relayd: database: .*; requests answer 503 until it is back$/d' "$err"
+	done
 }
 
 @test "relay durability: SIGKILL during 8 concurrent delivery streams loses no acknowledged envelope" {
 	total=2000
 	[ "${NC_QUICK:-0}" = 1 ] && total=400
 	per=$((total / 8))
+	relays=A
 	relay_start A a.test --rate-anon 0
+	if [ "${NC_RELAY_DB:-}" = pg ]; then
+		relays="A B"
+		relay_start B a.test --db-of A --rate-anon 0
+	fi
 	U=$RELAY_URL_A
 	newuser alice
 	dev=$(devid alice)
 	clients=
 	for c in 1 2 3 4 5 6 7 8; do
-		ncreq flood "$U/v1/users/alice/devices/$dev/mailbox" "$c" "$per" "$T/ok.$c" \
+		[ $((c % 2)) = 0 ] && [ "$relays" != A ] && u=$RELAY_URL_B || u=$RELAY_URL_A
+		ncreq flood "$u/v1/users/alice/devices/$dev/mailbox" "$c" "$per" "$T/ok.$c" \
 		    2>>"$T/errors" &
 		clients="$clients $!"
 	done
-	kills=0
+	kills=0 pgkills=0
 	# Two kills at set points of the flood (a quarter, half of it
-	# acknowledged), so a fast machine cannot finish before them; then
-	# more at random moments while the clients run.
-	for part in 4 2; do
-		while alive && [ "$(cat "$T"/ok.* 2>/dev/null | wc -l)" -lt $((total / part)) ]; do
+	# acknowledged), so a fast machine cannot finish before them, and on
+	# PostgreSQL the server's crash at three quarters; then more kills at
+	# random moments while the clients run.
+	for quarter in 1 2 3; do
+		[ "$quarter" != 3 ] || [ "$relays" != A ] || break
+		while alive && [ "$(cat "$T"/ok.* 2>/dev/null | wc -l)" -lt $((total * quarter / 4)) ]; do
 			sleep 0.02
 		done
 		alive || break
-		kill_restart
+		if [ "$quarter" = 3 ]; then pg_crash; else kill_restart; fi
 	done
 	while alive; do
 		sleep "0.$((RANDOM % 7 + 2))"
@@ -61,21 +86,13 @@ alive() {   # any of $clients still running
 	clients=
 	[ ! -s "$T/errors" ]
 	[ "$kills" -ge 2 ]
+	[ "$relays" = A ] || [ "$pgkills" = 1 ]
 	cat "$T"/ok.* | sort >"$T/acked"
 	[ "$(wc -l <"$T/acked")" = "$total" ]
-	# list the whole mailbox, page by page
-	after=0
-	: >"$T/listed"
-	while :; do
-		[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox?after=$after")" = 200 ]
-		ncreq show mailbox "$T/resp" >"$T/page"
-		[ -s "$T/page" ] || break
-		awk '{print $2}' "$T/page" >>"$T/listed"
-		after=$(tail -n 1 "$T/page" | awk '{print $1}')
-	done
-	sort "$T/listed" >"$T/listed.s"
+	mailbox_ids "$T/alice" alice "$dev" "$T/listed.s"
 	[ -z "$(uniq -d "$T/listed.s")" ]                 # nothing twice
 	[ -z "$(comm -23 "$T/acked" "$T/listed.s")" ]     # every 201 is there
-	relay_stop A
+	for r in $relays; do relay_stop "$r"; done
+	[ "$relays" = A ] || pg_crash_said
 	relay_db_ok A
 }

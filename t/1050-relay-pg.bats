@@ -2,13 +2,13 @@
 # nc-relayd on PostgreSQL (--db): a real server in a temporary directory
 # (initdb + pg_ctl, as nobody when we are root; a Unix socket, no port).
 # The relay's route, limits, durability and counter tests run again with
-# every relay on it (NC_RELAY_DB=pg), then two relay processes share one
+# every relay on it (NC_RELAY_DB=pg), then four relay processes share one
 # database: prekey claims, device-list versions and long-polls across
-# them. No PostgreSQL installed is a failure, not a skip (make deps
+# them, and the data directory's lock they share. No PostgreSQL installed is a failure, not a skip (make deps
 # installs it). Under the sanitizers (NC_ASAN, NC_QUICK: check-asan and
 # check-tsan) the suites run again are fewer and smaller: the routes, the
 # counter, push and 400 envelopes killed at random instead of 2,000; the tests
-# of two relays on one database run in full everywhere.
+# of four relays on one database run in full everywhere.
 
 load helpers/relay
 load helpers/relay-req
@@ -48,32 +48,41 @@ suite_on_pg() {
 	suite_on_pg "$BATS_TEST_DIRNAME/1000-relay-routes.bats"
 }
 
-@test "pg: the relay's limits, counter, push and shutdown tests pass on PostgreSQL" {
+@test "pg: the relay's limits, backup, counter, push and shutdown tests pass on PostgreSQL" {
 	if [ -n "${NC_ASAN:-}${NC_QUICK:-}" ]; then
-		suite_on_pg "$BATS_TEST_DIRNAME/1010-relay-counter.bats" \
+		suite_on_pg "$BATS_TEST_DIRNAME/1008-relay-backup.bats" \
+		    "$BATS_TEST_DIRNAME/1010-relay-counter.bats" \
 		    "$BATS_TEST_DIRNAME/1020-relay-push.bats"
 	else
 		suite_on_pg "$BATS_TEST_DIRNAME/1001-relay-limits.bats" \
 		    "$BATS_TEST_DIRNAME/1003-relay-stop.bats" \
+		    "$BATS_TEST_DIRNAME/1008-relay-backup.bats" \
 		    "$BATS_TEST_DIRNAME/1010-relay-counter.bats" \
 		    "$BATS_TEST_DIRNAME/1020-relay-push.bats"
 	fi
 }
 
-@test "pg: SIGKILL during concurrent deliveries loses no acknowledged envelope" {
+@test "pg: SIGKILL of two relays and a crash of the server during concurrent deliveries lose no acknowledged envelope" {
 	[ -z "${NC_ASAN:-}" ] || export NC_QUICK=1
 	suite_on_pg "$BATS_TEST_DIRNAME/1002-relay-durability.bats"
 }
 
-# Two relay processes, A and B, on one database (and one blob directory).
-two_relays() {
+# Four relay processes, A to D, on one database (and one data directory);
+# RELAY_URLS: their URLs, A first. url_of N: the Nth of them (mod 4).
+four_relays() {
+	local r
 	NC_RELAY_DB=pg relay_start A a.test "$@"
-	relay_start B a.test --db-of A "$@"
+	for r in B C D; do relay_start "$r" a.test --db-of A "$@"; done
+	RELAY_URLS=("$RELAY_URL_A" "$RELAY_URL_B" "$RELAY_URL_C" "$RELAY_URL_D")
 	[ "$(relay_sql A 'SELECT 1')" = 1 ]
 }
 
-@test "pg: 8 clients claiming one-time prekeys through two relays get distinct keys" {
-	two_relays --rate-anon 0
+url_of() {
+	echo "${RELAY_URLS[$(($1 % 4))]}"
+}
+
+@test "pg: 8 clients claiming one-time prekeys through four relays get distinct keys" {
+	four_relays --rate-anon 0
 	U=$RELAY_URL_A
 	newuser alice
 	dev=$(devid alice)
@@ -81,7 +90,7 @@ two_relays() {
 	[ "$(sreq "$T/alice" PUT "/v1/users/alice/devices/$dev/prekeys" "$T/pk")" = 201 ]
 	pids=()
 	for p in 1 2 3 4 5 6 7 8; do
-		if [ $((p % 2)) = 0 ]; then u=$RELAY_URL_A; else u=$RELAY_URL_B; fi
+		u=$(url_of "$p")
 		( for i in 1 2 3 4 5 6 7 8 9 10; do
 			curl -s -X POST "$u/v1/users/alice/prekeys/claim" -o "$T/c.$p.$i"
 		  done ) &
@@ -97,15 +106,15 @@ two_relays() {
 	[ "$(ncreq show count "$T/resp")" = "1 20" ]
 }
 
-@test "pg: concurrent device-list updates through two relays: versions only increase" {
-	two_relays
+@test "pg: concurrent device-list updates through four relays: versions only increase" {
+	four_relays
 	U=$RELAY_URL_A
 	newuser alice
 	for v in $(seq 1 24); do ncreq devlist "$T/alice" alice@a.test "$v" >"$T/dl$v"; done
 	now=$(date +%s)
 	pids=()
 	for v in $(seq 1 24); do
-		if [ $((v % 2)) = 0 ]; then u=$RELAY_URL_A; else u=$RELAY_URL_B; fi
+		u=$(url_of "$v")
 		p=/v1/users/alice/devicelist
 		NCREQ_TIME=$((now + v)) ncreq sign "$T/alice" PUT "$p" "$T/dl$v" >"$T/h$v"
 		( curl -s -o /dev/null -w '%{http_code}' -X PUT -H @"$T/h$v" \
@@ -126,7 +135,7 @@ two_relays() {
 	sort -n "$T/ok" | cmp - "$T/log"
 	sort -n -c "$T/log"
 	[ -z "$(uniq -d "$T/log")" ]
-	for u in "$RELAY_URL_A" "$RELAY_URL_B"; do
+	for u in "${RELAY_URLS[@]}"; do
 		U=$u
 		[ "$(req GET /v1/users/alice/devicelist)" = 200 ]
 		cmp "$T/resp" "$T/dl24"
@@ -135,34 +144,51 @@ two_relays() {
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl23")" = 409 ]
 }
 
-@test "pg: a long-poll held by one relay wakes within 100 ms of a delivery to the other" {
-	two_relays
+@test "pg: long-polls held by three relays wake within 100 ms of a delivery to the fourth" {
+	four_relays
 	U=$RELAY_URL_A
 	newuser alice
 	dev=$(devid alice)
 	after=0
-	for round in 1 2 3; do
+	for round in 1 2; do
 		p="/v1/users/alice/devices/$dev/mailbox?after=$after&wait=20"
-		ncreq sign "$T/alice" GET "$p" >"$T/h"
-		( curl -s -H @"$T/h" "$RELAY_URL_A$p" -o "$T/lp"; date +%s.%N >"$T/t_end" ) &
-		lp=$!
+		lps=()
+		for r in A C D; do
+			ncreq sign "$T/alice" GET "$p" >"$T/h$r"
+			u=$(eval echo "\$RELAY_URL_$r")
+			( curl -s -H @"$T/h$r" "$u$p" -o "$T/lp$r"; echo "$EPOCHREALTIME" >"$T/t_end$r" ) &
+			lps+=($!)
+		done
 		sleep 0.5
 		echo "ping $round" >"$T/m"
 		e=$(ncreq hex 16)
 		U=$RELAY_URL_B
-		date +%s.%N >"$T/t_put"
 		[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$e" "$T/m")" = 201 ]
-		date +%s.%N >"$T/t_201"
-		wait "$lp"
-		[ "$(ncreq show mailbox "$T/lp" | awk '{print $2}')" = "$e" ]
-		after=$(ncreq show mailbox "$T/lp" | awk '{print $1}')
-		d=$(awk -v a="$(cat "$T/t_put")" -v b="$(cat "$T/t_end")" \
-		    'BEGIN{printf "%d", (b - a) * 1000}')
-		d2=$(awk -v a="$(cat "$T/t_201")" -v b="$(cat "$T/t_end")" \
-		    'BEGIN{printf "%d", (b - a) * 1000}')
-		echo "# round $round: the poll at A answered $d ms after the PUT to B began, $d2 ms after its 201" >&3
-		# B answers 201 after its commit; A's poll (woken only by the
-		# NOTIFY: without it, it would wait 20 s) ends within 100 ms
-		[ "$d2" -lt 100 ]
+		echo "$EPOCHREALTIME" >"$T/t_201"
+		wait "${lps[@]}"
+		for r in A C D; do
+			[ "$(ncreq show mailbox "$T/lp$r" | awk '{print $2}')" = "$e" ]
+			d=$(awk -v a="$(cat "$T/t_201")" -v b="$(cat "$T/t_end$r")" \
+			    'BEGIN{printf "%d", (b - a) * 1000}')
+			echo "# round $round: the poll at $r answered $d ms after B's 201" >&3
+			# B answers 201 after its commit; the poll (woken only by
+			# the NOTIFY: without it, it would wait 20 s) ends within 100 ms
+			[ "$d" -lt 100 ]
+		done
+		after=$(ncreq show mailbox "$T/lpA" | awk '{print $1}')
 	done
+}
+
+@test "pg: relays on --db share their data directory, which a relay on sqlite cannot take, nor they its" {
+	NC_RELAY_DB=pg relay_start A a.test
+	relay_start B a.test --db-of A
+	run nc-relayd -d "$RELAY_DIR_A" -l 127.0.0.1:0 -D a.test
+	[ "$status" = 75 ]
+	[[ "$output" == *"in use by nc-relayd on PostgreSQL (--db); stop them first"* ]]
+	relay_stop A
+	relay_stop B
+	relay_start S a.test   # sqlite
+	run nc-relayd -d "$RELAY_DIR_S" --db "$RELAY_DB_A" -l 127.0.0.1:0 -D a.test
+	[ "$status" = 75 ]
+	[[ "$output" == *"in use by another nc-relayd on sqlite (pid $RELAY_PID_S)"* ]]
 }

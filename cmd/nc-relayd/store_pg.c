@@ -319,6 +319,27 @@ health(struct store *s, struct pgc *c, int ok)
 		    "it is back\n", why[0] ? why : "unreachable");
 }
 
+/* The server's notices and warnings (e.g. "terminating connection due
+ * to immediate shutdown command" as it goes down) are not printed: the
+ * relay says once that the database is out of reach, and once that it is
+ * back (health). */
+static void
+no_notice(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static PGconn *
+connect_quiet(const char *conninfo)
+{
+	PGconn *c = PQconnectdb(conninfo);
+
+	if (c != NULL)
+		PQsetNoticeProcessor(c, no_notice, NULL);
+	return c;
+}
+
 static struct pgc *
 connect_db(struct store *s)
 {
@@ -326,7 +347,7 @@ connect_db(struct store *s)
 
 	if (c == NULL)
 		return NULL;
-	c->c = PQconnectdb(s->conninfo);
+	c->c = connect_quiet(s->conninfo);
 	if (PQstatus(c->c) != CONNECTION_OK) {
 		health(s, c, 0);
 		PQfinish(c->c);
@@ -857,7 +878,7 @@ listener(void *arg)
 
 	for (;;) {
 		if (c == NULL) {
-			c = PQconnectdb(s->conninfo);
+			c = connect_quiet(s->conninfo);
 			r = PQstatus(c) == CONNECTION_OK ?
 			    PQexec(c, "LISTEN " NOTIFY_CHANNEL) : NULL;
 			if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -913,7 +934,7 @@ pg_open(struct store **sp, const char *conninfo, const char *dir,
 	if ((s->conninfo = strdup(conninfo)) == NULL)
 		goto fail;
 	c = calloc(1, sizeof *c);
-	if (c == NULL || (c->c = PQconnectdb(conninfo)) == NULL ||
+	if (c == NULL || (c->c = connect_quiet(conninfo)) == NULL ||
 	    PQstatus(c->c) != CONNECTION_OK) {
 		fprintf(stderr, "nc-relayd: database: %s", c && c->c ?
 		    PQerrorMessage(c->c) : "out of memory\n");

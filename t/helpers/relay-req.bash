@@ -4,6 +4,8 @@
 #   sreq KEYDIR METHOD PATH [BODYFILE]       the same, device-signed
 #   newuser NAME [INVITE]                    keys in $T/NAME, registered
 #   devid NAME                               the device id of $T/NAME
+#   mailbox_ids KEYDIR USER DEV OUT          every envelope id listed, page
+#                                            by page, into OUT (sorted)
 
 req() {
 	local m=$1 p=$2 body=${3:-}
@@ -38,4 +40,19 @@ newuser() {
 
 devid() {
 	ncreq devid "${T:-$BATS_TEST_TMPDIR}/$1"
+}
+
+mailbox_ids() {
+	local dir=$1 user=$2 dev=$3 out=$4 after=0 t=${T:-$BATS_TEST_TMPDIR}
+	: >"$out.u"
+	while :; do
+		[ "$(sreq "$dir" GET "/v1/users/$user/devices/$dev/mailbox?after=$after")" = 200 ] ||
+			return 1
+		ncreq show mailbox "$t/resp" >"$t/page"
+		[ -s "$t/page" ] || break
+		awk '{print $2}' "$t/page" >>"$out.u"
+		after=$(tail -n 1 "$t/page" | awk '{print $1}')
+	done
+	sort "$out.u" >"$out"
+	rm -f "$out.u"
 }
