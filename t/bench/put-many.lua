@@ -1,0 +1,23 @@
+-- put-many.lua - wrk: PUT 400-byte envelopes, each under a fresh envelope
+-- id, to several mailboxes in turn (put.lua's, spread).
+-- wrk -s put-many.lua URL -- /box/path/1 /box/path/2 ...
+local threads = 0
+local body = string.rep("e", 400)
+
+function setup(thread)
+	thread:set("tid", threads)
+	threads = threads + 1
+end
+
+function init(args)
+	boxes = args
+	math.randomseed(os.time() + tid * 7919)
+	prefix = string.format("%08x%08x", tid, math.random(0, 0x7fffffff))
+	n = 0
+end
+
+function request()
+	n = n + 1
+	return wrk.format("PUT", string.format("%s/%s%016x", boxes[n % #boxes + 1], prefix, n),
+		{ ["Content-Type"] = "application/octet-stream" }, body)
+end
