@@ -24,6 +24,7 @@ struct ratelimit {
 	struct store *shared;   /* the buckets are there, not in b[] */
 	pthread_mutex_t mu;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	uint8_t skey[32];         /* the shared buckets' names' key */
 	struct bucket b[SLOTS];
 };
 
@@ -45,18 +46,23 @@ rl_free(struct ratelimit *rl)
 	if (rl == NULL)
 		return;
 	pthread_mutex_destroy(&rl->mu);
+	sodium_memzero(rl, sizeof *rl);
 	free(rl);
 }
 
 void
-rl_share(struct ratelimit *rl, struct store *st)
+rl_share(struct ratelimit *rl, struct store *st, const uint8_t key[32])
 {
 	rl->shared = st;
+	crypto_generichash(rl->skey, sizeof rl->skey, (const uint8_t *)"newchat rate-limit "
+	    "names v1", 27, key, 32);
 }
 
-/* A bucket shared by every process: named by an unkeyed hash (each
- * process has its own hkey), a row in the database's btree, where no
- * probe sequence can be crowded. A database that does not answer limits
+/* A bucket shared by every process: named by a hash keyed with what every
+ * process derives alike (rl_share; not hkey, each process's own), so the
+ * database holds no name that a guess of an address could be checked
+ * against; a row in the database's btree, where no probe sequence can be
+ * crowded. A database that does not answer limits
  * nothing: the request meets the same database next and gets its 503. */
 static unsigned
 take_shared(struct ratelimit *rl, const uint8_t *in, size_t n, double rate,
@@ -65,7 +71,7 @@ take_shared(struct ratelimit *rl, const uint8_t *in, size_t n, double rate,
 	uint8_t k[16];
 	unsigned wait;
 
-	crypto_generichash(k, sizeof k, in, n, NULL, 0);
+	crypto_generichash(k, sizeof k, in, n, rl->skey, sizeof rl->skey);
 	return store_shared_rate(rl->shared, k, rate, burst, now, &wait) == ST_OK ?
 	    wait : 0;
 }

@@ -180,16 +180,18 @@ relay_open(struct relay **rp, const struct relay_conf *c)
 		relay_close(r);
 		return -1;
 	}
-	/* Many processes on one database: one set of limits and one memory
-	 * of signed requests, or each process would be a fresh allowance. */
-	if (store_shared(r->store)) {
-		rl_share(r->rl, r->store);
-		replay_share(r->replay, r->store);
-	}
 	/* The key log: its keys, then the lists stored before it existed. */
 	if ((r->kt = sodium_malloc(sizeof *r->kt)) == NULL || kt_keys(r, c->datadir) != 0) {
 		relay_close(r);
 		return -1;
+	}
+	/* Many processes on one database: one set of limits and one memory
+	 * of signed requests, or each process would be a fresh allowance.
+	 * The buckets' names are keyed by a secret the processes share (the
+	 * data directory's VRF seed, hashed with another label). */
+	if (store_shared(r->store)) {
+		rl_share(r->rl, r->store, r->kt->vrf_seed);
+		replay_share(r->replay, r->store);
 	}
 	store_kt_keys(r->store, r->kt->log_sk, r->domain);
 	if (store_kt_backfill(r->store, kt_fill, r) != ST_OK) {
