@@ -27,6 +27,12 @@ kill_restart() {   # SIGKILL a relay, check its database, start it again
 	relay_restart "$r"
 }
 
+alive() {   # any of $clients still running
+	local p
+	for p in $clients; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
+
 # PostgreSQL crashes and comes back.
 pg_crash() {
 	pg_stop "$NC_PG_DIR" immediate
