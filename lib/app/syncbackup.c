@@ -890,8 +890,14 @@ apply_contact(nc_state *s, const char *self_addr, const nc_buf *d, nc_sync_resto
 	return rc;
 }
 
+/* The statements a restore runs once a row, prepared once a restore. */
+typedef struct {
+	sqlite3_stmt *msg, *ev;
+	nc_buf ct;
+} applier;
+
 static int
-apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
+apply_history(nc_state *s, applier *ap, const nc_buf *d, nc_sync_restored *out)
 {
 	char id[65], peer[NC_ADDR_MAX + 1], dev[65], status[33], row[600];
 	const uint8_t *body;
@@ -899,8 +905,6 @@ apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
 	uint64_t t;
 	uint16_t n, i;
 	int dir, files, rc = 0;
-	nc_buf ct = NC_BUF_INIT;
-	sqlite3_stmt *st;
 	nc_dec dec;
 
 	nc_dec_init(&dec, d->p, d->len);
@@ -923,28 +927,28 @@ apply_history(nc_state *s, const nc_buf *d, nc_sync_restored *out)
 		if (dec.err || s == NULL)
 			continue;
 		snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
-		nc_buf_reset(&ct);
-		if ((rc = nc_state_seal(s, "message", row, body, bn, &ct)) != 0 ||
-		    (rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO message(id, dir, peer,"
-		    " dev, time, body, status, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) != 0)
+		nc_buf_reset(&ap->ct);
+		if ((rc = nc_state_seal(s, "message", row, body, bn, &ap->ct)) != 0 ||
+		    (ap->msg == NULL && (rc = nc_state_prep(s, &ap->msg, "INSERT OR IGNORE"
+		    " INTO message(id, dir, peer, dev, time, body, status, files)"
+		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) != 0))
 			break;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, dir);
-		sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, dev, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, (int64_t)t);
-		sqlite3_bind_blob(st, 6, ct.p, (int)ct.len, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, status, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 8, files);
-		if ((rc = nc_state_done(s, st)) != 0 || sqlite3_changes(s->db) == 0)
+		sqlite3_bind_text(ap->msg, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ap->msg, 2, dir);
+		sqlite3_bind_text(ap->msg, 3, peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ap->msg, 4, dev, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ap->msg, 5, (int64_t)t);
+		sqlite3_bind_blob(ap->msg, 6, ap->ct.p, (int)ap->ct.len, SQLITE_STATIC);
+		sqlite3_bind_text(ap->msg, 7, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ap->msg, 8, files);
+		if ((rc = nc_state_run(s, ap->msg)) != 0 || sqlite3_changes(s->db) == 0)
 			continue;
 		out->messages++;
 		/* Sent here: the trigger made its "sent" event; else a message. */
 		if (!(dir == 1 && dev[0] == '\0'))
-			rc = nc_event_add(s, "message", id, peer, dev, "",
+			rc = nc_event_add_st(s, &ap->ev, "message", id, peer, dev, "",
 			    sqlite3_last_insert_rowid(s->db));
 	}
-	nc_buf_free(&ct);
 	if (rc == 0)
 		rc = nc_dec_end(&dec, "history record");
 	return rc;
@@ -1026,7 +1030,7 @@ nc_sync_record_check(const char *id, const uint8_t *p, size_t n)
 	if (strncmp(id, "contact/", 8) == 0)
 		return apply_contact(NULL, "", &d, &out);
 	if (strncmp(id, "hist/", 5) == 0)
-		return apply_history(NULL, &d, &out);
+		return apply_history(NULL, NULL, &d, &out);
 	if (strcmp(id, "settings") == 0)
 		return apply_settings(NULL, &d);
 	if (strcmp(id, "meta") == 0)
@@ -1038,17 +1042,24 @@ nc_sync_record_check(const char *id, const uint8_t *p, size_t n)
 static int
 apply_all(nc_state *s, const char *addr, opened *v, size_t n, nc_sync_restored *out)
 {
+	applier ap = { NULL, NULL, NC_BUF_INIT };
 	int rc;
 	size_t i;
 
 	qsort(v, n, sizeof *v, cmp_opened);   /* history in order, the rest first */
 	if ((rc = nc_state_begin(s)) != 0)
 		return rc;
+	/* One transaction of ~25 MB per 10^5 messages: pages kept in memory
+	 * rather than spilled to the WAL and read back (the default cache is 2 MB). */
+	if ((rc = nc_state_exec(s, "PRAGMA cache_size=-65536")) != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (strncmp(v[i].id, "contact/", 8) == 0)
 			rc = apply_contact(s, addr, &v[i].data, out);
 		else if (strncmp(v[i].id, "hist/", 5) == 0)
-			rc = apply_history(s, &v[i].data, out);
+			rc = apply_history(s, &ap, &v[i].data, out);
 		else if (strcmp(v[i].id, "settings") == 0)
 			rc = apply_settings(s, &v[i].data);
 		else if (strcmp(v[i].id, "config") == 0)
@@ -1058,6 +1069,10 @@ apply_all(nc_state *s, const char *addr, opened *v, size_t n, nc_sync_restored *
 	if (rc == 0)
 		rc = nc_state_exec(s, "INSERT OR REPLACE INTO kv(k, v, secret) SELECT"
 		    " 'read-seq', CAST(coalesce(max(seq), 0) AS TEXT), 0 FROM event");
+	sqlite3_finalize(ap.msg);
+	sqlite3_finalize(ap.ev);
+	nc_buf_free(&ap.ct);
+	(void)sqlite3_exec(s->db, "PRAGMA cache_size=-2000", NULL, NULL, NULL);
 	if (rc != 0) {
 		nc_state_rollback(s);
 		return rc;

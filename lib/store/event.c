@@ -40,24 +40,36 @@ nc_time_local(char out[32], int64_t t)
 }
 
 int
+nc_event_add_st(nc_state *s, sqlite3_stmt **st, const char *type, const char *id,
+    const char *peer, const char *dev, const char *reason, int64_t msg)
+{
+	int rc;
+
+	if (*st == NULL && (rc = nc_state_prep(s, st, "INSERT INTO event(type, id,"
+	    " peer, dev, time, reason, msg) VALUES (?, ?, ?, ?, ?, ?, ?)")) != 0)
+		return rc;
+	sqlite3_bind_text(*st, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 2, id ? id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 3, peer ? peer : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(*st, 4, dev ? dev : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(*st, 5, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(*st, 6, reason ? reason : "", -1, SQLITE_STATIC);
+	if (msg > 0)
+		sqlite3_bind_int64(*st, 7, msg);
+	else
+		sqlite3_bind_null(*st, 7);
+	return nc_state_run(s, *st);
+}
+
+int
 nc_event_add(nc_state *s, const char *type, const char *id, const char *peer,
     const char *dev, const char *reason, int64_t msg)
 {
-	sqlite3_stmt *st;
-	int rc;
+	sqlite3_stmt *st = NULL;
+	int rc = nc_event_add_st(s, &st, type, id, peer, dev, reason, msg);
 
-	if ((rc = nc_state_prep(s, &st, "INSERT INTO event(type, id, peer, dev,"
-	    " time, reason, msg) VALUES (?, ?, ?, ?, ?, ?, ?)")) != 0)
-		return rc;
-	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id ? id : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, peer ? peer : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, dev ? dev : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 6, reason ? reason : "", -1, SQLITE_STATIC);
-	if (msg > 0)
-		sqlite3_bind_int64(st, 7, msg);
-	return nc_state_done(s, st);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 /* Text for a terminal: control characters other than tab become '?', each

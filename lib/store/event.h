@@ -21,6 +21,11 @@
 int nc_event_add(nc_state *s, const char *type, const char *id,
     const char *peer, const char *dev, const char *reason, int64_t msg)
 	__attribute__((warn_unused_result));
+/* The same with the INSERT prepared on the first call into *st and kept
+ * (the caller finalizes it): for many events in one transaction. */
+int nc_event_add_st(nc_state *s, sqlite3_stmt **st, const char *type,
+    const char *id, const char *peer, const char *dev, const char *reason,
+    int64_t msg) __attribute__((warn_unused_result));
 
 /* How events are shown, and (history) which. */
 typedef struct {
