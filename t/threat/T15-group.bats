@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# T15/T13/T19, groups end to end through nc-hostile: the relay replays an
+# T15/T13, groups end to end through nc-hostile: the relay replays an
 # old membership commit, drops a commit for one member, and tries to add a
-# member with commit envelopes it holds (re-addressed, or a byte flipped).
+# member with commit envelopes it holds (re-addressed, or a byte flipped),
+# and shows one member another blob under a message's index (T13).
 # Mechanism: commits and sender keys travel inside the pairwise sessions
 # (protocol.md 3.5), so the relay never holds a commit it could re-wrap: a
 # replay, re-address or tamper stops at the ratchet (2.4-2.7) before the
@@ -140,4 +141,28 @@ flip POST /v1/users/bob/deliver n=1 offset=40"
 	[[ "$output" != *t15-four* ]]
 	[ "$(gepoch bob)" = 3 ]
 	[ "$(ghash bob)" = "$before" ]
+}
+
+@test "T13: the relay shows one member another blob under a message's index: alarm, nothing shown; the next message reads" {
+	# (two valid blobs under one index need the sender's signing key: a
+	# dishonest member, for which no tool exists; test-group covers it)
+	as carol nc-recv --json >/dev/null          # the t15-four rename
+	echo "t15-m1" | as alice nc-send -g "$(gid)"   # with alice's new key
+	run as carol nc-recv --json
+	[[ "$output" == *t15-m1* ]]
+	echo "t15-m2" | as alice nc-send -g "$(gid)"   # the group envelope only
+	hostile b "flip GET /v1/users/carol/devices/*/mailbox n=1 dir=resp offset=-5"
+	run as carol nc-recv --json
+	hostile b ""
+	echo "status $status: $output"
+	[ "$status" -eq 1 ]
+	[ "$(count_type alarm)" -ge 1 ]
+	[ "$(count_type message)" -eq 0 ]
+	[[ "$output" != *t15-m2* ]]
+	echo "t15-m3" | as alice nc-send -g "$(gid)"
+	run as carol nc-recv --json
+	echo "status $status: $output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *t15-m3* ]]
+	[ "$(ghash carol)" = "$(ghash alice)" ]
 }
