@@ -1,7 +1,9 @@
-/* mediaio.c - nc-media's logic (mediaio.h). Uploads are encrypted into an
- * unlinked spool file first (the ciphertext's length must be announced
- * before the upload, and a resumed upload re-reads it), then sent in
- * segments the relay acknowledges one by one; downloads resume with Range
+/* mediaio.c - nc-media's logic (mediaio.h). A regular file is encrypted
+ * as it is uploaded (its ciphertext's length, announced first, follows
+ * from its size), each chunk also kept in an unlinked spool file that a
+ * resumed append re-reads; a directory or standard input is encrypted
+ * into the spool first. The ciphertext goes in segments the relay
+ * acknowledges one by one (64 MiB); downloads resume with Range
  * and decrypt into a temporary file beside the target, renamed into place
  * only after the whole file verified. */
 #define _GNU_SOURCE   /* sync_file_range */
@@ -28,7 +30,7 @@
 #include "rng.h"
 #include "wire.h"
 
-#define SEGMENT_DEFAULT ((uint64_t)16 << 20)   /* bytes per acknowledged append */
+#define SEGMENT_DEFAULT ((uint64_t)64 << 20)   /* bytes per acknowledged append */
 #define TRIES 10                               /* attempts without progress */
 #define ENTRIES_MAX 100000                     /* archive entries */
 #define BYTES_MAX ((uint64_t)64 << 30)         /* extracted bytes */
@@ -402,25 +404,77 @@ out:
 	return rc;
 }
 
-struct segsrc {
-	int fd;
-	uint64_t pos, end;
+/* The ciphertext an upload sends. The spool keeps every byte produced,
+ * so that an append cut part-way is sent again from it; with an encryptor
+ * (a regular file, its ciphertext's length known beforehand) the rest is
+ * produced on demand as the upload reads it, so that encryption and
+ * sending overlap; without one the spool holds it all already. */
+struct ctsrc {
+	int fd;                /* the spool */
+	uint64_t produced;     /* ciphertext bytes in it */
+	uint64_t len;          /* the announced length */
+	uint64_t pos, end;     /* this append's window */
+	nc_media_enc *e;       /* NULL: produced == len */
+	int in;                /* the plaintext, while e */
+	const char *what;
+	nc_media_meta *m;      /* set by the encryptor's end */
+	uint8_t *hash;
 	struct bar *b;
 };
+
+/* Encrypt the next chunk of s->in into the spool; the end, once the
+ * input ends. The file must be what it was when its length was taken. */
+static int
+produce(struct ctsrc *s)
+{
+	size_t room;
+	uint8_t *p = nc_media_enc_space(s->e, &room);
+	ssize_t k;
+	int rc;
+
+	if (p == NULL)
+		return s->e->err;
+	while ((k = read(s->in, p, room)) < 0 && errno == EINTR)
+		;
+	if (k < 0)
+		return nc_fail(NC_EIO, "%s: %s", s->what, strerror(errno));
+	if (k == 0) {
+		rc = nc_media_enc_final(s->e, s->m, s->hash);
+		s->produced = s->e->ctlen;
+		s->e = NULL;
+		if (rc == 0 && s->produced != s->len)
+			rc = nc_fail(NC_ETEMP, "%s: changed while it was read; "
+			    "put it again", s->what);
+		return rc;
+	}
+	if ((rc = nc_media_enc_commit(s->e, (size_t)k)) != 0)
+		return rc;
+	s->produced = s->e->ctlen;
+	if (s->produced > s->len)
+		return nc_fail(NC_ETEMP, "%s: changed while it was read; put "
+		    "it again", s->what);
+	return 0;
+}
 
 static size_t
 seg_read(void *ctx, uint8_t *p, size_t n, int *rc)
 {
-	struct segsrc *s = ctx;
+	struct ctsrc *s = ctx;
 	ssize_t k;
 
 	if (n > s->end - s->pos)
 		n = (size_t)(s->end - s->pos);
 	if (n == 0)
 		return 0;
-	if ((k = pread(s->fd, p, n, (off_t)s->pos)) <= 0) {
-		*rc = nc_fail(NC_EIO, "temporary file: %s", k < 0 ?
-		    strerror(errno) : "short");
+	while (s->pos >= s->produced && s->e != NULL)
+		if ((*rc = produce(s)) != 0)
+			return 0;
+	if (n > s->produced - s->pos)
+		n = (size_t)(s->produced - s->pos);
+	if (n == 0 || (k = pread(s->fd, p, n, (off_t)s->pos)) <= 0) {
+		*rc = n == 0 ? nc_fail(NC_ETEMP, "%s: changed while it was "
+		    "read; put it again", s->what) : nc_fail(NC_EIO,
+		    "temporary file: %s", k < 0 ? strerror(errno) : "short");
 		return 0;
 	}
 	s->pos += (uint64_t)k;
@@ -441,15 +495,16 @@ answer_offset(const char *text, uint64_t *off)
 	return 0;
 }
 
-/* Send spool[0..len) as the upload url: create it, then append segments;
- * after a break, ask where the relay is and go on from there. */
+/* Send src's len bytes as the upload url: create it, then append
+ * segments; after a break, ask where the relay is and go on from there. */
 static int
-upload(int fd, uint64_t len, const char *url, const uint8_t delhash[32],
-    int64_t ttl, struct bar *b)
+upload(struct ctsrc *src, const char *url, const uint8_t delhash[32],
+    int64_t ttl)
 {
 	char u[NC_MEDIA_URL_MAX + 64], hdr[2][128];
 	const char *hdrs[3] = { hdr[0], NULL, NULL };
 	uint64_t seg = env_num("NC_MEDIA_SEGMENT", SEGMENT_DEFAULT), off = 0;
+	uint64_t len = src->len;
 	nc_blob_resp r;
 	int rc, tries = 0, created = 0;
 	char dh[65];
@@ -478,12 +533,13 @@ upload(int fd, uint64_t len, const char *url, const uint8_t delhash[32],
 				goto ask;
 			}
 		} else {
-			struct segsrc s = { fd, off, off + (len - off < seg ?
-			    len - off : seg), b };
 			nc_blob_req q = { .method = "PATCH", .src = seg_read,
-			    .src_ctx = &s, .body_len = s.end - off,
+			    .src_ctx = src,
 			    .proxy = t_proxy, .cafile = t_cafile };
 
+			src->pos = off;
+			src->end = off + (len - off < seg ? len - off : seg);
+			q.body_len = src->end - off;
 			snprintf(u, sizeof u, "%s?offset=%llu", url,
 			    (unsigned long long)off);
 			q.url = u;
@@ -584,6 +640,7 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 	nc_media_meta m = { 0 };
 	nc_media_link l = { 0 };
 	struct bar b = { o->progress, "encrypting", 0, 0, now_ms(), 0 };
+	struct ctsrc src = { .fd = -1 };
 	uint8_t delhash[32];
 	struct stat sb;
 	int spool = -1, in = -1, rc, isdir = 0;
@@ -625,23 +682,53 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 	crypto_generichash(delhash, 32, rec->deltoken, 32, NULL, 0);
 	if ((rc = nc_media_enc_init(&e, l.key, to_fd, &spool)) != 0)
 		goto out_enc;
-	rc = isdir ? encrypt_dir(&e, path, m.name) : encrypt_fd(&e, in,
-	    in == 0 ? "standard input" : path, &b);
-	if (rc == 0)
-		rc = nc_media_enc_final(&e, &m, l.hash);
-	l.ctsize = e.ctlen;
-out_enc:
-	nc_media_enc_free(&e);
+	src.fd = spool;
+	src.e = &e;
+	src.in = in;
+	src.what = in == 0 ? "standard input" : path;
+	src.m = &m;
+	src.hash = l.hash;
+	src.b = &b;
+	if (isdir || in == 0) {
+		/* a length not known beforehand: all of it into the spool */
+		rc = isdir ? encrypt_dir(&e, path, m.name) : encrypt_fd(&e, in,
+		    src.what, &b);
+		if (rc == 0)
+			rc = nc_media_enc_final(&e, &m, l.hash);
+		src.len = src.produced = e.ctlen;
+		src.e = NULL;
+	} else {
+		/* a regular file: its ciphertext's length from its size, the
+		 * encryption as the upload goes */
+		nc_buf hb = NC_BUF_INIT;
+
+		m.size = (uint64_t)sb.st_size;
+		if (m.size > NC_MEDIA_SIZE_MAX)
+			rc = nc_fail(NC_EDATA, "%s: too large", path);
+		else if ((rc = nc_media_meta_enc(&hb, &m)) == 0)
+			src.len = nc_media_ctsize(nc_media_padme(m.size + hb.len));
+		nc_buf_free(&hb);
+		src.produced = e.ctlen;
+	}
 	if (rc != 0)
-		goto out;
+		goto out_enc;
+	l.ctsize = src.len;
 	snprintf(l.base, sizeof l.base, "%s", relay_base);
+	/* the URL now, the link (with the hash) once the upload is done */
 	if ((rc = nc_media_link_make(&l, rec->link, sizeof rec->link)) != 0)
-		goto out;
-	b.what = "uploading";
+		goto out_enc;
+	b.what = src.e ? "encrypting and uploading" : "uploading";
 	b.total = l.ctsize;
 	b.done = 0;
 	b.start = now_ms();
-	if ((rc = upload(spool, l.ctsize, l.url, delhash, o->ttl, &b)) != 0)
+	if ((rc = upload(&src, l.url, delhash, o->ttl)) == 0 && src.e != NULL)
+		rc = nc_fail(NC_ETEMP, "%s: changed while it was read; put it "
+		    "again", path);
+	if (rc == 0)
+		rc = nc_media_link_make(&l, rec->link, sizeof rec->link);
+out_enc:
+	nc_media_enc_free(&e);
+	if (rc != 0)
 		goto out;
 	bar_draw(&b, 1);
 	snprintf(rec->name, sizeof rec->name, "%s", m.name);
