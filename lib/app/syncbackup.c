@@ -343,29 +343,35 @@ build_hist(run *u, const void *arg, nc_buf *out)
 	return rc;
 }
 
-/* The history in chunks of NC_SYNC_HIST_CHUNK message rows: a chunk's
- * fingerprint (its rows and their statuses; bodies never change) is taken
- * without opening a body, so a backup opens only the chunks that changed. */
+/* The history in chunks of NC_SYNC_HIST_CHUNK message rows. A chunk's
+ * fingerprint is its mark in histgen (lib/store/state.c: drawn anew by a
+ * trigger whenever a row of the chunk is inserted, changed or deleted),
+ * so a backup reads neither the history nor its bodies to find the chunks
+ * that changed, and opens only those. */
 static int
 rec_history(run *u)
 {
 	sqlite3_stmt *st;
 	crypto_generichash_state h;
 	char id[40];
-	uint8_t fp[32];
-	int64_t k;
+	uint8_t fp[32], w[16];
+	int64_t k, gen;
 	int rc;
 
-	if ((rc = nc_state_prep(u->s, &st, "SELECT seq / " "64" ", count(*), sum(seq),"
-	    " group_concat(seq || status, ',') FROM message GROUP BY seq / 64"
-	    " ORDER BY 1")) != 0)
+	if ((rc = nc_state_prep(u->s, &st, "SELECT k, gen FROM histgen h WHERE EXISTS"
+	    " (SELECT 1 FROM message WHERE seq >= h.k * 64 AND seq < h.k * 64 + 64)"
+	    " ORDER BY k")) != 0)
 		return rc;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		k = sqlite3_column_int64(st, 0);
+		gen = sqlite3_column_int64(st, 1);
+		for (int i = 0; i < 8; i++) {
+			w[i] = (uint8_t)((uint64_t)k >> (56 - 8 * i));
+			w[8 + i] = (uint8_t)((uint64_t)gen >> (56 - 8 * i));
+		}
 		crypto_generichash_init(&h, u->fpk, 32, 32);
-		crypto_generichash_update(&h, sqlite3_column_text(st, 3),
-		    (size_t)sqlite3_column_bytes(st, 3));
-		crypto_generichash_update(&h, (const uint8_t *)&k, sizeof k);
+		crypto_generichash_update(&h, (const uint8_t *)"histgen", 7);
+		crypto_generichash_update(&h, w, sizeof w);
 		crypto_generichash_final(&h, fp, 32);
 		snprintf(id, sizeof id, "hist/%lld", (long long)k);
 		rc = record(u, id, fp, build_hist, &k);
