@@ -1,13 +1,18 @@
 /* peer-olm.c - the same two patterns over libolm's Olm sessions (bench
  * only; -lolm): encrypt+decrypt of 100-byte messages, alternating
- * direction and a one-direction burst of 10,000. Prints "name value". */
+ * direction and a one-direction burst of 10,000. Prints "name value".
+ * "peer-olm group N": Megolm instead (t/bench/groupmsg.sh), N messages
+ * from one outbound session to an inbound one made from its session key,
+ * best of 5: "olm_group msg/s". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <olm/inbound_group_session.h>
 #include <olm/olm.h>
+#include <olm/outbound_group_session.h>
 #include <sodium.h>
 
 #define MSG 100
@@ -153,6 +158,45 @@ run(int alternating, int n)
 	return n / t;
 }
 
+static double
+megolm(int n)
+{
+	OlmOutboundGroupSession *o = olm_outbound_group_session(malloc(olm_outbound_group_session_size()));
+	OlmInboundGroupSession *in = olm_inbound_group_session(malloc(olm_inbound_group_session_size()));
+	size_t rl = olm_init_outbound_group_session_random_length(o), kl, ml, pl;
+	uint8_t *r = malloc(rl ? rl : 1), *key, msg[1024], copy[1024], out[1024];
+	uint32_t idx;
+	double t;
+
+	randombytes_buf(r, rl);
+	check(olm_init_outbound_group_session(o, r, rl), "init outbound");
+	kl = olm_outbound_group_session_key_length(o);
+	key = malloc(kl);
+	check(olm_outbound_group_session_key(o, key, kl), "session key");
+	check(olm_init_inbound_group_session(in, key, kl), "init inbound");
+	if (olm_group_encrypt_message_length(o, MSG) > sizeof msg)
+		abort();
+	t = now();
+	for (int i = 0; i < n; i++) {
+		if ((ml = olm_group_encrypt(o, pt, MSG, msg, sizeof msg)) == olm_error()) {
+			fprintf(stderr, "olm: group encrypt: %s\n", olm_outbound_group_session_last_error(o));
+			exit(1);
+		}
+		memcpy(copy, msg, ml);
+		check(pl = olm_group_decrypt(in, copy, ml, out, sizeof out, &idx), "decrypt");
+		if (pl != MSG || idx != (uint32_t)i || memcmp(out, pt, MSG) != 0)
+			abort();
+	}
+	t = now() - t;
+	olm_clear_outbound_group_session(o);
+	olm_clear_inbound_group_session(in);
+	free(o);
+	free(in);
+	free(r);
+	free(key);
+	return n / t;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,6 +206,13 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		return 2;
 	memset(pt, 'm', sizeof pt);
+	if (argc > 2 && strcmp(argv[1], "group") == 0) {
+		for (int r = 0; r < 5; r++)
+			if ((x = megolm(atoi(argv[2]))) > a)
+				a = x;
+		printf("olm_group %.0f\n", a);
+		return 0;
+	}
 	for (int r = 0; r < 3; r++) {
 		if ((x = run(1, alt)) > a)
 			a = x;
