@@ -3,12 +3,13 @@
 # level (t/bench/bench-group.c): encrypt+decrypt of 100-byte messages with
 # ours (nc_group_seal/nc_group_open, groups of 3, 100 and 1,000 members:
 # the state hash in the associated data grows with the group) beside the
-# libsodium floor and libolm's Megolm, in the same run; then the first send
-# after a removal in a 1,000-member group of 3 devices each: CPU time and
+# libsodium floor, libolm's Megolm and libsignal-protocol-c's group cipher
+# (sender keys), in the same run; then the first send after a removal in a 1,000-member group of 3 devices each: CPU time and
 # bytes of the new sender key's pairwise distribution (and of the admin's
 # commit to every device). Appends CSV rows to $BENCH_CSV:
 #   group,metric,unit,better,ours,ref_name,ref_value,target
-# Needs build/libnewchat.a (make all); libolm from make bench-deps.
+# Needs build/libnewchat.a (make all); libolm and libsignal-protocol-c from
+# make bench-deps.
 set -eu
 cd "$(dirname "$0")/../.."
 B=${NC_BUILD:-build}
@@ -26,6 +27,12 @@ if $CC $CF -o "$T/olm" t/bench/peer-olm.c -lolm -lsodium 2>"$T/err"; then
 else
 	echo "groupmsg.sh: libolm missing, Megolm skipped (make bench-deps)" >&2
 fi
+if $CC $CF -o "$T/signal" t/bench/peer-signal.c -lsignal-protocol-c -lcrypto \
+    -lsodium 2>"$T/err"; then
+	"$T/signal" group "$N" >>"$T/out"
+else
+	echo "groupmsg.sh: libsignal-protocol-c missing, its group cipher skipped (make bench-deps)" >&2
+fi
 
 v() { awk -v k="$1" '$1 == k { print $2 }' "$T/out"; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }'; }
@@ -37,6 +44,7 @@ for m in 3 100 1000; do
 	    "$(pct "$(v ours_$m)" "$(v floor)")"
 done
 printf '%-34s %10s\n' "libolm Megolm" "$(v olm_group)"
+printf '%-34s %10s\n' "libsignal-protocol-c group cipher" "$(v signal_group)"
 echo "# first send after a removal: $(v removal_members) members left, $(v removal_devices) other devices"
 printf '  a member: commit checked %s ms, new key %s ms, key to each device %s ms (%s bytes of envelopes), message %s ms: %s ms CPU\n' \
     "$(v removal_verify_ms)" "$(v removal_skey_ms)" "$(v removal_skey_env_ms)" \
@@ -51,6 +59,8 @@ printf '  the admin who removed, also: commit %s ms (%s bytes), commit to each d
 	done
 	[ -z "$(v olm_group)" ] ||
 		echo "groupmsg,sender key enc+dec 100B (3 members),msg/s,higher,$(v ours_3),libolm Megolm,$(v olm_group),"
+	[ -z "$(v signal_group)" ] ||
+		echo "groupmsg,sender key enc+dec 100B (3 members),msg/s,higher,$(v ours_3),libsignal-protocol-c group,$(v signal_group),"
 	d=$(v removal_devices)
 	echo "groupmsg,first send after removal: member CPU ($d devices),ms,lower,$(v removal_member_ms),target,1000,1"
 	echo "groupmsg,first send after removal: admin CPU ($d devices),ms,lower,$(v removal_admin_ms),target,1000,1"
