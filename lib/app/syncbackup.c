@@ -358,9 +358,7 @@ rec_history(run *u)
 	int64_t k, gen;
 	int rc;
 
-	if ((rc = nc_state_prep(u->s, &st, "SELECT k, gen FROM histgen h WHERE EXISTS"
-	    " (SELECT 1 FROM message WHERE seq >= h.k * 64 AND seq < h.k * 64 + 64)"
-	    " ORDER BY k")) != 0)
+	if ((rc = nc_state_prep(u->s, &st, "SELECT k, gen FROM histgen ORDER BY k")) != 0)
 		return rc;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		k = sqlite3_column_int64(st, 0);

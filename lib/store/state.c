@@ -148,6 +148,24 @@ static const char *migrations[] = {
 	"  (SELECT 1 FROM histgen WHERE k = NEW.seq / 64); END;"
 	"CREATE TRIGGER histgen_del AFTER DELETE ON message BEGIN"
 	"  UPDATE histgen SET gen = random() WHERE k = OLD.seq / 64; END;",
+	/* histgen holds only the chunks that hold a row, so a backup lists
+	 * them without looking into the message table (a page read a chunk) */
+	"DELETE FROM histgen WHERE NOT EXISTS (SELECT 1 FROM message"
+	"  WHERE seq >= histgen.k * 64 AND seq < histgen.k * 64 + 64);"
+	"DROP TRIGGER histgen_del;"
+	"CREATE TRIGGER histgen_del AFTER DELETE ON message BEGIN"
+	"  UPDATE histgen SET gen = random() WHERE k = OLD.seq / 64;"
+	"  DELETE FROM histgen WHERE k = OLD.seq / 64 AND NOT EXISTS (SELECT 1"
+	"  FROM message WHERE seq >= OLD.seq / 64 * 64 AND seq < OLD.seq / 64 * 64 + 64);"
+	" END;"
+	"DROP TRIGGER histgen_upd;"
+	"CREATE TRIGGER histgen_upd AFTER UPDATE ON message BEGIN"
+	"  UPDATE histgen SET gen = random() WHERE k IN (OLD.seq / 64, NEW.seq / 64);"
+	"  INSERT INTO histgen SELECT NEW.seq / 64, random() WHERE NOT EXISTS"
+	"  (SELECT 1 FROM histgen WHERE k = NEW.seq / 64);"
+	"  DELETE FROM histgen WHERE k = OLD.seq / 64 AND NOT EXISTS (SELECT 1"
+	"  FROM message WHERE seq >= OLD.seq / 64 * 64 AND seq < OLD.seq / 64 * 64 + 64);"
+	" END;",
 };
 
 int
