@@ -8,6 +8,7 @@ load helpers/relay
 load helpers/client
 
 setup_file() {
+	export NC_RELAY_SWEEP_SECS=1   # the expiry sweeper every second
 	world_up
 	mkuser alice alice@a.test
 }
@@ -126,11 +127,15 @@ empty_out() {
 @test "media: --ttl: the relay refuses the link once expired" {
 	echo brief >"$BATS_TEST_TMPDIR/brief"
 	link=$(as alice nc-media put --ttl 1 "$BATS_TEST_TMPDIR/brief")
+	[ -f "$(blobfile "$link")" ]
 	sleep 2.2
 	run as alice nc-media get "$link" -o "$OUT"
 	[ "$status" -eq 67 ]
 	[[ "$output" == *"expired or deleted"* ]]
 	empty_out
+	# and the sweeper (every second here) removes its file from the disk
+	for _ in $(seq 50); do [ -e "$(blobfile "$link")" ] || break; sleep 0.1; done
+	[ ! -e "$(blobfile "$link")" ]
 	run as alice nc-media put --ttl 3x "$BATS_TEST_TMPDIR/brief"
 	[ "$status" -eq 64 ]
 }

@@ -177,12 +177,14 @@ raise_nofile(void)
 	(void)setrlimit(RLIMIT_NOFILE, &rl);   /* else: the limit as it is */
 }
 
-/* Waits for SIGTERM/SIGINT, sweeping expired data once a minute. */
+/* Waits for SIGTERM/SIGINT, sweeping expired data once a minute (every
+ * NC_RELAY_SWEEP_SECS seconds: tests shorten it). */
 static void
 serve(struct relay *r)
 {
 	sigset_t set;
-	struct timespec ts = { 60, 0 };
+	const char *e = getenv("NC_RELAY_SWEEP_SECS");
+	struct timespec ts = { e && atol(e) > 0 ? atol(e) : 60, 0 };
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
