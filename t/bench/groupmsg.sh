@@ -4,9 +4,10 @@
 # ours (nc_group_seal/nc_group_open, groups of 3, 100 and 1,000 members:
 # the state hash in the associated data grows with the group) beside the
 # libsodium floor, libolm's Megolm and libsignal-protocol-c's group cipher
-# (sender keys), in the same run; then the first send after a removal in a 1,000-member group of 3 devices each: CPU time and
-# bytes of the new sender key's pairwise distribution (and of the admin's
-# commit to every device). Appends CSV rows to $BENCH_CSV:
+# (sender keys), in the same run; then the first send after a removal in
+# a 1,000-member group of 3 devices each: CPU time and bytes of the new
+# sender key's pairwise distribution (and of the admin's commit to every
+# device). Appends CSV rows to $BENCH_CSV:
 #   group,metric,unit,better,ours,ref_name,ref_value,target
 # Needs build/libnewchat.a (make all); libolm and libsignal-protocol-c from
 # make bench-deps.
