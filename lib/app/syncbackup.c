@@ -419,16 +419,38 @@ load_old(run *u)
 static int
 save_cur(run *u, uint64_t counter)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st, *del = NULL;
+	const ent *o;
 	int rc;
 
+	/* Only the rows that changed: both lists sorted by id, the old one
+	 * by load_old. */
+	if (u->ncur > 1)
+		qsort(u->cur, u->ncur, sizeof *u->cur, cmp_ent);
 	if ((rc = nc_state_begin(u->s)) != 0)
 		return rc;
-	if ((rc = nc_state_exec(u->s, "DELETE FROM backup")) != 0 ||
-	    (rc = nc_state_prep(u->s, &st, "INSERT INTO backup(id, fp, hid, hash)"
-	    " VALUES (?, ?, ?, ?)")) != 0)
+	if ((rc = nc_state_exec(u->s, "DELETE FROM backup WHERE length(fp) != 32 OR"
+	    " length(hid) != 32 OR length(hash) != 32")) != 0 ||   /* as load_old */
+	    (rc = nc_state_prep(u->s, &del, "DELETE FROM backup WHERE id = ?")) != 0)
+		goto fail;
+	for (size_t i = 0; rc == 0 && i < u->nold; i++) {
+		if (u->ncur > 0 && bsearch(&u->old[i], u->cur, u->ncur, sizeof *u->cur,
+		    cmp_ent) != NULL)
+			continue;
+		sqlite3_bind_text(del, 1, u->old[i].id, -1, SQLITE_STATIC);
+		rc = nc_state_run(u->s, del);
+	}
+	sqlite3_finalize(del);
+	if (rc != 0 || (rc = nc_state_prep(u->s, &st, "INSERT OR REPLACE INTO"
+	    " backup(id, fp, hid, hash) VALUES (?, ?, ?, ?)")) != 0)
 		goto fail;
 	for (size_t i = 0; rc == 0 && i < u->ncur; i++) {
+		o = u->nold == 0 ? NULL :
+		    bsearch(&u->cur[i], u->old, u->nold, sizeof *u->old, cmp_ent);
+		if (o && memcmp(o->fp, u->cur[i].fp, 32) == 0 &&
+		    memcmp(o->hid, u->cur[i].hid, 32) == 0 &&
+		    memcmp(o->hash, u->cur[i].hash, 32) == 0)
+			continue;
 		sqlite3_bind_text(st, 1, u->cur[i].id, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, u->cur[i].fp, 32, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 3, u->cur[i].hid, 32, SQLITE_STATIC);
