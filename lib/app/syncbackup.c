@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
