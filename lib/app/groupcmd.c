@@ -958,7 +958,8 @@ queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
 	m.epoch = g->epoch;
 	if ((rc = nc_gm_inner_encode(&inner, in)) != 0 ||
 	    (rc = nc_group_hash(m.state, g)) != 0 ||
-	    (rc = nc_group_seal(&blob, &m.ref, &k, g, inner.p, inner.len)) != 0 ||
+	    (rc = nc_group_seal_at(&blob, &m.ref, &k, g, m.state, inner.p,
+	    inner.len)) != 0 ||
 	    (rc = nc_gdb_key_update(s, &k)) != 0 ||
 	    (rc = nc_gdb_seen_put(s, g->id, k.id, m.ref.index, m.ref.hash)) != 0)
 		goto fail;

@@ -546,8 +546,8 @@ rx_msg(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 		}
 	}
 	if (use_skip)
-		rc = nc_group_open_with(&plain, mk, &k, &g, &m->ref, m->blob,
-		    m->bloblen);
+		rc = nc_group_open_with_at(&plain, mk, &k, &g, m->state, &m->ref,
+		    m->blob, m->bloblen);
 	else {
 		/* Keys skipped on the way are kept, bounded by the chain's
 		 * own limit. */
@@ -558,7 +558,8 @@ rx_msg(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 				break;
 		}
 		if (rc == 0)
-			rc = nc_group_open(&plain, &k, &g, &m->ref, m->blob, m->bloblen);
+			rc = nc_group_open_at(&plain, &k, &g, m->state, &m->ref, m->blob,
+			    m->bloblen);
 	}
 	sodium_memzero(mk, sizeof mk);
 	if (rc == NC_ESECURITY || (rc == 0 &&

@@ -476,11 +476,11 @@ nc_skey_message_key(uint8_t mk[32], const nc_skey *k, uint32_t i)
 }
 
 /* The associated data: label 0 || group || epoch || state hash || key id
- * || index */
+ * || index. state: g's hash when the caller has it (NULL: computed here). */
 #define AD_LEN (sizeof MSG_LABEL + NC_GROUP_ID + 8 + NC_GROUP_HASH + NC_SKEY_ID + 4)
 static int
-ad(uint8_t out[AD_LEN], const nc_group_state *g, const uint8_t key[NC_SKEY_ID],
-    uint32_t index)
+ad(uint8_t out[AD_LEN], const nc_group_state *g, const uint8_t *state,
+    const uint8_t key[NC_SKEY_ID], uint32_t index)
 {
 	uint8_t *p = out;
 	int rc;
@@ -489,7 +489,9 @@ ad(uint8_t out[AD_LEN], const nc_group_state *g, const uint8_t key[NC_SKEY_ID],
 	memcpy(p, g->id, NC_GROUP_ID), p += NC_GROUP_ID;
 	for (int i = 7; i >= 0; i--)
 		*p++ = (uint8_t)(g->epoch >> (8 * i));
-	if ((rc = nc_group_hash(p, g)) != 0)
+	if (state != NULL)
+		memcpy(p, state, NC_GROUP_HASH);
+	else if ((rc = nc_group_hash(p, g)) != 0)
 		return rc;
 	p += NC_GROUP_HASH;
 	memcpy(p, key, NC_SKEY_ID), p += NC_SKEY_ID;
@@ -508,6 +510,13 @@ int
 nc_group_seal(nc_buf *blob, nc_group_ref *ref, nc_skey *k, const nc_group_state *g,
     const uint8_t *plain, size_t n)
 {
+	return nc_group_seal_at(blob, ref, k, g, NULL, plain, n);
+}
+
+int
+nc_group_seal_at(nc_buf *blob, nc_group_ref *ref, nc_skey *k, const nc_group_state *g,
+    const uint8_t *state, const uint8_t *plain, size_t n)
+{
 	crypto_sign_state st;
 	nc_buf inner = NC_SECBUF_INIT;
 	uint8_t a[AD_LEN], mk[32], sig[64], *out;
@@ -517,7 +526,7 @@ nc_group_seal(nc_buf *blob, nc_group_ref *ref, nc_skey *k, const nc_group_state 
 		return nc_fail(NC_ESOFTWARE, "group: a sender key of another epoch");
 	if (n > NC_BUF_MAX / 2)
 		return nc_fail(NC_EDATA, "group message too long");
-	if ((rc = ad(a, g, k->id, k->index)) != 0)
+	if ((rc = ad(a, g, state, k->id, k->index)) != 0)
 		return rc;
 	crypto_sign_init(&st);
 	crypto_sign_update(&st, a, sizeof a);
@@ -549,6 +558,14 @@ int
 nc_group_open_with(nc_buf *plain, const uint8_t mk[32], const nc_skey *k,
     const nc_group_state *g, const nc_group_ref *ref, const uint8_t *blob, size_t n)
 {
+	return nc_group_open_with_at(plain, mk, k, g, NULL, ref, blob, n);
+}
+
+int
+nc_group_open_with_at(nc_buf *plain, const uint8_t mk[32], const nc_skey *k,
+    const nc_group_state *g, const uint8_t *state, const nc_group_ref *ref,
+    const uint8_t *blob, size_t n)
+{
 	crypto_sign_state st;
 	uint8_t a[AD_LEN], h[32];
 	size_t len;
@@ -560,7 +577,7 @@ nc_group_open_with(nc_buf *plain, const uint8_t mk[32], const nc_skey *k,
 	nc_group_blob_hash(h, blob, n);
 	if (n < NC_GROUP_BLOB_OVERHEAD || sodium_memcmp(h, ref->hash, 32) != 0)
 		return nc_fail(NC_ESECURITY, "group message: not the blob it names (tampered)");
-	if ((rc = ad(a, g, k->id, ref->index)) != 0)
+	if ((rc = ad(a, g, state, k->id, ref->index)) != 0)
 		return rc;
 	nc_buf_reset(plain);
 	if ((rc = nc_buf_reserve(plain, n - 24 - 16)) != 0)
@@ -584,13 +601,20 @@ int
 nc_group_open(nc_buf *plain, nc_skey *k, const nc_group_state *g,
     const nc_group_ref *ref, const uint8_t *blob, size_t n)
 {
+	return nc_group_open_at(plain, k, g, NULL, ref, blob, n);
+}
+
+int
+nc_group_open_at(nc_buf *plain, nc_skey *k, const nc_group_state *g,
+    const uint8_t *state, const nc_group_ref *ref, const uint8_t *blob, size_t n)
+{
 	uint8_t mk[32];
 	uint32_t at;
 	int rc;
 
 	if ((rc = nc_skey_message_key(mk, k, ref->index)) != 0)
 		return rc;
-	if ((rc = nc_group_open_with(plain, mk, k, g, ref, blob, n)) == 0) {
+	if ((rc = nc_group_open_with_at(plain, mk, k, g, state, ref, blob, n)) == 0) {
 		for (at = k->index; at <= ref->index; at++)
 			chain_step(NULL, k->chain);
 		k->index = ref->index + 1;

@@ -148,5 +148,17 @@ int nc_skey_message_key(uint8_t mk[32], const nc_skey *k, uint32_t i)
 int nc_group_open_with(nc_buf *plain, const uint8_t mk[32], const nc_skey *k,
     const nc_group_state *g, const nc_group_ref *ref, const uint8_t *blob, size_t n)
 	__attribute__((warn_unused_result));
+/* The same three with g's state hash given (nc_group_hash: a caller that
+ * has it - stored with the state, or checked against the message's - saves
+ * encoding and hashing the whole membership, which grows with the group,
+ * at every message); NULL: computed from g. */
+int nc_group_seal_at(nc_buf *blob, nc_group_ref *ref, nc_skey *k, const nc_group_state *g,
+    const uint8_t *state, const uint8_t *plain, size_t n) __attribute__((warn_unused_result));
+int nc_group_open_at(nc_buf *plain, nc_skey *k, const nc_group_state *g,
+    const uint8_t *state, const nc_group_ref *ref, const uint8_t *blob, size_t n)
+	__attribute__((warn_unused_result));
+int nc_group_open_with_at(nc_buf *plain, const uint8_t mk[32], const nc_skey *k,
+    const nc_group_state *g, const uint8_t *state, const nc_group_ref *ref,
+    const uint8_t *blob, size_t n) __attribute__((warn_unused_result));
 
 #endif

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # t/bench/groupmsg.sh - group messages under sender keys, at the library
 # level (t/bench/bench-group.c): encrypt+decrypt of 100-byte messages with
-# ours (nc_group_seal/nc_group_open, groups of 3, 100 and 1,000 members:
-# the state hash in the associated data grows with the group) beside the
+# ours (nc_group_seal_at/nc_group_open_at, groups of 3, 100 and 1,000
+# members; and with the state hash, which grows with the group, computed on
+# each side per message as nc-send and nc-recv do) beside the
 # libsodium floor, libolm's Megolm and libsignal-protocol-c's group cipher
 # (sender keys), in the same run; then the first send after a removal in
 # a 1,000-member group of 3 devices each: CPU time and bytes of the new
@@ -44,6 +45,10 @@ for m in 3 100 1000; do
 	printf '%-34s %10s   %s of the floor\n' "ours, $m members" "$(v ours_$m)" \
 	    "$(pct "$(v ours_$m)" "$(v floor)")"
 done
+for m in 100 1000; do
+	printf '%-34s %10s   %s of the floor\n' "ours, $m, state hashed per msg" \
+	    "$(v ours_${m}_hash)" "$(pct "$(v ours_${m}_hash)" "$(v floor)")"
+done
 printf '%-34s %10s\n' "libolm Megolm" "$(v olm_group)"
 printf '%-34s %10s\n' "libsignal-protocol-c group cipher" "$(v signal_group)"
 echo "# first send after a removal: $(v removal_members) members left, $(v removal_devices) other devices"
@@ -57,6 +62,9 @@ printf '  the admin who removed, also: commit %s ms (%s bytes), commit to each d
 {
 	for m in 3 100 1000; do
 		echo "groupmsg,sender key enc+dec 100B ($m members),msg/s,higher,$(v ours_$m),libsodium floor,$(v floor),0.85"
+	done
+	for m in 100 1000; do
+		echo "groupmsg,sender key enc+dec 100B ($m members; state hashed per message),msg/s,higher,$(v ours_${m}_hash),libsodium floor,$(v floor),"
 	done
 	[ -z "$(v olm_group)" ] ||
 		echo "groupmsg,sender key enc+dec 100B (3 members),msg/s,higher,$(v ours_3),libolm Megolm,$(v olm_group),"

@@ -266,6 +266,19 @@ messages(void)
 	CHECK_INT(nc_group_seal(&blob[0], &r, &evil, &g, (const uint8_t *)"pay me", 6), 0);
 	CHECK_INT(nc_group_open(&out, &theirs, &g, &r, blob[0].p, blob[0].len), NC_ESECURITY);
 	CHECK(strstr(nc_errmsg(), "forged") != NULL);
+	/* the _at forms: with another state hash given, refused; with the
+	 * right one, the same as without */
+	{
+		uint8_t sh[NC_GROUP_HASH];
+		nc_skey k = theirs;
+		CHECK_INT(nc_group_hash(sh, &g), 0);
+		sh[5] ^= 1;
+		CHECK_INT(nc_group_open_at(&out, &k, &g, sh, &ref[3], blob[3].p, blob[3].len),
+		    NC_ESECURITY);
+		sh[5] ^= 1;
+		CHECK_INT(nc_group_open_at(&out, &k, &g, sh, &ref[3], blob[3].p, blob[3].len), 0);
+		CHECK(memcmp(out.p, "message 3", 9) == 0);
+	}
 	/* the genuine 3 still opens; too far ahead does not */
 	CHECK_INT(nc_group_open(&out, &theirs, &g, &ref[3], blob[3].p, blob[3].len), 0);
 	CHECK_INT(nc_skey_message_key(mk1, &theirs, theirs.index + NC_SKEY_SKIP_MAX + 1),
