@@ -67,6 +67,47 @@ suite_on_pg() {
 	suite_on_pg "$BATS_TEST_DIRNAME/1002-relay-durability.bats"
 }
 
+# Deliveries waiting in one process are committed together (group commit,
+# store_pg.c): each is still answered for itself. 52 at once to a mailbox
+# of 20: ids sent twice with the same bytes, twice with other bytes, and
+# to a user who does not exist, mixed in one batch.
+@test "pg: concurrent deliveries committed together are each answered alone; only the 201s are stored" {
+	NC_RELAY_DB=pg relay_start A a.test --rate-anon 0 --mailbox-max 20
+	U=$RELAY_URL_A
+	newuser alice
+	dev=$(devid alice)
+	head -c 400 /dev/urandom >"$T/b1"
+	head -c 400 /dev/urandom >"$T/b2"
+	put() {   # USER ID BODY: "code user id body" appended to $T/codes
+		curl -s -o /dev/null -w "%{http_code} $1 $2 $3\n" -X PUT \
+		    -H 'Content-Type: application/octet-stream' --data-binary @"$T/$3" \
+		    "$U/v1/users/$1/devices/$dev/mailbox/$2" >>"$T/codes" &
+		puts="$puts $!"
+	}
+	puts=
+	for i in $(seq 0 31); do
+		id=$(printf '%032x' "$i")
+		put alice "$id" b1
+		case $((i % 8)) in
+		0|4) put alice "$id" b2 ;;     # other bytes: 409, or 507
+		1|5) put alice "$id" b1 ;;     # a retry: 201 again, or 507
+		2) put nobody "$id" b1 ;;      # 404
+		esac
+	done
+	for p in $puts; do wait "$p"; done
+	[ "$(wc -l <"$T/codes")" = 52 ]
+	[ -z "$(grep -Ev '^(201|409|507) alice |^404 nobody ' "$T/codes")" ]
+	[ "$(grep -c '^404 nobody ' "$T/codes")" = 4 ]
+	awk '$1 == 201 {print $3}' "$T/codes" | sort -u >"$T/acked"
+	awk '$1 == 201 {print $3, $4}' "$T/codes" | sort -u | awk '{print $1}' |
+	    uniq -d >"$T/both"
+	[ ! -s "$T/both" ]                               # never both bytes
+	mailbox_ids "$T/alice" alice "$dev" "$T/listed"
+	[ "$(wc -l <"$T/listed")" = 20 ]                 # the mailbox filled
+	[ -z "$(uniq -d "$T/listed")" ]
+	cmp "$T/acked" "$T/listed"                       # every 201, no other
+}
+
 # Four relay processes, A to D, on one database (and one data directory);
 # RELAY_URLS: their URLs, A first. url_of N: the Nth of them (mod 4).
 four_relays() {

@@ -289,6 +289,9 @@ struct store {
 	int failing;                   /* the database is out of reach (under mu) */
 	const uint8_t *kt_sk;
 	const char *kt_domain;
+	pthread_mutex_t dmu;           /* the deliveries' group commit: */
+	struct djob *dhead, *dtail;    /* waiting */
+	int drunning;                  /* a batch is running */
 	pthread_t lthr;                /* the listener */
 	int lpipe[2];                  /* closed: the listener stops */
 };
@@ -923,6 +926,7 @@ pg_open(struct store **sp, const char *conninfo, const char *dir,
 	s->ops = &pg_ops;
 	s->lpipe[0] = s->lpipe[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->dmu, NULL);
 	snprintf(s->blobdir, sizeof s->blobdir, "%s/blobs", dir);
 	if (mkdir(s->blobdir, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "nc-relayd: %s: %s\n", s->blobdir, strerror(errno));
@@ -979,6 +983,7 @@ pg_close(struct store *s)
 		cfree(c);
 	}
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->dmu);
 	free(s->conninfo);
 	free(s);
 }
@@ -2057,6 +2062,7 @@ struct deliver {
 	const uint64_t *version;
 	uint64_t cur;
 	int64_t now;
+	int locked;   /* its users' rows are locked already (a batch's) */
 };
 
 static int store_one(struct store *s, struct pgc *c, struct deliver *d,
@@ -2127,9 +2133,9 @@ j_deliver(struct store *s, struct pgc *c, void *arg)
 	 * acks, in whatever processes, go one after the other. A group batch
 	 * holds each of its users' rows, in the batch's (ascending) order, so
 	 * two batches never wait for each other in a circle. */
-	if (d->user != NULL && (rc = lock_user(c, d->user, NULL)) != ST_OK)
+	if (!d->locked && d->user != NULL && (rc = lock_user(c, d->user, NULL)) != ST_OK)
 		return rc;
-	for (size_t i = 0; d->user == NULL && i < d->n; i++)
+	for (size_t i = 0; !d->locked && d->user == NULL && i < d->n; i++)
 		if ((i == 0 || strcmp(d->e[i - 1].user, d->e[i].user) != 0) &&
 		    (rc = lock_user(c, d->e[i].user, NULL)) != ST_OK)
 			return rc;
@@ -2154,12 +2160,153 @@ j_deliver(struct store *s, struct pgc *c, void *arg)
 	return ST_OK;
 }
 
+/* ---- group commit of deliveries ----
+ * Deliveries to one mailbox wait for each other on the user's row lock,
+ * held to each commit: one commit (one WAL flush) per delivery. So the
+ * deliveries waiting in this process go in one transaction instead: the
+ * first to find none running leads; it takes every delivery queued (up to
+ * BATCH_MAX), locks all their users in ascending order (as every batch
+ * does, in every process: no two wait for each other in a circle), runs
+ * each in its own savepoint (one that fails is rolled back alone and gets
+ * its own answer: ST_FULL, ST_CONFLICT, ...), commits once, and only then
+ * answers them all. A batch that fails to commit answers each ST_ERR
+ * (503): nothing of it is kept, and a retry with the same envelope ids
+ * stores them once. When it is done, the next queued delivery leads. */
+
+#define BATCH_MAX 64   /* savepoints: past 64 subtransactions, every
+			 * snapshot of every session looks in pg_subtrans */
+
+struct djob {
+	struct deliver *d;
+	int rc, done;
+	pthread_cond_t cv;   /* its own: waking one waiter, not all of them */
+	struct djob *next;
+};
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every user of the batch, locked in ascending order: ST_OK, ST_ERR, or
+ * ST_NOTFOUND when one was not there (its job will say so; and should it
+ * be created meanwhile, the job locks it itself). */
+static int
+lock_batch(struct pgc *c, struct djob *batch)
+{
+	const char **u;
+	size_t n = 0, k = 0;
+	struct djob *j;
+	int rc = ST_OK, one;
+
+	for (j = batch; j; j = j->next)
+		n += j->d->user ? 1 : j->d->n;
+	if ((u = calloc(n ? n : 1, sizeof *u)) == NULL)
+		return ST_ERR;
+	for (j = batch; j; j = j->next)
+		for (size_t i = 0; i < (j->d->user ? 1 : j->d->n); i++)
+			u[k++] = j->d->user ? j->d->user : j->d->e[i].user;
+	qsort(u, n, sizeof *u, by_name);
+	for (size_t i = 0; i < n && rc != ST_ERR; i++)
+		if ((i == 0 || strcmp(u[i - 1], u[i]) != 0) &&
+		    (one = lock_user(c, u[i], NULL)) != ST_OK)
+			rc = one;
+	free(u);
+	return rc;
+}
+
+static int
+retryable(const struct pgc *c)
+{
+	return broken(c) || strcmp(c->state, "40001") == 0 ||
+	    strcmp(c->state, "40P01") == 0;
+}
+
+/* The batch in tx's transaction: ST_OK to commit it (each job's own rc
+ * says how it went), or ST_ERR to roll all of it back (and c->state says
+ * whether tx tries it again). */
+static int
+j_batch(struct store *s, struct pgc *c, void *arg)
+{
+	struct djob *batch = arg, *j;
+	int locked;
+
+	if (batch->next == NULL)   /* alone: no savepoint needed */
+		return batch->rc = j_deliver(s, c, batch->d);
+	for (j = batch; j; j = j->next)
+		j->rc = ST_ERR;
+	if ((locked = lock_batch(c, batch)) == ST_ERR)
+		return ST_ERR;
+	for (j = batch; j; j = j->next) {
+		if (cmd(c, "SAVEPOINT d") != 0)
+			return ST_ERR;
+		j->d->cur = 0;
+		j->d->locked = locked == ST_OK;
+		j->rc = j_deliver(s, c, j->d);
+		j->d->locked = 0;
+		if (j->rc != ST_OK && retryable(c))
+			return ST_ERR;   /* the whole batch again, or 503 */
+		if (j->rc != ST_OK && cmd(c, "ROLLBACK TO SAVEPOINT d") != 0)
+			return ST_ERR;
+		if (cmd(c, "RELEASE SAVEPOINT d") != 0)
+			return ST_ERR;
+	}
+	return ST_OK;
+}
+
+static int
+deliver_batched(struct store *s, struct deliver *d)
+{
+	struct djob me = { .d = d, .rc = ST_ERR }, *batch, *j, *next;
+	int n, rc;
+
+	pthread_cond_init(&me.cv, NULL);
+	pthread_mutex_lock(&s->dmu);
+	if (s->dtail)
+		s->dtail->next = &me;
+	else
+		s->dhead = &me;
+	s->dtail = &me;
+	while (!me.done) {
+		if (s->drunning || s->dhead != &me) {
+			pthread_cond_wait(&me.cv, &s->dmu);
+			continue;
+		}
+		/* lead: take the queue */
+		s->drunning = 1;
+		batch = s->dhead;
+		for (j = batch, n = 1; j->next && n < BATCH_MAX; j = j->next, n++)
+			;
+		s->dhead = j->next;
+		if (s->dhead == NULL)
+			s->dtail = NULL;
+		j->next = NULL;
+		pthread_mutex_unlock(&s->dmu);
+		rc = tx(s, j_batch, batch);
+		pthread_mutex_lock(&s->dmu);
+		for (j = batch; j; j = next) {
+			next = j->next;   /* j may be gone once done is seen */
+			if (rc != ST_OK)
+				j->rc = batch->next == NULL ? rc : ST_ERR;
+			j->done = 1;
+			pthread_cond_signal(&j->cv);
+		}
+		s->drunning = 0;
+		if (s->dhead)
+			pthread_cond_signal(&s->dhead->cv);   /* the next leads */
+	}
+	pthread_mutex_unlock(&s->dmu);
+	pthread_cond_destroy(&me.cv);
+	return me.rc;
+}
+
 static int
 pg_deliver(struct store *s, const char *user, const struct store_env *e,
     size_t n, const uint64_t *version, uint64_t *cur, int64_t now)
 {
-	struct deliver d = { user, e, n, version, 0, now };
-	int rc = tx(s, j_deliver, &d);
+	struct deliver d = { user, e, n, version, 0, now, 0 };
+	int rc = deliver_batched(s, &d);
 
 	if (cur)
 		*cur = d.cur;
