@@ -2,7 +2,8 @@
  * processes on one database. Every write is one transaction on a pooled
  * connection (synchronous_commit as the server has it: on, for a relay),
  * so a call returns only after its commit; PostgreSQL shares WAL flushes
- * between concurrent commits by itself (group commit). What the sqlite
+ * between concurrent commits by itself, and the deliveries waiting in one
+ * process are committed together (group commit, below). What the sqlite
  * backend gets from its single writer thread, this one gets from row
  * locks held to the commit:
  *   - every write about a user first locks the user's row (FOR NO KEY
