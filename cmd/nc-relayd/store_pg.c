@@ -370,15 +370,32 @@ cfree(struct pgc *c)
 	free(c);
 }
 
+/* An idle connection has nothing to read unless the server wrote to it
+ * unasked: it is closing it (a restart, a crash, an administrator's
+ * pg_terminate_backend), or worse. Such a connection would fail the next
+ * request with a 503 although the database may be back. */
+static int
+stale(const struct pgc *c)
+{
+	struct pollfd p = { .fd = PQsocket(c->c), .events = POLLIN };
+
+	return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+
 static struct pgc *
 cget(struct store *s)
 {
 	struct pgc *c;
 
-	pthread_mutex_lock(&s->mu);
-	if ((c = s->pool) != NULL)
-		s->pool = c->next;
-	pthread_mutex_unlock(&s->mu);
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		if ((c = s->pool) != NULL)
+			s->pool = c->next;
+		pthread_mutex_unlock(&s->mu);
+		if (c == NULL || !stale(c))
+			break;
+		cfree(c);
+	}
 	return c ? c : connect_db(s);
 }
 
