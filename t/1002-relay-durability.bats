@@ -27,6 +27,12 @@ kill_restart() {   # SIGKILL a relay, check its database, start it again
 	relay_restart "$r"
 }
 
+wait_acked() {   # until N quarters of the flood are acknowledged, or it ended
+	while alive && [ "$(cat "$T"/ok.* 2>/dev/null | wc -l)" -lt $((total * $1 / 4)) ]; do
+		sleep 0.02
+	done
+}
+
 alive() {   # any of $clients still running
 	local p
 	for p in $clients; do kill -0 "$p" 2>/dev/null && return 0; done
@@ -75,18 +81,20 @@ pg_crash_said() {
 		clients="$clients $!"
 	done
 	kills=0 pgkills=0
-	# Two kills at set points of the flood (a quarter, half of it
-	# acknowledged), so a fast machine cannot finish before them, and on
-	# PostgreSQL the server's crash at three quarters; then more kills at
-	# random moments while the clients run.
-	for quarter in 1 2 3; do
-		[ "$quarter" != 3 ] || [ "$relays" != A ] || break
-		while alive && [ "$(cat "$T"/ok.* 2>/dev/null | wc -l)" -lt $((total * quarter / 4)) ]; do
-			sleep 0.02
-		done
-		alive || break
-		if [ "$quarter" = 3 ]; then pg_crash; else kill_restart; fi
-	done
+	# Kills at set points of the flood (sqlite: a quarter and half of it
+	# acknowledged; PostgreSQL: the server crashes at a quarter, relays
+	# are killed at half and three quarters); then more kills at random
+	# moments while the clients run. A fast flood may end before a set
+	# point (deliveries committed together go quickly): the kill or crash
+	# is then made after it, and all that was acknowledged must be there.
+	if [ "$relays" = A ]; then
+		wait_acked 1; kill_restart
+		wait_acked 2; kill_restart
+	else
+		wait_acked 1; pg_crash
+		wait_acked 2; kill_restart
+		wait_acked 3; kill_restart
+	fi
 	while alive; do
 		sleep "0.$((RANDOM % 7 + 2))"
 		kill_restart

@@ -239,17 +239,16 @@ url_of() {
 	U=$RELAY_URL_A
 	newuser alice
 	dev=$(devid alice)
-	head -c 4096 /dev/urandom >"$T/env"
-	# deliveries at once, so that the relay's pool holds several
-	# connections (besides its listener's)
-	: >"$T/put.cfg"
+	# reads at once (deliveries would be committed together, on one
+	# connection), so that the relay's pool holds several connections
+	# (besides its listener's)
+	: >"$T/get.cfg"
 	for i in $(seq 64); do
-		printf 'url = "%s/v1/users/alice/devices/%s/mailbox/%032x"\nupload-file = "%s"\noutput = "/dev/null"\n' \
-		    "$U" "$dev" "$i" "$T/env" >>"$T/put.cfg"
+		printf 'url = "%s/v1/blobs/%064x"\noutput = "/dev/null"\n' "$U" "$i" >>"$T/get.cfg"
 	done
-	curl -s --no-progress-meter --parallel --parallel-max 16 -K "$T/put.cfg" -w '%{http_code}\n' \
-	    -H 'Content-Type: application/octet-stream' >"$T/codes"
-	[ "$(grep -c '^201$' "$T/codes")" = 64 ]
+	curl -s --no-progress-meter --parallel --parallel-max 16 -K "$T/get.cfg" \
+	    -w '%{http_code}\n' >"$T/codes"
+	[ "$(grep -c '^404$' "$T/codes")" = 64 ]
 	n=$(relay_sql A "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
 	echo "# the relay's connections: $n" >&3
 	[ "$n" -ge 3 ]
