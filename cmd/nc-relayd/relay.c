@@ -41,7 +41,9 @@ on_mail(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN])
 	struct relay *r = arg;
 
 	waiters_notify(r->waiters, user, dev);
-	push_mail(r->push, user, dev);
+	/* With PostgreSQL this runs on the store's listening thread, which
+	 * starts before the pusher exists: it is published atomically. */
+	push_mail(__atomic_load_n(&r->push, __ATOMIC_ACQUIRE), user, dev);
 }
 
 #define KT_KEYFILE "kt.key"
@@ -200,10 +202,12 @@ relay_open(struct relay **rp, const struct relay_conf *c)
 		relay_close(r);
 		return -1;
 	}
-	if ((r->push = push_new(r->store, c->push_allow_local)) == NULL) {
+	struct pusher *push = push_new(r->store, c->push_allow_local);
+	if (push == NULL) {
 		relay_close(r);
 		return -1;
 	}
+	__atomic_store_n(&r->push, push, __ATOMIC_RELEASE);
 	*rp = r;
 	return 0;
 }
