@@ -183,7 +183,7 @@ getlist() {   # NAME [SINCE]: GET the list; body $T/NAME.got, proof $T/NAME.proo
 	[ "$(req GET /v1/kt/nothing)" = 404 ]
 }
 
-@test "kt: a restart keeps the log and its keys; a lost key file stops the relay" {
+@test "kt: a restart keeps the log and its keys; a lost key file stops the relay; the relay's files are 0600" {
 	relay_start A a.test
 	U=$RELAY_URL_A
 	desc
@@ -192,6 +192,10 @@ getlist() {   # NAME [SINCE]: GET the list; body $T/NAME.got, proof $T/NAME.proo
 	newuser alice
 	putlist alice 1
 	putlist alice 2
+	# the database and SQLite's files beside it are the relay's alone
+	for f in relay.db relay.db-wal relay.db-shm; do
+		[ "$(stat -c %a "$RELAY_DIR_A/$f")" = 600 ] || { echo "$f"; return 1; }
+	done
 	[ "$(req GET /v1/kt/head)" = 200 ]
 	cp "$T/resp" "$T/h.before"
 	relay_stop A

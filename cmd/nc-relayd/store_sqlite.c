@@ -355,6 +355,27 @@ rput(struct store *s, struct sqldb *c)
 
 /* ---- open / close ---- */
 
+/* SQLite creates relay.db-wal and -shm with the database's mode: the
+ * database is made 0600 before SQLite first opens it, and the files an
+ * older relay left readable are narrowed. */
+static int
+private_files(const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char p[4200];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+		snprintf(p, sizeof p, "%s%s", path, suffix[i]);
+		if (chmod(p, 0600) != 0 && errno != ENOENT)
+			return -1;
+	}
+	return 0;
+}
+
 int
 sq_open(struct store **sp, const char *dir, const struct store_limits *l,
     store_mail_fn on_mail, void *arg)
@@ -377,7 +398,8 @@ sq_open(struct store **sp, const char *dir, const struct store_limits *l,
 	pthread_mutex_init(&s->pmu, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->ckcv, NULL);
-	if ((s->w = sqldb_open(s->path, 1)) == NULL ||
+	if (private_files(s->path) != 0 ||
+	    (s->w = sqldb_open(s->path, 1)) == NULL ||
 	    (s->ck = sqldb_open(s->path, 0)) == NULL ||
 	    sqlite3_wal_autocheckpoint(s->w->db, 0) != SQLITE_OK)
 		goto fail;
@@ -393,7 +415,6 @@ sq_open(struct store **sp, const char *dir, const struct store_limits *l,
 		pthread_join(s->ckthr, NULL);
 		goto fail;
 	}
-	chmod(s->path, 0600);
 	*sp = s;
 	return ST_OK;
 fail:
