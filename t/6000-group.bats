@@ -82,6 +82,15 @@ gid() { cat "$W/gid"; }
 	[[ "$output" == *" [friends] bob@b.test: hi all" ]]
 	as alice nc-recv --history --json bob@b.test | jq -e -s --arg g "$(gid)" \
 	    'map(select(.body == "hi all"))[0].group == $g'
+	# and the sender's own, once, to the group, taken by every relay
+	run as bob nc-recv --history
+	echo "$output"
+	[ "$(grep -c 'hi all' <<<"$output")" -eq 1 ]
+	[[ "$output" == *" > [friends]: hi all" ]]
+	as bob nc-recv --history --json | jq -e -s --arg g "$(gid)" --arg id "$id" \
+	    'map(select(.body == "hi all")) | length == 1 and .[0].group == $g and
+	    .[0].id == $id and .[0].from == "bob@b.test" and .[0].dir == "out" and
+	    .[0].status == "accepted"'
 }
 
 @test "group: a member who is not admin cannot change it (77); nothing changes" {

@@ -26,6 +26,8 @@
 
 /* ---- the group outbox ---- */
 
+static void accepted_sent(nc_state *s, const nc_self *self, const char *op);
+
 /* Encrypt one waiting payload to its user's devices and drop it. */
 static int
 out_one(nc_state *s, nc_self *self, int64_t seq, const char *op,
@@ -127,6 +129,7 @@ void
 nc_group_retry(nc_state *s, nc_self *self)
 {
 	(void)!out_all(s, self, 1, NULL, 0);
+	accepted_sent(s, self, NULL);
 }
 
 /* Members still waiting for operation op: in the group outbox, or as
@@ -906,9 +909,66 @@ seen_view(nc_state *s, const nc_group_state *g, nc_gm_inner *in)
 	return 0;
 }
 
+/* The sender's own copy, for its history: a message out whose peer is
+ * us, and whose "sent" event (state.c's trigger) names the group as a
+ * received one's event does. Queued until every member's copy is taken
+ * (accepted_sent). */
+static int
+record_sent(nc_state *s, const nc_self *self, const nc_group_state *g,
+    const char *op, const uint8_t *text, size_t len, int files)
+{
+	sqlite3_stmt *st;
+	nc_buf ct = NC_BUF_INIT;
+	char row[600], gid[2 * NC_GROUP_ID + 1];
+	int rc;
+
+	nc_hex_encode(gid, g->id, NC_GROUP_ID);
+	snprintf(row, sizeof row, "1/%s/%s", self->addr, op);
+	if ((rc = nc_state_seal(s, "message", row, text, len, &ct)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "INSERT INTO message(id, dir, peer, dev,"
+	    " time, body, status, files) VALUES (?, 1, ?, '', ?, ?, 'queued', ?)"))
+	    != 0)
+		goto done;
+	sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, self->addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	sqlite3_bind_blob(st, 4, ct.p, (int)ct.len, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, files != 0);
+	if ((rc = nc_state_done(s, st)) != 0 ||
+	    (rc = nc_state_prep(s, &st, "UPDATE event SET reason = ? WHERE"
+	    " type = 'sent' AND msg = ?")) != 0)
+		goto done;
+	sqlite3_bind_text(st, 1, gid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, sqlite3_last_insert_rowid(s->db));
+	rc = nc_state_done(s, st);
+done:
+	nc_buf_free(&ct);
+	return rc;
+}
+
+/* Group messages of ours (op, or any when NULL) that no member waits for
+ * any more: accepted. */
+static void
+accepted_sent(nc_state *s, const nc_self *self, const char *op)
+{
+	sqlite3_stmt *st;
+
+	if (nc_state_prep(s, &st, "UPDATE message SET status = 'accepted' WHERE"
+	    " dir = 1 AND peer = ?1 AND dev = '' AND status = 'queued' AND"
+	    " (?2 IS NULL OR id = ?2) AND id IN (SELECT id FROM event WHERE"
+	    " type = 'sent' AND peer = ?1 AND reason != '') AND NOT EXISTS"
+	    " (SELECT 1 FROM grp_out WHERE op = message.id) AND NOT EXISTS"
+	    " (SELECT 1 FROM outenv WHERE id = message.id)") != 0)
+		return;
+	sqlite3_bind_text(st, 1, self->addr, -1, SQLITE_STATIC);
+	if (op)
+		sqlite3_bind_text(st, 2, op, -1, SQLITE_STATIC);
+	(void)!nc_state_done(s, st);
+}
+
 /* Seal the message under our key and queue it (and the key, to whoever
- * lacks it) for every member: one transaction, synced (the key's index
- * moved). */
+ * lacks it) for every member, and keep our copy: one transaction, synced
+ * (the key's index moved). */
 static int
 queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
     const char *op, const uint8_t *text, size_t len, int files)
@@ -978,7 +1038,7 @@ queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
 			break;
 		rc = nc_gdb_out_add(s, op, 1, u, body.p, body.len);
 	}
-	if (rc != 0)
+	if (rc != 0 || (rc = record_sent(s, self, g, op, text, len, files)) != 0)
 		goto fail;
 	nc_state_durable(s);
 	rc = nc_state_commit(s);
@@ -1024,7 +1084,8 @@ nc_group_send(int json, const char *group, const uint8_t *body, size_t len,
 	new_op(op);
 	if ((rc = queue_message(s, &self, &g, op, body, len, files)) != 0)
 		goto out;
-	rc = deliver(s, &self, op);
+	if ((rc = deliver(s, &self, op)) == 0)
+		accepted_sent(s, &self, op);
 	if (json)
 		printf("{\"group\":\"%s\",\"id\":\"%s\",\"state\":\"%s\",\"exit\":%d}\n",
 		    gid, op, rc == 0 ? "accepted" : "queued", rc);

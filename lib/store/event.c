@@ -217,7 +217,7 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 		if ((rc = nc_json_kv(o, "type", "message")) != 0 ||
 		    (rc = nc_json_kv(o, "id", id)) != 0 ||
 		    (dir && !history && (rc = nc_json_kv(o, "from", self)) != 0) ||
-		    (rc = nc_json_kv(o, dir ? "to" : "from", peer)) != 0 ||
+		    (rc = nc_json_kv(o, dir && !*group ? "to" : "from", peer)) != 0 ||
 		    (rc = nc_json_kv(o, "device", dev)) != 0 ||
 		    (*group && (rc = nc_json_kv(o, "group", group)) != 0) ||
 		    (rc = nc_json_kv(o, "time", when)) != 0 ||
@@ -234,8 +234,16 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 	} else {
 		/* A message not (yet) handed to the relay must not read
 		 * like a sent one. */
-		if (history && dir && (strcmp(status, "queued") == 0 ||
-		    strcmp(status, "failed") == 0))
+		int pending = strcmp(status, "queued") == 0 ||
+		    strcmp(status, "failed") == 0;
+
+		/* our own group message: to the group, not to a peer */
+		if (history && dir && *group)
+			rc = pending ? nc_buf_printf(&pre, "%s > [%s] [%s]: ", when,
+			    status, group_name(s, group, gname)) :
+			    nc_buf_printf(&pre, "%s > [%s]: ", when,
+			    group_name(s, group, gname));
+		else if (history && dir && pending)
 			rc = nc_buf_printf(&pre, "%s > [%s] %s: ", when, status,
 			    peer);
 		else if (history && *group)
@@ -573,7 +581,7 @@ nc_history_print(nc_state *s, const nc_view *v, FILE *out, int64_t *pos)
 	 * Messages both ways: received ones and copies have "message"
 	 * events, the ones sent here "sent" events (a trigger, state.c). */
 	if ((rc = nc_state_prep(s, &st, "SELECT " MSG_COLS ", e.seq,"
-	    " CASE e.type WHEN 'message' THEN e.reason ELSE '' END FROM event e"
+	    " coalesce(e.reason, '') FROM event e"
 	    " JOIN message m ON m.seq = e.msg WHERE e.seq > ?1 AND e.seq >= ?2"
 	    " AND e.type IN ('message', 'sent') AND m.time >= ?3"
 	    " AND (?4 IS NULL OR m.peer = ?4) ORDER BY e.seq")) != 0)
