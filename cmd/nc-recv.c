@@ -537,8 +537,8 @@ shown:
 	if (rc == 0)
 		rc = nc_self_alarm(s, &self);
 	if (rc == 0 && rx.security > 0)
-		rc = nc_fail(NC_ESECURITY, "%d envelope(s) refused: tampered, forged "
-		    "or replayed", rx.security);
+		rc = nc_fail(NC_ESECURITY, "%d envelope(s) raised an alarm: "
+		    "tampered, forged, replayed or inconsistent", rx.security);
 done:
 	nc_self_free(&self);
 	if ((rc2 = nc_state_close(s)) != 0 && rc == 0)

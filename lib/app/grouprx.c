@@ -398,7 +398,7 @@ transcript(rx_ctx *c, const nc_group_state *g, const nc_gm_inner *in)
 	nc_skey k;
 	char user[NC_ADDR_MAX + 1];
 	uint8_t dev[16];
-	int i, rc;
+	int i, rc, known;
 
 	for (i = 0; i < in->nseen; i++) {
 		const nc_gm_seen *e = &in->seen[i];
@@ -408,19 +408,16 @@ transcript(rx_ctx *c, const nc_group_state *g, const nc_gm_inner *in)
 			continue;
 		if (rc != 0 && rc != NC_ENOUSER)
 			return rc;
-		if (rc == NC_ENOUSER) {
-			/* Not seen here: fine for others' keys (not come yet);
-			 * for our own, a message we never sent. */
-			if (nc_gdb_key_get(c->s, g->id, e->key, &k, user, dev) != 0)
-				continue;
-			sodium_memzero(&k, sizeof k);
-			if (sodium_memcmp(dev, c->self->dev->id, 16) != 0 ||
-			    strcmp(user, c->self->addr) != 0)
-				continue;
-		}
+		known = nc_gdb_key_get(c->s, g->id, e->key, &k, user, dev) == 0;
+		sodium_memzero(&k, sizeof k);
+		/* Not seen here: fine for others' keys (not come yet); for
+		 * our own, a message we never sent. */
+		if (rc == NC_ENOUSER && (!known || sodium_memcmp(dev,
+		    c->self->dev->id, 16) != 0 || strcmp(user, c->self->addr) != 0))
+			continue;
 		return galarm(c, g->id, "a member was shown other messages: %s saw "
-		    "message %u of a sender key otherwise than this device did",
-		    c->user, e->index);
+		    "message %u of %s%s sender key otherwise than this device did",
+		    c->user, e->index, known ? user : "a", known ? "'s" : "");
 	}
 	return 0;
 }
