@@ -145,7 +145,7 @@ flip POST /v1/users/bob/deliver n=1 offset=40"
 
 @test "T13: the relay shows one member another blob under a message's index: alarm, nothing shown; the next message reads" {
 	# (two valid blobs under one index need the sender's signing key: a
-	# dishonest member, for which no tool exists; test-group covers it)
+	# dishonest member, T13-member.bats)
 	as carol nc-recv --json >/dev/null          # the t15-four rename
 	echo "t15-m1" | as alice nc-send -g "$(gid)"   # with alice's new key
 	run as carol nc-recv --json
