@@ -93,6 +93,33 @@ empty_out() {
 	    cmp - "$BATS_TEST_TMPDIR/p"
 }
 
+# complete_blobs: the relay's complete blobs (not uploads in progress).
+complete_blobs() {
+	ls "$RELAY_DIR_a/blobs" | grep -E '^[0-9a-f]{64}$' | sort || true
+}
+
+# A file changed while nc-media reads it, at its first read (the shim
+# t/preload/change-on-read.c; under ASan its link-order check is waived:
+# the shim only wraps read).
+@test "media: a file that grows, shrinks or changes in place while it is read -> 75, one line, no blob" {
+	local f=$BATS_TEST_TMPDIR/moving.bin before n0 how
+	before=$(complete_blobs)
+	n0=$(as alice nc-media ls | wc -l)
+	for how in grow shrink modify; do
+		head -c 300000 /dev/urandom >"$f"
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		    LD_PRELOAD=$NC_BIN/t/change-on-read.so NC_TEST_CHANGE=$f \
+		    NC_TEST_CHANGE_HOW=$how run as alice nc-media put "$f"
+		[ "$status" -eq 75 ] || { echo "$how: $status $output"; return 1; }
+		[ "${#lines[@]}" -eq 1 ]
+		[ "$output" = "nc-media: $f: changed while it was read; put it again" ] ||
+		    { echo "$how: $output"; return 1; }
+	done
+	# nothing usable was uploaded, nothing recorded
+	[ "$(complete_blobs)" = "$before" ]
+	[ "$(as alice nc-media ls | wc -l)" -eq "$n0" ]
+}
+
 @test "media: get without -o takes the header's name and never overwrites" {
 	echo data >"$BATS_TEST_TMPDIR/named.bin"
 	link=$(as alice nc-media put "$BATS_TEST_TMPDIR/named.bin")

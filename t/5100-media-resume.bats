@@ -205,3 +205,49 @@ length $n" ]
 	[ "$(grep -c "^PATCH $H/v1/blobs/$id?offset=[0-9]* 200$" "$W/fwd.log")" -eq 2 ]
 	grep -q "^GET $H/v1/blobs/$id 200$" "$W/fwd.log"
 }
+
+# An append is written into the upload's file as it arrives and counted
+# only once synced: a body cut short, or a relay killed amid one, leaves
+# the offset at the last acknowledged append - the bytes past it on disk
+# never count - and the upload goes on from there to a whole blob.
+@test "media resume: an append cut short or cut by a relay crash leaves the acknowledged offset" {
+	local id u b=$BATS_TEST_TMPDIR/b part port
+	id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	u=$RELAY_URL_a/v1/blobs/$id
+	part=$RELAY_DIR_a/blobs/$id.part
+	head -c 300000 /dev/urandom >"$b"
+	curl -sf -X POST -H "X-NC-Delete-Hash: $(printf '%064d' 0)" "$u?length=300000"
+	[ "$(head -c 100000 "$b" | curl -sf -X PATCH --data-binary @- "$u?offset=0")" = "offset 100000" ]
+	port=${RELAY_URL_a##*:}
+	# half of a 100000-byte append, then the sender waits: the bytes are
+	# in the file, not in the offset
+	halfway() {
+		exec 7<>"/dev/tcp/127.0.0.1/$port"
+		printf 'PATCH /v1/blobs/%s?offset=100000 HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n' "$id" >&7
+		tail -c +100001 "$b" | head -c 50000 >&7
+		for _ in $(seq 200); do [ "$(stat -c %s "$part")" -ge 150000 ] && break; sleep 0.02; done
+		[ "$(stat -c %s "$part")" -eq 150000 ]
+		[ "$(curl -s "$u/upload")" = "offset 100000
+length 300000" ]
+	}
+	halfway
+	exec 7>&-   # the sender goes: the relay cuts what it did not count
+	for _ in $(seq 200); do [ "$(stat -c %s "$part")" -eq 100000 ] && break; sleep 0.02; done
+	[ "$(stat -c %s "$part")" -eq 100000 ]
+	[ "$(curl -s "$u/upload")" = "offset 100000
+length 300000" ]
+	halfway
+	relay_kill a   # amid the append
+	exec 7>&-
+	relay_restart a
+	world_save
+	# the half append is still on disk, and does not count
+	[ "$(stat -c %s "$part")" -eq 150000 ]
+	[ "$(curl -s "$u/upload")" = "offset 100000
+length 300000" ]
+	# at another offset: told where the upload is
+	[ "$(tail -c +150001 "$b" | curl -s -X PATCH --data-binary @- "$u?offset=150000")" = "offset 100000: append at the upload's offset" ]
+	[ "$(tail -c +100001 "$b" | curl -sf -X PATCH --data-binary @- "$u?offset=100000")" = "offset 300000" ]
+	[ ! -e "$part" ] && [ ! -e "${part%.part}.off" ]
+	curl -sf "$u" | cmp - "$b"
+}

@@ -371,6 +371,21 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	return 0;
 }
 
+int
+relay_api_blob_part(struct relay *r, const char *method, const char *target,
+    uint64_t n, struct blob_w *w)
+{
+	struct call c = { r, NULL, NULL, { 0 }, 0, "" };
+	const struct route *rt = NULL;
+	char t[NC_REQSIG_TARGET_MAX + 1];
+
+	if (strlen(target) > NC_REQSIG_TARGET_MAX ||
+	    route(&c, t, sizeof t, method, target, &rt) != 1 ||
+	    rt->fn != h_blob_append)
+		return -1;
+	return blob_part(&c, n, w);
+}
+
 void
 relay_api(struct relay *r, const struct api_req *q, struct api_resp *a)
 {
@@ -395,7 +410,7 @@ relay_api(struct relay *r, const struct api_req *q, struct api_resp *a)
 	}
 	(void)relay_api_body_max(r, q->method, q->target, &max, &stream);
 	if (q->body_len > max ||
-	    (q->body_file && !stream)) {
+	    ((q->body_file || q->body_part) && !stream)) {
 		fail(a, 413, "request body too large for this route");
 		return;
 	}

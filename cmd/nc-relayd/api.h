@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "relaymsg.h"
+#include "blobfs.h"
 #include "buf.h"
 #include "relay.h"
 
@@ -36,7 +37,9 @@ struct api_req {
 	const uint8_t *body;
 	size_t body_len;
 	const char *body_file;         /* blob PUT: the body, streamed to disk */
-	uint64_t body_file_size;
+	uint64_t body_file_size;       /* ... or body_part's */
+	struct blob_w *body_part;      /* blob PATCH: the body, written in place
+	                                * (relay_api_blob_part) */
 	int64_t now;                   /* unix seconds */
 };
 
@@ -73,5 +76,11 @@ void relay_api_list(struct relay *r, struct api_wait *w, struct api_resp *a, int
  * to a file, not memory), or the status to refuse it with (404, 405, 414). */
 int relay_api_body_max(const struct relay *r, const char *method,
     const char *target, uint64_t *max, int *stream);
+/* Before the body of an append to a resumable upload (PATCH of a blob, n
+ * bytes): 0 and the upload open to take it in place (w; the caller writes
+ * the body at w->off, passes w as body_part, and calls blobfs_part_end
+ * after), or -1: the body goes to a file, and relay_api says why. */
+int relay_api_blob_part(struct relay *r, const char *method, const char *target,
+    uint64_t n, struct blob_w *w);
 
 #endif

@@ -239,6 +239,21 @@ offset_reply(struct call *c, int status, uint64_t off, const char *why)
 		c->a->status = 503;
 }
 
+/* Before a PATCH's body: its upload open to write the body in place, if
+ * the append is one the upload takes (otherwise h_blob_append says why). */
+int
+blob_part(struct call *c, uint64_t n, struct blob_w *w)
+{
+	const char *q = c->query;
+	uint8_t id[32];
+	uint64_t off;
+
+	if (n == 0 || nc_hex_decode(id, 32, c->seg[2], strlen(c->seg[2])) != 0 ||
+	    strncmp(q, "offset=", 7) != 0 || decimal(q + 7, &off) != 0)
+		return -1;
+	return store_blob_part(c->r->store, id, off, n, w) == ST_OK ? 0 : -1;
+}
+
 /* PATCH /v1/blobs/{id}?offset=N: the body continues the upload at N. */
 void
 h_blob_append(struct call *c)
@@ -246,7 +261,8 @@ h_blob_append(struct call *c)
 	uint8_t id[32];
 	char tmp[4200];
 	const char *file = c->q->body_file;
-	uint64_t size = file ? c->q->body_file_size : c->q->body_len, off, cur;
+	struct blob_w *w = c->q->body_part;
+	uint64_t size = file || w ? c->q->body_file_size : c->q->body_len, off, cur;
 	int rc;
 
 	if (blob_id(c, id) || limited(c, RL_ANON) || query_num(c, "offset", &off))
@@ -255,14 +271,15 @@ h_blob_append(struct call *c)
 		fail(c->a, 400, "empty append");
 		return;
 	}
-	if (file == NULL) {
+	if (file == NULL && w == NULL) {
 		if (spill(c, tmp, sizeof tmp) != 0) {
 			fail(c->a, 503, "cannot store the blob");
 			return;
 		}
 		file = tmp;
 	}
-	rc = store_blob_append(c->r->store, id, off, file, size, c->q->now, &cur);
+	rc = store_blob_append(c->r->store, id, off, w ? NULL : file, w, size,
+	    c->q->now, &cur);
 	if (file == tmp)
 		unlink(tmp);
 	if (rc == ST_OK)

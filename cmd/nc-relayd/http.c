@@ -18,11 +18,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +48,13 @@ struct conn {
 	int over;                 /* accepted past conns_max: answered 503 */
 	int64_t deadline_ms;      /* busy: the request's end */
 	int64_t since_ms;         /* idle: since when */
+	/* A blob append written in place holds its upload's lock while its
+	 * body comes: a sender gone part-way must not keep it for the idle
+	 * timeout (MHD may miss the end of a socket whose last bytes came
+	 * with it), so the reaper ends such a connection (part_stalled). */
+	int part;                 /* receiving such a body */
+	atomic_ullong part_got;   /* its bytes so far (its MHD thread's) */
+	unsigned long long part_seen;   /* part_got at the reaper's last turn */
 	struct conn *prev, *next;
 };
 
@@ -71,6 +81,7 @@ struct req {
 	nc_buf body;
 	int stream_fd;
 	char *stream_path;        /* a streamed body's file (malloc'd), or NULL */
+	struct blob_w *part;      /* or a blob append's, written in place */
 	int waiting;              /* suspended: 1 armed, 2 woken */
 	int held;                 /* suspended, counted in h->held */
 	int polled;               /* counted in h->polls */
@@ -216,6 +227,38 @@ idle_min(const struct http *h)
 
 /* ---- deadlines ---- */
 
+/* c receives a blob append in place and no byte came since the last turn,
+ * while its peer has closed its side and nothing is left unread: the
+ * body can never end. */
+static int
+part_stalled(struct conn *c)
+{
+	unsigned long long got = atomic_load_explicit(&c->part_got,
+	    memory_order_relaxed);
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	int unread = -1, stalled;
+
+	stalled = got == c->part_seen &&
+	    getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	    ti.tcpi_state == TCP_CLOSE_WAIT &&
+	    ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0;
+	c->part_seen = got;
+	return stalled;
+}
+
+/* Whether q's connection receives a blob append in place (part_stalled). */
+static void
+conn_part(struct http *h, struct conn *c, int on)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&h->mu);
+	c->part = on;
+	c->part_seen = ~0ull;
+	pthread_mutex_unlock(&h->mu);
+}
+
 static void *
 reaper(void *arg)
 {
@@ -234,7 +277,7 @@ reaper(void *arg)
 		now = now_ms();
 		for (c = h->busy.head; c; c = next) {
 			next = c->next;
-			if (now > c->deadline_ms)
+			if (now > c->deadline_ms || (c->part && part_stalled(c)))
 				c_drop(h, c);
 		}
 		/* A request line dribbled in byte by byte, or an idle socket
@@ -388,6 +431,11 @@ on_completed(void *cls, struct MHD_Connection *mc, void **rctx,
 	if (q->stream_path && q->stream_path[0] && !q->a.file_taken)
 		unlink(q->stream_path);
 	free(q->stream_path);
+	if (q->part != NULL) {
+		conn_part(h, q->conn, 0);
+		blobfs_part_end(q->part);   /* what was not committed is cut */
+	}
+	free(q->part);
 	api_resp_free(&q->a);
 	nc_buf_free(&q->body);
 	free(q->target);
@@ -573,6 +621,16 @@ begin(struct req *q, const char *method)
 		return refuse(q, 413, "request body too large for this route");
 	if (stream) {
 		set_deadline(h, q->conn, h->conf.upload_timeout);
+		/* an append its upload takes: into the upload's file as it comes */
+		if (cl && strcmp(method, "PATCH") == 0 &&
+		    (q->part = malloc(sizeof *q->part)) != NULL &&
+		    relay_api_blob_part(h->r, method, q->target,
+		    strtoull(cl, NULL, 10), q->part) == 0) {
+			conn_part(h, q->conn, 1);
+			return MHD_YES;
+		}
+		free(q->part);
+		q->part = NULL;
 		if ((q->stream_path = calloc(1, STREAM_PATH_MAX)) == NULL)
 			return MHD_NO;
 		if (store_blob_tmp(h->r->store, q->stream_path, STREAM_PATH_MAX,
@@ -604,6 +662,13 @@ take(struct req *q, const char *data, size_t n)
 		return q->over <= (q->max > 65536 ? q->max : 65536) ? MHD_YES : MHD_NO;
 	}
 	q->got += n;
+	if (q->part != NULL) {
+		if (q->conn)
+			atomic_store_explicit(&q->conn->part_got, q->got,
+			    memory_order_relaxed);
+		return blobfs_part_write(q->part, q->got - n, data, n) == 0 ?
+		    MHD_YES : MHD_NO;
+	}
 	if (q->stream_fd < 0)
 		return nc_buf_add(&q->body, data, n) == 0 ? MHD_YES : MHD_NO;
 	while (n > 0) {
@@ -704,6 +769,11 @@ dispatch(struct req *q)
 		close(q->stream_fd);
 		q->stream_fd = -1;
 		r->body_file = q->stream_path;
+		r->body_file_size = q->got;
+	}
+	if (q->part != NULL) {
+		conn_part(h, q->conn, 0);   /* all came */
+		r->body_part = q->part;
 		r->body_file_size = q->got;
 	}
 	client_addr(h, q->mc, q->addr, sizeof q->addr);

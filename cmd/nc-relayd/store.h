@@ -12,6 +12,7 @@
 #include "relaymsg.h"
 #include "buf.h"
 #include "kt.h"
+#include "blobfs.h"
 
 enum store_rc {
 	ST_OK = 0,
@@ -210,14 +211,19 @@ int store_blob_open(struct store *s, const uint8_t id[32], int64_t now, int *fd,
     uint64_t *size);
 int store_blob_delete(struct store *s, const uint8_t id[32], const uint8_t delhash[32]);
 /* Resumable uploads: create an empty upload of length bytes (ST_EXISTS),
- * append tmp's n bytes at off (ST_CONFLICT when off is not the upload's
- * offset, or another append runs; ST_FULL past its length; ST_EXISTS when
- * complete; *cur: the offset after, or as it is), and ask the offset (a
- * complete blob's is its length). A blob is readable once complete. */
+ * append tmp's n bytes at off, or w's written in place (ST_CONFLICT when
+ * off is not the upload's offset, or another append runs; ST_FULL past its
+ * length; ST_EXISTS when complete; *cur: the offset after, or as it is),
+ * and ask the offset (a complete blob's is its length). A blob is readable
+ * once complete. store_blob_part opens the upload for an append of n bytes
+ * at off to be written in place (blobfs.h; ST_OK, else the body goes to a
+ * temporary file and store_blob_append says why); blobfs_part_end ends it. */
 int store_blob_create(struct store *s, const uint8_t id[32], uint64_t length,
     const uint8_t delhash[32], int64_t expires);
+int store_blob_part(struct store *s, const uint8_t id[32], uint64_t off, uint64_t n,
+    struct blob_w *w);
 int store_blob_append(struct store *s, const uint8_t id[32], uint64_t off,
-    const char *tmp, uint64_t n, int64_t now, uint64_t *cur);
+    const char *tmp, struct blob_w *w, uint64_t n, int64_t now, uint64_t *cur);
 int store_blob_offset(struct store *s, const uint8_t id[32], int64_t now,
     uint64_t *off, uint64_t *length);
 

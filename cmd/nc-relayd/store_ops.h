@@ -71,9 +71,11 @@
 	    (s, id, delhash)) \
 	X(int, blob_create, (struct store *s, const uint8_t id[32], uint64_t length, \
 	    const uint8_t delhash[32], int64_t expires), (s, id, length, delhash, expires)) \
+	X(int, blob_part, (struct store *s, const uint8_t id[32], uint64_t off, uint64_t n, \
+	    struct blob_w *w), (s, id, off, n, w)) \
 	X(int, blob_append, (struct store *s, const uint8_t id[32], uint64_t off, \
-	    const char *tmp, uint64_t n, int64_t now, uint64_t *cur), \
-	    (s, id, off, tmp, n, now, cur)) \
+	    const char *tmp, struct blob_w *w, uint64_t n, int64_t now, uint64_t *cur), \
+	    (s, id, off, tmp, w, n, now, cur)) \
 	X(int, blob_offset, (struct store *s, const uint8_t id[32], int64_t now, \
 	    uint64_t *off, uint64_t *length), (s, id, now, off, length)) \
 	X(int64_t, kt_size, (struct store *s), (s)) \

@@ -2549,7 +2549,7 @@ j_blob_create(struct store *s, struct pgc *c, void *arg)
 
 	if (n <= 0)
 		return n == 0 ? ST_EXISTS : ST_ERR;
-	return blobfs_new_part(s->blobdir, b->id) == 0 ? ST_OK : ST_ERR;
+	return blobfs_new_part(s->blobdir, b->id, b->length) == 0 ? ST_OK : ST_ERR;
 }
 
 static int
@@ -2573,14 +2573,23 @@ pg_blob_offset(struct store *s, const uint8_t id[32], int64_t now, uint64_t *off
 }
 
 static int
+pg_blob_part(struct store *s, const uint8_t id[32], uint64_t off, uint64_t n,
+    struct blob_w *w)
+{
+	uint64_t cur;
+
+	return blobfs_part_begin(s->blobdir, id, off, n, 0, w, &cur);
+}
+
+static int
 pg_blob_append(struct store *s, const uint8_t id[32], uint64_t off, const char *tmp,
-    uint64_t n, int64_t now, uint64_t *cur)
+    struct blob_w *w, uint64_t n, int64_t now, uint64_t *cur)
 {
 	uint64_t length;
 	int rc = blob_row(s, id, now, &length);
 
 	*cur = 0;
-	return rc != ST_OK ? rc : blobfs_append(s->blobdir, id, off, tmp, n, length, cur);
+	return rc != ST_OK ? rc : blobfs_append(s->blobdir, id, off, tmp, w, n, length, cur);
 }
 
 struct sweep {

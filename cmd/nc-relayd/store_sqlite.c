@@ -1890,7 +1890,7 @@ j_blob_create(struct store *s, struct sqldb *c, void *arg)
 		return ST_EXISTS;
 	if (rc != SQLITE_DONE)
 		return ST_ERR;
-	if (blobfs_new_part(s->blobdir, b->id) != 0)
+	if (blobfs_new_part(s->blobdir, b->id, b->length) != 0)
 		return ST_ERR;
 	OK(sqldb_exec(c, Q_BLOB_INS, "bbii", b->id, (size_t)32, b->delhash,
 	    (size_t)32, (int64_t)b->length, b->expires));
@@ -1939,8 +1939,17 @@ sq_blob_offset(struct store *s, const uint8_t id[32], int64_t now,
 }
 
 static int
+sq_blob_part(struct store *s, const uint8_t id[32], uint64_t off, uint64_t n,
+    struct blob_w *w)
+{
+	uint64_t cur;
+
+	return blobfs_part_begin(s->blobdir, id, off, n, 0, w, &cur);
+}
+
+static int
 sq_blob_append(struct store *s, const uint8_t id[32], uint64_t off,
-    const char *tmp, uint64_t n, int64_t now, uint64_t *cur)
+    const char *tmp, struct blob_w *w, uint64_t n, int64_t now, uint64_t *cur)
 {
 	uint64_t length;
 	int rc = blob_row(s, id, now, &length);
@@ -1948,7 +1957,7 @@ sq_blob_append(struct store *s, const uint8_t id[32], uint64_t off,
 	*cur = 0;
 	if (rc != ST_OK)
 		return rc;
-	return blobfs_append(s->blobdir, id, off, tmp, n, length, cur);
+	return blobfs_append(s->blobdir, id, off, tmp, w, n, length, cur);
 }
 
 struct sweep {

@@ -416,11 +416,29 @@ struct ctsrc {
 	uint64_t pos, end;     /* this append's window */
 	nc_media_enc *e;       /* NULL: produced == len */
 	int in;                /* the plaintext, while e */
+	struct stat st;        /* ... as it was when its length was taken */
 	const char *what;
 	nc_media_meta *m;      /* set by the encryptor's end */
 	uint8_t *hash;
 	struct bar *b;
 };
+
+/* The plaintext is not what it was when its length was taken: another
+ * size, inode or modification or change time (a write in place keeps the
+ * size). Checked at its end, before the last chunk, so that an upload of
+ * a file that changed never completes. */
+static int
+changed(const struct ctsrc *s)
+{
+	struct stat now;
+
+	return fstat(s->in, &now) != 0 || now.st_size != s->st.st_size ||
+	    now.st_ino != s->st.st_ino || now.st_dev != s->st.st_dev ||
+	    now.st_mtim.tv_sec != s->st.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != s->st.st_mtim.tv_nsec ||
+	    now.st_ctim.tv_sec != s->st.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != s->st.st_ctim.tv_nsec;
+}
 
 /* Encrypt the next chunk of s->in into the spool; the end, once the
  * input ends. The file must be what it was when its length was taken. */
@@ -439,6 +457,9 @@ produce(struct ctsrc *s)
 	if (k < 0)
 		return nc_fail(NC_EIO, "%s: %s", s->what, strerror(errno));
 	if (k == 0) {
+		if (s->e->size != s->m->size || changed(s))
+			return nc_fail(NC_ETEMP, "%s: changed while it was read; "
+			    "put it again", s->what);
 		rc = nc_media_enc_final(s->e, s->m, s->hash);
 		s->produced = s->e->ctlen;
 		s->e = NULL;
@@ -503,7 +524,7 @@ upload(struct ctsrc *src, const char *url, const uint8_t delhash[32],
 {
 	char u[NC_MEDIA_URL_MAX + 64], hdr[2][128];
 	const char *hdrs[3] = { hdr[0], NULL, NULL };
-	uint64_t seg = env_num("NC_MEDIA_SEGMENT", SEGMENT_DEFAULT), off = 0;
+	uint64_t seg = env_num("NC_MEDIA_SEGMENT", SEGMENT_DEFAULT), off = 0, at;
 	uint64_t len = src->len;
 	nc_blob_resp r;
 	int rc, tries = 0, created = 0;
@@ -550,8 +571,16 @@ upload(struct ctsrc *src, const char *url, const uint8_t delhash[32],
 				continue;
 			}
 			if (rc == 0 && r.status == 409 &&
-			    answer_offset(r.text, &off) == 0) {
-				tries = 0;   /* the relay says where it is */
+			    answer_offset(r.text, &at) == 0) {
+				/* at our offset: an append of ours cut short
+				 * holds the upload until the relay sees it gone */
+				if (at == off && ++tries >= TRIES)
+					return http_err(&r, "upload");
+				if (at == off)
+					backoff(tries);
+				else
+					tries = 0;   /* the relay says where it is */
+				off = at;
 				continue;
 			}
 		}
@@ -668,6 +697,12 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 			guess_type(m.name, m.type, sizeof m.type);
 			if ((in = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 				return nc_fail(NC_EDATA, "%s: %s", path, strerror(errno));
+			/* the length is the open file's */
+			if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+				close(in);
+				return nc_fail(NC_ETEMP, "%s: changed while it was "
+				    "read; put it again", path);
+			}
 			b.total = (uint64_t)sb.st_size;
 		}
 	}
@@ -686,6 +721,7 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 	src.e = &e;
 	src.in = in;
 	src.what = in == 0 ? "standard input" : path;
+	src.st = sb;
 	src.m = &m;
 	src.hash = l.hash;
 	src.b = &b;
