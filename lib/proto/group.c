@@ -584,7 +584,11 @@ nc_group_open_with_at(nc_buf *plain, const uint8_t mk[32], const nc_skey *k,
 		return rc;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain->p, NULL, NULL, blob + 24,
 	    n - 24, a, sizeof a, blob, mk) != 0)
-		return nc_fail(NC_ESECURITY, "group message: does not decrypt (tampered)");
+		/* (one upload per provider does not carry the sender's state
+		 * hash: the AD holds ours, so a sender at another state of
+		 * the epoch fails here) */
+		return nc_fail(NC_ESECURITY, "group message: does not decrypt (tampered, "
+		    "or sealed at another state of the epoch: the group was split)");
 	len = n - 24 - 16 - 64;
 	crypto_sign_init(&st);
 	crypto_sign_update(&st, a, sizeof a);
