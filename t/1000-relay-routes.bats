@@ -489,3 +489,64 @@ PY
 	grep -qx 'domain s.test' "$T/wk"
 	! curl -s "$RELAY_URL_S/.well-known/newchat" >/dev/null   # unverified: refused
 }
+
+@test "relay: backup records in one batch: signed, strict, all stored at once, a retry stores nothing twice" {
+	newuser alice
+	# u8 1, u16 n, n x (u32 len, record)
+	batch() {   # OUT N [TRAILER]: N records of 40..40+N bytes
+		python3 -c 'import sys, struct
+n = int(sys.argv[2]); r = [bytes([i + 1]) * (40 + i) for i in range(n)]
+sys.stdout.buffer.write(b"\x01" + struct.pack(">H", n) +
+    b"".join(struct.pack(">I", len(x)) + x for x in r) + sys.argv[3].encode())' x "$2" "${3:-}" >"$1"
+	}
+	batch "$T/b3" 3
+	[ "$(req POST /v1/users/alice/backup/records "$T/b3")" = 401 ]   # unsigned
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/b3")" = 201 ]
+	[ "$(relay_sql A "SELECT count(*) FROM backup_rec")" = 3 ]
+	# the same again (a retry), and one more beside them: only that one is new
+	batch "$T/b4" 4
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/b3")" = 201 ]
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/b4")" = 201 ]
+	[ "$(relay_sql A "SELECT count(*) FROM backup_rec")" = 4 ]
+	# each under its BLAKE2b-256, as the single PUT keys it
+	printf '\004%.0s' $(seq 43) >"$T/r4"
+	[ "$(sreq "$T/alice" PUT "/v1/users/alice/backup/records/$(b2sum -l 256 "$T/r4" | cut -c1-64)" "$T/r4")" = 201 ]
+	[ "$(relay_sql A "SELECT count(*) FROM backup_rec")" = 4 ]
+	# strict: bytes left over, no record, another version, an empty record
+	batch "$T/bad" 2 x
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/bad")" = 400 ]
+	printf '\001\000\000' >"$T/bad"
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/bad")" = 400 ]
+	printf '\002\000\001\000\000\000\001x' >"$T/bad"
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/bad")" = 400 ]
+	printf '\001\000\001\000\000\000\000' >"$T/bad"
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/bad")" = 400 ]
+	grep -q 'bad backup batch' "$T/resp"
+	head -c $(( (8 << 20) + 1 )) /dev/zero >"$T/big"
+	[ "$(req POST /v1/users/alice/backup/records "$T/big")" = 413 ]
+	[ "$(relay_sql A "SELECT count(*) FROM backup_rec")" = 4 ]
+}
+
+@test "relay: link box long-poll: a take with wait= answers when the message is put, 204 when the time runs out" {
+	newuser alice
+	box=$(ncreq hex 16)
+	[ "$(req PUT "/v1/users/alice/link/$box")" = 201 ]
+	[ "$(req GET "/v1/users/alice/link/$box?wait=61")" = 400 ]
+	[ "$(req GET "/v1/users/alice/link/$box?after=1")" = 400 ]
+	[ "$(req GET "/v1/users/alice/link/$box")" = 204 ]   # nothing yet, at once
+	t0=$(date +%s%N)
+	[ "$(req GET "/v1/users/alice/link/$box?wait=1")" = 204 ]
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 900 ]
+	# a take waiting, then the put: it answers with the message at once
+	curl -s -o "$T/took" -w '%{http_code}' "$U/v1/users/alice/link/$box?wait=30" >"$T/code" &
+	w=$!
+	sleep 0.3   # the take is held by then (were it not, it would get 200 all the same)
+	echo sealed-link-message >"$T/msg"
+	t0=$(date +%s%N)
+	[ "$(sreq "$T/alice" POST "/v1/users/alice/link/$box" "$T/msg")" = 201 ]
+	wait "$w"
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ]
+	[ "$(cat "$T/code")" = 200 ]
+	cmp "$T/took" "$T/msg"
+	[ "$(req GET "/v1/users/alice/link/$box?wait=5")" = 410 ]   # taken once
+}

@@ -43,12 +43,14 @@ struct api_req {
 	int64_t now;                   /* unix seconds */
 };
 
-/* A long-poll that found nothing: what to list when it is woken. */
+/* A long-poll that found nothing: what to list when it is woken (link:
+ * not a mailbox but the provisioning box dev names, to take). */
 struct api_wait {
 	char user[NC_NAME_MAX + 1];
 	uint8_t dev[NC_DEVID_LEN];
 	uint64_t after, gen;
 	unsigned limit, seconds;
+	int link;
 };
 
 struct api_resp {
@@ -69,7 +71,8 @@ void api_resp_init(struct api_resp *a);
 void api_resp_free(struct api_resp *a);   /* closes fd if still set */
 
 void relay_api(struct relay *r, const struct api_req *q, struct api_resp *a);
-/* List for a woken long-poll; last: answer even if still empty. */
+/* List (or take, a link box) for a woken long-poll; last: answer even if
+ * still empty. */
 void relay_api_list(struct relay *r, struct api_wait *w, struct api_resp *a, int last);
 /* From the request line alone, before any byte of body is read: 0 and the
  * largest body method + target may carry (*max, 0: none; *stream: it goes

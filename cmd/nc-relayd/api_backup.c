@@ -46,25 +46,58 @@ token_ok(struct call *c, const char *user)
 	return 0;
 }
 
-void
-h_backup_rec_put(struct call *c)
+/* 201 once v[0..n) are stored, in one transaction. */
+static void
+put_records(struct call *c, const char *user, const struct store_backup_rec *v, size_t n)
 {
-	const char *user = c->seg[2];
-	uint8_t hash[32], h[32];
-	int rc;
+	int rc = store_backup_rec_put(c->r->store, user, v, n);
 
-	if (bad_user(c, user) || hash_seg(c, c->seg[5], hash) || unsigned_req(c, user, NULL))
-		return;
-	crypto_generichash(h, 32, c->q->body, c->q->body_len, NULL, 0);
-	if (c->q->body_len == 0 || sodium_memcmp(h, hash, 32) != 0) {
-		fail(c->a, 400, "backup record: the body's BLAKE2b-256 is not the path's hash");
-		return;
-	}
-	rc = store_backup_rec_put(c->r->store, user, hash, c->q->body, c->q->body_len);
 	if (rc != ST_OK)
 		fail_store(c->a, rc, "backup");
 	else
 		reply(c->a, 201);
+}
+
+void
+h_backup_rec_put(struct call *c)
+{
+	const char *user = c->seg[2];
+	struct store_backup_rec v;
+	uint8_t h[32];
+
+	if (bad_user(c, user) || hash_seg(c, c->seg[5], v.hash) || unsigned_req(c, user, NULL))
+		return;
+	crypto_generichash(h, 32, c->q->body, c->q->body_len, NULL, 0);
+	if (c->q->body_len == 0 || sodium_memcmp(h, v.hash, 32) != 0) {
+		fail(c->a, 400, "backup record: the body's BLAKE2b-256 is not the path's hash");
+		return;
+	}
+	v.p = c->q->body;
+	v.n = c->q->body_len;
+	put_records(c, user, &v, 1);
+}
+
+/* Many records in one request: each stored under its BLAKE2b-256. */
+void
+h_backup_recs_post(struct call *c)
+{
+	static _Thread_local nc_backup_span sp[NC_BACKUP_BATCH_RECS];
+	static _Thread_local struct store_backup_rec v[NC_BACKUP_BATCH_RECS];
+	const char *user = c->seg[2];
+	size_t n;
+
+	if (bad_user(c, user) || unsigned_req(c, user, NULL))
+		return;
+	if (nc_backup_batch_decode(sp, &n, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, 400, "bad backup batch: u8 1, u16 n (1..1024), n x u32-length records");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		crypto_generichash(v[i].hash, 32, sp[i].p, sp[i].n, NULL, 0);
+		v[i].p = sp[i].p;
+		v[i].n = sp[i].n;
+	}
+	put_records(c, user, v, n);
 }
 
 void

@@ -74,7 +74,9 @@ void h_blob_append(struct call *c);
 void h_blob_offset(struct call *c);
 /* relay_api_blob_part, once routed: 0, or -1. */
 int blob_part(struct call *c, uint64_t n, struct blob_w *w);
+void relay_api_link(struct relay *r, struct api_wait *w, struct api_resp *a, int last);
 void h_backup_rec_put(struct call *c);
+void h_backup_recs_post(struct call *c);
 void h_backup_rec_get(struct call *c);
 void h_backup_head_put(struct call *c);
 void h_backup_head_get(struct call *c);

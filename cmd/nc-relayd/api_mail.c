@@ -167,6 +167,10 @@ relay_api_list(struct relay *r, struct api_wait *w, struct api_resp *a, int last
 	uint8_t head[3] = { 1, 0, 0 };
 	int rc;
 
+	if (w->link) {
+		relay_api_link(r, w, a, last);
+		return;
+	}
 	nc_buf_reset(&a->body);
 	a->ctype = "application/octet-stream";
 	w->gen = waiters_gen(r->waiters);

@@ -36,14 +36,16 @@ relay_conf_defaults(struct relay_conf *c)
 }
 
 static void
-on_mail(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN])
+on_mail(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN], int link)
 {
 	struct relay *r = arg;
 
 	waiters_notify(r->waiters, user, dev);
 	/* With PostgreSQL this runs on the store's listening thread, which
-	 * starts before the pusher exists: it is published atomically. */
-	push_mail(__atomic_load_n(&r->push, __ATOMIC_ACQUIRE), user, dev);
+	 * starts before the pusher exists: it is published atomically. A
+	 * filled link box wakes only its take. */
+	if (!link)
+		push_mail(__atomic_load_n(&r->push, __ATOMIC_ACQUIRE), user, dev);
 }
 
 #define KT_KEYFILE "kt.key"

@@ -46,8 +46,10 @@ struct store_account {
 	int cost;
 };
 
-/* Called after each commit with every (user, device) that got mail. */
-typedef void (*store_mail_fn)(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN]);
+/* Called after each commit with every (user, device) that got mail; link
+ * 1: dev is a provisioning box (store_link_put) that got its message. */
+typedef void (*store_mail_fn)(void *arg, const char *user, const uint8_t dev[NC_DEVID_LEN],
+    int link);
 
 int store_open(struct store **s, const char *dir, const struct store_limits *l,
     store_mail_fn on_mail, void *arg);
@@ -113,8 +115,9 @@ int store_idbackup_put(struct store *s, const char *user, const uint8_t *p, size
 int store_idbackup_get(struct store *s, const char *user, nc_buf *out);
 
 /* The encrypted backup slot (protocol.md 1.9), opaque to the relay:
- * records by the BLAKE2b-256 of their bytes (a hash held is kept; ST_FULL
- * past STORE_BACKUP_RECORDS or STORE_BACKUP_BYTES for the user), and one
+ * records by the BLAKE2b-256 of their bytes, put n at once in one
+ * transaction (a hash held is kept; ST_FULL, nothing stored, past
+ * STORE_BACKUP_RECORDS or STORE_BACKUP_BYTES for the user), and one
  * head per user. A head's counter must exceed the stored one
  * (ST_CONFLICT); every record it lists must be held (ST_STALE, nothing
  * changed); records it does not list are deleted with its commit. All of
@@ -129,8 +132,13 @@ struct store_backup_head {
 	const uint8_t (*hashes)[32];    /* the records the manifest lists */
 	size_t n;
 };
-int store_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
-    const uint8_t *p, size_t n);
+struct store_backup_rec {
+	uint8_t hash[32];
+	const uint8_t *p;
+	size_t n;
+};
+int store_backup_rec_put(struct store *s, const char *user,
+    const struct store_backup_rec *v, size_t n);
 int store_backup_rec_get(struct store *s, const char *user, const uint8_t hash[32],
     nc_buf *out);
 int store_backup_head_put(struct store *s, const char *user,

@@ -89,8 +89,8 @@
 	X(int, kt_label, (struct store *s, const char *user, uint64_t version, \
 	    nc_kt_labelproof *l), (s, user, version, l)) \
 	X(int, kt_backfill, (struct store *s, store_kt_fill_fn fn, void *arg), (s, fn, arg)) \
-	X(int, backup_rec_put, (struct store *s, const char *user, const uint8_t hash[32], \
-	    const uint8_t *p, size_t n), (s, user, hash, p, n)) \
+	X(int, backup_rec_put, (struct store *s, const char *user, \
+	    const struct store_backup_rec *v, size_t n), (s, user, v, n)) \
 	X(int, backup_rec_get, (struct store *s, const char *user, const uint8_t hash[32], \
 	    nc_buf *out), (s, user, hash, out)) \
 	X(int, backup_head_put, (struct store *s, const char *user, \

@@ -864,7 +864,8 @@ notified(struct store *s, const char *payload)
 {
 	char user[NC_NAME_MAX + 1];
 	uint8_t dev[NC_DEVID_LEN];
-	const char *sl = strchr(payload, '/');
+	int link = payload[0] == '!';   /* "!user/box": a link box filled */
+	const char *sl = strchr(payload += link, '/');
 	size_t n;
 
 	if (sl == NULL || (n = (size_t)(sl - payload)) == 0 || n > NC_NAME_MAX ||
@@ -873,7 +874,7 @@ notified(struct store *s, const char *payload)
 		return;
 	memcpy(user, payload, n);
 	user[n] = '\0';
-	s->on_mail(s->mail_arg, user, dev);
+	s->on_mail(s->mail_arg, user, dev, link);
 }
 
 /* Waits for s->lpipe[0] to be readable or closed, or ms to pass: 1 if
@@ -1475,7 +1476,7 @@ pg_devlist_get(struct store *s, const char *user, nc_buf *out, uint64_t *version
 
 struct bkrput {
 	const char *user;
-	const uint8_t *hash, *p;
+	const struct store_backup_rec *v;
 	size_t n;
 };
 
@@ -1497,17 +1498,26 @@ j_backup_rec_put(struct store *s, struct pgc *c, void *arg)
 	n = col_i(r, 0, 0);
 	bytes = col_i(r, 0, 1);
 	PQclear(r);
-	if (n >= STORE_BACKUP_RECORDS || bytes + (int64_t)b->n > STORE_BACKUP_BYTES)
-		return ST_FULL;
-	OK(ex(c, Q_BKR_PUT, "tbb", b->user, b->hash, (size_t)32, b->p, b->n));
+	for (size_t i = 0; i < b->n; i++) {
+		const struct store_backup_rec *v = &b->v[i];
+		int64_t k;
+		if (n >= STORE_BACKUP_RECORDS || bytes + (int64_t)v->n > STORE_BACKUP_BYTES)
+			return ST_FULL;
+		if ((k = ex(c, Q_BKR_PUT, "tbb", b->user, v->hash, (size_t)32, v->p, v->n)) < 0)
+			return ST_ERR;
+		if (k == 1) {   /* new, not held already */
+			n++;
+			bytes += (int64_t)v->n;
+		}
+	}
 	return ST_OK;
 }
 
 static int
-pg_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
-    const uint8_t *p, size_t n)
+pg_backup_rec_put(struct store *s, const char *user, const struct store_backup_rec *v,
+    size_t n)
 {
-	struct bkrput b = { user, hash, p, n };
+	struct bkrput b = { user, v, n };
 
 	return tx(s, j_backup_rec_put, &b);
 }
@@ -2331,7 +2341,7 @@ pg_deliver(struct store *s, const char *user, const struct store_env *e,
 	/* this process's own long-polls at once (the NOTIFY comes too) */
 	if (rc == ST_OK && s->on_mail)
 		for (size_t i = 0; i < n; i++)
-			s->on_mail(s->mail_arg, user ? user : e[i].user, e[i].dev);
+			s->on_mail(s->mail_arg, user ? user : e[i].user, e[i].dev, 0);
 	return rc;
 }
 
@@ -2718,6 +2728,8 @@ j_link_put(struct store *s, struct pgc *c, void *arg)
 {
 	struct linkjob *j = arg;
 	int rc, has = 0, used = 0;
+	char note[NC_NAME_MAX + 3 + 2 * NC_LINK_BOX];
+	size_t k;
 
 	(void)s;
 	if ((rc = link_row(c, j, &has, &used, NULL)) != ST_OK)
@@ -2727,6 +2739,12 @@ j_link_put(struct store *s, struct pgc *c, void *arg)
 	if (has)
 		return ST_CONFLICT;
 	OK(ex(c, Q_LINK_SET, "bb", j->p, j->n, j->box, (size_t)NC_LINK_BOX));
+	/* wakes a take waiting in another process (protocol.md 1.11) */
+	k = (size_t)snprintf(note, sizeof note, "!%s/", j->user);
+	if (k + 2 * NC_LINK_BOX >= sizeof note)
+		return ST_ERR;
+	nc_hex_encode(note + k, j->box, NC_LINK_BOX);
+	OK(ex(c, Q_NOTIFY, "t", note));
 	return ST_OK;
 }
 
@@ -2735,8 +2753,11 @@ pg_link_put(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
     const uint8_t *p, size_t n, int64_t now)
 {
 	struct linkjob j = { user, box, 0, now, p, n, NULL };
+	int rc = tx(s, j_link_put, &j);
 
-	return tx(s, j_link_put, &j);
+	if (rc == ST_OK && s->on_mail)   /* this process's takes at once */
+		s->on_mail(s->mail_arg, user, box, 1);
+	return rc;
 }
 
 static int

@@ -1025,7 +1025,7 @@ out:
 
 struct bkrput {
 	const char *user;
-	const uint8_t *hash, *p;
+	const struct store_backup_rec *v;
 	size_t n;
 };
 
@@ -1047,17 +1047,24 @@ j_backup_rec_put(struct store *s, struct sqldb *c, void *arg)
 		bytes = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
-	if (n >= STORE_BACKUP_RECORDS || bytes + (int64_t)b->n > STORE_BACKUP_BYTES)
-		return ST_FULL;
-	OK(sqldb_exec(c, Q_BKR_PUT, "tbb", b->user, b->hash, (size_t)32, b->p, b->n));
+	for (size_t i = 0; i < b->n; i++) {
+		const struct store_backup_rec *r = &b->v[i];
+		if (n >= STORE_BACKUP_RECORDS || bytes + (int64_t)r->n > STORE_BACKUP_BYTES)
+			return ST_FULL;
+		OK(sqldb_exec(c, Q_BKR_PUT, "tbb", b->user, r->hash, (size_t)32, r->p, r->n));
+		if (sqldb_changes(c) == 1) {   /* new, not held already */
+			n++;
+			bytes += (int64_t)r->n;
+		}
+	}
 	return ST_OK;
 }
 
 static int
-sq_backup_rec_put(struct store *s, const char *user, const uint8_t hash[32],
-    const uint8_t *p, size_t n)
+sq_backup_rec_put(struct store *s, const char *user, const struct store_backup_rec *v,
+    size_t n)
 {
-	struct bkrput b = { user, hash, p, n };
+	struct bkrput b = { user, v, n };
 
 	return submit(s, j_backup_rec_put, NULL, &b);
 }
@@ -1666,7 +1673,7 @@ after_deliver(struct store *s, void *arg)
 	if (s->on_mail)
 		for (size_t i = 0; i < d->n; i++)
 			s->on_mail(s->mail_arg, d->user ? d->user : d->e[i].user,
-			    d->e[i].dev);
+			    d->e[i].dev, 0);
 }
 
 static int
@@ -2109,8 +2116,11 @@ sq_link_put(struct store *s, const char *user, const uint8_t box[NC_LINK_BOX],
     const uint8_t *p, size_t n, int64_t now)
 {
 	struct linkjob j = { user, box, 0, now, p, n, NULL };
+	int rc = submit(s, j_link_put, NULL, &j);
 
-	return submit(s, j_link_put, NULL, &j);
+	if (rc == ST_OK && s->on_mail)   /* a take waiting for it */
+		s->on_mail(s->mail_arg, user, box, 1);
+	return rc;
 }
 
 static int

@@ -292,7 +292,10 @@ import(nc_state *s, void *arg)
 	return nc_event_skip(s);
 }
 
-/* Take the box's message: poll once a second until it comes. */
+/* Take the box's message: the relay holds each request up to LINK_POLL
+ * seconds until it comes (a long-poll); an answer sooner than that with
+ * nothing (an error, a relay without wait=) is asked again a second later. */
+#define LINK_POLL 20
 static int
 wait_msg(nc_relay *r, const char *name, const uint8_t box[NC_LINK_BOX_LEN],
     nc_buf *out)
@@ -300,11 +303,15 @@ wait_msg(nc_relay *r, const char *name, const uint8_t box[NC_LINK_BOX_LEN],
 	const char *e = getenv("NC_LINK_WAIT");
 	long wait = e && *e ? strtol(e, NULL, 10) : NC_LINK_TTL;
 	time_t end = time(NULL) + (wait > 0 && wait <= NC_LINK_TTL ? wait : NC_LINK_TTL);
+	time_t t0, left;
 	int rc, got = 0;
 
 	for (;;) {
 		nc_buf_reset(out);
-		if ((rc = nc_relay_link_take(r, name, box, out, &got)) != 0 &&
+		t0 = time(NULL);
+		left = end - t0;
+		if ((rc = nc_relay_link_take(r, name, box,
+		    left < 1 ? 0 : left > LINK_POLL ? LINK_POLL : (int)left, out, &got)) != 0 &&
 		    rc != NC_ETEMP && rc != NC_EUNAVAIL)
 			return rc;
 		if (rc == 0 && got)
@@ -312,7 +319,8 @@ wait_msg(nc_relay *r, const char *name, const uint8_t box[NC_LINK_BOX_LEN],
 		if (time(NULL) >= end)
 			return nc_fail(NC_ETEMP, "the link code expired unused: run "
 			    "nc-keygen --link again for a new one");
-		sleep(1);
+		if (rc != 0 || time(NULL) - t0 < (left > LINK_POLL ? LINK_POLL : left) - 1)
+			sleep(1);
 	}
 }
 

@@ -48,6 +48,7 @@ typedef struct {
 	nc_state *s;
 	nc_self *self;
 	nc_relay *r;                 /* backup: the relay, else NULL */
+	nc_buf batch;                /* backup: records not sent yet (backup.h) */
 	struct archive *a;           /* export: the archive */
 	uint8_t *root, fpk[32];      /* root: sodium_malloc'd */
 	ent *old, *cur;              /* the last backup's (sorted by id), this one's */
@@ -79,7 +80,40 @@ arch_entry(struct archive *a, const char *name, const uint8_t *p, size_t n)
 	return ok ? 0 : nc_fail(NC_EIO, "archive: %s", archive_error_string(a));
 }
 
-/* Seal data as record id and send it where this run goes. */
+/* Records go to the relay in batches of about this many bytes. */
+#define BATCH_BYTES ((size_t)4 << 20)
+
+/* The batch to the relay (if it holds any), in one request. */
+static int
+flush_batch(run *u)
+{
+	int rc;
+
+	if (u->batch.len == 0)
+		return 0;
+	rc = nc_relay_backup_put_records(u->r, u->self->name, u->self->dev, &u->batch);
+	nc_buf_reset(&u->batch);
+	return rc;
+}
+
+/* rec into the batch, sent first when rec would take it past BATCH_BYTES;
+ * a record larger than that goes alone. */
+static int
+batch_record(run *u, const ent *e, const nc_buf *rec)
+{
+	int rc;
+
+	if (rec->len > BATCH_BYTES - 7)
+		return nc_relay_backup_put_record(u->r, u->self->name, u->self->dev, e->hash,
+		    rec->p, rec->len);
+	if ((u->batch.len + 4 + rec->len > BATCH_BYTES ||
+	    !nc_backup_batch_fits(&u->batch, rec->len)) && (rc = flush_batch(u)) != 0)
+		return rc;
+	return nc_backup_batch_add(&u->batch, rec->p, rec->len);
+}
+
+/* Seal data as record id and send it where this run goes (to the relay:
+ * in a batch, sent by flush_batch at the latest). */
 static int
 put_record(run *u, ent *e, const uint8_t *data, size_t n)
 {
@@ -95,8 +129,7 @@ put_record(run *u, ent *e, const uint8_t *data, size_t n)
 		nc_hex_encode(name + sizeof ARCH_RECS - 1, e->hash, 32);
 		rc = arch_entry(u->a, name, rec.p, rec.len);
 	} else
-		rc = nc_relay_backup_put_record(u->r, u->self->name, u->self->dev, e->hash,
-		    rec.p, rec.len);
+		rc = batch_record(u, e, &rec);
 	if (rc == 0) {
 		u->st->uploaded++;
 		u->st->bytes_uploaded += rec.len;
@@ -623,6 +656,7 @@ run_end(run *u)
 	if (u->root)
 		sodium_free(u->root);
 	sodium_memzero(u->fpk, sizeof u->fpk);
+	nc_buf_free(&u->batch);
 	free(u->old);
 	free(u->cur);
 }
@@ -652,7 +686,7 @@ nc_sync_backup(nc_state *s, nc_self *self, const nc_sync_opts *o, nc_sync_stats 
 	    NC_BACKUP_KEY);
 	counter = next_counter(&u);
 	if ((rc = load_old(&u)) != 0 || (rc = run_records(&u)) != 0 ||
-	    (rc = make_head(&u, counter, &head)) != 0)
+	    (rc = flush_batch(&u)) != 0 || (rc = make_head(&u, counter, &head)) != 0)
 		goto out;
 	rc = nc_relay_backup_put_head(u.r, self->name, self->dev, head.p, head.len);
 	if (rc == NC_ETEMP && strstr(nc_errmsg(), "counter") != NULL)

@@ -1223,6 +1223,16 @@ nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
 }
 
 int
+nc_relay_backup_put_records(nc_relay *r, const char *name, const nc_device *d,
+    const nc_buf *batch)
+{
+	char path[200];
+
+	snprintf(path, sizeof path, "/v1/users/%s/backup/records", name);
+	return call(r, "POST", path, batch, d, NULL);
+}
+
+int
 nc_relay_backup_put_head(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t *p, size_t n)
 {
@@ -1288,14 +1298,18 @@ nc_relay_link_put(nc_relay *r, const char *name, const nc_device *d,
 
 int
 nc_relay_link_take(nc_relay *r, const char *name, const uint8_t box[16],
-    nc_buf *out, int *got)
+    int wait, nc_buf *out, int *got)
 {
-	char path[128];
+	char path[160];
+	size_t k;
 	long status;
 	int rc;
 
 	*got = 0;
 	link_path(path, sizeof path, name, box);
+	k = strlen(path);
+	if (wait > 0)
+		snprintf(path + k, sizeof path - k, "?wait=%d", wait > 60 ? 60 : wait);
 	if ((rc = nc_relay_req(r, "GET", path, NULL, 0, NULL, &status, out)) != 0)
 		return rc;
 	if (status == 200)

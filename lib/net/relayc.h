@@ -130,8 +130,10 @@ int nc_relay_link_open(nc_relay *r, const char *name, const uint8_t box[16])
 	__attribute__((warn_unused_result));
 int nc_relay_link_put(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t box[16], const nc_buf *body) __attribute__((warn_unused_result));
+/* wait > 0: the relay holds the request up to wait seconds (at most 60)
+ * for the message to come; *got 0 when it did not. */
 int nc_relay_link_take(nc_relay *r, const char *name, const uint8_t box[16],
-    nc_buf *out, int *got) __attribute__((warn_unused_result));
+    int wait, nc_buf *out, int *got) __attribute__((warn_unused_result));
 
 /* Prekeys. */
 int nc_relay_put_prekeys(nc_relay *r, const char *name, const nc_device *d,
@@ -214,6 +216,9 @@ int nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32
 int nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t hash[32], const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));
+/* Records in one request: a batch (backup.h) of at most 8 MiB. */
+int nc_relay_backup_put_records(nc_relay *r, const char *name, const nc_device *d,
+    const nc_buf *batch) __attribute__((warn_unused_result));
 int nc_relay_backup_put_head(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t *p, size_t n) __attribute__((warn_unused_result));
 

@@ -509,3 +509,59 @@ nc_backup_keys_find(const uint8_t *keys, size_t n, const uint8_t locator[32],
 	}
 	return NC_ENOUSER;
 }
+
+/* ---- a batch of records ---- */
+
+int
+nc_backup_batch_fits(const nc_buf *b, size_t n)
+{
+	size_t have = b->len ? b->len : 3;
+
+	if (n == 0 || n > NC_BACKUP_RECORD_WIRE_MAX || n > NC_BACKUP_BATCH_MAX - 4 - have)
+		return 0;
+	return b->len == 0 || ((size_t)b->p[1] << 8 | b->p[2]) < NC_BACKUP_BATCH_RECS;
+}
+
+int
+nc_backup_batch_add(nc_buf *b, const uint8_t *rec, size_t n)
+{
+	uint8_t head[3] = { 1, 0, 0 };
+	unsigned k;
+	nc_enc e;
+
+	if (!nc_backup_batch_fits(b, n))
+		return nc_fail(NC_EDATA, "backup: the record does not fit the batch");
+	if (b->len == 0 && nc_buf_add(b, head, sizeof head) != 0)
+		return nc_fail(NC_EOSERR, "out of memory");
+	nc_enc_init(&e, b);
+	nc_put_bytes(&e, rec, n);
+	if (nc_enc_end(&e) != 0)
+		return NC_EOSERR;
+	k = ((unsigned)b->p[1] << 8 | b->p[2]) + 1;
+	b->p[1] = (uint8_t)(k >> 8);
+	b->p[2] = (uint8_t)k;
+	return 0;
+}
+
+int
+nc_backup_batch_decode(nc_backup_span *v, size_t *count, const uint8_t *p, size_t n)
+{
+	unsigned k, i;
+	nc_dec d;
+
+	*count = 0;
+	nc_dec_init(&d, p, n);
+	nc_dec_check(&d, n <= NC_BACKUP_BATCH_MAX, "backup batch: at most 8 MiB");
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "backup batch version");
+	k = nc_get_u16(&d);
+	nc_dec_check(&d, k >= 1 && k <= NC_BACKUP_BATCH_RECS,
+	    "backup batch: 1 to 1024 records");
+	for (i = 0; d.err == 0 && i < k; i++) {
+		v[i].p = nc_get_bytes(&d, NC_BACKUP_RECORD_WIRE_MAX, &v[i].n);
+		nc_dec_check(&d, v[i].n >= 1, "backup batch: an empty record");
+	}
+	if (nc_dec_end(&d, "backup batch") != 0)
+		return NC_EDATA;
+	*count = k;
+	return 0;
+}

@@ -131,4 +131,25 @@ int nc_backup_head_decode(nc_backup_head *h, const uint8_t *p, size_t n)
 int nc_backup_keys_find(const uint8_t *keys, size_t n, const uint8_t locator[32],
     const uint8_t **w, size_t *wn) __attribute__((warn_unused_result));
 
+/* Records in one request (protocol.md 1.9, POST .../backup/records):
+ * batch = u8 1 || u16 n (1..NC_BACKUP_BATCH_RECS) || n x bytes record
+ * (u32 length 1..NC_BACKUP_RECORD_WIRE_MAX), at most NC_BACKUP_BATCH_MAX
+ * bytes in all. */
+#define NC_BACKUP_BATCH_RECS 1024
+#define NC_BACKUP_BATCH_MAX ((size_t)8 << 20)
+typedef struct {
+	const uint8_t *p;
+	size_t n;
+} nc_backup_span;
+/* 1 if a record of n bytes can join batch b (empty: a new one). */
+int nc_backup_batch_fits(const nc_buf *b, size_t n);
+/* Appends one record to b (empty: starts the batch); NC_EDATA when it
+ * does not fit. */
+int nc_backup_batch_add(nc_buf *b, const uint8_t *rec, size_t n)
+	__attribute__((warn_unused_result));
+/* Strict: v (room for NC_BACKUP_BATCH_RECS) gets the records, pointing
+ * into p, and *count their number. NC_EDATA. */
+int nc_backup_batch_decode(nc_backup_span *v, size_t *count, const uint8_t *p, size_t n)
+	__attribute__((warn_unused_result));
+
 #endif

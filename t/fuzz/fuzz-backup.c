@@ -15,15 +15,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The relay's slot (protocol.md 1.9): a head decodes strictly and encodes
  * back to the same bytes; a keys part finds only what it holds; a
- * manifest parses (unsigned) as it verifies. */
+ * manifest parses (unsigned) as it verifies; a batch of records decodes
+ * to records inside it that, added again, give back the same bytes. */
 static void
 slot(int kind, const uint8_t *p, size_t n)
 {
 	static nc_backup_head h;
+	static nc_backup_span sp[NC_BACKUP_BATCH_RECS];
 	nc_backup_manifest m;
 	nc_buf out = NC_BUF_INIT;
 	const uint8_t *w;
-	size_t wn;
+	size_t wn, k;
 	char user[401];
 
 	if (kind == 0 && nc_backup_head_decode(&h, p, n) == 0) {
@@ -37,6 +39,16 @@ slot(int kind, const uint8_t *p, size_t n)
 			abort();
 	} else if (kind == 2 && nc_backup_manifest_parse(&m, user, p, n) == 0)
 		nc_backup_manifest_free(&m);
+	else if (kind == 3 && nc_backup_batch_decode(sp, &k, p, n) == 0) {
+		if (k == 0 || k > NC_BACKUP_BATCH_RECS)
+			abort();
+		for (size_t i = 0; i < k; i++)
+			if (sp[i].n == 0 || sp[i].p < p || sp[i].p + sp[i].n > p + n ||
+			    nc_backup_batch_add(&out, sp[i].p, sp[i].n) != 0)
+				abort();
+		if (out.len != n || memcmp(out.p, p, n) != 0)
+			abort();
+	}
 	nc_buf_free(&out);
 }
 
@@ -59,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	if (data[0] >= 0xf0 && data[0] <= 0xf2) {
+	if (data[0] >= 0xf0 && data[0] <= 0xf3) {
 		slot(data[0] - 0xf0, data + 1, size - 1);
 		return 0;
 	}
