@@ -185,7 +185,7 @@ url_of() {
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl23")" = 409 ]
 }
 
-@test "pg: long-polls held by three relays wake within 100 ms of a delivery to the fourth" {
+@test "pg: long-polls held by three relays wake within 100 ms of a delivery to the fourth (and a link take at once)" {
 	four_relays
 	U=$RELAY_URL_A
 	newuser alice
@@ -218,6 +218,20 @@ url_of() {
 		done
 		after=$(ncreq show mailbox "$T/lpA" | awk '{print $1}')
 	done
+	# a link box's take (protocol.md 1.11) held at C, the message put at B
+	box=$(ncreq hex 16)
+	[ "$(req PUT "/v1/users/alice/link/$box")" = 201 ]
+	( curl -s "$RELAY_URL_C/v1/users/alice/link/$box?wait=20" -o "$T/took"
+	  echo "$EPOCHREALTIME" >"$T/t_endL" ) &
+	lps=($!)
+	sleep 0.5
+	[ "$(sreq "$T/alice" POST "/v1/users/alice/link/$box" "$T/m")" = 201 ]
+	echo "$EPOCHREALTIME" >"$T/t_201"
+	wait "${lps[@]}"
+	cmp "$T/took" "$T/m"
+	d=$(awk -v a="$(cat "$T/t_201")" -v b="$(cat "$T/t_endL")" 'BEGIN{printf "%d", (b - a) * 1000}')
+	echo "# the link take at C answered $d ms after B's 201" >&3
+	[ "$d" -lt 1000 ]
 }
 
 @test "pg: relays on --db share their data directory, which a relay on sqlite cannot take, nor they its" {
