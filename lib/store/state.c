@@ -166,6 +166,13 @@ static const char *migrations[] = {
 	"  DELETE FROM histgen WHERE k = OLD.seq / 64 AND NOT EXISTS (SELECT 1"
 	"  FROM message WHERE seq >= OLD.seq / 64 * 64 AND seq < OLD.seq / 64 * 64 + 64);"
 	" END;",
+	/* histgen_ins in one statement, an upsert (which an outer INSERT OR
+	 * IGNORE leaves as it is, unlike a conflict clause): a restore of
+	 * 10^5 messages spent a third of its insert time in the trigger's two */
+	"DROP TRIGGER histgen_ins;"
+	"CREATE TRIGGER histgen_ins AFTER INSERT ON message BEGIN"
+	"  INSERT INTO histgen(k, gen) VALUES (NEW.seq / 64, random())"
+	"  ON CONFLICT(k) DO UPDATE SET gen = excluded.gen; END;",
 };
 
 int
