@@ -34,7 +34,7 @@ helper_of() {
 	return 1
 }
 
-@test "netproc: the helper of nc-recv --follow holds only /dev/null, stderr and sockets; no password; no libcurl in the command" {
+@test "netproc: the helper of nc-recv --follow holds only /dev/null, stderr and sockets; no password; no libcurl in the command, nor libarchive in either" {
 	exec 7>"$W/fd7"   # a descriptor of the caller's it must not keep
 	NC_HOME=$W/bob nc-recv --follow >"$W/follow.out" 2>"$W/follow.err" 3>&- &
 	pid=$!
@@ -47,6 +47,8 @@ helper_of() {
 	done
 	grep -q libcurl "/proc/$helper/maps"
 	! grep -q libcurl "/proc/$pid/maps"
+	# loaded only for archives (lib/app/archload.c), with ICU and libxml2
+	! grep -qE 'libarchive|libicu|libxml2' "/proc/$pid/maps" "/proc/$helper/maps"
 	ls -l "/proc/$helper/fd" >&2
 	# 0, 1, 2, then sockets only: ours, and libcurl's own
 	for f in "/proc/$helper/fd"/*; do

@@ -18,10 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sodium.h>
 
+#include "archload.h"
 #include "blob.h"
 #include "err.h"
 #include "hex.h"
@@ -307,100 +306,104 @@ tar_out(struct archive *a, void *ctx, const void *p, size_t n)
 static int
 encrypt_dir(nc_media_enc *e, const char *dir, const char *name)
 {
-	struct archive *disk = archive_read_disk_new(), *w = archive_write_new();
+	struct archive *disk, *w;
 	struct archive_entry *ent;
 	char buf[65536], path[PATH_MAX + 256];
 	size_t skip = strlen(dir);
 	int rc = 0, r, fd;
 
+	if ((rc = nc_archive_load()) != 0)
+		return rc;
+	disk = nc_ar.archive_read_disk_new();
+	w = nc_ar.archive_write_new();
 	while (skip > 1 && dir[skip - 1] == '/')
 		skip--;
 	if (disk == NULL || w == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto out;
 	}
-	archive_read_disk_set_symlink_physical(disk);
-	archive_read_disk_set_standard_lookup(disk);
-	archive_write_set_format_pax_restricted(w);
-	archive_write_set_bytes_per_block(w, 0);
-	if (archive_write_open2(w, e, NULL, tar_out, NULL, NULL) != ARCHIVE_OK ||
-	    archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
-		rc = nc_fail(NC_EIO, "%s: %s", dir, archive_error_string(disk));
+	nc_ar.archive_read_disk_set_symlink_physical(disk);
+	nc_ar.archive_read_disk_set_standard_lookup(disk);
+	nc_ar.archive_write_set_format_pax_restricted(w);
+	nc_ar.archive_write_set_bytes_per_block(w, 0);
+	if (nc_ar.archive_write_open2(w, e, NULL, tar_out, NULL, NULL) != ARCHIVE_OK ||
+	    nc_ar.archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
+		rc = nc_fail(NC_EIO, "%s: %s", dir, nc_ar.archive_error_string(disk));
 		goto out;
 	}
 	for (;;) {
-		ent = archive_entry_new();
-		r = archive_read_next_header2(disk, ent);
+		ent = nc_ar.archive_entry_new();
+		r = nc_ar.archive_read_next_header2(disk, ent);
 		if (r == ARCHIVE_EOF) {
-			archive_entry_free(ent);
+			nc_ar.archive_entry_free(ent);
 			break;
 		}
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			rc = nc_fail(NC_EIO, "%s: %s", dir, archive_error_string(disk));
-			archive_entry_free(ent);
+			rc = nc_fail(NC_EIO, "%s: %s", dir, nc_ar.archive_error_string(disk));
+			nc_ar.archive_entry_free(ent);
 			goto out;
 		}
-		archive_read_disk_descend(disk);
-		snprintf(path, sizeof path, "%s", archive_entry_sourcepath(ent));
-		switch (archive_entry_filetype(ent)) {
+		nc_ar.archive_read_disk_descend(disk);
+		snprintf(path, sizeof path, "%s", nc_ar.archive_entry_sourcepath(ent));
+		switch (nc_ar.archive_entry_filetype(ent)) {
 		case AE_IFREG: case AE_IFDIR: case AE_IFLNK:
 			break;
 		default:
 			fprintf(stderr, "nc-media: %s: not a file, directory or "
 			    "symbolic link; left out\n", path);
-			archive_entry_free(ent);
+			nc_ar.archive_entry_free(ent);
 			continue;
 		}
 		{   /* NAME/relative path; no owner names, no set-id bits */
 			char rel[PATH_MAX + 256];
 
 			snprintf(rel, sizeof rel, "%s%s", name, path + skip);
-			archive_entry_set_pathname(ent, rel);
-			archive_entry_set_perm(ent, archive_entry_perm(ent) & 0777);
-			archive_entry_set_uname(ent, NULL);
-			archive_entry_set_gname(ent, NULL);
-			archive_entry_set_uid(ent, 0);
-			archive_entry_set_gid(ent, 0);
-			archive_entry_set_hardlink(ent, NULL);
-			archive_entry_set_nlink(ent, 1);
+			nc_ar.archive_entry_set_pathname(ent, rel);
+			nc_ar.archive_entry_set_perm(ent, nc_ar.archive_entry_perm(ent) & 0777);
+			nc_ar.archive_entry_set_uname(ent, NULL);
+			nc_ar.archive_entry_set_gname(ent, NULL);
+			nc_ar.archive_entry_set_uid(ent, 0);
+			nc_ar.archive_entry_set_gid(ent, 0);
+			nc_ar.archive_entry_set_hardlink(ent, NULL);
+			nc_ar.archive_entry_set_nlink(ent, 1);
 		}
-		if (archive_write_header(w, ent) != ARCHIVE_OK) {
-			rc = nc_fail(NC_EIO, "%s: %s", path, archive_error_string(w));
-			archive_entry_free(ent);
+		if (nc_ar.archive_write_header(w, ent) != ARCHIVE_OK) {
+			rc = nc_fail(NC_EIO, "%s: %s", path, nc_ar.archive_error_string(w));
+			nc_ar.archive_entry_free(ent);
 			goto out;
 		}
-		if (archive_entry_filetype(ent) == AE_IFREG &&
-		    archive_entry_size(ent) > 0) {
+		if (nc_ar.archive_entry_filetype(ent) == AE_IFREG &&
+		    nc_ar.archive_entry_size(ent) > 0) {
 			ssize_t k;
 
 			if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 				rc = nc_fail(NC_EIO, "%s: %s", path, strerror(errno));
-				archive_entry_free(ent);
+				nc_ar.archive_entry_free(ent);
 				goto out;
 			}
 			while ((k = read(fd, buf, sizeof buf)) > 0)
-				if (archive_write_data(w, buf, (size_t)k) != k) {
+				if (nc_ar.archive_write_data(w, buf, (size_t)k) != k) {
 					k = -1;
 					break;
 				}
 			close(fd);
 			if (k < 0) {
 				rc = e->err ? e->err : nc_fail(NC_EIO, "%s: %s",
-				    path, archive_error_string(w));
-				archive_entry_free(ent);
+				    path, nc_ar.archive_error_string(w));
+				nc_ar.archive_entry_free(ent);
 				goto out;
 			}
 		}
-		archive_entry_free(ent);
+		nc_ar.archive_entry_free(ent);
 	}
-	if (archive_write_close(w) != ARCHIVE_OK)
+	if (nc_ar.archive_write_close(w) != ARCHIVE_OK)
 		rc = e->err ? e->err : nc_fail(NC_EIO, "%s: %s", dir,
-		    archive_error_string(w));
+		    nc_ar.archive_error_string(w));
 out:
 	if (disk)
-		archive_read_free(disk);
+		nc_ar.archive_read_free(disk);
 	if (w)
-		archive_write_free(w);
+		nc_ar.archive_write_free(w);
 	return rc;
 }
 
@@ -889,24 +892,24 @@ copy_out(int fd, uint64_t n, int to)
 static void
 rm_tree(const char *path)
 {
-	struct archive *disk = archive_read_disk_new();
+	struct archive *disk;
 	struct archive_entry *ent;
 	char (*dirs)[PATH_MAX] = NULL;
 	size_t nd = 0;
 
-	if (disk == NULL)
+	if (nc_archive_load() != 0 || (disk = nc_ar.archive_read_disk_new()) == NULL)
 		return;
-	archive_read_disk_set_symlink_physical(disk);
-	if (archive_read_disk_open(disk, path) == ARCHIVE_OK) {
-		while ((ent = archive_entry_new()) != NULL) {
-			if (archive_read_next_header2(disk, ent) != ARCHIVE_OK) {
-				archive_entry_free(ent);   /* the one past the end */
+	nc_ar.archive_read_disk_set_symlink_physical(disk);
+	if (nc_ar.archive_read_disk_open(disk, path) == ARCHIVE_OK) {
+		while ((ent = nc_ar.archive_entry_new()) != NULL) {
+			if (nc_ar.archive_read_next_header2(disk, ent) != ARCHIVE_OK) {
+				nc_ar.archive_entry_free(ent);   /* the one past the end */
 				break;
 			}
-			const char *p = archive_entry_sourcepath(ent);
+			const char *p = nc_ar.archive_entry_sourcepath(ent);
 
-			archive_read_disk_descend(disk);
-			if (archive_entry_filetype(ent) == AE_IFDIR) {
+			nc_ar.archive_read_disk_descend(disk);
+			if (nc_ar.archive_entry_filetype(ent) == AE_IFDIR) {
 				void *t = realloc(dirs, (nd + 1) * sizeof *dirs);
 
 				if (t != NULL) {
@@ -915,10 +918,10 @@ rm_tree(const char *path)
 				}
 			} else
 				unlink(p);
-			archive_entry_free(ent);
+			nc_ar.archive_entry_free(ent);
 		}
 	}
-	archive_read_free(disk);
+	nc_ar.archive_read_free(disk);
 	while (nd > 0)
 		rmdir(dirs[--nd]);
 	free(dirs);
@@ -933,7 +936,7 @@ rm_tree(const char *path)
 int
 nc_media_extract(int fd, uint64_t len, const char *stage, const char *name)
 {
-	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+	struct archive *a, *w;
 	struct archive_entry *ent;
 	uint64_t entries = 0, bytes = 0;
 	uint64_t emax = env_num("NC_MEDIA_MAX_ENTRIES", ENTRIES_MAX);
@@ -942,26 +945,30 @@ nc_media_extract(int fd, uint64_t len, const char *stage, const char *name)
 	char cwd[PATH_MAX];
 	int rc = 0, r;
 
+	if ((rc = nc_archive_load()) != 0)
+		return rc;
+	a = nc_ar.archive_read_new();
+	w = nc_ar.archive_write_disk_new();
 	if (a == NULL || w == NULL || getcwd(cwd, sizeof cwd) == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto out;
 	}
-	archive_read_support_format_tar(a);
-	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+	nc_ar.archive_read_support_format_tar(a);
+	nc_ar.archive_write_disk_set_options(w, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 	    ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
 	    ARCHIVE_EXTRACT_NO_OVERWRITE | ARCHIVE_EXTRACT_PERM);
 	if (lseek(fd, 0, SEEK_SET) != 0 ||
-	    archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-		rc = nc_fail(NC_EDATA, "archive: %s", archive_error_string(a));
+	    nc_ar.archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		rc = nc_fail(NC_EDATA, "archive: %s", nc_ar.archive_error_string(a));
 		goto out;
 	}
 	if (chdir(stage) != 0) {
 		rc = nc_fail(NC_ECANTCREAT, "%s: %s", stage, strerror(errno));
 		goto out;
 	}
-	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-		const char *p = archive_entry_pathname(ent);
-		int64_t sz = archive_entry_size(ent);
+	while ((r = nc_ar.archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+		const char *p = nc_ar.archive_entry_pathname(ent);
+		int64_t sz = nc_ar.archive_entry_size(ent);
 
 		if (++entries > emax) {
 			rc = nc_fail(NC_EDATA, "archive: more than %llu entries",
@@ -974,7 +981,7 @@ nc_media_extract(int fd, uint64_t len, const char *stage, const char *name)
 			    p ? p : "(no name)", name);
 			break;
 		}
-		switch (archive_entry_filetype(ent)) {
+		switch (nc_ar.archive_entry_filetype(ent)) {
 		case AE_IFREG: case AE_IFDIR: case AE_IFLNK:
 			break;
 		default:
@@ -984,8 +991,8 @@ nc_media_extract(int fd, uint64_t len, const char *stage, const char *name)
 		}
 		if (rc != 0)
 			break;
-		if (archive_entry_hardlink(ent) != NULL ||
-		    archive_entry_sparse_count(ent) > 0) {
+		if (nc_ar.archive_entry_hardlink(ent) != NULL ||
+		    nc_ar.archive_entry_sparse_count(ent) > 0) {
 			rc = nc_fail(NC_EDATA, "archive: %s is a hard link or "
 			    "sparse file (refused)", p);
 			break;
@@ -996,26 +1003,26 @@ nc_media_extract(int fd, uint64_t len, const char *stage, const char *name)
 			    (unsigned long long)(bmax < len ? bmax : len));
 			break;
 		}
-		archive_entry_set_perm(ent, archive_entry_perm(ent) & 0777);
-		if (archive_read_extract2(a, ent, w) != ARCHIVE_OK) {
+		nc_ar.archive_entry_set_perm(ent, nc_ar.archive_entry_perm(ent) & 0777);
+		if (nc_ar.archive_read_extract2(a, ent, w) != ARCHIVE_OK) {
 			rc = nc_fail(NC_EDATA, "archive: %s: %s", p,
-			    archive_error_string(w));
+			    nc_ar.archive_error_string(w));
 			break;
 		}
 	}
 	if (rc == 0 && r != ARCHIVE_EOF)
-		rc = nc_fail(NC_EDATA, "archive: %s", archive_error_string(a));
+		rc = nc_fail(NC_EDATA, "archive: %s", nc_ar.archive_error_string(a));
 	if (rc == 0 && entries == 0)
 		rc = nc_fail(NC_EDATA, "archive: empty");
-	if (archive_write_close(w) != ARCHIVE_OK && rc == 0)
-		rc = nc_fail(NC_EIO, "archive: %s", archive_error_string(w));
+	if (nc_ar.archive_write_close(w) != ARCHIVE_OK && rc == 0)
+		rc = nc_fail(NC_EIO, "archive: %s", nc_ar.archive_error_string(w));
 	if (chdir(cwd) != 0 && rc == 0)
 		rc = nc_fail(NC_EOSERR, "%s: %s", cwd, strerror(errno));
 out:
 	if (a)
-		archive_read_free(a);
+		nc_ar.archive_read_free(a);
 	if (w)
-		archive_write_free(w);
+		nc_ar.archive_write_free(w);
 	return rc;
 }
 

@@ -10,10 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sodium.h>
 
+#include "archload.h"
 #include "cli.h"
 #include "directory.h"
 #include "err.h"
@@ -65,19 +64,19 @@ cmp_ent(const void *a, const void *b)
 static int
 arch_entry(struct archive *a, const char *name, const uint8_t *p, size_t n)
 {
-	struct archive_entry *e = archive_entry_new();
+	struct archive_entry *e = nc_ar.archive_entry_new();
 	int ok;
 
 	if (e == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0600);
-	archive_entry_set_size(e, (la_int64_t)n);
-	ok = archive_write_header(a, e) == ARCHIVE_OK &&
-	    archive_write_data(a, p, n) == (la_ssize_t)n;
-	archive_entry_free(e);
-	return ok ? 0 : nc_fail(NC_EIO, "archive: %s", archive_error_string(a));
+	nc_ar.archive_entry_set_pathname(e, name);
+	nc_ar.archive_entry_set_filetype(e, AE_IFREG);
+	nc_ar.archive_entry_set_perm(e, 0600);
+	nc_ar.archive_entry_set_size(e, (la_int64_t)n);
+	ok = nc_ar.archive_write_header(a, e) == ARCHIVE_OK &&
+	    nc_ar.archive_write_data(a, p, n) == (la_ssize_t)n;
+	nc_ar.archive_entry_free(e);
+	return ok ? 0 : nc_fail(NC_EIO, "archive: %s", nc_ar.archive_error_string(a));
 }
 
 /* Records go to the relay in batches of about this many bytes. */
@@ -715,7 +714,7 @@ nc_sync_export(nc_state *s, nc_self *self, const nc_sync_opts *o, const char *fi
 	run u;
 	int rc, fd = -1;
 
-	if ((rc = run_begin(&u, s, self, st)) != 0)
+	if ((rc = run_begin(&u, s, self, st)) != 0 || (rc = nc_archive_load()) != 0)
 		goto out;
 	if ((rc = root_key(&u, o)) != 0)
 		goto out;
@@ -729,9 +728,9 @@ nc_sync_export(nc_state *s, nc_self *self, const nc_sync_opts *o, const char *fi
 		rc = nc_fail(NC_ECANTCREAT, "%s: %s", file, strerror(errno));
 		goto out;
 	}
-	if ((u.a = archive_write_new()) == NULL ||
-	    archive_write_set_format_pax_restricted(u.a) != ARCHIVE_OK ||
-	    archive_write_open_fd(u.a, fd) != ARCHIVE_OK) {
+	if ((u.a = nc_ar.archive_write_new()) == NULL ||
+	    nc_ar.archive_write_set_format_pax_restricted(u.a) != ARCHIVE_OK ||
+	    nc_ar.archive_write_open_fd(u.a, fd) != ARCHIVE_OK) {
 		rc = nc_fail(NC_EIO, "%s: cannot write an archive", file);
 		goto out;
 	}
@@ -739,8 +738,8 @@ nc_sync_export(nc_state *s, nc_self *self, const nc_sync_opts *o, const char *fi
 	if ((rc = run_records(&u)) != 0 || (rc = make_head(&u, counter, &head)) != 0 ||
 	    (rc = arch_entry(u.a, ARCH_HEAD, head.p, head.len)) != 0)
 		goto out;
-	if (archive_write_close(u.a) != ARCHIVE_OK) {
-		rc = nc_fail(NC_EIO, "%s: %s", file, archive_error_string(u.a));
+	if (nc_ar.archive_write_close(u.a) != ARCHIVE_OK) {
+		rc = nc_fail(NC_EIO, "%s: %s", file, nc_ar.archive_error_string(u.a));
 		goto out;
 	}
 	if (fsync(fd) != 0 || rename(tmp, file) != 0) {
@@ -755,7 +754,7 @@ nc_sync_export(nc_state *s, nc_self *self, const nc_sync_opts *o, const char *fi
 	st->bytes_uploaded += head.len;
 out:
 	if (u.a)
-		archive_write_free(u.a);
+		nc_ar.archive_write_free(u.a);
 	if (fd >= 0)
 		close(fd);
 	if (fd >= 0 && tmp[0])
@@ -1342,7 +1341,7 @@ entry_kind(const char *name, uint8_t hash[32])
 static int
 read_archive(source *src, const char *file)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	uint64_t total = 0;
 	uint8_t hash[32], chunk[65536];
@@ -1353,22 +1352,24 @@ read_archive(source *src, const char *file)
 	int rc = 0, r, kind;
 	const char *name;
 
-	if (a == NULL)
+	if ((rc = nc_archive_load()) != 0)
+		return rc;
+	if ((a = nc_ar.archive_read_new()) == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
-	if (archive_read_open_filename(a, file, 65536) != ARCHIVE_OK) {
-		rc = nc_fail(NC_EIO, "%s: %s", file, archive_error_string(a));
+	nc_ar.archive_read_support_format_tar(a);
+	nc_ar.archive_read_support_filter_all(a);
+	if (nc_ar.archive_read_open_filename(a, file, 65536) != ARCHIVE_OK) {
+		rc = nc_fail(NC_EIO, "%s: %s", file, nc_ar.archive_error_string(a));
 		goto out;
 	}
-	while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		name = archive_entry_pathname(e);
+	while (rc == 0 && (r = nc_ar.archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		name = nc_ar.archive_entry_pathname(e);
 		if (++entries > NC_SYNC_ARCHIVE_ENTRIES) {
 			rc = nc_fail(NC_EDATA, "%s: more than %d entries; not a backup",
 			    file, NC_SYNC_ARCHIVE_ENTRIES);
 			break;
 		}
-		kind = name && archive_entry_filetype(e) == AE_IFREG ? entry_kind(name, hash) : 0;
+		kind = name && nc_ar.archive_entry_filetype(e) == AE_IFREG ? entry_kind(name, hash) : 0;
 		if (kind == 0) {
 			rc = nc_fail(NC_EDATA, "%s: entry '%.200s' is not part of a backup "
 			    "(only %s and %s<hash> files); nothing imported", file,
@@ -1395,7 +1396,7 @@ read_archive(source *src, const char *file)
 			nv->b = (nc_buf)NC_BUF_INIT;
 			dst = &nv->b;
 		}
-		while ((k = archive_read_data(a, chunk, sizeof chunk)) > 0) {
+		while ((k = nc_ar.archive_read_data(a, chunk, sizeof chunk)) > 0) {
 			total += (uint64_t)k;
 			if (dst->len + (size_t)k > NC_SYNC_ARCHIVE_ENTRY_MAX + (kind == 1 ?
 			    NC_BACKUP_HEAD_MAX : 0) || total > NC_SYNC_ARCHIVE_TOTAL_MAX) {
@@ -1407,16 +1408,16 @@ read_archive(source *src, const char *file)
 				break;
 		}
 		if (rc == 0 && k < 0)
-			rc = nc_fail(NC_EDATA, "%s: %s", file, archive_error_string(a));
+			rc = nc_fail(NC_EDATA, "%s: %s", file, nc_ar.archive_error_string(a));
 	}
 	if (rc == 0 && r != ARCHIVE_EOF)
-		rc = nc_fail(NC_EDATA, "%s: %s", file, archive_error_string(a));
+		rc = nc_fail(NC_EDATA, "%s: %s", file, nc_ar.archive_error_string(a));
 	if (rc == 0 && src->head.len == 0)
 		rc = nc_fail(NC_EDATA, "%s: no %s: not a backup", file, ARCH_HEAD);
 	if (rc == 0 && src->nrecs > 1)
 		qsort(src->recs, src->nrecs, sizeof *src->recs, cmp_arec);
 out:
-	archive_read_free(a);
+	nc_ar.archive_read_free(a);
 	return rc;
 }
 
