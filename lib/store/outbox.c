@@ -762,6 +762,13 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 			pf[j].peer = peers[i + j];
 			flush_start(s, self, &pf[j], only, all, f);
 		}
+		/* While the last relays answer: the session states the
+		 * envelopes replaced leave the WAL now (nc_state_scrub), its
+		 * two syncs beside the round trip, not after it at close,
+		 * which then syncs only what the answers change. Busy, it is
+		 * left for close. */
+		if (i + k >= n)
+			nc_state_scrub(s);
 		for (j = 0; j < k; j++)
 			if ((rc1 = flush_finish(s, self, &pf[j], only, all, f)) != 0 &&
 			    rc == 0)

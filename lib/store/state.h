@@ -70,8 +70,8 @@ int nc_state_sync(nc_state *s) __attribute__((warn_unused_result));
 /* Forward secrecy at rest: once a session state has been replaced
  * (s->scrub), the WAL still holds the earlier one; copy the WAL into
  * state.db (secure_delete overwrites the old rows there) and truncate it
- * to nothing. Called by nc_state_close and after each batch a long-running
- * reader stores. Another process reading at the time makes it a no-op
+ * to nothing. Called by nc_state_close, after each batch a long-running
+ * reader stores, and by nc_outbox_flush while the relays answer. Another process reading at the time makes it a no-op
  * (tried again at the next one). Blocks freed by the file system are out
  * of sqlite's reach: full-disk encryption is the defence there. */
 void nc_state_scrub(nc_state *s);
