@@ -133,3 +133,37 @@ PY
 	[ "$status" -eq 0 ]
 	[[ "$output" == *'"after"'* ]]
 }
+
+@test "group upload: a removal goes once to each relay, as a message of the epoch it ends; the removed member sees it and reads nothing after" {
+	local a0 b0 da db u
+	for u in alice2 bob bob2 carol; do   # what the tests before left
+		as "$u" nc-recv >/dev/null 2>&1 || true
+	done
+	a0=$(batches a) b0=$(batches b) da=$(pairwise a) db=$(pairwise b)
+	run as alice nc-group -v remove club carol@b.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# alice's key of the epoch is out: no pairwise envelope at all
+	[ "$(batches a)" -eq $((a0 + 1)) ]
+	[ "$(batches b)" -eq $((b0 + 1)) ]
+	[ "$(pairwise a)" -eq "$da" ]
+	[ "$(pairwise b)" -eq "$db" ]
+	for u in alice2 bob bob2 carol; do
+		run as "$u" nc-recv --json
+		echo "$u: $output"
+		[ "$status" -eq 0 ]
+		printf '%s\n' "$output" | jq -se 'map(select(.type == "group")) |
+		    length == 1 and .[0].event == "removed" and
+		    .[0].members == ["carol@b.test"] and .[0].by == "alice@a.test"'
+	done
+	[ "$(as carol nc-group show --json club | jq -r .member)" = false ]
+	echo "after the removal" | as alice nc-send -g club >/dev/null
+	run as carol nc-recv --json
+	echo "carol: $output"
+	[[ "$output" != *"after the removal"* ]]
+	[ "$(count_type alarm)" -eq 0 ]
+	run as bob nc-recv --json
+	[ "$(printf '%s\n' "$output" | grep -c '"after the removal"')" -eq 1 ]
+	[ "$(as bob nc-group show --json club | jq -r .state)" = \
+	    "$(as alice nc-group show --json club | jq -r .state)" ]
+}

@@ -182,6 +182,8 @@ deliver(nc_state *s, nc_self *self, const char *op)
 }
 
 static void new_op(char op[33]);
+static int seal_queue(nc_state *s, nc_self *self, const nc_group_state *g,
+    const char *op, const uint8_t *text, size_t len, int files, int commit);
 
 /* ---- our own new devices ---- */
 
@@ -305,42 +307,42 @@ nc_group_sync_own(nc_state *s, const char *self)
 
 /* ---- changes ---- */
 
-/* Queue commit for every member of cur and next (a member new to the
- * group gets the state before it too), and our own other devices. */
+/* Queue commit for every member of cur and next, and our own other
+ * devices. Members of cur get it as a message of cur's epoch under our
+ * sender key (inner version 3), which goes once to each provider; a
+ * member new to the group gets it, with the state before it, over the
+ * pairwise sessions (kind 1), as everyone does for a new group. */
 static int
-queue_commit(nc_state *s, const nc_self *self, const char *op,
+queue_commit(nc_state *s, nc_self *self, const char *op,
     const nc_group_state *cur, const nc_group_state *next,
     const nc_buf *commit)
 {
 	nc_buf prev = NC_BUF_INIT, body = NC_BUF_INIT;
 	nc_gm m;
 	uint32_t i;
-	int rc = 0, pass;
+	int rc = 0;
 
-	if (cur && (rc = nc_group_encode(cur, &prev)) != 0)
-		return rc;
-	for (pass = 0; pass < 2 && rc == 0; pass++) {
-		const nc_group_state *g = pass ? next : cur;
+	if (cur && ((rc = seal_queue(s, self, cur, op, commit->p, commit->len, 0,
+	    1)) != 0 || (rc = nc_group_encode(cur, &prev)) != 0))
+		goto out;
+	for (i = 0; i < next->n && rc == 0; i++) {
+		const char *u = next->m[i].addr;
 
-		for (i = 0; g && i < g->n && rc == 0; i++) {
-			const char *u = g->m[i].addr;
-			int isnew = cur && !nc_group_find(cur, u);
-
-			if (pass == 1 && cur && nc_group_find(cur, u))
-				continue;   /* queued in the first pass */
-			if (strcmp(u, self->addr) == 0 && self->list.n < 2)
-				continue;
-			memset(&m, 0, sizeof m);
-			m.kind = NC_GM_COMMIT;
-			m.commit = commit->p;
-			m.commitlen = commit->len;
-			m.prev = isnew ? prev.p : NULL;
-			m.prevlen = isnew ? prev.len : 0;
-			nc_buf_reset(&body);
-			if ((rc = nc_gm_encode(&body, &m)) == 0)
-				rc = nc_gdb_out_add(s, op, 0, u, body.p, body.len);
-		}
+		if (cur && nc_group_find(cur, u))
+			continue;   /* has it as a message */
+		if (strcmp(u, self->addr) == 0 && self->list.n < 2)
+			continue;
+		memset(&m, 0, sizeof m);
+		m.kind = NC_GM_COMMIT;
+		m.commit = commit->p;
+		m.commitlen = commit->len;
+		m.prev = cur ? prev.p : NULL;
+		m.prevlen = cur ? prev.len : 0;
+		nc_buf_reset(&body);
+		if ((rc = nc_gm_encode(&body, &m)) == 0)
+			rc = nc_gdb_out_add(s, op, 0, u, body.p, body.len);
 	}
+out:
 	nc_buf_free(&prev);
 	nc_buf_free(&body);
 	return rc;
@@ -386,12 +388,14 @@ commit_change(nc_state *s, nc_self *self, const char *op,
 		goto out;
 	if ((rc = nc_state_begin(s)) != 0)
 		goto out;
-	if ((rc = nc_gdb_save(s, next, nc_group_find(next, self->addr) != NULL,
-	    c.p, c.len)) != 0 ||
-	    (rc = queue_commit(s, self, op, cur, next, &c)) != 0) {
+	/* queued first: the message of cur's epoch is sealed at cur */
+	if ((rc = queue_commit(s, self, op, cur, next, &c)) != 0 ||
+	    (rc = nc_gdb_save(s, next, nc_group_find(next, self->addr) != NULL,
+	    c.p, c.len)) != 0) {
 		nc_state_rollback(s);
 		goto out;
 	}
+	nc_state_durable(s);
 	rc = nc_state_commit(s);
 out:
 	nc_buf_free(&c);
@@ -966,12 +970,12 @@ accepted_sent(nc_state *s, const nc_self *self, const char *op)
 	(void)!nc_state_done(s, st);
 }
 
-/* Seal the message under our key and queue it (and the key, to whoever
- * lacks it) for every member, and keep our copy: one transaction, synced
- * (the key's index moved). */
+/* Seal text (inner version: files 2, commit 3, else 1) under our key for
+ * g's epoch and queue it, and the key to whoever lacks it, for every
+ * member of g: inside the caller's transaction. */
 static int
-queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
-    const char *op, const uint8_t *text, size_t len, int files)
+seal_queue(nc_state *s, nc_self *self, const nc_group_state *g,
+    const char *op, const uint8_t *text, size_t len, int files, int commit)
 {
 	nc_skey k;
 	nc_gm m;
@@ -981,38 +985,35 @@ queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
 	uint8_t dist[NC_SKEY_DIST_LEN];
 	int64_t created = 0;
 	uint32_t i;
-	int rc, fresh = 0;
+	int rc;
 
 	memset(&k, 0, sizeof k);
-	if ((rc = nc_state_begin(s)) != 0)
-		return rc;
 	rc = nc_gdb_own_key(s, g, &k, &created);
 	if (rc == NC_ENOUSER || (rc == 0 && (k.index >= NC_GROUP_ROTATE_MSGS ||
 	    created + NC_GROUP_ROTATE_SECS < (int64_t)time(NULL)))) {
 		nc_skey_new(&k, g);
-		fresh = 1;
 		rc = nc_gdb_key_put(s, &k, self->addr, self->dev->id, 1);
 	}
 	if (rc != 0)
-		goto fail;
-	(void)fresh;
+		goto out;
 	nc_skey_dist(dist, &k);
 	memset(&m, 0, sizeof m);
 	m.kind = NC_GM_SKEY;
 	m.dist = dist;
 	if ((rc = nc_gm_encode(&kbody, &m)) != 0)
-		goto fail;
+		goto out;
 	if ((in = calloc(1, sizeof *in)) == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
-		goto fail;
+		goto out;
 	}
 	if ((rc = nc_hex_decode(in->id, 16, op, 32)) != 0 ||
 	    (rc = seen_view(s, g, in)) != 0)
-		goto fail;
+		goto out;
 	in->time = (uint64_t)time(NULL);
 	in->text = text;
 	in->textlen = len;
 	in->files = files;
+	in->commit = commit;
 	memset(&m, 0, sizeof m);
 	m.kind = NC_GM_MSG;
 	m.epoch = g->epoch;
@@ -1022,11 +1023,11 @@ queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
 	    inner.len)) != 0 ||
 	    (rc = nc_gdb_key_update(s, &k)) != 0 ||
 	    (rc = nc_gdb_seen_put(s, g->id, k.id, m.ref.index, m.ref.hash)) != 0)
-		goto fail;
+		goto out;
 	m.blob = blob.p;
 	m.bloblen = blob.len;
 	if ((rc = nc_gm_encode(&body, &m)) != 0)
-		goto fail;
+		goto out;
 	for (i = 0; i < g->n && rc == 0; i++) {
 		const char *u = g->m[i].addr;
 
@@ -1038,13 +1039,6 @@ queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
 			break;
 		rc = nc_gdb_out_add(s, op, 1, u, body.p, body.len);
 	}
-	if (rc != 0 || (rc = record_sent(s, self, g, op, text, len, files)) != 0)
-		goto fail;
-	nc_state_durable(s);
-	rc = nc_state_commit(s);
-	goto out;
-fail:
-	nc_state_rollback(s);
 out:
 	sodium_memzero(&k, sizeof k);
 	sodium_memzero(dist, sizeof dist);
@@ -1054,6 +1048,25 @@ out:
 	nc_buf_free(&body);
 	nc_buf_free(&kbody);
 	return rc;
+}
+
+/* A message: sealed and queued, and our copy kept, in one transaction,
+ * synced (the key's index moved). */
+static int
+queue_message(nc_state *s, nc_self *self, const nc_group_state *g,
+    const char *op, const uint8_t *text, size_t len, int files)
+{
+	int rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	if ((rc = seal_queue(s, self, g, op, text, len, files, 0)) != 0 ||
+	    (rc = record_sent(s, self, g, op, text, len, files)) != 0) {
+		nc_state_rollback(s);
+		return rc;
+	}
+	nc_state_durable(s);
+	return nc_state_commit(s);
 }
 
 int

@@ -30,6 +30,7 @@ typedef struct {
 	const uint8_t *identity;
 	int *alarms;
 	int retrying;                  /* from grp_pending */
+	int inner;                     /* a commit a message carried */
 } rx_ctx;
 
 static int
@@ -302,8 +303,10 @@ rx_commit(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 	    "%llu, which this device has passed", (unsigned long long)peek.epoch);
 	goto done;
 later:
-	rc = c->retrying ? LATER : nc_gdb_pending_add(c->s, c->user, c->dev,
-	    raw, rawlen) == 0 ? LATER : NC_EIO;
+	/* a commit a message carried is kept in its own form: the message
+	 * is read, and nothing would bring the commit again */
+	rc = c->retrying && !c->inner ? LATER : nc_gdb_pending_add(c->s, c->user,
+	    c->dev, raw, rawlen) == 0 ? LATER : NC_EIO;
 done:
 	nc_group_free(&peek);
 	nc_group_free(&cur);
@@ -455,6 +458,28 @@ done:
 	return rc;
 }
 
+/* A commit that came as a message of the epoch it ends (inner version
+ * 3): taken as a commit (kind 1) from the message's sender, whose sender
+ * key proved it. */
+static int
+rx_inner_commit(rx_ctx *c, const nc_gm_inner *in)
+{
+	nc_buf raw = NC_BUF_INIT;
+	nc_gm cm;
+	rx_ctx ic = *c;
+	int rc;
+
+	memset(&cm, 0, sizeof cm);
+	cm.kind = NC_GM_COMMIT;
+	cm.commit = in->text;
+	cm.commitlen = in->textlen;
+	ic.inner = 1;
+	if ((rc = nc_gm_encode(&raw, &cm)) == 0)
+		rc = rx_commit(&ic, &cm, raw.p, raw.len);
+	nc_buf_free(&raw);
+	return rc == LATER ? 0 : rc;
+}
+
 static int
 rx_msg(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 {
@@ -464,7 +489,7 @@ rx_msg(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 	nc_skey k;
 	uint8_t h[32], kdev[16], mk[32];
 	char kuser[NC_ADDR_MAX + 1];
-	int rc, member, use_skip = 0;
+	int rc, member, use_skip = 0, late = 0;
 	int64_t since;
 	uint32_t i;
 
@@ -485,8 +510,11 @@ rx_msg(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 		goto done;
 	}
 	if (m->epoch < cur.epoch) {
-		if (m->epoch + 1 != cur.epoch ||
-		    (int64_t)time(NULL) > since + NC_GROUP_GRACE) {
+		/* Past the grace only a commit is read (another admin's
+		 * change of the epoch before: the concurrent-commit rule
+		 * decides between it and the one taken here). */
+		late = (int64_t)time(NULL) > since + NC_GROUP_GRACE;
+		if (m->epoch + 1 != cur.epoch) {
 			rc = galarm(c, cur.id, "a message under the key of an "
 			    "earlier membership (epoch %llu): refused",
 			    (unsigned long long)m->epoch);
@@ -567,12 +595,17 @@ rx_msg(rx_ctx *c, const nc_gm *m, const uint8_t *raw, size_t rawlen)
 	}
 	if (rc != 0)
 		goto done;
+	if (late && !in.commit) {
+		rc = galarm(c, cur.id, "a message under the key of an earlier "
+		    "membership (epoch %llu): refused", (unsigned long long)m->epoch);
+		goto done;
+	}
 	if ((rc = transcript(c, &g, &in)) != 0 ||
 	    (rc = nc_gdb_seen_put(c->s, cur.id, k.id, m->ref.index,
 	    m->ref.hash)) != 0 ||
 	    (!use_skip && (rc = nc_gdb_key_update(c->s, &k)) != 0))
 		goto done;
-	rc = store_msg(c, &g, &in);
+	rc = in.commit ? rx_inner_commit(c, &in) : store_msg(c, &g, &in);
 	goto done;
 later:
 	rc = c->retrying ? LATER : nc_gdb_pending_add(c->s, c->user, c->dev,
@@ -661,6 +694,7 @@ retry_pending(rx_ctx *c)
 	rx_ctx r = *c;
 
 	r.retrying = 1;
+	r.inner = 0;
 	r.user = user;
 	r.dev = dev;
 	/* A commit taken may let a message through, whose key came after
@@ -714,7 +748,7 @@ nc_group_receive(nc_state *s, nc_self *self, const char *user,
     const uint8_t dev[16], const uint8_t identity[32], const uint8_t *body,
     size_t n, int *alarms)
 {
-	rx_ctx c = { s, self, user, dev, identity, alarms, 0 };
+	rx_ctx c = { s, self, user, dev, identity, alarms, 0, 0 };
 	int rc;
 
 	if ((rc = nc_gdb_init(s)) != 0)

@@ -10,6 +10,7 @@
 
 #define GM_VERSION 1
 #define GM_INNER_FILES 2   /* an inner plaintext whose text has files */
+#define GM_INNER_COMMIT 3  /* an inner plaintext whose text is a commit */
 
 int
 nc_gm_encode(nc_buf *out, const nc_gm *m)
@@ -176,10 +177,12 @@ nc_gm_inner_encode(nc_buf *out, const nc_gm_inner *in)
 	int i;
 
 	if (in->nseen > NC_GM_SEEN_MAX || in->textlen == 0 ||
-	    in->textlen > NC_GM_TEXT_MAX)
+	    in->textlen > (in->commit ? NC_GM_COMMIT_MAX : NC_GM_TEXT_MAX) ||
+	    (in->commit && in->files))
 		return nc_fail(NC_EDATA, "group message: bad size");
 	nc_enc_init(&e, out);
-	nc_put_u8(&e, in->files ? GM_INNER_FILES : GM_VERSION);
+	nc_put_u8(&e, in->commit ? GM_INNER_COMMIT : in->files ? GM_INNER_FILES :
+	    GM_VERSION);
 	nc_put_fixed(&e, in->id, 16);
 	nc_put_u64(&e, in->time);
 	nc_put_u8(&e, in->nseen);
@@ -202,8 +205,10 @@ nc_gm_inner_decode(nc_gm_inner *in, const uint8_t *p, size_t n)
 	memset(in, 0, sizeof *in);
 	nc_dec_init(&d, p, n);
 	v = nc_get_u8(&d);
-	nc_dec_check(&d, v == GM_VERSION || v == GM_INNER_FILES, "version");
+	nc_dec_check(&d, v == GM_VERSION || v == GM_INNER_FILES ||
+	    v == GM_INNER_COMMIT, "version");
 	in->files = v == GM_INNER_FILES;
+	in->commit = v == GM_INNER_COMMIT;
 	if ((f = nc_get_fixed(&d, 16)) != NULL)
 		memcpy(in->id, f, 16);
 	in->time = nc_get_u64(&d);
@@ -216,8 +221,9 @@ nc_gm_inner_decode(nc_gm_inner *in, const uint8_t *p, size_t n)
 		if ((f = nc_get_fixed(&d, 32)) != NULL)
 			memcpy(in->seen[i].hash, f, 32);
 	}
-	in->text = nc_get_bytes(&d, NC_GM_TEXT_MAX, &in->textlen);
-	nc_dec_check(&d, in->textlen > 0 && (in->files ?
+	in->text = nc_get_bytes(&d, in->commit ? NC_GM_COMMIT_MAX :
+	    NC_GM_TEXT_MAX, &in->textlen);
+	nc_dec_check(&d, in->textlen > 0 && (in->commit ? 1 : in->files ?
 	    nc_media_attach_ok(in->text, in->textlen) :
 	    nc_utf8_valid(in->text, in->textlen)), "text");
 	if (nc_dec_end(&d, "group message") != 0) {

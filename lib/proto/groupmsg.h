@@ -19,7 +19,7 @@ enum { NC_GM_COMMIT = 1, NC_GM_SKEY = 2, NC_GM_MSG = 3, NC_GM_SYNC = 4,
 	NC_GM_BATCHED = 5 };
 
 #define NC_GM_COMMIT_MAX (96u << 10)   /* a commit, or a state */
-#define NC_GM_BLOB_MAX ((64u << 10) + 4096)
+#define NC_GM_BLOB_MAX (NC_GM_COMMIT_MAX + 4096)   /* a commit's inner too */
 #define NC_GM_SEEN_MAX 64
 #define NC_GM_TEXT_MAX (64u << 10)
 #define NC_GM_SYNC_KEYS 64             /* sender keys in one SYNC */
@@ -77,7 +77,9 @@ typedef struct {
  * u8 v || id[16] || u64 time || u8 n (0..64) || n x (key[8] || u32 index
  * || hash[32]) || bytes text (1..64 KiB)
  * v 1: text is UTF-8; v 2: text is an attachment payload (media.h, a
- * message with files: nc-send -g --attach). */
+ * message with files: nc-send -g --attach); v 3: text is a commit
+ * (1..NC_GM_COMMIT_MAX bytes, decoded by the group code), the change an
+ * admin sends once to each provider as a message of the epoch it ends. */
 typedef struct {
 	uint8_t id[16];
 	uint64_t time;
@@ -86,6 +88,7 @@ typedef struct {
 	const uint8_t *text;
 	size_t textlen;
 	int files;                     /* v 2 */
+	int commit;                    /* v 3 */
 } nc_gm_inner;
 
 int nc_gm_inner_encode(nc_buf *out, const nc_gm_inner *in)

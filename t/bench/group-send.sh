@@ -3,7 +3,8 @@
 # relays (50 members on each), whole process, beside nc-send to one user in
 # the same run (t/bench/pairtime.c: one of each in turn), once the sender
 # key is out; and the bytes one group message uploads (its batches, as
-# nc-send -v reports them): one blob per relay plus a header per device.
+# nc-send -v reports them): one blob per relay plus a header per device;
+# then a removal and the first message after it (end of file).
 # The fixture (300 devices) is built once per run, four at a time (about
 # 9 minutes on a busy 2-core machine; BENCH_GROUP_MEMBERS/DEVICES shrink it).
 # Appends rows to $BENCH_CSV: group,metric,unit,better,ours,ref_name,ref_value,target
@@ -82,3 +83,28 @@ printf 'groupsend,bytes uploaded per message,bytes,lower,%d,2 blobs + 100 B x %d
     "$sent" "$mbox" $((relays * blob + 100 * mbox)) >>"$CSV"
 printf 'groupsend,upload per device beyond the blob,bytes,lower,%.1f,target,100,1\n' \
     "$(awk -v s="$sent" -v b="$blob" -v r=$relays -v m="$mbox" 'BEGIN { print (s - r * b) / m }')" >>"$CSV"
+
+# A removal (issue 17): the commit goes once to each relay, as a message
+# of the epoch it ends under alice's sender key (protocol.md 3.5), beside
+# what it cost pairwise before (the commit in an envelope to every
+# device); whole process. Then the first message after it, which sends
+# the new epoch's sender key pairwise to every device left. Wall and CPU
+# (user + system) seconds from bash's time.
+TIMEFORMAT='%R %U %S'
+{ time nc-group -v remove big "$(addr 1)" >/dev/null 2>"$T/rm.err"; } 2>"$T/rm.time"
+line=$(grep 'group message:' "$T/rm.err" | tr '\n' ' ')
+echo "group bench: removal: $line; $(cat "$T/rm.time") s (wall user sys)" >&2
+blob=$(sed -n 's/.*a blob of \([0-9]*\) bytes.*/\1/p' <<<"$line" | head -1)
+mbox=$(grep -o ' to [0-9]* mailboxes' "$T/rm.err" | awk '{ s += $2 } END { print s }')
+sent=$(grep -o ', [0-9]* bytes uploaded' "$T/rm.err" | awk '{ s += $2 } END { print s }')
+read -r wall user sys <"$T/rm.time"
+printf 'groupremove,bytes uploaded by nc-group remove (%dx%d devices),bytes,lower,%d,the commit to every device pairwise,%d,\n' \
+    "$MEMBERS" "$DEVS" "$sent" $((mbox * blob)) >>"$CSV"
+printf 'groupremove,nc-group remove wall,s,lower,%s,,,\n' "$wall" >>"$CSV"
+printf 'groupremove,nc-group remove CPU,s,lower,%s,,,\n' "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" >>"$CSV"
+{ time nc-send -v -g big <"$T/msg" >/dev/null 2>"$T/first.err"; } 2>"$T/first.time"
+read -r wall user sys <"$T/first.time"
+echo "group bench: first send after the removal: $(grep 'group message:' "$T/first.err"); $wall $user $sys s (wall user sys)" >&2
+printf 'groupremove,first nc-send -g after a removal wall,s,lower,%s,target,1,1\n' "$wall" >>"$CSV"
+printf 'groupremove,first nc-send -g after a removal CPU,s,lower,%s,target,1,1\n' \
+    "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" >>"$CSV"

@@ -3,11 +3,14 @@
 # old membership commit, drops a commit for one member, and tries to add a
 # member with commit envelopes it holds (re-addressed, or a byte flipped),
 # and shows one member another blob under a message's index (T13).
-# Mechanism: commits and sender keys travel inside the pairwise sessions
-# (protocol.md 3.5), so the relay never holds a commit it could re-wrap: a
-# replay, re-address or tamper stops at the ratchet (2.4-2.7) before the
-# group rules (3.5 "Receiving") are reached; a commit it withholds leaves
-# the member at its epoch, holding later group messages for later.
+# Mechanism: sender keys travel inside the pairwise sessions, and a commit
+# goes once to each provider as a message of the epoch it ends, sealed
+# under its author's sender key (protocol.md 3.5): a replay, re-address or
+# tamper of a pairwise envelope stops at the ratchet (2.4-2.7), one of a
+# group envelope at its sealed header (2.7.1) or the sender key's AEAD,
+# before the group rules (3.5 "Receiving") are reached; a commit, or the
+# sender key it needs, withheld leaves the member at its epoch, holding
+# later group messages for later.
 # Shows: no state change (state hash equal to the others'), no group event,
 # nothing forged printed; an alarm where the envelope does not open; a gap
 # in the pairwise counter reported as missing.
@@ -51,9 +54,12 @@ loglen() { wc -l <"$HB_REC/log"; }
 	run as carol nc-recv --json
 	echo "$output"
 	[ "$(gepoch carol)" = 2 ]
-	# the relay re-delivers carol's epoch-1 envelopes, under fresh ids
+	# the relay re-delivers carol's epoch-1 envelopes, under fresh ids,
+	# and the batch that carried the commit (under its own id: under
+	# another, the headers open for no one, t/6020)
 	sed -n "$((l0 + 1)),${l1}p" "$HB_REC/log" |
-	    grep -E '^[0-9]+ (PUT /v1/users/carol/devices/[0-9a-f]+/mailbox/|POST /v1/users/carol/deliver)' >"$W/old"
+	    grep -E '^[0-9]+ (PUT /v1/users/carol/devices/[0-9a-f]+/mailbox/|POST /v1/users/carol/deliver|PUT /v1/batches/)' >"$W/old"
+	grep -q ' PUT /v1/batches/' "$W/old"
 	hostile b "replay * /v1/users/carol/* times=1"
 	while read -r id m path _; do
 		curl -s -o /dev/null -X "$m" --data-binary @"$HB_REC/$id.req" "$HB_URL$path"
@@ -127,9 +133,11 @@ inject POST /v1/users/bob/deliver n=1 file=$W/held.bin"
 	[ "$(count_type group)" -eq 0 ]
 	[[ "$output" == *t15-real* ]]
 	[ "$(ghash bob)" = "$before" ]
-	# a byte of the next commit's envelope flipped on its way to bob
-	hostile b "flip PUT /v1/users/bob/devices/*/mailbox/* n=1 offset=40
-flip POST /v1/users/bob/deliver n=1 offset=40"
+	# a byte of bob's header flipped in the batch that carries the next
+	# commit (alice's key is out: nothing pairwise). Users ascending:
+	# carol's entry ends the body, str carol, u64, u8, dev[16], hdr[76]:
+	# 108 bytes; bob's header ends just before it.
+	hostile b "flip PUT /v1/batches/* n=1 offset=-109"
 	as alice nc-group rename "$(gid)" t15-four
 	hostile b ""
 	grep -q ' flip$' "$HB_REC/log"

@@ -5,8 +5,10 @@
 # withholds bob's from dave (each answering 201, as if delivered). alice
 # and bob see both and keep the one every member keeps (the lower hash,
 # protocol.md 3.5); carol and dave are left on different states of one
-# epoch. The relays cannot make a state of their own (commits are signed
-# and travel inside the pairwise sessions), only withhold - and each group
+# epoch. The relays cannot make a state of their own (commits are signed,
+# and sealed as group messages under the author's sender key, which goes
+# pairwise: the drop takes that key, and the commit waits for it), only
+# withhold - and each group
 # message names its epoch and state hash, so the first message across the
 # fork is an alarm at its reader ("the group was split"), refused.
 

@@ -489,8 +489,35 @@ inner(void)
 	in.textlen = 2;
 	nc_buf_reset(&b);
 	CHECK_INT(nc_gm_inner_encode(&b, &in), 0);
-	b.p[0] = 3;
+	b.p[0] = 4;
 	CHECK(nc_gm_inner_decode(&out, b.p, b.len) != 0);
+	/* v 3: a commit (any bytes; the group code decodes it), up to the
+	 * size of a commit; no files with it */
+	b.p[0] = 3;
+	CHECK_INT(nc_gm_inner_decode(&out, b.p, b.len), 0);
+	CHECK(out.commit && !out.files && out.textlen == 2);
+	in.commit = 1;
+	in.text = ab.p;
+	in.textlen = NC_GM_TEXT_MAX + 1;
+	{
+		uint8_t *big = calloc(1, NC_GM_COMMIT_MAX + 1);
+
+		CHECK(big != NULL);
+		in.text = big;
+		nc_buf_reset(&b);
+		CHECK_INT(nc_gm_inner_encode(&b, &in), 0);
+		CHECK(b.p[0] == 3);
+		CHECK_INT(nc_gm_inner_decode(&out, b.p, b.len), 0);
+		CHECK(out.commit && out.textlen == NC_GM_TEXT_MAX + 1);
+		in.textlen = NC_GM_COMMIT_MAX + 1;
+		nc_buf_reset(&b);
+		CHECK(nc_gm_inner_encode(&b, &in) != 0);
+		in.textlen = 2;
+		in.files = 1;
+		nc_buf_reset(&b);
+		CHECK(nc_gm_inner_encode(&b, &in) != 0);
+		free(big);
+	}
 	nc_buf_free(&b);
 	nc_buf_free(&ab);
 }

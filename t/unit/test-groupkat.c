@@ -132,6 +132,21 @@ main(void)
 	check_kat_hex(KAT, "payload_msg", pl.p, pl.len);
 	CHECK(nc_group_open(&plain, &r, &g1, &ref, blob.p, blob.len) == 0);
 	CHECK(plain.len == inner.len && memcmp(plain.p, inner.p, inner.len) == 0);
+	/* inner version 3: commit1 as a message of epoch 1's predecessor
+	 * would carry it (same id, time and seen entry) */
+	in.commit = 1;
+	in.text = c1.p;
+	in.textlen = c1.len;
+	nc_buf_reset(&inner);
+	CHECK(nc_gm_inner_encode(&inner, &in) == 0);
+	check_kat_hex(KAT, "inner_commit", inner.p, inner.len);
+	{
+		nc_gm_inner out;
+
+		CHECK(nc_gm_inner_decode(&out, inner.p, inner.len) == 0);
+		CHECK(out.commit && out.textlen == c1.len &&
+		    memcmp(out.text, c1.p, c1.len) == 0);
+	}
 
 	/* a sync: commit 1 and the key, of device 16 x 0d of alice */
 	memset(dev, 0x0d, sizeof dev);
