@@ -406,8 +406,10 @@ PY
 	sleep 1
 	echo ping >"$T/m"
 	e=$(ncreq hex 16)
-	date +%s.%N >"$T/t_put"
 	[ "$(req PUT "/v1/users/alice/devices/$dev/mailbox/$e" "$T/m")" = 201 ]
+	# from the 201 (the commit wakes the poll before it answers): the
+	# time of a loaded machine's process start-ups is not the relay's
+	date +%s.%N >"$T/t_put"
 	wait "$lp"
 	[ "$(ncreq show mailbox "$T/lp" | awk '{print $2}')" = "$e" ]
 	awk -v a="$(cat "$T/t_put")" -v b="$(cat "$T/t_end")" 'BEGIN{exit !(b - a < 1.0)}'
@@ -420,7 +422,9 @@ PY
 	[ "$(sreq "$T/alice" GET "/v1/users/alice/devices/$dev/mailbox?wait=1")" = 200 ]
 	e=$(date +%s.%N)
 	[ "$(ncreq show mailbox "$T/resp" | wc -l)" = 0 ]
-	awk -v a="$s" -v b="$e" 'BEGIN{exit !(b - a >= 0.9 && b - a < 3)}'
+	# held about wait= (not answered at once, nor held long past it);
+	# the margin is for sanitizers on a loaded machine
+	awk -v a="$s" -v b="$e" 'BEGIN{exit !(b - a >= 0.9 && b - a < 10)}'
 }
 
 @test "relay: signed requests: replays, stale times and other devices are refused" {
