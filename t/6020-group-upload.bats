@@ -167,3 +167,24 @@ PY
 	[ "$(as bob nc-group show --json club | jq -r .state)" = \
 	    "$(as alice nc-group show --json club | jq -r .state)" ]
 }
+
+@test "group upload: a batch refused because a device list changed (409) goes again with the lists fetched now, not pairwise" {
+	local b0 c0 db u
+	user bob3 bob@b.test   # bob's list changes; alice pinned the old one
+	b0=$(batches b) db=$(pairwise b)
+	c0=$(grep -c " PUT /v1/batches/[0-9a-f]* 409" "$W/rec-b/log" || true)
+	run as alice nc-send -v -g club <<<"after a new device"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c " PUT /v1/batches/[0-9a-f]* 409" "$W/rec-b/log")" -eq $((c0 + 1)) ]
+	[ "$(batches b)" -eq $((b0 + 1)) ]
+	[ "$(pairwise b)" -eq "$db" ]
+	# alice2, and bob's three devices (the new one listed now)
+	[[ "$output" == *"device lists changed; the batch again"* ]]
+	[[ "$output" == *" to 4 mailboxes in 2 batches"* ]]
+	for u in bob bob2; do
+		run as "$u" nc-recv --json
+		echo "$u: $output"
+		[ "$(printf '%s\n' "$output" | grep -c '"after a new device"')" -eq 1 ]
+	done
+}

@@ -118,10 +118,12 @@ drop_rows(nc_state *s, const member *m, size_t n)
 }
 
 /* One batch for members m[0..n) of one domain, whose device lists are
- * l[0..n): PUT, and on 201 their rows go. *sent: bytes uploaded. */
+ * l[0..n): PUT, and on 201 their rows go. *sent: bytes uploaded;
+ * *status: the relay's answer (0 when none). */
 static int
 put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
-    size_t n, const nc_gm *gm, uint64_t *sent, size_t *mailboxes)
+    size_t n, const nc_gm *gm, uint64_t *sent, size_t *mailboxes,
+    long *status)
 {
 	static nc_gb_batch b;   /* large; one batch at a time */
 	uint8_t (*hdr)[NC_GB_HDR_LEN] = NULL;
@@ -130,10 +132,10 @@ put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
 	nc_buf body = NC_BUF_INIT, resp = NC_BUF_INIT;
 	nc_relay *r = NULL;
 	nc_gb_ref ref;
-	long status = 0;
 	size_t i;
 	int j, rc = 0;
 
+	*status = 0;
 	memset(&b, 0, offsetof(nc_gb_batch, user));
 	if ((hdr = malloc(NC_GB_MAX * sizeof *hdr)) == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
@@ -173,10 +175,10 @@ put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
 		goto out;
 	nc_hex_encode(hex, envid, sizeof envid);
 	snprintf(path, sizeof path, "/v1/batches/%s", hex);
-	rc = nc_relay_req(r, "PUT", path, body.p, body.len, NULL, &status, &resp);
-	if (rc == 0 && status != 201)
+	rc = nc_relay_req(r, "PUT", path, body.p, body.len, NULL, status, &resp);
+	if (rc == 0 && *status != 201)
 		rc = nc_fail(NC_ETEMP, "relay of %s refused the group batch (%ld)",
-		    m[0].domain, status);
+		    m[0].domain, *status);
 	if (rc == 0) {
 		*sent += body.len;
 		*mailboxes += b.nmbox;
@@ -188,6 +190,43 @@ out:
 	nc_buf_free(&resp);
 	free(hdr);
 	return rc;
+}
+
+/* A batch of members m[0..n) with lists l[0..n) (cap mailboxes at
+ * most); on 409 (a list changed since it was pinned: the relay does not
+ * say whose) the lists are fetched anew and the batch made and sent once
+ * more to the devices listed now. A member whose list fails to fetch or
+ * verify is left out (the pairwise path takes it, and says why). */
+static int
+put_fresh(nc_state *s, nc_self *self, member *m, nc_devlist *l, size_t n,
+    size_t cap, const nc_gm *gm, uint64_t *sent, size_t *mailboxes)
+{
+	long status = 0;
+	size_t i, k, devs = 0;
+	int rc = put_batch(s, self, m, l, n, gm, sent, mailboxes, &status);
+
+	if (rc == 0 || status != 409)
+		return rc;
+	for (i = k = 0; i < n; i++) {
+		if (strcmp(m[i].addr, self->addr) == 0) {
+			nc_buf b = NC_BUF_INIT;   /* ours: as stored now */
+
+			if (nc_state_get(s, "devlist", &b) != 0 ||
+			    nc_devlist_decode(&l[k], b.p, b.len) != 0)
+				l[k] = l[i];
+			nc_buf_free(&b);
+		} else if (nc_dir_get(s, m[i].addr, 1, &l[k]) != 0)
+			continue;
+		m[k] = m[i];
+		devs += (size_t)l[k++].n;
+	}
+	if (k == 0 || devs > cap)
+		return nc_fail(NC_ETEMP, "relay of %s: device lists changed (409)",
+		    m[0].domain);
+	if (nc_verbose > 0)
+		nc_cli_info("%s: device lists changed; the batch again with the "
+		    "lists fetched now", m[0].domain);
+	return put_batch(s, self, m, l, k, gm, sent, mailboxes, &status);
 }
 
 int
@@ -232,7 +271,7 @@ nc_group_batch_out(nc_state *s, nc_self *self, const char *op, uint64_t *sent)
 				devs += l[c + mbox].n;
 			if (mbox == 0)
 				break;
-			if (put_batch(s, self, ok + c, l + c, mbox, &gm, sent,
+			if (put_fresh(s, self, ok + c, l + c, mbox, cap, &gm, sent,
 			    &mailboxes) == 0)
 				batches++;
 			else if (nc_verbose > 0)

@@ -15,6 +15,8 @@ PATH=$PWD/$B:$PATH
 CSV=${BENCH_CSV:-/dev/stdout}
 RUNS=${BENCH_RUNS:-15}
 MEMBERS=${BENCH_GROUP_MEMBERS:-100}
+# with alice a group holds 1,000 members at most
+[ "$MEMBERS" -le 999 ] || { echo "group bench: BENCH_GROUP_MEMBERS at most 999 (alice makes 1,000)" >&2; exit 64; }
 DEVS=${BENCH_GROUP_DEVICES:-3}
 T=$(mktemp -d "${TMPDIR:-/tmp}/nc-bench-group.XXXXXX")
 pids=()
