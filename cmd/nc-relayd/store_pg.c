@@ -51,7 +51,7 @@ enum {
 	Q_DEV_SPK, Q_DEV_MAILQ, Q_DEV_CURRENT,
 	Q_NON_INS, Q_NON_DEL, Q_NON_COUNT, Q_NON_DELUSER, Q_NON_SWEEP,
 	Q_OTPK_INS, Q_OTPK_COUNT, Q_OTPK_TAKE, Q_OTPK_DELUSER,
-	Q_MAIL_HASH, Q_MAIL_INS, Q_MAIL_LIST, Q_MAIL_ACK, Q_MAIL_DELUSER, Q_NOTIFY,
+	Q_USER_LOCKALL, Q_DELIVER, Q_MAIL_LIST, Q_MAIL_ACK, Q_MAIL_DELUSER, Q_NOTIFY,
 	Q_BLOB_INS, Q_BLOB_GET, Q_BLOB_LOCK, Q_BLOB_DEL, Q_BLOB_EXPIRED,
 	Q_IDB_PUT, Q_IDB_GET, Q_IDB_DELUSER,
 	Q_KT_LOCK, Q_KT_SIZE, Q_KT_LEAF_INS, Q_KT_LEAF_FIND, Q_KT_LEAVES, Q_KT_FORGET,
@@ -119,9 +119,34 @@ static const char *const sql[Q_MAX] = {
 	    " WHERE usr = $1 AND dev = $2 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
 	    " RETURNING id, pk",
 	[Q_OTPK_DELUSER] = "DELETE FROM otpk WHERE usr = $1",
-	[Q_MAIL_HASH] = "SELECT hash FROM mail WHERE usr = $1 AND dev = $2 AND envid = $3",
-	[Q_MAIL_INS] = "INSERT INTO mail(usr, dev, envid, hash, received, env)"
-	    " VALUES ($1, $2, $3, $4, $5, $6)",
+	/* users named in $1 (joined by '/'), locked in ascending byte order */
+	[Q_USER_LOCKALL] = "SELECT name FROM users WHERE name = ANY(string_to_array($1, '/'))"
+	    " ORDER BY name COLLATE \"C\" FOR NO KEY UPDATE",
+	/* one envelope, its user locked by a statement before (this one's
+	 * snapshot is taken after the lock, so it sees what the previous
+	 * holder committed): $1 user, $2 dev, $3 envid, $4 hash, $5 received,
+	 * $6 env, $7 whether $8 is the device-list version seen, $9 and $10
+	 * the quota. A row (D_* status, device-list version) unless no such
+	 * user. */
+	[Q_DELIVER] = "WITH u AS (SELECT dl_version FROM users WHERE name = $1),"
+	    " s AS (SELECT u.dl_version, d.listed, d.mail_n, d.mail_bytes,"
+	    " (SELECT m.hash FROM mail m WHERE m.usr = $1 AND m.dev = $2"
+	    " AND m.envid = $3) AS old FROM u LEFT JOIN devices d"
+	    " ON d.usr = $1 AND d.dev = $2),"
+	    " c AS (SELECT dl_version, CASE WHEN listed IS NULL THEN 1"
+	    " WHEN dl_version > 0 AND listed <> 1 THEN 2"
+	    " WHEN $7 <> 0 AND $8 <> dl_version THEN 3"
+	    " WHEN old IS NOT NULL THEN CASE WHEN old = $4 THEN 0 ELSE 4 END"
+	    " WHEN mail_n + 1 > $9 OR mail_bytes + octet_length($6) > $10 THEN 5"
+	    " ELSE 6 END AS st FROM s),"
+	    " i AS (INSERT INTO mail(usr, dev, envid, hash, received, env)"
+	    " SELECT $1, $2, $3, $4, $5, $6 FROM c WHERE st = 6),"
+	    " q AS (UPDATE devices SET mail_n = mail_n + 1,"
+	    " mail_bytes = mail_bytes + octet_length($6)"
+	    " WHERE usr = $1 AND dev = $2 AND (SELECT st FROM c) = 6),"
+	    " n AS (SELECT pg_notify('" NOTIFY_CHANNEL "', $1 || '/' || encode($2, 'hex'))"
+	    " FROM c WHERE st IN (0, 6))"
+	    " SELECT st, dl_version, (SELECT count(*) FROM n) FROM c",
 	[Q_MAIL_LIST] = "SELECT seq, envid, received, env FROM mail"
 	    " WHERE usr = $1 AND dev = $2 AND seq > $3 ORDER BY seq LIMIT $4",
 	[Q_MAIL_ACK] = "DELETE FROM mail WHERE usr = $1 AND dev = $2 AND envid = $3"
@@ -432,41 +457,42 @@ failed(struct pgc *c, PGresult *r)
 	snprintf(c->state, sizeof c->state, "%s", st ? st : "08006");
 }
 
-/* Statement id with parameters from fmt: 't' text (const char *), 'b'
- * bytes (const void *, size_t; NULL: SQL NULL), 'i' int64_t, 'd' double,
- * all sent in binary; results come in binary too. The result, or NULL
- * (c->state says why). */
-static PGresult *
-vq(struct pgc *c, int id, const char *fmt, va_list ap)
-{
-	enum { MAXP = 10 };
+/* A statement's parameters from fmt: 't' text (const char *), 'b' bytes
+ * (const void *, size_t; NULL: SQL NULL), 'i' int64_t, 'd' double, all
+ * sent in binary. */
+enum { MAXP = 12 };
+struct qp {
 	Oid types[MAXP];
 	const char *val[MAXP];
-	int len[MAXP], bin[MAXP], n = 0;
+	int len[MAXP], bin[MAXP], n;
 	uint8_t num[MAXP][8];
-	char name[16];
-	PGresult *r;
+};
+
+static int
+qp_fill(struct qp *p, const char *fmt, va_list ap)
+{
 	uint64_t u;
 	double d;
+	int n;
 
-	for (; fmt[n]; n++) {
+	for (n = 0; fmt[n]; n++) {
 		if (n == MAXP)
-			return NULL;
-		bin[n] = 1;
+			return -1;
+		p->bin[n] = 1;
 		switch (fmt[n]) {
 		case 't':
-			types[n] = 25;
-			val[n] = va_arg(ap, const char *);
-			len[n] = val[n] ? (int)strlen(val[n]) : 0;
+			p->types[n] = 25;
+			p->val[n] = va_arg(ap, const char *);
+			p->len[n] = p->val[n] ? (int)strlen(p->val[n]) : 0;
 			break;
 		case 'b':
-			types[n] = 17;
-			val[n] = va_arg(ap, const char *);
-			len[n] = (int)va_arg(ap, size_t);
+			p->types[n] = 17;
+			p->val[n] = va_arg(ap, const char *);
+			p->len[n] = (int)va_arg(ap, size_t);
 			break;
 		case 'i':
 		case 'd':
-			types[n] = fmt[n] == 'i' ? 20 : 701;
+			p->types[n] = fmt[n] == 'i' ? 20 : 701;
 			if (fmt[n] == 'i')
 				u = (uint64_t)va_arg(ap, int64_t);
 			else {
@@ -474,32 +500,79 @@ vq(struct pgc *c, int id, const char *fmt, va_list ap)
 				memcpy(&u, &d, sizeof u);
 			}
 			for (int k = 0; k < 8; k++)
-				num[n][k] = (uint8_t)(u >> (56 - 8 * k));
-			val[n] = (const char *)num[n];
-			len[n] = 8;
+				p->num[n][k] = (uint8_t)(u >> (56 - 8 * k));
+			p->val[n] = (const char *)p->num[n];
+			p->len[n] = 8;
 			break;
 		default:
-			return NULL;
+			return -1;
 		}
 	}
-	snprintf(name, sizeof name, "q%d", id);
-	if (!(c->prepared[id / 64] >> (id % 64) & 1)) {
-		r = PQprepare(c->c, name, sql[id], n, types);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			failed(c, r);
-			PQclear(r);
-			return NULL;
-		}
+	p->n = n;
+	return 0;
+}
+
+/* Statement id prepared on c (once per connection), named into name. */
+static int
+prepare(struct pgc *c, int id, const struct qp *p, char name[16])
+{
+	PGresult *r;
+
+	snprintf(name, 16, "q%d", id);
+	if (c->prepared[id / 64] >> (id % 64) & 1)
+		return 0;
+	r = PQprepare(c->c, name, sql[id], p->n, p->types);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		failed(c, r);
 		PQclear(r);
-		c->prepared[id / 64] |= (uint64_t)1 << (id % 64);
+		return -1;
 	}
-	r = PQexecPrepared(c->c, name, n, val, len, bin, 1);
+	PQclear(r);
+	c->prepared[id / 64] |= (uint64_t)1 << (id % 64);
+	return 0;
+}
+
+/* Statement id with parameters from fmt (qp_fill); results come in
+ * binary. The result, or NULL (c->state says why). */
+static PGresult *
+vq(struct pgc *c, int id, const char *fmt, va_list ap)
+{
+	struct qp p;
+	char name[16];
+	PGresult *r;
+
+	if (qp_fill(&p, fmt, ap) != 0 || prepare(c, id, &p, name) != 0)
+		return NULL;
+	r = PQexecPrepared(c->c, name, p.n, p.val, p.len, p.bin, 1);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
 		failed(c, r);
 		PQclear(r);
 		return NULL;
 	}
 	return r;
+}
+
+/* In pipeline mode: statement id queued (prepared before the pipeline
+ * began); its result comes with the pipeline's (pipe_results). */
+static int
+sendq(struct pgc *c, int id, const char *fmt, ...)
+{
+	struct qp p;
+	char name[16];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = qp_fill(&p, fmt, ap);
+	va_end(ap);
+	snprintf(name, sizeof name, "q%d", id);
+	if (rc != 0 || !(c->prepared[id / 64] >> (id % 64) & 1))
+		return -1;
+	if (PQsendQueryPrepared(c->c, name, p.n, p.val, p.len, p.bin, 1) != 1) {
+		failed(c, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 static PGresult *
@@ -2083,6 +2156,21 @@ pg_claim(struct store *s, const char *user, const struct nc_claim_req *q_,
 
 /* ---- mailboxes ---- */
 
+/* One envelope delivered in one statement (Q_DELIVER): the user's row
+ * locked, the device's state, a stored envelope of that id, the quota,
+ * then the row stored, the quota counted and the NOTIFY queued (sent with
+ * the commit, to every listening process) - or none of it, and a status
+ * that says why. The statuses: */
+enum {
+	D_HELD,       /* stored before with the same bytes: ok, nothing stored */
+	D_NODEV,      /* no such device */
+	D_GONE,       /* not in the current device list */
+	D_STALE,      /* another device-list version */
+	D_CONFLICT,   /* stored before with other bytes */
+	D_FULL,       /* quota */
+	D_STORED      /* stored now */
+};
+
 struct deliver {
 	const char *user;
 	const struct store_env *e;
@@ -2090,103 +2178,7 @@ struct deliver {
 	const uint64_t *version;
 	uint64_t cur;
 	int64_t now;
-	int locked;   /* its users' rows are locked already (a batch's) */
 };
-
-static int store_one(struct store *s, struct pgc *c, struct deliver *d,
-    const char *user, const struct store_env *e, const struct devstate *ds,
-    const uint8_t *env, size_t len);
-
-static int
-deliver_one(struct store *s, struct pgc *c, struct deliver *d, const struct store_env *e)
-{
-	struct devstate ds;
-	const char *user = e->user ? e->user : d->user;
-	const uint64_t *version = e->user ? e->version : d->version;
-	const uint8_t *env;
-	size_t len;
-	uint8_t *joined;
-	int rc;
-
-	if ((rc = devstate(c, user, e->dev, &ds)) != ST_OK)
-		return rc;
-	d->cur = ds.dl_version;
-	if (version != NULL && *version != ds.dl_version)
-		return ST_STALE;
-	if ((env = store_env_bytes(e, &len, &joined)) == NULL)
-		return ST_ERR;
-	rc = store_one(s, c, d, user, e, &ds, env, len);
-	free(joined);
-	return rc;
-}
-
-static int
-store_one(struct store *s, struct pgc *c, struct deliver *d, const char *user,
-    const struct store_env *e, const struct devstate *ds, const uint8_t *env,
-    size_t len)
-{
-	uint8_t h[32], old[32];
-	PGresult *r;
-	int rc;
-
-	crypto_generichash(h, sizeof h, env, len, NULL, 0);
-	r = q(c, Q_MAIL_HASH, "tbb", user, e->dev, (size_t)NC_DEVID_LEN, e->envid,
-	    (size_t)NC_ENVID_LEN);
-	if (r == NULL)
-		return ST_ERR;
-	rc = PQntuples(r) == 0 ? -1 : col_b(r, 0, 0, old, sizeof old) == 0 &&
-	    memcmp(old, h, sizeof h) == 0 ? ST_OK : ST_CONFLICT;
-	PQclear(r);
-	if (rc != -1)
-		return rc;   /* stored before (idempotent), or a conflict */
-	if (ds->mail_n + 1 > s->lim.mail_count ||
-	    (uint64_t)ds->mail_bytes + len > s->lim.mail_bytes)
-		return ST_FULL;
-	OK(ex(c, Q_MAIL_INS, "tbbbib", user, e->dev, (size_t)NC_DEVID_LEN, e->envid,
-	    (size_t)NC_ENVID_LEN, h, sizeof h, d->now, env, len));
-	OK(ex(c, Q_DEV_MAILQ, "iitb", (int64_t)1, (int64_t)len, user, e->dev,
-	    (size_t)NC_DEVID_LEN));
-	return ST_OK;
-}
-
-static int
-j_deliver(struct store *s, struct pgc *c, void *arg)
-{
-	struct deliver *d = arg;
-	char note[NC_NAME_MAX + 2 + 2 * NC_DEVID_LEN];
-	size_t k, j;
-	int rc;
-
-	/* The user's row, held to the commit: one mailbox's deliveries and
-	 * acks, in whatever processes, go one after the other. A group batch
-	 * holds each of its users' rows, in the batch's (ascending) order, so
-	 * two batches never wait for each other in a circle. */
-	if (!d->locked && d->user != NULL && (rc = lock_user(c, d->user, NULL)) != ST_OK)
-		return rc;
-	for (size_t i = 0; !d->locked && d->user == NULL && i < d->n; i++)
-		if ((i == 0 || strcmp(d->e[i - 1].user, d->e[i].user) != 0) &&
-		    (rc = lock_user(c, d->e[i].user, NULL)) != ST_OK)
-			return rc;
-	for (size_t i = 0; i < d->n; i++)
-		if ((rc = deliver_one(s, c, d, &d->e[i])) != ST_OK)
-			return rc;
-	/* Sent with the commit, to every listening process (one per device). */
-	for (size_t i = 0; i < d->n; i++) {
-		const char *u = d->user ? d->user : d->e[i].user;
-
-		for (j = 0; j < i && (memcmp(d->e[j].dev, d->e[i].dev, NC_DEVID_LEN) ||
-		    (d->user == NULL && strcmp(d->e[j].user, u) != 0)); j++)
-			;
-		if (j < i)
-			continue;
-		k = (size_t)snprintf(note, sizeof note, "%s/", u);
-		if (k + 2 * NC_DEVID_LEN >= sizeof note)
-			return ST_ERR;
-		nc_hex_encode(note + k, d->e[i].dev, NC_DEVID_LEN);
-		OK(ex(c, Q_NOTIFY, "t", note));
-	}
-	return ST_OK;
-}
 
 /* ---- group commit of deliveries ----
  * Deliveries to one mailbox wait for each other on the user's row lock,
@@ -2194,19 +2186,24 @@ j_deliver(struct store *s, struct pgc *c, void *arg)
  * deliveries waiting in this process go in one transaction instead: the
  * first to find none running leads; it takes every delivery queued (up to
  * BATCH_MAX), locks all their users in ascending order (as every batch
- * does, in every process: no two wait for each other in a circle), runs
- * each in its own savepoint (one that fails is rolled back alone and gets
- * its own answer: ST_FULL, ST_CONFLICT, ...), commits once, and only then
- * answers them all. A batch that fails to commit answers each ST_ERR
- * (503): nothing of it is kept, and a retry with the same envelope ids
- * stores them once. When it is done, the next queued delivery leads. */
+ * does, in every process: no two wait for each other in a circle), sends
+ * the batch's statements in one pipeline (one round trip for all of it),
+ * commits once, and only then answers them all. A delivery refused
+ * (ST_FULL, ST_CONFLICT, ...) stored nothing and gets its own answer; one
+ * that failed half-way (a batch of envelopes, all or nothing, with some
+ * stored) or whose statement failed gets its answer, and the batch is run
+ * again without it (no savepoints). A batch that fails to commit answers
+ * each ST_ERR (503): nothing of it is kept, and a retry with the same
+ * envelope ids stores them once. When it is done, the next queued
+ * delivery leads. */
 
-#define BATCH_MAX 64   /* savepoints: past 64 subtransactions, every
-			 * snapshot of every session looks in pg_subtrans */
+#define BATCH_MAX 64
+#define RERUN (-1)   /* j_batch: roll back, run the jobs still in again */
 
 struct djob {
 	struct deliver *d;
 	int rc, done;
+	int out;             /* answered (rc): not in the batch's next run */
 	pthread_cond_t cv;   /* its own: waking one waiter, not all of them */
 	struct djob *next;
 };
@@ -2217,31 +2214,60 @@ by_name(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Every user of the batch, locked in ascending order: ST_OK, ST_ERR, or
- * ST_NOTFOUND when one was not there (its job will say so; and should it
- * be created meanwhile, the job locks it itself). */
+/* Queues the lock of every user of the batch, in ascending order, as one
+ * statement, which answers the names it locked (in that order). A user
+ * not there is left out: its deliveries say so (and should it be created
+ * before they run, the batch runs again: deliveries to a user not
+ * locked are not kept). */
 static int
 lock_batch(struct pgc *c, struct djob *batch)
 {
 	const char **u;
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, len = 1;
 	struct djob *j;
-	int rc = ST_OK, one;
+	char *names, *p;
+	int rc;
 
 	for (j = batch; j; j = j->next)
-		n += j->d->user ? 1 : j->d->n;
+		if (!j->out)
+			n += j->d->user ? 1 : j->d->n;
 	if ((u = calloc(n ? n : 1, sizeof *u)) == NULL)
-		return ST_ERR;
+		return -1;
 	for (j = batch; j; j = j->next)
-		for (size_t i = 0; i < (j->d->user ? 1 : j->d->n); i++)
+		for (size_t i = 0; !j->out && i < (j->d->user ? 1 : j->d->n); i++)
 			u[k++] = j->d->user ? j->d->user : j->d->e[i].user;
 	qsort(u, n, sizeof *u, by_name);
-	for (size_t i = 0; i < n && rc != ST_ERR; i++)
-		if ((i == 0 || strcmp(u[i - 1], u[i]) != 0) &&
-		    (one = lock_user(c, u[i], NULL)) != ST_OK)
-			rc = one;
+	for (k = 0; k < n; k++)
+		len += strlen(u[k]) + 1;
+	if ((names = p = malloc(len)) == NULL) {
+		free(u);
+		return -1;
+	}
+	for (k = 0; k < n; k++)
+		if (k == 0 || strcmp(u[k - 1], u[k]) != 0)
+			p += sprintf(p, "%s%s", p == names ? "" : "/", u[k]);
+	rc = sendq(c, Q_USER_LOCKALL, "t", names);
+	free(names);
 	free(u);
 	return rc;
+}
+
+/* 1 if user is among the names locked (lk: Q_USER_LOCKALL's rows). */
+static int
+locked(const PGresult *lk, const char *user)
+{
+	int lo = 0, hi = PQntuples(lk), m, d;
+
+	while (lo < hi) {
+		m = lo + (hi - lo) / 2;
+		if ((d = strcmp(user, PQgetvalue(lk, m, 0))) == 0)
+			return 1;
+		if (d < 0)
+			hi = m;
+		else
+			lo = m + 1;
+	}
+	return 0;
 }
 
 static int
@@ -2251,43 +2277,181 @@ retryable(const struct pgc *c)
 	    strcmp(c->state, "40P01") == 0;
 }
 
+static int
+prepare_as(struct pgc *c, int id, const char *fmt)
+{
+	struct qp p = { .n = (int)strlen(fmt) };
+	char name[16];
+
+	for (int i = 0; i < p.n && i < MAXP; i++)
+		p.types[i] = fmt[i] == 't' ? 25 : fmt[i] == 'b' ? 17 : fmt[i] == 'i' ? 20 : 701;
+	return p.n > MAXP ? -1 : prepare(c, id, &p, name);
+}
+
+/* Queues envelope e of d. */
+static int
+send_env(struct store *s, struct pgc *c, const struct deliver *d, const struct store_env *e)
+{
+	const char *user = e->user ? e->user : d->user;
+	const uint64_t *version = e->user ? e->version : d->version;
+	uint64_t mb = s->lim.mail_bytes > INT64_MAX ? INT64_MAX : s->lim.mail_bytes;
+	uint8_t h[32], *joined;
+	const uint8_t *env;
+	size_t len;
+	int rc;
+
+	if ((env = store_env_bytes(e, &len, &joined)) == NULL)
+		return -1;
+	crypto_generichash(h, sizeof h, env, len, NULL, 0);
+	rc = sendq(c, Q_DELIVER, "tbbbibiiii", user, e->dev, (size_t)NC_DEVID_LEN,
+	    e->envid, (size_t)NC_ENVID_LEN, h, sizeof h, d->now, env, len,
+	    (int64_t)(version != NULL), version ? (int64_t)*version : (int64_t)0,
+	    (int64_t)s->lim.mail_count, (int64_t)mb);
+	free(joined);
+	return rc;
+}
+
+/* The results of n statements queued and the pipeline's end: r[i] each
+ * (NULL: failed, or not run after one failed; c->state says why). 0, or
+ * -1 if the connection broke. */
+static int
+pipe_results(struct pgc *c, PGresult **r, size_t n)
+{
+	PGresult *x;
+	int st;
+
+	for (size_t i = 0; i < n; i++) {
+		r[i] = NULL;
+		if ((x = PQgetResult(c->c)) == NULL)
+			goto broke;
+		st = PQresultStatus(x);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+			r[i] = x;
+		else {
+			if (st != PGRES_PIPELINE_ABORTED && c->state[0] == '\0')
+				failed(c, x);
+			PQclear(x);
+		}
+		while ((x = PQgetResult(c->c)) != NULL)   /* the query's end */
+			PQclear(x);
+		if (PQstatus(c->c) != CONNECTION_OK)
+			goto broke;
+	}
+	x = PQgetResult(c->c);
+	st = PQresultStatus(x);
+	PQclear(x);
+	if (st != PGRES_PIPELINE_SYNC || PQexitPipelineMode(c->c) != 1)
+		goto broke;
+	return 0;
+broke:
+	snprintf(c->state, sizeof c->state, "08006");
+	return -1;
+}
+
+/* What job j's statements (from r) say: ST_OK, or the first refusal;
+ * *wrote: some envelope of it was stored; *unlocked: one found a user the
+ * batch had not locked (created since). */
+static int
+job_rc(struct djob *j, const PGresult *lk, PGresult **r, int *wrote, int *unlocked)
+{
+	static const int rcs[] = { ST_OK, ST_NOTFOUND, ST_GONE, ST_STALE, ST_CONFLICT,
+		ST_FULL, ST_OK };
+	int64_t st;
+	int rc = ST_OK;
+
+	*wrote = 0;
+	for (size_t i = 0; i < j->d->n; i++) {
+		if (r[i] == NULL)
+			return ST_ERR;
+		if (PQntuples(r[i]) != 1) {
+			if (rc == ST_OK)
+				rc = ST_NOTFOUND;   /* no such user */
+			continue;
+		}
+		st = col_i(r[i], 0, 0);
+		if (st < D_HELD || st > D_STORED)
+			return ST_ERR;
+		*unlocked |= !locked(lk, j->d->user ? j->d->user : j->d->e[i].user);
+		*wrote |= st == D_STORED;
+		if (rc == ST_OK && st != D_NODEV && st != D_GONE)
+			j->d->cur = (uint64_t)col_i(r[i], 0, 1);
+		if (rc == ST_OK)
+			rc = rcs[st];
+	}
+	return rc;
+}
+
 /* The batch in tx's transaction: ST_OK to commit it (each job's own rc
- * says how it went), or ST_ERR to roll all of it back (and c->state says
- * whether tx tries it again). */
+ * says how it went), ST_ERR to roll all of it back (and c->state says
+ * whether tx tries it again), RERUN when a job was answered and left out. */
 static int
 j_batch(struct store *s, struct pgc *c, void *arg)
 {
 	struct djob *batch = arg, *j;
-	int locked;
+	PGresult **r;
+	size_t n = 0, k;
+	int rc = ST_OK, wrote, unlocked = 0, failing = 0;
 
-	if (batch->next == NULL)   /* alone: no savepoint needed */
-		return batch->rc = j_deliver(s, c, batch->d);
 	for (j = batch; j; j = j->next)
-		j->rc = ST_ERR;
-	if ((locked = lock_batch(c, batch)) == ST_ERR)
+		if (!j->out) {
+			j->rc = ST_ERR;
+			j->d->cur = 0;
+			n += j->d->n;
+		}
+	if (prepare_as(c, Q_USER_LOCKALL, "t") != 0 ||
+	    prepare_as(c, Q_DELIVER, "tbbbibiiii") != 0)
 		return ST_ERR;
-	for (j = batch; j; j = j->next) {
-		if (cmd(c, "SAVEPOINT d") != 0)
-			return ST_ERR;
-		j->d->cur = 0;
-		j->d->locked = locked == ST_OK;
-		j->rc = j_deliver(s, c, j->d);
-		j->d->locked = 0;
-		if (j->rc != ST_OK && retryable(c))
-			return ST_ERR;   /* the whole batch again, or 503 */
-		if (j->rc != ST_OK && cmd(c, "ROLLBACK TO SAVEPOINT d") != 0)
-			return ST_ERR;
-		if (cmd(c, "RELEASE SAVEPOINT d") != 0)
-			return ST_ERR;
+	if ((r = calloc(n + 1, sizeof *r)) == NULL)
+		return ST_ERR;
+	if (PQenterPipelineMode(c->c) != 1) {
+		free(r);
+		return ST_ERR;
 	}
-	return ST_OK;
+	if (lock_batch(c, batch) != 0)
+		goto fail;
+	for (j = batch; j; j = j->next)
+		for (size_t i = 0; !j->out && i < j->d->n; i++)
+			if (send_env(s, c, j->d, &j->d->e[i]) != 0)
+				goto fail;
+	if (PQpipelineSync(c->c) != 1 || pipe_results(c, r, n + 1) != 0 || r[0] == NULL)
+		goto fail;
+	for (j = batch, k = 1; j && !failing; j = j->next) {
+		if (j->out)
+			continue;
+		j->rc = job_rc(j, r[0], r + k, &wrote, &unlocked);
+		k += j->d->n;
+		if (j->rc == ST_ERR && retryable(c))
+			goto fail;   /* the whole batch again, or 503 */
+		/* a statement that failed: the ones after it were not run */
+		failing = j->rc == ST_ERR;
+		if (failing || (j->rc != ST_OK && wrote)) {
+			j->out = 1;
+			rc = RERUN;
+		}
+	}
+	if (unlocked && rc == ST_OK) {
+		/* all of it again, the new user locked first */
+		snprintf(c->state, sizeof c->state, "40001");
+		goto fail;
+	}
+	for (k = 0; k < n + 1; k++)
+		PQclear(r[k]);
+	free(r);
+	return rc;
+fail:
+	if (c->state[0] == '\0')
+		snprintf(c->state, sizeof c->state, "08006");
+	for (k = 0; k < n + 1; k++)
+		PQclear(r[k]);
+	free(r);
+	return ST_ERR;
 }
 
 static int
 deliver_batched(struct store *s, struct deliver *d)
 {
 	struct djob me = { .d = d, .rc = ST_ERR }, *batch, *j, *next;
-	int n, rc;
+	int n, rc, in;
 
 	pthread_cond_init(&me.cv, NULL);
 	pthread_mutex_lock(&s->dmu);
@@ -2311,12 +2475,16 @@ deliver_batched(struct store *s, struct deliver *d)
 			s->dtail = NULL;
 		j->next = NULL;
 		pthread_mutex_unlock(&s->dmu);
-		rc = tx(s, j_batch, batch);
+		do {
+			rc = tx(s, j_batch, batch);
+			for (j = batch, in = 0; j; j = j->next)
+				in += !j->out;
+		} while (rc == RERUN && in > 0);
 		pthread_mutex_lock(&s->dmu);
 		for (j = batch; j; j = next) {
 			next = j->next;   /* j may be gone once done is seen */
-			if (rc != ST_OK)
-				j->rc = batch->next == NULL ? rc : ST_ERR;
+			if (rc != ST_OK && !j->out)
+				j->rc = ST_ERR;
 			j->done = 1;
 			pthread_cond_signal(&j->cv);
 		}
@@ -2333,7 +2501,7 @@ static int
 pg_deliver(struct store *s, const char *user, const struct store_env *e,
     size_t n, const uint64_t *version, uint64_t *cur, int64_t now)
 {
-	struct deliver d = { user, e, n, version, 0, now, 0 };
+	struct deliver d = { user, e, n, version, 0, now };
 	int rc = deliver_batched(s, &d);
 
 	if (cur)

@@ -11,7 +11,12 @@ end
 
 function init(args)
 	boxes = args
-	math.randomseed(os.time() + tid * 7919)
+	-- two wrk processes at once (relay-pg.sh) must not send the same ids
+	local u = io.open("/dev/urandom", "rb")
+	local b = u:read(4)
+	u:close()
+	math.randomseed(os.time() + tid * 7919 + b:byte(1) * 16777216 + b:byte(2) * 65536
+		+ b:byte(3) * 256 + b:byte(4))
 	prefix = string.format("%08x%08x", tid, math.random(0, 0x7fffffff))
 	n = 0
 end
