@@ -151,11 +151,27 @@ waiting(nc_state *s, const char *op)
 	return n;
 }
 
+/* The outbox until op waits for nobody, or a flush moves nothing: one
+ * flush takes at most 256 peers (outbox.c), a change or a new sender key
+ * may go to 1,000 members. */
+static void
+flush_op(nc_state *s, nc_self *self, const char *op)
+{
+	nc_flush f;
+	int n = waiting(s, op), m;
+
+	for (;;) {
+		(void)!nc_outbox_flush(s, self, NULL, 1, &f);
+		if ((m = waiting(s, op)) == 0 || m >= n)
+			break;
+		n = m;
+	}
+}
+
 /* Deliver op: 0, or NC_ETEMP (reported) when some member waits. */
 static int
 deliver(nc_state *s, nc_self *self, const char *op)
 {
-	nc_flush f;
 	char why[600];
 	uint64_t sent;
 	int rc, n;
@@ -164,13 +180,13 @@ deliver(nc_state *s, nc_self *self, const char *op)
 	 * message once to each provider; what is left goes pairwise. */
 	if ((rc = out_all(s, self, 0, why, sizeof why)) != 0)
 		return rc;
-	(void)!nc_outbox_flush(s, self, NULL, 1, &f);
+	flush_op(s, self, op);
 	if ((rc = nc_group_batch_out(s, self, op, &sent)) != 0)
 		return rc;
 	if (waiting(s, op) > 0) {
 		if ((rc = out_all(s, self, 1, why, sizeof why)) != 0)
 			return rc;
-		(void)!nc_outbox_flush(s, self, NULL, 1, &f);
+		flush_op(s, self, op);
 	}
 	if ((n = waiting(s, op)) == 0)
 		return 0;
