@@ -116,7 +116,11 @@ ms() { awk -v t="$1" 'BEGIN { printf "%d", t * 1000 }'; }
 	U=$RELAY_URL_A
 	newuser alice
 	newuser bob
-	nc-holdconns "$(port)" "$T/alice" alice "$(devid alice)" 90 3 $SRCS >"$T/hold"
+	# held 3 s (10 under TSan: on a loaded machine its relay had not
+	# answered all ten past the limit by then)
+	nc-holdconns "$(port)" "$T/alice" alice "$(devid alice)" 90 \
+	    "$([ -n "${NC_TSAN:-}" ] && echo 10 || echo 3)" $SRCS >"$T/hold"
+	cat "$T/hold"
 	grep -qx 'sent 90 failed 0' "$T/hold"
 	grep -qx 'held 80 answered 10 closed 0' "$T/hold"
 	grep -qx 'status 503 10' "$T/hold"

@@ -269,15 +269,18 @@ encrypt_one(nc_state *s, nc_self *self, const nc_devlist *l, int i,
 	party_self(&me, self);
 	party_peer(&peer, l, i);
 	if (st == NULL) {
-		if (b == NULL)
-			return nc_fail(NC_ETEMP, "%s: no prekeys for a device", l->user);
+		/* (old, a session marked for a restart, is freed at done) */
+		if (b == NULL) {
+			rc = nc_fail(NC_ETEMP, "%s: no prekeys for a device", l->user);
+			goto done;
+		}
 		if ((rc = nc_x3dh_initiate(&x, &me, self->dev, &peer, b)) != 0)
-			return rc;
+			goto done;
 		st = nc_ratchet_init_initiator(&x);
 		sodium_memzero(&x, sizeof x);
 		if (st == NULL) {
-			nc_ratchet_free(old);
-			return nc_fail(NC_ESOFTWARE, "ratchet: %s", nc_errmsg());
+			rc = nc_fail(NC_ESOFTWARE, "ratchet: %s", nc_errmsg());
+			goto done;
 		}
 		fresh = 1;
 	}
