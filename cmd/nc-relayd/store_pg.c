@@ -359,14 +359,38 @@ no_notice(void *arg, const char *msg)
 	(void)msg;
 }
 
+/* PQconnectdb with the notices off from the first byte: a server going
+ * down while a connection starts sends its warning during the start-up,
+ * which libpq's default processor would print (PQconnectStart, then the
+ * polling loop PQconnectdb runs inside; connect_timeout, if the
+ * conninfo sets one, is not libpq's to apply here: 60 s at most). */
 static PGconn *
 connect_quiet(const char *conninfo)
 {
-	PGconn *c = PQconnectdb(conninfo);
+	PGconn *c = PQconnectStart(conninfo);
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	time_t end = time(NULL) + 60;
 
-	if (c != NULL)
-		PQsetNoticeProcessor(c, no_notice, NULL);
-	return c;
+	if (c == NULL)
+		return NULL;
+	PQsetNoticeProcessor(c, no_notice, NULL);
+	if (PQstatus(c) == CONNECTION_BAD)
+		return c;
+	while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+		struct pollfd p = { PQsocket(c),
+		    st == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
+		int n = poll(&p, 1, 1000);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0) {
+			if (time(NULL) < end)
+				continue;
+			break;
+		}
+		st = PQconnectPoll(c);
+	}
+	return c;   /* timed out: not CONNECTION_OK, which callers check */
 }
 
 static struct pgc *
@@ -1032,8 +1056,9 @@ pg_open(struct store **sp, const char *conninfo, const char *dir,
 	c = calloc(1, sizeof *c);
 	if (c == NULL || (c->c = connect_quiet(conninfo)) == NULL ||
 	    PQstatus(c->c) != CONNECTION_OK) {
-		fprintf(stderr, "nc-relayd: database: %s", c && c->c ?
-		    PQerrorMessage(c->c) : "out of memory\n");
+		fprintf(stderr, "nc-relayd: database: %s", c == NULL || c->c ==
+		    NULL ? "out of memory\n" : *PQerrorMessage(c->c) ?
+		    PQerrorMessage(c->c) : "no answer within 60 s\n");
 		goto fail;
 	}
 	if (migrate(c) != 0)
