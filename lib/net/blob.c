@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "blob.h"
+#include "dlsyms.h"
 #include "err.h"
 
 struct curlfns {
@@ -35,10 +36,7 @@ static _Thread_local CURL *handle;
 static void
 load(void)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} syms[] = {
+	static const nc_dlsym syms[] = {
 		{ "curl_global_init", offsetof(struct curlfns, global_init) },
 		{ "curl_easy_init", offsetof(struct curlfns, easy_init) },
 		{ "curl_easy_setopt", offsetof(struct curlfns, easy_setopt) },
@@ -50,23 +48,9 @@ load(void)
 		{ "curl_slist_append", offsetof(struct curlfns, slist_append) },
 		{ "curl_slist_free_all", offsetof(struct curlfns, slist_free_all) },
 	};
-	void *lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
-
-	if (lib == NULL) {
-		snprintf(load_err, sizeof load_err, "%s", dlerror());
+	if (nc_dlsyms("libcurl.so.4", syms, sizeof syms / sizeof syms[0], &C,
+	    load_err, sizeof load_err) != 0)
 		return;
-	}
-	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-		void *f = dlsym(lib, syms[i].name);
-
-		if (f == NULL) {
-			snprintf(load_err, sizeof load_err, "libcurl: no %s",
-			    syms[i].name);
-			return;
-		}
-		memcpy((char *)&C + syms[i].off, &f, sizeof f);
-	}
-	/* curl_global_init is reference-counted: http.c's call and ours. */
 	if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(load_err, sizeof load_err, "curl_global_init failed");
 		return;

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "dlsyms.h"
 #include "err.h"
 #include "http.h"
 #include "netproc.h"
@@ -51,10 +52,7 @@ forget_handle(void)
 static void
 load(void)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} syms[] = {
+	static const nc_dlsym syms[] = {
 		{ "curl_global_init", offsetof(struct curlfns, global_init) },
 		{ "curl_easy_init", offsetof(struct curlfns, easy_init) },
 		{ "curl_easy_setopt", offsetof(struct curlfns, easy_setopt) },
@@ -70,23 +68,9 @@ load(void)
 	 * never called (most of Kerberos, LDAP, RTMP...) are never bound,
 	 * as when a program linked with libcurl starts: about 1,800 symbol
 	 * lookups fewer than RTLD_NOW. */
-	void *lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
-
-	if (lib == NULL) {
-		snprintf(load_err, sizeof load_err, "%s", dlerror());
+	if (nc_dlsyms("libcurl.so.4", syms, sizeof syms / sizeof syms[0], &C,
+	    load_err, sizeof load_err) != 0)
 		return;
-	}
-	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-		void *f = dlsym(lib, syms[i].name);
-
-		if (f == NULL) {
-			snprintf(load_err, sizeof load_err, "libcurl: no %s",
-			    syms[i].name);
-			return;
-		}
-		/* POSIX guarantees data and function pointers convert. */
-		memcpy((char *)&C + syms[i].off, &f, sizeof f);
-	}
 	if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(load_err, sizeof load_err, "curl_global_init failed");
 		return;
