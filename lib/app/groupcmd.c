@@ -967,7 +967,9 @@ done:
 }
 
 /* Group messages of ours (op, or any when NULL) that no member waits for
- * any more: accepted. */
+ * any more: accepted. (Rows out to our own address, found by the unique
+ * index's (dir, peer); a 1:1 message to ourselves is the outbox's to
+ * settle, and has an outbox row while it is queued.) */
 static void
 accepted_sent(nc_state *s, const nc_self *self, const char *op)
 {
@@ -975,10 +977,10 @@ accepted_sent(nc_state *s, const nc_self *self, const char *op)
 
 	if (nc_state_prep(s, &st, "UPDATE message SET status = 'accepted' WHERE"
 	    " dir = 1 AND peer = ?1 AND dev = '' AND status = 'queued' AND"
-	    " (?2 IS NULL OR id = ?2) AND id IN (SELECT id FROM event WHERE"
-	    " type = 'sent' AND peer = ?1 AND reason != '') AND NOT EXISTS"
-	    " (SELECT 1 FROM grp_out WHERE op = message.id) AND NOT EXISTS"
-	    " (SELECT 1 FROM outenv WHERE id = message.id)") != 0)
+	    " (?2 IS NULL OR id = ?2) AND NOT EXISTS (SELECT 1 FROM outbox WHERE"
+	    " outbox.id = message.id) AND NOT EXISTS (SELECT 1 FROM grp_out"
+	    " WHERE op = message.id) AND NOT EXISTS (SELECT 1 FROM outenv WHERE"
+	    " outenv.id = message.id)") != 0)
 		return;
 	sqlite3_bind_text(st, 1, self->addr, -1, SQLITE_STATIC);
 	if (op)
