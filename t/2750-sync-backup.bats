@@ -18,9 +18,26 @@ setup_file() {
 		NC_HOME=$W/bob nc-send alice@a.test <<<"b to a $i" >/dev/null
 		NC_HOME=$W/alice nc-recv >/dev/null
 	done
+	# carol reaches a.test through the hostile proxy (an older relay: a
+	# test makes it answer 404 on the batch route)
+	mkdir -p "$W/rec"
+	: >"$W/script"
+	nc-hostile -l 127.0.0.1:0 -u "$RELAY_URL_a" -s "$W/script" -r "$W/rec" \
+	    >"$W/proxy.out" 2>"$W/proxy.err" 3>&- &
+	echo $! >"$W/proxy.pid"
+	for _ in $(seq 1 100); do
+		[ -s "$W/proxy.out" ] && break
+		sleep 0.05
+	done
+	mkuser carol carol@a.test
+	sed -i "s|^relay a.test .*|relay a.test $(head -n 1 "$W/proxy.out")|" "$W/carol/config"
+	as carol nc-send bob@b.test <<<"c to b" >/dev/null
 }
 
-teardown_file() { world_down; }
+teardown_file() {
+	kill "$(cat "$W/proxy.pid")" 2>/dev/null || true
+	world_down
+}
 
 hist() {   # NAME: the bodies of NAME's history, in order
 	as "$1" nc-recv --history --json | jq -r '.body'
@@ -167,4 +184,34 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	[ "$status" -eq 0 ]
 	got=$(as alice6 nc-recv --history --json | jq -c 'select(.body == "the menu") | .attachments | map(.name, .size, .hash)')
 	[ "$got" = "$want" ]
+}
+
+@test "backup: to an older relay (404 or 405 on the batch route), record by record" {
+	echo 'drop POST /v1/users/carol/backup/records status=404' >"$W/script"
+	run as carol nc-sync backup --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	recs=$(jq .records <<<"$output")
+	[ "$recs" -ge 4 ]
+	[ "$(jq .uploaded <<<"$output")" -eq "$recs" ]
+	# one batch tried, then every record by the PUT older relays have
+	[ "$(grep -c ' POST /v1/users/carol/backup/records 404 ' "$W/rec/log")" -eq 1 ]
+	[ "$(grep -Ec ' PUT /v1/users/carol/backup/records/[0-9a-f]{64} 201 ' "$W/rec/log")" -eq "$recs" ]
+	[ "$(relay_sql a "SELECT count(*) FROM backup_rec WHERE user = 'carol'")" -eq "$recs" ]
+	# 405 the same; the next backup's new records go singly too
+	as bob nc-send carol@a.test <<<"b to c" >/dev/null
+	as carol nc-recv >/dev/null
+	echo 'drop POST /v1/users/carol/backup/records status=405' >"$W/script"
+	run as carol nc-sync backup --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' POST /v1/users/carol/backup/records 405 ' "$W/rec/log")" -eq 1 ]
+	[ "$(grep -Ec ' PUT /v1/users/carol/backup/records/[0-9a-f]{64} 201 ' "$W/rec/log")" -eq \
+	    $((recs + $(jq .uploaded <<<"$output"))) ]
+	: >"$W/script"
+	config carol2
+	run as carol2 nc-sync restore carol@a.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	diff <(hist carol2) <(hist carol)
 }

@@ -48,6 +48,7 @@ typedef struct {
 	nc_self *self;
 	nc_relay *r;                 /* backup: the relay, else NULL */
 	nc_buf batch;                /* backup: records not sent yet (backup.h) */
+	int single;                  /* backup: the relay has no batch route */
 	struct archive *a;           /* export: the archive */
 	uint8_t *root, fpk[32];      /* root: sodium_malloc'd */
 	ent *old, *cur;              /* the last backup's (sorted by id), this one's */
@@ -82,27 +83,57 @@ arch_entry(struct archive *a, const char *name, const uint8_t *p, size_t n)
 /* Records go to the relay in batches of about this many bytes. */
 #define BATCH_BYTES ((size_t)4 << 20)
 
-/* The batch to the relay (if it holds any), in one request. */
+/* The batch's records one by one, by the PUT every relay has. */
+static int
+put_singly(run *u)
+{
+	nc_backup_span *v = malloc(NC_BACKUP_BATCH_RECS * sizeof *v);
+	uint8_t h[32];
+	size_t n = 0;
+	int rc;
+
+	if (v == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	rc = nc_backup_batch_decode(v, &n, u->batch.p, u->batch.len);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		nc_backup_record_hash(h, v[i].p, v[i].n);
+		rc = nc_relay_backup_put_record(u->r, u->self->name, u->self->dev, h,
+		    v[i].p, v[i].n);
+	}
+	free(v);
+	return rc;
+}
+
+/* The batch to the relay (if it holds any), in one request; to a relay
+ * older than that route (404/405 on it), one request a record, for the
+ * rest of the run. */
 static int
 flush_batch(run *u)
 {
-	int rc;
+	int rc, unrouted = 0;
 
 	if (u->batch.len == 0)
 		return 0;
-	rc = nc_relay_backup_put_records(u->r, u->self->name, u->self->dev, &u->batch);
+	if (u->single ||
+	    ((rc = nc_relay_backup_put_records(u->r, u->self->name, u->self->dev,
+	    &u->batch, &unrouted)) != 0 && unrouted)) {
+		u->single = 1;
+		nc_clearerr();
+		rc = put_singly(u);
+	}
 	nc_buf_reset(&u->batch);
 	return rc;
 }
 
 /* rec into the batch, sent first when rec would take it past BATCH_BYTES;
- * a record larger than that goes alone. */
+ * a record larger than that, or any to a relay without batches, goes
+ * alone. */
 static int
 batch_record(run *u, const ent *e, const nc_buf *rec)
 {
 	int rc;
 
-	if (rec->len > BATCH_BYTES - 7)
+	if (rec->len > BATCH_BYTES - 7 || u->single)
 		return nc_relay_backup_put_record(u->r, u->self->name, u->self->dev, e->hash,
 		    rec->p, rec->len);
 	if ((u->batch.len + 4 + rec->len > BATCH_BYTES ||

@@ -1210,26 +1210,50 @@ nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
 	return backup_get(r, path, token, out);
 }
 
+/* Records to the slot: 507 says the user's slot is full. */
+static int
+backup_put(nc_relay *r, const char *method, const char *name, const char *path,
+    const uint8_t *p, size_t n, const nc_device *d, long *status)
+{
+	nc_buf resp = NC_BUF_INIT;
+	int rc;
+
+	*status = 0;
+	rc = nc_relay_req(r, method, path, p, n, d, status, &resp);
+	if (rc == 0 && *status == 507)
+		rc = nc_fail(NC_ETEMP, "backup: the relay of %s holds no more for %s "
+		    "(507, its backup quota): this backup was not made, the last one "
+		    "stands; ask its operator for more, then back up again", r->domain, name);
+	else if (rc == 0 && *status != 200 && *status != 201 && *status != 204)
+		rc = status_err(r, *status, &resp);
+	nc_buf_free(&resp);
+	return rc;
+}
+
 int
 nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t hash[32], const uint8_t *p, size_t n)
 {
-	nc_buf b = { (uint8_t *)p, n, n, 0 };
 	char path[200], hex[65];
+	long status;
 
 	nc_hex_encode(hex, hash, 32);
 	snprintf(path, sizeof path, "/v1/users/%s/backup/records/%s", name, hex);
-	return call(r, "PUT", path, &b, d, NULL);
+	return backup_put(r, "PUT", name, path, p, n, d, &status);
 }
 
 int
 nc_relay_backup_put_records(nc_relay *r, const char *name, const nc_device *d,
-    const nc_buf *batch)
+    const nc_buf *batch, int *unrouted)
 {
 	char path[200];
+	long status;
+	int rc;
 
 	snprintf(path, sizeof path, "/v1/users/%s/backup/records", name);
-	return call(r, "POST", path, batch, d, NULL);
+	rc = backup_put(r, "POST", name, path, batch->p, batch->len, d, &status);
+	*unrouted = rc != 0 && (status == 404 || status == 405);
+	return rc;
 }
 
 int

@@ -216,9 +216,11 @@ int nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32
 int nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t hash[32], const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));
-/* Records in one request: a batch (backup.h) of at most 8 MiB. */
+/* Records in one request: a batch (backup.h) of at most 8 MiB. A relay
+ * older than the route answers 404 or 405: then *unrouted is 1 (else 0),
+ * with the error (nothing stored), and the records go one by one. */
 int nc_relay_backup_put_records(nc_relay *r, const char *name, const nc_device *d,
-    const nc_buf *batch) __attribute__((warn_unused_result));
+    const nc_buf *batch, int *unrouted) __attribute__((warn_unused_result));
 int nc_relay_backup_put_head(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t *p, size_t n) __attribute__((warn_unused_result));
 
