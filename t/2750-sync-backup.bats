@@ -197,7 +197,7 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	# one batch tried, then every record by the PUT older relays have
 	[ "$(grep -c ' POST /v1/users/carol/backup/records 404 ' "$W/rec/log")" -eq 1 ]
 	[ "$(grep -Ec ' PUT /v1/users/carol/backup/records/[0-9a-f]{64} 201 ' "$W/rec/log")" -eq "$recs" ]
-	[ "$(relay_sql a "SELECT count(*) FROM backup_rec WHERE user = 'carol'")" -eq "$recs" ]
+	[ "$(sqlite3 "$RELAY_DIR_a/relay.db" "SELECT count(*) FROM backup_rec WHERE user = 'carol'")" -eq "$recs" ]
 	# 405 the same; the next backup's new records go singly too
 	as bob nc-send carol@a.test <<<"b to c" >/dev/null
 	as carol nc-recv >/dev/null
@@ -214,4 +214,31 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	echo "$output"
 	[ "$status" -eq 0 ]
 	diff <(hist carol2) <(hist carol)
+}
+
+@test "backup: past the relay's quota (507) nothing is stored and it says so; a later one completes" {
+	mkuser dave dave@a.test
+	as dave nc-send bob@b.test <<<"d to b" >/dev/null
+	relay_stop a
+	export RELAY_ARGS_a="--backup-max 3"
+	relay_restart a
+	world_save
+	run as dave nc-sync backup --json
+	echo "$output"
+	[ "$status" -eq 75 ]
+	lines_eq 1
+	[[ "$output" == *"relay of a.test holds no more for dave (507, its backup quota): this backup was not made"*"ask its operator"* ]]
+	[ "$(sqlite3 "$RELAY_DIR_a/relay.db" "SELECT count(*) FROM backup_rec WHERE user = 'dave'")" -eq 0 ]
+	[ "$(sqlite3 "$RELAY_DIR_a/relay.db" "SELECT count(*) FROM backup WHERE user = 'dave'")" -eq 0 ]
+	# the quota raised (the default), the next backup is the first, whole
+	relay_stop a
+	export RELAY_ARGS_a=
+	relay_restart a
+	world_save
+	run as dave nc-sync backup --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq .counter <<<"$output")" -eq 1 ]
+	[ "$(jq .uploaded <<<"$output")" -eq "$(jq .records <<<"$output")" ]
+	[ "$(sqlite3 "$RELAY_DIR_a/relay.db" "SELECT count(*) FROM backup_rec WHERE user = 'dave'")" -eq "$(jq .records <<<"$output")" ]
 }

@@ -33,6 +33,7 @@ usage_to(FILE *f)
 	    "                 [--rate-register n]\n"
 	    "                 [--rate-login n] [--rate-anon n] [--blob-max bytes]\n"
 	    "                 [--request-timeout seconds] [--mailbox-max n]\n"
+	    "                 [--backup-max n] [--backup-bytes-max bytes]\n"
 	    "                 [--trust-proxy addr] [--push-allow-local]\n"
 	    "       nc-relayd -d datadir [--db conninfo] --issue-invite\n"
 	    "       nc-relayd -h | --help | -V | --version\n"
@@ -134,7 +135,7 @@ ip_addr(const char *s)
 
 enum { O_CERT = 256, O_KEY, O_INVITE_ONLY, O_URL, O_ISSUE, O_THREADS,
 	O_PERIP, O_RREG, O_RLOGIN, O_RANON, O_BLOBMAX, O_REQTIME, O_MAILMAX, O_WORKERS, O_TRUSTPROXY,
-	O_CONNSMAX, O_POLLSMAX, O_IDLEMAX, O_PUSHLOCAL, O_DB };
+	O_CONNSMAX, O_POLLSMAX, O_IDLEMAX, O_PUSHLOCAL, O_DB, O_BKMAX, O_BKBYTES };
 
 static const struct option longopts[] = {
 	{ "tls-cert", required_argument, NULL, O_CERT },
@@ -150,6 +151,8 @@ static const struct option longopts[] = {
 	{ "blob-max", required_argument, NULL, O_BLOBMAX },
 	{ "request-timeout", required_argument, NULL, O_REQTIME },
 	{ "mailbox-max", required_argument, NULL, O_MAILMAX },
+	{ "backup-max", required_argument, NULL, O_BKMAX },
+	{ "backup-bytes-max", required_argument, NULL, O_BKBYTES },
 	{ "workers", required_argument, NULL, O_WORKERS },
 	{ "trust-proxy", required_argument, NULL, O_TRUSTPROXY },
 	{ "conns-max", required_argument, NULL, O_CONNSMAX },
@@ -234,6 +237,8 @@ main(int argc, char **argv)
 		case O_PUSHLOCAL: rc.push_allow_local = 1; break;
 		case O_DB: rc.db = optarg; break;
 		case O_MAILMAX: rc.lim.mail_count = (uint32_t)num(optarg, UINT32_MAX); break;
+		case O_BKMAX: rc.lim.backup_records = (uint32_t)num(optarg, UINT32_MAX); break;
+		case O_BKBYTES: rc.lim.backup_bytes = num(optarg, (uint64_t)1 << 50); break;
 		case O_REQTIME:
 			hc.request_timeout = (unsigned)num(optarg, 3600);
 			if (hc.idle_timeout > hc.request_timeout)

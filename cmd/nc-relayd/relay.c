@@ -33,6 +33,8 @@ relay_conf_defaults(struct relay_conf *c)
 	c->lim.otpk_max = 1000;
 	c->lim.devices_max = 32;
 	c->lim.nonces_max = 16;
+	c->lim.backup_records = 100000;
+	c->lim.backup_bytes = (uint64_t)1 << 30;
 }
 
 static void

@@ -34,6 +34,8 @@ struct store_limits {
 	uint32_t otpk_max;        /* one-time prekeys held per device */
 	uint32_t devices_max;     /* devices per user */
 	uint32_t nonces_max;      /* outstanding login challenges per user */
+	uint32_t backup_records;  /* backup records held per user */
+	uint64_t backup_bytes;    /* and their bytes */
 };
 
 /* cost != 0: an OPAQUE account (record, cost name 1..3, protocol.md
@@ -116,14 +118,12 @@ int store_idbackup_get(struct store *s, const char *user, nc_buf *out);
 
 /* The encrypted backup slot (protocol.md 1.9), opaque to the relay:
  * records by the BLAKE2b-256 of their bytes, put n at once in one
- * transaction (a hash held is kept; ST_FULL, nothing stored, past
- * STORE_BACKUP_RECORDS or STORE_BACKUP_BYTES for the user), and one
+ * transaction (a hash held is kept; ST_FULL, nothing stored, past the
+ * limits' backup_records or backup_bytes for the user), and one
  * head per user. A head's counter must exceed the stored one
  * (ST_CONFLICT); every record it lists must be held (ST_STALE, nothing
  * changed); records it does not list are deleted with its commit. All of
  * it goes with the account. */
-#define STORE_BACKUP_RECORDS 100000
-#define STORE_BACKUP_BYTES ((int64_t)1 << 30)
 struct store_backup_head {
 	uint64_t counter;
 	uint8_t access[32];             /* BLAKE2b-256 of the read token */

@@ -1586,7 +1586,6 @@ j_backup_rec_put(struct store *s, struct pgc *c, void *arg)
 	int64_t n, bytes;
 	int rc;
 
-	(void)s;
 	if ((rc = lock_user(c, b->user, NULL)) != ST_OK)
 		return rc;
 	if ((r = q(c, Q_BKR_USAGE, "t", b->user)) == NULL || PQntuples(r) != 1) {
@@ -1599,7 +1598,8 @@ j_backup_rec_put(struct store *s, struct pgc *c, void *arg)
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_backup_rec *v = &b->v[i];
 		int64_t k;
-		if (n >= STORE_BACKUP_RECORDS || bytes + (int64_t)v->n > STORE_BACKUP_BYTES)
+		if ((uint64_t)n >= s->lim.backup_records ||
+		    (uint64_t)bytes + v->n > s->lim.backup_bytes)
 			return ST_FULL;
 		if ((k = ex(c, Q_BKR_PUT, "tbb", b->user, v->hash, (size_t)32, v->p, v->n)) < 0)
 			return ST_ERR;

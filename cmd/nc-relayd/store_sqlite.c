@@ -1037,7 +1037,6 @@ j_backup_rec_put(struct store *s, struct sqldb *c, void *arg)
 	int64_t n = 0, bytes = 0;
 	int rc;
 
-	(void)s;
 	if ((rc = user_exists(c, b->user)) != ST_OK)
 		return rc;
 	if ((st = sqldb_q(c, Q_BKR_USAGE, "t", b->user)) == NULL)
@@ -1049,7 +1048,8 @@ j_backup_rec_put(struct store *s, struct sqldb *c, void *arg)
 	sqlite3_reset(st);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_backup_rec *r = &b->v[i];
-		if (n >= STORE_BACKUP_RECORDS || bytes + (int64_t)r->n > STORE_BACKUP_BYTES)
+		if ((uint64_t)n >= s->lim.backup_records ||
+		    (uint64_t)bytes + r->n > s->lim.backup_bytes)
 			return ST_FULL;
 		OK(sqldb_exec(c, Q_BKR_PUT, "tbb", b->user, r->hash, (size_t)32, r->p, r->n));
 		if (sqldb_changes(c) == 1) {   /* new, not held already */

@@ -149,7 +149,7 @@ resume(int nt)
 int
 main(int argc, char **argv)
 {
-	struct store_limits lim = { 10000, 1 << 20, 1000, 32, 16 };
+	struct store_limits lim = { 10000, 1 << 20, 1000, 32, 16, 100000, (uint64_t)1 << 30 };
 	struct store_account a;
 	static nc_kt_proof p;
 	static nc_kt_cons k;
