@@ -915,20 +915,43 @@ nc_relay_prekey_count(nc_relay *r, const char *name, const nc_device *d,
 	return rc;
 }
 
+void
+nc_relay_counter_start(nc_relay *r, const char *name, const nc_device *d,
+    const struct nc_counter_req *q, nc_relay_pending *p)
+{
+	nc_buf b = NC_BUF_INIT;
+	char path[200];
+
+	pending_init(p);
+	devpath(path, sizeof path, name, d->id, "/counter");
+	if ((p->rc = nc_counter_req_enc(&b, q)) == 0)
+		req_start(r, "POST", path, b.p, b.len, d, p);
+	nc_buf_free(&b);
+}
+
 int
-nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
-    const struct nc_counter_req *q, int *moved, struct nc_counter *out)
+nc_relay_counter_wait(nc_relay *r, const char *name, const nc_device *d,
+    const struct nc_counter_req *q, nc_relay_pending *p, int *moved,
+    struct nc_counter *out)
 {
 	nc_buf b = NC_BUF_INIT, resp = NC_BUF_INIT;
 	char path[200];
+	int64_t date;
 	long status;
 	int rc;
 
 	*moved = 0;
-	devpath(path, sizeof path, name, d->id, "/counter");
-	if ((rc = nc_counter_req_enc(&b, q)) == 0 &&
-	    (rc = nc_relay_req(r, "POST", path, b.p, b.len, d, &status,
-	    &resp)) == 0) {
+	rc = req_wait(p, &status, &resp, &date);
+	/* Refused for its time: learn the relay's clock, ask again (the
+	 * same question: the tag asked for is kept). */
+	if (rc == 0 && stale(status, &resp) &&
+	    (rc = clock_refused(r->domain, date, 1)) == 0) {
+		devpath(path, sizeof path, name, d->id, "/counter");
+		if ((rc = nc_counter_req_enc(&b, q)) == 0)
+			rc = nc_relay_req(r, "POST", path, b.p, b.len, d, &status,
+			    &resp);
+	}
+	if (rc == 0) {
 		if (status != 200 && status != 409)
 			rc = status_err(r, status, &resp);
 		else if (nc_counter_dec(out, resp.p, resp.len) != 0)
@@ -940,6 +963,16 @@ nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
 	nc_buf_free(&b);
 	nc_buf_free(&resp);
 	return rc;
+}
+
+int
+nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
+    const struct nc_counter_req *q, int *moved, struct nc_counter *out)
+{
+	nc_relay_pending p;
+
+	nc_relay_counter_start(r, name, d, q, &p);
+	return nc_relay_counter_wait(r, name, d, q, &p, moved, out);
 }
 
 int

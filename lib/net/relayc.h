@@ -142,11 +142,19 @@ int nc_relay_put_prekeys(nc_relay *r, const char *name, const nc_device *d,
 int nc_relay_prekey_count(nc_relay *r, const char *name, const nc_device *d,
     uint32_t *spk_id, uint32_t *count) __attribute__((warn_unused_result));
 /* Move this device's counter from q->cur to (q->cur.n + 1, q->next)
- * (protocol.md 1.9): 0 and *moved = 1, out the new value; 0 and *moved =
+ * (protocol.md 1.10): 0 and *moved = 1, out the new value; 0 and *moved =
  * 0 when the relay holds another value (out: that value). */
 int nc_relay_counter(nc_relay *r, const char *name, const nc_device *d,
     const struct nc_counter_req *q, int *moved, struct nc_counter *out)
 	__attribute__((warn_unused_result));
+/* The same in two halves, so that the command works meanwhile: start,
+ * then wait with the same r, name, d and q (a request refused for its
+ * time is asked again). */
+void nc_relay_counter_start(nc_relay *r, const char *name, const nc_device *d,
+    const struct nc_counter_req *q, nc_relay_pending *p);
+int nc_relay_counter_wait(nc_relay *r, const char *name, const nc_device *d,
+    const struct nc_counter_req *q, nc_relay_pending *p, int *moved,
+    struct nc_counter *out) __attribute__((warn_unused_result));
 /* Register this device's push endpoint (protocol.md 1.12; url NULL:
  * remove it). The relay checks the endpoint and says why it refuses one
  * (NC_EDATA with its reason). */

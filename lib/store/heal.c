@@ -281,7 +281,7 @@ nc_heal_owed(nc_state *s, nc_self *self)
 	int rc = 0, i, restart, rounds = 0;
 
 	while (rc == 0 && rounds++ < 64 && owed(s, peer, dev, ids, &n, &restart)) {
-		if ((rc = nc_heal_check(s, self)) != 0 ||
+		if ((rc = nc_heal_check(s, self, NULL)) != 0 ||
 		    (rc = nc_dir_get(s, peer, 0, &l)) != 0)
 			break;
 		for (i = 0; i < l.n; i++)
@@ -368,8 +368,49 @@ confirmed(nc_state *s, const struct nc_counter *c)
 	return nc_state_commit(s);
 }
 
-/* Ask the relay to move the counter from cur; the tag asked for is kept
- * first, so that a retry after a lost answer asks the same. */
+/* What to ask the relay: move from the value confirmed last (cur) to the
+ * tag kept from an earlier try, or a new one, kept (synced) before it is
+ * asked for, so that a retry after a lost answer asks the same. Read and
+ * made in one transaction: another process of this home asking at the
+ * same time asks the same. */
+static int
+question(nc_state *s, struct nc_counter *cur, uint8_t next[16])
+{
+	int rc;
+
+	if ((rc = nc_state_begin(s)) != 0)
+		return rc;
+	cur->n = (uint64_t)nc_state_get_int(s, K_N, 0);
+	get16(s, K_TAG, cur->tag);
+	if (!get16(s, K_NEXT, next)) {
+		randombytes_buf(next, 16);
+		if ((rc = nc_state_put(s, K_NEXT, next, 16)) != 0) {
+			nc_state_rollback(s);
+			return rc;
+		}
+		nc_state_durable(s);
+	}
+	return nc_state_commit(s);
+}
+
+/* A value the relay holds that this state knows (confirmed, or asked for
+ * by another process of this home meanwhile) is a race, not a copy: a
+ * copy never saw the values its original made after it was taken. */
+static int
+known(nc_state *s, const struct nc_counter *v)
+{
+	struct nc_counter c;
+	uint8_t next[16];
+
+	c.n = (uint64_t)nc_state_get_int(s, K_N, 0);
+	get16(s, K_TAG, c.tag);
+	if (v->n == c.n && sodium_memcmp(v->tag, c.tag, 16) == 0)
+		return 1;
+	return get16(s, K_NEXT, next) && v->n == c.n + 1 &&
+	    sodium_memcmp(v->tag, next, 16) == 0;
+}
+
+/* Ask the relay to move the counter from cur (at once, not in flight). */
 static int
 move(nc_state *s, nc_self *self, nc_relay *r, const struct nc_counter *cur,
     int flags, int *moved, struct nc_counter *out)
@@ -379,19 +420,9 @@ move(nc_state *s, nc_self *self, nc_relay *r, const struct nc_counter *cur,
 
 	memset(&q, 0, sizeof q);
 	q.flags = (uint8_t)flags;
+	if ((rc = question(s, &q.cur, q.next)) != 0)
+		return rc;
 	q.cur = *cur;
-	if (!get16(s, K_NEXT, q.next)) {
-		randombytes_buf(q.next, sizeof q.next);
-		if ((rc = nc_state_begin(s)) != 0)
-			return rc;
-		if ((rc = nc_state_put(s, K_NEXT, q.next, 16)) != 0) {
-			nc_state_rollback(s);
-			return rc;
-		}
-		nc_state_durable(s);
-		if ((rc = nc_state_commit(s)) != 0)
-			return rc;
-	}
 	if ((rc = nc_relay_counter(r, self->name, self->dev, &q, moved, out)) != 0)
 		return rc;
 	return *moved ? confirmed(s, out) : 0;
@@ -424,30 +455,68 @@ fail:
 	return rc;
 }
 
+/* The check in flight: started by nc_heal_check_start, answered by the
+ * next nc_heal_check (one per process: it is about the device). */
+static struct {
+	int active;
+	nc_relay *r;
+	struct nc_counter_req q;
+	nc_relay_pending p;
+} flight;
+
 int
-nc_heal_check(nc_state *s, nc_self *self)
+nc_heal_check_start(nc_state *s, nc_self *self)
 {
 	static int64_t checked;
-	struct nc_counter cur, out;
-	nc_relay *r = NULL;
 	int64_t now = (int64_t)time(NULL);
-	int rc, moved = 0;
+	int rc;
 
-	if (checked && now - checked < NC_HEAL_RECHECK && now >= checked)
+	if (flight.active ||
+	    (checked && now - checked < NC_HEAL_RECHECK && now >= checked))
 		return 0;
 	checked = now;
-	memset(&cur, 0, sizeof cur);
-	cur.n = (uint64_t)nc_state_get_int(s, K_N, 0);
-	get16(s, K_TAG, cur.tag);
-	if (nc_relay_open(&r, s->home, self->domain) != 0)
-		return 0;
-	rc = move(s, self, r, &cur, 0, &moved, &out);
-	if (rc == 0 && !moved) {
+	memset(&flight.q, 0, sizeof flight.q);
+	if (nc_relay_open(&flight.r, s->home, self->domain) != 0)
+		return 0;   /* nothing is known, nothing is done */
+	if ((rc = question(s, &flight.q.cur, flight.q.next)) != 0) {
+		nc_relay_close(flight.r);
+		flight.r = NULL;
+		return rc;
+	}
+	nc_relay_counter_start(flight.r, self->name, self->dev, &flight.q,
+	    &flight.p);
+	flight.active = 1;
+	return 0;
+}
+
+int
+nc_heal_check(nc_state *s, nc_self *self, int *stale)
+{
+	struct nc_counter out, cur;
+	nc_relay *r;
+	int rc, moved = 0;
+
+	if (stale)
+		*stale = 0;
+	if ((rc = nc_heal_check_start(s, self)) != 0 || !flight.active)
+		return rc;
+	flight.active = 0;
+	r = flight.r;
+	flight.r = NULL;
+	rc = nc_relay_counter_wait(r, self->name, self->dev, &flight.q,
+	    &flight.p, &moved, &out);
+	if (rc == 0 && moved)
+		rc = confirmed(s, &out);
+	else if (rc == 0 && known(s, &out))
+		;   /* another process of this home moved it meanwhile */
+	else if (rc == 0) {
 		/* Stale: what this device holds is older than what it already
 		 * showed. Start again from the relay's value. */
 		if (nc_verbose > 0)
 			nc_cli_info("this device's state is older than its relay "
 			    "says (a restored copy?): starting new sessions");
+		if (stale)
+			*stale = 1;
 		if ((rc = restart_all(s)) == 0 &&
 		    (rc = nc_state_put(s, K_NEXT, "", 0)) == 0 &&
 		    (rc = move(s, self, r, &out, NC_COUNTER_DROP_OTPK, &moved,

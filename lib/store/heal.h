@@ -70,7 +70,17 @@ int nc_heal_owed(nc_state *s, nc_self *self) __attribute__((warn_unused_result))
  * lacks the secrets of those the original published). Relay unreachable:
  * nothing is known, nothing is done. 0 unless the state fails. */
 #define NC_HEAL_RECHECK 60
-int nc_heal_check(nc_state *s, nc_self *self) __attribute__((warn_unused_result));
+/* *stale (may be NULL) is set when this state was found stale (its
+ * sessions are marked for a restart now). A check started before is
+ * answered here; otherwise one is made (at most once a minute). */
+int nc_heal_check(nc_state *s, nc_self *self, int *stale)
+	__attribute__((warn_unused_result));
+/* The same question started now and answered by the next nc_heal_check,
+ * so that the round trip overlaps the command's own work (encrypting,
+ * decrypting): nothing made with a session may leave before that
+ * answer. 0 unless the state fails. */
+int nc_heal_check_start(nc_state *s, nc_self *self)
+	__attribute__((warn_unused_result));
 
 /* Forget which message old envelopes carried (older than
  * NC_SENTENV_KEEP). Inside the caller's transaction. */

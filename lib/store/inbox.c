@@ -49,6 +49,10 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		}
 		goto done;
 	}
+	/* Receipts will be sealed with sessions: the counter check they wait
+	 * for (heal.h) travels while these decrypt. */
+	if (n > 0)
+		(void)!nc_heal_check_start(s, self);
 	for (i = 0; i < n; i++) {
 		uint8_t envid[16];
 
@@ -102,6 +106,7 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		rc = nc_fail(fail, "%s; the message stays on the relay for the"
 		    " next run", why);
 done:
+	(void)!nc_heal_check(s, self, NULL);   /* one that nothing waited for */
 	nc_buf_free(&resp);
 	nc_relay_close(r);
 	return rc;

@@ -396,6 +396,7 @@ struct pflush {
 	nc_devlist l;
 	nc_relay *r;
 	int rc, fatal, tries, stale;
+	int64_t mark;    /* outenv rows past this one were made by this run */
 	char why[512];   /* flush_start's reason, when rc != 0 */
 	/* The batch in flight */
 	int n;
@@ -582,13 +583,43 @@ has_messages(nc_state *s, const char *peer)
 	return found;
 }
 
+/* The highest outenv row now: what a run makes comes after it. */
+static int64_t
+outenv_mark(nc_state *s)
+{
+	sqlite3_stmt *st;
+	int64_t mark = INT64_MAX;
+
+	if (nc_state_prep(s, &st, "SELECT coalesce(max(rowid), 0) FROM"
+	    " outenv") != 0)
+		return mark;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		mark = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return mark;
+}
+
+/* Drop the envelopes made since mark (not sent yet: the caller waits
+ * before any leaves); their messages are encrypted again. */
+static int
+forget_made(nc_state *s, int64_t mark)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = nc_state_prep(s, &st, "DELETE FROM outenv WHERE rowid > ?")) != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, mark);
+	return nc_state_done(s, st);
+}
+
 /* Encrypt what is queued for pf->peer and start its first batch. */
 static void
 flush_start(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
     int all, nc_flush *f)
 {
 	const char *at = strchr(pf->peer, '@');
-	int rc, sent;
+	int rc, sent, stale = 0;
 
 	if ((rc = expire(s, pf->peer, f)) != 0) {
 		pf->rc = rc;
@@ -618,6 +649,14 @@ flush_start(nc_state *s, nc_self *self, struct pflush *pf, const char *only,
 		(void)!nc_held_release(s, self, pf->peer, &rx, NULL);
 		rc = encrypt_queued(s, self, &pf->l, only, all);
 	}
+	/* Nothing made with a session leaves before the counter check's
+	 * answer (started by nc_outbox_flush, its round trip beside the
+	 * encryption). A stale state made these envelopes with sessions
+	 * that are to be restarted: they are dropped, never sent, and the
+	 * messages encrypted again with new sessions. */
+	if (rc == 0 && (rc = nc_heal_check(s, self, &stale)) == 0 && stale &&
+	    (rc = forget_made(s, pf->mark)) == 0)
+		rc = encrypt_queued(s, self, &pf->l, only, all);
 	if (rc == 0 && at) {
 		memcpy(pf->name, pf->peer, (size_t)(at - pf->peer));
 		pf->name[at - pf->peer] = '\0';
@@ -732,6 +771,7 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 	sqlite3_stmt *st;
 	char peers[256][NC_ADDR_MAX + 1];
 	struct pflush *pf;
+	int64_t mark = 0;
 	int n = 0, i, j, k, rc, rc1;
 
 	memset(f, 0, sizeof *f);
@@ -746,9 +786,12 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 	while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
 		snprintf(peers[n++], sizeof peers[0], "%s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	/* Before anything made with a session is made or leaves: a stale
-	 * state (a restored copy) starts new sessions instead. */
-	if (n > 0 && (rc = nc_heal_check(s, self)) != 0)
+	/* Before anything made with a session leaves: a stale state (a
+	 * restored copy) starts new sessions instead. The question goes now;
+	 * flush_start waits for its answer once the first envelopes are
+	 * made. */
+	if (n > 0 && (mark = outenv_mark(s), rc = nc_heal_check_start(s,
+	    self)) != 0)
 		return rc;
 	/* A few peers at a time (the network helper's workers): each one's
 	 * envelopes are made and committed, its first batch starts, then
@@ -760,6 +803,7 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 		for (j = 0; j < k; j++) {
 			memset(&pf[j], 0, sizeof pf[j]);
 			pf[j].peer = peers[i + j];
+			pf[j].mark = mark;
 			flush_start(s, self, &pf[j], only, all, f);
 		}
 		/* While the last relays answer: the session states the
@@ -775,6 +819,10 @@ nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
 				rc = rc1;
 	}
 	free(pf);
+	/* A check no peer waited for (none had anything to encrypt) is
+	 * answered before this returns. */
+	if (n > 0 && (rc1 = nc_heal_check(s, self, NULL)) != 0 && rc == 0)
+		rc = rc1;
 	if (rc != 0)
 		return rc;
 	/* What is still waiting, after this run. */

@@ -1196,7 +1196,7 @@ nc_session_receipts(nc_state *s, nc_self *self)
 		}
 		sqlite3_finalize(st);
 		/* Receipts are sealed with sessions: not with stale ones. */
-		if ((rc = nc_heal_check(s, self)) != 0 ||
+		if ((rc = nc_heal_check(s, self, NULL)) != 0 ||
 		    (rc = nc_state_prep(s, &st,
 		    "SELECT peer, dev FROM rcpt LIMIT 1")) != 0)
 			return rc;
