@@ -895,7 +895,7 @@ static int
 fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
     const nc_backup_manifest *m, opened *v, nc_buf *all)
 {
-	nc_buf rec = NC_BUF_INIT, one = NC_SECBUF_INIT;
+	nc_buf rec = NC_BUF_INIT;
 	uint8_t h[32];
 	int rc = 0;
 	char *end;
@@ -918,14 +918,12 @@ fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
 			    i + 1, m->n);
 			break;
 		}
-		if ((rc = nc_backup_record_open(v[i].id, &one, root, m->e[i].hid,
+		v[i].off = all->len;
+		if ((rc = nc_backup_record_open(v[i].id, all, root, m->e[i].hid,
 		    rec.p, rec.len)) != 0)
 			break;
-		v[i].off = all->len;
 		v[i].data = (nc_buf)NC_BUF_INIT;
-		v[i].data.len = v[i].data.cap = one.len;
-		if ((rc = nc_buf_add(all, one.p, one.len)) != 0)
-			break;
+		v[i].data.len = v[i].data.cap = all->len - v[i].off;
 		v[i].order = -1;
 		if (strncmp(v[i].id, "hist/", 5) == 0) {
 			v[i].order = strtoll(v[i].id + 5, &end, 10);
@@ -937,7 +935,6 @@ fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
 	for (uint32_t i = 0; rc == 0 && i < m->n; i++)
 		v[i].data.p = all->p ? all->p + v[i].off : NULL;
 	nc_buf_free(&rec);
-	nc_buf_free(&one);
 	return rc;
 }
 
@@ -994,9 +991,11 @@ apply_contact(nc_state *s, const char *self_addr, const nc_buf *d, nc_sync_resto
 	return rc;
 }
 
-/* The statements a restore runs once a row, prepared once a restore. */
+/* The statement a restore runs once a row, prepared once a restore
+ * (with the connection's triggers off: see apply_all). */
 typedef struct {
-	sqlite3_stmt *msg, *ev;
+	sqlite3_stmt *msg, *gen;
+	int64_t chunk;       /* the history chunk (histgen) given a mark last */
 	nc_buf ct;
 } applier;
 
@@ -1008,6 +1007,7 @@ apply_history(nc_state *s, applier *ap, const nc_buf *d, nc_sync_restored *out)
 	size_t bn;
 	uint64_t t;
 	uint16_t n, i;
+	int64_t k;
 	int dir, files, rc = 0;
 	nc_dec dec;
 
@@ -1048,10 +1048,15 @@ apply_history(nc_state *s, applier *ap, const nc_buf *d, nc_sync_restored *out)
 		if ((rc = nc_state_run(s, ap->msg)) != 0 || sqlite3_changes(s->db) == 0)
 			continue;
 		out->messages++;
-		/* Sent here: the trigger made its "sent" event; else a message. */
-		if (!(dir == 1 && dev[0] == '\0'))
-			rc = nc_event_add_st(s, &ap->ev, "message", id, peer, dev, "",
-			    sqlite3_last_insert_rowid(s->db));
+		/* histgen_ins's new mark, once a chunk: rows go in in order */
+		k = sqlite3_last_insert_rowid(s->db) / NC_SYNC_HIST_CHUNK;
+		if (k == ap->chunk || (ap->gen == NULL && (rc = nc_state_prep(s, &ap->gen,
+		    "INSERT INTO histgen(k, gen) VALUES (?, random())"
+		    " ON CONFLICT(k) DO UPDATE SET gen = excluded.gen")) != 0))
+			continue;
+		sqlite3_bind_int64(ap->gen, 1, k);
+		if ((rc = nc_state_run(s, ap->gen)) == 0)
+			ap->chunk = k;
 	}
 	if (rc == 0)
 		rc = nc_dec_end(&dec, "history record");
@@ -1146,7 +1151,9 @@ nc_sync_record_check(const char *id, const uint8_t *p, size_t n)
 static int
 apply_all(nc_state *s, const char *addr, opened *v, size_t n, nc_sync_restored *out)
 {
-	applier ap = { NULL, NULL, NC_BUF_INIT };
+	applier ap = { NULL, NULL, -1, NC_BUF_INIT };
+	sqlite3_stmt *st = NULL;
+	int64_t before = 0;
 	int rc;
 	size_t i;
 
@@ -1161,10 +1168,21 @@ apply_all(nc_state *s, const char *addr, opened *v, size_t n, nc_sync_restored *
 		return rc;
 	/* One transaction of ~25 MB per 10^5 messages: pages kept in memory
 	 * rather than spilled to the WAL and read back (the default cache is 2 MB). */
-	if ((rc = nc_state_exec(s, "PRAGMA cache_size=-65536")) != 0) {
+	if ((rc = nc_state_exec(s, "PRAGMA cache_size=-65536")) != 0 ||
+	    (rc = nc_state_prep(s, &st, "SELECT coalesce(max(seq), 0) FROM message")) != 0) {
 		nc_state_rollback(s);
 		return rc;
 	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		before = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* The message table's triggers (the "sent" event, the history
+	 * chunk's mark) each ran once a row, as did a "message" event. Off
+	 * for this connection while the rows go in (sqlite re-prepares its
+	 * statements at each switch), and their work done in this
+	 * transaction: a mark once a chunk (apply_history), the events in
+	 * one statement after. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL);
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (strncmp(v[i].id, "contact/", 8) == 0)
 			rc = apply_contact(s, addr, &v[i].data, out);
@@ -1175,12 +1193,25 @@ apply_all(nc_state *s, const char *addr, opened *v, size_t n, nc_sync_restored *
 		else if (strcmp(v[i].id, "config") == 0)
 			rc = apply_config(s->home, &v[i].data);
 	}
+	sqlite3_finalize(ap.msg);
+	sqlite3_finalize(ap.gen);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, (int *)NULL);
+	/* What message_sent would have done, in the rows' order: a message
+	 * sent from this device gets its "sent" event, any other a "message"
+	 * event (histgen_ins's marks: apply_history). */
+	if (rc == 0 && (rc = nc_state_prep(s, &st, "INSERT INTO event(type, id, peer,"
+	    " dev, time, reason, msg, printed) SELECT CASE WHEN sent THEN 'sent' ELSE"
+	    " 'message' END, id, peer, CASE WHEN sent THEN '' ELSE dev END, CASE WHEN"
+	    " sent THEN time ELSE ?2 END, '', seq, sent FROM (SELECT *, dir = 1 AND"
+	    " dev = '' AS sent FROM message WHERE seq > ?1) ORDER BY seq")) == 0) {
+		sqlite3_bind_int64(st, 1, before);
+		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+		rc = nc_state_done(s, st);
+	}
 	/* Restored history is read history: nc-recv prints what comes next. */
 	if (rc == 0)
 		rc = nc_state_exec(s, "INSERT OR REPLACE INTO kv(k, v, secret) SELECT"
 		    " 'read-seq', CAST(coalesce(max(seq), 0) AS TEXT), 0 FROM event");
-	sqlite3_finalize(ap.msg);
-	sqlite3_finalize(ap.ev);
 	nc_buf_free(&ap.ct);
 	(void)sqlite3_exec(s->db, "PRAGMA cache_size=-2000", NULL, NULL, NULL);
 	if (rc != 0) {

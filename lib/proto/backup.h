@@ -50,7 +50,8 @@ int nc_backup_code_parse(uint8_t code[NC_BACKUP_CODE_BYTES], const char *s)
 void nc_backup_hid(uint8_t hid[32], const uint8_t root[NC_BACKUP_KEY], const char *id);
 int nc_backup_record_seal(nc_buf *out, uint8_t hid[32], const uint8_t root[NC_BACKUP_KEY],
     const char *id, const uint8_t *data, size_t n) __attribute__((warn_unused_result));
-/* Opens a record that the manifest lists under hid; id gets its id. */
+/* Opens a record that the manifest lists under hid; id gets its id, and
+ * data its data, appended (data is as it was when it fails). */
 int nc_backup_record_open(char id[NC_BACKUP_ID_MAX + 1], nc_buf *data,
     const uint8_t root[NC_BACKUP_KEY], const uint8_t hid[32], const uint8_t *rec, size_t n)
 	__attribute__((warn_unused_result));

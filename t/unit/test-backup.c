@@ -77,6 +77,10 @@ records(void)
 	CHECK_INT(nc_backup_record_open(id, &out, root, hid, r.p, r.len), 0);
 	CHECK_STR(id, "contact/bob@b.test");
 	CHECK(out.len == 7 && memcmp(out.p, "trusted", 7) == 0);
+	/* a second one is appended */
+	CHECK_INT(nc_backup_record_open(id, &out, root, hid, r.p, r.len), 0);
+	CHECK(out.len == 14 && memcmp(out.p, "trustedtrusted", 14) == 0);
+	out.len = 7;
 	/* ids are hidden: the hid is keyed by the root key */
 	nc_backup_hid(hid2, other, "contact/bob@b.test");
 	CHECK(memcmp(hid, hid2, 32) != 0);
@@ -86,6 +90,7 @@ records(void)
 		r.p[i] ^= 0x08;
 	}
 	CHECK_INT(refused, (long long)r.len);
+	CHECK(out.len == 7 && memcmp(out.p, "trusted", 7) == 0);   /* as it was */
 	CHECK_INT(nc_backup_record_open(id, &out, other, hid, r.p, r.len), NC_ESECURITY);
 	/* the relay serves one record where another is listed */
 	CHECK_INT(nc_backup_record_seal(&r2, hid2, root, "contact/carol@a.test", (const uint8_t *)"x", 1), 0);

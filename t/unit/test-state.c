@@ -50,6 +50,55 @@ count(nc_state *s, const char *sql)
 	return n;
 }
 
+static int
+cmp24(const void *a, const void *b)
+{
+	return memcmp(a, b, 24);
+}
+
+/* nc_state_seal's nonces (drawn many at once): never the same twice,
+ * across refills of the pool and between a parent and its forked child,
+ * and what is sealed opens. */
+static void
+seal_nonces(nc_state *s)
+{
+	enum { N = 1000 };
+	static uint8_t v[N + 1][24];
+	nc_buf ct = NC_BUF_INIT, pt = NC_BUF_INIT;
+	int fd[2], dup = 0, st;
+	pid_t pid;
+
+	for (int i = 0; i < N - 1; i++) {
+		nc_buf_reset(&ct);
+		if (!CHECK(nc_state_seal(s, "message", "row", "hello", 5, &ct) == 0))
+			return;
+		memcpy(v[i], ct.p + 1, 24);
+	}
+	CHECK_INT(nc_state_unseal(s, "message", "row", ct.p, ct.len, &pt), 0);
+	CHECK(pt.len == 5 && memcmp(pt.p, "hello", 5) == 0);
+	/* the child's next nonce is not the parent's next */
+	if (!CHECK(pipe(fd) == 0) || !CHECK((pid = fork()) >= 0))
+		return;
+	if (pid == 0) {
+		nc_buf_reset(&ct);
+		_exit(nc_state_seal(s, "message", "row", "x", 1, &ct) != 0 ||
+		    write(fd[1], ct.p + 1, 24) != 24);
+	}
+	close(fd[1]);
+	CHECK(read(fd[0], v[N - 1], 24) == 24);
+	close(fd[0]);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	nc_buf_reset(&ct);
+	CHECK_INT(nc_state_seal(s, "message", "row", "x", 1, &ct), 0);
+	memcpy(v[N], ct.p + 1, 24);
+	qsort(v, N + 1, 24, cmp24);
+	for (int i = 0; i < N; i++)
+		dup += memcmp(v[i], v[i + 1], 24) == 0;
+	CHECK_INT(dup, 0);
+	nc_buf_free(&ct);
+	nc_buf_free(&pt);
+}
+
 int
 main(void)
 {
@@ -61,6 +110,7 @@ main(void)
 		return 2;
 	if (!CHECK(nc_state_create(&s, home) == 0))
 		return check_done("test-state");
+	seal_nonces(s);
 	/* The indexes the pruning deletes by. */
 	CHECK_INT(count(s, "SELECT count(*) FROM sqlite_master WHERE"
 	    " name IN ('seen_at', 'replay_at')"), 2);
