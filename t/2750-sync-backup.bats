@@ -20,15 +20,7 @@ setup_file() {
 	done
 	# carol reaches a.test through the hostile proxy (an older relay: a
 	# test makes it answer 404 on the batch route)
-	mkdir -p "$W/rec"
-	: >"$W/script"
-	nc-hostile -l 127.0.0.1:0 -u "$RELAY_URL_a" -s "$W/script" -r "$W/rec" \
-	    >"$W/proxy.out" 2>"$W/proxy.err" 3>&- &
-	echo $! >"$W/proxy.pid"
-	for _ in $(seq 1 100); do
-		[ -s "$W/proxy.out" ] && break
-		sleep 0.05
-	done
+	hostile_up "$RELAY_URL_a"
 	mkuser carol carol@a.test
 	sed -i "s|^relay a.test .*|relay a.test $(head -n 1 "$W/proxy.out")|" "$W/carol/config"
 	as carol nc-send bob@b.test <<<"c to b" >/dev/null

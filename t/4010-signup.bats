@@ -12,15 +12,7 @@ load helpers/client
 setup_file() {
 	world_up
 	# a.test is reached through the hostile proxy, which a test scripts
-	mkdir -p "$W/rec"
-	: >"$W/script"
-	nc-hostile -l 127.0.0.1:0 -u "$RELAY_URL_a" -s "$W/script" -r "$W/rec" \
-	    >"$W/proxy.out" 2>"$W/proxy.err" 3>&- &
-	echo $! >"$W/proxy.pid"
-	for _ in $(seq 1 100); do
-		[ -s "$W/proxy.out" ] && break
-		sleep 0.05
-	done
+	hostile_up "$RELAY_URL_a"
 	mkuser bob bob@b.test
 }
 

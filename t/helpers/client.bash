@@ -4,6 +4,7 @@
 #   world_up              (in setup_file) relays a and b; W = the world dir
 #   mkuser NAME ADDR      NC_HOME $W/NAME with a config, then nc-keygen ADDR
 #   as NAME CMD...        CMD with NC_HOME=$W/NAME
+#   hostile_up URL        nc-hostile in front of URL ($W/script, $W/rec)
 #   world_down            (in teardown_file)
 export NC_PASSWORD=correct-horse NC_PWHASH_COST=interactive
 unset NC_PASSWORD_FILE NC_PROXY
@@ -83,6 +84,22 @@ as() {
 	local name=$1
 	shift
 	NC_HOME=$W/$name "$@"
+}
+
+# hostile_up URL: nc-hostile (the threat tests' proxy) in front of URL,
+# following the rules in $W/script (empty: pass), recording into $W/rec;
+# its URL is the first line of $W/proxy.out, its pid in $W/proxy.pid
+hostile_up() {
+	mkdir -p "$W/rec"
+	: >"$W/script"
+	nc-hostile -l 127.0.0.1:0 -u "$1" -s "$W/script" -r "$W/rec" \
+	    >"$W/proxy.out" 2>"$W/proxy.err" 3>&- &
+	echo $! >"$W/proxy.pid"
+	for _ in $(seq 1 100); do
+		[ -s "$W/proxy.out" ] && return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # lines N: $output has exactly N lines
