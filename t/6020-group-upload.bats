@@ -188,3 +188,43 @@ PY
 		[ "$(printf '%s\n' "$output" | grep -c '"after a new device"')" -eq 1 ]
 	done
 }
+
+# fanouts STATUS RELAY: POST /v1/deliveries the proxy of RELAY answered so
+fanouts() { grep -c " POST /v1/deliveries $1" "$W/rec-$2/log" || true; }
+erin() { deliveries b | grep -c " POST /v1/users/erin/deliver $1" || true; }
+
+@test "group fan-out: pairwise payloads to more than 4 users go in one POST /v1/deliveries to each relay; a 409 names whose list changed, the rest go again" {
+	local u p0 e0
+	user dave dave@a.test
+	user erin erin@b.test
+	user frank frank@b.test
+	# the new group's commit (kind 1) to 6 users (alice's other device
+	# too): one request to each relay
+	run as alice nc-group -v create wide bob@b.test carol@b.test \
+	    dave@a.test erin@b.test frank@b.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pairwise: "*" envelopes to 6 users in 2 requests"* ]]
+	[ "$(fanouts 201 a)" -eq 1 ]
+	[ "$(fanouts 201 b)" -eq 1 ]
+	for u in alice2 bob bob2 carol dave erin frank; do
+		as "$u" nc-recv >/dev/null
+	done
+	user erin2 erin@b.test   # erin's list changes; alice pinned the old one
+	p0=$(pairwise b) e0=$(erin 201)
+	run as alice nc-send -v -g wide <<<"wide hello"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# b.test named erin alone; the others' keys went again at once, hers
+	# one user at a time (to her new device too)
+	[[ "$output" == *"pairwise: device lists of 1 users changed"* ]]
+	[ "$(fanouts 409 b)" -eq 1 ]
+	[ "$(fanouts 201 b)" -eq 2 ]
+	[ "$(erin 201)" -eq $((e0 + 1)) ]
+	[ "$(pairwise b)" -eq $((p0 + 2)) ]   # erin's: 409, then 201
+	for u in alice2 bob bob2 carol dave erin frank; do
+		run as "$u" nc-recv --json
+		echo "$u: $output"
+		[ "$(printf '%s\n' "$output" | grep -c '"wide hello"')" -eq 1 ]
+	done
+}

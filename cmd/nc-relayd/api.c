@@ -52,6 +52,7 @@ static const struct route {
 	{ "PUT", "v1/users/*/devices/*/mailbox/*", h_mail_put, B_ENVELOPE },
 	{ "POST", "v1/users/*/deliver", h_deliver, B_DELIVER },
 	{ "PUT", "v1/batches/*", h_batch, B_BATCH },
+	{ "POST", "v1/deliveries", h_deliveries, B_DELIVER },
 	{ "GET", "v1/users/*/devices/*/mailbox", h_mail_list, B_NONE },
 	{ "POST", "v1/users/*/devices/*/mailbox/ack", h_mail_ack, B_ACK },
 	{ "PUT", "v1/users/*/devices/*/push", h_push_put, B_PUSH },

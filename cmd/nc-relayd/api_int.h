@@ -58,6 +58,7 @@ void h_claim(struct call *c);
 void h_mail_put(struct call *c);
 void h_deliver(struct call *c);
 void h_batch(struct call *c);
+void h_deliveries(struct call *c);
 void h_mail_list(struct call *c);
 void h_mail_ack(struct call *c);
 void h_push_put(struct call *c);

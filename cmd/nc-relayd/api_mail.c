@@ -1,5 +1,6 @@
 /* api_mail.c - mailboxes: delivery, listing with long-poll, ack
  * (protocol.md 1.6). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,36 @@
 
 #define LIST_BYTES ((size_t)4 << 20)   /* a listing stops past this size */
 #define WAIT_MAX 60
+
+/* The 409 of a request to many users (user NULL: each e[i] names its
+ * own): the users whose device list is not the version their entries
+ * name (protocol.md 1.6). Read after the refusal: a list only moves on,
+ * so whoever was stale then is now. */
+static void
+stale_users(struct call *c, const struct store_env *e, size_t n)
+{
+	static _Thread_local struct nc_stale st;
+	nc_buf dl = NC_BUF_INIT;
+	uint64_t v;
+
+	st.n = 0;
+	for (size_t i = 0; i < n && st.n < NC_DELIVERIES_MAX; i++) {
+		if (i > 0 && e[i].user == e[i - 1].user)
+			continue;   /* the same user's next device */
+		nc_buf_reset(&dl);
+		v = 0;
+		if (store_devlist_get(c->r->store, e[i].user, &dl, &v) == ST_ERR)
+			continue;
+		if (v != *e[i].version)
+			snprintf(st.user[st.n++], sizeof st.user[0], "%s", e[i].user);
+	}
+	nc_buf_free(&dl);
+	nc_buf_reset(&c->a->body);
+	c->a->status = 409;
+	c->a->ctype = "application/octet-stream";
+	if (st.n == 0 || nc_stale_enc(&c->a->body, &st) != 0)
+		fail(c->a, 409, "a device list changed since the request was made");
+}
 
 static void
 deliver(struct call *c, const char *user, const struct store_env *e, size_t n,
@@ -24,7 +55,7 @@ deliver(struct call *c, const char *user, const struct store_env *e, size_t n,
 		break;
 	case ST_STALE:
 		if (user == NULL) {
-			fail(c->a, 409, "a device list changed since the batch was made");
+			stale_users(c, e, n);
 			break;
 		}
 		c->a->status = 409;
@@ -132,6 +163,43 @@ h_batch(struct call *c)
 out:
 	free(e);
 	free(head);
+}
+
+/* POST /v1/deliveries: pairwise envelopes for many users of this relay
+ * (protocol.md 1.6) in one transaction, all or nothing, as a group batch
+ * files its mailboxes: a sender key to 1,000 members is one request and
+ * one commit, not 1,000. */
+void
+h_deliveries(struct call *c)
+{
+	static _Thread_local struct nc_deliveries d;
+	struct store_env *e = NULL;
+	size_t i, k;
+
+	if (nc_deliveries_dec(&d, c->q->body, c->q->body_len) != 0) {
+		fail(c->a, d.too_many ? 413 : 400, d.too_many ?
+		    "deliveries: at most 1000 envelopes, 32 a user" : nc_errmsg());
+		return;
+	}
+	/* a token for each 64 envelopes, as a delivery of 64 takes one */
+	for (i = 0; i < ((size_t)d.n + NC_DELIVER_MAX - 1) / NC_DELIVER_MAX; i++)
+		if (limited(c, RL_ANON))
+			return;
+	if ((e = calloc(d.n, sizeof *e)) == NULL) {
+		fail(c->a, 503, "out of memory");
+		return;
+	}
+	for (i = 0; i < d.nusers; i++)
+		for (k = d.user[i].first; k < (size_t)d.user[i].first + d.user[i].n; k++) {
+			e[k].dev = d.item[k].dev;
+			e[k].envid = d.item[k].envid;
+			e[k].env = d.item[k].env;
+			e[k].len = d.item[k].len;
+			e[k].user = d.user[i].name;
+			e[k].version = &d.user[i].version;
+		}
+	deliver(c, NULL, e, d.n, NULL);
+	free(e);
 }
 
 /* Encodes rows straight into the response; n is patched in at the end. */

@@ -123,7 +123,7 @@ drop_rows(nc_state *s, const member *m, size_t n)
 static int
 put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
     size_t n, const nc_gm *gm, uint64_t *sent, size_t *mailboxes,
-    long *status)
+    long *status, struct nc_stale *stale)
 {
 	static nc_gb_batch b;   /* large; one batch at a time */
 	uint8_t (*hdr)[NC_GB_HDR_LEN] = NULL;
@@ -136,6 +136,7 @@ put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
 	int j, rc = 0;
 
 	*status = 0;
+	stale->n = 0;
 	memset(&b, 0, offsetof(nc_gb_batch, user));
 	if ((hdr = malloc(NC_GB_MAX * sizeof *hdr)) == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
@@ -176,6 +177,8 @@ put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
 	nc_hex_encode(hex, envid, sizeof envid);
 	snprintf(path, sizeof path, "/v1/batches/%s", hex);
 	rc = nc_relay_req(r, "PUT", path, body.p, body.len, NULL, status, &resp);
+	if (rc == 0 && *status == 409 && nc_stale_dec(stale, resp.p, resp.len) != 0)
+		stale->n = 0;   /* not named (a relay before the names: all) */
 	if (rc == 0 && *status != 201)
 		rc = nc_fail(NC_ETEMP, "relay of %s refused the group batch (%ld)",
 		    m[0].domain, *status);
@@ -192,30 +195,44 @@ out:
 	return rc;
 }
 
+/* Whether the relay named user in its 409 (all, when it named none). */
+static int
+named(const struct nc_stale *st, const char *name)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (strcmp(st->user[i], name) == 0)
+			return 1;
+	return st->n == 0;
+}
+
 /* A batch of members m[0..n) with lists l[0..n) (cap mailboxes at
- * most); on 409 (a list changed since it was pinned: the relay does not
- * say whose) the lists are fetched anew and the batch made and sent once
- * more to the devices listed now. A member whose list fails to fetch or
- * verify is left out (the pairwise path takes it, and says why). */
+ * most); on 409 (a list changed since it was pinned) the lists of the
+ * users the relay names (all, if it names none) are fetched anew and the
+ * batch made and sent once more to the devices listed now. A member
+ * whose list fails to fetch or verify is left out (the pairwise path
+ * takes it, and says why). */
 static int
 put_fresh(nc_state *s, nc_self *self, member *m, nc_devlist *l, size_t n,
     size_t cap, const nc_gm *gm, uint64_t *sent, size_t *mailboxes)
 {
+	static struct nc_stale st;
 	long status = 0;
-	size_t i, k, devs = 0;
-	int rc = put_batch(s, self, m, l, n, gm, sent, mailboxes, &status);
+	size_t i, k, devs = 0, fetched = 0;
+	int rc = put_batch(s, self, m, l, n, gm, sent, mailboxes, &status, &st);
 
 	if (rc == 0 || status != 409)
 		return rc;
 	for (i = k = 0; i < n; i++) {
-		if (strcmp(m[i].addr, self->addr) == 0) {
+		if (!named(&st, m[i].name)) {
+			l[k] = l[i];   /* as pinned */
+		} else if (strcmp(m[i].addr, self->addr) == 0) {
 			nc_buf b = NC_BUF_INIT;   /* ours: as stored now */
 
 			if (nc_state_get(s, "devlist", &b) != 0 ||
 			    nc_devlist_decode(&l[k], b.p, b.len) != 0)
 				l[k] = l[i];
 			nc_buf_free(&b);
-		} else if (nc_dir_get(s, m[i].addr, 1, &l[k]) != 0)
+		} else if (fetched++, nc_dir_get(s, m[i].addr, 1, &l[k]) != 0)
 			continue;
 		m[k] = m[i];
 		devs += (size_t)l[k++].n;
@@ -225,8 +242,8 @@ put_fresh(nc_state *s, nc_self *self, member *m, nc_devlist *l, size_t n,
 		    m[0].domain);
 	if (nc_verbose > 0)
 		nc_cli_info("%s: device lists changed; the batch again with the "
-		    "lists fetched now", m[0].domain);
-	return put_batch(s, self, m, l, k, gm, sent, mailboxes, &status);
+		    "lists fetched now (%zu of %zu)", m[0].domain, fetched, n);
+	return put_batch(s, self, m, l, k, gm, sent, mailboxes, &status, &st);
 }
 
 int

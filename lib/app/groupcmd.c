@@ -68,9 +68,12 @@ out_one(nc_state *s, nc_self *self, int64_t seq, const char *op,
 }
 
 /* Everything in the group outbox, in order; a user whose payload fails
- * gets none after it this time. *why: the first failure. */
+ * gets none after it this time. strict: at most `strict` rows, the first
+ * failure ends it and is returned; *done counts the rows sent. *why: the
+ * first failure. */
 static int
-out_all(nc_state *s, nc_self *self, int maxpart, char *why, size_t max)
+out_rows(nc_state *s, nc_self *self, int maxpart, int strict, int *done,
+    char *why, size_t max)
 {
 	sqlite3_stmt *st;
 	nc_buf b = NC_SECBUF_INIT;
@@ -81,9 +84,10 @@ out_all(nc_state *s, nc_self *self, int maxpart, char *why, size_t max)
 
 	if (why)
 		why[0] = '\0';
+	*done = 0;
 	if (nc_gdb_init(s) != 0)
 		return 0;
-	for (;;) {
+	while (!strict || *done < strict) {
 		if ((rc = nc_state_prep(s, &st, "SELECT seq, op, part, user, v FROM"
 		    " grp_out WHERE seq > ? AND part <= ? ORDER BY seq LIMIT 1")) != 0)
 			break;
@@ -108,9 +112,14 @@ out_all(nc_state *s, nc_self *self, int maxpart, char *why, size_t max)
 			;
 		if (i < nfailed)
 			continue;
-		if ((rc = out_one(s, self, seq, op, user, &b)) != 0) {
-			void *p = realloc(failed, (size_t)(nfailed + 1) * sizeof *failed);
+		if ((rc = out_one(s, self, seq, op, user, &b)) == 0)
+			++*done;
+		else {
+			void *p;
 
+			if (strict)
+				break;
+			p = realloc(failed, (size_t)(nfailed + 1) * sizeof *failed);
 			if (why && !first++)
 				snprintf(why, max, "%s", nc_errmsg());
 			if (p == NULL)
@@ -123,6 +132,36 @@ out_all(nc_state *s, nc_self *self, int maxpart, char *why, size_t max)
 	free(failed);
 	nc_buf_free(&b);
 	return rc;
+}
+
+/* out_rows in transactions of OUT_CHUNK rows, each synced once before
+ * anything it made leaves (a sender key to 1,000 members was 1,000
+ * transactions, each with its sync; a chunk bounds how long other
+ * processes wait for the lock while bundles are claimed for members
+ * without a session); on a failure the chunk is rolled back (sessions and
+ * rows as they were) and the rest done a user at a time, as before. */
+#define OUT_CHUNK 256
+static int
+out_all(nc_state *s, nc_self *self, int maxpart, char *why, size_t max)
+{
+	int done;
+
+	if (why)
+		why[0] = '\0';
+	while (nc_state_begin(s) == 0) {
+		if (out_rows(s, self, maxpart, OUT_CHUNK, &done, NULL, 0) == 0 &&
+		    s->depth == 1) {
+			nc_state_durable(s);
+			if (nc_state_commit(s) != 0)
+				break;
+			if (done < OUT_CHUNK)
+				return 0;
+			continue;
+		}
+		nc_state_rollback(s);
+		break;
+	}
+	return out_rows(s, self, maxpart, 0, &done, why, max);
 }
 
 void
@@ -168,6 +207,28 @@ flush_op(nc_state *s, nc_self *self, const char *op)
 	}
 }
 
+/* The envelopes of op made pairwise (a sender key, a commit to new
+ * members) in one request to each relay (nc_outbox_fanout). */
+static int
+fanout(nc_state *s, nc_self *self, const char *op)
+{
+	nc_fanout f;
+	int rc = nc_outbox_fanout(s, self, op, &f);
+
+	if (rc != 0 || nc_verbose <= 0 || f.requests + f.refused == 0)
+		return rc;
+	nc_cli_info("pairwise: %zu envelopes to %zu users in %zu request%s, "
+	    "%zu bytes", f.envelopes, f.peers, f.requests,
+	    f.requests == 1 ? "" : "s", f.bytes);
+	if (f.stale > 0)
+		nc_cli_info("pairwise: device lists of %zu users changed; theirs "
+		    "one user at a time", f.stale);
+	if (f.refused > 0)
+		nc_cli_info("pairwise: %zu request%s refused (%s); one user at a "
+		    "time", f.refused, f.refused == 1 ? "" : "s", f.why);
+	return rc;
+}
+
 /* Deliver op: 0, or NC_ETEMP (reported) when some member waits. */
 static int
 deliver(nc_state *s, nc_self *self, const char *op)
@@ -176,9 +237,12 @@ deliver(nc_state *s, nc_self *self, const char *op)
 	uint64_t sent;
 	int rc, n;
 
-	/* Commits and sender keys over the pairwise sessions first, then a
-	 * message once to each provider; what is left goes pairwise. */
-	if ((rc = out_all(s, self, 0, why, sizeof why)) != 0)
+	/* Commits and sender keys over the pairwise sessions first (all of
+	 * them in one request to each relay, what a relay refuses through
+	 * the outbox's flush), then a message once to each provider; what is
+	 * left goes pairwise. */
+	if ((rc = out_all(s, self, 0, why, sizeof why)) != 0 ||
+	    (rc = fanout(s, self, op)) != 0)
 		return rc;
 	flush_op(s, self, op);
 	if ((rc = nc_group_batch_out(s, self, op, &sent)) != 0)

@@ -1100,6 +1100,38 @@ done:
 	return rc;
 }
 
+void
+nc_relay_deliveries_start(nc_relay *r, const struct nc_deliveries *d,
+    nc_relay_pending *p)
+{
+	nc_buf b = NC_BUF_INIT;
+
+	pending_init(p);
+	if ((p->rc = nc_deliveries_enc(&b, d)) == 0)
+		req_start(r, "POST", "/v1/deliveries", b.p, b.len, NULL, p);
+	nc_buf_free(&b);
+}
+
+int
+nc_relay_deliveries_wait(nc_relay_pending *p, struct nc_stale *stale)
+{
+	nc_buf resp = NC_BUF_INIT;
+	long status;
+	int rc;
+
+	stale->n = 0;
+	if ((rc = req_wait(p, &status, &resp, NULL)) != 0 || status == 201)
+		goto done;
+	if (status == 409 && nc_stale_dec(stale, resp.p, resp.len) == 0)
+		rc = nc_fail(NC_ETEMP, "relay of %s: device lists of %u users "
+		    "changed", p->domain, (unsigned)stale->n);
+	else
+		rc = status_err_in(p->domain, status, &resp);
+done:
+	nc_buf_free(&resp);
+	return rc;
+}
+
 int
 nc_relay_deliver(nc_relay *r, const char *name, uint64_t version,
     const nc_relay_item *it, size_t n, uint64_t *cur)

@@ -189,6 +189,17 @@ void nc_relay_deliver_start(nc_relay *r, const char *name, uint64_t version,
 int nc_relay_deliver_wait(nc_relay_pending *p, const char *name,
     uint64_t *cur) __attribute__((warn_unused_result));
 
+/* POST /v1/deliveries (protocol.md 1.6): pairwise envelopes to many users
+ * of r's domain in one request, started (the body may be freed after
+ * it), then waited for: 0 when the relay took them all; on a 409 naming
+ * users whose device list changed, NC_ETEMP and *stale set (stale->n
+ * users); other refusals as nc_relay_req's statuses (NC_EUNAVAIL for a
+ * relay without the route). */
+void nc_relay_deliveries_start(nc_relay *r, const struct nc_deliveries *d,
+    nc_relay_pending *p);
+int nc_relay_deliveries_wait(nc_relay_pending *p, struct nc_stale *stale)
+	__attribute__((warn_unused_result));
+
 typedef struct {
 	uint64_t cursor;
 	uint8_t envid[16];

@@ -542,6 +542,136 @@ nc_deliver_dec(struct nc_deliver *dl, const void *p, size_t n)
 }
 
 int
+nc_deliveries_enc(nc_buf *b, const struct nc_deliveries *dl)
+{
+	nc_enc e;
+	size_t k = 0;
+
+	if (dl->nusers < 1 || dl->nusers > NC_DELIVERIES_MAX ||
+	    dl->n < 1 || dl->n > NC_DELIVERIES_MAX)
+		return nc_fail(NC_EDATA, "deliveries: bad count");
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u16(&e, dl->nusers);
+	for (size_t i = 0; i < dl->nusers; i++) {
+		const struct nc_deliveries_user *u = &dl->user[i];
+
+		if (!nc_name_valid(u->name) || (i > 0 &&
+		    strcmp(dl->user[i - 1].name, u->name) >= 0) || u->n < 1 ||
+		    u->n > NC_DELIVERIES_DEVS || u->first != k || k + u->n > dl->n)
+			return nc_fail(NC_EDATA, "deliveries: bad user %zu", i);
+		nc_put_str(&e, u->name);
+		nc_put_u64(&e, u->version);
+		nc_put_u8(&e, (uint8_t)u->n);
+		for (size_t j = k; j < k + u->n; j++) {
+			const struct nc_deliver_item *it = &dl->item[j];
+
+			if (it->len < 1 || it->len > NC_ENVELOPE_MAX)
+				return nc_fail(NC_EDATA, "deliveries: bad envelope size");
+			nc_put_fixed(&e, it->dev, NC_DEVID_LEN);
+			nc_put_fixed(&e, it->envid, NC_ENVID_LEN);
+			nc_put_bytes(&e, it->env, it->len);
+		}
+		k += u->n;
+	}
+	if (k != dl->n)
+		return nc_fail(NC_EDATA, "deliveries: bad count");
+	return enc_done(&e, "deliveries");
+}
+
+int
+nc_deliveries_dec(struct nc_deliveries *dl, const void *p, size_t n)
+{
+	nc_dec d;
+	uint16_t nu, i;
+	uint8_t nd;
+
+	dl->nusers = dl->n = 0;
+	dl->too_many = 0;
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	nu = nc_get_u16(&d);
+	if (!d.err && nu > NC_DELIVERIES_MAX)
+		dl->too_many = 1;
+	nc_dec_check(&d, nu >= 1 && nu <= NC_DELIVERIES_MAX, "user count");
+	for (i = 0; !d.err && i < nu; i++) {
+		struct nc_deliveries_user *u = &dl->user[i];
+
+		nc_get_str(&d, u->name, NC_NAME_MAX);
+		nc_dec_check(&d, nc_name_valid(u->name), "user name");
+		/* ascending: one encoding, and the order a relay locks them in */
+		nc_dec_check(&d, i == 0 || strcmp(dl->user[i - 1].name, u->name) < 0,
+		    "users not in order");
+		u->version = nc_get_u64(&d);
+		nd = nc_get_u8(&d);
+		nc_dec_check(&d, nd >= 1 && nd <= NC_DELIVERIES_DEVS, "envelope count");
+		if (!d.err && dl->n + nd > NC_DELIVERIES_MAX) {
+			dl->too_many = 1;
+			nc_dec_check(&d, 0, "envelope count");
+		}
+		u->first = dl->n;
+		u->n = d.err ? 0 : nd;
+		for (uint8_t k = 0; !d.err && k < nd; k++) {
+			struct nc_deliver_item *it = &dl->item[dl->n];
+
+			get(&d, it->dev, NC_DEVID_LEN);
+			get(&d, it->envid, NC_ENVID_LEN);
+			it->env = nc_get_bytes(&d, NC_ENVELOPE_MAX, &it->len);
+			nc_dec_check(&d, it->len >= 1, "empty envelope");
+			if (!d.err)
+				dl->n++;
+		}
+		if (!d.err)
+			dl->nusers++;
+	}
+	if (nc_dec_end(&d, "deliveries") != 0) {
+		dl->nusers = dl->n = 0;
+		return NC_EDATA;
+	}
+	return 0;
+}
+
+int
+nc_stale_enc(nc_buf *b, const struct nc_stale *st)
+{
+	nc_enc e;
+
+	if (st->n < 1 || st->n > NC_DELIVERIES_MAX)
+		return nc_fail(NC_EDATA, "stale users: bad count");
+	nc_enc_init(&e, b);
+	nc_put_u8(&e, V1);
+	nc_put_u16(&e, st->n);
+	for (size_t i = 0; i < st->n; i++) {
+		if (!nc_name_valid(st->user[i]))
+			return nc_fail(NC_EDATA, "stale users: bad name");
+		nc_put_str(&e, st->user[i]);
+	}
+	return enc_done(&e, "stale users");
+}
+
+int
+nc_stale_dec(struct nc_stale *st, const void *p, size_t n)
+{
+	nc_dec d;
+	uint16_t k;
+
+	st->n = 0;
+	nc_dec_check(&d, dec_start(&d, p, n), "version");
+	k = nc_get_u16(&d);
+	nc_dec_check(&d, k >= 1 && k <= NC_DELIVERIES_MAX, "count");
+	for (uint16_t i = 0; !d.err && i < k; i++) {
+		nc_get_str(&d, st->user[i], NC_NAME_MAX);
+		nc_dec_check(&d, nc_name_valid(st->user[i]), "user name");
+		if (!d.err)
+			st->n++;
+	}
+	if (nc_dec_end(&d, "stale users") != 0) {
+		st->n = 0;
+		return NC_EDATA;
+	}
+	return 0;
+}
+
+int
 nc_version_enc(nc_buf *b, uint64_t version)
 {
 	nc_enc e;

@@ -260,6 +260,37 @@ struct nc_deliver {
 int nc_deliver_enc(nc_buf *b, const struct nc_deliver *d) __attribute__((warn_unused_result));
 int nc_deliver_dec(struct nc_deliver *d, const void *p, size_t n) __attribute__((warn_unused_result));
 
+/* POST /v1/deliveries: pairwise envelopes for several users of one relay
+ * in one commit (protocol.md 1.6): u8 1 || u16 users (1..1000) || users x
+ * (str user (ascending, by bytes) || u64 device-list version || u8 n
+ * (1..32) || n x (dev[16] || envid[16] || bytes envelope)); 1..1000
+ * envelopes in all. Decoded, envelopes point into the input. */
+#define NC_DELIVERIES_MAX 1000    /* envelopes (so users) per request */
+#define NC_DELIVERIES_DEVS 32     /* envelopes per user (NC_DEVLIST_MAX) */
+struct nc_deliveries_user {
+	char name[NC_NAME_MAX + 1];
+	uint64_t version;
+	uint16_t first, n;   /* its envelopes: item[first .. first + n) */
+};
+struct nc_deliveries {
+	uint16_t nusers, n;
+	int too_many;        /* decoding failed on a count over the bounds */
+	struct nc_deliveries_user user[NC_DELIVERIES_MAX];
+	struct nc_deliver_item item[NC_DELIVERIES_MAX];
+};
+int nc_deliveries_enc(nc_buf *b, const struct nc_deliveries *d) __attribute__((warn_unused_result));
+int nc_deliveries_dec(struct nc_deliveries *d, const void *p, size_t n) __attribute__((warn_unused_result));
+
+/* 409 body of POST /v1/deliveries and PUT /v1/batches when device lists
+ * changed: the users whose list is not the version the request named,
+ * u8 1 || u16 n (1..1000) || n x str user (in the request's order). */
+struct nc_stale {
+	uint16_t n;
+	char user[NC_DELIVERIES_MAX][NC_NAME_MAX + 1];
+};
+int nc_stale_enc(nc_buf *b, const struct nc_stale *s) __attribute__((warn_unused_result));
+int nc_stale_dec(struct nc_stale *s, const void *p, size_t n) __attribute__((warn_unused_result));
+
 /* 409 body of a batch delivery to an outdated device list: u64 version. */
 int nc_version_enc(nc_buf *b, uint64_t version) __attribute__((warn_unused_result));
 int nc_version_dec(uint64_t *version, const void *p, size_t n) __attribute__((warn_unused_result));

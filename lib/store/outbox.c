@@ -17,7 +17,7 @@
 #include "session.h"
 
 #define BATCH 64
-#define FLUSH_AT_ONCE 4   /* peers whose first batches travel together */
+#define FLUSH_AT_ONCE NC_FLUSH_AT_ONCE
 
 int
 nc_outbox_add(nc_state *s, const char *msgid, const char *peer,
@@ -163,8 +163,8 @@ expire(nc_state *s, const char *peer, nc_flush *f)
 }
 
 /* Message id to peer is accepted once none of its envelopes remain. */
-static int
-settle(nc_state *s, const char *peer, const char *id)
+int
+nc_outbox_settle(nc_state *s, const char *peer, const char *id)
 {
 	int rc;
 
@@ -321,7 +321,7 @@ encrypt_queued(nc_state *s, nc_self *self, const nc_devlist *l,
 		/* A user's only device has no one to copy to: accepted as it
 		 * is, not looked at again. */
 		if (rc == 0 && (rc = nc_state_begin(s)) == 0) {
-			if ((rc = settle(s, l->user, id)) == 0)
+			if ((rc = nc_outbox_settle(s, l->user, id)) == 0)
 				rc = nc_state_commit(s);
 			else
 				nc_state_rollback(s);
@@ -376,7 +376,7 @@ delivered(nc_state *s, const char *peer, const nc_relay_item *it,
 			continue;   /* a receipt */
 		if (i > 0 && strcmp(ids[i], ids[i - 1]) == 0)
 			continue;   /* the same message, to another device */
-		if ((rc = settle(s, peer, ids[i])) != 0)
+		if ((rc = nc_outbox_settle(s, peer, ids[i])) != 0)
 			goto fail;
 	}
 	/* Lost to a power failure, the envelopes are sent again under the

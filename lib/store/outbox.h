@@ -44,6 +44,30 @@ typedef struct {
 int nc_outbox_flush(nc_state *s, nc_self *self, const char *only, int all,
     nc_flush *f) __attribute__((warn_unused_result));
 
+/* Peers whose first batches a flush sends at the same time. */
+#define NC_FLUSH_AT_ONCE 4
+
+/* The envelopes of message id waiting in outenv (a group's sender key or
+ * change, made for many peers) in one POST /v1/deliveries to each relay,
+ * the relays at once (lib/store/fanout.c): peers with envelopes of other
+ * messages waiting, whose list is not pinned, or whose relay refuses are
+ * left as they are, for nc_outbox_flush; so are all when they are
+ * NC_FLUSH_AT_ONCE peers or fewer (the flush sends them at once: one
+ * round trip too). Nonzero only for a local error. */
+typedef struct {
+	size_t peers, envelopes;   /* taken by their relays */
+	size_t requests, bytes;    /* requests taken, bytes of envelopes */
+	size_t refused;            /* requests refused (left to the flush) */
+	size_t stale;              /* users a relay named: list changed */
+	char why[300];             /* the first refusal's reason */
+} nc_fanout;
+int nc_outbox_fanout(nc_state *s, nc_self *self, const char *id, nc_fanout *f)
+	__attribute__((warn_unused_result));
+/* The message id to peer is accepted once none of its envelopes wait
+ * (inside the caller's transaction). */
+int nc_outbox_settle(nc_state *s, const char *peer, const char *id)
+	__attribute__((warn_unused_result));
+
 /* Status of message id to peer: "queued", "accepted", "delivered",
  * "failed", or "" when unknown. */
 void nc_outbox_status(nc_state *s, const char *id, const char *peer,

@@ -35,6 +35,8 @@ one(int kind, const uint8_t *p, size_t n)
 	static struct nc_migrate mg;
 	static struct nc_counter_req cq2;
 	static struct nc_counter ct;
+	static struct nc_deliveries dv;
+	static struct nc_stale sl;
 	static uint8_t x[320], tok[NC_LOGIN_TOKEN_LEN];
 	int i;
 	nc_buf b = NC_BUF_INIT;
@@ -63,6 +65,15 @@ one(int kind, const uint8_t *p, size_t n)
 	case 17: if (nc_migrate_dec(&mg, p, n) == 0 && mg.siglen + NC_SIG_LEN != n) abort(); break;
 	case 18: if (nc_counter_req_dec(&cq2, p, n) == 0) rc = nc_counter_req_enc(&b, &cq2); break;
 	case 19: if (nc_counter_dec(&ct, p, n) == 0) rc = nc_counter_enc(&b, &ct); break;
+	/* pairwise envelopes to many users, and the 409 naming stale ones */
+	case 20:
+		if (nc_deliveries_dec(&dv, p, n) == 0) {
+			if (dv.too_many || dv.n < dv.nusers || dv.n > NC_DELIVERIES_MAX)
+				abort();
+			rc = nc_deliveries_enc(&b, &dv);
+		}
+		break;
+	case 21: if (nc_stale_dec(&sl, p, n) == 0) rc = nc_stale_enc(&b, &sl); break;
 	default: {
 		char u[NC_NAME_MAX + 1], d[NC_DOMAIN_MAX + 1], s[512];
 		size_t k = n < sizeof s - 1 ? n : sizeof s - 1;
@@ -85,6 +96,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	one(data[0] % 21, data + 1, size - 1);
+	one(data[0] % 23, data + 1, size - 1);
 	return 0;
 }

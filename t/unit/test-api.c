@@ -358,6 +358,86 @@ test_reqsig(void)
 	CHECK(nc_reqsig_parse(&r, h.device, h.time, h.nonce, h.sig) != 0);
 }
 
+/* POST /v1/deliveries and the 409 that names users: round trips, strict,
+ * users in ascending order, the per-user and overall bounds. */
+static void
+test_deliveries(void)
+{
+	static struct nc_deliveries d, d2;
+	static struct nc_stale st, st2;
+	uint8_t env[300];
+	nc_buf b = NC_BUF_INIT;
+
+	randombytes_buf(env, sizeof env);
+	memset(&d, 0, sizeof d);
+	d.nusers = 2;
+	d.n = 3;
+	strcpy(d.user[0].name, "bob");
+	d.user[0].version = 7;
+	d.user[0].n = 2;
+	strcpy(d.user[1].name, "carol");
+	d.user[1].version = 1;
+	d.user[1].first = 2;
+	d.user[1].n = 1;
+	for (int i = 0; i < 3; i++) {
+		randombytes_buf(d.item[i].dev, 16);
+		randombytes_buf(d.item[i].envid, 16);
+		d.item[i].env = env;
+		d.item[i].len = sizeof env - (size_t)i;
+	}
+	CHECK_INT(nc_deliveries_enc(&b, &d), 0);
+	CHECK_INT(nc_deliveries_dec(&d2, b.p, b.len), 0);
+	CHECK_INT(d2.nusers, 2);
+	CHECK_INT(d2.n, 3);
+	CHECK(strcmp(d2.user[1].name, "carol") == 0);
+	CHECK_INT(d2.user[0].version, 7);
+	CHECK_INT(d2.user[1].first, 2);
+	CHECK_INT(d2.item[2].len, 298);
+	CHECK_MEM(d2.item[2].env, env, 298);
+	CHECK_MEM(d2.item[1].envid, d.item[1].envid, 16);
+	check_strict((decfn)nc_deliveries_dec, &d2, &b, 0);
+	/* out of order, or the same user twice: refused both ways */
+	strcpy(d.user[1].name, "bob");
+	nc_buf_reset(&b);
+	CHECK(nc_deliveries_enc(&b, &d) != 0);
+	strcpy(d.user[1].name, "carol");
+	nc_buf_reset(&b);
+	CHECK_INT(nc_deliveries_enc(&b, &d), 0);
+	b.p[5] = 'z';   /* "bob" -> "zob", after "carol" */
+	CHECK(nc_deliveries_dec(&d2, b.p, b.len) != 0);
+	CHECK_INT(d2.too_many, 0);
+	/* 33 envelopes of a user; 1,001 users */
+	d.user[0].n = 33;
+	nc_buf_reset(&b);
+	CHECK(nc_deliveries_enc(&b, &d) != 0);
+	nc_buf_reset(&b);
+	{
+		uint8_t big[3 + 2 * 1001];
+
+		big[0] = 1;
+		big[1] = 1001 >> 8;
+		big[2] = 1001 & 0xff;
+		memset(big + 3, 0, sizeof big - 3);
+		CHECK(nc_deliveries_dec(&d2, big, sizeof big) != 0);
+		CHECK_INT(d2.too_many, 1);
+	}
+
+	st.n = 2;
+	strcpy(st.user[0], "erin");
+	strcpy(st.user[1], "bob");
+	CHECK_INT(nc_stale_enc(&b, &st), 0);
+	CHECK_INT(nc_stale_dec(&st2, b.p, b.len), 0);
+	CHECK_INT(st2.n, 2);
+	CHECK(strcmp(st2.user[0], "erin") == 0 && strcmp(st2.user[1], "bob") == 0);
+	check_strict((decfn)nc_stale_dec, &st2, &b, 0);
+	nc_buf_reset(&b);
+	strcpy(st.user[1], "Bob");
+	CHECK(nc_stale_enc(&b, &st) != 0);
+	/* the old text 409 is not a list of names */
+	CHECK(nc_stale_dec(&st2, "device list changed\n", 20) != 0);
+	nc_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -370,6 +450,7 @@ main(void)
 	test_prekeys();
 	test_claim();
 	test_mail();
+	test_deliveries();
 	test_reqsig();
 	return check_done("test-api");
 }
