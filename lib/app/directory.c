@@ -34,12 +34,12 @@ load(nc_state *s, const char *addr, nc_devlist *l, int *changed,
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_state_prep(s, &st, "SELECT devlist, changed, new_devlist,"
+	if ((rc = nc_state_stmt(s, &st, "SELECT devlist, changed, new_devlist,"
 	    " verified FROM contact WHERE user = ?")) != 0)
 		return -rc;
 	sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		nc_state_release(s, st);
 		return 0;
 	}
 	rc = nc_devlist_decode(l, sqlite3_column_blob(st, 0),
@@ -51,7 +51,7 @@ load(nc_state *s, const char *addr, nc_devlist *l, int *changed,
 	if (rc == 0 && l2 && sqlite3_column_type(st, 2) == SQLITE_BLOB)
 		rc = nc_devlist_decode(l2, sqlite3_column_blob(st, 2),
 		    (size_t)sqlite3_column_bytes(st, 2));
-	sqlite3_finalize(st);
+	nc_state_release(s, st);
 	return rc ? -NC_ESOFTWARE : 1;
 }
 

@@ -61,10 +61,10 @@ out_one(nc_state *s, nc_self *self, int64_t seq, const char *op,
 	 * member takes as the same thing again). */
 	if ((rc = nc_session_encrypt(s, self, &l, op, &pl, 0, NULL)) != 0)
 		return rc;
-	if ((rc = nc_state_prep(s, &st, "DELETE FROM grp_out WHERE seq = ?")) != 0)
+	if ((rc = nc_state_stmt(s, &st, "DELETE FROM grp_out WHERE seq = ?")) != 0)
 		return rc;
 	sqlite3_bind_int64(st, 1, seq);
-	return nc_state_done(s, st);
+	return nc_state_run_release(s, st);
 }
 
 /* Everything in the group outbox, in order; a user whose payload fails
@@ -88,13 +88,13 @@ out_rows(nc_state *s, nc_self *self, int maxpart, int strict, int *done,
 	if (nc_gdb_init(s) != 0)
 		return 0;
 	while (!strict || *done < strict) {
-		if ((rc = nc_state_prep(s, &st, "SELECT seq, op, part, user, v FROM"
+		if ((rc = nc_state_stmt(s, &st, "SELECT seq, op, part, user, v FROM"
 		    " grp_out WHERE seq > ? AND part <= ? ORDER BY seq LIMIT 1")) != 0)
 			break;
 		sqlite3_bind_int64(st, 1, seq);
 		sqlite3_bind_int(st, 2, maxpart);
 		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
+			nc_state_release(s, st);
 			break;
 		}
 		seq = sqlite3_column_int64(st, 0);
@@ -105,7 +105,7 @@ out_rows(nc_state *s, nc_self *self, int maxpart, int strict, int *done,
 		nc_buf_reset(&b);
 		rc = nc_state_unseal(s, "grp_out", row, sqlite3_column_blob(st, 4),
 		    (size_t)sqlite3_column_bytes(st, 4), &b);
-		sqlite3_finalize(st);
+		nc_state_release(s, st);
 		if (rc != 0)
 			break;
 		for (i = 0; i < nfailed && strcmp(failed[i], user) != 0; i++)

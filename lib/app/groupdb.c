@@ -545,13 +545,13 @@ nc_gdb_sent(nc_state *s, const uint8_t kid[NC_SKEY_ID], const char *user)
 	sqlite3_stmt *st;
 	int yes;
 
-	if (nc_gdb_init(s) != 0 || nc_state_prep(s, &st, "SELECT 1 FROM grp_sent"
+	if (nc_gdb_init(s) != 0 || nc_state_stmt(s, &st, "SELECT 1 FROM grp_sent"
 	    " WHERE kid = ? AND user = ?") != 0)
 		return 0;
 	sqlite3_bind_blob(st, 1, kid, NC_SKEY_ID, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
 	yes = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	nc_state_release(s, st);
 	return yes;
 }
 
@@ -561,12 +561,12 @@ nc_gdb_sent_mark(nc_state *s, const uint8_t kid[NC_SKEY_ID], const char *user)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_gdb_init(s)) != 0 || (rc = nc_state_prep(s, &st,
+	if ((rc = nc_gdb_init(s)) != 0 || (rc = nc_state_stmt(s, &st,
 	    "INSERT OR IGNORE INTO grp_sent(kid, user) VALUES (?, ?)")) != 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, kid, NC_SKEY_ID, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	return nc_state_done(s, st);
+	return nc_state_run_release(s, st);
 }
 
 int
@@ -581,14 +581,14 @@ nc_gdb_out_add(nc_state *s, const char *op, int part, const char *user,
 	snprintf(row, sizeof row, "%s/%d/%s", op, part, user);
 	if ((rc = nc_gdb_init(s)) != 0 ||
 	    (rc = nc_state_seal(s, "grp_out", row, body, n, &ct)) != 0 ||
-	    (rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO grp_out(op, part,"
+	    (rc = nc_state_stmt(s, &st, "INSERT OR IGNORE INTO grp_out(op, part,"
 	    " user, v) VALUES (?, ?, ?, ?)")) != 0)
 		goto done;
 	sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, part);
 	sqlite3_bind_text(st, 3, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, ct.p, (int)ct.len, SQLITE_STATIC);
-	rc = nc_state_done(s, st);
+	rc = nc_state_run_release(s, st);
 done:
 	nc_buf_free(&ct);
 	return rc;

@@ -42,7 +42,7 @@ nc_heal_sent(nc_state *s, const uint8_t envid[16], const char *msgid,
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO sentenv(envid,"
+	if ((rc = nc_state_stmt(s, &st, "INSERT OR IGNORE INTO sentenv(envid,"
 	    " id, peer, dev, at) VALUES (?, ?, ?, ?, ?)")) != 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, envid, 16, SQLITE_STATIC);
@@ -50,7 +50,7 @@ nc_heal_sent(nc_state *s, const uint8_t envid[16], const char *msgid,
 	sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, dev, 16, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	return nc_state_done(s, st);
+	return nc_state_run_release(s, st);
 }
 
 int

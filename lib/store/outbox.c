@@ -112,12 +112,12 @@ run(nc_state *s, const char *sql, const char *a, const char *b)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_state_prep(s, &st, sql)) != 0)
+	if ((rc = nc_state_stmt(s, &st, sql)) != 0)   /* sql: a literal */
 		return rc;
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b)
 		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	return nc_state_done(s, st);
+	return nc_state_run_release(s, st);
 }
 
 /* Give up on message id to peer: a failure event, nothing left queued. */

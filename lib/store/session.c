@@ -46,7 +46,7 @@ session_get(nc_state *s, const char *user, const uint8_t dev[16], int prev,
 	char row[400];
 
 	*rc = 0;
-	if ((*rc = nc_state_prep(s, &st, prev ?
+	if ((*rc = nc_state_stmt(s, &st, prev ?
 	    "SELECT prev FROM session WHERE user = ? AND dev = ?" :
 	    "SELECT v FROM session WHERE user = ? AND dev = ?")) != 0)
 		return NULL;
@@ -63,7 +63,7 @@ session_get(nc_state *s, const char *user, const uint8_t dev[16], int prev,
 			*rc = nc_fail(NC_ESOFTWARE, "state: session %s: %s", row,
 			    nc_errmsg());
 	}
-	sqlite3_finalize(st);
+	nc_state_release(s, st);
 	nc_buf_free(&pt);
 	return r;
 }
@@ -101,7 +101,7 @@ session_put(nc_state *s, const char *user, const uint8_t dev[16],
 	snprintf(prow, sizeof prow, "%s/prev", row);
 	if ((rc = seal_state(s, row, r, &ct)) != 0 ||
 	    (prev && old && (rc = seal_state(s, prow, old, &pct)) != 0) ||
-	    (rc = nc_state_prep(s, &st, prev ?
+	    (rc = nc_state_stmt(s, &st, prev ?
 	    "INSERT INTO session(user, dev, v, prev, updated) VALUES (?1, ?2, ?3,"
 	    " ?4, ?5) ON CONFLICT(user, dev) DO UPDATE SET v = ?3, prev = ?4,"
 	    " updated = ?5" :
@@ -115,7 +115,7 @@ session_put(nc_state *s, const char *user, const uint8_t dev[16],
 	if (prev && old)
 		sqlite3_bind_blob(st, 4, pct.p, (int)pct.len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	rc = nc_state_done(s, st);
+	rc = nc_state_run_release(s, st);
 	s->scrub = 1;   /* the state it replaced must not stay in the WAL */
 done:
 	nc_buf_free(&ct);
@@ -137,13 +137,13 @@ has_session(nc_state *s, const char *user, const uint8_t dev[16])
 	sqlite3_stmt *st;
 	int found = 0;
 
-	if (nc_state_prep(s, &st, "SELECT 1 FROM session WHERE user = ? AND"
+	if (nc_state_stmt(s, &st, "SELECT 1 FROM session WHERE user = ? AND"
 	    " dev = ? AND restart = 0") != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, dev, 16, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	nc_state_release(s, st);
 	return found;
 }
 
@@ -229,7 +229,7 @@ add_outenv(nc_state *s, const uint8_t envid[16], const char *msgid,
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_state_prep(s, &st, "INSERT INTO outenv(envid, id, peer, dev,"
+	if ((rc = nc_state_stmt(s, &st, "INSERT INTO outenv(envid, id, peer, dev,"
 	    " env) VALUES (?, ?, ?, ?, ?)")) != 0)
 		return rc;
 	sqlite3_bind_blob(st, 1, envid, 16, SQLITE_STATIC);
@@ -237,7 +237,7 @@ add_outenv(nc_state *s, const uint8_t envid[16], const char *msgid,
 	sqlite3_bind_text(st, 3, peer, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 4, dev, 16, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 5, env->p, (int)env->len, SQLITE_STATIC);
-	if ((rc = nc_state_done(s, st)) != 0)
+	if ((rc = nc_state_run_release(s, st)) != 0)
 		return rc;
 	return nc_heal_sent(s, envid, msgid, peer, dev);
 }

@@ -205,6 +205,52 @@ nc_state_prep(nc_state *s, sqlite3_stmt **st, const char *sql)
 }
 
 int
+nc_state_stmt(nc_state *s, sqlite3_stmt **st, const char *sql)
+{
+	int i, rc;
+
+	for (i = 0; i < s->nstmt; i++)
+		if (s->stmt[i].sql == sql) {
+			if (s->stmt[i].busy)
+				break;   /* in use: a statement of its own */
+			s->stmt[i].busy = 1;
+			*st = s->stmt[i].st;
+			return 0;
+		}
+	if ((rc = nc_state_prep(s, st, sql)) != 0)
+		return rc;
+	if (i == s->nstmt && s->nstmt < NC_STATE_STMTS) {
+		s->stmt[i].sql = sql;
+		s->stmt[i].st = *st;
+		s->stmt[i].busy = 1;
+		s->nstmt++;
+	}
+	return 0;
+}
+
+void
+nc_state_release(nc_state *s, sqlite3_stmt *st)
+{
+	for (int i = 0; i < s->nstmt; i++)
+		if (s->stmt[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->stmt[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+int
+nc_state_run_release(nc_state *s, sqlite3_stmt *st)
+{
+	int rc = nc_state_run(s, st);
+
+	nc_state_release(s, st);
+	return rc;
+}
+
+int
 nc_state_run(nc_state *s, sqlite3_stmt *st)
 {
 	int rc;
@@ -636,6 +682,8 @@ nc_state_close(nc_state *s)
 		rc = nc_state_sync(s);
 		sqlite3_finalize(s->begin_st);
 		sqlite3_finalize(s->commit_st);
+		for (int i = 0; i < s->nstmt; i++)
+			sqlite3_finalize(s->stmt[i].st);
 		sqlite3_close_v2(s->db);
 	}
 	nc_secmem_free(s->key, 32);
@@ -834,13 +882,13 @@ kv_get(nc_state *s, const char *k, nc_buf *out, int secret, int quiet)
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = nc_state_prep(s, &st,
+	if ((rc = nc_state_stmt(s, &st,
 	    "SELECT v FROM kv WHERE k = ? AND secret = ?")) != 0)
 		return rc;
 	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, secret);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		nc_state_release(s, st);
 		if (rc == SQLITE_DONE)
 			return quiet ? NC_ENOUSER : nc_fail(NC_ENOUSER, "state: no %s", k);
 		return nc_state_dberr(s, "read");
@@ -851,7 +899,7 @@ kv_get(nc_state *s, const char *k, nc_buf *out, int secret, int quiet)
 	else
 		rc = nc_buf_add(out, sqlite3_column_blob(st, 0),
 		    (size_t)sqlite3_column_bytes(st, 0));
-	sqlite3_finalize(st);
+	nc_state_release(s, st);
 	return rc;
 }
 
