@@ -228,3 +228,28 @@ erin() { deliveries b | grep -c " POST /v1/users/erin/deliver $1" || true; }
 		[ "$(printf '%s\n' "$output" | grep -c '"wide hello"')" -eq 1 ]
 	done
 }
+
+@test "group fan-out: a relay that refuses POST /v1/deliveries (one older than the route) gets the sender key user by user" {
+	local p0 u
+	for u in alice2 bob bob2 carol dave erin frank; do   # what the tests before left
+		as "$u" nc-recv >/dev/null 2>&1 || true
+	done
+	as alice nc-group remove wide frank@b.test >/dev/null
+	hostile b "drop POST /v1/deliveries n=1 status=404"
+	p0=$(pairwise b)
+	run as alice nc-send -v -g wide <<<"after a 404"
+	hostile b ""
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pairwise: 1 request refused (relay of b.test answered 404"* ]]
+	[ "$(fanouts 404 b)" -eq 1 ]
+	# bob, carol and erin: one delivery each
+	[ "$(pairwise b)" -eq $((p0 + 3)) ]
+	for u in bob carol erin; do
+		run as "$u" nc-recv --json
+		echo "$u: $output"
+		[ "$(printf '%s\n' "$output" | grep -c '"after a 404"')" -eq 1 ]
+	done
+	run as frank nc-recv --json
+	[[ "$output" != *"after a 404"* ]]
+}
