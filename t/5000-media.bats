@@ -98,12 +98,19 @@ complete_blobs() {
 	ls "$RELAY_DIR_a/blobs" | grep -E '^[0-9a-f]{64}$' | sort || true
 }
 
+# uploads: the relay's uploads in progress (ID.part).
+uploads() {
+	ls "$RELAY_DIR_a/blobs" | grep -E '^[0-9a-f]{64}\.part$' | sort || true
+}
+
 # A file changed while nc-media reads it, at its first read (the shim
 # t/preload/change-on-read.c; under ASan its link-order check is waived:
-# the shim only wraps read).
+# the shim only wraps read). The upload it had created is deleted at the
+# relay (not left until it expires).
 @test "media: a file that grows, shrinks or changes in place while it is read -> 75, one line, no blob" {
-	local f=$BATS_TEST_TMPDIR/moving.bin before n0 how
+	local f=$BATS_TEST_TMPDIR/moving.bin before n0 how parts
 	before=$(complete_blobs)
+	parts=$(uploads)
 	n0=$(as alice nc-media ls | wc -l)
 	for how in grow shrink modify; do
 		head -c 300000 /dev/urandom >"$f"
@@ -115,8 +122,9 @@ complete_blobs() {
 		[ "$output" = "nc-media: $f: changed while it was read; put it again" ] ||
 		    { echo "$how: $output"; return 1; }
 	done
-	# nothing usable was uploaded, nothing recorded
+	# nothing usable was uploaded, nothing recorded, nothing left
 	[ "$(complete_blobs)" = "$before" ]
+	[ "$(uploads)" = "$parts" ] || { echo "left: $(uploads)"; return 1; }
 	[ "$(as alice nc-media ls | wc -l)" -eq "$n0" ]
 }
 

@@ -1,8 +1,8 @@
 /* mediaio.c - nc-media's logic (mediaio.h). A regular file is encrypted
  * as it is uploaded (its ciphertext's length, announced first, follows
- * from its size), each chunk also kept in an unlinked spool file that a
- * resumed append re-reads; a directory or standard input is encrypted
- * into the spool first. The ciphertext goes in segments the relay
+ * from its size), a chunk at a time with nothing kept on disk: a resumed
+ * append is encrypted again from the file (struct ctsrc); a directory or
+ * standard input is encrypted into an unlinked spool file first. The ciphertext goes in segments the relay
  * acknowledges one by one (64 MiB); downloads resume with Range
  * and decrypt into a temporary file beside the target, renamed into place
  * only after the whole file verified. */
@@ -407,23 +407,42 @@ out:
 	return rc;
 }
 
-/* The ciphertext an upload sends. The spool keeps every byte produced,
- * so that an append cut part-way is sent again from it; with an encryptor
- * (a regular file, its ciphertext's length known beforehand) the rest is
- * produced on demand as the upload reads it, so that encryption and
- * sending overlap; without one the spool holds it all already. */
+/* The ciphertext an upload sends. From a directory or standard input (a
+ * length not known beforehand) it is all in the spool first. From a
+ * regular file it is produced as the upload reads it, one chunk at a
+ * time and kept in memory only until sent: no copy on disk. An append cut
+ * part-way is produced again from the file: the encryptor's state is kept
+ * at the chunk boundary at or before the start of the append in progress
+ * (what the relay acknowledged) and at the stream's start, and re-running
+ * it from there over the same plaintext gives the same bytes; the file is
+ * checked unchanged before the final chunk as before. */
+struct snap {
+	crypto_secretstream_xchacha20poly1305_state st;
+	crypto_generichash_state h;
+	uint64_t q;            /* plaintext bytes consumed */
+	uint64_t ct;           /* ciphertext bytes emitted */
+};
+
 struct ctsrc {
-	int fd;                /* the spool */
-	uint64_t produced;     /* ciphertext bytes in it */
+	int fd;                /* the spool, or -1: a regular file */
 	uint64_t len;          /* the announced length */
 	uint64_t pos, end;     /* this append's window */
-	nc_media_enc *e;       /* NULL: produced == len */
-	int in;                /* the plaintext, while e */
-	struct stat st;        /* ... as it was when its length was taken */
 	const char *what;
-	nc_media_meta *m;      /* set by the encryptor's end */
-	uint8_t *hash;
 	struct bar *b;
+	/* a regular file */
+	nc_media_enc *e;
+	int in, done;          /* the plaintext; the final chunk is out */
+	struct stat st;        /* ... as it was when its length was taken */
+	uint64_t size, plen;   /* content bytes; plaintext bytes (padded) */
+	uint8_t meta[NC_MEDIA_META_MAX];
+	size_t metalen;
+	uint8_t hdr[NC_MEDIA_HDRBYTES];
+	uint8_t *pend;         /* the chunk last emitted: ciphertext */
+	size_t pendlen;        /* ... [pendat, pendat + pendlen) */
+	uint64_t pendat;
+	uint64_t q;            /* plaintext bytes consumed */
+	struct snap at_pend, at_end, at_seg, at_start;
+	uint8_t *hash;
 };
 
 /* The plaintext is not what it was when its length was taken: another
@@ -443,40 +462,158 @@ changed(const struct ctsrc *s)
 	    now.st_ctim.tv_nsec != s->st.st_ctim.tv_nsec;
 }
 
-/* Encrypt the next chunk of s->in into the spool; the end, once the
- * input ends. The file must be what it was when its length was taken. */
+static int
+changed_err(const struct ctsrc *s)
+{
+	return nc_fail(NC_ETEMP, "%s: changed while it was read; put it again",
+	    s->what);
+}
+
+/* The encryptor's output: one chunk (or the stream header) at a time. */
+static int
+to_pend(void *ctx, const uint8_t *p, size_t n)
+{
+	struct ctsrc *s = ctx;
+
+	if (n > NC_MEDIA_CTCHUNK - s->pendlen)
+		return nc_fail(NC_ESOFTWARE, "media: chunk overflow");
+	memcpy(s->pend + s->pendlen, p, n);
+	s->pendlen += n;
+	return 0;
+}
+
+static void
+snap_take(struct snap *sn, const struct ctsrc *s)
+{
+	sn->st = s->e->st;
+	sn->h = s->e->h;
+	sn->q = s->q;
+	sn->ct = s->e->ctlen;
+}
+
+/* Back to sn: the next chunk produced is the one at sn->ct. */
+static int
+snap_restore(struct ctsrc *s, const struct snap *sn)
+{
+	uint64_t at = sn->q < s->size ? sn->q : s->size;
+
+	s->e->st = sn->st;
+	s->e->h = sn->h;
+	s->e->fill = 0;
+	s->e->err = 0;
+	s->e->size = sn->q;
+	s->e->ctlen = sn->ct;
+	s->q = sn->q;
+	s->done = 0;
+	s->pendat = sn->ct;
+	s->pendlen = 0;
+	s->at_end = *sn;
+	if (lseek(s->in, (off_t)at, SEEK_SET) != (off_t)at)
+		return nc_fail(NC_EIO, "%s: %s", s->what, strerror(errno));
+	return 0;
+}
+
+/* Plaintext [q, q + n) into p: the file's bytes, zeros, the header. */
+static int
+plain(struct ctsrc *s, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		size_t k;
+
+		if (s->q < s->size) {
+			ssize_t r;
+
+			k = s->size - s->q < n ? (size_t)(s->size - s->q) : n;
+			while ((r = read(s->in, p, k)) < 0 && errno == EINTR)
+				;
+			if (r < 0)
+				return nc_fail(NC_EIO, "%s: %s", s->what, strerror(errno));
+			if (r == 0)
+				return changed_err(s);   /* shorter than it was */
+			k = (size_t)r;
+		} else if (s->q < s->plen - s->metalen) {
+			k = s->plen - s->metalen - s->q < n ?
+			    (size_t)(s->plen - s->metalen - s->q) : n;
+			memset(p, 0, k);
+		} else {
+			size_t at = (size_t)(s->q - (s->plen - s->metalen));
+
+			k = s->metalen - at < n ? s->metalen - at : n;
+			memcpy(p, s->meta + at, k);
+		}
+		p += k;
+		n -= k;
+		s->q += k;
+	}
+	return 0;
+}
+
+/* The next chunk of ciphertext into pend (at pendat, where the last one
+ * ended): the chunk before, once the plaintext of this one is in (a full
+ * chunk goes out only when more follows), or the final one. */
 static int
 produce(struct ctsrc *s)
 {
 	size_t room;
-	uint8_t *p = nc_media_enc_space(s->e, &room);
-	ssize_t k;
+	uint8_t *p;
 	int rc;
 
-	if (p == NULL)
-		return s->e->err;
-	while ((k = read(s->in, p, room)) < 0 && errno == EINTR)
-		;
-	if (k < 0)
-		return nc_fail(NC_EIO, "%s: %s", s->what, strerror(errno));
-	if (k == 0) {
-		if (s->e->size != s->m->size || changed(s))
-			return nc_fail(NC_ETEMP, "%s: changed while it was read; "
-			    "put it again", s->what);
-		rc = nc_media_enc_final(s->e, s->m, s->hash);
-		s->produced = s->e->ctlen;
-		s->e = NULL;
-		if (rc == 0 && s->produced != s->len)
-			rc = nc_fail(NC_ETEMP, "%s: changed while it was read; "
-			    "put it again", s->what);
-		return rc;
+	if (s->done)
+		return changed_err(s);   /* more asked than announced */
+	s->pendat += s->pendlen;
+	s->pendlen = 0;
+	s->at_pend = s->at_end;
+	if (s->q == s->plen) {
+		if (changed(s))
+			return changed_err(s);
+		if ((rc = nc_media_enc_close(s->e, s->hash)) != 0)
+			return rc;
+		s->done = 1;
+		return s->e->ctlen == s->len ? 0 : changed_err(s);
 	}
-	if ((rc = nc_media_enc_commit(s->e, (size_t)k)) != 0)
+	if ((p = nc_media_enc_space(s->e, &room)) == NULL)
+		return s->e->err;
+	snap_take(&s->at_end, s);
+	if (room > s->plen - s->q)
+		room = (size_t)(s->plen - s->q);
+	if ((rc = plain(s, p, room)) != 0)
 		return rc;
-	s->produced = s->e->ctlen;
-	if (s->produced > s->len)
-		return nc_fail(NC_ETEMP, "%s: changed while it was read; put "
-		    "it again", s->what);
+	return nc_media_enc_commit(s->e, room);
+}
+
+/* An append begins at s->pos: the state to produce it again from. */
+static void
+seg_mark(struct ctsrc *s)
+{
+	if (s->fd >= 0 || s->pos < s->pendat)
+		return;   /* the relay went back: a rewind picks what is kept */
+	if (s->pos >= s->pendat + s->pendlen && !s->done)
+		s->at_seg = s->at_end;
+	else
+		s->at_seg = s->at_pend;
+}
+
+/* Ciphertext from s->pos into p (n bytes at most) from a regular file. */
+static int
+from_file(struct ctsrc *s, uint8_t *p, size_t n, size_t *got)
+{
+	int rc;
+
+	if (s->pos < NC_MEDIA_HDRBYTES) {
+		*got = NC_MEDIA_HDRBYTES - s->pos < n ?
+		    (size_t)(NC_MEDIA_HDRBYTES - s->pos) : n;
+		memcpy(p, s->hdr + s->pos, *got);
+		return 0;
+	}
+	if (s->pos < s->pendat && (rc = snap_restore(s, s->at_seg.ct <= s->pos ?
+	    &s->at_seg : &s->at_start)) != 0)
+		return rc;
+	while (s->pos >= s->pendat + s->pendlen)
+		if ((rc = produce(s)) != 0)
+			return rc;
+	*got = (size_t)(s->pendat + s->pendlen - s->pos) < n ?
+	    (size_t)(s->pendat + s->pendlen - s->pos) : n;
+	memcpy(p, s->pend + (s->pos - s->pendat), *got);
 	return 0;
 }
 
@@ -484,27 +621,29 @@ static size_t
 seg_read(void *ctx, uint8_t *p, size_t n, int *rc)
 {
 	struct ctsrc *s = ctx;
-	ssize_t k;
+	size_t done = 0, k;
+	ssize_t r;
 
 	if (n > s->end - s->pos)
 		n = (size_t)(s->end - s->pos);
-	if (n == 0)
-		return 0;
-	while (s->pos >= s->produced && s->e != NULL)
-		if ((*rc = produce(s)) != 0)
-			return 0;
-	if (n > s->produced - s->pos)
-		n = (size_t)(s->produced - s->pos);
-	if (n == 0 || (k = pread(s->fd, p, n, (off_t)s->pos)) <= 0) {
-		*rc = n == 0 ? nc_fail(NC_ETEMP, "%s: changed while it was "
-		    "read; put it again", s->what) : nc_fail(NC_EIO,
-		    "temporary file: %s", k < 0 ? strerror(errno) : "short");
-		return 0;
+	while (done < n) {
+		if (s->fd < 0) {
+			if ((*rc = from_file(s, p + done, n - done, &k)) != 0)
+				return 0;
+		} else {
+			if ((r = pread(s->fd, p + done, n - done, (off_t)s->pos)) <= 0) {
+				*rc = nc_fail(NC_EIO, "temporary file: %s",
+				    r < 0 ? strerror(errno) : "short");
+				return 0;
+			}
+			k = (size_t)r;
+		}
+		done += k;
+		s->pos += k;
 	}
-	s->pos += (uint64_t)k;
 	s->b->done = s->pos;
 	bar_draw(s->b, 0);
-	return (size_t)k;
+	return done;
 }
 
 /* "offset N" at the start of an answer. */
@@ -523,7 +662,7 @@ answer_offset(const char *text, uint64_t *off)
  * segments; after a break, ask where the relay is and go on from there. */
 static int
 upload(struct ctsrc *src, const char *url, const uint8_t delhash[32],
-    int64_t ttl)
+    int64_t ttl, int *made)
 {
 	char u[NC_MEDIA_URL_MAX + 64], hdr[2][128];
 	const char *hdrs[3] = { hdr[0], NULL, NULL };
@@ -549,11 +688,11 @@ upload(struct ctsrc *src, const char *url, const uint8_t delhash[32],
 			q.url = u;
 			rc = nc_blob_do(&q, &r);
 			if (rc == 0 && r.status == 201) {
-				created = 1;
+				created = *made = 1;
 				continue;
 			}
 			if (rc == 0 && r.status == 409 && tries > 0) {
-				created = 1;   /* our own, whose answer was lost */
+				created = *made = 1;   /* ours, its answer lost */
 				goto ask;
 			}
 		} else {
@@ -563,6 +702,7 @@ upload(struct ctsrc *src, const char *url, const uint8_t delhash[32],
 
 			src->pos = off;
 			src->end = off + (len - off < seg ? len - off : seg);
+			seg_mark(src);
 			q.body_len = src->end - off;
 			snprintf(u, sizeof u, "%s?offset=%llu", url,
 			    (unsigned long long)off);
@@ -664,18 +804,42 @@ rec_load(nc_state *s, const char *k, nc_media_rec *rec)
 	return rc;
 }
 
+/* A put that failed after its upload was created will not be resumed (a
+ * resume is within the one process): delete the upload at the relay
+ * rather than leave it there until it expires. Best effort, one try
+ * (the relay may be what failed); the put's own error stays the one
+ * said. */
+static void
+abandon(const char *url, const uint8_t token[32])
+{
+	char msg[512], tok[65], hdr[128];
+	const char *hdrs[] = { hdr, NULL };
+	nc_blob_resp r;
+	nc_blob_req q = { .method = "DELETE", .url = url, .headers = hdrs,
+	    .proxy = t_proxy, .cafile = t_cafile, .stall_secs = 5 };
+
+	snprintf(msg, sizeof msg, "%s", nc_errmsg());
+	nc_hex_encode(tok, token, 32);
+	snprintf(hdr, sizeof hdr, "X-NC-Delete-Token: %s", tok);
+	if (nc_blob_do(&q, &r) != 0 || r.status != 204)
+		r.status = 0;   /* left to the relay's expiry sweeper */
+	sodium_memzero(tok, sizeof tok);
+	sodium_memzero(hdr, sizeof hdr);
+	nc_fail(0, "%s", msg);
+}
+
 int
 nc_media_put(nc_state *s, const char *relay_base, const char *path,
     const nc_media_opts *o, nc_media_rec *rec)
 {
-	nc_media_enc e;
+	nc_media_enc e = { 0 };
 	nc_media_meta m = { 0 };
 	nc_media_link l = { 0 };
 	struct bar b = { o->progress, "encrypting", 0, 0, now_ms(), 0 };
-	struct ctsrc src = { .fd = -1 };
+	struct ctsrc src = { .fd = -1, .in = -1 };
 	uint8_t delhash[32];
 	struct stat sb;
-	int spool = -1, in = -1, rc, isdir = 0;
+	int in = -1, rc, isdir = 0, made = 0;
 	int64_t ttl = o->ttl > 0 ? o->ttl : 30 * 86400;
 
 	memset(rec, 0, sizeof *rec);
@@ -712,30 +876,24 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 	m.kind = isdir || o->kind == NC_MEDIA_DIR ? NC_MEDIA_DIR : NC_MEDIA_FILE;
 	if (o->kind == NC_MEDIA_DIR && !isdir)
 		snprintf(m.type, sizeof m.type, "application/x-tar");
-	if ((rc = spool_open(&spool)) != 0)
-		goto out;
 	nc_random(l.key, 32);
 	nc_random(l.id, 32);
 	nc_random(rec->deltoken, 32);
 	crypto_generichash(delhash, 32, rec->deltoken, 32, NULL, 0);
-	if ((rc = nc_media_enc_init(&e, l.key, to_fd, &spool)) != 0)
-		goto out_enc;
-	src.fd = spool;
-	src.e = &e;
-	src.in = in;
 	src.what = in == 0 ? "standard input" : path;
-	src.st = sb;
-	src.m = &m;
-	src.hash = l.hash;
 	src.b = &b;
+	src.hash = l.hash;
 	if (isdir || in == 0) {
 		/* a length not known beforehand: all of it into the spool */
+		if ((rc = spool_open(&src.fd)) != 0)
+			goto out;
+		if ((rc = nc_media_enc_init(&e, l.key, to_fd, &src.fd)) != 0)
+			goto out_enc;
 		rc = isdir ? encrypt_dir(&e, path, m.name) : encrypt_fd(&e, in,
 		    src.what, &b);
 		if (rc == 0)
 			rc = nc_media_enc_final(&e, &m, l.hash);
-		src.len = src.produced = e.ctlen;
-		src.e = NULL;
+		src.len = e.ctlen;
 	} else {
 		/* a regular file: its ciphertext's length from its size, the
 		 * encryption as the upload goes */
@@ -744,10 +902,30 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 		m.size = (uint64_t)sb.st_size;
 		if (m.size > NC_MEDIA_SIZE_MAX)
 			rc = nc_fail(NC_EDATA, "%s: too large", path);
-		else if ((rc = nc_media_meta_enc(&hb, &m)) == 0)
-			src.len = nc_media_ctsize(nc_media_padme(m.size + hb.len));
+		else if ((rc = nc_media_meta_enc(&hb, &m)) == 0 &&
+		    hb.len > sizeof src.meta)
+			rc = nc_fail(NC_ESOFTWARE, "media: header too long");
+		if (rc == 0) {
+			memcpy(src.meta, hb.p, hb.len);
+			src.metalen = hb.len;
+			src.size = m.size;
+			src.plen = nc_media_padme(m.size + hb.len);
+			src.len = nc_media_ctsize(src.plen);
+			src.in = in;
+			src.st = sb;
+			src.e = &e;
+			if ((src.pend = malloc(NC_MEDIA_CTCHUNK)) == NULL)
+				rc = nc_fail(NC_EOSERR, "out of memory");
+		}
 		nc_buf_free(&hb);
-		src.produced = e.ctlen;
+		if (rc == 0 && (rc = nc_media_enc_init(&e, l.key, to_pend,
+		    &src)) == 0) {
+			memcpy(src.hdr, src.pend, NC_MEDIA_HDRBYTES);
+			src.pendat = NC_MEDIA_HDRBYTES;
+			src.pendlen = 0;
+			snap_take(&src.at_start, &src);
+			src.at_end = src.at_seg = src.at_start;
+		}
 	}
 	if (rc != 0)
 		goto out_enc;
@@ -760,9 +938,11 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 	b.total = l.ctsize;
 	b.done = 0;
 	b.start = now_ms();
-	if ((rc = upload(&src, l.url, delhash, o->ttl)) == 0 && src.e != NULL)
-		rc = nc_fail(NC_ETEMP, "%s: changed while it was read; put it "
-		    "again", path);
+	if ((rc = upload(&src, l.url, delhash, o->ttl, &made)) == 0 &&
+	    src.e != NULL && !src.done)
+		rc = changed_err(&src);
+	if (rc != 0 && made)
+		abandon(l.url, rec->deltoken);
 	if (rc == 0)
 		rc = nc_media_link_make(&l, rec->link, sizeof rec->link);
 out_enc:
@@ -779,10 +959,15 @@ out_enc:
 	rc = rec_save(s, &l, rec);
 out:
 	sodium_memzero(&l, sizeof l);
+	if (src.pend != NULL) {
+		sodium_memzero(src.pend, NC_MEDIA_CTCHUNK);
+		free(src.pend);
+	}
 	if (in > 0)
 		close(in);
-	if (spool >= 0)
-		close(spool);
+	if (src.fd >= 0)
+		close(src.fd);
+	sodium_memzero(&src, sizeof src);   /* the encryptor's states */
 	return rc;
 }
 
