@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -973,13 +974,33 @@ out:
 
 /* ---- getting ---- */
 
+/* Download and decryption overlap: the download (libcurl's callbacks, the
+ * calling thread) puts the ciphertext into a ring of RING bytes, a second
+ * thread takes it from there through the decryptor into the temporary
+ * file. Memory stays RING whatever the size. Nothing changes for what is
+ * released: the plaintext still gathers in the temporary file and is
+ * renamed only after nc_media_dec_end verified the whole file (in the
+ * calling thread, after the second one ended). */
+#define RING ((size_t)4 << 20)
+#define TAKE ((size_t)256 << 10)   /* the most the decryptor takes at once */
+
 struct dl {
 	nc_media_dec d;
-	uint64_t got;        /* ciphertext bytes fed */
+	uint64_t got;        /* ciphertext bytes received */
 	uint64_t max;
 	int out;             /* the plaintext's temporary file */
 	uint64_t written, kicked;   /* bytes written to it; handed to writeback */
 	struct bar *b;
+	/* the ring, between the two threads */
+	int threaded;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	uint8_t *ring;
+	uint64_t in, taken;  /* bytes put into the ring, taken out of it */
+	int eof;             /* no more will come */
+	int werr;            /* the decrypting thread's error ... */
+	char wmsg[512];      /* ... and its message */
 };
 
 #define WRITEBACK ((uint64_t)8 << 20)
@@ -1007,6 +1028,123 @@ dl_out(void *ctx, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* The decrypting thread: what the ring holds, through the decryptor,
+ * until the end or an error (which stops it; the download sees it). */
+static void *
+dl_worker(void *arg)
+{
+	struct dl *x = arg;
+	int rc = 0;
+
+	pthread_mutex_lock(&x->mu);
+	for (;;) {
+		size_t at, n;
+
+		while (x->in == x->taken && !x->eof)
+			pthread_cond_wait(&x->more, &x->mu);
+		if (x->in == x->taken)
+			break;
+		at = (size_t)(x->taken % RING);
+		n = x->in - x->taken < RING - at ? (size_t)(x->in - x->taken) :
+		    RING - at;
+		if (n > TAKE)
+			n = TAKE;
+		pthread_mutex_unlock(&x->mu);
+		rc = nc_media_dec_feed(&x->d, x->ring + at, n);
+		pthread_mutex_lock(&x->mu);
+		if (rc != 0) {
+			x->werr = rc;
+			snprintf(x->wmsg, sizeof x->wmsg, "%s", nc_errmsg());
+			pthread_cond_signal(&x->room);
+			break;
+		}
+		x->taken += n;
+		pthread_cond_signal(&x->room);
+	}
+	pthread_mutex_unlock(&x->mu);
+	return NULL;
+}
+
+/* The decrypting thread's error, said in this one. */
+static int
+dl_werr(struct dl *x)
+{
+	return nc_fail(x->werr, "%s", x->wmsg);
+}
+
+static void
+dl_start(struct dl *x)
+{
+	if ((x->ring = malloc(RING)) == NULL)
+		return;   /* one thread, then */
+	pthread_mutex_init(&x->mu, NULL);
+	pthread_cond_init(&x->more, NULL);
+	pthread_cond_init(&x->room, NULL);
+	if (pthread_create(&x->th, NULL, dl_worker, x) != 0) {
+		pthread_cond_destroy(&x->room);
+		pthread_cond_destroy(&x->more);
+		pthread_mutex_destroy(&x->mu);
+		free(x->ring);
+		x->ring = NULL;
+		return;
+	}
+	x->threaded = 1;
+}
+
+/* No more ciphertext: the thread takes what is left, then ends. Its
+ * error, if any (it concerns bytes before any the download failed on). */
+static int
+dl_stop(struct dl *x)
+{
+	if (!x->threaded)
+		return 0;
+	pthread_mutex_lock(&x->mu);
+	x->eof = 1;
+	pthread_cond_signal(&x->more);
+	pthread_mutex_unlock(&x->mu);
+	pthread_join(x->th, NULL);
+	x->threaded = 0;
+	pthread_cond_destroy(&x->room);
+	pthread_cond_destroy(&x->more);
+	pthread_mutex_destroy(&x->mu);
+	sodium_memzero(x->ring, RING);
+	free(x->ring);
+	x->ring = NULL;
+	return x->werr ? dl_werr(x) : 0;
+}
+
+/* Ciphertext into the ring, waiting for room. */
+static int
+dl_put(struct dl *x, const uint8_t *p, size_t n)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&x->mu);
+	while (n > 0) {
+		size_t at, k;
+
+		while (x->in - x->taken == RING && !x->werr)
+			pthread_cond_wait(&x->room, &x->mu);
+		if (x->werr)
+			break;
+		at = (size_t)(x->in % RING);
+		k = RING - (size_t)(x->in - x->taken);
+		k = k < RING - at ? k : RING - at;
+		k = k < n ? k : n;
+		pthread_mutex_unlock(&x->mu);
+		memcpy(x->ring + at, p, k);   /* room the thread does not read */
+		pthread_mutex_lock(&x->mu);
+		x->in += k;
+		p += k;
+		n -= k;
+		pthread_cond_signal(&x->more);
+	}
+	if (x->werr)
+		rc = dl_werr(x);
+	pthread_mutex_unlock(&x->mu);
+	return rc;
+}
+
 static int
 dl_body(void *ctx, const uint8_t *p, size_t n)
 {
@@ -1018,7 +1156,7 @@ dl_body(void *ctx, const uint8_t *p, size_t n)
 	x->got += n;
 	x->b->done = x->got;
 	bar_draw(x->b, 0);
-	return nc_media_dec_feed(&x->d, p, n);
+	return x->threaded ? dl_put(x, p, n) : nc_media_dec_feed(&x->d, p, n);
 }
 
 /* Fetch l into the decryptor, resuming with Range after a break. */
@@ -1349,7 +1487,15 @@ nc_media_get(const char *link, const char *out, const nc_media_opts *o,
 	b.total = l.ctsize;
 	if ((rc = nc_media_dec_init(&x.d, l.key, dl_out, &x)) != 0)
 		goto out;
-	if ((rc = download(&l, &x)) != 0)
+	dl_start(&x);
+	rc = download(&l, &x);
+	{   /* the decryptor's error comes first: it is about earlier bytes */
+		int wrc = dl_stop(&x);
+
+		if (wrc != 0)
+			rc = wrc;
+	}
+	if (rc != 0)
 		goto out;
 	if ((rc = nc_media_dec_end(&x.d, l.hash, m)) != 0)
 		goto out;
