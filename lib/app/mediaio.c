@@ -444,6 +444,8 @@ struct ctsrc {
 	uint64_t q;            /* plaintext bytes consumed */
 	struct snap at_pend, at_end, at_seg, at_start;
 	uint8_t *hash;
+	struct ahead *ahead;   /* encryption ahead in a second thread ... */
+	int threaded;          /* ... running */
 };
 
 /* The plaintext is not what it was when its length was taken: another
@@ -582,11 +584,200 @@ produce(struct ctsrc *s)
 	return nc_media_enc_commit(s->e, room);
 }
 
+/* ---- encryption ahead of the upload, in a second thread ---- */
+
+/* With a second thread the encryptor runs ahead of the upload by up to
+ * SLOTS chunks: it puts each chunk it emits, with the encryptor's state
+ * at the chunk's start, into a slot; the upload (libcurl's read callback)
+ * takes them in order and frees each once it is past it. A rewind (an
+ * append to send again) stops the thread, restores a kept state and
+ * starts it again. */
+#define SLOTS 16
+
+struct slot {
+	struct snap sn;        /* the state at the chunk's start (sn.ct) */
+	size_t len;
+	uint8_t ct[NC_MEDIA_CTCHUNK];
+};
+
+struct ahead {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+	struct slot *slot;     /* SLOTS of them */
+	unsigned head, count;  /* the oldest slot held, how many */
+	int stop;              /* the thread is to end */
+	int end;               /* the final chunk is in a slot */
+	int werr;              /* the thread's error, and its message */
+	char wmsg[512];
+};
+
+static void *
+ahead_main(void *arg)
+{
+	struct ctsrc *s = arg;
+	struct ahead *a = s->ahead;
+	int rc = 0;
+
+	while (!s->done) {
+		struct slot *sl;
+
+		if ((rc = produce(s)) != 0)
+			break;
+		if (s->pendlen == 0)
+			continue;   /* the first after a restore emits nothing */
+		pthread_mutex_lock(&a->mu);
+		while (a->count == SLOTS && !a->stop)
+			pthread_cond_wait(&a->room, &a->mu);
+		if (a->stop) {
+			pthread_mutex_unlock(&a->mu);
+			return NULL;
+		}
+		sl = &a->slot[(a->head + a->count) % SLOTS];
+		pthread_mutex_unlock(&a->mu);
+		/* a free slot: the upload does not look at it until counted */
+		sl->sn = s->at_pend;
+		sl->len = s->pendlen;
+		memcpy(sl->ct, s->pend, s->pendlen);
+		pthread_mutex_lock(&a->mu);
+		a->count++;
+		a->end = s->done;
+		pthread_cond_signal(&a->more);
+		pthread_mutex_unlock(&a->mu);
+	}
+	if (rc != 0) {
+		pthread_mutex_lock(&a->mu);
+		a->werr = rc;
+		snprintf(a->wmsg, sizeof a->wmsg, "%s", nc_errmsg());
+		pthread_cond_signal(&a->more);
+		pthread_mutex_unlock(&a->mu);
+	}
+	return NULL;
+}
+
+/* Start the thread from the encryptor's present state; 0 without one
+ * (then the upload produces the chunks itself). */
+static int
+ahead_start(struct ctsrc *s)
+{
+	struct ahead *a = s->ahead;
+
+	a->head = a->count = 0;
+	a->stop = a->end = a->werr = 0;
+	if (pthread_create(&a->th, NULL, ahead_main, s) != 0)
+		return 0;
+	s->threaded = 1;
+	return 1;
+}
+
+static void
+ahead_stop(struct ctsrc *s)
+{
+	struct ahead *a = s->ahead;
+
+	if (!s->threaded)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stop = 1;
+	pthread_cond_signal(&a->room);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->th, NULL);
+	s->threaded = 0;
+}
+
+/* The slot holding ciphertext byte pos, with a->mu held; NULL with the
+ * error in *rc (and mu released) or, *rc 0, when pos is before the
+ * oldest slot held (a rewind is needed; mu released). */
+static struct slot *
+ahead_find(struct ctsrc *s, uint64_t pos, int *rc)
+{
+	struct ahead *a = s->ahead;
+
+	*rc = 0;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		/* free what the upload is past */
+		while (a->count > 0 && a->slot[a->head].sn.ct +
+		    a->slot[a->head].len <= pos) {
+			if (a->count == 1 && a->end)
+				break;   /* the last: nothing follows it */
+			a->head = (a->head + 1) % SLOTS;
+			a->count--;
+			pthread_cond_signal(&a->room);
+		}
+		if (a->count > 0) {
+			struct slot *f = &a->slot[a->head];
+			struct slot *l = &a->slot[(a->head + a->count - 1) % SLOTS];
+
+			if (pos < f->sn.ct)
+				break;
+			if (pos < l->sn.ct + l->len)
+				return f;   /* the head, once freed up to pos */
+			if (a->end) {
+				pthread_mutex_unlock(&a->mu);
+				*rc = changed_err(s);   /* more than announced */
+				return NULL;
+			}
+		}
+		if (a->werr) {
+			*rc = nc_fail(a->werr, "%s", a->wmsg);
+			break;
+		}
+		pthread_cond_wait(&a->more, &a->mu);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+static struct ahead *
+ahead_new(void)
+{
+	struct ahead *a = calloc(1, sizeof *a);
+	size_t n = SLOTS * sizeof(struct slot);
+
+	if (a == NULL)
+		return NULL;
+	if ((a->slot = aligned_alloc(64, (n + 63) / 64 * 64)) == NULL) {
+		free(a);
+		return NULL;
+	}
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->more, NULL);
+	pthread_cond_init(&a->room, NULL);
+	return a;
+}
+
+static void
+ahead_free(struct ctsrc *s)
+{
+	struct ahead *a = s->ahead;
+
+	if (a == NULL)
+		return;
+	pthread_cond_destroy(&a->room);
+	pthread_cond_destroy(&a->more);
+	pthread_mutex_destroy(&a->mu);
+	sodium_memzero(a->slot, SLOTS * sizeof(struct slot));
+	free(a->slot);
+	free(a);
+	s->ahead = NULL;
+}
+
 /* An append begins at s->pos: the state to produce it again from. */
 static void
 seg_mark(struct ctsrc *s)
 {
-	if (s->fd >= 0 || s->pos < s->pendat)
+	if (s->fd < 0 && s->threaded && s->pos >= NC_MEDIA_HDRBYTES) {
+		int rc;
+		struct slot *sl = ahead_find(s, s->pos, &rc);
+
+		if (sl != NULL) {
+			s->at_seg = sl->sn;
+			pthread_mutex_unlock(&s->ahead->mu);
+		}
+		return;   /* else a rewind, or an error the read says */
+	}
+	if (s->fd >= 0 || s->threaded || s->pos < s->pendat)
 		return;   /* the relay went back: a rewind picks what is kept */
 	if (s->pos >= s->pendat + s->pendlen && !s->done)
 		s->at_seg = s->at_end;
@@ -605,6 +796,26 @@ from_file(struct ctsrc *s, uint8_t *p, size_t n, size_t *got)
 		    (size_t)(NC_MEDIA_HDRBYTES - s->pos) : n;
 		memcpy(p, s->hdr + s->pos, *got);
 		return 0;
+	}
+	while (s->threaded) {
+		struct slot *sl = ahead_find(s, s->pos, &rc);
+		size_t off;
+
+		if (sl != NULL) {
+			pthread_mutex_unlock(&s->ahead->mu);
+			off = (size_t)(s->pos - sl->sn.ct);
+			*got = sl->len - off < n ? sl->len - off : n;
+			memcpy(p, sl->ct + off, *got);
+			return 0;
+		}
+		if (rc != 0)
+			return rc;
+		/* before what the thread holds: from a kept state again */
+		ahead_stop(s);
+		if ((rc = snap_restore(s, s->at_seg.ct <= s->pos ? &s->at_seg :
+		    &s->at_start)) != 0)
+			return rc;
+		(void)ahead_start(s);
 	}
 	if (s->pos < s->pendat && (rc = snap_restore(s, s->at_seg.ct <= s->pos ?
 	    &s->at_seg : &s->at_start)) != 0)
@@ -926,6 +1137,10 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 			src.pendlen = 0;
 			snap_take(&src.at_start, &src);
 			src.at_end = src.at_seg = src.at_start;
+			if (env_num("NC_MEDIA_THREADS", 2) > 1 &&
+			    (src.ahead = ahead_new()) != NULL &&
+			    !ahead_start(&src))
+				ahead_free(&src);
 		}
 	}
 	if (rc != 0)
@@ -939,8 +1154,9 @@ nc_media_put(nc_state *s, const char *relay_base, const char *path,
 	b.total = l.ctsize;
 	b.done = 0;
 	b.start = now_ms();
-	if ((rc = upload(&src, l.url, delhash, o->ttl, &made)) == 0 &&
-	    src.e != NULL && !src.done)
+	rc = upload(&src, l.url, delhash, o->ttl, &made);
+	ahead_stop(&src);
+	if (rc == 0 && src.e != NULL && !src.done)
 		rc = changed_err(&src);
 	if (rc != 0 && made)
 		abandon(l.url, rec->deltoken);
@@ -960,6 +1176,8 @@ out_enc:
 	rc = rec_save(s, &l, rec);
 out:
 	sodium_memzero(&l, sizeof l);
+	ahead_stop(&src);
+	ahead_free(&src);
 	if (src.pend != NULL) {
 		sodium_memzero(src.pend, NC_MEDIA_CTCHUNK);
 		free(src.pend);
@@ -1487,7 +1705,8 @@ nc_media_get(const char *link, const char *out, const nc_media_opts *o,
 	b.total = l.ctsize;
 	if ((rc = nc_media_dec_init(&x.d, l.key, dl_out, &x)) != 0)
 		goto out;
-	dl_start(&x);
+	if (env_num("NC_MEDIA_THREADS", 2) > 1)
+		dl_start(&x);
 	rc = download(&l, &x);
 	{   /* the decryptor's error comes first: it is about earlier bytes */
 		int wrc = dl_stop(&x);
