@@ -11,6 +11,9 @@
 #    (target <= 1.0);
 #  - peak RSS (/usr/bin/time -f %M, KiB) of put and get for 16 MiB and 1 GiB,
 #    beside the age and curl pipeline's largest process.
+# BENCH_MEDIA_BASE=DIR (another build's directory, e.g. main's) also times
+# that build's nc-media put and get in the same rounds, ours and its in
+# turn, the order swapped every round, beside ours (rows "base build").
 # Appends rows to $BENCH_CSV: group,metric,unit,better,ours,ref_name,ref_value[,target]
 # Needs age (BENCH_PKGS, make bench-deps); about 4 GiB of TMPDIR.
 set -eu
@@ -66,18 +69,34 @@ secs() {
 }
 min() { sort -n | head -n 1; }
 
+# put then get of $MIB MiB with nc-media from directory $1 (the output
+# files' suffix $2)
+roundtrip() {
+	sync
+	secs "'$1/nc-media' -q put '$T/f$MIB' >'$T/link'" >>"$T/put.$2"; echo >>"$T/put.$2"
+	rm -f "$T/out"
+	secs "'$1/nc-media' -q get \"\$(cat '$T/link')\" -o '$T/out'" >>"$T/get.$2"; echo >>"$T/get.$2"
+	cmp "$T/out" "$T/f$MIB"
+	rm -f "$T/out"
+}
+BASE=${BENCH_MEDIA_BASE:-}
+[ -z "$BASE" ] || [ -x "$BASE/nc-media" ] || { echo "media.sh: no $BASE/nc-media" >&2; exit 1; }
+
 # put and get of $MIB MiB, one of each in turn, best of $RUNS
 mkfile "$MIB"
 : >"$T/put.ours" ; : >"$T/put.ref" ; : >"$T/get.ours" ; : >"$T/get.ref"
-for _ in $(seq "$RUNS"); do
-	sync
-	secs "nc-media -q put '$T/f$MIB' >'$T/link'" >>"$T/put.ours"; echo >>"$T/put.ours"
+: >"$T/put.base" ; : >"$T/get.base"
+for r in $(seq "$RUNS"); do
+	if [ -n "$BASE" ] && [ $((r % 2)) -eq 1 ]; then
+		roundtrip "$BASE" base
+		roundtrip "$PWD/$B" ours
+	else
+		roundtrip "$PWD/$B" ours
+		[ -z "$BASE" ] || roundtrip "$BASE" base
+	fi
 	id=$(newid)
 	sync
 	secs "age -e -r '$R' '$T/f$MIB' | curl -sf -T - -H 'X-NC-Delete-Hash: $dh' '$A/v1/blobs/$id'" >>"$T/put.ref"; echo >>"$T/put.ref"
-	rm -f "$T/out"
-	secs "nc-media -q get \"\$(cat '$T/link')\" -o '$T/out'" >>"$T/get.ours"; echo >>"$T/get.ours"
-	cmp "$T/out" "$T/f$MIB"
 	secs "curl -sf '$A/v1/blobs/$id' | age -d -i '$T/age.key' >'$T/out2'" >>"$T/get.ref"; echo >>"$T/get.ref"
 	cmp "$T/out2" "$T/f$MIB"
 	rm -f "$T/out" "$T/out2"
@@ -86,6 +105,13 @@ printf 'media,put %d MiB,s,lower,%s,age -e | curl -T,%s,1.0\n' "$MIB" \
     "$(min <"$T/put.ours")" "$(min <"$T/put.ref")" >>"$CSV"
 printf 'media,get %d MiB,s,lower,%s,curl | age -d,%s,1.0\n' "$MIB" \
     "$(min <"$T/get.ours")" "$(min <"$T/get.ref")" >>"$CSV"
+if [ -n "$BASE" ]; then
+	printf 'media,put %d MiB,s,lower,%s,base build,%s,\n' "$MIB" \
+	    "$(min <"$T/put.ours")" "$(min <"$T/put.base")" >>"$CSV"
+	printf 'media,get %d MiB,s,lower,%s,base build,%s,\n' "$MIB" \
+	    "$(min <"$T/get.ours")" "$(min <"$T/get.base")" >>"$CSV"
+fi
+echo "media.sh: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 rm -f "$T/f$MIB"
 
 # peak RSS: ours, and the largest process of the age and curl pipeline
