@@ -81,6 +81,11 @@ cut_upload() {
 	id=$(linkid "$link")
 	[ "$(linksize "$link")" -eq "$n" ]
 	newlog >"$BATS_TEST_TMPDIR/log"
+	# every append before the cut taken at once (the relay lets an
+	# upload's lock go before it answers, so the next append never finds
+	# it held: a 409, a backoff and one more PATCH than counted)
+	sed -n "/ cut /q;p" "$BATS_TEST_TMPDIR/log" | grep " PATCH " | grep -v " 200 pass$" &&
+	    return 1
 	# one cut, where it was asked for, in the segment at off
 	cutline=$(grep " cut " "$BATS_TEST_TMPDIR/log")
 	[ "$(printf '%s\n' "$cutline" | wc -l)" -eq 1 ] || { cat "$BATS_TEST_TMPDIR/log"; return 1; }

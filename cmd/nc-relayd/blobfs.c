@@ -344,6 +344,11 @@ blobfs_part_commit(const char *dir, const uint8_t id[32], struct blob_w *w,
 		return ST_ERR;
 	w->done = 1;
 	*cur = end;
+	/* The upload's lock goes now, before the answer: the client's next
+	 * append follows the answer at once, and one that found the lock
+	 * still held (it went when the request was done with) was told 409
+	 * and waited its backoff for nothing. */
+	blobfs_part_end(w);
 	return ST_OK;
 }
 

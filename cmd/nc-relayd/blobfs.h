@@ -28,7 +28,8 @@ int blobfs_offset(const char *dir, const uint8_t id[32], uint64_t length, uint64
 /* An append written in place: ID.part open for writing, the upload's
  * lock held, the bytes past its committed offset cut. The body goes to
  * fd at off.. off + n - 1 as it comes; blobfs_part_commit syncs it and
- * only then moves the committed offset (ID.off) or completes the blob;
+ * only then moves the committed offset (ID.off) or completes the blob,
+ * and once committed lets the lock go (before the answer);
  * blobfs_part_end cuts what was not committed and lets the lock go. A
  * crash or a body cut short leaves the offset where it was. */
 struct blob_w {
