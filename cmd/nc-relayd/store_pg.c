@@ -127,26 +127,34 @@ static const char *const sql[Q_MAX] = {
 	 * holder committed): $1 user, $2 dev, $3 envid, $4 hash, $5 received,
 	 * $6 env, $7 whether $8 is the device-list version seen, $9 and $10
 	 * the quota. A row (D_* status, device-list version) unless no such
-	 * user. */
-	[Q_DELIVER] = "WITH u AS (SELECT dl_version FROM users WHERE name = $1),"
-	    " s AS (SELECT u.dl_version, d.listed, d.mail_n, d.mail_bytes,"
-	    " (SELECT m.hash FROM mail m WHERE m.usr = $1 AND m.dev = $2"
-	    " AND m.envid = $3) AS old FROM u LEFT JOIN devices d"
-	    " ON d.usr = $1 AND d.dev = $2),"
-	    " c AS (SELECT dl_version, CASE WHEN listed IS NULL THEN 1"
-	    " WHEN dl_version > 0 AND listed <> 1 THEN 2"
-	    " WHEN $7 <> 0 AND $8 <> dl_version THEN 3"
-	    " WHEN old IS NOT NULL THEN CASE WHEN old = $4 THEN 0 ELSE 4 END"
-	    " WHEN mail_n + 1 > $9 OR mail_bytes + octet_length($6) > $10 THEN 5"
-	    " ELSE 6 END AS st FROM s),"
+	 * user. The envelope id's uniqueness is the INSERT's ON CONFLICT,
+	 * through the unique index whatever the planner thinks: the stored
+	 * envelope (a retry) is looked up only when nothing was inserted (a
+	 * retry, or a full mailbox: a retry is held even then), so a delivery
+	 * never reads its mailbox's other rows (the planner took the mailbox's
+	 * index for that lookup, (usr, dev) and a filter on envid, when its
+	 * statistics said a mailbox held one row: a scan of the mailbox per
+	 * delivery). */
+	[Q_DELIVER] = "WITH c AS (SELECT u.dl_version, CASE WHEN d.listed IS NULL THEN 1"
+	    " WHEN u.dl_version > 0 AND d.listed <> 1 THEN 2"
+	    " WHEN $7 <> 0 AND $8 <> u.dl_version THEN 3"
+	    " WHEN d.mail_n + 1 > $9 OR d.mail_bytes + octet_length($6) > $10 THEN 5"
+	    " ELSE 6 END AS st FROM users u LEFT JOIN devices d"
+	    " ON d.usr = $1 AND d.dev = $2 WHERE u.name = $1),"
 	    " i AS (INSERT INTO mail(usr, dev, envid, hash, received, env)"
-	    " SELECT $1, $2, $3, $4, $5, $6 FROM c WHERE st = 6),"
+	    " SELECT $1, $2, $3, $4, $5, $6 FROM c WHERE st = 6"
+	    " ON CONFLICT (usr, dev, envid) DO NOTHING RETURNING 1),"
+	    " f AS (SELECT dl_version, CASE WHEN st < 5 THEN st"
+	    " WHEN EXISTS (SELECT 1 FROM i) THEN 6"
+	    " ELSE coalesce((SELECT CASE WHEN m.hash = $4 THEN 0 ELSE 4 END FROM mail m"
+	    " WHERE m.usr = $1 AND m.dev = $2 AND m.envid = $3), CASE st WHEN 5 THEN 5 ELSE 4 END)"
+	    " END AS st FROM c),"
 	    " q AS (UPDATE devices SET mail_n = mail_n + 1,"
 	    " mail_bytes = mail_bytes + octet_length($6)"
-	    " WHERE usr = $1 AND dev = $2 AND (SELECT st FROM c) = 6),"
+	    " WHERE usr = $1 AND dev = $2 AND EXISTS (SELECT 1 FROM i)),"
 	    " n AS (SELECT pg_notify('" NOTIFY_CHANNEL "', $1 || '/' || encode($2, 'hex'))"
-	    " FROM c WHERE st IN (0, 6))"
-	    " SELECT st, dl_version, (SELECT count(*) FROM n) FROM c",
+	    " FROM f WHERE st IN (0, 6))"
+	    " SELECT st, dl_version, (SELECT count(*) FROM n) FROM f",
 	[Q_MAIL_LIST] = "SELECT seq, envid, received, env FROM mail"
 	    " WHERE usr = $1 AND dev = $2 AND seq > $3 ORDER BY seq LIMIT $4",
 	[Q_MAIL_ACK] = "DELETE FROM mail WHERE usr = $1 AND dev = $2 AND envid = $3"
@@ -293,6 +301,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX links_expires ON links(expires);"
 	/* each device's push endpoint (protocol.md 1.12) */
 	"CREATE TABLE push(usr text, dev bytea, url text NOT NULL, PRIMARY KEY(usr, dev));",
+	/* 2: a device id names its user: without this the planner multiplies
+	 * the two columns' selectivities, estimates a mailbox at one row, and
+	 * may take the mailbox's index (and a filter on envid) for a lookup of
+	 * one envelope (an ack): a scan of the whole mailbox each time */
+	"CREATE STATISTICS mail_usr_dev (ndistinct, dependencies) ON usr, dev FROM mail;"
+	"ANALYZE mail;",
 };
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
