@@ -108,6 +108,90 @@ suite_on_pg() {
 	cmp "$T/acked" "$T/listed"                       # every 201, no other
 }
 
+# The batch run again without a job: a delivery of several envelopes (all
+# or nothing) refused after one of them was stored undoes the batch's
+# transaction, and the batch runs again without it. To have it in one
+# batch with others, the first delivery's batch waits on alice's row,
+# locked by a session of our own, while the others queue behind it in the
+# relay (each read whole: no byte left unread on its socket); then the
+# lock goes. The others: 6 single envelopes (201), 2 batches of two that
+# are refused half-way (409 and 410: nothing of them stored), one that
+# is stored whole (201).
+@test "pg: a batch with a delivery refused half-way runs again without it; the others are stored once" {
+	NC_RELAY_DB=pg relay_start A a.test --rate-anon 0
+	U=$RELAY_URL_A
+	newuser alice
+	a=$(devid alice)
+	mkdir -p "$T/phone"; ncreq keygen "$T/phone"
+	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
+	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
+	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	p=$(devid phone)
+	ncreq devlist "$T/alice" alice@a.test 7 >"$T/dl"   # alice's device only
+	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl")" = 201 ]
+	head -c 300 /dev/urandom >"$T/m"
+	head -c 300 /dev/urandom >"$T/other"
+	used=$(ncreq hex 16)
+	[ "$(req PUT "/v1/users/alice/devices/$a/mailbox/$used" "$T/m")" = 201 ]
+	# half-way: a new envelope, then the used id with other bytes (409);
+	# a new one, then one for the device dropped from the list (410)
+	h1=$(ncreq hex 16); h2=$(ncreq hex 16); w1=$(ncreq hex 16); w2=$(ncreq hex 16)
+	ncreq deliver 7 "$a:$h1:$T/m" "$a:$used:$T/other" >"$T/half1"
+	ncreq deliver 7 "$a:$h2:$T/m" "$p:$(ncreq hex 16):$T/m" >"$T/half2"
+	ncreq deliver 7 "$a:$w1:$T/m" "$a:$w2:$T/m" >"$T/whole"
+	db=$RELAY_DB_A
+	mkfifo "$T/sql"
+	"$(pg_bindir)/psql" -X -q -h "$NC_PG_DIR" -U nc -d "$db" <"$T/sql" >/dev/null &
+	psql_pid=$!
+	exec 5>"$T/sql"
+	echo "BEGIN; SELECT 1 FROM users WHERE name = 'alice' FOR UPDATE;" >&5
+	locked() { [ "$(relay_sql A "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")" -ge 1 ]; }
+	put() {   # ID: one envelope, "code id" into $T/codes
+		curl -s -o /dev/null -w "%{http_code} $1\n" -X PUT \
+		    -H 'Content-Type: application/octet-stream' --data-binary @"$T/m" \
+		    "$U/v1/users/alice/devices/$a/mailbox/$1" >>"$T/codes" &
+		puts="$puts $!"
+	}
+	post() {   # FILE: a batch, "code FILE" into $T/codes
+		curl -s -o /dev/null -w "%{http_code} $1\n" -X POST \
+		    -H 'Content-Type: application/octet-stream' --data-binary @"$T/$1" \
+		    "$U/v1/users/alice/deliver" >>"$T/codes" &
+		puts="$puts $!"
+	}
+	puts=
+	put "$(ncreq hex 16)"
+	for i in $(seq 200); do locked && break; sleep 0.05; done
+	locked   # the first batch waits for alice's row
+	for i in 1 2 3; do put "$(ncreq hex 16)"; done
+	post half1; post half2; post whole
+	for i in 1 2 3; do put "$(ncreq hex 16)"; done
+	port=$(printf '%04X' "${U##*:}")
+	# all ten connections established and read whole by the relay (their
+	# receive queues empty; /proc/net/tcp: local address, state 01, queues)
+	queued() {
+		awk -v p=":$port" '$2 ~ p "$" && $4 == "01" { split($5, q, ":"); n++
+		    if (q[2] !~ /^0+$/) bad = 1 } END { exit !(n >= 10 && !bad) }' /proc/net/tcp
+	}
+	for i in $(seq 200); do queued && break; sleep 0.05; done
+	queued
+	echo "COMMIT;" >&5
+	exec 5>&-
+	wait "$psql_pid"
+	for x in $puts; do wait "$x"; done
+	[ "$(wc -l <"$T/codes")" = 10 ]
+	[ "$(grep -c '^201 ' "$T/codes")" = 8 ]
+	grep -q '^409 half1$' "$T/codes"
+	grep -q '^410 half2$' "$T/codes"
+	grep -q '^201 whole$' "$T/codes"
+	{ awk '$1 == 201 && $2 != "whole" {print $2}' "$T/codes"; echo "$used"; echo "$w1"; echo "$w2"; } |
+	    sort >"$T/acked"
+	mailbox_ids "$T/alice" alice "$a" "$T/listed"
+	cmp "$T/acked" "$T/listed"            # every 201 once; nothing of half1, half2
+	[ "$(relay_sql A "SELECT mail_n FROM devices WHERE dev = '\\x$a'")" = 10 ]
+	# the batches the nine after the first went in (by their transactions)
+	echo "# batches: $(relay_sql A "SELECT count(DISTINCT xmin::text) FROM mail WHERE envid <> '\\x$used'") (the first delivery's and the rest's: 2)" >&3
+}
+
 # Four relay processes, A to D, on one database (and one data directory);
 # RELAY_URLS: their URLs, A first. url_of N: the Nth of them (mod 4).
 four_relays() {

@@ -126,8 +126,15 @@ static const char *const sql[Q_MAX] = {
 	 * snapshot is taken after the lock, so it sees what the previous
 	 * holder committed): $1 user, $2 dev, $3 envid, $4 hash, $5 received,
 	 * $6 env, $7 whether $8 is the device-list version seen, $9 and $10
-	 * the quota. A row (D_* status, device-list version) unless no such
-	 * user. The envelope id's uniqueness is the INSERT's ON CONFLICT,
+	 * the quota, $11 whether it is one of a job's several envelopes (all or
+	 * nothing: a refusal raises, SQLSTATE NCR0 and the status, the
+	 * device-list version its detail, and the
+	 * whole transaction is undone). A row (D_* status, device-list
+	 * version) unless no such user. The user's row is locked here too:
+	 * held already (the batch's lock) it costs nothing; a user created
+	 * since that lock is locked now, out of order, so never waited for
+	 * (NOWAIT: 55P03, and the batch runs again, that user locked first).
+	 * The envelope id's uniqueness is the INSERT's ON CONFLICT,
 	 * through the unique index whatever the planner thinks: the stored
 	 * envelope (a retry) is looked up only when nothing was inserted (a
 	 * retry, or a full mailbox: a retry is held even then), so a delivery
@@ -140,7 +147,7 @@ static const char *const sql[Q_MAX] = {
 	    " WHEN $7 <> 0 AND $8 <> u.dl_version THEN 3"
 	    " WHEN d.mail_n + 1 > $9 OR d.mail_bytes + octet_length($6) > $10 THEN 5"
 	    " ELSE 6 END AS st FROM users u LEFT JOIN devices d"
-	    " ON d.usr = $1 AND d.dev = $2 WHERE u.name = $1),"
+	    " ON d.usr = $1 AND d.dev = $2 WHERE u.name = $1 FOR NO KEY UPDATE OF u NOWAIT),"
 	    " i AS (INSERT INTO mail(usr, dev, envid, hash, received, env)"
 	    " SELECT $1, $2, $3, $4, $5, $6 FROM c WHERE st = 6"
 	    " ON CONFLICT (usr, dev, envid) DO NOTHING RETURNING 1),"
@@ -154,7 +161,9 @@ static const char *const sql[Q_MAX] = {
 	    " WHERE usr = $1 AND dev = $2 AND EXISTS (SELECT 1 FROM i)),"
 	    " n AS (SELECT pg_notify('" NOTIFY_CHANNEL "', $1 || '/' || encode($2, 'hex'))"
 	    " FROM f WHERE st IN (0, 6))"
-	    " SELECT st, dl_version, (SELECT count(*) FROM n) FROM f",
+	    " SELECT CASE WHEN $11 <> 0 AND st NOT IN (0, 6) THEN nc_refuse(st, dl_version) ELSE st END,"
+	    " dl_version, (SELECT count(*) FROM n) FROM f"
+	    " UNION ALL SELECT nc_refuse(1, 0), 0, 0 WHERE $11 <> 0 AND NOT EXISTS (SELECT 1 FROM f)",
 	[Q_MAIL_LIST] = "SELECT seq, envid, received, env FROM mail"
 	    " WHERE usr = $1 AND dev = $2 AND seq > $3 ORDER BY seq LIMIT $4",
 	[Q_MAIL_ACK] = "DELETE FROM mail WHERE usr = $1 AND dev = $2 AND envid = $3"
@@ -307,6 +316,10 @@ static const char *const migrations[] = {
 	 * one envelope (an ack): a scan of the whole mailbox each time */
 	"CREATE STATISTICS mail_usr_dev (ndistinct, dependencies) ON usr, dev FROM mail;"
 	"ANALYZE mail;",
+	/* 3: a refusal that undoes the transaction it is in (Q_DELIVER) */
+	"CREATE FUNCTION nc_refuse(st int, v bigint) RETURNS int LANGUAGE plpgsql AS"
+	" $$BEGIN RAISE EXCEPTION USING ERRCODE = 'NCR0' || st,"
+	" MESSAGE = 'delivery refused: ' || st, DETAIL = v::text; END$$;",
 };
 #define SCHEMA_VERSION (int)(sizeof migrations / sizeof migrations[0])
 
@@ -314,6 +327,8 @@ struct pgc {
 	PGconn *c;
 	uint64_t prepared[(Q_MAX + 63) / 64];
 	char state[6];            /* SQLSTATE of the last failure */
+	int began;                /* txp: the server answered the BEGIN */
+	int64_t refused_v;        /* of a refusal raised (NCR0x): its detail */
 	struct pgc *next;         /* in the pool */
 };
 
@@ -469,7 +484,8 @@ cput(struct store *s, struct pgc *c)
 	if (c == NULL)
 		return;
 	if (PQstatus(c->c) != CONNECTION_OK ||
-	    PQtransactionStatus(c->c) != PQTRANS_IDLE) {
+	    PQtransactionStatus(c->c) != PQTRANS_IDLE ||
+	    PQpipelineStatus(c->c) != PQ_PIPELINE_OFF) {
 		cfree(c);
 		return;
 	}
@@ -493,6 +509,10 @@ failed(struct pgc *c, PGresult *r)
 	const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
 	snprintf(c->state, sizeof c->state, "%s", st ? st : "08006");
+	if (strncmp(c->state, "NCR0", 4) == 0) {
+		st = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+		c->refused_v = st ? strtoll(st, NULL, 10) : 0;
+	}
 }
 
 /* A statement's parameters from fmt: 't' text (const char *), 'b' bytes
@@ -700,13 +720,15 @@ col_b(const PGresult *r, int row, int col, void *out, size_t n)
 typedef int (*job_fn)(struct store *s, struct pgc *c, void *arg);
 
 /* fn in one transaction, committed if it returns ST_OK (else rolled
- * back, and its code returned). A deadlock or serialization failure is
- * tried again; so is a connection found dead before anything was sent
- * (the pool's, after the server restarted). A commit whose answer was
- * lost is ST_ERR: the client tries again, and every write is idempotent
- * or refused harmlessly the second time. */
+ * back, and its code returned); own: fn sends the BEGIN and COMMIT itself
+ * (with its statements, in one pipeline) and sets c->began. A deadlock,
+ * serialization failure or lock not taken (NOWAIT) is tried again; so is
+ * a connection found dead before anything was sent (the pool's, after
+ * the server restarted). A commit whose answer was lost is ST_ERR: the
+ * client tries again, and every write is idempotent or refused
+ * harmlessly the second time. */
 static int
-tx(struct store *s, job_fn fn, void *arg)
+tx_run(struct store *s, job_fn fn, void *arg, int own)
 {
 	struct pgc *c;
 	int rc, again, begun;
@@ -715,16 +737,20 @@ tx(struct store *s, job_fn fn, void *arg)
 		if ((c = cget(s)) == NULL)
 			return ST_ERR;
 		c->state[0] = '\0';
+		c->began = 0;
 		rc = ST_ERR;
-		if ((begun = cmd(c, "BEGIN") == 0)) {
+		if ((begun = own || cmd(c, "BEGIN") == 0)) {
 			rc = fn(s, c, arg);
-			if (rc == ST_OK && cmd(c, "COMMIT") != 0)
+			if (own)
+				begun = c->began;
+			else if (rc == ST_OK && cmd(c, "COMMIT") != 0)
 				rc = ST_ERR;
-			else if (rc != ST_OK && !broken(c))
+			if (rc != ST_OK && !broken(c))
 				(void)cmd(c, "ROLLBACK");
 		}
 		again = rc == ST_ERR && tries < TRIES && ((!begun && broken(c)) ||
-		    strcmp(c->state, "40001") == 0 || strcmp(c->state, "40P01") == 0);
+		    strcmp(c->state, "40001") == 0 || strcmp(c->state, "40P01") == 0 ||
+		    strcmp(c->state, "55P03") == 0);
 		if (rc == ST_ERR && broken(c))
 			health(s, c, 0);
 		else if (!broken(c))
@@ -733,6 +759,18 @@ tx(struct store *s, job_fn fn, void *arg)
 		if (!again)
 			return rc;
 	}
+}
+
+static int
+tx(struct store *s, job_fn fn, void *arg)
+{
+	return tx_run(s, fn, arg, 0);
+}
+
+static int
+txp(struct store *s, job_fn fn, void *arg)
+{
+	return tx_run(s, fn, arg, 1);
 }
 
 /* A read: one statement, run again on a fresh connection if the pooled
@@ -2210,6 +2248,10 @@ enum {
 	D_STORED      /* stored now */
 };
 
+/* the answer of each */
+static const int rcs[] = { ST_OK, ST_NOTFOUND, ST_GONE, ST_STALE, ST_CONFLICT,
+	ST_FULL, ST_OK };
+
 struct deliver {
 	const char *user;
 	const struct store_env *e;
@@ -2224,20 +2266,21 @@ struct deliver {
  * held to each commit: one commit (one WAL flush) per delivery. So the
  * deliveries waiting in this process go in one transaction instead: the
  * first to find none running leads; it takes every delivery queued (up to
- * BATCH_MAX), locks all their users in ascending order (as every batch
- * does, in every process: no two wait for each other in a circle), sends
- * the batch's statements in one pipeline (one round trip for all of it),
- * commits once, and only then answers them all. A delivery refused
- * (ST_FULL, ST_CONFLICT, ...) stored nothing and gets its own answer; one
- * that failed half-way (a batch of envelopes, all or nothing, with some
- * stored) or whose statement failed gets its answer, and the batch is run
- * again without it (no savepoints). A batch that fails to commit answers
- * each ST_ERR (503): nothing of it is kept, and a retry with the same
- * envelope ids stores them once. When it is done, the next queued
- * delivery leads. */
+ * BATCH_MAX) and sends, in one pipeline, BEGIN, the lock of all their
+ * users in ascending order (as every batch does, in every process: no two
+ * wait for each other in a circle), a statement per envelope and COMMIT:
+ * one round trip for all of it (and the commit's WAL flush), after which
+ * it answers them all. A delivery refused (ST_FULL, ST_CONFLICT, ...)
+ * stored nothing and gets its own answer. A refusal of one of a job's
+ * several envelopes (all or nothing), or a statement that failed, undoes
+ * the whole transaction (the COMMIT after it is not run): that job gets
+ * its answer, and the batch is run again without it (no savepoints). A
+ * batch that fails to commit answers each ST_ERR (503): nothing of it is
+ * kept, and a retry with the same envelope ids stores them once. When it
+ * is done, the next queued delivery leads. */
 
 #define BATCH_MAX 64
-#define RERUN (-1)   /* j_batch: roll back, run the jobs still in again */
+#define RERUN (-1)   /* j_batch: rolled back, run the jobs still in again */
 
 struct djob {
 	struct deliver *d;
@@ -2254,10 +2297,8 @@ by_name(const void *a, const void *b)
 }
 
 /* Queues the lock of every user of the batch, in ascending order, as one
- * statement, which answers the names it locked (in that order). A user
- * not there is left out: its deliveries say so (and should it be created
- * before they run, the batch runs again: deliveries to a user not
- * locked are not kept). */
+ * statement. A user not there is left out: its deliveries say so (and
+ * should it be created before they run, Q_DELIVER locks it). */
 static int
 lock_batch(struct pgc *c, struct djob *batch)
 {
@@ -2291,29 +2332,11 @@ lock_batch(struct pgc *c, struct djob *batch)
 	return rc;
 }
 
-/* 1 if user is among the names locked (lk: Q_USER_LOCKALL's rows). */
-static int
-locked(const PGresult *lk, const char *user)
-{
-	int lo = 0, hi = PQntuples(lk), m, d;
-
-	while (lo < hi) {
-		m = lo + (hi - lo) / 2;
-		if ((d = strcmp(user, PQgetvalue(lk, m, 0))) == 0)
-			return 1;
-		if (d < 0)
-			hi = m;
-		else
-			lo = m + 1;
-	}
-	return 0;
-}
-
 static int
 retryable(const struct pgc *c)
 {
 	return broken(c) || strcmp(c->state, "40001") == 0 ||
-	    strcmp(c->state, "40P01") == 0;
+	    strcmp(c->state, "40P01") == 0 || strcmp(c->state, "55P03") == 0;
 }
 
 static int
@@ -2342,19 +2365,30 @@ send_env(struct store *s, struct pgc *c, const struct deliver *d, const struct s
 	if ((env = store_env_bytes(e, &len, &joined)) == NULL)
 		return -1;
 	crypto_generichash(h, sizeof h, env, len, NULL, 0);
-	rc = sendq(c, Q_DELIVER, "tbbbibiiii", user, e->dev, (size_t)NC_DEVID_LEN,
+	rc = sendq(c, Q_DELIVER, "tbbbibiiiii", user, e->dev, (size_t)NC_DEVID_LEN,
 	    e->envid, (size_t)NC_ENVID_LEN, h, sizeof h, d->now, env, len,
 	    (int64_t)(version != NULL), version ? (int64_t)*version : (int64_t)0,
-	    (int64_t)s->lim.mail_count, (int64_t)mb);
+	    (int64_t)s->lim.mail_count, (int64_t)mb, (int64_t)(d->n > 1));
 	free(joined);
 	return rc;
 }
 
-/* The results of n statements queued and the pipeline's end: r[i] each
- * (NULL: failed, or not run after one failed; c->state says why). 0, or
- * -1 if the connection broke. */
+/* Queues a statement without parameters (BEGIN, COMMIT). */
 static int
-pipe_results(struct pgc *c, PGresult **r, size_t n)
+send_cmd(struct pgc *c, const char *what)
+{
+	if (PQsendQueryParams(c->c, what, 0, NULL, NULL, NULL, NULL, 1) != 1) {
+		failed(c, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* The results of n statements queued and the pipeline's end: r[i] each
+ * (NULL: failed, or not run after one failed; c->state says why, *bad
+ * which failed). 0, or -1 if the connection broke. */
+static int
+pipe_results(struct pgc *c, PGresult **r, size_t n, size_t *bad)
 {
 	PGresult *x;
 	int st;
@@ -2367,8 +2401,10 @@ pipe_results(struct pgc *c, PGresult **r, size_t n)
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 			r[i] = x;
 		else {
-			if (st != PGRES_PIPELINE_ABORTED && c->state[0] == '\0')
+			if (st != PGRES_PIPELINE_ABORTED && c->state[0] == '\0') {
 				failed(c, x);
+				*bad = i;
+			}
 			PQclear(x);
 		}
 		while ((x = PQgetResult(c->c)) != NULL)   /* the query's end */
@@ -2387,21 +2423,15 @@ broke:
 	return -1;
 }
 
-/* What job j's statements (from r) say: ST_OK, or the first refusal;
- * *wrote: some envelope of it was stored; *unlocked: one found a user the
- * batch had not locked (created since). */
+/* What job j's statements (from r, all run) say: ST_OK, or the first
+ * refusal; its device-list version in j->d->cur. */
 static int
-job_rc(struct djob *j, const PGresult *lk, PGresult **r, int *wrote, int *unlocked)
+job_rc(struct djob *j, PGresult **r)
 {
-	static const int rcs[] = { ST_OK, ST_NOTFOUND, ST_GONE, ST_STALE, ST_CONFLICT,
-		ST_FULL, ST_OK };
 	int64_t st;
 	int rc = ST_OK;
 
-	*wrote = 0;
 	for (size_t i = 0; i < j->d->n; i++) {
-		if (r[i] == NULL)
-			return ST_ERR;
 		if (PQntuples(r[i]) != 1) {
 			if (rc == ST_OK)
 				rc = ST_NOTFOUND;   /* no such user */
@@ -2410,8 +2440,6 @@ job_rc(struct djob *j, const PGresult *lk, PGresult **r, int *wrote, int *unlock
 		st = col_i(r[i], 0, 0);
 		if (st < D_HELD || st > D_STORED)
 			return ST_ERR;
-		*unlocked |= !locked(lk, j->d->user ? j->d->user : j->d->e[i].user);
-		*wrote |= st == D_STORED;
 		if (rc == ST_OK && st != D_NODEV && st != D_GONE)
 			j->d->cur = (uint64_t)col_i(r[i], 0, 1);
 		if (rc == ST_OK)
@@ -2420,16 +2448,28 @@ job_rc(struct djob *j, const PGresult *lk, PGresult **r, int *wrote, int *unlock
 	return rc;
 }
 
-/* The batch in tx's transaction: ST_OK to commit it (each job's own rc
- * says how it went), ST_ERR to roll all of it back (and c->state says
- * whether tx tries it again), RERUN when a job was answered and left out. */
+/* The answer of a job whose statement failed with c->state: a refusal
+ * (NCR0 and a D_* status), else ST_ERR. */
+static int
+refused_rc(const struct pgc *c)
+{
+	if (strncmp(c->state, "NCR0", 4) == 0 && c->state[4] >= '1' && c->state[4] <= '5')
+		return rcs[c->state[4] - '0'];
+	return ST_ERR;
+}
+
+/* The batch, BEGIN to COMMIT, in one pipeline (txp): ST_OK when it
+ * committed (each job's own rc says how it went), RERUN when it was
+ * undone for a job now answered and left out, ST_ERR when it was undone
+ * (c->state says whether txp tries it again). c->began: the server
+ * answered the BEGIN. */
 static int
 j_batch(struct store *s, struct pgc *c, void *arg)
 {
 	struct djob *batch = arg, *j;
 	PGresult **r;
-	size_t n = 0, k;
-	int rc = ST_OK, wrote, unlocked = 0, failing = 0;
+	size_t n = 0, k, bad = 0;
+	int rc = ST_ERR;
 
 	for (j = batch; j; j = j->next)
 		if (!j->out) {
@@ -2438,52 +2478,58 @@ j_batch(struct store *s, struct pgc *c, void *arg)
 			n += j->d->n;
 		}
 	if (prepare_as(c, Q_USER_LOCKALL, "t") != 0 ||
-	    prepare_as(c, Q_DELIVER, "tbbbibiiii") != 0)
+	    prepare_as(c, Q_DELIVER, "tbbbibiiiii") != 0)
 		return ST_ERR;
-	if ((r = calloc(n + 1, sizeof *r)) == NULL)
+	/* BEGIN, the lock, n envelopes, COMMIT */
+	if ((r = calloc(n + 3, sizeof *r)) == NULL)
 		return ST_ERR;
 	if (PQenterPipelineMode(c->c) != 1) {
 		free(r);
 		return ST_ERR;
 	}
-	if (lock_batch(c, batch) != 0)
-		goto fail;
+	if (send_cmd(c, "BEGIN") != 0 || lock_batch(c, batch) != 0)
+		goto out;
 	for (j = batch; j; j = j->next)
 		for (size_t i = 0; !j->out && i < j->d->n; i++)
 			if (send_env(s, c, j->d, &j->d->e[i]) != 0)
-				goto fail;
-	if (PQpipelineSync(c->c) != 1 || pipe_results(c, r, n + 1) != 0 || r[0] == NULL)
-		goto fail;
-	for (j = batch, k = 1; j && !failing; j = j->next) {
-		if (j->out)
-			continue;
-		j->rc = job_rc(j, r[0], r + k, &wrote, &unlocked);
-		k += j->d->n;
-		if (j->rc == ST_ERR && retryable(c))
-			goto fail;   /* the whole batch again, or 503 */
-		/* a statement that failed: the ones after it were not run */
-		failing = j->rc == ST_ERR;
-		if (failing || (j->rc != ST_OK && wrote)) {
-			j->out = 1;
-			rc = RERUN;
+				goto out;
+	if (send_cmd(c, "COMMIT") != 0 || PQpipelineSync(c->c) != 1)
+		goto out;
+	(void)pipe_results(c, r, n + 3, &bad);
+	c->began = r[0] != NULL || (c->state[0] != '\0' && !broken(c));
+	if (r[n + 2] != NULL && strcmp(PQcmdStatus(r[n + 2]), "COMMIT") == 0) {
+		for (j = batch, k = 2; j; j = j->next)
+			if (!j->out) {
+				j->rc = job_rc(j, r + k);
+				k += j->d->n;
+			}
+		rc = ST_OK;
+		goto out;
+	}
+	if (c->state[0] == '\0')
+		snprintf(c->state, sizeof c->state, "08006");
+	if (retryable(c) || bad < 2 || bad >= n + 2)
+		goto out;   /* the whole batch again, or 503 */
+	/* an envelope's statement failed: its job is answered and left out */
+	for (j = batch, k = 2; j; j = j->next)
+		if (!j->out) {
+			if (bad < k + j->d->n) {
+				j->rc = refused_rc(c);
+				if (j->rc != ST_NOTFOUND && j->rc != ST_GONE)
+					j->d->cur = (uint64_t)c->refused_v;
+				j->out = 1;
+				rc = RERUN;
+				break;
+			}
+			k += j->d->n;
 		}
-	}
-	if (unlocked && rc == ST_OK) {
-		/* all of it again, the new user locked first */
-		snprintf(c->state, sizeof c->state, "40001");
-		goto fail;
-	}
-	for (k = 0; k < n + 1; k++)
+out:
+	if (PQpipelineStatus(c->c) != PQ_PIPELINE_OFF && rc == ST_ERR && c->state[0] == '\0')
+		snprintf(c->state, sizeof c->state, "08006");
+	for (k = 0; k < n + 3; k++)
 		PQclear(r[k]);
 	free(r);
 	return rc;
-fail:
-	if (c->state[0] == '\0')
-		snprintf(c->state, sizeof c->state, "08006");
-	for (k = 0; k < n + 1; k++)
-		PQclear(r[k]);
-	free(r);
-	return ST_ERR;
 }
 
 static int
@@ -2515,7 +2561,7 @@ deliver_batched(struct store *s, struct deliver *d)
 		j->next = NULL;
 		pthread_mutex_unlock(&s->dmu);
 		do {
-			rc = tx(s, j_batch, batch);
+			rc = txp(s, j_batch, batch);
 			for (j = batch, in = 0; j; j = j->next)
 				in += !j->out;
 		} while (rc == RERUN && in > 0);
