@@ -330,10 +330,7 @@ teardown() {
 @test "relay: a device dropped from the device list gets 410; batch delivery checks the version" {
 	newuser alice
 	a=$(devid alice)
-	mkdir -p "$T/phone"; ncreq keygen "$T/phone"
-	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
-	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
-	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	adddev alice phone
 	p=$(devid phone)
 	echo hi >"$T/m"
 	[ "$(req PUT "/v1/users/alice/devices/$p/mailbox/$(ncreq hex 16)" "$T/m")" = 201 ]

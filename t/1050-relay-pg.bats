@@ -122,10 +122,7 @@ suite_on_pg() {
 	U=$RELAY_URL_A
 	newuser alice
 	a=$(devid alice)
-	mkdir -p "$T/phone"; ncreq keygen "$T/phone"
-	[ "$(req POST /v1/users/alice/challenge)" = 200 ]
-	ncreq adddev "$T/alice" "$T/phone" alice@a.test "$T/resp" >"$T/add"
-	[ "$(req POST /v1/users/alice/devices "$T/add")" = 201 ]
+	adddev alice phone
 	p=$(devid phone)
 	ncreq devlist "$T/alice" alice@a.test 7 >"$T/dl"   # alice's device only
 	[ "$(sreq "$T/alice" PUT /v1/users/alice/devicelist "$T/dl")" = 201 ]

@@ -4,6 +4,8 @@
 #   sreq KEYDIR METHOD PATH [BODYFILE]       the same, device-signed
 #   newuser NAME [INVITE]                    keys in $T/NAME, registered
 #   devid NAME                               the device id of $T/NAME
+#   adddev USER NAME [DOMAIN]                a second device of USER (keys
+#                                            in $T/NAME) added: 201
 #   mailbox_ids KEYDIR USER DEV OUT          every envelope id listed, page
 #                                            by page, into OUT (sorted)
 
@@ -36,6 +38,15 @@ newuser() {
 	ncreq keygen "$t/$1"
 	ncreq register "$t/$1" ${2:-} >"$t/$1/reg"
 	[ "$(req POST "/v1/users/$1" "$t/$1/reg")" = 201 ]
+}
+
+adddev() {
+	local t=${T:-$BATS_TEST_TMPDIR}
+	mkdir -p "$t/$2"
+	ncreq keygen "$t/$2"
+	[ "$(req POST "/v1/users/$1/challenge")" = 200 ] || return 1
+	ncreq adddev "$t/$1" "$t/$2" "$1@${3:-a.test}" "$t/resp" >"$t/add"
+	[ "$(req POST "/v1/users/$1/devices" "$t/add")" = 201 ]
 }
 
 devid() {
