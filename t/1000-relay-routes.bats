@@ -491,7 +491,10 @@ PY
 	! curl -s "$RELAY_URL_S/.well-known/newchat" >/dev/null   # unverified: refused
 }
 
-@test "relay: backup records in one batch: signed, strict, all stored at once, a retry stores nothing twice" {
+@test "relay: backup records in one batch: signed, strict, all stored at once, a retry stores nothing twice, even into a full slot" {
+	relay_stop A
+	relay_start A a.test --backup-max 4
+	U=$RELAY_URL_A
 	newuser alice
 	# u8 1, u16 n, n x (u32 len, record)
 	batch() {   # OUT N [TRAILER]: N records of 40..40+N bytes
@@ -512,6 +515,14 @@ sys.stdout.buffer.write(b"\x01" + struct.pack(">H", n) +
 	# each under its BLAKE2b-256, as the single PUT keys it
 	printf '\004%.0s' $(seq 43) >"$T/r4"
 	[ "$(sreq "$T/alice" PUT "/v1/users/alice/backup/records/$(b2sum -l 256 "$T/r4" | cut -c1-64)" "$T/r4")" = 201 ]
+	[ "$(relay_sql A "SELECT count(*) FROM backup_rec")" = 4 ]
+	# the slot is exactly full (--backup-max 4): records held already are
+	# taken again, by either route; a new one is not, nor its batch
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/b4")" = 201 ]
+	batch "$T/b5" 5
+	[ "$(sreq "$T/alice" POST /v1/users/alice/backup/records "$T/b5")" = 507 ]
+	printf '\005%.0s' $(seq 44) >"$T/r5"
+	[ "$(sreq "$T/alice" PUT "/v1/users/alice/backup/records/$(b2sum -l 256 "$T/r5" | cut -c1-64)" "$T/r5")" = 507 ]
 	[ "$(relay_sql A "SELECT count(*) FROM backup_rec")" = 4 ]
 	# strict: bytes left over, no record, another version, an empty record
 	batch "$T/bad" 2 x

@@ -118,8 +118,9 @@ int store_idbackup_get(struct store *s, const char *user, nc_buf *out);
 
 /* The encrypted backup slot (protocol.md 1.9), opaque to the relay:
  * records by the BLAKE2b-256 of their bytes, put n at once in one
- * transaction (a hash held is kept; ST_FULL, nothing stored, past the
- * limits' backup_records or backup_bytes for the user), and one
+ * transaction (a hash held is kept, and counts against no limit;
+ * ST_FULL, nothing stored, when a new one would go past the limits'
+ * backup_records or backup_bytes for the user), and one
  * head per user. A head's counter must exceed the stored one
  * (ST_CONFLICT); every record it lists must be held (ST_STALE, nothing
  * changed); records it does not list are deleted with its commit. All of

@@ -1647,15 +1647,18 @@ j_backup_rec_put(struct store *s, struct pgc *c, void *arg)
 	n = col_i(r, 0, 0);
 	bytes = col_i(r, 0, 1);
 	PQclear(r);
+	/* A record held already is no new use of the quota: a retry into a
+	 * slot exactly full succeeds (the transaction takes back a record
+	 * stored past the limits). */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_backup_rec *v = &b->v[i];
 		int64_t k;
-		if ((uint64_t)n >= s->lim.backup_records ||
-		    (uint64_t)bytes + v->n > s->lim.backup_bytes)
-			return ST_FULL;
 		if ((k = ex(c, Q_BKR_PUT, "tbb", b->user, v->hash, (size_t)32, v->p, v->n)) < 0)
 			return ST_ERR;
 		if (k == 1) {   /* new, not held already */
+			if ((uint64_t)n >= s->lim.backup_records ||
+			    (uint64_t)bytes + v->n > s->lim.backup_bytes)
+				return ST_FULL;
 			n++;
 			bytes += (int64_t)v->n;
 		}

@@ -1046,13 +1046,16 @@ j_backup_rec_put(struct store *s, struct sqldb *c, void *arg)
 		bytes = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_reset(st);
+	/* A record held already is no new use of the quota: a retry into a
+	 * slot exactly full succeeds (the job's savepoint takes back a
+	 * record stored past the limits). */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct store_backup_rec *r = &b->v[i];
-		if ((uint64_t)n >= s->lim.backup_records ||
-		    (uint64_t)bytes + r->n > s->lim.backup_bytes)
-			return ST_FULL;
 		OK(sqldb_exec(c, Q_BKR_PUT, "tbb", b->user, r->hash, (size_t)32, r->p, r->n));
 		if (sqldb_changes(c) == 1) {   /* new, not held already */
+			if ((uint64_t)n >= s->lim.backup_records ||
+			    (uint64_t)bytes + r->n > s->lim.backup_bytes)
+				return ST_FULL;
 			n++;
 			bytes += (int64_t)r->n;
 		}
