@@ -889,21 +889,38 @@ cmp_opened(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Record GETs a restore from the relay keeps in flight: one at a time,
+ * 10^5 messages (~1,600 records) were ~1,600 round trips in a row. */
+#define FETCH_AHEAD 8
+
 /* Everything the manifest lists, checked, into v (n entries), their data
- * in all (a secret buffer: emptied first). */
+ * in all (a secret buffer: emptied first). From the relay the records
+ * travel FETCH_AHEAD at once and are checked in the manifest's order, so
+ * that the first bad one is the one named, as one at a time. */
 static int
 fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
     const nc_backup_manifest *m, opened *v, nc_buf *all)
 {
+	nc_relay_pending pend[FETCH_AHEAD];
 	nc_buf rec = NC_BUF_INIT;
+	uint32_t started = 0, waited = 0;
 	uint8_t h[32];
+	char why[512];
 	int rc = 0;
 	char *end;
 
 	nc_buf_reset(all);
 	for (uint32_t i = 0; rc == 0 && i < m->n; i++) {
 		nc_buf_reset(&rec);
-		rc = src_record(src, token, m->e[i].hash, &rec);
+		if (src->r) {
+			for (; started < m->n && started - i < FETCH_AHEAD; started++)
+				nc_relay_backup_record_start(src->r, src->name, token,
+				    m->e[started].hash, &pend[started % FETCH_AHEAD]);
+			rc = nc_relay_backup_record_wait(&pend[i % FETCH_AHEAD], &rec);
+			waited = i + 1;
+		}
+		else
+			rc = src_record(src, token, m->e[i].hash, &rec);
 		if (rc == NC_ENOUSER) {
 			rc = nc_fail(NC_ESECURITY, "backup: record %u of %u that the signed "
 			    "manifest lists is missing (dropped); not restoring", i + 1, m->n);
@@ -930,6 +947,16 @@ fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
 			if (*end != '\0' || v[i].order < 0)
 				rc = nc_fail(NC_EDATA, "backup: a bad record id");
 		}
+	}
+	/* after a failure, those still in flight: waited for, the failure's
+	 * reason kept */
+	if (waited < started) {
+		snprintf(why, sizeof why, "%s", nc_errmsg());
+		for (; waited < started; waited++)
+			if (nc_relay_backup_record_wait(&pend[waited % FETCH_AHEAD],
+			    &rec) != 0)
+				continue;
+		rc = nc_fail(rc, "%s", why);
 	}
 	/* all has stopped moving: the views */
 	for (uint32_t i = 0; rc == 0 && i < m->n; i++)

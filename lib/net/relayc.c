@@ -1220,27 +1220,42 @@ nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
 
 /* ---- the encrypted backup slot (protocol.md 1.9) ---- */
 
-/* A backup read with the token: 200 into out; 404 NC_ENOUSER. */
-static int
-backup_get(nc_relay *r, const char *path, const uint8_t token[32], nc_buf *out)
+/* A backup read with the token, in two halves: start, then wait (200
+ * into out; 404 NC_ENOUSER). */
+static void
+backup_get_start(nc_relay *r, const char *path, const uint8_t token[32],
+    nc_relay_pending *p)
 {
-	nc_relay_pending p;
 	char hdr[100], hex[65];
-	long status;
-	int rc;
 
 	hdr[0] = '\0';
 	if (token) {
 		nc_hex_encode(hex, token, 32);
 		snprintf(hdr, sizeof hdr, "X-NC-Backup-Token: %s", hex);
 	}
-	req_start_x(r, "GET", path, NULL, 0, NULL, &p, token ? hdr : NULL);
-	rc = req_wait(&p, &status, out, NULL);
+	req_start_x(r, "GET", path, NULL, 0, NULL, p, token ? hdr : NULL);
 	sodium_memzero(hdr, sizeof hdr);
 	sodium_memzero(hex, sizeof hex);
+}
+
+static int
+backup_get_wait(nc_relay_pending *p, nc_buf *out)
+{
+	long status;
+	int rc = req_wait(p, &status, out, NULL);
+
 	if (rc == 0 && status != 200)
-		rc = status_err(r, status, out);
+		rc = status_err_in(p->domain, status, out);
 	return rc;
+}
+
+static int
+backup_get(nc_relay *r, const char *path, const uint8_t token[32], nc_buf *out)
+{
+	nc_relay_pending p;
+
+	backup_get_start(r, path, token, &p);
+	return backup_get_wait(&p, out);
 }
 
 int
@@ -1264,15 +1279,31 @@ nc_relay_backup_head(nc_relay *r, const char *name, const uint8_t token[32],
 	return backup_get(r, path, token, out);
 }
 
-int
-nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
-    const uint8_t hash[32], nc_buf *out)
+void
+nc_relay_backup_record_start(nc_relay *r, const char *name,
+    const uint8_t token[32], const uint8_t hash[32], nc_relay_pending *p)
 {
 	char path[200], hex[65];
 
 	nc_hex_encode(hex, hash, 32);
 	snprintf(path, sizeof path, "/v1/users/%s/backup/records/%s", name, hex);
-	return backup_get(r, path, token, out);
+	backup_get_start(r, path, token, p);
+}
+
+int
+nc_relay_backup_record_wait(nc_relay_pending *p, nc_buf *out)
+{
+	return backup_get_wait(p, out);
+}
+
+int
+nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
+    const uint8_t hash[32], nc_buf *out)
+{
+	nc_relay_pending p;
+
+	nc_relay_backup_record_start(r, name, token, hash, &p);
+	return nc_relay_backup_record_wait(&p, out);
 }
 
 /* Records to the slot: 507 says the user's slot is full. */

@@ -232,6 +232,12 @@ int nc_relay_backup_head(nc_relay *r, const char *name, const uint8_t token[32],
     nc_buf *out) __attribute__((warn_unused_result));
 int nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
     const uint8_t hash[32], nc_buf *out) __attribute__((warn_unused_result));
+/* The same in two halves, so that several records travel at once: start,
+ * then wait, which returns nc_relay_backup_record's result. */
+void nc_relay_backup_record_start(nc_relay *r, const char *name,
+    const uint8_t token[32], const uint8_t hash[32], nc_relay_pending *p);
+int nc_relay_backup_record_wait(nc_relay_pending *p, nc_buf *out)
+	__attribute__((warn_unused_result));
 int nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t hash[32], const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));
