@@ -96,11 +96,13 @@ _newchat() {
 		opts="-d --db -l -D --tls-cert --tls-key --invite-only --public-url
 		    --threads --workers --conns-per-ip --conns-max --polls-max
 		    --idle-max --rate-register --rate-login --rate-anon --blob-max
+		    --backup-max --backup-bytes-max
 		    --request-timeout --mailbox-max --trust-proxy --push-allow-local
 		    --issue-invite --help --version -h -V"
 		argopts="-d --db -l -D --tls-cert --tls-key --public-url --threads
 		    --workers --conns-per-ip --conns-max --polls-max --idle-max
 		    --rate-register --rate-login --rate-anon --blob-max
+		    --backup-max --backup-bytes-max
 		    --request-timeout --mailbox-max --trust-proxy" ;;
 	*) return 0 ;;
 	esac
