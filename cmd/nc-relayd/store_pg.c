@@ -14,8 +14,8 @@
  *   - one-time prekeys are claimed with FOR UPDATE SKIP LOCKED, without
  *     the user's lock: concurrent claims never get the same key;
  *   - the key log's appends and heads take one advisory lock.
- * A delivery's transaction also NOTIFYs nc_mail; each process keeps one
- * connection LISTENing and wakes its long-polls for mail that another
+ * A delivery's commit is followed by a NOTIFY on nc_mail (its own
+ * transaction, below); each process keeps one connection LISTENing and wakes its long-polls for mail that another
  * process stored. Rate limits and the replay memory are UNLOGGED tables.
  * Blob files stay in DIR/blobs (blobfs.c), their rows here. */
 #include <errno.h>
@@ -52,6 +52,7 @@ enum {
 	Q_NON_INS, Q_NON_DEL, Q_NON_COUNT, Q_NON_DELUSER, Q_NON_SWEEP,
 	Q_OTPK_INS, Q_OTPK_COUNT, Q_OTPK_TAKE, Q_OTPK_DELUSER,
 	Q_USER_LOCKALL, Q_DELIVER, Q_MAIL_LIST, Q_MAIL_ACK, Q_MAIL_DELUSER, Q_NOTIFY,
+	Q_NOTIFY_ALL,
 	Q_BLOB_INS, Q_BLOB_GET, Q_BLOB_LOCK, Q_BLOB_DEL, Q_BLOB_EXPIRED,
 	Q_IDB_PUT, Q_IDB_GET, Q_IDB_DELUSER,
 	Q_KT_LOCK, Q_KT_SIZE, Q_KT_LEAF_INS, Q_KT_LEAF_FIND, Q_KT_LEAVES, Q_KT_FORGET,
@@ -158,18 +159,19 @@ static const char *const sql[Q_MAX] = {
 	    " END AS st FROM c),"
 	    " q AS (UPDATE devices SET mail_n = mail_n + 1,"
 	    " mail_bytes = mail_bytes + octet_length($6)"
-	    " WHERE usr = $1 AND dev = $2 AND EXISTS (SELECT 1 FROM i)),"
-	    " n AS (SELECT pg_notify('" NOTIFY_CHANNEL "', $1 || '/' || encode($2, 'hex'))"
-	    " FROM f WHERE st IN (0, 6))"
+	    " WHERE usr = $1 AND dev = $2 AND EXISTS (SELECT 1 FROM i))"
 	    " SELECT CASE WHEN $11 <> 0 AND st NOT IN (0, 6) THEN nc_refuse(st, dl_version) ELSE st END,"
-	    " dl_version, (SELECT count(*) FROM n) FROM f"
-	    " UNION ALL SELECT nc_refuse(1, 0), 0, 0 WHERE $11 <> 0 AND NOT EXISTS (SELECT 1 FROM f)",
+	    " dl_version FROM f"
+	    " UNION ALL SELECT nc_refuse(1, 0), 0 WHERE $11 <> 0 AND NOT EXISTS (SELECT 1 FROM f)",
 	[Q_MAIL_LIST] = "SELECT seq, envid, received, env FROM mail"
 	    " WHERE usr = $1 AND dev = $2 AND seq > $3 ORDER BY seq LIMIT $4",
 	[Q_MAIL_ACK] = "DELETE FROM mail WHERE usr = $1 AND dev = $2 AND envid = $3"
 	    " RETURNING octet_length(env)::int8",
 	[Q_MAIL_DELUSER] = "DELETE FROM mail WHERE usr = $1",
 	[Q_NOTIFY] = "SELECT pg_notify('" NOTIFY_CHANNEL "', $1)",
+	/* each of the payloads in $1, joined by ' ' */
+	[Q_NOTIFY_ALL] = "SELECT count(pg_notify('" NOTIFY_CHANNEL "', x))"
+	    " FROM unnest(string_to_array($1, ' ')) x",
 	[Q_BLOB_INS] = "INSERT INTO blobs(id, delhash, size, expires) VALUES ($1, $2, $3, $4)"
 	    " ON CONFLICT(id) DO NOTHING",
 	[Q_BLOB_GET] = "SELECT delhash, size, expires FROM blobs WHERE id = $1",
@@ -2238,8 +2240,7 @@ pg_claim(struct store *s, const char *user, const struct nc_claim_req *q_,
 
 /* One envelope delivered in one statement (Q_DELIVER): the user's row
  * locked, the device's state, a stored envelope of that id, the quota,
- * then the row stored, the quota counted and the NOTIFY queued (sent with
- * the commit, to every listening process) - or none of it, and a status
+ * then the row stored and the quota counted - or none of it, and a status
  * that says why. The statuses: */
 enum {
 	D_HELD,       /* stored before with the same bytes: ok, nothing stored */
@@ -2273,7 +2274,16 @@ struct deliver {
  * users in ascending order (as every batch does, in every process: no two
  * wait for each other in a circle), a statement per envelope and COMMIT:
  * one round trip for all of it (and the commit's WAL flush), after which
- * it answers them all. A delivery refused (ST_FULL, ST_CONFLICT, ...)
+ * it answers them all. The NOTIFY of their mailboxes (to every listening
+ * process) follows in the same pipeline, in a transaction of its own with
+ * synchronous_commit off: a transaction that NOTIFYs holds a lock of the
+ * whole database from its commit until the commit's WAL flush is done,
+ * so delivery transactions that NOTIFYd committed one at a time, each
+ * waiting for its own flush, whatever the relay processes; this one
+ * waits for none, and the deliveries' commits share flushes again. It
+ * is skipped when the batch's transaction fails (after an error nothing
+ * runs up to the pipeline's end); a crash between the two loses only
+ * the wake-up (a long-poll ends at its deadline, and lists). A delivery refused (ST_FULL, ST_CONFLICT, ...)
  * stored nothing and gets its own answer. A refusal of one of a job's
  * several envelopes (all or nothing), or a statement that failed, undoes
  * the whole transaction (the COMMIT after it is not run): that job gets
@@ -2373,6 +2383,40 @@ send_env(struct store *s, struct pgc *c, const struct deliver *d, const struct s
 	    (int64_t)(version != NULL), version ? (int64_t)*version : (int64_t)0,
 	    (int64_t)s->lim.mail_count, (int64_t)mb, (int64_t)(d->n > 1));
 	free(joined);
+	return rc;
+}
+
+static int send_cmd(struct pgc *c, const char *what);
+
+/* Queues the NOTIFY of every mailbox of the batch's jobs still in, in a
+ * transaction of its own (see above): 4 statements. A job refused wakes
+ * its mailbox's long-polls for nothing: they list it and wait again. */
+static int
+send_notify(struct pgc *c, struct djob *batch)
+{
+	size_t len = 1, k;
+	struct djob *j;
+	char *all, *p;
+	int rc;
+
+	for (j = batch; j; j = j->next)
+		for (size_t i = 0; !j->out && i < j->d->n; i++)
+			len += strlen(j->d->user ? j->d->user : j->d->e[i].user) +
+			    2 * NC_DEVID_LEN + 2;
+	if ((all = p = malloc(len)) == NULL)
+		return -1;
+	for (j = batch; j; j = j->next)
+		for (size_t i = 0; !j->out && i < j->d->n; i++) {
+			p += sprintf(p, "%s%s/", p == all ? "" : " ",
+			    j->d->user ? j->d->user : j->d->e[i].user);
+			for (k = 0; k < NC_DEVID_LEN; k++)
+				p += sprintf(p, "%02x", j->d->e[i].dev[k]);
+		}
+	*p = '\0';
+	rc = send_cmd(c, "BEGIN") != 0 ||
+	    send_cmd(c, "SET LOCAL synchronous_commit = off") != 0 ||
+	    sendq(c, Q_NOTIFY_ALL, "t", all) != 0 || send_cmd(c, "COMMIT") != 0 ? -1 : 0;
+	free(all);
 	return rc;
 }
 
@@ -2481,10 +2525,11 @@ j_batch(struct store *s, struct pgc *c, void *arg)
 			n += j->d->n;
 		}
 	if (prepare_as(c, Q_USER_LOCKALL, "t") != 0 ||
-	    prepare_as(c, Q_DELIVER, "tbbbibiiiii") != 0)
+	    prepare_as(c, Q_DELIVER, "tbbbibiiiii") != 0 ||
+	    prepare_as(c, Q_NOTIFY_ALL, "t") != 0)
 		return ST_ERR;
-	/* BEGIN, the lock, n envelopes, COMMIT */
-	if ((r = calloc(n + 3, sizeof *r)) == NULL)
+	/* BEGIN, the lock, n envelopes, COMMIT; the NOTIFY's 4 */
+	if ((r = calloc(n + 7, sizeof *r)) == NULL)
 		return ST_ERR;
 	if (PQenterPipelineMode(c->c) != 1) {
 		free(r);
@@ -2496,9 +2541,10 @@ j_batch(struct store *s, struct pgc *c, void *arg)
 		for (size_t i = 0; !j->out && i < j->d->n; i++)
 			if (send_env(s, c, j->d, &j->d->e[i]) != 0)
 				goto out;
-	if (send_cmd(c, "COMMIT") != 0 || PQpipelineSync(c->c) != 1)
+	if (send_cmd(c, "COMMIT") != 0 || send_notify(c, batch) != 0 ||
+	    PQpipelineSync(c->c) != 1)
 		goto out;
-	(void)pipe_results(c, r, n + 3, &bad);
+	(void)pipe_results(c, r, n + 7, &bad);
 	c->began = r[0] != NULL || (c->state[0] != '\0' && !broken(c));
 	if (r[n + 2] != NULL && strcmp(PQcmdStatus(r[n + 2]), "COMMIT") == 0) {
 		for (j = batch, k = 2; j; j = j->next)
@@ -2529,7 +2575,7 @@ j_batch(struct store *s, struct pgc *c, void *arg)
 out:
 	if (PQpipelineStatus(c->c) != PQ_PIPELINE_OFF && rc == ST_ERR && c->state[0] == '\0')
 		snprintf(c->state, sizeof c->state, "08006");
-	for (k = 0; k < n + 3; k++)
+	for (k = 0; k < n + 7; k++)
 		PQclear(r[k]);
 	free(r);
 	return rc;
