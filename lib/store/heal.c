@@ -464,15 +464,34 @@ static struct {
 	nc_relay_pending p;
 } flight;
 
+static int64_t checked;   /* when this process last asked */
+
+static int
+due(int64_t now)
+{
+	return !flight.active &&
+	    !(checked && now - checked < NC_HEAL_RECHECK && now >= checked);
+}
+
+int
+nc_heal_prepare(nc_state *s)
+{
+	struct nc_counter_req q;
+	int rc = 0;
+
+	if (due((int64_t)time(NULL)))
+		rc = question(s, &q.cur, q.next);
+	sodium_memzero(&q, sizeof q);
+	return rc;
+}
+
 int
 nc_heal_check_start(nc_state *s, nc_self *self)
 {
-	static int64_t checked;
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 
-	if (flight.active ||
-	    (checked && now - checked < NC_HEAL_RECHECK && now >= checked))
+	if (!due(now))
 		return 0;
 	checked = now;
 	memset(&flight.q, 0, sizeof flight.q);

@@ -81,6 +81,11 @@ int nc_heal_check(nc_state *s, nc_self *self, int *stale)
  * answer. 0 unless the state fails. */
 int nc_heal_check_start(nc_state *s, nc_self *self)
 	__attribute__((warn_unused_result));
+/* The question's tag made and synced now, if a check would be due (a
+ * no-op when one is kept already), so that the sync is not on the way of
+ * a check started later: nc-recv makes it while its fetch waits for the
+ * network helper. */
+int nc_heal_prepare(nc_state *s) __attribute__((warn_unused_result));
 
 /* Forget which message old envelopes carried (older than
  * NC_SENTENV_KEEP). Inside the caller's transaction. */

@@ -39,6 +39,7 @@ nc_inbox_fetch(nc_state *s, nc_self *self, int wait, uint64_t *cursor,
 		return rc;
 	if (wait > 0)
 		nc_relay_timeout(r, wait + 30);
+	(void)!nc_heal_prepare(s);
 	if ((rc = nc_relay_fetch(r, self->name, self->dev, *cursor, wait, &resp,
 	    m, &n)) != 0) {
 		if (rc == NC_ESECURITY) {
