@@ -1,6 +1,5 @@
 /* blob.c - streaming HTTP requests for media over libcurl, loaded with
- * dlopen on first use (the same way as http.c, with a table of its own:
- * this module needs the read and progress callbacks http.c does not). */
+ * dlopen on first use (curlfns.h, as for http.c). */
 #include <ctype.h>
 #include <dlfcn.h>
 #include <pthread.h>
@@ -12,57 +11,24 @@
 #include <curl/curl.h>
 
 #include "blob.h"
-#include "dlsyms.h"
+#include "curlfns.h"
 #include "err.h"
 
-struct curlfns {
-	CURLcode (*global_init)(long);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_reset)(CURL *);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-};
-static struct curlfns C;
+static const struct nc_curlfns *C;   /* set once (load) before any use */
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static int load_ok;
-static char load_err[256];
 static _Thread_local CURL *handle;
 
 static void
 load(void)
 {
-	static const nc_dlsym syms[] = {
-		{ "curl_global_init", offsetof(struct curlfns, global_init) },
-		{ "curl_easy_init", offsetof(struct curlfns, easy_init) },
-		{ "curl_easy_setopt", offsetof(struct curlfns, easy_setopt) },
-		{ "curl_easy_perform", offsetof(struct curlfns, easy_perform) },
-		{ "curl_easy_getinfo", offsetof(struct curlfns, easy_getinfo) },
-		{ "curl_easy_reset", offsetof(struct curlfns, easy_reset) },
-		{ "curl_easy_cleanup", offsetof(struct curlfns, easy_cleanup) },
-		{ "curl_easy_strerror", offsetof(struct curlfns, easy_strerror) },
-		{ "curl_slist_append", offsetof(struct curlfns, slist_append) },
-		{ "curl_slist_free_all", offsetof(struct curlfns, slist_free_all) },
-	};
-	if (nc_dlsyms("libcurl.so.4", syms, sizeof syms / sizeof syms[0], &C,
-	    load_err, sizeof load_err) != 0)
-		return;
-	if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(load_err, sizeof load_err, "curl_global_init failed");
-		return;
-	}
-	load_ok = 1;
+	C = nc_curlfns();
 }
 
 void
 nc_blob_cleanup(void)
 {
 	if (handle != NULL) {
-		C.easy_cleanup(handle);
+		C->easy_cleanup(handle);
 		handle = NULL;
 	}
 }
@@ -184,21 +150,21 @@ nc_blob_do(const nc_blob_req *req, nc_blob_resp *resp)
 
 	memset(resp, 0, sizeof *resp);
 	pthread_once(&load_once, load);
-	if (!load_ok)
-		return nc_fail(NC_ESOFTWARE, "cannot load libcurl: %s", load_err);
-	if (handle == NULL && (handle = C.easy_init()) == NULL)
+	if (C == NULL && nc_curlfns() == NULL)   /* says why, in this thread */
+		return NC_ESOFTWARE;
+	if (handle == NULL && (handle = C->easy_init()) == NULL)
 		return nc_fail(NC_EOSERR, "curl_easy_init failed");
-	C.easy_reset(handle);
-	hdrs = C.slist_append(NULL, "Expect:");
+	C->easy_reset(handle);
+	hdrs = C->slist_append(NULL, "Expect:");
 	for (const char *const *h = req->headers; hdrs && h && *h; h++)
-		if ((t = C.slist_append(hdrs, *h)) != NULL)
+		if ((t = C->slist_append(hdrs, *h)) != NULL)
 			hdrs = t;
-	if (hdrs && req->src && (t = C.slist_append(hdrs,
+	if (hdrs && req->src && (t = C->slist_append(hdrs,
 	    "Content-Type: application/octet-stream")) != NULL)
 		hdrs = t;
 	if (hdrs == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
-#define SET(opt, val) if (rc == CURLE_OK) rc = C.easy_setopt(handle, opt, val)
+#define SET(opt, val) if (rc == CURLE_OK) rc = C->easy_setopt(handle, opt, val)
 	SET(CURLOPT_URL, req->url);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
@@ -243,23 +209,23 @@ nc_blob_do(const nc_blob_req *req, nc_blob_resp *resp)
 	}
 #undef SET
 	if (rc != CURLE_OK) {
-		ret = nc_fail(NC_ESOFTWARE, "libcurl: %s", C.easy_strerror(rc));
-	} else if ((rc = C.easy_perform(handle)) != CURLE_OK) {
+		ret = nc_fail(NC_ESOFTWARE, "libcurl: %s", C->easy_strerror(rc));
+	} else if ((rc = C->easy_perform(handle)) != CURLE_OK) {
 		origin(req->url, o, sizeof o);
-		C.easy_getinfo(handle, CURLINFO_OS_ERRNO, &io.os_errno);
+		C->easy_getinfo(handle, CURLINFO_OS_ERRNO, &io.os_errno);
 		if (io.rc != 0)
 			ret = io.rc;
 		else if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
 			ret = nc_fail(NC_EDATA, "bad URL %s: %s", o, *errbuf ?
-			    errbuf : C.easy_strerror(rc));
+			    errbuf : C->easy_strerror(rc));
 		else
 			ret = nc_fail(NC_EUNAVAIL, "relay %s: %s", o,
 			    rc == CURLE_COULDNT_CONNECT && io.os_errno ?
 			    strerror((int)io.os_errno) : *errbuf ? errbuf :
-			    C.easy_strerror(rc));
+			    C->easy_strerror(rc));
 	} else
-		C.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &resp->status);
-	C.easy_reset(handle);
-	C.slist_free_all(hdrs);
+		C->easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &resp->status);
+	C->easy_reset(handle);
+	C->slist_free_all(hdrs);
 	return ret;
 }

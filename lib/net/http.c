@@ -12,28 +12,14 @@
 #include <curl/curl.h>
 
 #include "buf.h"
-#include "dlsyms.h"
+#include "curlfns.h"
 #include "err.h"
 #include "http.h"
 #include "netproc.h"
 
-struct curlfns {
-	CURLcode (*global_init)(long);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_reset)(CURL *);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-};
-static struct curlfns C;
-
+/* libcurl's functions, set once (load) before any use */
+static const struct nc_curlfns *C;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static int load_ok;
-static char load_err[256];
 static _Thread_local CURL *handle;   /* kept for keep-alive */
 /* The parent's handle, after fork: kept reachable, never used (volatile:
  * the store must not be optimised away). */
@@ -52,31 +38,8 @@ forget_handle(void)
 static void
 load(void)
 {
-	static const nc_dlsym syms[] = {
-		{ "curl_global_init", offsetof(struct curlfns, global_init) },
-		{ "curl_easy_init", offsetof(struct curlfns, easy_init) },
-		{ "curl_easy_setopt", offsetof(struct curlfns, easy_setopt) },
-		{ "curl_easy_perform", offsetof(struct curlfns, easy_perform) },
-		{ "curl_easy_getinfo", offsetof(struct curlfns, easy_getinfo) },
-		{ "curl_easy_reset", offsetof(struct curlfns, easy_reset) },
-		{ "curl_easy_cleanup", offsetof(struct curlfns, easy_cleanup) },
-		{ "curl_easy_strerror", offsetof(struct curlfns, easy_strerror) },
-		{ "curl_slist_append", offsetof(struct curlfns, slist_append) },
-		{ "curl_slist_free_all", offsetof(struct curlfns, slist_free_all) },
-	};
-	/* RTLD_LAZY: the functions of libcurl's thirty libraries that are
-	 * never called (most of Kerberos, LDAP, RTMP...) are never bound,
-	 * as when a program linked with libcurl starts: about 1,800 symbol
-	 * lookups fewer than RTLD_NOW. */
-	if (nc_dlsyms("libcurl.so.4", syms, sizeof syms / sizeof syms[0], &C,
-	    load_err, sizeof load_err) != 0)
-		return;
-	if (C.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(load_err, sizeof load_err, "curl_global_init failed");
-		return;
-	}
-	pthread_atfork(NULL, NULL, forget_handle);
-	load_ok = 1;   /* the library stays loaded until exit */
+	if ((C = nc_curlfns()) != NULL)
+		pthread_atfork(NULL, NULL, forget_handle);
 }
 
 void
@@ -100,7 +63,7 @@ void
 nc_http_cleanup(void)
 {
 	if (handle != NULL) {
-		C.easy_cleanup(handle);
+		C->easy_cleanup(handle);
 		handle = NULL;
 	}
 }
@@ -260,7 +223,7 @@ fail(const nc_http_req *req, CURLcode rc, const char *errbuf,
     const struct sink *s)
 {
 	char o[256];
-	const char *why = *errbuf ? errbuf : C.easy_strerror(rc);
+	const char *why = *errbuf ? errbuf : C->easy_strerror(rc);
 
 	origin(req->url, o, sizeof o);
 	if (s->over || rc == CURLE_FILESIZE_EXCEEDED)
@@ -297,22 +260,22 @@ make_headers(const nc_http_req *req, int with_body)
 	struct curl_slist *l = NULL, *t;
 
 	/* No "Expect: 100-continue" round trip before a body. */
-	if ((l = C.slist_append(l, "Expect:")) == NULL)
+	if ((l = C->slist_append(l, "Expect:")) == NULL)
 		return NULL;
 	if (with_body && !has_header(req->headers, "Content-Type")) {
-		if ((t = C.slist_append(l, "Content-Type: "
+		if ((t = C->slist_append(l, "Content-Type: "
 		    "application/octet-stream")) == NULL)
 			goto oom;
 		l = t;
 	}
 	for (const char *const *h = req->headers; h && *h; h++) {
-		if ((t = C.slist_append(l, *h)) == NULL)
+		if ((t = C->slist_append(l, *h)) == NULL)
 			goto oom;
 		l = t;
 	}
 	return l;
 oom:
-	C.slist_free_all(l);
+	C->slist_free_all(l);
 	return NULL;
 }
 
@@ -323,7 +286,7 @@ setup(CURL *c, const nc_http_req *req, struct sink *s,
 	const char *proxy = req->proxy ? req->proxy : getenv("NC_PROXY");
 	CURLcode rc = CURLE_OK;
 
-#define SET(opt, val) if (rc == CURLE_OK) rc = C.easy_setopt(c, opt, val)
+#define SET(opt, val) if (rc == CURLE_OK) rc = C->easy_setopt(c, opt, val)
 	SET(CURLOPT_URL, req->url);
 	SET(CURLOPT_PROTOCOLS_STR, "http,https");
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -360,7 +323,7 @@ setup(CURL *c, const nc_http_req *req, struct sink *s,
 	}
 #undef SET
 	if (rc != CURLE_OK)
-		return nc_fail(NC_ESOFTWARE, "libcurl: %s", C.easy_strerror(rc));
+		return nc_fail(NC_ESOFTWARE, "libcurl: %s", C->easy_strerror(rc));
 	return 0;
 }
 
@@ -423,34 +386,34 @@ nc_http_here(const nc_http_req *req, nc_http_resp *resp)
 	with_body = strcmp(req->method, "GET") != 0 &&
 	    (strcmp(req->method, "DELETE") != 0 || req->bodylen > 0);
 	pthread_once(&load_once, load);
-	if (!load_ok)
-		return nc_fail(NC_ESOFTWARE, "cannot load libcurl: %s", load_err);
-	if (handle == NULL && (handle = C.easy_init()) == NULL)
+	if (C == NULL && nc_curlfns() == NULL)   /* says why, in this thread */
+		return NC_ESOFTWARE;
+	if (handle == NULL && (handle = C->easy_init()) == NULL)
 		return nc_fail(NC_EOSERR, "curl_easy_init failed");
-	C.easy_reset(handle);   /* keeps the connection cache */
+	C->easy_reset(handle);   /* keeps the connection cache */
 	if ((hdrs = make_headers(req, with_body)) == NULL)
 		return nc_fail(NC_EOSERR, "out of memory");
 	if ((rc = setup(handle, req, &s, hdrs, errbuf, with_body)) == 0) {
-		cc = C.easy_perform(handle);
+		cc = C->easy_perform(handle);
 		if (cc != CURLE_OK) {
-			C.easy_getinfo(handle, CURLINFO_OS_ERRNO, &s.os_errno);
+			C->easy_getinfo(handle, CURLINFO_OS_ERRNO, &s.os_errno);
 			rc = fail(req, cc, errbuf, &s);
 			nc_buf_reset(&resp->body);
 			resp->retry_after = -1;
 		} else {
-			C.easy_getinfo(handle, CURLINFO_RESPONSE_CODE,
+			C->easy_getinfo(handle, CURLINFO_RESPONSE_CODE,
 			    &resp->status);
-			if (C.easy_getinfo(handle, CURLINFO_CONTENT_TYPE, &ct) ==
+			if (C->easy_getinfo(handle, CURLINFO_CONTENT_TYPE, &ct) ==
 			    CURLE_OK && ct != NULL)
 				snprintf(resp->content_type,
 				    sizeof resp->content_type, "%s", ct);
-			if (resp->retry_after < 0 && C.easy_getinfo(handle,
+			if (resp->retry_after < 0 && C->easy_getinfo(handle,
 			    CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
 				resp->retry_after = (long)ra;
 		}
 	}
 	/* Options point into req and our stack: drop them now. */
-	C.easy_reset(handle);
-	C.slist_free_all(hdrs);
+	C->easy_reset(handle);
+	C->slist_free_all(hdrs);
 	return rc;
 }
