@@ -5,6 +5,7 @@
  * stays in the group outbox and goes over the pairwise sessions as before
  * (a device list changed, a relay without the route): the batch saves
  * bytes, the pairwise path stays the one that always works. */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,29 +118,88 @@ drop_rows(nc_state *s, const member *m, size_t n)
 	return nc_state_commit(s);
 }
 
-/* One batch for members m[0..n) of one domain, whose device lists are
- * l[0..n): PUT, and on 201 their rows go. *sent: bytes uploaded;
- * *status: the relay's answer (0 when none). */
-static int
-put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
-    size_t n, const nc_gm *gm, uint64_t *sent, size_t *mailboxes,
-    long *status, struct nc_stale *stale)
+/* Half of a batch's headers, sealed in a second thread. */
+struct seal_part {
+	uint8_t (*hdr)[NC_GB_HDR_LEN];
+	const uint8_t *const *dev, *const *pk;
+	size_t n;
+	const uint8_t *envid, *bh;
+	const nc_gb_ref *ref;
+	int rc;
+	char msg[512];
+};
+
+static void *
+seal_part_run(void *arg)
 {
-	static nc_gb_batch b;   /* large; one batch at a time */
+	struct seal_part *p = arg;
+
+	if ((p->rc = nc_gb_seal_all(p->hdr, p->dev, p->pk, p->n, p->envid,
+	    p->bh, p->ref)) != 0)
+		snprintf(p->msg, sizeof p->msg, "%s", nc_errmsg());
+	return NULL;
+}
+
+/* The headers of a batch of n devices: a DH each, most of what a group
+ * message costs its sender; a large batch is sealed in two halves at
+ * once, each under an ephemeral of its own (NC_GROUP_THREADS=1: one). */
+static int
+seal_headers(uint8_t (*hdr)[NC_GB_HDR_LEN], const uint8_t *const *dev,
+    const uint8_t *const *pk, size_t n, const uint8_t *envid,
+    const uint8_t *bh, const nc_gb_ref *ref)
+{
+	struct seal_part p;
+	const char *t = getenv("NC_GROUP_THREADS");
+	pthread_t th;
+	size_t h = n / 2;
+	int rc;
+
+	if (n < 64 || (t != NULL && strcmp(t, "1") == 0))
+		return nc_gb_seal_all(hdr, dev, pk, n, envid, bh, ref);
+	p = (struct seal_part){ .hdr = hdr + h, .dev = dev + h, .pk = pk + h,
+	    .n = n - h, .envid = envid, .bh = bh, .ref = ref };
+	if (pthread_create(&th, NULL, seal_part_run, &p) != 0)
+		return nc_gb_seal_all(hdr, dev, pk, n, envid, bh, ref);
+	rc = nc_gb_seal_all(hdr, dev, pk, h, envid, bh, ref);
+	pthread_join(th, NULL);
+	if (rc == 0 && p.rc != 0)
+		rc = nc_fail(p.rc, "%s", p.msg);
+	return rc;
+}
+
+/* A batch on its way: members m[0..n) of one domain with lists l[0..n). */
+typedef struct {
+	member *m;
+	nc_devlist *l;
+	size_t n, nmbox, len;
+	nc_relay *r;
+	nc_relay_pending p;
+	int rc;
+} flight;
+
+/* Make the batch for f's members (a header sealed to each of their
+ * devices) and start its PUT; batch_finish waits for it. */
+static void
+batch_start(nc_state *s, nc_self *self, const nc_gm *gm, flight *f)
+{
+	static nc_gb_batch b;   /* large; one batch made at a time */
+	static const uint8_t *dev[NC_GB_MAX], *pk[NC_GB_MAX];
 	uint8_t (*hdr)[NC_GB_HDR_LEN] = NULL;
 	uint8_t envid[NC_ENVID_LEN], bh[32];
 	char path[64], hex[2 * NC_ENVID_LEN + 1];
-	nc_buf body = NC_BUF_INIT, resp = NC_BUF_INIT;
-	nc_relay *r = NULL;
+	nc_buf body = NC_BUF_INIT;
 	nc_gb_ref ref;
 	size_t i;
 	int j, rc = 0;
 
-	*status = 0;
-	stale->n = 0;
+	f->r = NULL;
+	f->nmbox = f->len = 0;
+	memset(&f->p, 0, sizeof f->p);
 	memset(&b, 0, offsetof(nc_gb_batch, user));
-	if ((hdr = malloc(NC_GB_MAX * sizeof *hdr)) == NULL)
-		return nc_fail(NC_EOSERR, "out of memory");
+	if ((hdr = malloc(NC_GB_MAX * sizeof *hdr)) == NULL) {
+		f->rc = nc_fail(NC_EOSERR, "out of memory");
+		return;
+	}
 	randombytes_buf(envid, sizeof envid);
 	nc_group_blob_hash(bh, gm->blob, gm->bloblen);
 	memcpy(ref.group, gm->ref.group, NC_GROUP_ID);
@@ -147,20 +207,25 @@ put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
 	ref.index = gm->ref.index;
 	b.blob = gm->blob;
 	b.bloblen = gm->bloblen;
-	for (i = 0; i < n && rc == 0; i++) {
+	for (i = 0; i < f->n && rc == 0; i++) {
 		nc_gb_user *u = &b.user[b.nusers];
 
-		snprintf(u->name, sizeof u->name, "%s", m[i].name);
-		u->version = l[i].version;
+		snprintf(u->name, sizeof u->name, "%s", f->m[i].name);
+		u->version = f->l[i].version;
 		u->first = b.nmbox;
 		u->n = 0;
-		for (j = 0; j < l[i].n && rc == 0; j++) {
-			const nc_devlist_dev *d = &l[i].dev[j];
+		for (j = 0; j < f->l[i].n && rc == 0; j++) {
+			const nc_devlist_dev *d = &f->l[i].dev[j];
 
 			if (sodium_memcmp(d->id, self->dev->id, NC_DEVID_LEN) == 0)
 				continue;
-			rc = nc_gb_header_seal(hdr[b.nmbox], envid, d->id, d->dh_pk, bh,
-			    &ref);
+			if (b.nmbox == NC_GB_MAX) {
+				rc = nc_fail(NC_ESOFTWARE, "group batch: over %d mailboxes",
+				    NC_GB_MAX);
+				break;
+			}
+			dev[b.nmbox] = d->id;
+			pk[b.nmbox] = d->dh_pk;
 			b.mbox[b.nmbox].dev = d->id;
 			b.mbox[b.nmbox].hdr = hdr[b.nmbox];
 			b.nmbox++;
@@ -169,29 +234,54 @@ put_batch(nc_state *s, nc_self *self, const member *m, const nc_devlist *l,
 		if (u->n > 0)
 			b.nusers++;
 	}
-	if (rc != 0 || b.nusers == 0)
-		goto out;
-	if ((rc = nc_gb_batch_enc(&body, &b)) != 0 ||
-	    (rc = nc_relay_open(&r, s->home, m[0].domain)) != 0)
-		goto out;
-	nc_hex_encode(hex, envid, sizeof envid);
-	snprintf(path, sizeof path, "/v1/batches/%s", hex);
-	rc = nc_relay_req(r, "PUT", path, body.p, body.len, NULL, status, &resp);
+	if (rc == 0 && b.nusers == 0)
+		rc = nc_fail(NC_EDATA, "group batch: no device to send to");
+	if (rc == 0)
+		rc = seal_headers(hdr, dev, pk, b.nmbox, envid, bh, &ref);
+	if (rc == 0 && (rc = nc_gb_batch_enc(&body, &b)) == 0 &&
+	    (rc = nc_relay_open(&f->r, s->home, f->m[0].domain)) == 0) {
+		nc_hex_encode(hex, envid, sizeof envid);
+		snprintf(path, sizeof path, "/v1/batches/%s", hex);
+		nc_relay_req_start(f->r, "PUT", path, body.p, body.len, &f->p);
+		f->nmbox = b.nmbox;
+		f->len = body.len;
+	}
+	f->rc = rc;
+	nc_buf_free(&body);
+	free(hdr);
+}
+
+/* Its answer: on 201 the members' rows go and *sent, *mailboxes count
+ * it. *status: the relay's answer (0 when none); a 409's named users in
+ * *stale. */
+static int
+batch_finish(nc_state *s, flight *f, uint64_t *sent, size_t *mailboxes,
+    long *status, struct nc_stale *stale)
+{
+	nc_buf resp = NC_BUF_INIT;
+	int rc = f->rc;
+
+	*status = 0;
+	stale->n = 0;
+	if (f->r != NULL) {
+		int wrc = nc_relay_req_wait(&f->p, status, &resp);
+
+		if (rc == 0)
+			rc = wrc;
+	}
 	if (rc == 0 && *status == 409 && nc_stale_dec(stale, resp.p, resp.len) != 0)
 		stale->n = 0;   /* not named (a relay before the names: all) */
 	if (rc == 0 && *status != 201)
 		rc = nc_fail(NC_ETEMP, "relay of %s refused the group batch (%ld)",
-		    m[0].domain, *status);
+		    f->m[0].domain, *status);
 	if (rc == 0) {
-		*sent += body.len;
-		*mailboxes += b.nmbox;
-		rc = drop_rows(s, m, n);
+		*sent += f->len;
+		*mailboxes += f->nmbox;
+		rc = drop_rows(s, f->m, f->n);
 	}
-out:
-	nc_relay_close(r);
-	nc_buf_free(&body);
+	nc_relay_close(f->r);
+	f->r = NULL;
 	nc_buf_free(&resp);
-	free(hdr);
 	return rc;
 }
 
@@ -205,20 +295,21 @@ named(const struct nc_stale *st, const char *name)
 	return st->n == 0;
 }
 
-/* A batch of members m[0..n) with lists l[0..n) (cap mailboxes at
- * most); on 409 (a list changed since it was pinned) the lists of the
- * users the relay names (all, if it names none) are fetched anew and the
- * batch made and sent once more to the devices listed now. A member
- * whose list fails to fetch or verify is left out (the pairwise path
- * takes it, and says why). */
+/* The answer to the batch f (cap mailboxes at most); on 409 (a list
+ * changed since it was pinned) the lists of the users the relay names
+ * (all, if it names none) are fetched anew and the batch made and sent
+ * once more to the devices listed now. A member whose list fails to fetch
+ * or verify is left out (the pairwise path takes it, and says why). */
 static int
-put_fresh(nc_state *s, nc_self *self, member *m, nc_devlist *l, size_t n,
-    size_t cap, const nc_gm *gm, uint64_t *sent, size_t *mailboxes)
+finish_fresh(nc_state *s, nc_self *self, flight *f, size_t cap,
+    const nc_gm *gm, uint64_t *sent, size_t *mailboxes)
 {
 	static struct nc_stale st;
+	member *m = f->m;
+	nc_devlist *l = f->l;
 	long status = 0;
-	size_t i, k, devs = 0, fetched = 0;
-	int rc = put_batch(s, self, m, l, n, gm, sent, mailboxes, &status, &st);
+	size_t i, k, devs = 0, fetched = 0, n = f->n;
+	int rc = batch_finish(s, f, sent, mailboxes, &status, &st);
 
 	if (rc == 0 || status != 409)
 		return rc;
@@ -243,7 +334,9 @@ put_fresh(nc_state *s, nc_self *self, member *m, nc_devlist *l, size_t n,
 	if (nc_verbose > 0)
 		nc_cli_info("%s: device lists changed; the batch again with the "
 		    "lists fetched now (%zu of %zu)", m[0].domain, fetched, n);
-	return put_batch(s, self, m, l, k, gm, sent, mailboxes, &status, &st);
+	f->n = k;
+	batch_start(s, self, gm, f);
+	return batch_finish(s, f, sent, mailboxes, &status, &st);
 }
 
 int
@@ -251,8 +344,9 @@ nc_group_batch_out(nc_state *s, nc_self *self, const char *op, uint64_t *sent)
 {
 	member *m = NULL, *ok = NULL;
 	nc_devlist *l = NULL;
+	flight *fl = NULL;
 	nc_buf body = NC_SECBUF_INIT;
-	size_t n = 0, i, first, k, c, mbox, cap, mailboxes = 0;
+	size_t n = 0, i, first, k, c, mbox, cap, base, nfl = 0, mailboxes = 0;
 	nc_gm gm;
 	int rc, batches = 0;
 
@@ -262,39 +356,48 @@ nc_group_batch_out(nc_state *s, nc_self *self, const char *op, uint64_t *sent)
 	if (nc_gm_decode(&gm, body.p, body.len) != 0 || gm.kind != NC_GM_MSG ||
 	    gm.bloblen > NC_GB_BLOB_MAX)
 		goto out;   /* not a message: the pairwise path takes it */
-	if ((l = calloc(n, sizeof *l)) == NULL || (ok = calloc(n, sizeof *ok)) == NULL) {
+	if ((l = calloc(n, sizeof *l)) == NULL || (ok = calloc(n, sizeof *ok)) == NULL ||
+	    (fl = calloc(n, sizeof *fl)) == NULL) {
 		rc = nc_fail(NC_EOSERR, "out of memory");
 		goto out;
 	}
 	cap = (size_t)(NC_GB_STORE_MAX / (gm.bloblen + NC_GB_ENTRY_HEAD));
 	if (cap > NC_GB_MAX)
 		cap = NC_GB_MAX;
-	/* Each domain's members in batches within the relay's bounds; a member
-	 * whose list is not pinned yet, or whose relay refuses, is left to the
-	 * pairwise path. */
-	for (first = 0; first < n; first = i) {
+	/* Each domain's members in batches within the relay's bounds, every
+	 * batch started before any answer is waited for (the next one is
+	 * sealed while the relays store the ones before); a member whose list
+	 * is not pinned yet, or whose relay refuses, is left to the pairwise
+	 * path. */
+	for (first = 0, base = 0; first < n; first = i, base += k) {
 		for (i = first, k = 0; i < n && strcmp(m[i].domain, m[first].domain) == 0;
 		    i++) {
 			if (strcmp(m[i].addr, self->addr) == 0)
-				l[k] = self->list;
-			else if (nc_dir_get(s, m[i].addr, 0, &l[k]) != 0)
+				l[base + k] = self->list;
+			else if (nc_dir_get(s, m[i].addr, 0, &l[base + k]) != 0)
 				continue;
-			ok[k++] = m[i];
+			ok[base + k++] = m[i];
 		}
 		for (c = 0; c < k; c += mbox) {
 			size_t devs = 0;
 
-			for (mbox = 0; c + mbox < k && devs + l[c + mbox].n <= cap; mbox++)
-				devs += l[c + mbox].n;
+			for (mbox = 0; c + mbox < k && devs + l[base + c + mbox].n <= cap;
+			    mbox++)
+				devs += l[base + c + mbox].n;
 			if (mbox == 0)
 				break;
-			if (put_fresh(s, self, ok + c, l + c, mbox, cap, &gm, sent,
-			    &mailboxes) == 0)
-				batches++;
-			else if (nc_verbose > 0)
-				nc_cli_info("%s: %s; pairwise instead", m[first].domain,
-				    nc_errmsg());
+			fl[nfl].m = ok + base + c;
+			fl[nfl].l = l + base + c;
+			fl[nfl].n = mbox;
+			batch_start(s, self, &gm, &fl[nfl++]);
 		}
+	}
+	for (c = 0; c < nfl; c++) {
+		if (finish_fresh(s, self, &fl[c], cap, &gm, sent, &mailboxes) == 0)
+			batches++;
+		else if (nc_verbose > 0)
+			nc_cli_info("%s: %s; pairwise instead", fl[c].m[0].domain,
+			    nc_errmsg());
 	}
 	if (nc_verbose > 0 && batches > 0)
 		nc_cli_info("group message: a blob of %zu bytes to %zu mailboxes in "
@@ -305,6 +408,7 @@ out:
 	free(m);
 	free(ok);
 	free(l);
+	free(fl);
 	nc_buf_free(&body);
 	return rc;
 }

@@ -496,6 +496,19 @@ nc_relay_req(nc_relay *r, const char *method, const char *path,
 	}
 }
 
+void
+nc_relay_req_start(nc_relay *r, const char *method, const char *path,
+    const void *body, size_t n, nc_relay_pending *p)
+{
+	req_start(r, method, path, body, n, NULL, p);
+}
+
+int
+nc_relay_req_wait(nc_relay_pending *p, long *status, nc_buf *resp)
+{
+	return req_wait(p, status, resp, NULL);
+}
+
 /* A request whose only good answers are 200/201/204. */
 static int
 call(nc_relay *r, const char *method, const char *path, const nc_buf *body,

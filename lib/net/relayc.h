@@ -65,6 +65,13 @@ int nc_relay_req(nc_relay *r, const char *method, const char *path,
     nc_buf *resp) __attribute__((warn_unused_result));
 
 /* Accounts. name is the user part. */
+/* An unsigned nc_relay_req in two halves, so that requests to several
+ * relays travel at once: start (the body may be freed after it), then
+ * wait. */
+void nc_relay_req_start(nc_relay *r, const char *method, const char *path,
+    const void *body, size_t n, nc_relay_pending *p);
+int nc_relay_req_wait(nc_relay_pending *p, long *status, nc_buf *resp)
+	__attribute__((warn_unused_result));
 int nc_relay_register(nc_relay *r, const char *name, const uint8_t auth_pk[32],
     const uint8_t salt[16], uint64_t ops, uint64_t mem,
     const uint8_t dev_sign_pk[32]) __attribute__((warn_unused_result));

@@ -1,5 +1,6 @@
 /* gbatch.c - a group message's batch for one relay and its sealed
  * per-device headers (gbatch.h, protocol.md 1.6.1, 2.7.1). */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -38,22 +39,29 @@ hdr_ad(uint8_t ad[NC_ENVID_LEN + NC_DEVID_LEN + 32], const uint8_t envid[NC_ENVI
 
 static const uint8_t zero_nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 
+void
+nc_gb_eph(uint8_t esk[32], uint8_t epk[32])
+{
+	nc_random(esk, 32);
+	crypto_scalarmult_base(epk, esk);
+}
+
 int
-nc_gb_header_seal(uint8_t out[NC_GB_HDR_LEN], const uint8_t envid[NC_ENVID_LEN],
+nc_gb_header_seal(uint8_t out[NC_GB_HDR_LEN], const uint8_t esk[32],
+    const uint8_t epk[32], const uint8_t envid[NC_ENVID_LEN],
     const uint8_t dev[NC_DEVID_LEN], const uint8_t dh_pk[32],
     const uint8_t blobhash[32], const nc_gb_ref *r)
 {
-	uint8_t esk[32], ss[32], k[32], pt[NC_GB_REF_LEN];
+	uint8_t ss[32], k[32], pt[NC_GB_REF_LEN];
 	uint8_t ad[NC_ENVID_LEN + NC_DEVID_LEN + 32];
 	int rc = 0;
 
-	nc_random(esk, sizeof esk);
-	crypto_scalarmult_base(out, esk);
+	memcpy(out, epk, 32);
 	if (crypto_scalarmult(ss, esk, dh_pk) != 0) {
 		rc = nc_fail(NC_EDATA, "group header: the device's key is not usable");
 		goto out;
 	}
-	hdr_key(k, ss, out, dh_pk);
+	hdr_key(k, ss, epk, dh_pk);
 	memcpy(pt, r->group, NC_GROUP_ID);
 	memcpy(pt + NC_GROUP_ID, r->key, NC_SKEY_ID);
 	pt[NC_GROUP_ID + NC_SKEY_ID] = (uint8_t)(r->index >> 24);
@@ -64,10 +72,61 @@ nc_gb_header_seal(uint8_t out[NC_GB_HDR_LEN], const uint8_t envid[NC_ENVID_LEN],
 	crypto_aead_chacha20poly1305_ietf_encrypt(out + 32, NULL, pt, sizeof pt,
 	    ad, sizeof ad, NULL, zero_nonce, k);
 out:
-	sodium_memzero(esk, sizeof esk);
 	sodium_memzero(ss, sizeof ss);
 	sodium_memzero(k, sizeof k);
 	sodium_memzero(pt, sizeof pt);
+	return rc;
+}
+
+struct pk_at {
+	const uint8_t *pk;
+	size_t i;
+};
+
+static int
+by_pk(const void *a, const void *b)
+{
+	const struct pk_at *x = a, *y = b;
+	int c = memcmp(x->pk, y->pk, 32);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+int
+nc_gb_seal_all(uint8_t (*hdr)[NC_GB_HDR_LEN], const uint8_t *const *dev,
+    const uint8_t *const *pk, size_t n, const uint8_t envid[NC_ENVID_LEN],
+    const uint8_t blobhash[32], const nc_gb_ref *r)
+{
+	struct pk_at *o;
+	uint8_t esk[32], epk[32], esk1[32], epk1[32];
+	size_t i;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((o = malloc(n * sizeof *o)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	for (i = 0; i < n; i++) {
+		o[i].pk = pk[i];
+		o[i].i = i;
+	}
+	qsort(o, n, sizeof *o, by_pk);
+	nc_gb_eph(esk, epk);
+	for (i = 0; i < n && rc == 0; i++) {
+		size_t at = o[i].i;
+
+		if (i > 0 && memcmp(o[i].pk, o[i - 1].pk, 32) == 0) {
+			/* the same key twice: its own ephemeral */
+			nc_gb_eph(esk1, epk1);
+			rc = nc_gb_header_seal(hdr[at], esk1, epk1, envid, dev[at],
+			    pk[at], blobhash, r);
+		} else
+			rc = nc_gb_header_seal(hdr[at], esk, epk, envid, dev[at],
+			    pk[at], blobhash, r);
+	}
+	sodium_memzero(esk, sizeof esk);
+	sodium_memzero(esk1, sizeof esk1);
+	free(o);
 	return rc;
 }
 

@@ -46,11 +46,23 @@ typedef struct {
 	uint32_t index;
 } nc_gb_ref;
 
-/* Seal r for device (dev, dh_pk) for the blob whose nc_group_blob_hash
- * is blobhash, in the batch envid. 0, or NC_EDATA for a key that gives an
- * all-zero DH. */
-int nc_gb_header_seal(uint8_t out[NC_GB_HDR_LEN], const uint8_t envid[NC_ENVID_LEN],
+/* The batch's ephemeral X25519 key pair (esk from nc_random), shared by
+ * the headers of one batch and never by two batches (protocol.md 2.7.1). */
+void nc_gb_eph(uint8_t esk[32], uint8_t epk[32]);
+/* Seal r for device (dev, dh_pk) under the ephemeral (esk, epk), for the
+ * blob whose nc_group_blob_hash is blobhash, in the batch envid. 0, or
+ * NC_EDATA for a key that gives an all-zero DH. Two devices of a batch
+ * with the same dh_pk would get one key: the caller gives each repeat an
+ * ephemeral of its own. */
+int nc_gb_header_seal(uint8_t out[NC_GB_HDR_LEN], const uint8_t esk[32],
+    const uint8_t epk[32], const uint8_t envid[NC_ENVID_LEN],
     const uint8_t dev[NC_DEVID_LEN], const uint8_t dh_pk[32],
+    const uint8_t blobhash[32], const nc_gb_ref *r) __attribute__((warn_unused_result));
+/* Seal r for each of the n devices (dev[i], pk[i]) into hdr[i], in the
+ * batch envid: one ephemeral for the batch, and one of its own for each
+ * repeat of a dh_pk already in it. 0, or the first device's error. */
+int nc_gb_seal_all(uint8_t (*hdr)[NC_GB_HDR_LEN], const uint8_t *const *dev,
+    const uint8_t *const *pk, size_t n, const uint8_t envid[NC_ENVID_LEN],
     const uint8_t blobhash[32], const nc_gb_ref *r) __attribute__((warn_unused_result));
 /* Open with the device's key pair: 0, or NC_ESECURITY (not for us, or
  * moved to another blob, envelope or device). */

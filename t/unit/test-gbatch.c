@@ -37,7 +37,7 @@ main(void)
 {
 	static nc_gb_batch b, d;
 	uint8_t envid[16], dev[16], sk[32], pk[32], bh[32], hdr[NC_GB_HDR_LEN];
-	uint8_t x[NC_GB_HDR_LEN], blob[40], head[NC_GB_ENTRY_HEAD], ctr = 0x80;
+	uint8_t x[NC_GB_HDR_LEN], esk[32], epk[32], blob[40], head[NC_GB_ENTRY_HEAD], ctr = 0x80;
 	nc_gb_ref r = { { 0 }, { 0 }, 7 }, o;
 	nc_buf e = NC_BUF_INIT, f = NC_BUF_INIT;
 	nc_gb_entry en;
@@ -55,8 +55,9 @@ main(void)
 	fill(r.group, 16, 0x10);
 	fill(r.key, 8, 0x20);
 	nc_random_set_test(counter_rng, &ctr);
-	CHECK(nc_gb_header_seal(hdr, envid, dev, pk, bh, &r) == 0);
+	nc_gb_eph(esk, epk);
 	nc_random_set_test(NULL, NULL);
+	CHECK(nc_gb_header_seal(hdr, esk, epk, envid, dev, pk, bh, &r) == 0);
 	check_kat_hex(KAT, "device_pk", pk, 32);
 	check_kat_hex(KAT, "header", hdr, sizeof hdr);
 	CHECK(nc_gb_header_open(&o, hdr, envid, dev, sk, pk, bh) == 0);
@@ -75,6 +76,29 @@ main(void)
 	dev[0] ^= 1;    /* another mailbox */
 	CHECK(nc_gb_header_open(&o, hdr, envid, dev, sk, pk, bh) != 0);
 	dev[0] ^= 1;
+
+	/* one ephemeral for a batch's headers; a repeated device key gets
+	 * its own, so no two headers share a key */
+	{
+		uint8_t sk2[32], pk2[32], hs[3][NC_GB_HDR_LEN], devs[3][16];
+		const uint8_t *dp[3] = { devs[0], devs[1], devs[2] };
+		const uint8_t *pp[3] = { pk, pk2, pk };
+
+		fill(sk2, 32, 0x70);
+		crypto_scalarmult_base(pk2, sk2);
+		for (i = 0; i < 3; i++)
+			fill(devs[i], 16, (uint8_t)(0x30 + 16 * i));
+		CHECK(nc_gb_seal_all(hs, dp, pp, 3, envid, bh, &r) == 0);
+		CHECK(memcmp(hs[0], hs[1], 32) == 0);
+		CHECK(memcmp(hs[2], hs[0], 32) != 0);
+		CHECK(nc_gb_header_open(&o, hs[0], envid, devs[0], sk, pk, bh) == 0 &&
+		    memcmp(&o, &r, sizeof o) == 0);
+		CHECK(nc_gb_header_open(&o, hs[1], envid, devs[1], sk2, pk2, bh) == 0 &&
+		    memcmp(&o, &r, sizeof o) == 0);
+		CHECK(nc_gb_header_open(&o, hs[2], envid, devs[2], sk, pk, bh) == 0 &&
+		    memcmp(&o, &r, sizeof o) == 0);
+		CHECK(nc_gb_header_open(&o, hs[1], envid, devs[0], sk, pk, bh) != 0);
+	}
 
 	/* a batch: two users, ascending; re-encodes byte for byte */
 	fill(blob, sizeof blob, 0x60);
