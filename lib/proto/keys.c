@@ -189,6 +189,7 @@ nc_device_free(nc_device *d)
 	if (d == NULL)
 		return;
 	nc_secmem_free(d->dhcache, sizeof *d->dhcache);   /* wipes */
+	sodium_free(d->share);   /* a span never ended (seal.c); wipes */
 	nc_secmem_free(d, sizeof *d);
 }
 

@@ -42,6 +42,9 @@ typedef struct {
 	 * same X25519 for every envelope), in sodium_malloc'd memory, made by
 	 * nc_device_gen/decode; NULL means none. One thread per device. */
 	struct nc_dhcache *dhcache;
+	/* Between nc_seal_share_begin and _end (seal.h): the ephemeral the
+	 * envelopes sealed meanwhile share; NULL otherwise. */
+	struct nc_sealshare *share;
 } nc_device;
 
 /* Signed prekey: X25519 key pair signed by the device signing key over

@@ -29,6 +29,76 @@ static const char eph_info[] = "newchat seal eph v1";         /* + 0x00 */
 static const char static_info[] = "newchat seal static v1";   /* + 0x00 */
 static const uint8_t zero_nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
 
+/* The shared ephemeral (nc_seal_share_begin), in sodium_malloc'd memory,
+ * and the recipient keys it served: open addressing, at most SHARE_N of
+ * them in 2 x SHARE_N slots, then a fresh ephemeral and an empty set. */
+#define SHARE_N 1000
+#define SHARE_SLOTS 2048
+struct nc_sealshare {
+	uint8_t sk[32], pk[32];
+	size_t n;
+	uint8_t used[SHARE_SLOTS];
+	uint8_t rcpt[SHARE_SLOTS][32];
+};
+
+static int
+share_fresh(struct nc_sealshare *sh)
+{
+	nc_random(sh->sk, sizeof sh->sk);
+	memset(sh->used, 0, sizeof sh->used);
+	sh->n = 0;
+	return crypto_scalarmult_base(sh->pk, sh->sk);
+}
+
+int
+nc_seal_share_begin(nc_device *d)
+{
+	struct nc_sealshare *sh;
+
+	nc_seal_share_end(d);
+	if ((sh = sodium_malloc(sizeof *sh)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	if (share_fresh(sh) != 0) {
+		sodium_free(sh);
+		return nc_fail(NC_ESOFTWARE, "seal: bad ephemeral key");
+	}
+	d->share = sh;
+	return 0;
+}
+
+void
+nc_seal_share_end(nc_device *d)
+{
+	if (d->share != NULL) {
+		sodium_memzero(d->share, sizeof *d->share);
+		sodium_free(d->share);
+		d->share = NULL;
+	}
+}
+
+/* The shared ephemeral for rcpt_dh into e_sk, e_pk: 1; 0 when there is
+ * none to share, or rcpt_dh had it already (two envelopes to one key
+ * would have one key too). */
+static int
+share_take(struct nc_sealshare *sh, const uint8_t rcpt_dh[32],
+    uint8_t e_sk[32], uint8_t e_pk[32])
+{
+	size_t i;
+
+	if (sh == NULL || (sh->n == SHARE_N && share_fresh(sh) != 0))
+		return 0;
+	i = ((size_t)rcpt_dh[0] | (size_t)rcpt_dh[1] << 8) % SHARE_SLOTS;
+	for (; sh->used[i]; i = (i + 1) % SHARE_SLOTS)
+		if (memcmp(sh->rcpt[i], rcpt_dh, 32) == 0)
+			return 0;
+	sh->used[i] = 1;
+	memcpy(sh->rcpt[i], rcpt_dh, 32);
+	sh->n++;
+	memcpy(e_sk, sh->sk, 32);
+	memcpy(e_pk, sh->pk, 32);
+	return 1;
+}
+
 /* ad0 = u8 1 || envid || recipient device id: the envelope's header, so
  * the relay can swap neither. */
 static void
@@ -144,10 +214,12 @@ nc_seal(nc_buf *out, const nc_device *self, const nc_cert *cert,
 	}
 	if ((rc = nc_buf_reserve(out, HEAD + content.len + TAG)) != 0)
 		goto out;
-	nc_random(e_sk, sizeof e_sk);
-	if (crypto_scalarmult_base(e_pk, e_sk) != 0) {
-		rc = nc_fail(NC_ESOFTWARE, "seal: bad ephemeral key");
-		goto out;
+	if (!share_take(self->share, rcpt_dh, e_sk, e_pk)) {
+		nc_random(e_sk, sizeof e_sk);
+		if (crypto_scalarmult_base(e_pk, e_sk) != 0) {
+			rc = nc_fail(NC_ESOFTWARE, "seal: bad ephemeral key");
+			goto out;
+		}
 	}
 	if ((rc = nc_dh(dh, e_sk, rcpt_dh)) != 0 ||
 	    (rc = eph_keys(ck1, k1, dh, rcpt_dh, e_pk)) != 0 ||

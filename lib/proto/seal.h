@@ -38,6 +38,17 @@ int nc_seal(nc_buf *out, const nc_device *self, const nc_cert *cert,
     const uint8_t rcpt_dh[32], const nc_x3dh_hdr *hdr,
     const uint8_t *msg, size_t msglen) __attribute__((warn_unused_result));
 
+/* From begin to end, the envelopes d seals share one ephemeral key (a
+ * fresh one after every 1,000), as the recipients of Signal's
+ * multi-recipient sealed sender share one: an X25519 an envelope instead
+ * of two. A recipient key met before in the span gets an ephemeral of its
+ * own (protocol.md 2.6). For one distribution to many devices, whose
+ * envelopes travel together anyway (a group's sender key, 3.5); never for
+ * a long-running process, whose envelopes it would link. begin: 0 or
+ * NC_EOSERR; end wipes it (and is harmless without a begin). */
+int nc_seal_share_begin(nc_device *d) __attribute__((warn_unused_result));
+void nc_seal_share_end(nc_device *d);
+
 /* Open: `buf` (wiped by the caller after use) receives the plaintext the
  * result's pointers point into. 0, NC_EDATA or NC_ESECURITY. The caller
  * must still check u->cert against the sender's trusted device list. */

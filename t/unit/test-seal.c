@@ -278,6 +278,72 @@ forged_sender(void)
 	nc_buf_free(&ub);
 }
 
+/* A shared ephemeral (nc_seal_share_begin): the same e_pk for two
+ * recipients, its own for a recipient key met again, each opens; after
+ * the end, a fresh one for every envelope again. */
+static void
+shared_ephemeral(void)
+{
+	nc_cert c;
+	nc_unsealed u;
+	nc_buf s1 = NC_BUF_INIT, s2 = NC_BUF_INIT, s3 = NC_BUF_INIT,
+	    s4 = NC_BUF_INIT, ub = NC_BUF_INIT;
+	uint8_t envid[16] = { 9 };
+
+	cert_of(&c, &M);
+	CHECK_INT(nc_seal_share_begin(M.dev), 0);
+	CHECK_INT(nc_seal(&s1, M.dev, &c, envid, B.party.dev, B.party.dh_pk, NULL,
+	    (const uint8_t *)"one", 3), 0);
+	CHECK_INT(nc_seal(&s2, M.dev, &c, envid, A.party.dev, A.party.dh_pk, NULL,
+	    (const uint8_t *)"two", 3), 0);
+	CHECK_INT(nc_seal(&s3, M.dev, &c, envid, B.party.dev, B.party.dh_pk, NULL,
+	    (const uint8_t *)"three", 5), 0);
+	nc_seal_share_end(M.dev);
+	CHECK(M.dev->share == NULL);
+	CHECK_INT(nc_seal(&s4, M.dev, &c, envid, A.party.dev, A.party.dh_pk, NULL,
+	    (const uint8_t *)"four", 4), 0);
+	CHECK(memcmp(s1.p + 2, s2.p + 2, 32) == 0);   /* e_pk shared */
+	CHECK(memcmp(s1.p + 2, s3.p + 2, 32) != 0);   /* B again: its own */
+	CHECK(memcmp(s2.p + 2, s4.p + 2, 32) != 0);   /* ended */
+	CHECK_INT(nc_unseal(&u, &ub, B.dev, envid, s1.p, s1.len), 0);
+	CHECK(u.msglen == 3 && memcmp(u.msg, "one", 3) == 0);
+	nc_buf_reset(&ub);
+	CHECK_INT(nc_unseal(&u, &ub, A.dev, envid, s2.p, s2.len), 0);
+	CHECK(u.msglen == 3 && memcmp(u.msg, "two", 3) == 0);
+	nc_buf_reset(&ub);
+	CHECK_INT(nc_unseal(&u, &ub, B.dev, envid, s3.p, s3.len), 0);
+	CHECK(u.msglen == 5 && memcmp(u.msg, "three", 5) == 0);
+	nc_buf_reset(&ub);
+	CHECK_INT(nc_unseal(&u, &ub, A.dev, envid, s1.p, s1.len), NC_ESECURITY);
+	nc_seal_share_end(M.dev);   /* harmless twice */
+	/* 1,000 envelopes share one, then a fresh one */
+	{
+		uint8_t first[32], sk[32], pk[32];
+		int same = 1;
+
+		CHECK_INT(nc_seal_share_begin(M.dev), 0);
+		for (int i = 0; i <= 1000; i++) {
+			randombytes_buf(sk, sizeof sk);
+			crypto_scalarmult_base(pk, sk);
+			nc_buf_reset(&s4);
+			CHECK_INT(nc_seal(&s4, M.dev, &c, envid, A.party.dev, pk, NULL,
+			    (const uint8_t *)"x", 1), 0);
+			if (i == 0)
+				memcpy(first, s4.p + 2, 32);
+			else if (i < 1000)
+				same &= memcmp(first, s4.p + 2, 32) == 0;
+		}
+		CHECK(same);
+		CHECK(memcmp(first, s4.p + 2, 32) != 0);
+		nc_seal_share_end(M.dev);
+	}
+	nc_buf_free(&s1);
+	nc_buf_free(&s2);
+	nc_buf_free(&s3);
+	nc_buf_free(&s4);
+	nc_buf_free(&ub);
+}
+
 static void
 sizes(void)
 {
@@ -524,6 +590,7 @@ main(void)
 	payloads();
 	full_path();
 	forged_sender();
+	shared_ephemeral();
 	sizes();
 	envelope_property();
 	tuser_free(&A);
