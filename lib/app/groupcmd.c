@@ -1057,7 +1057,18 @@ accepted_sent(nc_state *s, const nc_self *self, const char *op)
 	sqlite3_bind_text(st, 1, self->addr, -1, SQLITE_STATIC);
 	if (op)
 		sqlite3_bind_text(st, 2, op, -1, SQLITE_STATIC);
-	(void)!nc_state_done(s, st);
+	/* Lazy: lost to a power failure, the message shows queued until
+	 * the next flush finds nothing left to send for it. */
+	if (nc_state_begin(s) != 0) {
+		sqlite3_finalize(st);
+		return;
+	}
+	if (nc_state_done(s, st) != 0) {
+		nc_state_rollback(s);
+		return;
+	}
+	nc_state_lazy(s);
+	(void)!nc_state_commit(s);
 }
 
 /* Seal text (inner version: files 2, commit 3, else 1) under our key for
