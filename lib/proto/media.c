@@ -219,7 +219,21 @@ push_raw(nc_media_enc *e, const void *p, size_t n)
 
 	while (n > 0) {
 		size_t room, k;
-		uint8_t *d = nc_media_enc_space(e, &room);
+		uint8_t *d;
+
+		/* A whole chunk with more to come, nothing gathered: encrypted
+		 * straight from the caller's bytes, not copied in first. */
+		if (s != NULL && e->fill == 0 && n > NC_MEDIA_CHUNK && e->err == 0) {
+			crypto_secretstream_xchacha20poly1305_push(&e->st, e->buf,
+			    NULL, s, NC_MEDIA_CHUNK, NULL, 0, TAG_MSG);
+			hash_chunk(&e->h, e->buf, NC_MEDIA_CTCHUNK);
+			if ((e->err = emit_ct(e, e->buf, NC_MEDIA_CTCHUNK)) != 0)
+				return e->err;
+			s += NC_MEDIA_CHUNK;
+			n -= NC_MEDIA_CHUNK;
+			continue;
+		}
+		d = nc_media_enc_space(e, &room);
 
 		if (d == NULL)
 			return e->err;

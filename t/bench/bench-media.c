@@ -43,29 +43,35 @@ discard(void *ctx, const uint8_t *p, size_t k)
 	return 0;
 }
 
+/* The whole format (header, chunks, Padme padding, the file header, the
+ * tags' hash) from the plaintext in memory, as the floor encrypts it; each
+ * chunk's ciphertext handed to sink, which the floor leaves in a buffer of
+ * one chunk. */
 static void
-ours_enc(void)
+enc_to(nc_media_sink sink)
 {
 	nc_media_enc e;
 	nc_media_meta m = { NC_MEDIA_FILE, 0, "bench.bin", "" };
-	size_t off = 0;
 
 	ctlen = 0;
-	if (nc_media_enc_init(&e, key, to_ct, NULL) != 0)
-		exit(1);
-	while (off < n) {   /* as a file is read: into the encryptor's buffer */
-		size_t room, k;
-		uint8_t *p = nc_media_enc_space(&e, &room);
-
-		k = n - off < room ? n - off : room;
-		memcpy(p, src + off, k);
-		if (nc_media_enc_commit(&e, k) != 0)
-			exit(1);
-		off += k;
-	}
-	if (nc_media_enc_final(&e, &m, hash) != 0)
+	if (nc_media_enc_init(&e, key, sink, NULL) != 0 ||
+	    nc_media_enc_push(&e, src, n) != 0 ||
+	    nc_media_enc_final(&e, &m, hash) != 0)
 		exit(1);
 	nc_media_enc_free(&e);
+}
+
+static void
+ours_enc(void)
+{
+	enc_to(discard);
+}
+
+/* The ciphertext ours_dec reads (not timed). */
+static void
+ours_enc_keep(void)
+{
+	enc_to(to_ct);
 }
 
 static void
@@ -86,6 +92,7 @@ floor_enc(int hash)
 {
 	crypto_secretstream_xchacha20poly1305_state st;
 	crypto_generichash_state hs;
+	static uint8_t out[NC_MEDIA_CTCHUNK];
 	uint8_t hdr[24], h[32];
 	size_t off = 0;
 
@@ -96,11 +103,11 @@ floor_enc(int hash)
 	while (off < n) {
 		size_t k = n - off < NC_MEDIA_CHUNK ? n - off : NC_MEDIA_CHUNK;
 
-		crypto_secretstream_xchacha20poly1305_push(&st, ct + ctlen, NULL,
+		crypto_secretstream_xchacha20poly1305_push(&st, out, NULL,
 		    src + off, k, NULL, 0, off + k == n ?
 		    crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
 		if (hash)
-			crypto_generichash_update(&hs, ct + ctlen, k + 17);
+			crypto_generichash_update(&hs, out, k + 17);
 		ctlen += k + 17;
 		off += k;
 	}
@@ -183,7 +190,8 @@ main(int argc, char **argv)
 	printf("floor_enc %.0f\n", best(fe));
 	printf("floor_enc_hash %.0f\n", best(feh));
 	printf("ours_enc %.0f\n", best(ours_enc));
-	printf("ours_dec %.0f\n", best(ours_dec));   /* the ciphertext of the last ours_enc */
+	ours_enc_keep();
+	printf("ours_dec %.0f\n", best(ours_dec));
 	fe_keep();
 	printf("floor_dec %.0f\n", best(fd_right));
 	return 0;

@@ -8,7 +8,10 @@
 #  - whole processes to a loopback relay on a 256 MiB file, seconds (best
 #    of BENCH_MEDIA_RUNS): nc-media put against `age -e | curl -T` (PUT of
 #    the same relay's blob route), nc-media get against `curl | age -d`
-#    (target <= 1.0);
+#    (target <= 1.0), and against the same pipeline whose output file is
+#    then synced (`sync FILE`): nc-media get fsyncs its file before the
+#    rename (issue 18), which the bare pipeline never does, and on a disk
+#    that writes 250-400 MB/s that alone takes longer than the pipeline;
 #  - peak RSS (/usr/bin/time -f %M, KiB) of put and get for 16 MiB and 1 GiB,
 #    beside the age and curl pipeline's largest process.
 # BENCH_MEDIA_BASE=DIR (another build's directory, e.g. main's) also times
@@ -85,7 +88,7 @@ BASE=${BENCH_MEDIA_BASE:-}
 # put and get of $MIB MiB, one of each in turn, best of $RUNS
 mkfile "$MIB"
 : >"$T/put.ours" ; : >"$T/put.ref" ; : >"$T/get.ours" ; : >"$T/get.ref"
-: >"$T/put.base" ; : >"$T/get.base"
+: >"$T/put.base" ; : >"$T/get.base" ; : >"$T/get.refsync"
 for r in $(seq "$RUNS"); do
 	if [ -n "$BASE" ] && [ $((r % 2)) -eq 1 ]; then
 		roundtrip "$BASE" base
@@ -100,11 +103,18 @@ for r in $(seq "$RUNS"); do
 	secs "curl -sf '$A/v1/blobs/$id' | age -d -i '$T/age.key' >'$T/out2'" >>"$T/get.ref"; echo >>"$T/get.ref"
 	cmp "$T/out2" "$T/f$MIB"
 	rm -f "$T/out" "$T/out2"
+	# the same with the durability nc-media get gives its file (fsync
+	# before the rename): the pipeline's file synced (coreutils sync FILE)
+	sync
+	secs "curl -sf '$A/v1/blobs/$id' | age -d -i '$T/age.key' >'$T/out2' && sync '$T/out2'" >>"$T/get.refsync"; echo >>"$T/get.refsync"
+	rm -f "$T/out2"
 done
 printf 'media,put %d MiB,s,lower,%s,age -e | curl -T,%s,1.0\n' "$MIB" \
     "$(min <"$T/put.ours")" "$(min <"$T/put.ref")" >>"$CSV"
 printf 'media,get %d MiB,s,lower,%s,curl | age -d,%s,1.0\n' "$MIB" \
     "$(min <"$T/get.ours")" "$(min <"$T/get.ref")" >>"$CSV"
+printf 'media,get %d MiB,s,lower,%s,curl | age -d + sync FILE,%s,\n' "$MIB" \
+    "$(min <"$T/get.ours")" "$(min <"$T/get.refsync")" >>"$CSV"
 if [ -n "$BASE" ]; then
 	printf 'media,put %d MiB,s,lower,%s,base build,%s,\n' "$MIB" \
 	    "$(min <"$T/put.ours")" "$(min <"$T/put.base")" >>"$CSV"

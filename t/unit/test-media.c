@@ -470,6 +470,20 @@ kat(void)
 	nc_random_set_test(counter_rng, &c);
 	encrypt(&ct, hash, content, sizeof content, "kat.bin", 3000);
 	nc_random_set_test(NULL, NULL);
+	/* a push of more than a chunk at once is encrypted from the caller's
+	 * bytes, not copied in first: the same ciphertext */
+	{
+		nc_buf ct2 = NC_BUF_INIT;
+		uint8_t h2[32];
+
+		c = 0x80;
+		nc_random_set_test(counter_rng, &c);
+		encrypt(&ct2, h2, content, sizeof content, "kat.bin", sizeof content);
+		nc_random_set_test(NULL, NULL);
+		CHECK(ct2.len == ct.len && memcmp(ct2.p, ct.p, ct.len) == 0 &&
+		    memcmp(h2, hash, 32) == 0);
+		nc_buf_free(&ct2);
+	}
 	snprintf(num, sizeof num, "%zu", ct.len);
 	kat_str("ctsize", num);
 	kat_hex("stream_header", ct.p, NC_MEDIA_HDRBYTES);
