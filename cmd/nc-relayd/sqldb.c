@@ -34,8 +34,9 @@ static const char *schema_sql =
 	 * its records by content hash (keep: a mark while a head is put) */
 	"CREATE TABLE IF NOT EXISTS backup(user TEXT PRIMARY KEY, counter INTEGER NOT NULL,"
 	" access BLOB NOT NULL, keys BLOB NOT NULL, manifest BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS backup_rec(user TEXT, hash BLOB, v BLOB NOT NULL,"
-	" keep INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(user, hash)) WITHOUT ROWID;"
+	/* (a rowid table: see migrate_backup_rec) */
+	"CREATE TABLE IF NOT EXISTS backup_rec(user TEXT NOT NULL, hash BLOB NOT NULL,"
+	" v BLOB NOT NULL, keep INTEGER NOT NULL DEFAULT 0, UNIQUE(user, hash));"
 	/* the OPAQUE record and its Argon2id cost name (protocol.md 1.2); an
 	 * account made before OPAQUE has users.auth_pk instead, until its
 	 * next login migrates it */
@@ -146,9 +147,14 @@ static const char *sql[Q_MAX] = {
 	[Q_BKR_GET] = "SELECT v FROM backup_rec WHERE user = ? AND hash = ?",
 	[Q_BKR_USAGE] = "SELECT count(*), coalesce(sum(length(v)), 0) FROM backup_rec"
 	    " WHERE user = ?",
-	[Q_BKR_UNMARK] = "UPDATE backup_rec SET keep = 0 WHERE user = ? AND keep != 0",
-	[Q_BKR_MARK] = "UPDATE backup_rec SET keep = 1 WHERE user = ? AND hash = ?",
-	[Q_BKR_PRUNE] = "DELETE FROM backup_rec WHERE user = ? AND keep = 0",
+	/* a head put (store_sqlite.c): the records its manifest lists, marked
+	 * in the writer's temporary table, not in their rows (an UPDATE
+	 * writes a row whole, record and all); backup_rec.keep is unused */
+	[Q_BKR_HAS] = "SELECT 1 FROM backup_rec WHERE user = ? AND hash = ?",
+	[Q_BKK_CLEAR] = "DELETE FROM temp.bk_keep",
+	[Q_BKK_ADD] = "INSERT OR IGNORE INTO temp.bk_keep(hash) VALUES (?)",
+	[Q_BKR_PRUNE] = "DELETE FROM backup_rec WHERE user = ? AND hash NOT IN"
+	    " (SELECT hash FROM temp.bk_keep)",
 	[Q_BKR_DELUSER] = "DELETE FROM backup_rec WHERE user = ?",
 	/* a device dropped from the list (revoked): its mail and prekeys go */
 	[Q_DEV_PURGE_MAIL] = "DELETE FROM mail WHERE user = ?1 AND dev IN"
@@ -197,6 +203,40 @@ static const char *sql[Q_MAX] = {
 	[Q_ROLLBACK_TO] = "ROLLBACK TO job",
 };
 
+/* backup_rec was a WITHOUT ROWID table keyed by (user, hash), the records
+ * (~14 KB each) inside the key's b-tree: every lookup by key compared
+ * whole rows read from their overflow pages, 1,500 of them 150 ms at each
+ * incremental backup's head. Now the key is an index and the records stay
+ * in the rows; an older database is copied over once, in one
+ * transaction. */
+static int
+migrate_backup_rec(struct sqldb *c)
+{
+	sqlite3_stmt *st;
+	int old = 0;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT sql LIKE '%WITHOUT ROWID%' FROM"
+	    " sqlite_master WHERE type = 'table' AND name = 'backup_rec'", -1,
+	    &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		old = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (!old)
+		return 0;
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE;"
+	    "CREATE TABLE backup_rec_new(user TEXT NOT NULL, hash BLOB NOT NULL,"
+	    " v BLOB NOT NULL, keep INTEGER NOT NULL DEFAULT 0, UNIQUE(user, hash));"
+	    "INSERT INTO backup_rec_new(user, hash, v) SELECT user, hash, v FROM backup_rec;"
+	    "DROP TABLE backup_rec;"
+	    "ALTER TABLE backup_rec_new RENAME TO backup_rec;"
+	    "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
 /* Opening writes nothing to a database that is current: a relay whose
  * disk is full must still start, serve reads and answer 503 to writes until
  * space returns (issue 13). CREATE ... IF NOT EXISTS of a table that exists
@@ -208,6 +248,7 @@ schema(struct sqldb *c)
 	int v = -1;
 
 	if (sqlite3_exec(c->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    migrate_backup_rec(c) != 0 ||
 	    sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)

@@ -1124,14 +1124,26 @@ j_backup_head_put(struct store *s, struct sqldb *c, void *arg)
 	sqlite3_reset(st);
 	if (rc != ST_OK)
 		return rc;
-	/* Every record the manifest lists must be here; the rest go. */
-	OK(sqldb_exec(c, Q_BKR_UNMARK, "t", b->user));
+	/* Every record the manifest lists must be here; the rest go. The
+	 * list goes into a temporary table of this connection (in memory):
+	 * marks in the records' rows rewrote every record twice, 40 MB of
+	 * log for 1,500 records of 14 KB at each incremental backup. */
+	if (sqlite3_exec(c->db, "CREATE TEMP TABLE IF NOT EXISTS bk_keep(hash BLOB"
+	    " PRIMARY KEY) WITHOUT ROWID", NULL, NULL, NULL) != SQLITE_OK)
+		return ST_ERR;
+	OK(sqldb_exec(c, Q_BKK_CLEAR, ""));
 	for (size_t i = 0; i < h->n; i++) {
-		OK(sqldb_exec(c, Q_BKR_MARK, "tb", b->user, h->hashes[i], (size_t)32));
-		if (sqldb_changes(c) != 1)
+		st = sqldb_q(c, Q_BKR_HAS, "tb", b->user, h->hashes[i], (size_t)32);
+		rc = sqldb_step(st);
+		sqlite3_reset(st);
+		if (rc == SQLITE_DONE)
 			return ST_STALE;
+		if (rc != SQLITE_ROW)
+			return ST_ERR;
+		OK(sqldb_exec(c, Q_BKK_ADD, "b", h->hashes[i], (size_t)32));
 	}
 	OK(sqldb_exec(c, Q_BKR_PRUNE, "t", b->user));
+	OK(sqldb_exec(c, Q_BKK_CLEAR, ""));
 	OK(sqldb_exec(c, Q_BK_SET, "tibbb", b->user, (int64_t)h->counter, h->access,
 	    (size_t)32, h->keys, h->keys_len, h->manifest, h->manifest_len));
 	return ST_OK;

@@ -719,6 +719,20 @@ nc_sync_backup(nc_state *s, nc_self *self, const nc_sync_opts *o, nc_sync_stats 
 	    (rc = flush_batch(&u)) != 0 || (rc = make_head(&u, counter, &head)) != 0)
 		goto out;
 	rc = nc_relay_backup_put_head(u.r, self->name, self->dev, head.p, head.len);
+	if (rc == NC_ETEMP && strstr(nc_errmsg(), "is not stored") != NULL) {
+		/* The relay lacks a record this device sent before (its data
+		 * restored from an older copy, or pruned by hand): all of them
+		 * once more, of which it keeps one copy each, then the head. */
+		st->bytes_uploaded += head.len;
+		nc_buf_reset(&head);
+		u.nold = 0;
+		u.ncur = 0;
+		if ((rc = run_records(&u)) != 0 || (rc = flush_batch(&u)) != 0 ||
+		    (rc = make_head(&u, counter, &head)) != 0)
+			goto out;
+		rc = nc_relay_backup_put_head(u.r, self->name, self->dev, head.p,
+		    head.len);
+	}
 	if (rc == NC_ETEMP && strstr(nc_errmsg(), "counter") != NULL)
 		rc = nc_fail(NC_ESECURITY, "%s: the relay holds a backup newer than this "
 		    "device's last one (number %llu): another device backs up too, or "

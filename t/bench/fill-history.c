@@ -126,6 +126,10 @@ main(int argc, char **argv)
 		}
 	}
 	sqlite3_finalize(st);
+	/* The home as a client leaves it (nc-recv's nc_state_scrub): the log
+	 * copied into state.db and cut, not 38 MB of it for the next command
+	 * to copy, which the incremental backups timed next would pay. */
+	s->scrub = 1;
 	if (flush(argv[4], (start + n) / CHUNK, &rows, inchunk) != 0 || nc_state_commit(s) != 0 ||
 	    nc_state_close(s) != 0) {
 		fprintf(stderr, "fill-history: %s\n", nc_errmsg());
