@@ -119,14 +119,15 @@ check-asan: deps
 
 # The suite with every program built under ThreadSanitizer (CI runs it).
 # A data race needs threads: the relay's (connections, waiters, push, the
-# PostgreSQL listener) and the client's network process. TSAN_TESTS are
+# PostgreSQL listener), the client's network process and its media and
+# group-sealing threads. TSAN_TESTS are
 # the files that drive those concurrently; the rest send one request at a
 # time and find nothing more under TSan (check and check-asan run them).
 # Reports go to build-tsan/reports; any report fails the run.
 TSAN_TESTS = $(wildcard t/1*.bats) t/2120-netproc.bats t/2130-push-client.bats \
              t/2500-concurrency.bats t/2510-late-ack.bats t/2630-parallel.bats \
              t/4210-relay-wal.bats t/4300-relay-disk-full.bats \
-             t/5100-media-resume.bats
+             t/5100-media-resume.bats t/6020-group-upload.bats
 check-tsan: deps
 	@$(MAKE) --no-print-directory B=build-tsan CC=gcc \
 	    CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" all

@@ -7,6 +7,7 @@
  * bytes, the pairwise path stays the one that always works. */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,8 +145,9 @@ seal_part_run(void *arg)
 }
 
 /* The headers of a batch of n devices: a DH each, most of what a group
- * message costs its sender; a large batch is sealed in two halves at
- * once, each under an ephemeral of its own (NC_GROUP_THREADS=1: one). */
+ * message costs its sender; a batch of 64 or more is sealed in two halves
+ * at once, each under an ephemeral of its own. NC_GROUP_THREADS=1: one
+ * thread; 2: two whatever the size (tests). */
 static int
 seal_headers(uint8_t (*hdr)[NC_GB_HDR_LEN], const uint8_t *const *dev,
     const uint8_t *const *pk, size_t n, const uint8_t *envid,
@@ -153,11 +155,13 @@ seal_headers(uint8_t (*hdr)[NC_GB_HDR_LEN], const uint8_t *const *dev,
 {
 	struct seal_part p;
 	const char *t = getenv("NC_GROUP_THREADS");
+	size_t from = t == NULL || *t == '\0' ? 64 : strcmp(t, "2") == 0 ? 2 :
+	    SIZE_MAX;
 	pthread_t th;
 	size_t h = n / 2;
 	int rc;
 
-	if (n < 64 || (t != NULL && strcmp(t, "1") == 0))
+	if (n < from)
 		return nc_gb_seal_all(hdr, dev, pk, n, envid, bh, ref);
 	p = (struct seal_part){ .hdr = hdr + h, .dev = dev + h, .pk = pk + h,
 	    .n = n - h, .envid = envid, .bh = bh, .ref = ref };
