@@ -307,13 +307,24 @@ split(struct call *c, char *t)
 static int
 match(const struct call *c, const char *pat)
 {
-	char buf[64], *save, *s;
 	int i = 0;
 
-	snprintf(buf, sizeof buf, "%s", pat);
-	for (s = strtok_r(buf, "/", &save); s; s = strtok_r(NULL, "/", &save), i++)
-		if (i >= c->nseg || (strcmp(s, "*") != 0 && strcmp(s, c->seg[i]) != 0))
-			return 0;
+	/* Segment by segment in place (empty ones skipped, as split does):
+	 * every request tries the routes in turn, twice. */
+	for (;;) {
+		const char *e = strchr(pat, '/');
+		size_t n = e ? (size_t)(e - pat) : strlen(pat);
+
+		if (n > 0) {
+			if (i >= c->nseg || (!(n == 1 && *pat == '*') &&
+			    (strncmp(pat, c->seg[i], n) != 0 || c->seg[i][n] != '\0')))
+				return 0;
+			i++;
+		}
+		if (e == NULL)
+			break;
+		pat = e + 1;
+	}
 	return i == c->nseg;
 }
 
