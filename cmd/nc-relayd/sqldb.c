@@ -230,10 +230,9 @@ migrate_backup_rec(struct sqldb *c)
 	    "INSERT INTO backup_rec_new(user, hash, v) SELECT user, hash, v FROM backup_rec;"
 	    "DROP TABLE backup_rec;"
 	    "ALTER TABLE backup_rec_new RENAME TO backup_rec;"
-	    "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
+	    "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;   /* no ROLLBACK here: sqldb_open prints this error,
+		              * then closing the connection rolls it back */
 	return 0;
 }
 

@@ -221,6 +221,10 @@ push_raw(nc_media_enc *e, const void *p, size_t n)
 		size_t room, k;
 		uint8_t *d;
 
+		/* A full chunk left pending goes out now that more comes, so
+		 * that what follows can take the path below. */
+		if (e->fill == NC_MEDIA_CHUNK && flush(e, TAG_MSG) != 0)
+			return e->err;
 		/* A whole chunk with more to come, nothing gathered: encrypted
 		 * straight from the caller's bytes, not copied in first. */
 		if (s != NULL && e->fill == 0 && n > NC_MEDIA_CHUNK && e->err == 0) {

@@ -70,8 +70,7 @@ void
 nc_seal_share_end(nc_device *d)
 {
 	if (d->share != NULL) {
-		sodium_memzero(d->share, sizeof *d->share);
-		sodium_free(d->share);
+		sodium_free(d->share);   /* zeroes it before it unmaps */
 		d->share = NULL;
 	}
 }

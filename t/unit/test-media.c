@@ -484,6 +484,34 @@ kat(void)
 		    memcmp(h2, hash, 32) == 0);
 		nc_buf_free(&ct2);
 	}
+	{   /* and so is one after a full chunk left pending: one chunk, then
+	     * two and a bit at once, as gathered byte runs give */
+		size_t big = 3 * NC_MEDIA_CHUNK + 100;
+		uint8_t *b = malloc(big), h1[32], h2[32];
+		nc_buf c1 = NC_BUF_INIT, c2 = NC_BUF_INIT;
+		nc_media_meta bm = { NC_MEDIA_FILE, 0, "big", "" };
+		nc_media_enc e;
+
+		for (size_t i = 0; i < big; i++)
+			b[i] = (uint8_t)(i * 13 + i / 511);
+		c = 0x80;
+		nc_random_set_test(counter_rng, &c);
+		encrypt(&c1, h1, b, big, "big", 1000);
+		c = 0x80;
+		CHECK_INT(nc_media_enc_init(&e, key, sink, &c2), 0);
+		CHECK_INT(nc_media_enc_push(&e, b, NC_MEDIA_CHUNK), 0);
+		CHECK_INT(nc_media_enc_push(&e, b + NC_MEDIA_CHUNK, big - NC_MEDIA_CHUNK), 0);
+		CHECK_INT(nc_media_enc_final(&e, &bm, h2), 0);
+		nc_media_enc_free(&e);
+		nc_random_set_test(NULL, NULL);
+		CHECK(c1.len == c2.len && memcmp(c1.p, c2.p, c1.len) == 0 &&
+		    memcmp(h1, h2, 32) == 0);
+		CHECK_INT(decrypt(c2.p, c2.len, key, h2, 4099, &pt, &m), 0);
+		CHECK(pt.len == big && memcmp(pt.p, b, big) == 0);
+		nc_buf_free(&c1);
+		nc_buf_free(&c2);
+		free(b);
+	}
 	snprintf(num, sizeof num, "%zu", ct.len);
 	kat_str("ctsize", num);
 	kat_hex("stream_header", ct.p, NC_MEDIA_HDRBYTES);
