@@ -1319,7 +1319,19 @@ nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
 	return nc_relay_backup_record_wait(&p, out);
 }
 
-/* Records to the slot: 507 says the user's slot is full. */
+/* The answer to a put of records: 507 says the user's slot is full. */
+static int
+backup_put_status(nc_relay *r, const char *name, long status, const nc_buf *resp)
+{
+	if (status == 507)
+		return nc_fail(NC_ETEMP, "backup: the relay of %s holds no more for %s "
+		    "(507, its backup quota): this backup was not made, the last one "
+		    "stands; ask its operator for more, then back up again", r->domain, name);
+	if (status != 200 && status != 201 && status != 204)
+		return status_err(r, status, resp);
+	return 0;
+}
+
 static int
 backup_put(nc_relay *r, const char *method, const char *name, const char *path,
     const uint8_t *p, size_t n, const nc_device *d, long *status)
@@ -1329,12 +1341,8 @@ backup_put(nc_relay *r, const char *method, const char *name, const char *path,
 
 	*status = 0;
 	rc = nc_relay_req(r, method, path, p, n, d, status, &resp);
-	if (rc == 0 && *status == 507)
-		rc = nc_fail(NC_ETEMP, "backup: the relay of %s holds no more for %s "
-		    "(507, its backup quota): this backup was not made, the last one "
-		    "stands; ask its operator for more, then back up again", r->domain, name);
-	else if (rc == 0 && *status != 200 && *status != 201 && *status != 204)
-		rc = status_err(r, *status, &resp);
+	if (rc == 0)
+		rc = backup_put_status(r, name, *status, &resp);
 	nc_buf_free(&resp);
 	return rc;
 }
@@ -1351,6 +1359,12 @@ nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
 	return backup_put(r, "PUT", name, path, p, n, d, &status);
 }
 
+static void
+records_path(char *path, size_t max, const char *name)
+{
+	snprintf(path, max, "/v1/users/%s/backup/records", name);
+}
+
 int
 nc_relay_backup_put_records(nc_relay *r, const char *name, const nc_device *d,
     const nc_buf *batch, int *unrouted)
@@ -1359,9 +1373,45 @@ nc_relay_backup_put_records(nc_relay *r, const char *name, const nc_device *d,
 	long status;
 	int rc;
 
-	snprintf(path, sizeof path, "/v1/users/%s/backup/records", name);
+	records_path(path, sizeof path, name);
 	rc = backup_put(r, "POST", name, path, batch->p, batch->len, d, &status);
 	*unrouted = rc != 0 && (status == 404 || status == 405);
+	return rc;
+}
+
+void
+nc_relay_backup_put_records_start(nc_relay *r, const char *name,
+    const nc_device *d, const nc_buf *batch, nc_relay_pending *p)
+{
+	char path[200];
+
+	records_path(path, sizeof path, name);
+	req_start(r, "POST", path, batch->p, batch->len, d, p);
+}
+
+int
+nc_relay_backup_put_records_wait(nc_relay *r, const char *name,
+    const nc_device *d, const nc_buf *batch, nc_relay_pending *p, int *unrouted)
+{
+	nc_buf resp = NC_BUF_INIT;
+	int64_t date;
+	long status;
+	int rc;
+
+	*unrouted = 0;
+	rc = req_wait(p, &status, &resp, &date);
+	if (rc == 0 && stale(status, &resp)) {
+		/* signed with a clock the relay refused: again in the
+		 * foreground, as nc_relay_req would */
+		nc_buf_free(&resp);
+		if ((rc = clock_refused(r->domain, date, 1)) != 0)
+			return rc;
+		return nc_relay_backup_put_records(r, name, d, batch, unrouted);
+	}
+	if (rc == 0)
+		rc = backup_put_status(r, name, status, &resp);
+	*unrouted = rc != 0 && (status == 404 || status == 405);
+	nc_buf_free(&resp);
 	return rc;
 }
 

@@ -253,6 +253,14 @@ int nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d
  * with the error (nothing stored), and the records go one by one. */
 int nc_relay_backup_put_records(nc_relay *r, const char *name, const nc_device *d,
     const nc_buf *batch, int *unrouted) __attribute__((warn_unused_result));
+/* The same in two halves, so that the next batch is made while the relay
+ * stores this one: start, then wait with the same batch (kept until then:
+ * a refused clock sends it again). */
+void nc_relay_backup_put_records_start(nc_relay *r, const char *name,
+    const nc_device *d, const nc_buf *batch, nc_relay_pending *p);
+int nc_relay_backup_put_records_wait(nc_relay *r, const char *name,
+    const nc_device *d, const nc_buf *batch, nc_relay_pending *p, int *unrouted)
+	__attribute__((warn_unused_result));
 int nc_relay_backup_put_head(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t *p, size_t n) __attribute__((warn_unused_result));
 

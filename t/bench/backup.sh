@@ -4,7 +4,7 @@
 # an empty home (time, bytes), nc-sync export/import of the same records as
 # one file, each beside the floor measured in the same run: `tar | age` of
 # the same history records in plain (the bytes a backup encrypts, written
-# by t/bench/fill-history.c) and `age -d | tar -x` back (target <= 1.5x);
+# by t/helpers/fill-history.c) and `age -d | tar -x` back (target <= 1.5x);
 # then an incremental backup after 10 new messages (target <= 50 ms and
 # <= 20 records), and linking a new device by code to a user with 10,000
 # messages of history (target <= 2 s on loopback).
@@ -53,15 +53,12 @@ floor_unpack() { age -d -i "$T/age.key" "$T/floor.age" | tar -C "$T/floor-out" -
 row() { printf 'backup,%s,%s,lower,%s,%s,%s,%s\n' "$@" >>"$CSV"; }
 fsize() { stat -c %s "$1"; }
 
-${CC:-cc} -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra \
-    -Ilib/proto -Ilib/store -Ilib/net -Ilib/app $(pkg-config --cflags sqlite3 libsodium) \
-    -o "$T/fill-history" t/bench/fill-history.c "$B/libnewchat.a" \
-    $(pkg-config --libs libsodium libcurl sqlite3 libmicrohttpd libarchive libpq) -lpthread -ldl -lm
+FILL=$B/t/fill-history   # t/helpers/fill-history.c, built by make all
 
 home alice alice@a.test
 mkdir "$T/floor"
 t0=$(ms)
-"$T/fill-history" "$T/alice" "$N" bob@b.test "$T/floor"
+"$FILL" "$T/alice" "$N" bob@b.test "$T/floor"
 fill=$(since "$t0")
 plain=$(cat "$T"/floor/* | wc -c)
 sync
@@ -91,7 +88,7 @@ timed import_ms env NC_HOME="$T/alice3" nc-sync import "$T/alice.ncb"
 # ten new messages, then the next backup (the median of 5 rounds)
 incs=() cpus=() ups=()
 for _ in 1 2 3 4 5; do
-	"$T/fill-history" "$T/alice" 10 bob@b.test -
+	"$FILL" "$T/alice" 10 bob@b.test -
 	timed inc env NC_HOME="$T/alice" nc-sync backup --json
 	incs+=("$inc") cpus+=("$inc_cpu")
 	ups+=($(jq .uploaded "$T/inc.out"))
@@ -103,7 +100,7 @@ inc_up=$(med "${ups[@]}")
 
 # linking a new device by code to a user with NL messages of history
 home carol carol@a.test
-"$T/fill-history" "$T/carol" "$NL" bob@b.test -
+"$FILL" "$T/carol" "$NL" bob@b.test -
 home phone
 t0=$(ms)
 NC_HOME=$T/phone nc-keygen --link carol@a.test >"$T/phone.out" 2>"$T/phone.err" &

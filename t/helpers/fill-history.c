@@ -1,4 +1,4 @@
-/* fill-history.c - the history fixture of t/bench/backup.sh: N messages
+/* fill-history.c - the history fixture of t/bench/backup.sh and t/2750: N messages
  * written straight into an NC_HOME's state (as nc-send and nc-recv store
  * them: the body sealed at rest, one transaction) instead of N sends, and
  * the same messages as plain files for the floor: one file per 64 rows
