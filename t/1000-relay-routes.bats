@@ -537,6 +537,12 @@ sys.stdout.buffer.write(b"\x01" + struct.pack(">H", n) +
 	head -c $(( (8 << 20) + 1 )) /dev/zero >"$T/big"
 	[ "$(req POST /v1/users/alice/backup/records "$T/big")" = 413 ]
 	[ "$(relay_sql A "SELECT count(*) FROM backup_rec")" = 4 ]
+	# reading them back in one request needs the backup's token (t/2750
+	# reads through it); its body is at most 1,024 hashes
+	python3 -c 'import sys; sys.stdout.buffer.write(b"\x01\x00\x01" + bytes(32))' >"$T/f1"
+	[ "$(req POST /v1/users/alice/backup/fetch "$T/f1")" = 401 ]
+	head -c $(( 3 + 32 * 1024 + 1 )) /dev/zero >"$T/fbig"
+	[ "$(req POST /v1/users/alice/backup/fetch "$T/fbig")" = 413 ]
 }
 
 @test "relay: link box long-poll: a take with wait= answers when the message is put, 204 when the time runs out" {

@@ -208,6 +208,38 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	diff <(hist carol2) <(hist carol)
 }
 
+@test "restore: records read in fetches, several when they pass 8 MiB together; from an older relay (404 on the fetch) one by one" {
+	: >"$W/script"
+	# 256 messages of 65,000 bytes: four records of ~4 MB, two of which
+	# no fetch's answer holds
+	fill-history "$W/carol" 256 bob@b.test - 65000
+	run as carol nc-sync backup --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	recs=$(jq .records <<<"$output")
+	: >"$W/rec/log"
+	config carol3
+	cp "$W/carol/config" "$W/carol3/config"   # through the proxy
+	run as carol3 nc-sync restore carol@a.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' POST /v1/users/carol/backup/fetch 200 ' "$W/rec/log")" -ge 4 ]
+	! grep -q ' GET /v1/users/carol/backup/records/' "$W/rec/log"
+	[ "$(hist carol3 | grep -c '^message [0-9]* of the bench history ')" -eq 256 ]
+	echo 'drop POST /v1/users/carol/backup/fetch status=404' >"$W/script"
+	: >"$W/rec/log"
+	config carol4
+	cp "$W/carol/config" "$W/carol4/config"
+	run as carol4 nc-sync restore carol@a.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' POST /v1/users/carol/backup/fetch 404 ' "$W/rec/log")" -eq 1 ]
+	# (the identity record twice: read first alone, its key checks the manifest)
+	[ "$(grep -Ec ' GET /v1/users/carol/backup/records/[0-9a-f]{64} 200 ' "$W/rec/log")" -eq $((recs + 1)) ]
+	: >"$W/script"
+	diff <(hist carol4) <(hist carol3)
+}
+
 @test "backup: past the relay's quota (507) nothing is stored and it says so; a later one completes" {
 	mkuser dave dave@a.test
 	as dave nc-send bob@b.test <<<"d to b" >/dev/null

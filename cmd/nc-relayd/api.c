@@ -27,7 +27,7 @@
 #define BACKUP_HEAD_BODY NC_BACKUP_HEAD_MAX
 
 enum { B_NONE, B_SMALL, B_CLAIM, B_IDBACKUP, B_DEVLIST, B_PREKEYS, B_ENVELOPE, B_DELIVER, B_BATCH, B_ACK, B_BLOB, B_LINK,
-	B_BACKUP_REC, B_BACKUP_BATCH, B_BACKUP_HEAD, B_PUSH };
+	B_BACKUP_REC, B_BACKUP_BATCH, B_BACKUP_FETCH, B_BACKUP_HEAD, B_PUSH };
 
 static const struct route {
 	const char *method, *path;   /* '*' matches one segment */
@@ -72,6 +72,7 @@ static const struct route {
 	{ "PUT", "v1/users/*/backup/records/*", h_backup_rec_put, B_BACKUP_REC },
 	{ "POST", "v1/users/*/backup/records", h_backup_recs_post, B_BACKUP_BATCH },
 	{ "GET", "v1/users/*/backup/records/*", h_backup_rec_get, B_NONE },
+	{ "POST", "v1/users/*/backup/fetch", h_backup_fetch, B_BACKUP_FETCH },
 	{ "GET", "v1/users/*/backup/keys/*", h_backup_key_get, B_NONE },
 	{ "GET", "v1/kt/head", h_kt_head, B_NONE },
 	{ "GET", "v1/kt/consistency", h_kt_consistency, B_NONE },
@@ -379,6 +380,7 @@ relay_api_body_max(const struct relay *r, const char *method, const char *target
 	case B_LINK: *max = NC_LINK_BODY_MAX; break;
 	case B_BACKUP_REC: *max = BACKUP_REC_BODY; break;
 	case B_BACKUP_BATCH: *max = NC_BACKUP_BATCH_MAX; break;
+	case B_BACKUP_FETCH: *max = 3 + 32 * NC_BACKUP_BATCH_RECS; break;
 	case B_BACKUP_HEAD: *max = BACKUP_HEAD_BODY; break;
 	case B_PUSH: *max = NC_PUSH_BODY_MAX; break;
 	}

@@ -79,6 +79,7 @@ void relay_api_link(struct relay *r, struct api_wait *w, struct api_resp *a, int
 void h_backup_rec_put(struct call *c);
 void h_backup_recs_post(struct call *c);
 void h_backup_rec_get(struct call *c);
+void h_backup_fetch(struct call *c);
 void h_backup_head_put(struct call *c);
 void h_backup_head_get(struct call *c);
 void h_backup_key_get(struct call *c);

@@ -873,6 +873,7 @@ typedef struct {
 /* Where a restore reads from: the relay, or an archive read whole. */
 typedef struct {
 	nc_relay *r;
+	int unfetched;        /* the relay has no fetch route: GETs */
 	char name[NC_USER_MAX + 1];
 	nc_buf head;          /* archive: its head */
 	arec *recs;           /* archive: its records, sorted by hash */
@@ -994,39 +995,173 @@ cmp_opened(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Record GETs a restore from the relay keeps in flight: one at a time,
- * 10^5 messages (~1,600 records) were ~1,600 round trips in a row. */
+/* A restore reads the manifest's records in order: from the relay by
+ * fetches of FETCH_RECS (~3.5 MB of history), FETCH_SLOTS in flight; from
+ * a relay without the fetch route by GETs, FETCH_AHEAD in flight (one at a
+ * time, 10^5 messages, ~1,600 records, were ~1,600 round trips in a row;
+ * 8 at a time still cost the relay a request each); or from an archive. */
+#define FETCH_RECS 256
+#define FETCH_SLOTS 2
 #define FETCH_AHEAD 8
 
+typedef struct {
+	nc_relay_pending p;
+	uint32_t first, n;           /* the entries asked; n 0: a free slot */
+	int waited;
+	nc_buf resp;
+	nc_backup_span v[FETCH_RECS];
+	size_t k;                    /* answered, once waited */
+} fetchslot;
+
+typedef struct {
+	source *src;
+	const uint8_t *token;
+	const nc_backup_manifest *m;
+	fetchslot s[FETCH_SLOTS];
+	uint32_t asked;              /* entries asked by fetches so far */
+	nc_relay_pending pend[FETCH_AHEAD];
+	uint32_t started, waited;    /* single: GETs started, waited for */
+	nc_buf rec;                  /* single, archive: the record */
+} fetcher;
+
+#define UNROUTED (-1)
+
+static void
+slot_start(fetcher *f, fetchslot *sl, uint32_t first, uint32_t n)
+{
+	uint8_t h[32 * FETCH_RECS];
+
+	for (uint32_t i = 0; i < n; i++)
+		memcpy(h + 32 * i, f->m->e[first + i].hash, 32);
+	sl->first = first;
+	sl->n = n;
+	sl->waited = 0;
+	sl->k = 0;
+	nc_relay_backup_fetch_start(f->src->r, f->src->name, f->token, h, n, &sl->p);
+}
+
+static int
+slot_wait(fetchslot *sl)
+{
+	int unrouted, rc;
+
+	sl->waited = 1;
+	if ((rc = nc_relay_backup_fetch_wait(&sl->p, &sl->resp, &unrouted)) != 0)
+		return unrouted ? UNROUTED : rc;
+	if (nc_backup_fetch_decode(sl->v, &sl->k, sl->n, sl->resp.p, sl->resp.len) != 0)
+		return nc_fail(NC_ESECURITY, "backup: the relay's answer to a fetch of "
+		    "records is malformed; not restoring");
+	return 0;
+}
+
+/* Record i, the one after the last asked for, by fetches. */
+static int
+fetch_batched(fetcher *f, uint32_t i, const uint8_t **p, size_t *n)
+{
+	fetchslot *sl = NULL;
+	uint32_t j;
+	int rc;
+
+	for (j = 0; j < FETCH_SLOTS && f->asked < f->m->n; j++)
+		if (f->s[j].n == 0) {
+			uint32_t k = f->m->n - f->asked;
+
+			slot_start(f, &f->s[j], f->asked, k < FETCH_RECS ? k : FETCH_RECS);
+			f->asked += f->s[j].n;
+		}
+	for (j = 0; j < FETCH_SLOTS; j++)
+		if (f->s[j].n && i >= f->s[j].first && i - f->s[j].first < f->s[j].n)
+			sl = &f->s[j];
+	if (sl == NULL)
+		return nc_fail(NC_ESOFTWARE, "backup: record %u asked out of order", i);
+	if (!sl->waited && (rc = slot_wait(sl)) != 0)
+		return rc;
+	if (i - sl->first >= sl->k) {
+		/* the answer stopped short (8 MiB): the rest of this
+		 * slot's entries asked again, before those of the next */
+		slot_start(f, sl, i, sl->first + sl->n - i);
+		if ((rc = slot_wait(sl)) != 0)
+			return rc == UNROUTED ? nc_fail(NC_EUNAVAIL, "backup: the relay "
+			    "refused a fetch it took before") : rc;
+	}
+	*p = sl->v[i - sl->first].p;
+	*n = sl->v[i - sl->first].n;
+	if (i + 1 == sl->first + sl->n)
+		sl->n = 0;   /* free for the next fetch; *p stays until it is waited */
+	return *n == 0 ? NC_ENOUSER : 0;
+}
+
+/* Waits for what is in flight (after a failure, or the switch to GETs). */
+static void
+fetch_drain(fetcher *f)
+{
+	for (int j = 0; j < FETCH_SLOTS; j++) {
+		if (f->s[j].n && !f->s[j].waited)
+			(void)slot_wait(&f->s[j]);
+		f->s[j].n = 0;
+	}
+	for (; f->waited < f->started; f->waited++)
+		if (nc_relay_backup_record_wait(&f->pend[f->waited % FETCH_AHEAD],
+		    &f->rec) != 0)
+			continue;
+}
+
+/* Record i of the manifest (i from 0 up, one at a time) into *p, *n:
+ * valid until the next call. NC_ENOUSER when the source lacks it. */
+static int
+fetch_next(fetcher *f, uint32_t i, const uint8_t **p, size_t *n)
+{
+	int rc;
+
+	*p = NULL;
+	*n = 0;
+	if (f->src->r && !f->src->unfetched) {
+		if ((rc = fetch_batched(f, i, p, n)) != UNROUTED)
+			return rc;
+		/* a relay older than the fetch route: GETs from here */
+		nc_clearerr();
+		fetch_drain(f);
+		f->src->unfetched = 1;
+		f->started = f->waited = i;
+	}
+	nc_buf_reset(&f->rec);
+	if (f->src->r) {
+		for (; f->started < f->m->n && f->started - i < FETCH_AHEAD; f->started++)
+			nc_relay_backup_record_start(f->src->r, f->src->name, f->token,
+			    f->m->e[f->started].hash, &f->pend[f->started % FETCH_AHEAD]);
+		rc = nc_relay_backup_record_wait(&f->pend[i % FETCH_AHEAD], &f->rec);
+		f->waited = i + 1;
+	} else
+		rc = src_record(f->src, f->token, f->m->e[i].hash, &f->rec);
+	*p = f->rec.p;
+	*n = f->rec.len;
+	return rc;
+}
+
 /* Everything the manifest lists, checked, into v (n entries), their data
- * in all (emptied first). From the relay the records travel FETCH_AHEAD
- * at once and are checked in the manifest's order, so that the first bad
- * one is the one named, as one at a time. */
+ * in all (emptied first), checked in the manifest's order, so that the
+ * first bad one is the one named. */
 static int
 fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
     const nc_backup_manifest *m, opened *v, secstore *all)
 {
-	nc_relay_pending pend[FETCH_AHEAD];
-	nc_buf rec = NC_BUF_INIT, *b;
-	uint32_t started = 0, waited = 0;
+	fetcher *f = calloc(1, sizeof *f);
+	const uint8_t *rp = NULL;
+	size_t rn = 0, off;
 	uint8_t h[32];
 	char why[512];
+	nc_buf *b;
 	int rc = 0;
 	char *end;
-	size_t off;
 
 	store_free(all);
+	if (f == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	f->src = src;
+	f->token = token;
+	f->m = m;
 	for (uint32_t i = 0; rc == 0 && i < m->n; i++) {
-		nc_buf_reset(&rec);
-		if (src->r) {
-			for (; started < m->n && started - i < FETCH_AHEAD; started++)
-				nc_relay_backup_record_start(src->r, src->name, token,
-				    m->e[started].hash, &pend[started % FETCH_AHEAD]);
-			rc = nc_relay_backup_record_wait(&pend[i % FETCH_AHEAD], &rec);
-			waited = i + 1;
-		}
-		else
-			rc = src_record(src, token, m->e[i].hash, &rec);
+		rc = fetch_next(f, i, &rp, &rn);
 		if (rc == NC_ENOUSER) {
 			rc = nc_fail(NC_ESECURITY, "backup: record %u of %u that the signed "
 			    "manifest lists is missing (dropped); not restoring", i + 1, m->n);
@@ -1034,20 +1169,19 @@ fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
 		}
 		if (rc != 0)
 			break;
-		nc_backup_record_hash(h, rec.p, rec.len);
+		nc_backup_record_hash(h, rp, rn);
 		if (sodium_memcmp(h, m->e[i].hash, 32) != 0) {
 			rc = nc_fail(NC_ESECURITY, "backup: record %u of %u is not the one the "
 			    "signed manifest lists (replaced or injected); not restoring",
 			    i + 1, m->n);
 			break;
 		}
-		if ((b = store_room(all, rec.len)) == NULL) {
+		if ((b = store_room(all, rn)) == NULL) {
 			rc = nc_fail(NC_EOSERR, "out of memory");
 			break;
 		}
 		off = b->len;
-		if ((rc = nc_backup_record_open(v[i].id, b, root, m->e[i].hid,
-		    rec.p, rec.len)) != 0)
+		if ((rc = nc_backup_record_open(v[i].id, b, root, m->e[i].hid, rp, rn)) != 0)
 			break;
 		v[i].data = (nc_buf)NC_BUF_INIT;
 		v[i].data.p = b->p + off;
@@ -1059,17 +1193,16 @@ fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
 				rc = nc_fail(NC_EDATA, "backup: a bad record id");
 		}
 	}
-	/* after a failure, those still in flight: waited for, the failure's
-	 * reason kept */
-	if (waited < started) {
-		snprintf(why, sizeof why, "%s", nc_errmsg());
-		for (; waited < started; waited++)
-			if (nc_relay_backup_record_wait(&pend[waited % FETCH_AHEAD],
-			    &rec) != 0)
-				continue;
+	/* after a failure, what is still in flight: waited for, the
+	 * failure's reason kept */
+	snprintf(why, sizeof why, "%s", nc_errmsg());
+	fetch_drain(f);
+	if (rc != 0)
 		rc = nc_fail(rc, "%s", why);
-	}
-	nc_buf_free(&rec);
+	for (int j = 0; j < FETCH_SLOTS; j++)
+		nc_buf_free(&f->s[j].resp);
+	nc_buf_free(&f->rec);
+	free(f);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "hex.h"
 #include "home.h"
 #include "http.h"
+#include "backup.h"
 #include "relayc.h"
 #include "reqsig.h"
 
@@ -381,7 +382,9 @@ req_start_x(nc_relay *r, const char *method, const char *path,
 	q.body = body;
 	q.bodylen = n;
 	q.timeout_ms = r->timeout_ms;
-	q.max_response = (size_t)8 << 20;   /* a full mailbox page */
+	/* a full mailbox page; a backup fetch's answer (8 MiB and its
+	 * first record's header, NC_BACKUP_FETCH_MAX) */
+	q.max_response = ((size_t)8 << 20) + 4096;
 	q.cafile = r->cafile[0] ? r->cafile : NULL;
 	q.proxy = r->proxy[0] ? r->proxy : NULL;
 	nc_http_start(&q, &p->resp, &p->call);
@@ -1317,6 +1320,40 @@ nc_relay_backup_record(nc_relay *r, const char *name, const uint8_t token[32],
 
 	nc_relay_backup_record_start(r, name, token, hash, &p);
 	return nc_relay_backup_record_wait(&p, out);
+}
+
+void
+nc_relay_backup_fetch_start(nc_relay *r, const char *name, const uint8_t token[32],
+    const uint8_t *hashes, size_t n, nc_relay_pending *p)
+{
+	char path[128], hdr[100], hex[65];
+	nc_buf req = NC_BUF_INIT;
+	int rc;
+
+	if ((rc = nc_backup_fetch_req(&req, hashes, n)) != 0) {
+		pending_init(p);
+		p->rc = rc;
+		return;
+	}
+	snprintf(path, sizeof path, "/v1/users/%s/backup/fetch", name);
+	nc_hex_encode(hex, token, 32);
+	snprintf(hdr, sizeof hdr, "X-NC-Backup-Token: %s", hex);
+	req_start_x(r, "POST", path, req.p, req.len, NULL, p, hdr);
+	sodium_memzero(hdr, sizeof hdr);
+	sodium_memzero(hex, sizeof hex);
+	nc_buf_free(&req);
+}
+
+int
+nc_relay_backup_fetch_wait(nc_relay_pending *p, nc_buf *out, int *unrouted)
+{
+	long status;
+	int rc = req_wait(p, &status, out, NULL);
+
+	*unrouted = rc == 0 && (status == 404 || status == 405);
+	if (rc == 0 && status != 200)
+		rc = status_err_in(p->domain, status, out);
+	return rc;
 }
 
 /* The answer to a put of records: 507 says the user's slot is full. */

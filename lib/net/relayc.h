@@ -245,6 +245,14 @@ void nc_relay_backup_record_start(nc_relay *r, const char *name,
     const uint8_t token[32], const uint8_t hash[32], nc_relay_pending *p);
 int nc_relay_backup_record_wait(nc_relay_pending *p, nc_buf *out)
 	__attribute__((warn_unused_result));
+/* Records by hash in one request (protocol.md 1.9, POST .../backup/fetch;
+ * hashes: n x 32 bytes, n 1..1024): the answer's bytes into out. A relay
+ * older than the route answers 404 or 405: then *unrouted is 1, with the
+ * error. */
+void nc_relay_backup_fetch_start(nc_relay *r, const char *name, const uint8_t token[32],
+    const uint8_t *hashes, size_t n, nc_relay_pending *p);
+int nc_relay_backup_fetch_wait(nc_relay_pending *p, nc_buf *out, int *unrouted)
+	__attribute__((warn_unused_result));
 int nc_relay_backup_put_record(nc_relay *r, const char *name, const nc_device *d,
     const uint8_t hash[32], const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));

@@ -546,25 +546,76 @@ nc_backup_batch_add(nc_buf *b, const uint8_t *rec, size_t n)
 	return 0;
 }
 
-int
-nc_backup_batch_decode(nc_backup_span *v, size_t *count, const uint8_t *p, size_t n)
+/* A batch or a fetch's answer: u8 1, u16 k (1..max_k), k x u32-length
+ * records (empty ones only if allowed), at most max bytes. */
+static int
+spans_decode(nc_backup_span *v, size_t *count, const uint8_t *p, size_t n,
+    size_t max, unsigned max_k, int empty_ok, const char *what)
 {
 	unsigned k, i;
 	nc_dec d;
 
 	*count = 0;
 	nc_dec_init(&d, p, n);
-	nc_dec_check(&d, n <= NC_BACKUP_BATCH_MAX, "backup batch: at most 8 MiB");
-	nc_dec_check(&d, nc_get_u8(&d) == 1, "backup batch version");
+	nc_dec_check(&d, n <= max, "too long");
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "version");
 	k = nc_get_u16(&d);
-	nc_dec_check(&d, k >= 1 && k <= NC_BACKUP_BATCH_RECS,
-	    "backup batch: 1 to 1024 records");
+	nc_dec_check(&d, k >= 1 && k <= max_k, "record count");
 	for (i = 0; d.err == 0 && i < k; i++) {
 		v[i].p = nc_get_bytes(&d, NC_BACKUP_RECORD_WIRE_MAX, &v[i].n);
-		nc_dec_check(&d, v[i].n >= 1, "backup batch: an empty record");
+		nc_dec_check(&d, empty_ok || v[i].n >= 1, "an empty record");
 	}
-	if (nc_dec_end(&d, "backup batch") != 0)
+	if (nc_dec_end(&d, what) != 0)
 		return NC_EDATA;
 	*count = k;
 	return 0;
+}
+
+int
+nc_backup_batch_decode(nc_backup_span *v, size_t *count, const uint8_t *p, size_t n)
+{
+	return spans_decode(v, count, p, n, NC_BACKUP_BATCH_MAX, NC_BACKUP_BATCH_RECS,
+	    0, "backup batch");
+}
+
+int
+nc_backup_fetch_req(nc_buf *out, const uint8_t *h, size_t n)
+{
+	nc_enc e;
+
+	if (n < 1 || n > NC_BACKUP_BATCH_RECS)
+		return nc_fail(NC_ESOFTWARE, "backup fetch: 1 to 1024 records");
+	nc_buf_reset(out);
+	nc_enc_init(&e, out);
+	nc_put_u8(&e, 1);
+	nc_put_u16(&e, (uint16_t)n);
+	nc_put_fixed(&e, h, 32 * n);
+	return nc_enc_end(&e);
+}
+
+int
+nc_backup_fetch_req_decode(const uint8_t **h, size_t *n, const uint8_t *p, size_t len)
+{
+	unsigned k;
+	nc_dec d;
+
+	*n = 0;
+	nc_dec_init(&d, p, len);
+	nc_dec_check(&d, nc_get_u8(&d) == 1, "version");
+	k = nc_get_u16(&d);
+	nc_dec_check(&d, k >= 1 && k <= NC_BACKUP_BATCH_RECS, "record count");
+	*h = nc_get_fixed(&d, d.err ? 0 : 32 * (size_t)k);
+	if (nc_dec_end(&d, "backup fetch") != 0)
+		return NC_EDATA;
+	*n = k;
+	return 0;
+}
+
+int
+nc_backup_fetch_decode(nc_backup_span *v, size_t *k, size_t asked,
+    const uint8_t *p, size_t len)
+{
+	return spans_decode(v, k, p, len, NC_BACKUP_FETCH_MAX,
+	    asked < NC_BACKUP_BATCH_RECS ? (unsigned)asked : NC_BACKUP_BATCH_RECS, 1,
+	    "backup fetch answer");
 }

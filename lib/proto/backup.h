@@ -153,4 +153,23 @@ int nc_backup_batch_add(nc_buf *b, const uint8_t *rec, size_t n)
 int nc_backup_batch_decode(nc_backup_span *v, size_t *count, const uint8_t *p, size_t n)
 	__attribute__((warn_unused_result));
 
+/* Records read by hash in one request (protocol.md 1.9, POST
+ * .../backup/fetch): the request is u8 1 || u16 n (1..NC_BACKUP_BATCH_RECS)
+ * || n x fixed[32] hash; the answer u8 1 || u16 k (1..n: the first k
+ * asked, in order) || k x bytes record (u32 length, 0 for a record the
+ * relay does not hold), at most NC_BACKUP_FETCH_MAX bytes: the relay
+ * stops before a record that would take it past NC_BACKUP_BATCH_MAX,
+ * unless it is the first. */
+#define NC_BACKUP_FETCH_MAX (NC_BACKUP_BATCH_MAX + 7)
+/* The request for hashes h[0..n) (32 bytes each, contiguous). */
+int nc_backup_fetch_req(nc_buf *out, const uint8_t *h, size_t n)
+	__attribute__((warn_unused_result));
+/* Strict: *h points into p at *n hashes. NC_EDATA. */
+int nc_backup_fetch_req_decode(const uint8_t **h, size_t *n, const uint8_t *p, size_t len)
+	__attribute__((warn_unused_result));
+/* Strict: v (room for asked) gets the k records answered (n 0: not
+ * held), pointing into p. NC_EDATA, also for more than asked. */
+int nc_backup_fetch_decode(nc_backup_span *v, size_t *k, size_t asked,
+    const uint8_t *p, size_t len) __attribute__((warn_unused_result));
+
 #endif

@@ -16,7 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* The relay's slot (protocol.md 1.9): a head decodes strictly and encodes
  * back to the same bytes; a keys part finds only what it holds; a
  * manifest parses (unsigned) as it verifies; a batch of records decodes
- * to records inside it that, added again, give back the same bytes. */
+ * to records inside it that, added again, give back the same bytes; a
+ * fetch's request encodes back the same, its answer holds no more
+ * records than asked, each inside it. */
 static void
 slot(int kind, const uint8_t *p, size_t n)
 {
@@ -48,6 +50,19 @@ slot(int kind, const uint8_t *p, size_t n)
 				abort();
 		if (out.len != n || memcmp(out.p, p, n) != 0)
 			abort();
+	} else if (kind == 4 && nc_backup_fetch_req_decode(&w, &k, p, n) == 0) {
+		if (k == 0 || k > NC_BACKUP_BATCH_RECS || w != p + 3 ||
+		    nc_backup_fetch_req(&out, w, k) != 0 || out.len != n ||
+		    memcmp(out.p, p, n) != 0)
+			abort();
+	} else if (kind == 5 && n >= 1 &&
+	    nc_backup_fetch_decode(sp, &k, p[0] + 1u, p + 1, n - 1) == 0) {
+		/* asked p[0] + 1 records: at most that many answered, inside */
+		if (k == 0 || k > p[0] + 1u)
+			abort();
+		for (size_t i = 0; i < k; i++)
+			if (sp[i].p < p + 1 || sp[i].p + sp[i].n > p + n)
+				abort();
 	}
 	nc_buf_free(&out);
 }
@@ -71,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	if (data[0] >= 0xf0 && data[0] <= 0xf3) {
+	if (data[0] >= 0xf0 && data[0] <= 0xf5) {
 		slot(data[0] - 0xf0, data + 1, size - 1);
 		return 0;
 	}

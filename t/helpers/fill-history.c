@@ -5,10 +5,10 @@
  * in the byte encoding of a backup's history record (protocol.md 3,
  * hist/N), so `tar | age` of that directory encrypts what a backup does.
  *
- *   fill-history HOME N PEER FLOORDIR|-
+ *   fill-history HOME N PEER FLOORDIR|- [BODY]
  *
  * Half the messages are received from PEER, half sent to it, alternating;
- * each body is a line of 60 to 200 bytes. Appends after what HOME holds
+ * each body is a line of 60 to 200 bytes, or of BODY bytes (60..65536). Appends after what HOME holds
  * (a second run adds N more; the floor's files then start at the next
  * chunk boundary of this run's rows, which the bench does not use). */
 #include <stdio.h>
@@ -55,16 +55,19 @@ main(int argc, char **argv)
 	sqlite3_stmt *st;
 	nc_buf ct = NC_BUF_INIT, rows = NC_BUF_INIT;
 	nc_enc e;
-	char id[33], dev[33], row[600], body[256];
+	char id[33], dev[33], row[600], *body;
 	uint8_t r[16];
-	long n, i, start;
+	long n, i, start, fixed = 0;
 	unsigned inchunk = 0;
 	int64_t now = (int64_t)time(NULL);
 
-	if (argc != 5 || (n = strtol(argv[2], NULL, 10)) <= 0) {
-		fprintf(stderr, "usage: fill-history HOME N PEER FLOORDIR|-\n");
+	if ((argc != 5 && argc != 6) || (n = strtol(argv[2], NULL, 10)) <= 0 ||
+	    (argc == 6 && ((fixed = strtol(argv[5], NULL, 10)) < 60 || fixed > 65536))) {
+		fprintf(stderr, "usage: fill-history HOME N PEER FLOORDIR|- [BODY]\n");
 		return 64;
 	}
+	if ((body = malloc(65536)) == NULL)
+		return 1;
 	if (sodium_init() < 0 || nc_state_open(&s, argv[1]) != 0) {
 		fprintf(stderr, "fill-history: %s: cannot open the state\n", argv[1]);
 		return 1;
@@ -81,7 +84,7 @@ main(int argc, char **argv)
 		return 1;
 	for (i = 0; i < n; i++) {
 		int dir = (int)(i & 1);
-		size_t len = 60 + randombytes_uniform(141);
+		size_t len = fixed ? (size_t)fixed : 60 + randombytes_uniform(141);
 		const char *status = dir ? "delivered" : "received";
 		const char *d = dir ? "" : dev;
 
@@ -137,5 +140,6 @@ main(int argc, char **argv)
 	}
 	nc_buf_free(&ct);
 	nc_buf_free(&rows);
+	free(body);
 	return 0;
 }
