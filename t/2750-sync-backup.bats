@@ -210,9 +210,9 @@ hist() {   # NAME: the bodies of NAME's history, in order
 
 @test "restore: records read in fetches, several when they pass 8 MiB together; from an older relay (404 on the fetch) one by one" {
 	: >"$W/script"
-	# 256 messages of 65,000 bytes: four records of ~4 MB, two of which
-	# no fetch's answer holds
-	fill-history "$W/carol" 256 bob@b.test - 65000
+	# 256 messages of 64 KiB: at least three records of more than 4 MiB
+	# (64 messages each), no two of which one fetch's answer holds
+	fill-history "$W/carol" 256 bob@b.test - 65536
 	run as carol nc-sync backup --json
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -223,6 +223,7 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	run as carol3 nc-sync restore carol@a.test
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# the identity record's, then three at least for the ten records
 	[ "$(grep -c ' POST /v1/users/carol/backup/fetch 200 ' "$W/rec/log")" -ge 4 ]
 	! grep -q ' GET /v1/users/carol/backup/records/' "$W/rec/log"
 	[ "$(hist carol3 | grep -c '^message [0-9]* of the bench history ')" -eq 256 ]
