@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # nc-relayd on PostgreSQL (--db): a real server in a temporary directory
 # (initdb + pg_ctl, as nobody when we are root; a Unix socket, no port).
-# The relay's route, limits, durability and counter tests run again with
+# The relay's route, limits, durability and counter tests, and nc-sync's
+# backup and restore, run again with
 # every relay on it (NC_RELAY_DB=pg), then four relay processes share one
 # database: prekey claims, device-list versions and long-polls across
 # them, and the data directory's lock they share. No PostgreSQL installed is a failure, not a skip (make deps
@@ -48,7 +49,7 @@ suite_on_pg() {
 	suite_on_pg "$BATS_TEST_DIRNAME/1000-relay-routes.bats"
 }
 
-@test "pg: the relay's limits, backup, counter, push and shutdown tests pass on PostgreSQL" {
+@test "pg: the relay's limits, backup, counter, push and shutdown tests, and nc-sync's backups, pass on PostgreSQL" {
 	if [ -n "${NC_ASAN:-}${NC_QUICK:-}" ]; then
 		suite_on_pg "$BATS_TEST_DIRNAME/1008-relay-backup.bats" \
 		    "$BATS_TEST_DIRNAME/1010-relay-counter.bats" \
@@ -58,7 +59,8 @@ suite_on_pg() {
 		    "$BATS_TEST_DIRNAME/1003-relay-stop.bats" \
 		    "$BATS_TEST_DIRNAME/1008-relay-backup.bats" \
 		    "$BATS_TEST_DIRNAME/1010-relay-counter.bats" \
-		    "$BATS_TEST_DIRNAME/1020-relay-push.bats"
+		    "$BATS_TEST_DIRNAME/1020-relay-push.bats" \
+		    "$BATS_TEST_DIRNAME/2750-sync-backup.bats"
 	fi
 }
 
