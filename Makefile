@@ -96,7 +96,7 @@ $(B)/t/replay-%: $(B)/t/fuzz/%.o $(B)/t/fuzz/replay.o $(LIBNC) $(filter-out $(B)
 DEPS_PKGS = gcc libc6-dev make pkg-config libsodium-dev libcurl4-openssl-dev \
             libsqlite3-dev libarchive-dev libmicrohttpd-dev bats jq curl clang \
             libclang-rt-14-dev mandoc valgrind sqlite3 procps psmisc openssl xxd \
-            faketime postgresql-15 libpq-dev zsh
+            faketime postgresql-15 libpq-dev zsh python3
 BENCH_PKGS = wrk gnuplot-nox libolm-dev libsignal-protocol-c-dev age
 deps:
 	@sh t/helpers/install-deps $(DEPS_PKGS)

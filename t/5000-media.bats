@@ -209,7 +209,7 @@ uploads() {
 		[ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
 	}
 	# one flipped byte (the link's hash catches it; then the chunk does)
-	printf '\x55' | dd of="$f" bs=1 seek=100000 conv=notrunc status=none
+	flip "$f" 100000
 	try "$link"
 	try "$(relink "$link" "$f")"
 	restore

@@ -138,7 +138,7 @@ json_field() {
 	link=$(as alice nc-media ls | grep doc.pdf | cut -f1)
 	id=${link%%#*}
 	f=$RELAY_DIR_a/blobs/${id##*/}
-	printf '\x55' | dd of="$f" bs=1 seek=50000 conv=notrunc status=none
+	flip "$f" 50000
 	run --separate-stderr as bob nc-recv --save "$SAVE" --json
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'"body":"the report"'* ]]

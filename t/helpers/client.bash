@@ -80,6 +80,14 @@ mkuser() {
 	}
 }
 
+# flip FILE OFFSET: the byte at OFFSET changed (complemented: writing a
+# constant leaves it as it was once in 256 runs)
+flip() {
+	python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o); b = f.read(1)
+f.seek(o); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
+}
+
 as() {
 	local name=$1
 	shift

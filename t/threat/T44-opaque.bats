@@ -32,7 +32,9 @@ world_setup() {
 	[ "${lines[0]}" = "login token used already" ]
 	# another device key in the captured request: the MAC fails
 	cp "$HA_REC/$n.req" "$W/evil.req"
-	printf '\377' | dd of="$W/evil.req" bs=1 seek=$((1 + 192 + 64 + 1 + 5)) conv=notrunc 2>/dev/null
+	python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1)
+f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$W/evil.req" $((1 + 192 + 64 + 1 + 5))
 	run curl -s -w '\n%{http_code}' --data-binary @"$W/evil.req" "$A_URL/v1/users/alice/devices"
 	[ "${lines[1]}" = 401 ]
 	[ "${lines[0]}" = "wrong user or password" ]
