@@ -245,10 +245,9 @@ record(run *u, const char *id, const uint8_t fp[32], build_fn build, const void 
 		u->ncur++;
 		return 0;
 	}
-	nc_buf_reset(data);
 	if ((rc = build(u, arg, data)) == 0 && (rc = put_record(u, e, data->p, data->len)) == 0)
 		u->ncur++;
-	nc_buf_reset(data);
+	nc_buf_reset(data);   /* wiped, and empty for the next record */
 	return rc;
 }
 
@@ -1195,7 +1194,8 @@ fetch_all(source *src, const uint8_t *root, const uint8_t token[32],
 	}
 	/* after a failure, what is still in flight: waited for, the
 	 * failure's reason kept */
-	snprintf(why, sizeof why, "%s", nc_errmsg());
+	if (rc != 0)
+		snprintf(why, sizeof why, "%s", nc_errmsg());
 	fetch_drain(f);
 	if (rc != 0)
 		rc = nc_fail(rc, "%s", why);

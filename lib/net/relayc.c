@@ -1236,11 +1236,13 @@ nc_relay_ack(nc_relay *r, const char *name, const nc_device *d,
 
 /* ---- the encrypted backup slot (protocol.md 1.9) ---- */
 
-/* A backup read with the token, in two halves: start, then wait (200
- * into out; 404 NC_ENOUSER). */
+/* A backup read with the token (GET, or POST with a body), in two
+ * halves: start, then wait (200 into out; 404 NC_ENOUSER; *unrouted, if
+ * given, 1 for a 404 or 405, which is how a relay without the route
+ * answers). */
 static void
-backup_get_start(nc_relay *r, const char *path, const uint8_t token[32],
-    nc_relay_pending *p)
+backup_read_start(nc_relay *r, const char *method, const char *path,
+    const nc_buf *body, const uint8_t token[32], nc_relay_pending *p)
 {
 	char hdr[100], hex[65];
 
@@ -1249,20 +1251,36 @@ backup_get_start(nc_relay *r, const char *path, const uint8_t token[32],
 		nc_hex_encode(hex, token, 32);
 		snprintf(hdr, sizeof hdr, "X-NC-Backup-Token: %s", hex);
 	}
-	req_start_x(r, "GET", path, NULL, 0, NULL, p, token ? hdr : NULL);
+	req_start_x(r, method, path, body ? body->p : NULL, body ? body->len : 0,
+	    NULL, p, token ? hdr : NULL);
 	sodium_memzero(hdr, sizeof hdr);
 	sodium_memzero(hex, sizeof hex);
+}
+
+static void
+backup_get_start(nc_relay *r, const char *path, const uint8_t token[32],
+    nc_relay_pending *p)
+{
+	backup_read_start(r, "GET", path, NULL, token, p);
+}
+
+static int
+backup_read_wait(nc_relay_pending *p, nc_buf *out, int *unrouted)
+{
+	long status;
+	int rc = req_wait(p, &status, out, NULL);
+
+	if (unrouted)
+		*unrouted = rc == 0 && (status == 404 || status == 405);
+	if (rc == 0 && status != 200)
+		rc = status_err_in(p->domain, status, out);
+	return rc;
 }
 
 static int
 backup_get_wait(nc_relay_pending *p, nc_buf *out)
 {
-	long status;
-	int rc = req_wait(p, &status, out, NULL);
-
-	if (rc == 0 && status != 200)
-		rc = status_err_in(p->domain, status, out);
-	return rc;
+	return backup_read_wait(p, out, NULL);
 }
 
 static int
@@ -1326,7 +1344,7 @@ void
 nc_relay_backup_fetch_start(nc_relay *r, const char *name, const uint8_t token[32],
     const uint8_t *hashes, size_t n, nc_relay_pending *p)
 {
-	char path[128], hdr[100], hex[65];
+	char path[128];
 	nc_buf req = NC_BUF_INIT;
 	int rc;
 
@@ -1336,24 +1354,14 @@ nc_relay_backup_fetch_start(nc_relay *r, const char *name, const uint8_t token[3
 		return;
 	}
 	snprintf(path, sizeof path, "/v1/users/%s/backup/fetch", name);
-	nc_hex_encode(hex, token, 32);
-	snprintf(hdr, sizeof hdr, "X-NC-Backup-Token: %s", hex);
-	req_start_x(r, "POST", path, req.p, req.len, NULL, p, hdr);
-	sodium_memzero(hdr, sizeof hdr);
-	sodium_memzero(hex, sizeof hex);
+	backup_read_start(r, "POST", path, &req, token, p);
 	nc_buf_free(&req);
 }
 
 int
 nc_relay_backup_fetch_wait(nc_relay_pending *p, nc_buf *out, int *unrouted)
 {
-	long status;
-	int rc = req_wait(p, &status, out, NULL);
-
-	*unrouted = rc == 0 && (status == 404 || status == 405);
-	if (rc == 0 && status != 200)
-		rc = status_err_in(p->domain, status, out);
-	return rc;
+	return backup_read_wait(p, out, unrouted);
 }
 
 /* The answer to a put of records: 507 says the user's slot is full. */
