@@ -120,3 +120,26 @@ loaded_by() {
 	run as bob nc-recv
 	[[ "$output" == *"queued for the flush"* ]]
 }
+
+@test "netproc: one command's requests to one relay, one after another, share one connection" {
+	mkuser dave dave@a.test
+	echo hi | as alice nc-send dave@a.test >/dev/null
+	hostile_up "$RELAY_URL_a"
+	sed -i "s#^relay a.test .*#relay a.test $(head -n 1 "$W/proxy.out")#" \
+	    "$W/alice/config"
+	# nc-send: its device counter, then the delivery, both at a.test;
+	# each answered before the next is asked
+	for i in 1 2 3 4 5; do
+		rm -f "$W/rec/conns" "$W/rec/log"
+		run as alice nc-send dave@a.test <<<"message $i"
+		[ "$status" -eq 0 ]
+		cat "$W/rec/log" >&2
+		grep -q ' POST .*/counter 200 ' "$W/rec/log"
+		grep -q ' POST /v1/users/dave/deliver 201 ' "$W/rec/log"
+		[ "$(wc -l <"$W/rec/conns")" -eq 1 ]
+	done
+	kill "$(cat "$W/proxy.pid")"
+	sed -i "s#^relay a.test .*#relay a.test $RELAY_URL_a#" "$W/alice/config"
+	run as dave nc-recv
+	[[ "$output" == *"message 5"* ]]
+}

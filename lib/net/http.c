@@ -46,6 +46,8 @@ void
 nc_http_load(void)
 {
 	pthread_once(&load_once, load);
+	if (C != NULL && handle == NULL)
+		handle = C->easy_init();
 }
 
 int

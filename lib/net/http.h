@@ -86,8 +86,8 @@ void nc_http_resp_free(nc_http_resp *resp);
 /* Close this thread's connections (call before exit; harmless if none). */
 void nc_http_cleanup(void);
 
-/* Load libcurl now rather than at the first request (a failure is
- * reported by that request). */
+/* Load libcurl now rather than at the first request, and make this
+ * thread's handle ready (a failure is reported by that request). */
 void nc_http_load(void);
 
 /* 1 once libcurl has been loaded into the process (for tests). */

@@ -259,10 +259,14 @@ work(void *arg)
 	nc_netproc_req *q = calloc(1, sizeof *q);
 	nc_http_resp resp = NC_HTTP_RESP_INIT;
 	nc_buf out = NC_SECBUF_INIT;
+	uint32_t tag;
 	int rc;
 
 	if (q == NULL)
 		_exit(1);
+	/* libcurl and this thread's handle, while the parent opens its
+	 * state (the first worker starts before any request) */
+	nc_http_load();
 	for (;;) {
 		pthread_mutex_lock(&H.mu);
 		while (w->state != 2)
@@ -273,17 +277,32 @@ work(void *arg)
 		nc_buf_reset(&out);
 		if (nc_netproc_resp_enc(&out, rc, nc_errmsg(), &resp) != 0)
 			_exit(1);
-		pthread_mutex_lock(&H.wmu);
-		if (send_frame(H.fd, w->tag, &out) != 0)
-			_exit(0);   /* the parent is gone */
-		pthread_mutex_unlock(&H.wmu);
+		/* Idle before the answer goes: the parent's next request,
+		 * sent as soon as it has this one's answer, finds this worker
+		 * (its handle warm, its connections open), not a new thread. */
 		pthread_mutex_lock(&H.mu);
+		tag = w->tag;
 		nc_buf_reset(&w->in);
 		w->state = 1;
 		pthread_cond_broadcast(&H.cv);
 		pthread_mutex_unlock(&H.mu);
+		pthread_mutex_lock(&H.wmu);
+		if (send_frame(H.fd, tag, &out) != 0)
+			_exit(0);   /* the parent is gone */
+		pthread_mutex_unlock(&H.wmu);
 	}
 	return NULL;
+}
+
+static void
+start_worker(struct slot *w)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, work, w) != 0)
+		_exit(1);
+	pthread_detach(th);
+	w->state = 1;
 }
 
 static void
@@ -291,13 +310,16 @@ serve(int fd)
 {
 	nc_buf in = NC_SECBUF_INIT, t;
 	uint32_t tag;
-	pthread_t th;
 	int i;
 
 	H.fd = fd;
 	for (i = 0; i < WORKERS; i++)
 		H.w[i].in = (nc_buf)NC_SECBUF_INIT;
-	nc_http_load();   /* now, while the parent opens its state */
+	/* The first worker loads libcurl now, while the parent opens its
+	 * state, and is ready for the first request when it comes. */
+	pthread_mutex_lock(&H.mu);
+	start_worker(&H.w[0]);
+	pthread_mutex_unlock(&H.mu);
 	while (recv_frame(fd, &tag, &in, NC_NETPROC_MAX) == 0) {
 		pthread_mutex_lock(&H.mu);
 		for (;;) {
@@ -307,11 +329,8 @@ serve(int fd)
 				break;
 			pthread_cond_wait(&H.cv, &H.mu);
 		}
-		if (H.w[i].state == 0) {
-			if (pthread_create(&th, NULL, work, &H.w[i]) != 0)
-				_exit(1);
-			pthread_detach(th);
-		}
+		if (H.w[i].state == 0)
+			start_worker(&H.w[i]);
 		t = H.w[i].in;
 		H.w[i].in = in;
 		in = t;

@@ -45,7 +45,8 @@
  *
  * With -r every exchange is recorded: NNNNNN.req (body as received),
  * NNNNNN.sent (as forwarded, when changed), NNNNNN.resp (as answered) and a
- * line "NNNNNN METHOD TARGET STATUS ACTION" in RECORD_DIR/log. */
+ * line "NNNNNN METHOD TARGET STATUS ACTION" in RECORD_DIR/log; each
+ * connection a client opens adds a line "open" to RECORD_DIR/conns. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -997,6 +998,27 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return q;
 }
 
+/* A client's new connection, counted in RECORD_DIR/conns (whether
+ * requests share one). */
+static void
+on_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	char path[4096];
+	FILE *f;
+
+	(void)cls, (void)c, (void)socket_context;
+	if (recdir == NULL || code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	snprintf(path, sizeof path, "%s/conns", recdir);
+	pthread_mutex_lock(&lock);
+	if ((f = fopen(path, "a"))) {
+		fputs("open\n", f);
+		fclose(f);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 static void
 on_done(void *cls, struct MHD_Connection *c, void **ptr,
     enum MHD_RequestTerminationCode why)
@@ -1068,6 +1090,7 @@ main(int argc, char **argv)
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_conn, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)150,
 	    MHD_OPTION_END);
 	if (d == NULL)
