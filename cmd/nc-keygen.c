@@ -11,6 +11,7 @@
 #include "home.h"
 #include "json.h"
 #include "netproc.h"
+#include "syncbackup.h"
 
 static void
 usage(FILE *f)
@@ -94,6 +95,22 @@ do_passwd(void)
 	if ((rc = nc_account_passwd(s, &self)) == 0)
 		nc_cli_info("%s: password changed; use the new one from now on",
 		    self.addr);
+	/* The backup at the relay opens with the new password once its head
+	 * holds the slot wrapped anew: stored now (the old password no
+	 * longer logs in). The password stays changed whatever happens. */
+	if (rc == 0 && nc_sync_backed_up(s)) {
+		nc_sync_opts o = { 0, 0 };
+		nc_sync_stats st;
+
+		memset(&st, 0, sizeof st);
+		if (nc_sync_backup(s, &self, &o, &st) == 0)
+			nc_cli_info("%s: backup stored, opened by the new password",
+			    self.addr);
+		else
+			fprintf(stderr, "%s: warning: %s: the backup at the relay "
+			    "opens with the new password only after the next "
+			    "nc-sync backup (%s)\n", nc_prog, self.addr, nc_errmsg());
+	}
 	nc_self_free(&self);
 	nc_state_close(s);
 	return rc;

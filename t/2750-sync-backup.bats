@@ -343,3 +343,41 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	[ "$(hist erin2 | grep -c '^message [0-9]* of the bench history ')" -eq 40000 ]
 	diff <(as erin2 nc-recv --history --json | jq -r 'select(.dir == "out") | .body') <(hist erin)
 }
+
+@test "backup: an account's first backup needs no password (its key was wrapped at sign-up): cron can run it" {
+	mkuser gina gina@a.test
+	as gina nc-send bob@b.test <<<"g to b" >/dev/null
+	run env -u NC_PASSWORD NC_HOME="$W/gina" nc-sync backup </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "backup 1: "* ]]
+	config gina2
+	run as gina2 nc-sync restore gina@a.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(hist gina2)" = "g to b" ]
+}
+
+@test "backup: nc-keygen --passwd stores the backup under the new password; the old one opens nothing" {
+	mkuser hank hank@a.test
+	as hank nc-send bob@b.test <<<"h to b" >/dev/null
+	run as hank nc-sync backup --json
+	[ "$status" -eq 0 ]
+	[ "$(jq .counter <<<"$output")" -eq 1 ]
+	NC_NEW_PASSWORD=hank-new-password run as hank nc-keygen --passwd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"password changed"* ]]
+	[[ "$output" == *"backup stored, opened by the new password"* ]]
+	# the head the relay holds now is the next backup's
+	[ "$(as hank nc-sync backup --json | jq .counter)" -eq 3 ]
+	config hank2
+	run as hank2 nc-sync restore hank@a.test
+	echo "$output"
+	[ "$status" -eq 77 ]
+	config hank3
+	NC_PASSWORD=hank-new-password run as hank3 nc-sync restore hank@a.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(hist hank3)" = "h to b" ]
+}

@@ -26,6 +26,7 @@
 #include "relaymsg.h"
 #include "relayc.h"
 #include "session.h"
+#include "syncbackup.h"
 
 #define PW_MAX 1024
 
@@ -1153,6 +1154,12 @@ nc_account_create(const char *home, const char *addr, int *added_out)
 		goto out;
 	if ((rc = name_self(s, &self, devname_given)) != 0)
 		goto out;
+	/* The account's first device: its backup key now, wrapped under the
+	 * export key in hand, so that no backup needs the password (cron
+	 * runs the first one too). Best effort: without it, the first
+	 * backup asks for the password, as for an older account. */
+	if (added == 0 && en.bk)
+		(void)!nc_sync_key_wrap(s, &self, en.bk, 1);
 	if (added == NC_ADDED_LISTED)
 		hello(s, &self);
 out:
@@ -1273,6 +1280,12 @@ nc_account_passwd(nc_state *s, nc_self *self)
 	o->backup_len = idb.len;
 	if ((rc = nc_relay_op(r, self->name, self->addr, o, lk->session, &resp)) == 0)
 		rc = nc_state_put_int(s, COST_KEY, cost);
+	/* The backup key's password slot follows the password (the next
+	 * backup stores it: nc-keygen --passwd runs one). */
+	if (rc == 0 && (rc = nc_sync_key_wrap(s, self, ex, 0)) != 0)
+		rc = nc_fail(rc, "%s: password changed, but the backup key could "
+		    "not be wrapped under it (%s): run nc-sync backup --password",
+		    self->addr, nc_errmsg());
 done:
 	if (lk)
 		sodium_free(lk);

@@ -589,6 +589,50 @@ wrap_slot(run *u, const char *k, const uint8_t *secret, size_t n)
 	return rc;
 }
 
+/* The root key's password slot under export key ek (sync.h). */
+int
+nc_sync_key_wrap(nc_state *s, nc_self *self, const uint8_t ek[64], int create)
+{
+	nc_buf b = NC_SECBUF_INIT;
+	run u;
+	int rc;
+
+	memset(&u, 0, sizeof u);
+	u.s = s;
+	u.self = self;
+	if ((u.root = sodium_malloc(NC_BACKUP_KEY)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	if ((rc = nc_state_begin(s)) != 0)
+		goto out;
+	rc = nc_state_get_secret(s, K_ROOT, &b);
+	if (rc == 0 && b.len == NC_BACKUP_KEY)
+		memcpy(u.root, b.p, NC_BACKUP_KEY);
+	else if ((rc == 0 || rc == NC_ENOUSER) && create) {
+		randombytes_buf(u.root, NC_BACKUP_KEY);
+		rc = nc_state_put_secret(s, K_ROOT, u.root, NC_BACKUP_KEY);
+	} else if (rc == 0 || rc == NC_ENOUSER) {
+		nc_state_rollback(s);   /* no key: a first backup makes one */
+		rc = 0;
+		goto out;
+	}
+	if (rc == 0)
+		rc = wrap_slot(&u, K_WRAP_PW, ek, 64);
+	if (rc == 0)
+		rc = nc_state_commit(s);
+	else
+		nc_state_rollback(s);
+out:
+	nc_buf_free(&b);
+	sodium_free(u.root);
+	return rc;
+}
+
+int
+nc_sync_backed_up(nc_state *s)
+{
+	return nc_state_get_int(s, K_COUNTER, 0) > 0;
+}
+
 /* The root key: the state's, or a new one (wrapped under the password's
  * export key); wrapped again when asked; a new recovery code when asked. */
 static int

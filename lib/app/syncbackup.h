@@ -40,6 +40,17 @@ typedef struct {
 	char code[NC_BACKUP_CODE_LEN + 1];   /* a new recovery code, or "" */
 } nc_sync_stats;
 
+/* The root key's password slot, wrapped under the export key ek: with
+ * create, a new root key when the state has none (an account just made,
+ * whose first backup then needs no password: from cron too); without it,
+ * the key the state has, wrapped again (after a password change: the
+ * next backup stores the slot). Nothing when there is no key and no
+ * create. */
+int nc_sync_key_wrap(nc_state *s, nc_self *self, const uint8_t ek[64],
+    int create) __attribute__((warn_unused_result));
+/* 1 once this state has stored a backup (or export). */
+int nc_sync_backed_up(nc_state *s);
+
 /* nc-sync backup: to the user's relay. Needs the identity key. */
 int nc_sync_backup(nc_state *s, nc_self *self, const nc_sync_opts *o,
     nc_sync_stats *st) __attribute__((warn_unused_result));
