@@ -68,9 +68,13 @@ helper_of() {
 	done
 	grep -q "through the helper" "$W/follow.out"
 	# started beside its command on another CPU, it may use them all again
-	# once it has requests to make
-	[ "$(grep Cpus_allowed_list "/proc/$helper/status")" = \
-	    "$(grep Cpus_allowed_list "/proc/$pid/status")" ]
+	# once it has requests to make: each of its threads (the worker that
+	# started with it too)
+	for t in "/proc/$helper/task"/*; do
+		grep Cpus_allowed_list "$t/status" >&2
+		[ "$(grep Cpus_allowed_list "$t/status")" = \
+		    "$(grep Cpus_allowed_list "/proc/$pid/status")" ]
+	done
 	# killed in its long poll, the command takes its helper along
 	kill -9 "$pid"
 	for _ in $(seq 100); do

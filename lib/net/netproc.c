@@ -259,8 +259,9 @@ work(void *arg)
 	nc_netproc_req *q = calloc(1, sizeof *q);
 	nc_http_resp resp = NC_HTTP_RESP_INIT;
 	nc_buf out = NC_SECBUF_INIT;
+	cpu_set_t all;
 	uint32_t tag;
-	int rc;
+	int rc, first = 1;
 
 	if (q == NULL)
 		_exit(1);
@@ -272,6 +273,12 @@ work(void *arg)
 		while (w->state != 2)
 			pthread_cond_wait(&H.cv, &H.mu);
 		pthread_mutex_unlock(&H.mu);
+		/* Started while the helper was held on one CPU (pin_beside), it
+		 * takes the CPUs its main thread has now: the parent gave them
+		 * back (unpin) before its first request. */
+		if (first && sched_getaffinity(getpid(), sizeof all, &all) == 0)
+			(void)sched_setaffinity(0, sizeof all, &all);
+		first = 0;
 		if ((rc = nc_netproc_req_dec(q, w->in.p, w->in.len)) == 0)
 			rc = nc_http_here(&q->req, &resp);
 		nc_buf_reset(&out);
