@@ -34,7 +34,10 @@ teardown_file() { world_down; }
 	# secrets at rest are encrypted: no device-list bytes' secrets in clear,
 	# and the prekey rows are sealed (version byte 1, then a nonce)
 	[ "$(sqlite3 "$W/alice/state.db" "SELECT count(*) FROM prekey WHERE kind = 2")" -eq 100 ]
-	[ "$(sqlite3 "$W/alice/state.db" "SELECT count(*) FROM kv WHERE secret = 1 AND hex(substr(v,1,1)) = '01'")" -eq 2 ]
+	# the secrets: the device's keys, the identity key and the backup key
+	# (made at sign-up: nc-sync(1)), every one sealed
+	[ "$(sqlite3 "$W/alice/state.db" "SELECT group_concat(k, ' ') FROM (SELECT k FROM kv WHERE secret = 1 ORDER BY k)")" = "backup-root device idkey" ]
+	[ "$(sqlite3 "$W/alice/state.db" "SELECT count(*) FROM kv WHERE secret = 1 AND hex(substr(v,1,1)) != '01'")" -eq 0 ]
 }
 
 @test "nc-keygen: refuses to overwrite an identity (73), one-line error" {
