@@ -69,8 +69,11 @@ helper_of() {
 	grep -q "through the helper" "$W/follow.out"
 	# started beside its command on another CPU, it may use them all again
 	# once it has requests to make: each of its threads (the worker that
-	# started with it too)
-	for t in "/proc/$helper/task"/*; do
+	# started with it too; under TSan only the main one: the runtime's own
+	# threads keep the CPU they started on)
+	tasks=("/proc/$helper/task"/*)
+	[ -z "${NC_TSAN:-}" ] || tasks=("/proc/$helper")
+	for t in "${tasks[@]}"; do
 		grep Cpus_allowed_list "$t/status" >&2
 		[ "$(grep Cpus_allowed_list "$t/status")" = \
 		    "$(grep Cpus_allowed_list "/proc/$pid/status")" ]
