@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -2300,7 +2299,7 @@ struct djob {
 	struct deliver *d;
 	int rc, done;
 	int out;             /* answered (rc): not in the batch's next run */
-	sem_t wake;          /* its own: posted when done, or when it leads */
+	pthread_cond_t cv;   /* its own: waking one waiter, not all of them */
 	struct djob *next;
 };
 
@@ -2582,72 +2581,53 @@ out:
 	return rc;
 }
 
-/* Group commit: the job at the head of the queue, when no batch runs,
- * leads: it takes the queue (up to BATCH_MAX), runs it as one transaction,
- * then wakes each job of it and hands the lead to the new head, if any.
- * Each job waits on a semaphore of its own, posted without the queue's
- * lock held: a woken job never waits for that lock (it only reads its
- * rc), where a condition variable's waiter would take it again first. */
 static int
 deliver_batched(struct store *s, struct deliver *d)
 {
-	struct djob me = { .d = d, .rc = ST_ERR }, *batch, *j, *next, *lead;
+	struct djob me = { .d = d, .rc = ST_ERR }, *batch, *j, *next;
 	int n, rc, in;
 
-	if (sem_init(&me.wake, 0, 0) != 0)
-		return ST_ERR;
+	pthread_cond_init(&me.cv, NULL);
 	pthread_mutex_lock(&s->dmu);
 	if (s->dtail)
 		s->dtail->next = &me;
 	else
 		s->dhead = &me;
 	s->dtail = &me;
-	in = !s->drunning && s->dhead == &me;   /* leads at once */
-	if (in)
-		s->drunning = 1;
-	pthread_mutex_unlock(&s->dmu);
-	/* Posted once: done (a leader ran it; done and rc are read only
-	 * after the post), or to lead (at the head now) */
-	if (!in) {
-		while (sem_wait(&me.wake) != 0)
-			;   /* EINTR */
-		if (me.done) {
-			sem_destroy(&me.wake);
-			return me.rc;
+	while (!me.done) {
+		if (s->drunning || s->dhead != &me) {
+			pthread_cond_wait(&me.cv, &s->dmu);
+			continue;
 		}
-	}
-	/* lead: take the queue (this job at its head) */
-	pthread_mutex_lock(&s->dmu);
-	batch = s->dhead;
-	for (j = batch, n = 1; j->next && n < BATCH_MAX; j = j->next, n++)
-		;
-	s->dhead = j->next;
-	if (s->dhead == NULL)
-		s->dtail = NULL;
-	j->next = NULL;
-	pthread_mutex_unlock(&s->dmu);
-	do {
-		rc = txp(s, j_batch, batch);
-		for (j = batch, in = 0; j; j = j->next)
-			in += !j->out;
-	} while (rc == RERUN && in > 0);
-	for (j = batch; j; j = next) {
-		next = j->next;   /* j may be gone once it is posted */
-		if (rc != ST_OK && !j->out)
-			j->rc = ST_ERR;
-		j->done = 1;
-		if (j != &me)
-			sem_post(&j->wake);
-	}
-	/* the lead passes to the new head (still waiting: not in a batch),
-	 * or no batch runs */
-	pthread_mutex_lock(&s->dmu);
-	if ((lead = s->dhead) == NULL)
+		/* lead: take the queue */
+		s->drunning = 1;
+		batch = s->dhead;
+		for (j = batch, n = 1; j->next && n < BATCH_MAX; j = j->next, n++)
+			;
+		s->dhead = j->next;
+		if (s->dhead == NULL)
+			s->dtail = NULL;
+		j->next = NULL;
+		pthread_mutex_unlock(&s->dmu);
+		do {
+			rc = txp(s, j_batch, batch);
+			for (j = batch, in = 0; j; j = j->next)
+				in += !j->out;
+		} while (rc == RERUN && in > 0);
+		pthread_mutex_lock(&s->dmu);
+		for (j = batch; j; j = next) {
+			next = j->next;   /* j may be gone once done is seen */
+			if (rc != ST_OK && !j->out)
+				j->rc = ST_ERR;
+			j->done = 1;
+			pthread_cond_signal(&j->cv);
+		}
 		s->drunning = 0;
+		if (s->dhead)
+			pthread_cond_signal(&s->dhead->cv);   /* the next leads */
+	}
 	pthread_mutex_unlock(&s->dmu);
-	if (lead)
-		sem_post(&lead->wake);
-	sem_destroy(&me.wake);
+	pthread_cond_destroy(&me.cv);
 	return me.rc;
 }
 
