@@ -589,13 +589,32 @@ wrap_slot(run *u, const char *k, const uint8_t *secret, size_t n)
 	return rc;
 }
 
-/* The root key's password slot under export key ek (sync.h). */
+/* The state's root key into u->root; none (or a damaged one): a new
+ * random one, *fresh set, not stored yet. */
+static int
+root_read(run *u, int *fresh)
+{
+	nc_buf b = NC_SECBUF_INIT;
+	int rc = nc_state_get_secret(u->s, K_ROOT, &b);
+
+	*fresh = 0;
+	if (rc == 0 && b.len == NC_BACKUP_KEY)
+		memcpy(u->root, b.p, NC_BACKUP_KEY);
+	else if (rc == 0 || rc == NC_ENOUSER) {
+		randombytes_buf(u->root, NC_BACKUP_KEY);
+		*fresh = 1;
+		rc = 0;
+	}
+	nc_buf_free(&b);
+	return rc;
+}
+
+/* The root key's password slot under export key ek (syncbackup.h). */
 int
 nc_sync_key_wrap(nc_state *s, nc_self *self, const uint8_t ek[64], int create)
 {
-	nc_buf b = NC_SECBUF_INIT;
 	run u;
-	int rc;
+	int rc, fresh;
 
 	memset(&u, 0, sizeof u);
 	u.s = s;
@@ -604,17 +623,12 @@ nc_sync_key_wrap(nc_state *s, nc_self *self, const uint8_t ek[64], int create)
 		return nc_fail(NC_EOSERR, "out of memory");
 	if ((rc = nc_state_begin(s)) != 0)
 		goto out;
-	rc = nc_state_get_secret(s, K_ROOT, &b);
-	if (rc == 0 && b.len == NC_BACKUP_KEY)
-		memcpy(u.root, b.p, NC_BACKUP_KEY);
-	else if ((rc == 0 || rc == NC_ENOUSER) && create) {
-		randombytes_buf(u.root, NC_BACKUP_KEY);
-		rc = nc_state_put_secret(s, K_ROOT, u.root, NC_BACKUP_KEY);
-	} else if (rc == 0 || rc == NC_ENOUSER) {
+	if ((rc = root_read(&u, &fresh)) == 0 && fresh && !create) {
 		nc_state_rollback(s);   /* no key: a first backup makes one */
-		rc = 0;
 		goto out;
 	}
+	if (rc == 0 && fresh)
+		rc = nc_state_put_secret(s, K_ROOT, u.root, NC_BACKUP_KEY);
 	if (rc == 0)
 		rc = wrap_slot(&u, K_WRAP_PW, ek, 64);
 	if (rc == 0)
@@ -622,7 +636,6 @@ nc_sync_key_wrap(nc_state *s, nc_self *self, const uint8_t ek[64], int create)
 	else
 		nc_state_rollback(s);
 out:
-	nc_buf_free(&b);
 	sodium_free(u.root);
 	return rc;
 }
@@ -638,20 +651,10 @@ nc_sync_backed_up(nc_state *s)
 static int
 root_key(run *u, const nc_sync_opts *o)
 {
-	nc_buf b = NC_SECBUF_INIT;
 	uint8_t *ek = NULL, code[NC_BACKUP_CODE_BYTES];
-	int rc, fresh = 0;
+	int rc, fresh;
 
-	rc = nc_state_get_secret(u->s, K_ROOT, &b);
-	if (rc == 0 && b.len == NC_BACKUP_KEY)
-		memcpy(u->root, b.p, NC_BACKUP_KEY);
-	else if (rc == 0 || rc == NC_ENOUSER) {
-		randombytes_buf(u->root, NC_BACKUP_KEY);
-		fresh = 1;
-		rc = 0;
-	}
-	nc_buf_free(&b);
-	if (rc != 0)
+	if ((rc = root_read(u, &fresh)) != 0)
 		return rc;
 	if ((rc = nc_state_begin(u->s)) != 0)
 		return rc;
