@@ -381,3 +381,21 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	[ "$status" -eq 0 ]
 	[ "$(hist hank3)" = "h to b" ]
 }
+
+@test "export: a history made by several threads and by one is the same history" {
+	mkuser judy judy@a.test
+	fill-history "$W/judy" 3000 bob@b.test -   # 47 chunks: past the threads' threshold
+	run as judy nc-sync export "$W/judy-par.ncb"
+	[ "$status" -eq 0 ]
+	run as judy taskset -c 0 nc-sync export "$W/judy-one.ncb"
+	[ "$status" -eq 0 ]
+	for f in par one; do
+		config "judy-$f"
+		run as "judy-$f" nc-sync import "$W/judy-$f.ncb"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *", 3000 messages"* ]]
+	done
+	[ "$(hist judy-par | grep -c '^message [0-9]* of the bench history ')" -eq 3000 ]
+	diff <(hist judy-par) <(hist judy-one)
+}

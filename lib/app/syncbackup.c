@@ -1,8 +1,11 @@
 /* syncbackup.c - nc-sync backup, restore, export, import (syncbackup.h). */
+#define _GNU_SOURCE   /* sched_getaffinity */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,11 @@ static const char *const settings[] = { "opaque-pk", "opaque-cost", NULL };
 
 /* ---- one backup run ---- */
 
+/* Records go to the relay in batches of about this many bytes, up to
+ * INFLIGHT of them at once (send_batch). */
+#define BATCH_BYTES ((size_t)4 << 20)
+#define INFLIGHT 2
+
 typedef struct {
 	char id[NC_BACKUP_ID_MAX + 1];
 	uint8_t fp[32], hid[32], hash[32];
@@ -48,14 +56,16 @@ typedef struct {
 	nc_self *self;
 	nc_relay *r;                 /* backup: the relay, else NULL */
 	nc_buf batch;                /* backup: records not sent yet (backup.h) */
-	nc_buf sent;                 /* backup: the batch the relay is storing */
-	nc_relay_pending pend;       /* ... its request, when pending */
-	int pending;
+	nc_buf sent[INFLIGHT];       /* backup: batches the relay is storing, */
+	nc_relay_pending pend[INFLIGHT];   /* their requests: pending of them, */
+	int pending, oldest;         /* the oldest at sent[oldest] */
 	int single;                  /* backup: the relay has no batch route */
+	nc_buf body;                 /* a message body opened (secret, reused) */
 	nc_buf data;                 /* the record being made (secret: reused,
 	                              * a 16-32 KB one a record was an mmap,
 	                              * an mlock and a munmap each) */
 	struct archive *a;           /* export: the archive */
+	sqlite3_stmt *hist;          /* build_hist's, compiled once a run */
 	uint8_t *root, fpk[32];      /* root: sodium_malloc'd */
 	ent *old, *cur;              /* the last backup's (sorted by id), this one's */
 	size_t nold, ncur, capcur;
@@ -86,9 +96,6 @@ arch_entry(struct archive *a, const char *name, const uint8_t *p, size_t n)
 	return ok ? 0 : nc_fail(NC_EIO, "archive: %s", nc_ar.archive_error_string(a));
 }
 
-/* Records go to the relay in batches of about this many bytes. */
-#define BATCH_BYTES ((size_t)4 << 20)
-
 /* A batch's records one by one, by the PUT every relay has. */
 static int
 put_singly(run *u, const nc_buf *batch)
@@ -110,62 +117,77 @@ put_singly(run *u, const nc_buf *batch)
 	return rc;
 }
 
-/* The answer to the batch in flight, if any; to a relay older than the
- * batch route (404/405 on it), one request a record, for the rest of the
- * run. */
+/* The answer to the oldest batch in flight, if any; to a relay older
+ * than the batch route (404/405 on it), one request a record, for the
+ * rest of the run. */
 static int
 settle_batch(run *u)
 {
-	int rc, unrouted;
+	int rc, unrouted, i = u->oldest;
 
-	if (!u->pending)
+	if (u->pending == 0)
 		return 0;
-	u->pending = 0;
+	u->pending--;
+	u->oldest = (i + 1) % INFLIGHT;
 	rc = nc_relay_backup_put_records_wait(u->r, u->self->name, u->self->dev,
-	    &u->sent, &u->pend, &unrouted);
+	    &u->sent[i], &u->pend[i], &unrouted);
 	if (rc != 0 && unrouted) {
 		u->single = 1;
 		nc_clearerr();
-		rc = put_singly(u, &u->sent);
+		rc = put_singly(u, &u->sent[i]);
 	}
-	nc_buf_reset(&u->sent);
+	nc_buf_reset(&u->sent[i]);
 	return rc;
 }
 
-/* The batch to the relay, in one request that the relay stores while the
- * next batch is made (one in flight: the relay's commit, ~1/4 of a full
- * backup's time, is no longer added to the client's). */
+/* The batch to the relay, in a request that the relay stores while the
+ * next batch is made and sent. Two in flight: with one, the relay stood
+ * idle while a batch travelled (4 MB through the network helper, ~35 ms
+ * on loopback here) and the client while it was stored (~50 ms). */
 static int
 send_batch(run *u)
 {
 	nc_buf t;
-	int rc;
+	int rc, i;
 
 	if (u->batch.len == 0)
 		return 0;
-	if ((rc = settle_batch(u)) != 0)
+	if (u->pending == INFLIGHT && (rc = settle_batch(u)) != 0)
 		return rc;
 	if (u->single) {
 		rc = put_singly(u, &u->batch);
 		nc_buf_reset(&u->batch);
 		return rc;
 	}
-	t = u->sent;
-	u->sent = u->batch;
+	i = (u->oldest + u->pending) % INFLIGHT;
+	t = u->sent[i];
+	u->sent[i] = u->batch;
 	u->batch = t;
 	nc_relay_backup_put_records_start(u->r, u->self->name, u->self->dev,
-	    &u->sent, &u->pend);
-	u->pending = 1;
+	    &u->sent[i], &u->pend[i]);
+	u->pending++;
 	return 0;
+}
+
+/* Every batch in flight answered; the first error, if any. */
+static int
+settle_all(run *u)
+{
+	int rc = 0, r;
+
+	while (u->pending > 0)
+		if ((r = settle_batch(u)) != 0 && rc == 0)
+			rc = r;
+	return rc;
 }
 
 /* Every record made so far stored at the relay. */
 static int
 flush_batch(run *u)
 {
-	int rc = send_batch(u);
+	int rc = send_batch(u), r = settle_all(u);
 
-	return rc != 0 ? rc : settle_batch(u);
+	return rc != 0 ? rc : r;
 }
 
 /* rec into the batch, sent first when rec would take it past BATCH_BYTES;
@@ -185,27 +207,37 @@ batch_record(run *u, const ent *e, const nc_buf *rec)
 	return nc_backup_batch_add(&u->batch, rec->p, rec->len);
 }
 
-/* Seal data as record id and send it where this run goes (to the relay:
- * in a batch, sent by flush_batch at the latest). */
+/* A sealed record (e->hash its hash) where this run sends it (to the
+ * relay: in a batch, sent by flush_batch at the latest). */
+static int
+put_sealed(run *u, const ent *e, const nc_buf *rec)
+{
+	char name[sizeof ARCH_RECS + 64];
+	int rc;
+
+	if (u->a) {
+		memcpy(name, ARCH_RECS, sizeof ARCH_RECS - 1);
+		nc_hex_encode(name + sizeof ARCH_RECS - 1, e->hash, 32);
+		rc = arch_entry(u->a, name, rec->p, rec->len);
+	} else
+		rc = batch_record(u, e, rec);
+	if (rc == 0) {
+		u->st->uploaded++;
+		u->st->bytes_uploaded += rec->len;
+	}
+	return rc;
+}
+
+/* Seal data as record e->id (e->hid and e->hash set) and send it. */
 static int
 put_record(run *u, ent *e, const uint8_t *data, size_t n)
 {
 	nc_buf rec = NC_BUF_INIT;
-	char name[sizeof ARCH_RECS + 64];
 	int rc;
 
-	if ((rc = nc_backup_record_seal(&rec, e->hid, u->root, e->id, data, n)) != 0)
-		return rc;
-	nc_backup_record_hash(e->hash, rec.p, rec.len);
-	if (u->a) {
-		memcpy(name, ARCH_RECS, sizeof ARCH_RECS - 1);
-		nc_hex_encode(name + sizeof ARCH_RECS - 1, e->hash, 32);
-		rc = arch_entry(u->a, name, rec.p, rec.len);
-	} else
-		rc = batch_record(u, e, &rec);
-	if (rc == 0) {
-		u->st->uploaded++;
-		u->st->bytes_uploaded += rec.len;
+	if ((rc = nc_backup_record_seal(&rec, e->hid, u->root, e->id, data, n)) == 0) {
+		nc_backup_record_hash(e->hash, rec.p, rec.len);
+		rc = put_sealed(u, e, &rec);
 	}
 	nc_buf_free(&rec);
 	return rc;
@@ -215,12 +247,14 @@ put_record(run *u, ent *e, const uint8_t *data, size_t n)
  * backup had the same, else made by build(arg, out) and sent. */
 typedef int (*build_fn)(run *u, const void *arg, nc_buf *out);
 
+/* The next entry of this run, for record id with content fingerprint fp,
+ * in *out (u->ncur counts it once the caller has it stored); *same set
+ * when the last backup has the same (hid and hash copied), else it is to
+ * be made. */
 static int
-record(run *u, const char *id, const uint8_t fp[32], build_fn build, const void *arg)
+ent_next(run *u, const char *id, const uint8_t fp[32], ent **out, int *same)
 {
-	nc_buf *data = &u->data;
 	ent key, *e, *o;
-	int rc;
 
 	if (u->ncur == u->capcur) {
 		size_t c = u->capcur ? 2 * u->capcur : 256;
@@ -232,18 +266,30 @@ record(run *u, const char *id, const uint8_t fp[32], build_fn build, const void 
 	}
 	if (u->ncur >= NC_BACKUP_SLOT_ENTRIES)
 		return nc_fail(NC_EDATA, "backup: more than %d records", NC_BACKUP_SLOT_ENTRIES);
-	e = &u->cur[u->ncur];
+	*out = e = &u->cur[u->ncur];
 	memset(e, 0, sizeof *e);
 	snprintf(e->id, sizeof e->id, "%s", id);
 	memcpy(e->fp, fp, 32);
 	snprintf(key.id, sizeof key.id, "%s", id);
 	o = u->a || u->nold == 0 ? NULL :
 	    bsearch(&key, u->old, u->nold, sizeof *u->old, cmp_ent);
-	if (o && sodium_memcmp(o->fp, fp, 32) == 0) {
+	if ((*same = o && sodium_memcmp(o->fp, fp, 32) == 0)) {
 		memcpy(e->hid, o->hid, 32);
 		memcpy(e->hash, o->hash, 32);
-		u->ncur++;
-		return 0;
+	}
+	return 0;
+}
+
+static int
+record(run *u, const char *id, const uint8_t fp[32], build_fn build, const void *arg)
+{
+	nc_buf *data = &u->data;
+	ent *e;
+	int rc, same;
+
+	if ((rc = ent_next(u, id, fp, &e, &same)) != 0 || same) {
+		u->ncur += rc == 0;
+		return rc;
 	}
 	if ((rc = build(u, arg, data)) == 0 && (rc = put_record(u, e, data->p, data->len)) == 0)
 		u->ncur++;
@@ -398,23 +444,23 @@ rec_contacts(run *u)
 	return rc;
 }
 
-/* History chunk k: its messages in order, bodies opened. */
+/* History chunk k's record from st (HIST_SQL, on the connection it
+ * reads): its messages in order, bodies opened with s's at-rest key into
+ * body (secret, reused: a sodium_malloc is an mmap, an mlock and a munmap,
+ * and a munmap in a process of several threads stops the others). */
+#define HIST_SQL "SELECT id, dir, peer, dev, time, body, status, files FROM message" \
+	" WHERE seq >= ? AND seq < ? ORDER BY seq"
+
 static int
-build_hist(run *u, const void *arg, nc_buf *out)
+hist_encode(const nc_state *s, sqlite3_stmt *st, int64_t k, nc_buf *body, nc_buf *out)
 {
-	int64_t k = *(const int64_t *)arg;
-	sqlite3_stmt *st;
-	nc_buf body = NC_SECBUF_INIT;
 	char row[600];
 	size_t count_at;
 	uint16_t n = 0;
 	nc_enc e;
-	int rc, dir;
+	int rc = 0, dir;
 	const char *id, *peer;
 
-	if ((rc = nc_state_prep(u->s, &st, "SELECT id, dir, peer, dev, time, body, status,"
-	    " files FROM message WHERE seq >= ? AND seq < ? ORDER BY seq")) != 0)
-		return rc;
 	sqlite3_bind_int64(st, 1, k * NC_SYNC_HIST_CHUNK);
 	sqlite3_bind_int64(st, 2, (k + 1) * NC_SYNC_HIST_CHUNK);
 	nc_enc_init(&e, out);
@@ -426,9 +472,9 @@ build_hist(run *u, const void *arg, nc_buf *out)
 		dir = sqlite3_column_int(st, 1);
 		peer = (const char *)sqlite3_column_text(st, 2);
 		snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
-		nc_buf_reset(&body);
-		if ((rc = nc_state_unseal(u->s, "message", row, sqlite3_column_blob(st, 5),
-		    (size_t)sqlite3_column_bytes(st, 5), &body)) != 0)
+		nc_buf_reset(body);
+		if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
+		    (size_t)sqlite3_column_bytes(st, 5), body)) != 0)
 			break;
 		nc_put_str(&e, id);
 		/* bit 1: the body is an attachment payload (as a link's history) */
@@ -436,12 +482,12 @@ build_hist(run *u, const void *arg, nc_buf *out)
 		nc_put_str(&e, peer);
 		nc_put_str(&e, (const char *)sqlite3_column_text(st, 3));
 		nc_put_u64(&e, (uint64_t)sqlite3_column_int64(st, 4));
-		nc_put_bytes(&e, body.p, body.len);
+		nc_put_bytes(&e, body->p, body->len);
 		nc_put_str(&e, (const char *)sqlite3_column_text(st, 6));
 		n++;
 	}
-	sqlite3_finalize(st);
-	nc_buf_free(&body);
+	sqlite3_reset(st);
+	nc_buf_reset(body);
 	if (rc == 0 && (rc = nc_enc_end(&e)) == 0) {
 		out->p[count_at] = (uint8_t)(n >> 8);
 		out->p[count_at + 1] = (uint8_t)n;
@@ -449,38 +495,286 @@ build_hist(run *u, const void *arg, nc_buf *out)
 	return rc;
 }
 
-/* The history in chunks of NC_SYNC_HIST_CHUNK message rows. A chunk's
- * fingerprint is its mark in histgen (lib/store/state.c: drawn anew by a
- * trigger whenever a row of the chunk is inserted, changed or deleted),
- * so a backup reads neither the history nor its bodies to find the chunks
- * that changed, and opens only those. */
+static int
+build_hist(run *u, const void *arg, nc_buf *out)
+{
+	int rc;
+
+	if (u->hist == NULL && (rc = nc_state_prep(u->s, &u->hist, HIST_SQL)) != 0)
+		return rc;
+	return hist_encode(u->s, u->hist, *(const int64_t *)arg, &u->body, out);
+}
+
+/* A chunk's fingerprint: its mark in histgen (lib/store/state.c: drawn
+ * anew by a trigger whenever a row of the chunk is inserted, changed or
+ * deleted), keyed. */
+static void
+hist_fp(const run *u, int64_t k, int64_t gen, uint8_t fp[32])
+{
+	crypto_generichash_state h;
+	uint8_t w[16];
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = (uint8_t)((uint64_t)k >> (56 - 8 * i));
+		w[8 + i] = (uint8_t)((uint64_t)gen >> (56 - 8 * i));
+	}
+	crypto_generichash_init(&h, u->fpk, 32, 32);
+	crypto_generichash_update(&h, (const uint8_t *)"histgen", 7);
+	crypto_generichash_update(&h, w, sizeof w);
+	crypto_generichash_final(&h, fp, 32);
+}
+
+/* ---- history chunks made by threads ----
+ * A first backup of a long history opens every message body and seals
+ * every chunk: CPU work, ~4 us a message here. Past HIST_PAR_MIN chunks
+ * to make, worker threads, each on a read-only connection of its own,
+ * make them (read, open, encode, seal, hash) while this thread stores
+ * them in order, at most HIST_WINDOW made ahead (memory stays bounded).
+ * A worker reads a chunk's mark with its messages, in one transaction:
+ * the fingerprint it returns is the one of the content it sealed, even
+ * if the chunk changed since the list was read. */
+#define HIST_PAR_MIN 16
+#define HIST_WINDOW 32
+#define HIST_THREADS 4
+
+typedef struct {
+	int64_t k;
+	uint8_t fp[32], hid[32], hash[32];
+	nc_buf rec;          /* sealed */
+	int done, gone;      /* gone: the chunk no longer exists */
+	int rc;
+	char err[256];
+} hjob;
+
+typedef struct {
+	const run *u;
+	hjob *jobs;
+	size_t n, next, stored;
+	int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} hpool;
+
+typedef struct {
+	hpool *p;
+	sqlite3 *db;
+	sqlite3_stmt *gen, *msg;
+	pthread_t t;
+} hworker;
+
+static int
+hjob_make(hworker *w, hjob *j, nc_buf *body, nc_buf *data)
+{
+	const run *u = w->p->u;
+	char id[40];
+	int rc;
+
+	sqlite3_bind_int64(w->gen, 1, j->k);
+	rc = sqlite3_step(w->gen);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(w->gen);
+		if (rc == SQLITE_DONE)
+			j->gone = 1;
+		return rc == SQLITE_DONE ? 0 : nc_fail(NC_EOSERR, "state: %s",
+		    sqlite3_errmsg(w->db));
+	}
+	hist_fp(u, j->k, sqlite3_column_int64(w->gen, 0), j->fp);
+	sqlite3_reset(w->gen);
+	snprintf(id, sizeof id, "hist/%lld", (long long)j->k);
+	if ((rc = hist_encode(u->s, w->msg, j->k, body, data)) == 0 &&
+	    (rc = nc_backup_record_seal(&j->rec, j->hid, u->root, id, data->p,
+	    data->len)) == 0)
+		nc_backup_record_hash(j->hash, j->rec.p, j->rec.len);
+	nc_buf_reset(data);
+	return rc;
+}
+
+static void *
+hworker_main(void *arg)
+{
+	hworker *w = arg;
+	hpool *p = w->p;
+	nc_buf data = NC_SECBUF_INIT, body = NC_SECBUF_INIT;
+	hjob *j;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->next < p->n && p->next >= p->stored + HIST_WINDOW)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop || p->next >= p->n)
+			break;
+		j = &p->jobs[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		if ((rc = hjob_make(w, j, &body, &data)) != 0)
+			snprintf(j->err, sizeof j->err, "%s", nc_errmsg());
+		pthread_mutex_lock(&p->mu);
+		j->rc = rc;
+		j->done = 1;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	nc_buf_free(&data);
+	nc_buf_free(&body);
+	return NULL;
+}
+
+/* Workers for the pool: as many as this process may run on, capped. */
+static int
+hist_threads(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof set, &set) != 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > HIST_THREADS ? HIST_THREADS : n;
+}
+
+static int
+hworker_open(hworker *w, const run *u)
+{
+	int rc;
+
+	if ((rc = nc_state_reader(u->s, &w->db)) != 0)
+		return rc;
+	if (sqlite3_prepare_v2(w->db, "SELECT gen FROM histgen WHERE k = ?", -1, &w->gen,
+	    NULL) != SQLITE_OK || sqlite3_prepare_v2(w->db, HIST_SQL, -1, &w->msg,
+	    NULL) != SQLITE_OK || sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return nc_fail(NC_EOSERR, "state: %s", sqlite3_errmsg(w->db));
+	return 0;
+}
+
+static void
+hworker_close(hworker *w)
+{
+	sqlite3_finalize(w->gen);
+	sqlite3_finalize(w->msg);
+	if (w->db)
+		(void)sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(w->db);
+}
+
+/* Job i made: its record stored as this run's next entry. */
+static int
+hjob_store(run *u, hjob *j)
+{
+	char id[40];
+	ent *e;
+	int rc, same;
+
+	if (j->rc != 0)
+		return nc_fail(j->rc, "%s", j->err);
+	if (j->gone)
+		return 0;
+	snprintf(id, sizeof id, "hist/%lld", (long long)j->k);
+	if ((rc = ent_next(u, id, j->fp, &e, &same)) != 0)
+		return rc;
+	if (!same) {
+		memcpy(e->hid, j->hid, 32);
+		memcpy(e->hash, j->hash, 32);
+		rc = put_sealed(u, e, &j->rec);
+	}
+	u->ncur += rc == 0;
+	return rc;
+}
+
+static int
+hist_pool(run *u, hjob *jobs, size_t n, int threads)
+{
+	hworker w[HIST_THREADS];
+	hpool p = { .u = u, .jobs = jobs, .n = n };
+	int rc = 0, started = 0;
+
+	memset(w, 0, sizeof w);
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	for (int i = 0; rc == 0 && i < threads; i++) {
+		w[i].p = &p;
+		if ((rc = hworker_open(&w[i], u)) == 0 &&
+		    pthread_create(&w[i].t, NULL, hworker_main, &w[i]) != 0)
+			rc = nc_fail(NC_EOSERR, "cannot start a thread");
+		started += rc == 0;
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		pthread_mutex_lock(&p.mu);
+		while (!jobs[i].done)
+			pthread_cond_wait(&p.cv, &p.mu);
+		pthread_mutex_unlock(&p.mu);
+		rc = hjob_store(u, &jobs[i]);
+		nc_buf_free(&jobs[i].rec);
+		pthread_mutex_lock(&p.mu);
+		p.stored = i + 1;
+		pthread_cond_broadcast(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+	}
+	pthread_mutex_lock(&p.mu);
+	p.stop = 1;
+	pthread_cond_broadcast(&p.cv);
+	pthread_mutex_unlock(&p.mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(w[i].t, NULL);
+	for (int i = 0; i < threads; i++)
+		hworker_close(&w[i]);
+	for (size_t i = 0; i < n; i++)
+		nc_buf_free(&jobs[i].rec);
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+	return rc;
+}
+
+/* The history in chunks of NC_SYNC_HIST_CHUNK message rows, fingerprinted
+ * by their marks (hist_fp), so a backup reads neither the history nor its
+ * bodies to find the chunks that changed, and opens only those. */
 static int
 rec_history(run *u)
 {
 	sqlite3_stmt *st;
-	crypto_generichash_state h;
+	hjob *jobs = NULL;
+	size_t n = 0, cap = 0;
 	char id[40];
-	uint8_t fp[32], w[16];
-	int64_t k, gen;
-	int rc;
+	uint8_t fp[32];
+	ent *e;
+	int64_t k;
+	int rc, same, threads = hist_threads();
 
 	if ((rc = nc_state_prep(u->s, &st, "SELECT k, gen FROM histgen ORDER BY k")) != 0)
 		return rc;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		k = sqlite3_column_int64(st, 0);
-		gen = sqlite3_column_int64(st, 1);
-		for (int i = 0; i < 8; i++) {
-			w[i] = (uint8_t)((uint64_t)k >> (56 - 8 * i));
-			w[8 + i] = (uint8_t)((uint64_t)gen >> (56 - 8 * i));
-		}
-		crypto_generichash_init(&h, u->fpk, 32, 32);
-		crypto_generichash_update(&h, (const uint8_t *)"histgen", 7);
-		crypto_generichash_update(&h, w, sizeof w);
-		crypto_generichash_final(&h, fp, 32);
+		hist_fp(u, k, sqlite3_column_int64(st, 1), fp);
 		snprintf(id, sizeof id, "hist/%lld", (long long)k);
-		rc = record(u, id, fp, build_hist, &k);
+		if (threads < 2) {
+			rc = record(u, id, fp, build_hist, &k);
+			continue;
+		}
+		/* kept as the last backup had it, or made later */
+		if ((rc = ent_next(u, id, fp, &e, &same)) != 0 || same) {
+			u->ncur += rc == 0;
+			continue;
+		}
+		if (n == cap) {
+			hjob *v = realloc(jobs, (cap = cap ? 2 * cap : 256) * sizeof *v);
+			if (v == NULL) {
+				rc = nc_fail(NC_EOSERR, "out of memory");
+				break;
+			}
+			jobs = v;
+		}
+		memset(&jobs[n], 0, sizeof jobs[n]);
+		jobs[n].k = k;
+		memcpy(jobs[n].fp, fp, 32);
+		n++;
 	}
 	sqlite3_finalize(st);
+	if (rc == 0 && n >= HIST_PAR_MIN)
+		rc = hist_pool(u, jobs, n, threads);
+	for (size_t i = 0; rc == 0 && i < n && n < HIST_PAR_MIN; i++) {
+		snprintf(id, sizeof id, "hist/%lld", (long long)jobs[i].k);
+		rc = record(u, id, jobs[i].fp, build_hist, &jobs[i].k);
+	}
+	free(jobs);
 	return rc;
 }
 
@@ -760,6 +1054,7 @@ run_begin(run *u, nc_state *s, nc_self *self, nc_sync_stats *st)
 	memset(u, 0, sizeof *u);
 	memset(st, 0, sizeof *st);
 	u->data = (nc_buf)NC_SECBUF_INIT;
+	u->body = (nc_buf)NC_SECBUF_INIT;
 	u->s = s;
 	u->self = self;
 	u->st = st;
@@ -778,8 +1073,11 @@ run_end(run *u)
 		sodium_free(u->root);
 	sodium_memzero(u->fpk, sizeof u->fpk);
 	nc_buf_free(&u->batch);
-	nc_buf_free(&u->sent);
+	nc_buf_free(&u->sent[0]);
+	nc_buf_free(&u->sent[1]);
 	nc_buf_free(&u->data);
+	nc_buf_free(&u->body);
+	sqlite3_finalize(u->hist);
 	free(u->old);
 	free(u->cur);
 }
@@ -836,11 +1134,11 @@ nc_sync_backup(nc_state *s, nc_self *self, const nc_sync_opts *o, nc_sync_stats 
 	st->counter = counter;
 	st->bytes_uploaded += head.len;
 out:
-	if (u.pending) {   /* failed with a batch in flight: its answer awaited */
+	if (u.pending) {   /* failed with batches in flight: their answers awaited */
 		char why[512];
 
 		snprintf(why, sizeof why, "%s", nc_errmsg());
-		(void)settle_batch(&u);
+		(void)settle_all(&u);
 		(void)nc_fail(rc, "%s", why);
 	}
 	nc_relay_close(u.r);

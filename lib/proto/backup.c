@@ -166,35 +166,43 @@ int
 nc_backup_record_seal(nc_buf *out, uint8_t hid[32], const uint8_t root[NC_BACKUP_KEY],
     const char *id, const uint8_t *data, size_t n)
 {
-	nc_buf plain = NC_SECBUF_INIT;
+	const size_t at = 1 + NONCE;
 	uint8_t k[32], ad[sizeof RECORD_AD + 32], *p;
+	size_t plen;
 	nc_enc e;
 	int rc;
 
 	if (strlen(id) == 0 || strlen(id) > NC_BACKUP_ID_MAX || n > NC_BACKUP_RECORD_MAX)
 		return nc_fail(NC_EDATA, "backup: record id or size out of bounds");
-	nc_enc_init(&e, &plain);
+	/* The plaintext is encoded in place of its ciphertext and encrypted
+	 * there (libsodium's AEADs allow exact overlap): no copy of it, and
+	 * no secret buffer of a record's size (past 16 KiB, an mmap, mlock
+	 * and munmap each). */
+	nc_buf_reset(out);
+	if ((rc = nc_buf_reserve(out, at + 8 + strlen(id) + n + TAG)) != 0)
+		return rc;
+	out->len = at;
+	nc_enc_init(&e, out);
 	nc_put_str(&e, id);
 	nc_put_bytes(&e, data, n);
-	if ((rc = nc_enc_end(&e)) != 0)
-		goto done;
+	if ((rc = nc_enc_end(&e)) != 0 || (rc = nc_buf_reserve(out, TAG)) != 0) {
+		sodium_memzero(out->p, out->cap);   /* the plaintext, not sealed */
+		out->len = 0;
+		return rc;
+	}
+	plen = out->len - at;
 	nc_backup_hid(hid, root, id);
 	memcpy(ad, RECORD_AD, sizeof RECORD_AD);
 	memcpy(ad + sizeof RECORD_AD, hid, 32);
-	nc_buf_reset(out);
-	if ((rc = nc_buf_reserve(out, 1 + NONCE + plain.len + TAG)) != 0)
-		goto done;
 	subkey(k, root, RECORD_KEY);
 	p = out->p;
 	p[0] = 1;
 	nc_random(p + 1, NONCE);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(p + 1 + NONCE, NULL, plain.p, plain.len,
-	    ad, sizeof ad, NULL, p + 1, k);
-	out->len = 1 + NONCE + plain.len + TAG;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(p + at, NULL, p + at, plen, ad, sizeof ad,
+	    NULL, p + 1, k);
+	out->len = at + plen + TAG;
 	sodium_memzero(k, sizeof k);
-done:
-	nc_buf_free(&plain);
-	return rc;
+	return 0;
 }
 
 int

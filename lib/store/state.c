@@ -553,6 +553,26 @@ opendb(nc_state *s, int create)
 	return migrate(s);
 }
 
+int
+nc_state_reader(const nc_state *s, sqlite3 **db)
+{
+	char p[4200];
+	int rc;
+
+	*db = NULL;
+	if ((rc = path(p, sizeof p, s->home, DBFILE)) != 0)
+		return rc;
+	if (sqlite3_open_v2(p, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	    vfs.zName) != SQLITE_OK) {
+		rc = nc_fail(NC_EIO, "%s: %s", p, *db ? sqlite3_errmsg(*db) : "cannot open");
+		sqlite3_close(*db);
+		*db = NULL;
+		return rc;
+	}
+	sqlite3_busy_timeout(*db, 30000);
+	return 0;
+}
+
 static nc_state *
 alloc(const char *home)
 {

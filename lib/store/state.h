@@ -136,6 +136,11 @@ void nc_state_release(nc_state *s, sqlite3_stmt *st);
 /* nc_state_run, then nc_state_release. */
 int nc_state_run_release(nc_state *s, sqlite3_stmt *st)
 	__attribute__((warn_unused_result));
+/* A second connection to the state's database, read-only, for a thread
+ * of its own (a connection serves one thread at a time); closed with
+ * sqlite3_close. Its reads see the last commit when its transaction
+ * starts, as another process's would. */
+int nc_state_reader(const nc_state *s, sqlite3 **db) __attribute__((warn_unused_result));
 /* nc_relay_clock's hook: the time to sign a request with hash h. */
 int64_t nc_state_reqtime(void *ctx, const uint8_t h[32], int64_t now);
 
