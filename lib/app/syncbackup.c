@@ -1,11 +1,8 @@
 /* syncbackup.c - nc-sync backup, restore, export, import (syncbackup.h). */
-#define _GNU_SOURCE   /* sched_getaffinity */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +21,7 @@
 #include "home.h"
 #include "keys.h"
 #include "media.h"
+#include "ordpool.h"
 #include "relayc.h"
 #include "syncbackup.h"
 #include "wire.h"
@@ -527,45 +525,39 @@ hist_fp(const run *u, int64_t k, int64_t gen, uint8_t fp[32])
 /* ---- history chunks made by threads ----
  * A first backup of a long history opens every message body and seals
  * every chunk: CPU work, ~4 us a message here. Past HIST_PAR_MIN chunks
- * to make, worker threads, each on a read-only connection of its own,
- * make them (read, open, encode, seal, hash) while this thread stores
- * them in order, at most HIST_WINDOW made ahead (memory stays bounded).
- * A worker reads a chunk's mark with its messages, in one transaction:
- * the fingerprint it returns is the one of the content it sealed, even
- * if the chunk changed since the list was read. */
+ * to make, worker threads (ordpool.h), each on a read-only connection of
+ * its own, make them (read, open, encode, seal, hash) while this thread
+ * stores them in order. A worker reads a chunk's mark with its messages,
+ * in one transaction: the fingerprint it returns is the one of the
+ * content it sealed, even if the chunk changed since the list was read. */
 #define HIST_PAR_MIN 16
 #define HIST_WINDOW 32
-#define HIST_THREADS 4
 
 typedef struct {
 	int64_t k;
 	uint8_t fp[32], hid[32], hash[32];
 	nc_buf rec;          /* sealed */
-	int done, gone;      /* gone: the chunk no longer exists */
-	int rc;
-	char err[256];
+	int gone;            /* the chunk no longer exists */
 } hjob;
 
 typedef struct {
-	const run *u;
+	run *u;
 	hjob *jobs;
-	size_t n, next, stored;
-	int stop;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
 } hpool;
 
 typedef struct {
-	hpool *p;
+	const run *u;
 	sqlite3 *db;
 	sqlite3_stmt *gen, *msg;
-	pthread_t t;
+	nc_buf body, data;   /* secret, reused */
 } hworker;
 
 static int
-hjob_make(hworker *w, hjob *j, nc_buf *body, nc_buf *data)
+hjob_make(void *wctx, size_t i, void *arg)
 {
-	const run *u = w->p->u;
+	hworker *w = wctx;
+	hjob *j = &((hpool *)arg)->jobs[i];
+	const run *u = w->u;
 	char id[40];
 	int rc;
 
@@ -573,63 +565,43 @@ hjob_make(hworker *w, hjob *j, nc_buf *body, nc_buf *data)
 	rc = sqlite3_step(w->gen);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(w->gen);
-		if (rc == SQLITE_DONE)
-			j->gone = 1;
+		j->gone = rc == SQLITE_DONE;
 		return rc == SQLITE_DONE ? 0 : nc_fail(NC_EOSERR, "state: %s",
 		    sqlite3_errmsg(w->db));
 	}
 	hist_fp(u, j->k, sqlite3_column_int64(w->gen, 0), j->fp);
 	sqlite3_reset(w->gen);
 	snprintf(id, sizeof id, "hist/%lld", (long long)j->k);
-	if ((rc = hist_encode(u->s, w->msg, j->k, body, data)) == 0 &&
-	    (rc = nc_backup_record_seal(&j->rec, j->hid, u->root, id, data->p,
-	    data->len)) == 0)
+	if ((rc = hist_encode(u->s, w->msg, j->k, &w->body, &w->data)) == 0 &&
+	    (rc = nc_backup_record_seal(&j->rec, j->hid, u->root, id, w->data.p,
+	    w->data.len)) == 0)
 		nc_backup_record_hash(j->hash, j->rec.p, j->rec.len);
-	nc_buf_reset(data);
+	nc_buf_reset(&w->data);
 	return rc;
 }
 
-static void *
-hworker_main(void *arg)
-{
-	hworker *w = arg;
-	hpool *p = w->p;
-	nc_buf data = NC_SECBUF_INIT, body = NC_SECBUF_INIT;
-	hjob *j;
-	int rc;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->stop && p->next < p->n && p->next >= p->stored + HIST_WINDOW)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->stop || p->next >= p->n)
-			break;
-		j = &p->jobs[p->next++];
-		pthread_mutex_unlock(&p->mu);
-		if ((rc = hjob_make(w, j, &body, &data)) != 0)
-			snprintf(j->err, sizeof j->err, "%s", nc_errmsg());
-		pthread_mutex_lock(&p->mu);
-		j->rc = rc;
-		j->done = 1;
-		pthread_cond_broadcast(&p->cv);
-	}
-	pthread_mutex_unlock(&p->mu);
-	nc_buf_free(&data);
-	nc_buf_free(&body);
-	return NULL;
-}
-
-/* Workers for the pool: as many as this process may run on, capped. */
+/* Job i made: its record stored as this run's next entry. */
 static int
-hist_threads(void)
+hjob_use(size_t i, void *arg)
 {
-	cpu_set_t set;
-	int n;
+	hpool *hp = arg;
+	hjob *j = &hp->jobs[i];
+	run *u = hp->u;
+	char id[40];
+	ent *e;
+	int rc = 0, same;
 
-	if (sched_getaffinity(0, sizeof set, &set) != 0)
-		return 1;
-	n = CPU_COUNT(&set);
-	return n < 1 ? 1 : n > HIST_THREADS ? HIST_THREADS : n;
+	snprintf(id, sizeof id, "hist/%lld", (long long)j->k);
+	if (!j->gone && (rc = ent_next(u, id, j->fp, &e, &same)) == 0) {
+		if (!same) {
+			memcpy(e->hid, j->hid, 32);
+			memcpy(e->hash, j->hash, 32);
+			rc = put_sealed(u, e, &j->rec);
+		}
+		u->ncur += rc == 0;
+	}
+	nc_buf_free(&j->rec);
+	return rc;
 }
 
 static int
@@ -637,6 +609,9 @@ hworker_open(hworker *w, const run *u)
 {
 	int rc;
 
+	w->u = u;
+	w->body = (nc_buf)NC_SECBUF_INIT;
+	w->data = (nc_buf)NC_SECBUF_INIT;
 	if ((rc = nc_state_reader(u->s, &w->db)) != 0)
 		return rc;
 	if (sqlite3_prepare_v2(w->db, "SELECT gen FROM histgen WHERE k = ?", -1, &w->gen,
@@ -654,73 +629,30 @@ hworker_close(hworker *w)
 	if (w->db)
 		(void)sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(w->db);
-}
-
-/* Job i made: its record stored as this run's next entry. */
-static int
-hjob_store(run *u, hjob *j)
-{
-	char id[40];
-	ent *e;
-	int rc, same;
-
-	if (j->rc != 0)
-		return nc_fail(j->rc, "%s", j->err);
-	if (j->gone)
-		return 0;
-	snprintf(id, sizeof id, "hist/%lld", (long long)j->k);
-	if ((rc = ent_next(u, id, j->fp, &e, &same)) != 0)
-		return rc;
-	if (!same) {
-		memcpy(e->hid, j->hid, 32);
-		memcpy(e->hash, j->hash, 32);
-		rc = put_sealed(u, e, &j->rec);
-	}
-	u->ncur += rc == 0;
-	return rc;
+	nc_buf_free(&w->body);
+	nc_buf_free(&w->data);
 }
 
 static int
 hist_pool(run *u, hjob *jobs, size_t n, int threads)
 {
-	hworker w[HIST_THREADS];
-	hpool p = { .u = u, .jobs = jobs, .n = n };
-	int rc = 0, started = 0;
+	hworker w[NC_ORDPOOL_MAX];
+	hpool hp = { u, jobs };
+	nc_ordpool p = { .n = n, .window = HIST_WINDOW, .threads = threads, .arg = &hp,
+	    .make = hjob_make, .use = hjob_use };
+	int rc = 0;
 
 	memset(w, 0, sizeof w);
-	pthread_mutex_init(&p.mu, NULL);
-	pthread_cond_init(&p.cv, NULL);
 	for (int i = 0; rc == 0 && i < threads; i++) {
-		w[i].p = &p;
-		if ((rc = hworker_open(&w[i], u)) == 0 &&
-		    pthread_create(&w[i].t, NULL, hworker_main, &w[i]) != 0)
-			rc = nc_fail(NC_EOSERR, "cannot start a thread");
-		started += rc == 0;
+		p.wctx[i] = &w[i];
+		rc = hworker_open(&w[i], u);
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		pthread_mutex_lock(&p.mu);
-		while (!jobs[i].done)
-			pthread_cond_wait(&p.cv, &p.mu);
-		pthread_mutex_unlock(&p.mu);
-		rc = hjob_store(u, &jobs[i]);
-		nc_buf_free(&jobs[i].rec);
-		pthread_mutex_lock(&p.mu);
-		p.stored = i + 1;
-		pthread_cond_broadcast(&p.cv);
-		pthread_mutex_unlock(&p.mu);
-	}
-	pthread_mutex_lock(&p.mu);
-	p.stop = 1;
-	pthread_cond_broadcast(&p.cv);
-	pthread_mutex_unlock(&p.mu);
-	for (int i = 0; i < started; i++)
-		pthread_join(w[i].t, NULL);
+	if (rc == 0)
+		rc = nc_ordpool_run(&p);
 	for (int i = 0; i < threads; i++)
 		hworker_close(&w[i]);
 	for (size_t i = 0; i < n; i++)
 		nc_buf_free(&jobs[i].rec);
-	pthread_cond_destroy(&p.cv);
-	pthread_mutex_destroy(&p.mu);
 	return rc;
 }
 
@@ -737,7 +669,7 @@ rec_history(run *u)
 	uint8_t fp[32];
 	ent *e;
 	int64_t k;
-	int rc, same, threads = hist_threads();
+	int rc, same, threads = nc_ordpool_threads(NC_ORDPOOL_MAX);
 
 	if ((rc = nc_state_prep(u->s, &st, "SELECT k, gen FROM histgen ORDER BY k")) != 0)
 		return rc;
@@ -1612,52 +1544,96 @@ typedef struct {
 	nc_buf ct;
 } applier;
 
-static int
-apply_history(nc_state *s, applier *ap, const nc_buf *d, nc_sync_restored *out)
-{
+/* One message of a history record (hist_encode's layout). */
+typedef struct {
 	char id[65], peer[NC_ADDR_MAX + 1], dev[65], status[33], row[600];
 	const uint8_t *body;
 	size_t bn;
 	uint64_t t;
+	int dir, files;
+} histmsg;
+
+/* A history record's message count (dec->err set if bad). */
+static uint16_t
+hist_head(nc_dec *dec, const nc_buf *d)
+{
+	uint16_t n;
+
+	nc_dec_init(dec, d->p, d->len);
+	nc_dec_check(dec, nc_get_u8(dec) == 1, "history record version");
+	n = nc_get_u16(dec);
+	nc_dec_check(dec, n <= NC_SYNC_HIST_CHUNK, "history record count");
+	return n;
+}
+
+/* Its next message, checked; m->row is its at-rest name. */
+static void
+hist_msg(nc_dec *dec, histmsg *m)
+{
+	nc_get_str(dec, m->id, 64);
+	m->dir = nc_get_u8(dec);
+	nc_get_str(dec, m->peer, NC_ADDR_MAX);
+	nc_get_str(dec, m->dev, 64);
+	m->t = nc_get_u64(dec);
+	m->body = nc_get_bytes(dec, NC_BACKUP_RECORD_MAX, &m->bn);
+	nc_get_str(dec, m->status, 32);
+	m->files = m->dir >> 1;
+	m->dir &= 1;
+	nc_dec_check(dec, m->files <= 1 && m->t <= INT64_MAX && m->id[0] && m->peer[0] &&
+	    (!m->files || (m->body != NULL && nc_media_attach_ok(m->body, m->bn))),
+	    "history message");
+	if (dec->err == 0)
+		snprintf(m->row, sizeof m->row, "%d/%s/%s", m->dir, m->peer, m->id);
+}
+
+/* A history record's first n bodies sealed at rest ahead of their rows
+ * (by restore threads: restore_seal), one after another in ct. */
+typedef struct {
+	nc_buf ct;
+	uint32_t end[NC_SYNC_HIST_CHUNK];
+	uint16_t n;
+} presealed;
+
+static int
+apply_history(nc_state *s, applier *ap, const nc_buf *d, const presealed *pre,
+    nc_sync_restored *out)
+{
+	histmsg m;
+	const uint8_t *ct;
+	size_t cn;
 	uint16_t n, i;
 	int64_t k;
-	int dir, files, rc = 0;
+	int rc = 0;
 	nc_dec dec;
 
-	nc_dec_init(&dec, d->p, d->len);
-	nc_dec_check(&dec, nc_get_u8(&dec) == 1, "history record version");
-	n = nc_get_u16(&dec);
-	nc_dec_check(&dec, n <= NC_SYNC_HIST_CHUNK, "history record count");
+	n = hist_head(&dec, d);
 	for (i = 0; rc == 0 && dec.err == 0 && i < n; i++) {
-		nc_get_str(&dec, id, 64);
-		dir = nc_get_u8(&dec);
-		nc_get_str(&dec, peer, NC_ADDR_MAX);
-		nc_get_str(&dec, dev, 64);
-		t = nc_get_u64(&dec);
-		body = nc_get_bytes(&dec, NC_BACKUP_RECORD_MAX, &bn);
-		nc_get_str(&dec, status, 32);
-		files = dir >> 1;
-		dir &= 1;
-		nc_dec_check(&dec, files <= 1 && t <= INT64_MAX && id[0] && peer[0] &&
-		    (!files || (body != NULL && nc_media_attach_ok(body, bn))),
-		    "history message");
+		hist_msg(&dec, &m);
 		if (dec.err || s == NULL)
 			continue;
-		snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
-		nc_buf_reset(&ap->ct);
-		if ((rc = nc_state_seal(s, "message", row, body, bn, &ap->ct)) != 0 ||
-		    (ap->msg == NULL && (rc = nc_state_prep(s, &ap->msg, "INSERT OR IGNORE"
+		if (pre != NULL && i < pre->n) {
+			ct = pre->ct.p + (i ? pre->end[i - 1] : 0);
+			cn = pre->end[i] - (i ? pre->end[i - 1] : 0);
+		} else {
+			nc_buf_reset(&ap->ct);
+			if ((rc = nc_state_seal(s, "message", m.row, m.body, m.bn,
+			    &ap->ct)) != 0)
+				break;
+			ct = ap->ct.p;
+			cn = ap->ct.len;
+		}
+		if (ap->msg == NULL && (rc = nc_state_prep(s, &ap->msg, "INSERT OR IGNORE"
 		    " INTO message(id, dir, peer, dev, time, body, status, files)"
-		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) != 0))
+		    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) != 0)
 			break;
-		sqlite3_bind_text(ap->msg, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(ap->msg, 2, dir);
-		sqlite3_bind_text(ap->msg, 3, peer, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ap->msg, 4, dev, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ap->msg, 5, (int64_t)t);
-		sqlite3_bind_blob(ap->msg, 6, ap->ct.p, (int)ap->ct.len, SQLITE_STATIC);
-		sqlite3_bind_text(ap->msg, 7, status, -1, SQLITE_STATIC);
-		sqlite3_bind_int(ap->msg, 8, files);
+		sqlite3_bind_text(ap->msg, 1, m.id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ap->msg, 2, m.dir);
+		sqlite3_bind_text(ap->msg, 3, m.peer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ap->msg, 4, m.dev, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ap->msg, 5, (int64_t)m.t);
+		sqlite3_bind_blob(ap->msg, 6, ct, (int)cn, SQLITE_STATIC);
+		sqlite3_bind_text(ap->msg, 7, m.status, -1, SQLITE_STATIC);
+		sqlite3_bind_int(ap->msg, 8, m.files);
 		if ((rc = nc_state_run(s, ap->msg)) != 0 || sqlite3_changes(s->db) == 0)
 			continue;
 		out->messages++;
@@ -1673,6 +1649,93 @@ apply_history(nc_state *s, applier *ap, const nc_buf *d, nc_sync_restored *out)
 	}
 	if (rc == 0)
 		rc = nc_dec_end(&dec, "history record");
+	return rc;
+}
+
+/* ---- a restore's history: bodies sealed at rest by threads ----
+ * Sealing each body under the new state's key was 1/8 of a restore's CPU
+ * (10^5 messages); the rows go in on this thread (one connection, one
+ * transaction) while workers (ordpool.h) seal the records ahead. A
+ * worker stops at a record's first bad message or failed seal: the
+ * applier seals the rest itself, and finds the fault where it always
+ * did. */
+typedef struct {
+	nc_state *s;
+	applier *ap;
+	opened *const *recs;     /* the history records, in order */
+	presealed *pre;
+	nc_sync_restored *out;
+} sealrun;
+
+static int
+restore_seal(void *wctx, size_t i, void *arg)
+{
+	sealrun *r = arg;
+	presealed *p = &r->pre[i];
+	histmsg m;
+	uint16_t n;
+	nc_dec dec;
+
+	(void)wctx;
+	n = hist_head(&dec, &r->recs[i]->data);
+	while (dec.err == 0 && p->n < n) {
+		hist_msg(&dec, &m);
+		if (dec.err || nc_state_seal(r->s, "message", m.row, m.body, m.bn,
+		    &p->ct) != 0)
+			break;
+		p->end[p->n++] = (uint32_t)p->ct.len;
+	}
+	nc_clearerr();
+	return 0;
+}
+
+static int
+restore_use(size_t i, void *arg)
+{
+	sealrun *r = arg;
+	int rc = apply_history(r->s, r->ap, &r->recs[i]->data, &r->pre[i], r->out);
+
+	nc_buf_free(&r->pre[i].ct);
+	return rc;
+}
+
+/* The history records of v (in order), sealed ahead by threads when
+ * there are enough of them; 0 or the first error. */
+static int
+apply_histories(nc_state *s, applier *ap, opened *v, size_t n, nc_sync_restored *out)
+{
+	opened **recs = NULL;
+	sealrun r = { s, ap, NULL, NULL, out };
+	nc_ordpool p = { .window = HIST_WINDOW, .arg = &r, .make = restore_seal,
+	    .use = restore_use };
+	size_t nh = 0;
+	int rc = 0;
+
+	p.threads = nc_ordpool_threads(NC_ORDPOOL_MAX);
+	for (size_t i = 0; i < n; i++)
+		nh += strncmp(v[i].id, "hist/", 5) == 0;
+	if (nh < HIST_PAR_MIN || p.threads < 2) {
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (strncmp(v[i].id, "hist/", 5) == 0)
+				rc = apply_history(s, ap, &v[i].data, NULL, out);
+		return rc;
+	}
+	if ((recs = malloc(nh * sizeof *recs)) == NULL ||
+	    (r.pre = calloc(nh, sizeof *r.pre)) == NULL) {
+		free(recs);
+		return nc_fail(NC_EOSERR, "out of memory");
+	}
+	nh = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(v[i].id, "hist/", 5) == 0)
+			recs[nh++] = &v[i];
+	r.recs = recs;
+	p.n = nh;
+	rc = nc_ordpool_run(&p);
+	for (size_t i = 0; i < nh; i++)
+		nc_buf_free(&r.pre[i].ct);
+	free(r.pre);
+	free(recs);
 	return rc;
 }
 
@@ -1752,7 +1815,7 @@ nc_sync_record_check(const char *id, const uint8_t *p, size_t n)
 	if (strncmp(id, "contact/", 8) == 0)
 		return apply_contact(NULL, "", &d, &out);
 	if (strncmp(id, "hist/", 5) == 0)
-		return apply_history(NULL, NULL, &d, &out);
+		return apply_history(NULL, NULL, &d, NULL, &out);
 	if (strcmp(id, "settings") == 0)
 		return apply_settings(NULL, &d);
 	if (strcmp(id, "meta") == 0)
@@ -1800,13 +1863,13 @@ apply_tx(nc_state *s, const char *addr, opened *v, size_t n, nc_sync_restored *o
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (strncmp(v[i].id, "contact/", 8) == 0)
 			rc = apply_contact(s, addr, &v[i].data, out);
-		else if (strncmp(v[i].id, "hist/", 5) == 0)
-			rc = apply_history(s, &ap, &v[i].data, out);
 		else if (strcmp(v[i].id, "settings") == 0)
 			rc = apply_settings(s, &v[i].data);
 		else if (strcmp(v[i].id, "config") == 0)
 			rc = apply_config(s->home, &v[i].data);
 	}
+	if (rc == 0)   /* after the rest, as they sort */
+		rc = apply_histories(s, &ap, v, n, out);
 	sqlite3_finalize(ap.msg);
 	sqlite3_finalize(ap.gen);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 1, (int *)NULL);
