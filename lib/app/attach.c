@@ -79,7 +79,6 @@ collect(nc_state *s, int64_t after, pending **out, size_t *np)
 	sqlite3_stmt *st;
 	pending *v = NULL;
 	size_t n = 0;
-	char row[600];
 	int rc, step;
 
 	*out = NULL;
@@ -102,9 +101,9 @@ collect(nc_state *s, int64_t after, pending **out, size_t *np)
 		v[n].body = (nc_buf)NC_SECBUF_INIT;
 		v[n].seq = sqlite3_column_int64(st, 0);
 		snprintf(v[n].peer, sizeof v[n].peer, "%s", sqlite3_column_text(st, 1));
-		snprintf(row, sizeof row, "0/%s/%s", v[n].peer, sqlite3_column_text(st, 2));
 		n++;
-		if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 3),
+		if ((rc = nc_state_unseal_msg(s, 0, v[n - 1].peer,
+		    (const char *)sqlite3_column_text(st, 2), sqlite3_column_blob(st, 3),
 		    (size_t)sqlite3_column_bytes(st, 3), &v[n - 1].body)) != 0)
 			break;
 	}

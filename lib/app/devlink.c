@@ -75,7 +75,7 @@ put_history(nc_state *s, const nc_self *self, unsigned max, nc_buf *out,
 	sqlite3_stmt *st;
 	nc_buf tmp = NC_SECBUF_INIT, body = NC_SECBUF_INIT;
 	size_t *off = NULL, cap = 0;
-	char row[600], me[33];
+	char me[33];
 	nc_link_hist h;
 	int rc;
 
@@ -98,9 +98,8 @@ put_history(nc_state *s, const nc_self *self, unsigned max, nc_buf *out,
 		h.time = (uint64_t)sqlite3_column_int64(st, 4);
 		snprintf(h.status, sizeof h.status, "%s", sqlite3_column_text(st, 6));
 		h.files = sqlite3_column_int(st, 7) != 0;
-		snprintf(row, sizeof row, "%d/%s/%s", h.dir, h.peer, h.id);
 		nc_buf_reset(&body);
-		if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
+		if ((rc = nc_state_unseal_msg(s, h.dir, h.peer, h.id, sqlite3_column_blob(st, 5),
 		    (size_t)sqlite3_column_bytes(st, 5), &body)) != 0)
 			break;
 		if (body.len > NC_LINK_MSG_BODY_MAX)
@@ -236,11 +235,10 @@ import_hist(void *ctx, const nc_link_hist *h)
 	struct import *im = ((void **)ctx)[1];
 	nc_buf ct = NC_BUF_INIT;
 	sqlite3_stmt *st;
-	char row[600];
 	int rc;
 
-	snprintf(row, sizeof row, "%d/%s/%s", h->dir, h->peer, h->id);
-	if ((rc = nc_state_seal(s, "message", row, h->body, h->bodylen, &ct)) != 0)
+	if ((rc = nc_state_seal_msg(s, h->dir, h->peer, h->id, h->body, h->bodylen,
+	    &ct)) != 0)
 		return rc;
 	if ((rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO message(id, dir,"
 	    " peer, dev, time, body, status, files) VALUES (?, ?, ?, ?, ?, ?, ?,"

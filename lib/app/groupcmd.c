@@ -1011,12 +1011,11 @@ record_sent(nc_state *s, const nc_self *self, const nc_group_state *g,
 {
 	sqlite3_stmt *st;
 	nc_buf ct = NC_BUF_INIT;
-	char row[600], gid[2 * NC_GROUP_ID + 1];
+	char gid[2 * NC_GROUP_ID + 1];
 	int rc;
 
 	nc_hex_encode(gid, g->id, NC_GROUP_ID);
-	snprintf(row, sizeof row, "1/%s/%s", self->addr, op);
-	if ((rc = nc_state_seal(s, "message", row, text, len, &ct)) != 0 ||
+	if ((rc = nc_state_seal_msg(s, 1, self->addr, op, text, len, &ct)) != 0 ||
 	    (rc = nc_state_prep(s, &st, "INSERT INTO message(id, dir, peer, dev,"
 	    " time, body, status, files) VALUES (?, 1, ?, '', ?, ?, 'queued', ?)"))
 	    != 0)

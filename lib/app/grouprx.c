@@ -430,14 +430,13 @@ store_msg(rx_ctx *c, const nc_group_state *g, const nc_gm_inner *in)
 {
 	sqlite3_stmt *st;
 	nc_buf ct = NC_BUF_INIT;
-	char id[33], dev[33], gid[2 * NC_GROUP_ID + 1], row[600];
+	char id[33], dev[33], gid[2 * NC_GROUP_ID + 1];
 	int rc;
 
 	nc_hex_encode(id, in->id, 16);
 	nc_hex_encode(dev, c->dev, 16);
 	nc_hex_encode(gid, g->id, NC_GROUP_ID);
-	snprintf(row, sizeof row, "0/%s/%s", c->user, id);
-	if ((rc = nc_state_seal(c->s, "message", row, in->text, in->textlen,
+	if ((rc = nc_state_seal_msg(c->s, 0, c->user, id, in->text, in->textlen,
 	    &ct)) != 0 || (rc = nc_state_prep(c->s, &st, "INSERT OR IGNORE INTO"
 	    " message(id, dir, peer, dev, time, body, status, files) VALUES (?,"
 	    " 0, ?, ?, ?, ?, 'received', ?)")) != 0)

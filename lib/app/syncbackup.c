@@ -452,7 +452,6 @@ rec_contacts(run *u)
 static int
 hist_encode(const nc_state *s, sqlite3_stmt *st, int64_t k, nc_buf *body, nc_buf *out)
 {
-	char row[600];
 	size_t count_at;
 	uint16_t n = 0;
 	nc_enc e;
@@ -469,9 +468,8 @@ hist_encode(const nc_state *s, sqlite3_stmt *st, int64_t k, nc_buf *body, nc_buf
 		id = (const char *)sqlite3_column_text(st, 0);
 		dir = sqlite3_column_int(st, 1);
 		peer = (const char *)sqlite3_column_text(st, 2);
-		snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
 		nc_buf_reset(body);
-		if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
+		if ((rc = nc_state_unseal_msg(s, dir, peer, id, sqlite3_column_blob(st, 5),
 		    (size_t)sqlite3_column_bytes(st, 5), body)) != 0)
 			break;
 		nc_put_str(&e, id);
@@ -1546,7 +1544,7 @@ typedef struct {
 
 /* One message of a history record (hist_encode's layout). */
 typedef struct {
-	char id[65], peer[NC_ADDR_MAX + 1], dev[65], status[33], row[600];
+	char id[65], peer[NC_ADDR_MAX + 1], dev[65], status[33];
 	const uint8_t *body;
 	size_t bn;
 	uint64_t t;
@@ -1566,7 +1564,7 @@ hist_head(nc_dec *dec, const nc_buf *d)
 	return n;
 }
 
-/* Its next message, checked; m->row is its at-rest name. */
+/* Its next message, checked. */
 static void
 hist_msg(nc_dec *dec, histmsg *m)
 {
@@ -1582,8 +1580,6 @@ hist_msg(nc_dec *dec, histmsg *m)
 	nc_dec_check(dec, m->files <= 1 && m->t <= INT64_MAX && m->id[0] && m->peer[0] &&
 	    (!m->files || (m->body != NULL && nc_media_attach_ok(m->body, m->bn))),
 	    "history message");
-	if (dec->err == 0)
-		snprintf(m->row, sizeof m->row, "%d/%s/%s", m->dir, m->peer, m->id);
 }
 
 /* A history record's first n bodies sealed at rest ahead of their rows
@@ -1616,7 +1612,7 @@ apply_history(nc_state *s, applier *ap, const nc_buf *d, const presealed *pre,
 			cn = pre->end[i] - (i ? pre->end[i - 1] : 0);
 		} else {
 			nc_buf_reset(&ap->ct);
-			if ((rc = nc_state_seal(s, "message", m.row, m.body, m.bn,
+			if ((rc = nc_state_seal_msg(s, m.dir, m.peer, m.id, m.body, m.bn,
 			    &ap->ct)) != 0)
 				break;
 			ct = ap->ct.p;
@@ -1680,7 +1676,7 @@ restore_seal(void *wctx, size_t i, void *arg)
 	n = hist_head(&dec, &r->recs[i]->data);
 	while (dec.err == 0 && p->n < n) {
 		hist_msg(&dec, &m);
-		if (dec.err || nc_state_seal(r->s, "message", m.row, m.body, m.bn,
+		if (dec.err || nc_state_seal_msg(r->s, m.dir, m.peer, m.id, m.body, m.bn,
 		    &p->ct) != 0)
 			break;
 		p->end[p->n++] = (uint32_t)p->ct.len;

@@ -183,7 +183,7 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 {
 	static _Thread_local nc_media_attach att[NC_MEDIA_ATTACH_MAX];
 	nc_buf body = NC_SECBUF_INIT, pre = NC_BUF_INIT;
-	char row[600], when[32], self[NC_ADDR_MAX + 1] = "", gname[128];
+	char when[32], self[NC_ADDR_MAX + 1] = "", gname[128];
 	const char *id, *peer, *dev, *status;
 	const uint8_t *text;
 	size_t natt = 0, textlen;
@@ -199,8 +199,7 @@ fmt_row(nc_state *s, sqlite3_stmt *st, int64_t seq, int json, int history,
 	else
 		nc_time_local(when, sqlite3_column_int64(st, 4));
 	status = (const char *)sqlite3_column_text(st, 6);
-	snprintf(row, sizeof row, "%d/%s/%s", dir, peer, id);
-	if ((rc = nc_state_unseal(s, "message", row, sqlite3_column_blob(st, 5),
+	if ((rc = nc_state_unseal_msg(s, dir, peer, id, sqlite3_column_blob(st, 5),
 	    (size_t)sqlite3_column_bytes(st, 5), &body)) != 0)
 		goto done;
 	text = body.p;

@@ -648,15 +648,15 @@ store_text(nc_state *s, const nc_unsealed *u, const nc_payload *pl)
 {
 	sqlite3_stmt *st;
 	nc_buf ct = NC_BUF_INIT;
-	char id[33], dev[33], row[600];
+	char id[33], dev[33];
 	int rc, files = pl->type == NC_PL_FILES;
 
 	if ((rc = body_ok(pl->body, pl->bodylen, files)) != 0)
 		return rc;
 	nc_hex_encode(id, pl->id, 16);
 	nc_hex_encode(dev, u->cert.who.dev, 16);
-	snprintf(row, sizeof row, "0/%s/%s", u->cert.who.user, id);
-	if ((rc = nc_state_seal(s, "message", row, pl->body, pl->bodylen, &ct)) != 0 ||
+	if ((rc = nc_state_seal_msg(s, 0, u->cert.who.user, id, pl->body, pl->bodylen,
+	    &ct)) != 0 ||
 	    (rc = nc_state_prep(s, &st, "INSERT OR IGNORE INTO message(id, dir,"
 	    " peer, dev, time, body, status, files) VALUES (?, 0, ?, ?, ?, ?,"
 	    " 'received', ?)")) != 0)
@@ -697,7 +697,7 @@ store_sent(nc_state *s, const nc_self *self, const nc_unsealed *u,
 	static _Thread_local nc_sent sc;
 	sqlite3_stmt *st;
 	nc_buf ct = NC_BUF_INIT;
-	char id[33], dev[33], row[600];
+	char id[33], dev[33];
 	uint16_t i;
 	int rc = 0, files = pl->type == NC_PL_SENT_FILES;
 
@@ -710,9 +710,8 @@ store_sent(nc_state *s, const nc_self *self, const nc_unsealed *u,
 	nc_hex_encode(id, pl->id, 16);
 	nc_hex_encode(dev, u->cert.who.dev, 16);
 	for (i = 0; i < sc.nto && rc == 0; i++) {
-		snprintf(row, sizeof row, "1/%s/%s", sc.to[i], id);
 		nc_buf_reset(&ct);
-		if ((rc = nc_state_seal(s, "message", row, sc.text, sc.textlen,
+		if ((rc = nc_state_seal_msg(s, 1, sc.to[i], id, sc.text, sc.textlen,
 		    &ct)) != 0 || (rc = nc_state_prep(s, &st, "INSERT OR IGNORE"
 		    " INTO message(id, dir, peer, dev, time, body, status, files)"
 		    " VALUES (?, 1, ?, ?, ?, ?, 'sent', ?)")) != 0)

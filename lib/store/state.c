@@ -780,15 +780,26 @@ nc_state_rollback(nc_state *s)
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int
-at_rest_ad(nc_buf *ad, const char *table, const char *row)
+/* The AD that binds a sealed value to its place: label and table, each
+ * with its NUL, then row. Made in the caller's buffer when it fits (row
+ * names do: a malloc and a realloc a row were 1/10 of a seal), else on
+ * the heap (*heap, for the caller to free); NULL if out of memory. */
+#define AD_STACK 512
+static const uint8_t *
+at_rest_ad(uint8_t buf[AD_STACK], const char *table, const char *row, size_t *n,
+    uint8_t **heap)
 {
-	int rc;
+	size_t t = strlen(table) + 1, r = strlen(row);
+	uint8_t *p = buf;
 
-	if ((rc = nc_buf_add(ad, AT_REST_LABEL, sizeof AT_REST_LABEL)) != 0 ||
-	    (rc = nc_buf_add(ad, table, strlen(table) + 1)) != 0)
-		return rc;
-	return nc_buf_addstr(ad, row);
+	*heap = NULL;
+	*n = sizeof AT_REST_LABEL + t + r;
+	if (*n > AD_STACK && (p = *heap = malloc(*n)) == NULL)
+		return NULL;
+	memcpy(p, AT_REST_LABEL, sizeof AT_REST_LABEL);
+	memcpy(p + sizeof AT_REST_LABEL, table, t);
+	memcpy(p + sizeof AT_REST_LABEL + t, row, r);
+	return p;
 }
 
 /* Nonces for nc_state_seal, drawn NONCE_POOL at once: one getrandom
@@ -831,23 +842,25 @@ int
 nc_state_seal(const nc_state *s, const char *table, const char *row,
     const void *pt, size_t n, nc_buf *out)
 {
-	nc_buf ad = NC_BUF_INIT;
-	uint8_t *p;
+	uint8_t adb[AD_STACK], *heap, *p;
+	const uint8_t *ad;
 	unsigned long long clen;
+	size_t adn;
 	int rc;
 
-	if ((rc = at_rest_ad(&ad, table, row)) != 0 ||
-	    (rc = nc_buf_reserve(out, 1 + 24 + n + 16)) != 0) {
-		nc_buf_free(&ad);
+	if ((ad = at_rest_ad(adb, table, row, &adn, &heap)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	if ((rc = nc_buf_reserve(out, 1 + 24 + n + 16)) != 0) {
+		free(heap);
 		return rc;
 	}
 	p = out->p + out->len;
 	p[0] = 1;
 	next_nonce(p + 1);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(p + 25, &clen, pt, n,
-	    ad.p, ad.len, NULL, p + 1, s->key);
+	    ad, adn, NULL, p + 1, s->key);
 	out->len += 25 + clen;
-	nc_buf_free(&ad);
+	free(heap);
 	return 0;
 }
 
@@ -855,27 +868,66 @@ int
 nc_state_unseal(const nc_state *s, const char *table, const char *row,
     const void *ct, size_t n, nc_buf *out)
 {
-	const uint8_t *c = ct;
-	nc_buf ad = NC_BUF_INIT;
+	const uint8_t *c = ct, *ad;
+	uint8_t adb[AD_STACK], *heap;
 	unsigned long long plen;
-	int rc;
+	size_t adn;
+	int rc, bad;
 
 	if (n < 25 + 16 || c[0] != 1)
 		return nc_fail(NC_ESECURITY, "state: %s %s: damaged", table, row);
-	if ((rc = at_rest_ad(&ad, table, row)) != 0 ||
-	    (rc = nc_buf_reserve(out, n)) != 0) {
-		nc_buf_free(&ad);
+	if ((ad = at_rest_ad(adb, table, row, &adn, &heap)) == NULL)
+		return nc_fail(NC_EOSERR, "out of memory");
+	if ((rc = nc_buf_reserve(out, n)) != 0) {
+		free(heap);
 		return rc;
 	}
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out->p + out->len, &plen,
-	    NULL, c + 25, n - 25, ad.p, ad.len, c + 1, s->key) != 0) {
-		nc_buf_free(&ad);
+	bad = crypto_aead_xchacha20poly1305_ietf_decrypt(out->p + out->len, &plen,
+	    NULL, c + 25, n - 25, ad, adn, c + 1, s->key) != 0;
+	free(heap);
+	if (bad)
 		return nc_fail(NC_ESECURITY, "state: %s %s: damaged or moved",
 		    table, row);
-	}
 	out->len += plen;
-	nc_buf_free(&ad);
 	return 0;
+}
+
+/* A message's row name, "DIR/PEER/ID" (cut at max - 1 bytes, as
+ * snprintf would; without its formatting cost, a message each). */
+static void
+msg_row(char *out, size_t max, int dir, const char *peer, const char *id)
+{
+	size_t p = strlen(peer), i = strlen(id);
+
+	if ((dir != 0 && dir != 1) || 2 + p + 1 + i >= max) {
+		snprintf(out, max, "%d/%s/%s", dir, peer, id);
+		return;
+	}
+	out[0] = (char)('0' + dir);
+	out[1] = '/';
+	memcpy(out + 2, peer, p);
+	out[2 + p] = '/';
+	memcpy(out + 3 + p, id, i + 1);
+}
+
+int
+nc_state_seal_msg(const nc_state *s, int dir, const char *peer, const char *id,
+    const void *pt, size_t n, nc_buf *out)
+{
+	char row[600];
+
+	msg_row(row, sizeof row, dir, peer, id);
+	return nc_state_seal(s, "message", row, pt, n, out);
+}
+
+int
+nc_state_unseal_msg(const nc_state *s, int dir, const char *peer, const char *id,
+    const void *ct, size_t n, nc_buf *out)
+{
+	char row[600];
+
+	msg_row(row, sizeof row, dir, peer, id);
+	return nc_state_unseal(s, "message", row, ct, n, out);
 }
 
 static int

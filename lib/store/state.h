@@ -92,6 +92,12 @@ int nc_state_seal(const nc_state *s, const char *table, const char *row,
     const void *pt, size_t n, nc_buf *out) __attribute__((warn_unused_result));
 int nc_state_unseal(const nc_state *s, const char *table, const char *row,
     const void *ct, size_t n, nc_buf *out) __attribute__((warn_unused_result));
+/* The same for a message body: table "message", row "DIR/PEER/ID" (dir 0
+ * received, 1 sent; peer the contact or the group's sender). */
+int nc_state_seal_msg(const nc_state *s, int dir, const char *peer, const char *id,
+    const void *pt, size_t n, nc_buf *out) __attribute__((warn_unused_result));
+int nc_state_unseal_msg(const nc_state *s, int dir, const char *peer, const char *id,
+    const void *ct, size_t n, nc_buf *out) __attribute__((warn_unused_result));
 
 /* Key-value settings: plain (public values) or encrypted (secrets).
  * get: 0, or NC_ENOUSER when the key is absent (nothing recorded). */

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "err.h"
 #include "keys.h"
 #include "session.h"
 #include "state.h"
@@ -99,6 +100,52 @@ seal_nonces(nc_state *s)
 	nc_buf_free(&pt);
 }
 
+/* A message body's at-rest name: nc_state_seal_msg and _unseal_msg
+ * agree with the format state.h documents ("newchat at-rest v1" 0x00
+ * table 0x00 row, the row "DIR/PEER/ID"), made here by hand, for names
+ * short and long (the AD past its stack buffer). */
+static void
+seal_names(nc_state *s)
+{
+	static const char label[] = "newchat at-rest v1";
+	char peer[301], id[251], row[600];
+	uint8_t ad[1024], ct[1 + 24 + 5 + 16];
+	nc_buf pt = NC_BUF_INIT, c = NC_BUF_INIT;
+	size_t n;
+
+	memset(peer, 'p', sizeof peer - 1);
+	peer[sizeof peer - 1] = '\0';
+	memset(id, 'i', sizeof id - 1);
+	id[sizeof id - 1] = '\0';
+	for (int k = 0; k < 2; k++) {
+		const char *P = k ? peer : "bob@b.test", *I = k ? id : "0123abcd";
+
+		snprintf(row, sizeof row, "1/%s/%s", P, I);
+		n = 0;
+		memcpy(ad, label, sizeof label);
+		n += sizeof label;
+		memcpy(ad + n, "message", 8);
+		n += 8;
+		memcpy(ad + n, row, strlen(row));
+		n += strlen(row);
+		ct[0] = 1;
+		randombytes_buf(ct + 1, 24);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(ct + 25, NULL, (const uint8_t *)"hello",
+		    5, ad, n, NULL, ct + 1, s->key);
+		nc_buf_reset(&pt);
+		CHECK_INT(nc_state_unseal_msg(s, 1, P, I, ct, sizeof ct, &pt), 0);
+		CHECK(pt.len == 5 && memcmp(pt.p, "hello", 5) == 0);
+		CHECK_INT(nc_state_unseal_msg(s, 0, P, I, ct, sizeof ct, &pt), NC_ESECURITY);
+		nc_buf_reset(&c);
+		nc_buf_reset(&pt);
+		CHECK_INT(nc_state_seal_msg(s, 1, P, I, "hi", 2, &c), 0);
+		CHECK_INT(nc_state_unseal(s, "message", row, c.p, c.len, &pt), 0);
+		CHECK(pt.len == 2 && memcmp(pt.p, "hi", 2) == 0);
+	}
+	nc_buf_free(&pt);
+	nc_buf_free(&c);
+}
+
 int
 main(void)
 {
@@ -111,6 +158,7 @@ main(void)
 	if (!CHECK(nc_state_create(&s, home) == 0))
 		return check_done("test-state");
 	seal_nonces(s);
+	seal_names(s);
 	/* The indexes the pruning deletes by. */
 	CHECK_INT(count(s, "SELECT count(*) FROM sqlite_master WHERE"
 	    " name IN ('seen_at', 'replay_at')"), 2);
