@@ -401,3 +401,26 @@ hist() {   # NAME: the bodies of NAME's history, in order
 	[ "$(hist judy-par | grep -c '^message [0-9]* of the bench history ')" -eq 3000 ]
 	diff <(hist judy-par) <(hist judy-one)
 }
+
+@test "export/backup: a damaged message body stops them with its name, threads or not; no file, no backup" {
+	mkuser kate kate@a.test
+	fill-history "$W/kate" 3000 bob@b.test -
+	sqlite3 "$W/kate/state.db" "UPDATE message SET body = zeroblob(length(body)) WHERE seq = 2000"
+	for pin in "" "taskset -c 0"; do
+		run as kate $pin nc-sync export "$W/kate.ncb"
+		echo "$output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == "nc-sync: state: message 1/bob@b.test/"*": damaged" ]]
+		[ "${#lines[@]}" -eq 1 ]
+		[ -z "$(find "$W" -maxdepth 1 -name 'kate.ncb*')" ]
+	done
+	run as kate nc-sync backup
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *": damaged"* ]]
+	config kate2
+	run as kate2 nc-sync restore kate@a.test
+	echo "$output"
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"no backup opens with this password (none stored yet, or"* ]]
+}

@@ -1985,10 +1985,11 @@ restore_from(source *src, const char *home, const char *addr, const char *code,
 	nc_backup_locator(loc, secret, sn);
 	rc = src_key(src, loc, &wrapped);
 	if (rc == NC_ENOUSER) {
-		rc = nc_fail(NC_EPERM, "%s: no backup opens with this %s%s", addr,
-		    code ? "recovery code" : "password", code ? "" : " (changed since the "
-		    "last backup? nc-sync backup --password wraps it anew; or use the "
-		    "recovery code)");
+		rc = nc_fail(NC_EPERM, "%s: no backup opens with this %s (none stored "
+		    "yet, or %s)", addr, code ? "recovery code" : "password", code ?
+		    "a newer code replaced it" : "the password changed since the last "
+		    "backup: nc-sync backup --password wraps it anew; or use the "
+		    "recovery code");
 		goto out;
 	}
 	if (rc != 0 || (rc = nc_backup_unwrap(root, wrapped.p, wrapped.len, secret, sn,
