@@ -40,8 +40,10 @@ static const char *const settings[] = { "opaque-pk", "opaque-cost", NULL };
 /* ---- one backup run ---- */
 
 /* Records go to the relay in batches of about this many bytes, up to
- * INFLIGHT of them at once (send_batch). */
+ * INFLIGHT of them at once (send_batch); the first is smaller, so that
+ * the relay starts storing sooner. */
 #define BATCH_BYTES ((size_t)4 << 20)
+#define BATCH_FIRST ((size_t)1 << 20)
 #define INFLIGHT 2
 
 typedef struct {
@@ -57,6 +59,7 @@ typedef struct {
 	nc_buf sent[INFLIGHT];       /* backup: batches the relay is storing, */
 	nc_relay_pending pend[INFLIGHT];   /* their requests: pending of them, */
 	int pending, oldest;         /* the oldest at sent[oldest] */
+	size_t batches;              /* batches sent */
 	int single;                  /* backup: the relay has no batch route */
 	nc_buf body;                 /* a message body opened (secret, reused) */
 	nc_buf data;                 /* the record being made (secret: reused,
@@ -164,6 +167,7 @@ send_batch(run *u)
 	nc_relay_backup_put_records_start(u->r, u->self->name, u->self->dev,
 	    &u->sent[i], &u->pend[i]);
 	u->pending++;
+	u->batches++;
 	return 0;
 }
 
@@ -199,7 +203,7 @@ batch_record(run *u, const ent *e, const nc_buf *rec)
 	if (rec->len > BATCH_BYTES - 7 || u->single)
 		return nc_relay_backup_put_record(u->r, u->self->name, u->self->dev, e->hash,
 		    rec->p, rec->len);
-	if ((u->batch.len + 4 + rec->len > BATCH_BYTES ||
+	if ((u->batch.len + 4 + rec->len > (u->batches ? BATCH_BYTES : BATCH_FIRST) ||
 	    !nc_backup_batch_fits(&u->batch, rec->len)) && (rc = send_batch(u)) != 0)
 		return rc;
 	return nc_backup_batch_add(&u->batch, rec->p, rec->len);
