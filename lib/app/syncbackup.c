@@ -245,8 +245,7 @@ put_record(run *u, ent *e, const uint8_t *data, size_t n)
 	return rc;
 }
 
-/* The record id with content fingerprint fp: kept as it was when the last
- * backup had the same, else made by build(arg, out) and sent. */
+/* Makes a record's content into out. */
 typedef int (*build_fn)(run *u, const void *arg, nc_buf *out);
 
 /* The next entry of this run, for record id with content fingerprint fp,
@@ -282,6 +281,8 @@ ent_next(run *u, const char *id, const uint8_t fp[32], ent **out, int *same)
 	return 0;
 }
 
+/* The record id with content fingerprint fp: kept as it was when the last
+ * backup had the same, else made by build(arg, out) and sent. */
 static int
 record(run *u, const char *id, const uint8_t fp[32], build_fn build, const void *arg)
 {
@@ -683,7 +684,8 @@ rec_history(run *u)
 			rc = record(u, id, fp, build_hist, &k);
 			continue;
 		}
-		/* kept as the last backup had it, or made later */
+		/* kept as the last backup had it, or made later (its entry,
+		 * not counted, is taken again when it is stored) */
 		if ((rc = ent_next(u, id, fp, &e, &same)) != 0 || same) {
 			u->ncur += rc == 0;
 			continue;
