@@ -144,6 +144,9 @@ suite_on_pg() {
 	psql_pid=$!
 	exec 5>"$T/sql"
 	echo "BEGIN; SELECT 1 FROM users WHERE name = 'alice' FOR UPDATE;" >&5
+	holding() { [ "$(relay_sql A "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" -ge 1 ]; }
+	for i in $(seq 200); do holding && break; sleep 0.05; done
+	holding   # our session has alice's row before the first delivery comes
 	locked() { [ "$(relay_sql A "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")" -ge 1 ]; }
 	put() {   # ID: one envelope, "code id" into $T/codes
 		curl -s -o /dev/null -w "%{http_code} $1\n" -X PUT \
@@ -189,6 +192,78 @@ suite_on_pg() {
 	[ "$(relay_sql A "SELECT mail_n FROM devices WHERE dev = '\\x$a'")" = 10 ]
 	# the batches the nine after the first went in (by their transactions)
 	echo "# batches: $(relay_sql A "SELECT count(DISTINCT xmin::text) FROM mail WHERE envid <> '\\x$used'") (the first delivery's and the rest's: 2)" >&3
+}
+
+# A batch whose statuses depend on each other: one statement for the
+# whole batch cannot give them, so it runs one envelope at a time
+# (store_pg.c, Q_DELIVER_SET), and each gets the answer it would alone,
+# in whatever order they queued: a retry of a stored envelope 201 (held;
+# it takes no room), the stored id with other bytes 409, and three new
+# envelopes for the last two places of a mailbox of 4, one of them sent
+# twice (both copies get the same answer): two are stored, one gets 507.
+# The batch is made as in the test above: the first delivery holds the
+# way on alice's row, locked by a session of our own, while the others
+# queue behind it in the relay.
+@test "pg: a batch with an id twice, a retry and the mailbox filling gets the answers of one delivery after another" {
+	NC_RELAY_DB=pg relay_start A a.test --rate-anon 0 --mailbox-max 4
+	U=$RELAY_URL_A
+	newuser alice
+	a=$(devid alice)
+	head -c 300 /dev/urandom >"$T/m"
+	head -c 300 /dev/urandom >"$T/other"
+	p1=$(ncreq hex 16); lead=$(ncreq hex 16); x=$(ncreq hex 16)
+	n1=$(ncreq hex 16); n2=$(ncreq hex 16)
+	[ "$(req PUT "/v1/users/alice/devices/$a/mailbox/$p1" "$T/m")" = 201 ]
+	mkfifo "$T/sql"
+	"$(pg_bindir)/psql" -X -q -h "$NC_PG_DIR" -U nc -d "$RELAY_DB_A" <"$T/sql" >/dev/null &
+	psql_pid=$!
+	exec 5>"$T/sql"
+	echo "BEGIN; SELECT 1 FROM users WHERE name = 'alice' FOR UPDATE;" >&5
+	holding() { [ "$(relay_sql A "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" -ge 1 ]; }
+	for i in $(seq 200); do holding && break; sleep 0.05; done
+	holding   # our session has alice's row before the first delivery comes
+	locked() { [ "$(relay_sql A "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")" -ge 1 ]; }
+	put() {   # NAME ID FILE: one envelope, "code NAME" into $T/codes
+		curl -s -o /dev/null -w "%{http_code} $1\n" -X PUT \
+		    -H 'Content-Type: application/octet-stream' --data-binary @"$T/$3" \
+		    "$U/v1/users/alice/devices/$a/mailbox/$2" >>"$T/codes" &
+		puts="$puts $!"
+	}
+	puts=
+	put lead "$lead" m
+	for i in $(seq 200); do locked && break; sleep 0.05; done
+	locked   # the first batch waits for alice's row
+	put retry "$p1" m
+	put conflict "$p1" other
+	put x1 "$x" m
+	put x2 "$x" m
+	put n1 "$n1" m
+	put n2 "$n2" m
+	port=$(printf '%04X' "${U##*:}")
+	queued() {   # the seven connections established and read whole
+		awk -v p=":$port" '$2 ~ p "$" && $4 == "01" { split($5, q, ":"); n++
+		    if (q[2] !~ /^0+$/) bad = 1 } END { exit !(n >= 7 && !bad) }' /proc/net/tcp
+	}
+	for i in $(seq 200); do queued && break; sleep 0.05; done
+	queued
+	echo "COMMIT;" >&5
+	exec 5>&-
+	wait "$psql_pid"
+	for k in $puts; do wait "$k"; done
+	code() { awk -v n="$1" '$2 == n {print $1}' "$T/codes"; }
+	[ "$(wc -l <"$T/codes")" = 7 ]
+	[ "$(code lead)" = 201 ] && [ "$(code retry)" = 201 ] && [ "$(code conflict)" = 409 ]
+	[ "$(code x1)" = "$(code x2)" ]
+	[ "$(grep -c '^507 ' "$T/codes")" = "$([ "$(code x1)" = 507 ] && echo 2 || echo 1)" ]
+	{ echo "$p1"; echo "$lead"; [ "$(code x1)" = 201 ] && echo "$x"
+	  [ "$(code n1)" = 201 ] && echo "$n1"; [ "$(code n2)" = 201 ] && echo "$n2"; } |
+	    sort >"$T/stored"
+	[ "$(wc -l <"$T/stored")" = 4 ]        # the mailbox full, no more
+	mailbox_ids "$T/alice" alice "$a" "$T/listed"
+	cmp "$T/stored" "$T/listed"           # every 201 stored once
+	[ "$(relay_sql A "SELECT mail_n FROM devices WHERE dev = '\\x$a'")" = 4 ]
+	# the retry kept the first bytes
+	[ "$(relay_sql A "SELECT count(*) FROM mail WHERE envid = '\\x$p1' AND hash = '\\x$(b2sum -l 256 "$T/m" | cut -c1-64)'")" = 1 ]
 }
 
 # Four relay processes, A to D, on one database (and one data directory);
