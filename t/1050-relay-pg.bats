@@ -36,6 +36,44 @@ teardown() {
 	relay_stop_all
 }
 
+# For the two tests that make a batch: hold_row USER locks USER's row at
+# relay A in a psql session of our own (fd 5 feeds it), and returns once
+# it holds it; wait_for locked, then queued N (N connections to relay A
+# established and read whole by it: receive queues empty, /proc/net/tcp's
+# local address, state 01, queues), each for up to 10 s; release_row
+# commits and ends the session. put NAME ID FILE: one envelope for
+# alice's device $a at $U in the background, "code NAME" into $T/codes.
+hold_row() {
+	mkfifo "$T/sql"
+	"$(pg_bindir)/psql" -X -q -h "$NC_PG_DIR" -U nc -d "$RELAY_DB_A" <"$T/sql" >/dev/null &
+	psql_pid=$!
+	exec 5>"$T/sql"
+	echo "BEGIN; SELECT 1 FROM users WHERE name = '$1' FOR UPDATE;" >&5
+	wait_for holding
+}
+holding() { [ "$(relay_sql A "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" -ge 1 ]; }
+locked() { [ "$(relay_sql A "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")" -ge 1 ]; }
+queued() {
+	awk -v p=":$(printf '%04X' "${U##*:}")" -v want="$1" '$2 ~ p "$" && $4 == "01" {
+	    split($5, q, ":"); n++; if (q[2] !~ /^0+$/) bad = 1 }
+	    END { exit !(n >= want && !bad) }' /proc/net/tcp
+}
+wait_for() {
+	for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done
+	"$@"
+}
+release_row() {
+	echo "COMMIT;" >&5
+	exec 5>&-
+	wait "$psql_pid"
+}
+put() {
+	curl -s -o /dev/null -w "%{http_code} $1\n" -X PUT \
+	    -H 'Content-Type: application/octet-stream' --data-binary @"$T/$3" \
+	    "$U/v1/users/alice/devices/$a/mailbox/$2" >>"$T/codes" &
+	puts="$puts $!"
+}
+
 # The relay test files again, each relay in its own database on the
 # server (relay.bash). Their relays' stderr is checked as in t/run.
 suite_on_pg() {
@@ -138,22 +176,7 @@ suite_on_pg() {
 	ncreq deliver 7 "$a:$h1:$T/m" "$a:$used:$T/other" >"$T/half1"
 	ncreq deliver 7 "$a:$h2:$T/m" "$p:$(ncreq hex 16):$T/m" >"$T/half2"
 	ncreq deliver 7 "$a:$w1:$T/m" "$a:$w2:$T/m" >"$T/whole"
-	db=$RELAY_DB_A
-	mkfifo "$T/sql"
-	"$(pg_bindir)/psql" -X -q -h "$NC_PG_DIR" -U nc -d "$db" <"$T/sql" >/dev/null &
-	psql_pid=$!
-	exec 5>"$T/sql"
-	echo "BEGIN; SELECT 1 FROM users WHERE name = 'alice' FOR UPDATE;" >&5
-	holding() { [ "$(relay_sql A "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" -ge 1 ]; }
-	for i in $(seq 200); do holding && break; sleep 0.05; done
-	holding   # our session has alice's row before the first delivery comes
-	locked() { [ "$(relay_sql A "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")" -ge 1 ]; }
-	put() {   # ID: one envelope, "code id" into $T/codes
-		curl -s -o /dev/null -w "%{http_code} $1\n" -X PUT \
-		    -H 'Content-Type: application/octet-stream' --data-binary @"$T/m" \
-		    "$U/v1/users/alice/devices/$a/mailbox/$1" >>"$T/codes" &
-		puts="$puts $!"
-	}
+	hold_row alice   # ours before the first delivery comes
 	post() {   # FILE: a batch, "code FILE" into $T/codes
 		curl -s -o /dev/null -w "%{http_code} $1\n" -X POST \
 		    -H 'Content-Type: application/octet-stream' --data-binary @"$T/$1" \
@@ -161,24 +184,13 @@ suite_on_pg() {
 		puts="$puts $!"
 	}
 	puts=
-	put "$(ncreq hex 16)"
-	for i in $(seq 200); do locked && break; sleep 0.05; done
-	locked   # the first batch waits for alice's row
-	for i in 1 2 3; do put "$(ncreq hex 16)"; done
+	id=$(ncreq hex 16); put "$id" "$id" m
+	wait_for locked   # the first batch waits for alice's row
+	for i in 1 2 3; do id=$(ncreq hex 16); put "$id" "$id" m; done
 	post half1; post half2; post whole
-	for i in 1 2 3; do put "$(ncreq hex 16)"; done
-	port=$(printf '%04X' "${U##*:}")
-	# all ten connections established and read whole by the relay (their
-	# receive queues empty; /proc/net/tcp: local address, state 01, queues)
-	queued() {
-		awk -v p=":$port" '$2 ~ p "$" && $4 == "01" { split($5, q, ":"); n++
-		    if (q[2] !~ /^0+$/) bad = 1 } END { exit !(n >= 10 && !bad) }' /proc/net/tcp
-	}
-	for i in $(seq 200); do queued && break; sleep 0.05; done
-	queued
-	echo "COMMIT;" >&5
-	exec 5>&-
-	wait "$psql_pid"
+	for i in 1 2 3; do id=$(ncreq hex 16); put "$id" "$id" m; done
+	wait_for queued 10   # all ten read whole by the relay
+	release_row
 	for x in $puts; do wait "$x"; done
 	[ "$(wc -l <"$T/codes")" = 10 ]
 	[ "$(grep -c '^201 ' "$T/codes")" = 8 ]
@@ -214,41 +226,18 @@ suite_on_pg() {
 	p1=$(ncreq hex 16); lead=$(ncreq hex 16); x=$(ncreq hex 16)
 	n1=$(ncreq hex 16); n2=$(ncreq hex 16)
 	[ "$(req PUT "/v1/users/alice/devices/$a/mailbox/$p1" "$T/m")" = 201 ]
-	mkfifo "$T/sql"
-	"$(pg_bindir)/psql" -X -q -h "$NC_PG_DIR" -U nc -d "$RELAY_DB_A" <"$T/sql" >/dev/null &
-	psql_pid=$!
-	exec 5>"$T/sql"
-	echo "BEGIN; SELECT 1 FROM users WHERE name = 'alice' FOR UPDATE;" >&5
-	holding() { [ "$(relay_sql A "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" -ge 1 ]; }
-	for i in $(seq 200); do holding && break; sleep 0.05; done
-	holding   # our session has alice's row before the first delivery comes
-	locked() { [ "$(relay_sql A "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted")" -ge 1 ]; }
-	put() {   # NAME ID FILE: one envelope, "code NAME" into $T/codes
-		curl -s -o /dev/null -w "%{http_code} $1\n" -X PUT \
-		    -H 'Content-Type: application/octet-stream' --data-binary @"$T/$3" \
-		    "$U/v1/users/alice/devices/$a/mailbox/$2" >>"$T/codes" &
-		puts="$puts $!"
-	}
+	hold_row alice   # ours before the first delivery comes
 	puts=
 	put lead "$lead" m
-	for i in $(seq 200); do locked && break; sleep 0.05; done
-	locked   # the first batch waits for alice's row
+	wait_for locked   # the first batch waits for alice's row
 	put retry "$p1" m
 	put conflict "$p1" other
 	put x1 "$x" m
 	put x2 "$x" m
 	put n1 "$n1" m
 	put n2 "$n2" m
-	port=$(printf '%04X' "${U##*:}")
-	queued() {   # the seven connections established and read whole
-		awk -v p=":$port" '$2 ~ p "$" && $4 == "01" { split($5, q, ":"); n++
-		    if (q[2] !~ /^0+$/) bad = 1 } END { exit !(n >= 7 && !bad) }' /proc/net/tcp
-	}
-	for i in $(seq 200); do queued && break; sleep 0.05; done
-	queued
-	echo "COMMIT;" >&5
-	exec 5>&-
-	wait "$psql_pid"
+	wait_for queued 7   # all seven read whole by the relay
+	release_row
 	for k in $puts; do wait "$k"; done
 	code() { awk -v n="$1" '$2 == n {print $1}' "$T/codes"; }
 	[ "$(wc -l <"$T/codes")" = 7 ]
